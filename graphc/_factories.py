@@ -1,0 +1,323 @@
+"""Creating tensors: ``tensor``, ``zeros``, ``rand``, ``arange``, the ``*_like`` and
+``new_*`` families, and the numpy bridge (``from_numpy`` shares memory).
+
+Constant-valued factories run the ``full`` / ``iota`` primitives and random
+ones the ``random_uniform`` / ``random_normal`` primitives with a seed from
+the generator, so inside ``@graphc.compile`` they trace like any op.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ir import dtypes as dt
+
+from . import random as _random
+from ._dispatch import active_tracer, apply
+from ._functional import _shape_arg
+from ._tensor import Tensor
+from .device import as_device
+
+
+def _dtype_arg(dtype) -> dt.DType | None:
+    if dtype is None or isinstance(dtype, dt.DType):
+        return dtype
+    if isinstance(dtype, str):
+        return dt.by_name(dtype.replace("torch.", "").replace("graphc.", ""))
+    if dtype in (float,):
+        return dt.float64
+    if dtype in (int,):
+        return dt.int64
+    if dtype in (bool,):
+        return dt.bool_
+    try:
+        return dt.from_numpy(dtype)
+    except TypeError:
+        raise TypeError(f"dtype must be a graphc dtype (e.g. graphc.float32), got {dtype!r}") from None
+
+
+def _finish(t: Tensor, requires_grad: bool, device) -> Tensor:
+    dev = as_device(device)
+    if dev.type != "cpu":
+        t = t.to(dev)
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+def _from_array(arr: np.ndarray, dtype: dt.DType | None = None, device=None) -> Tensor:
+    """Wrap a numpy array (no copy) as a tensor."""
+    dtype = dtype or dt.from_numpy(arr.dtype)
+    return Tensor._wrap(arr, dtype, as_device(None) if device is None else as_device(device))
+
+
+def _rebuild(arr, dtype_name, requires_grad):
+    t = _from_array(arr, dt.by_name(dtype_name))
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+def _infer_dtype(data) -> dt.DType:
+    """PyTorch's inference: bools stay bool, ints become int64, floats the default float."""
+    arr = np.asarray(data)
+    kind = arr.dtype.kind
+    if kind == "b":
+        return dt.bool_
+    if kind in "iu":
+        return dt.int64
+    if kind == "f":
+        return dt.default_float()
+    if kind == "O":
+        raise TypeError("tensor(): could not infer a dtype from a ragged or non-numeric sequence")
+    raise TypeError(f"tensor(): unsupported data of numpy kind {arr.dtype}")
+
+
+def _nested_tensors_to_array(data):
+    if isinstance(data, Tensor):
+        return np.asarray(data._host())
+    if isinstance(data, (list, tuple)):
+        if any(isinstance(d, (Tensor, list, tuple)) for d in data):
+            return np.array([_nested_tensors_to_array(d) for d in data])
+    return data
+
+
+def tensor(data, *, dtype=None, device=None, requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
+    """A new tensor holding a copy of ``data`` (numbers, nested lists, arrays, tensors)."""
+    dtype = _dtype_arg(dtype)
+    if isinstance(data, Tensor):
+        if data._node is not None:
+            return data.to(dtype) if dtype else apply("copy", [data])
+        arr = np.array(data._host(), copy=True)
+        dtype = dtype or data._dtype
+    else:
+        if isinstance(data, np.ndarray):
+            dtype = dtype or dt.from_numpy(data.dtype)
+        data = _nested_tensors_to_array(data)
+        try:
+            dtype = dtype or _infer_dtype(data)
+        except ValueError:
+            raise TypeError("tensor(): expected a rectangular nested sequence of numbers") from None
+        try:
+            arr = np.array(data, dtype=dtype.numpy_dtype)
+        except ValueError as e:
+            raise ValueError(f"tensor(): {e}") from None
+    from backends.numpy.kernels import finish
+
+    arr = finish(arr.astype(dtype.numpy_dtype, copy=False), dtype)
+    if not arr.flags.writeable or not arr.flags.owndata:
+        arr = arr.copy()
+    return _finish(_from_array(arr, dtype), requires_grad, device)
+
+
+def as_tensor(data, dtype=None, device=None) -> Tensor:
+    """Like ``tensor`` but shares memory with a numpy array or tensor when it can."""
+    dtype = _dtype_arg(dtype)
+    if isinstance(data, Tensor) and (dtype is None or data._dtype is dtype):
+        return data if device is None else data.to(device)
+    if isinstance(data, np.ndarray) and (dtype is None or dtype.numpy_dtype == data.dtype) and as_device(device).type == "cpu":
+        return from_numpy(data)
+    return tensor(data, dtype=dtype, device=device)
+
+
+asarray = as_tensor
+
+
+def from_numpy(ndarray: np.ndarray) -> Tensor:
+    """A tensor sharing ``ndarray``'s memory: writes to either show in both."""
+    if not isinstance(ndarray, np.ndarray):
+        raise TypeError(f"expected np.ndarray (got {type(ndarray).__name__})")
+    return _from_array(ndarray, dt.from_numpy(ndarray.dtype))
+
+
+def _full(shape, value, dtype, device, requires_grad):
+    tracer = active_tracer()
+    if tracer is not None:
+        t = apply("full", [], shape=tuple(shape), dtype=dtype, value=value)
+    else:
+        arr = np.full(tuple(shape), value, dtype=dtype.numpy_dtype)
+        t = _from_array(arr, dtype)
+    return _finish(t, requires_grad, device)
+
+
+def _float_default(dtype):
+    return _dtype_arg(dtype) or dt.default_float()
+
+
+def empty(*size, dtype=None, device=None, requires_grad=False, out=None, memory_format=None, pin_memory=False) -> Tensor:
+    """A tensor whose values are not initialized (graphc fills it with zeros)."""
+    return _full(_shape_arg(size, "empty"), 0, _float_default(dtype), device, requires_grad)
+
+
+def zeros(*size, dtype=None, device=None, requires_grad=False, out=None) -> Tensor:
+    """A tensor of zeros."""
+    return _full(_shape_arg(size, "zeros"), 0, _float_default(dtype), device, requires_grad)
+
+
+def ones(*size, dtype=None, device=None, requires_grad=False, out=None) -> Tensor:
+    """A tensor of ones."""
+    return _full(_shape_arg(size, "ones"), 1, _float_default(dtype), device, requires_grad)
+
+
+def full(size, fill_value, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """A tensor filled with ``fill_value`` (its dtype inferred from the value)."""
+    if dtype is None:
+        dtype = dt.bool_ if isinstance(fill_value, bool) else dt.int64 if isinstance(fill_value, int) else dt.default_float()
+    return _full(_shape_arg((size,) if isinstance(size, int) else tuple(size), "full"), fill_value, _dtype_arg(dtype), device, requires_grad)
+
+
+def _random_op(op, shape, dtype, device, requires_grad, generator):
+    from ._dispatch import constant
+
+    tracer = active_tracer()
+    if tracer is not None:
+        seed = tracer.random_seed(generator)
+    else:
+        seed = constant(_random.next_seed(generator), dt.int64)
+    t = apply(op, [seed], shape=tuple(shape), dtype=dtype)
+    return _finish(t, requires_grad, device)
+
+
+def rand(*size, generator=None, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """Uniform random numbers in [0, 1)."""
+    return _random_op("random_uniform", _shape_arg(size, "rand"), _float_default(dtype), device, requires_grad, generator)
+
+
+def randn(*size, generator=None, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """Standard normal random numbers."""
+    return _random_op("random_normal", _shape_arg(size, "randn"), _float_default(dtype), device, requires_grad, generator)
+
+
+def randint(low, high=None, size=None, *, generator=None, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """Random integers in [low, high) (int64 by default)."""
+    if high is None:
+        low, high = 0, low
+    if size is None:
+        raise TypeError("randint() missing required argument 'size'")
+    if high <= low:
+        raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
+    u = _random_op("random_uniform", _shape_arg((size,) if isinstance(size, int) else tuple(size), "randint"), dt.float64, None, False, generator)
+    from ._functional import _to, add, floor, mul
+
+    r = _to(add(floor(mul(u, float(high - low))), float(low)), _dtype_arg(dtype) or dt.int64)
+    return _finish(r, requires_grad, device)
+
+
+def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """A random permutation of 0..n-1."""
+    rng = (generator or _random.default_generator).numpy_rng()
+    arr = rng.permutation(n).astype((_dtype_arg(dtype) or dt.int64).numpy_dtype)
+    return _finish(_from_array(arr, _dtype_arg(dtype) or dt.int64), requires_grad, device)
+
+
+def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=None):
+    from ._functional import add, mul
+
+    if isinstance(mean, Tensor) or isinstance(std, Tensor):
+        shape = (mean if isinstance(mean, Tensor) else std).shape
+        return add(mul(randn(tuple(shape), generator=generator), std), mean)
+    return add(mul(randn(tuple(size), generator=generator, dtype=dtype, device=device), std), mean)
+
+
+def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """Evenly spaced values in [start, end): int64 for integer arguments, else float."""
+    if end is None:
+        start, end = 0, start
+    vals = [v.item() if isinstance(v, Tensor) else v for v in (start, end, step)]
+    start, end, step = vals
+    if step == 0:
+        raise RuntimeError("arange: step must be nonzero")
+    if dtype is None:
+        dtype = dt.int64 if all(isinstance(v, int) for v in vals) else dt.default_float()
+    dtype = _dtype_arg(dtype)
+    n = max(0, int(np.ceil((end - start) / step)))
+    if active_tracer() is not None:
+        from ._functional import add, mul
+
+        ramp = apply("iota", [], shape=(n,), dtype=dtype, axis=0)
+        return add(mul(ramp, step), start) if (start, step) != (0, 1) else ramp
+    if dtype.is_integer:
+        arr = np.arange(start, end, step, dtype=np.int64).astype(dtype.numpy_dtype)
+    else:
+        arr = (start + np.arange(n, dtype=np.float64) * step).astype(dtype.numpy_dtype)
+    return _finish(_from_array(arr[:n], dtype), requires_grad, device)
+
+
+def range_(start, end, step=1, *, dtype=None, device=None):
+    return arange(start, end + step / 2 if step > 0 else end - abs(step) / 2, step, dtype=dtype or dt.default_float(), device=device)
+
+
+def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """``steps`` evenly spaced values from start to end, inclusive."""
+    dtype = _float_default(dtype)
+    arr = np.linspace(float(start), float(end), int(steps), dtype=np.float64).astype(dtype.numpy_dtype)
+    return _finish(_from_array(arr, dtype), requires_grad, device)
+
+
+def logspace(start, end, steps, base=10.0, *, dtype=None, device=None):
+    dtype = _float_default(dtype)
+    arr = np.power(base, np.linspace(start, end, steps)).astype(dtype.numpy_dtype)
+    return _finish(_from_array(arr, dtype), False, device)
+
+
+def eye(n, m=None, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """The identity matrix (n x m)."""
+    m = n if m is None else m
+    dtype = _float_default(dtype)
+    return _finish(_from_array(np.eye(n, m, dtype=dtype.numpy_dtype), dtype), requires_grad, device)
+
+
+def _like(name, fn):
+    def like(input, *, dtype=None, device=None, requires_grad=False, memory_format=None, layout=None):
+        dtype = _dtype_arg(dtype) or input._dtype
+        return fn(tuple(input.shape), dtype, device if device is not None else input._device, requires_grad)
+
+    like.__name__ = name
+    like.__doc__ = f"Like ``{name[:-5]}`` with the shape (and by default the dtype and device) of ``input``."
+    return like
+
+
+empty_like = _like("empty_like", lambda s, d, dev, rg: empty(s, dtype=d, device=dev, requires_grad=rg))
+zeros_like = _like("zeros_like", lambda s, d, dev, rg: zeros(s, dtype=d, device=dev, requires_grad=rg))
+ones_like = _like("ones_like", lambda s, d, dev, rg: ones(s, dtype=d, device=dev, requires_grad=rg))
+
+
+def _check_float_like(name, dtype):
+    if not dtype.is_floating_point:
+        raise TypeError(f'"{name}" not implemented for \'{dtype.name.capitalize()}\': pass dtype=graphc.float')
+    return dtype
+
+
+rand_like = _like("rand_like", lambda s, d, dev, rg: rand(s, dtype=_check_float_like("rand_like", d), device=dev, requires_grad=rg))
+randn_like = _like("randn_like", lambda s, d, dev, rg: randn(s, dtype=_check_float_like("randn_like", d), device=dev, requires_grad=rg))
+
+
+def full_like(input, fill_value, *, dtype=None, device=None, requires_grad=False, memory_format=None):
+    return full(tuple(input.shape), fill_value, dtype=_dtype_arg(dtype) or input._dtype, device=device if device is not None else input._device, requires_grad=requires_grad)
+
+
+def randint_like(input, low, high=None, *, dtype=None, device=None):
+    return randint(low, high, tuple(input.shape), dtype=_dtype_arg(dtype) or input._dtype, device=device)
+
+
+# Tensor.new_* methods: the tensor's dtype and device unless given.
+
+
+def new_tensor(self, data, *, dtype=None, device=None, requires_grad=False):
+    return tensor(data, dtype=_dtype_arg(dtype) or self._dtype, device=device or self._device, requires_grad=requires_grad)
+
+
+def new_empty(self, *size, dtype=None, device=None, requires_grad=False):
+    return empty(*size, dtype=_dtype_arg(dtype) or self._dtype, device=device or self._device, requires_grad=requires_grad)
+
+
+def new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
+    return zeros(*size, dtype=_dtype_arg(dtype) or self._dtype, device=device or self._device, requires_grad=requires_grad)
+
+
+def new_ones(self, *size, dtype=None, device=None, requires_grad=False):
+    return ones(*size, dtype=_dtype_arg(dtype) or self._dtype, device=device or self._device, requires_grad=requires_grad)
+
+
+def new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=False):
+    return full(size, fill_value, dtype=_dtype_arg(dtype) or self._dtype, device=device or self._device, requires_grad=requires_grad)

@@ -1,0 +1,249 @@
+"""``tensor[key]`` and ``tensor[key] = value`` with NumPy/PyTorch indexing rules.
+
+Basic keys (ints, slices, ``None``, ``...``) give views: one ``slice``
+primitive plus one ``reshape``. Advanced keys (integer tensors, lists, bool
+masks) gather: the advanced dims are brought together, merged into one, and
+read with one ``index_select`` over combined flat indices, so gradients flow
+through the ordinary ``index_select`` rule. Bool masks become integer
+indices first (their count depends on the values, so they need eager data).
+
+Assignment with a basic key writes through the view (``copy_``); with an
+advanced key it becomes an ``index_copy`` over the flat positions the key
+selects, written back in place.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ir import dtypes as dt
+
+from ._dispatch import apply
+from ._tensor import Tensor
+
+
+def _to_index_tensor(k, device):
+    from ._factories import tensor
+
+    if isinstance(k, Tensor):
+        return k
+    arr = np.asarray(k)
+    if arr.dtype == object:
+        raise IndexError(f"tensors used as indices must be long, int, byte or bool tensors, got {k!r}")
+    if arr.dtype.kind == "b":
+        return tensor(arr, dtype=dt.bool_, device=device)
+    if arr.dtype.kind not in "iu":
+        raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
+    return tensor(arr.astype(np.int64), device=device)
+
+
+def _expand_key(x: Tensor, key):
+    """The key as a list with lists/arrays turned into tensors and ``...`` expanded."""
+    if not isinstance(key, tuple):
+        key = (key,)
+    items = []
+    for k in key:
+        if isinstance(k, (list, np.ndarray)) and not (isinstance(k, np.ndarray) and k.ndim == 0 and k.dtype.kind in "iu"):
+            k = _to_index_tensor(k, x._device)
+        elif isinstance(k, np.integer):
+            k = int(k)
+        elif isinstance(k, np.ndarray):
+            k = int(k)
+        elif isinstance(k, Tensor) and k.ndim == 0 and k._dtype.is_integer and k._data is not None:
+            k = int(k.item())
+        elif isinstance(k, bool):
+            raise IndexError("indexing with a Python bool is not supported; use a bool tensor")
+        elif not (k is None or k is Ellipsis or isinstance(k, (int, slice, Tensor))):
+            raise IndexError(
+                f"only integers, slices (`:`), ellipsis (`...`), None and long or byte Variables are "
+                f"valid indices (got {type(k).__name__})"
+            )
+        items.append(k)
+    consumed = 0
+    for k in items:
+        if isinstance(k, Tensor) and k._dtype.is_bool:
+            consumed += max(k.ndim, 1) if k.ndim else 0
+        elif k is not None and k is not Ellipsis:
+            consumed += 1
+    if consumed > x.ndim:
+        raise IndexError(f"too many indices for tensor of dimension {x.ndim}")
+    n_ellipsis = sum(1 for k in items if k is Ellipsis)
+    if n_ellipsis > 1:
+        raise IndexError("an index can only have a single ellipsis ('...')")
+    if n_ellipsis:
+        i = items.index(Ellipsis)
+        items[i : i + 1] = [slice(None)] * (x.ndim - consumed)
+    else:
+        items += [slice(None)] * (x.ndim - consumed)
+    return items
+
+
+def _mask_to_indices(mask: Tensor):
+    mask._need_data("boolean-mask indexing")
+    idx = np.nonzero(np.asarray(mask._host()))
+    from ._factories import tensor
+
+    return [tensor(i.astype(np.int64), device=mask._device) for i in idx]
+
+
+def getitem(x: Tensor, key) -> Tensor:
+    items = _expand_key(x, key)
+    # Bool masks become one integer index tensor per masked dim.
+    expanded = []
+    for k in items:
+        if isinstance(k, Tensor) and k._dtype.is_bool:
+            if k.ndim == 0:
+                # x[True] adds a dim of size 1; x[False] a dim of size 0.
+                if not bool(k):
+                    from ir.errors import UnsupportedError
+
+                    raise UnsupportedError("indexing with a 0-d False mask is not supported")
+                expanded.append(None)
+                continue
+            expanded.extend(_mask_to_indices(k))
+        else:
+            expanded.append(k)
+    has_adv = any(isinstance(k, Tensor) for k in expanded)
+
+    starts, stops, steps = [], [], []
+    mid_shape = []  # shape after the basic part, advanced dims kept
+    adv = []  # (position in mid_shape, index tensor)
+    dim = 0
+    for k in expanded:
+        if k is None:
+            mid_shape.append(1)
+            continue
+        size = x.shape[dim]
+        if isinstance(k, int):
+            if not -size <= k < size:
+                raise IndexError(f"index {k} is out of bounds for dimension {dim} with size {size}")
+            k %= size
+            starts.append(k), stops.append(k + 1), steps.append(1)
+            if has_adv:
+                from ._factories import tensor
+
+                adv.append((len(mid_shape), tensor(0, device=x._device)))
+                mid_shape.append(1)
+        elif isinstance(k, slice):
+            if k.step is not None and k.step <= 0:
+                raise ValueError("step must be greater than zero")
+            start, stop, step = k.indices(size)
+            starts.append(start), stops.append(max(stop, start)), steps.append(step)
+            mid_shape.append(len(range(start, max(stop, start), step)))
+        else:  # integer index tensor
+            if not k._dtype.is_integer:
+                raise IndexError(f"tensors used as indices must be long, int, byte or bool tensors, got {k._dtype}")
+            starts.append(0), stops.append(size), steps.append(1)
+            adv.append((len(mid_shape), _normalize_index(k, size, dim)))
+            mid_shape.append(size)
+        dim += 1
+
+    y = x
+    if any(s != 0 or e != n or st != 1 for s, e, st, n in zip(starts, stops, steps, x.shape)):
+        y = apply("slice", [y], starts=tuple(starts), stops=tuple(stops), steps=tuple(steps))
+    if tuple(mid_shape) != tuple(y.shape):
+        y = apply("reshape", [y], shape=tuple(mid_shape))
+    if not adv:
+        return y
+    return _advanced(y, adv)
+
+
+def _normalize_index(idx: Tensor, size: int, dim: int) -> Tensor:
+    if idx._data is not None and idx.numel():
+        arr = np.asarray(idx._host())
+        bad = arr[(arr >= size) | (arr < -size)]
+        if bad.size:
+            raise IndexError(f"index {int(bad.flat[0])} is out of bounds for dimension {dim} with size {size}")
+        if (arr >= 0).all():
+            return idx if idx._dtype is dt.int64 else apply("cast", [idx], dtype=dt.int64)
+    from ._functional import add, lt, where
+
+    idx = apply("cast", [idx], dtype=dt.int64) if idx._dtype is not dt.int64 else idx
+    return where(lt(idx, 0), add(idx, size), idx)
+
+
+def _advanced(y: Tensor, adv) -> Tensor:
+    from ._functional import add, broadcast_tensors, mul, permute, reshape
+
+    positions = [p for p, _ in adv]
+    indices = broadcast_tensors(*[i for _, i in adv])
+    adjacent = positions == list(range(positions[0], positions[0] + len(positions)))
+    first = positions[0] if adjacent else 0
+    rest = [d for d in range(y.ndim) if d not in positions]
+    order = rest[:first] + positions + rest[first:]
+    if order != list(range(y.ndim)):
+        y = permute(y, order)
+    sizes = [y.shape[first + i] for i in range(len(positions))]
+    flat = None
+    stride = 1
+    for idx, size in zip(reversed(indices), reversed(sizes)):
+        term = mul(idx, stride) if stride != 1 else idx
+        flat = term if flat is None else add(flat, term)
+        stride *= size
+    merged = tuple(y.shape[:first]) + (stride,) + tuple(y.shape[first + len(positions) :])
+    y = reshape(y, merged)
+    return apply("index_select", [y, flat], axis=first)
+
+
+def setitem(x: Tensor, key, value) -> None:
+    from ._inplace import _inplace_result, copy_
+
+    value_requires_grad = isinstance(value, Tensor) and (value.requires_grad or value._node is not None)
+    if x._node is None and not x.requires_grad and not value_requires_grad and not (
+        x._base is not None and x._base.requires_grad
+    ):
+        _fast_setitem(x, key, value)
+        return
+    items = _expand_key(x, key)
+    basic = all(k is None or isinstance(k, (int, slice)) for k in items)
+    if basic:
+        copy_(getitem(x, tuple(items)), value)
+        return
+    # Advanced: write through the flat positions the key selects.
+    from ._factories import _from_array
+    from ._functional import _operand, expand, reshape
+
+    ids = getitem(_from_array(np.arange(x.numel(), dtype=np.int64).reshape(tuple(x.shape))), key)
+    v = _operand(value, x._dtype, x._device)
+    v = expand(v, tuple(ids.shape)) if tuple(v.shape) != tuple(ids.shape) else v
+    updated = apply(
+        "index_copy",
+        [reshape(x, (-1,)), reshape(ids, (-1,)), reshape(v, (-1,))],
+        axis=0,
+    )
+    _inplace_result(x, reshape(updated, tuple(x.shape)), "index_put_")
+
+
+def _fast_setitem(x: Tensor, key, value) -> None:
+    """No autograd and no tracing involved: numpy assignment through the view."""
+    from ._inplace import _check_overlap
+
+    def conv(k):
+        if isinstance(k, Tensor):
+            return np.asarray(k._host())
+        if isinstance(k, list):
+            return np.asarray(k)
+        return k
+
+    np_key = tuple(conv(k) for k in key) if isinstance(key, tuple) else conv(key)
+    if isinstance(value, Tensor):
+        if value._dtype.category > x._dtype.category:
+            from ir.errors import DTypeError
+
+            raise DTypeError(
+                f"index_put_: values of dtype {value._dtype} cannot be written into a tensor of dtype {x._dtype}"
+            )
+        v = np.asarray(value._host())
+    else:
+        v = value
+    _check_overlap(x, "index_put_")
+    try:
+        with np.errstate(invalid="ignore"):
+            x._data[np_key] = v
+    except ValueError as e:
+        from ir.errors import ShapeError
+
+        raise ShapeError(f"index_put_: cannot assign values of shape {list(np.shape(v))}: {e}") from None
+    except IndexError as e:
+        raise IndexError(str(e)) from None
+    x._version.value += 1

@@ -1,0 +1,172 @@
+"""In-place ops: compute out of place, write back through the view, keep autograd honest.
+
+``x.add_(y)`` runs ``add(x, y)`` like any op (so its gradient rule and its
+kernel are the ordinary ones), checks that the result fits ``x`` (PyTorch's
+casting and shape rules for in-place ops), writes it into ``x``'s memory and
+bumps the version counter shared by ``x`` and its views. For autograd:
+
+* ``x`` takes the result's ``grad_fn`` (it stops being a leaf);
+* when ``x`` is a view of a base with history, the base's history is rebased
+  as "base with these positions replaced" (an ``index_copy`` over the view's
+  flat positions: PyTorch's CopySlices), and the view is re-derived from it;
+* an in-place op on a leaf that requires grad (or a view of one) raises, as
+  in PyTorch, while grad mode is on.
+
+Under ``@graphc.compile`` the same write becomes a functional update of the
+traced value plus a recorded mutation (see ``graphc.compile``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ir import dtypes as dt
+from ir.errors import AutogradError, DTypeError, ShapeError
+from ir.ops import fmt_shape
+
+from ._dispatch import apply, constant
+from .autograd.grad_mode import enable_grad, is_grad_enabled, no_grad
+from ._tensor import Tensor
+
+
+def _check_leaf(x: Tensor, op: str) -> None:
+    if not is_grad_enabled():
+        return
+    if x._grad_fn is None and x._requires_grad:
+        raise AutogradError(
+            f"a leaf Variable that requires grad is being used in an in-place operation ({op}). "
+            "Wrap the update in `with graphc.no_grad():` (as an optimizer step does) or work on a clone."
+        )
+    base = x._base
+    if base is not None and base._grad_fn is None and base._requires_grad:
+        raise AutogradError(
+            f"a view of a leaf Variable that requires grad is being used in an in-place operation ({op})."
+        )
+
+
+def _fit(x: Tensor, result: Tensor, op: str) -> Tensor:
+    """``result`` cast and broadcast to ``x``'s dtype and shape, or PyTorch's error."""
+    if result._dtype is not x._dtype:
+        if result._dtype.category > x._dtype.category:
+            raise DTypeError(
+                f"{op}: result type {result._dtype.name.capitalize()} can't be cast to the desired output "
+                f"type {x._dtype.name.capitalize()} (in-place ops keep the dtype of the tensor they write into)"
+            )
+        result = apply("cast", [result], dtype=x._dtype)
+    if tuple(result.shape) != tuple(x.shape):
+        from ir.ops import broadcast_shapes
+
+        try:
+            target = broadcast_shapes(tuple(result.shape), tuple(x.shape), op=op)
+        except ShapeError:
+            target = None
+        if target != tuple(x.shape):
+            raise ShapeError(
+                f"{op}: output with shape {fmt_shape(x.shape)} doesn't match the broadcast shape "
+                f"{fmt_shape(target if target is not None else result.shape)}"
+            )
+        result = apply("expand", [result], shape=tuple(x.shape))
+    return result
+
+
+def _check_overlap(x: Tensor, op: str) -> None:
+    data = x._data
+    if any(st == 0 and s > 1 for st, s in zip(data.strides, data.shape)):
+        raise RuntimeError(
+            f"{op}: unsupported operation: more than one element of the written-to tensor refers to a "
+            "single memory location. Please clone() the tensor before performing the operation."
+        )
+
+
+def _inplace_result(x: Tensor, result: Tensor, op: str = "in-place op") -> Tensor:
+    """Write ``result`` into ``x`` (see the module docstring); returns ``x``."""
+    if x._node is not None or result._node is not None:
+        if x._node is None:
+            raise AutogradError(
+                f"{op}: cannot write a traced value into a tensor that the compiled function did not "
+                "receive or reach; pass it as an argument"
+            )
+        return x._trace.write(x, _fit(x, result, op))
+    _check_leaf(x, op)
+    result = _fit(x, result, op)
+    if result._data is not x._data:
+        _check_overlap(x, op)
+        if x._data.flags.writeable is False:
+            raise RuntimeError(f"{op}: the tensor's memory is read-only (it was made from a read-only array)")
+        np.copyto(x._data, result._data, casting="unsafe")
+    x._version.value += 1
+    if is_grad_enabled():
+        base = x._base
+        tracked = result.requires_grad or x.requires_grad or (base is not None and base.requires_grad)
+        if tracked:
+            if base is None or x._view_ops is None:
+                x._grad_fn = result._grad_fn
+                if result._grad_fn is None:
+                    x._requires_grad = False
+            else:
+                _copy_slices(x, base, result)
+    return x
+
+
+def _view_index_map(base: Tensor, view_ops) -> Tensor:
+    """For each element of the view, its flat position in ``base`` (int64, no grad)."""
+    with no_grad():
+        ids = Tensor._wrap(np.arange(base.numel(), dtype=np.int64).reshape(tuple(base.shape)), dt.int64, base._device)
+        for name, attrs in view_ops:
+            ids = apply(name, [ids], **attrs)
+    return ids
+
+
+def _copy_slices(view: Tensor, base: Tensor, value: Tensor) -> None:
+    """Rebase the autograd history of ``base`` after ``value`` was written through ``view``."""
+    with enable_grad():
+        ids = apply("reshape", [_view_index_map(base, view._view_ops)], shape=(view.numel(),))
+        flat_base = apply("reshape", [base], shape=(base.numel(),))
+        flat_value = apply("reshape", [value], shape=(view.numel(),))
+        updated = apply("index_copy", [flat_base, ids, flat_value], axis=0)
+        new_base = apply("reshape", [updated], shape=tuple(base.shape))
+        base._grad_fn = new_base._grad_fn
+        v = base
+        for name, attrs in view._view_ops:
+            v = apply(name, [v], **attrs)
+        view._grad_fn = v._grad_fn
+
+
+def _inplace_view(x: Tensor, result: Tensor) -> Tensor:
+    """Metadata-only in-place ops (``t_``, ``squeeze_``, ``transpose_``): x becomes the view."""
+    if x._node is not None:
+        x._node = result._node
+        return x
+    x._data = result._data
+    if is_grad_enabled() and result._grad_fn is not None:
+        x._grad_fn = result._grad_fn
+    return x
+
+
+def copy_(self: Tensor, src, non_blocking: bool = False) -> Tensor:
+    """Copy ``src``'s values (broadcast and cast) into this tensor's memory."""
+    if not isinstance(src, Tensor):
+        from ._factories import tensor
+
+        src = tensor(src)
+    if src._device != self._device and src._data is not None:
+        src = src.to(self._device)
+    return _inplace_result(self, src, "copy_")
+
+
+def fill_(self: Tensor, value) -> Tensor:
+    """Set every element to ``value`` (a number or a 0-d tensor)."""
+    if isinstance(value, Tensor):
+        if value.ndim != 0:
+            raise RuntimeError(
+                f"fill_ only supports 0-dimension value tensor but got tensor with {value.ndim} dimensions."
+            )
+        v = apply("cast", [value], dtype=self._dtype) if value._dtype is not self._dtype else value
+    else:
+        v = constant(value, self._dtype, self._device)
+    return _inplace_result(self, v, "fill_")
+
+
+def zero_(self: Tensor) -> Tensor:
+    """Set every element to zero."""
+    return fill_(self, 0)

@@ -1,0 +1,330 @@
+"""Attach the functional ops to :class:`Tensor` as methods, operators and ``_`` forms.
+
+Each op is written once in :mod:`graphc._functional`; this module only binds
+names. In-place methods are generated from the out-of-place function and
+:func:`graphc._inplace._inplace_result`, so ``x.add_(y)`` and ``x + y`` share
+their kernel and their gradient rule.
+"""
+
+from __future__ import annotations
+
+from ir import dtypes as dt
+from ir.errors import DeviceError
+
+from . import _factories, _functional as F, _indexing, _inplace
+from ._tensor import Tensor
+from .device import as_device
+
+# Methods whose first argument is the tensor.
+_METHODS = """
+exp exp2 log log2 log10 sqrt rsqrt sin cos tan tanh sigmoid erf log1p expm1 reciprocal
+asin acos atan arcsin arccos arctan sinh cosh neg negative abs absolute sign floor ceil round trunc
+square relu logical_not bitwise_not isnan isinf isfinite clone nan_to_num
+add sub subtract mul multiply div divide true_divide floor_divide remainder fmod pow float_power
+maximum minimum fmax fmin atan2 arctan2 eq ne lt le gt ge greater greater_equal less less_equal not_equal
+logical_and logical_or logical_xor bitwise_and bitwise_or bitwise_xor equal allclose isclose
+masked_fill clamp clip clamp_min clamp_max lerp addcmul addcdiv
+sum nansum prod mean nanmean var std amax amin argmax argmin max min all any count_nonzero norm
+logsumexp softmax log_softmax cumsum
+matmul mm bmm mv dot inner outer addmm
+view reshape view_as reshape_as flatten unflatten squeeze unsqueeze permute transpose swapaxes swapdims
+t adjoint movedim moveaxis expand expand_as broadcast_to contiguous narrow flip fliplr flipud roll
+tril triu diagonal diag trace split tensor_split chunk unbind select gather scatter scatter_add
+index_select index_add index_copy take nonzero argwhere masked_select sort argsort topk unique
+repeat tile repeat_interleave type_as
+""".split()
+
+for _name in _METHODS:
+    setattr(Tensor, _name, getattr(F, _name))
+
+# In-place forms: out-of-place op, then write back.
+_INPLACE = """
+exp exp2 log log2 log10 sqrt rsqrt sin cos tan tanh sigmoid erf log1p expm1 reciprocal
+asin acos atan sinh cosh neg negative abs sign floor ceil round trunc square relu logical_not
+nan_to_num add sub subtract mul multiply div divide true_divide floor_divide remainder fmod pow
+maximum minimum atan2 eq ne lt le gt ge logical_and logical_or logical_xor bitwise_and bitwise_or
+bitwise_xor masked_fill clamp clip clamp_min clamp_max lerp addcmul addcdiv cumsum tril triu
+scatter scatter_add index_add index_copy
+""".split()
+
+
+def _make_inplace(fn, name):
+    def method(self, *args, **kwargs):
+        return _inplace._inplace_result(self, fn(self, *args, **kwargs), name)
+
+    method.__name__ = name
+    method.__doc__ = f"In-place version of :meth:`{name[:-1]}`: writes into this tensor and returns it."
+    return method
+
+
+for _name in _INPLACE:
+    setattr(Tensor, _name + "_", _make_inplace(getattr(F, _name), _name + "_"))
+
+Tensor.copy_ = _inplace.copy_
+Tensor.fill_ = _inplace.fill_
+Tensor.zero_ = _inplace.zero_
+
+
+def _view_inplace(fn, name):
+    def method(self, *args, **kwargs):
+        return _inplace._inplace_view(self, fn(self, *args, **kwargs))
+
+    method.__name__ = name
+    return method
+
+
+Tensor.t_ = _view_inplace(F.t, "t_")
+Tensor.transpose_ = _view_inplace(F.transpose, "transpose_")
+Tensor.squeeze_ = _view_inplace(F.squeeze, "squeeze_")
+Tensor.unsqueeze_ = _view_inplace(F.unsqueeze, "unsqueeze_")
+Tensor.T = property(lambda self: F.permute(self, tuple(reversed(range(self.ndim)))) if self.ndim != 2 else F.t(self), doc="Dims reversed (the transpose of a matrix).")
+Tensor.mT = property(lambda self: F.transpose(self, -2, -1), doc="The last two dims swapped.")
+
+
+# Random in-place fills (used by nn.init).
+def uniform_(self, a=0.0, b=1.0, *, generator=None):
+    """Fill with uniform numbers in [a, b)."""
+    u = _factories.rand(tuple(self.shape), generator=generator, dtype=self._dtype if self._dtype.is_floating_point else dt.float32)
+    return _inplace._inplace_result(self, F.add(F.mul(u, b - a), a), "uniform_")
+
+
+def normal_(self, mean=0.0, std=1.0, *, generator=None):
+    """Fill with normal numbers of the given mean and std."""
+    n = _factories.randn(tuple(self.shape), generator=generator, dtype=self._dtype)
+    return _inplace._inplace_result(self, F.add(F.mul(n, std), mean), "normal_")
+
+
+def bernoulli_(self, p=0.5, *, generator=None):
+    u = _factories.rand(tuple(self.shape), generator=generator)
+    return _inplace._inplace_result(self, F._to(F.lt(u, p), self._dtype), "bernoulli_")
+
+
+def random_(self, low=0, high=None, *, generator=None):
+    if high is None:
+        low, high = 0, low if low else 2**24
+    r = _factories.randint(low, high, tuple(self.shape), generator=generator, dtype=self._dtype)
+    return _inplace._inplace_result(self, r, "random_")
+
+
+Tensor.uniform_ = uniform_
+Tensor.normal_ = normal_
+Tensor.bernoulli_ = bernoulli_
+Tensor.random_ = random_
+
+# new_* factories.
+for _name in ("new_tensor", "new_empty", "new_zeros", "new_ones", "new_full"):
+    setattr(Tensor, _name, getattr(_factories, _name))
+
+
+# -- conversions ------------------------------------------------------------
+
+
+def _parse_to(args, kwargs):
+    device = kwargs.pop("device", None)
+    dtype = kwargs.pop("dtype", None)
+    kwargs.pop("non_blocking", None)
+    copy = kwargs.pop("copy", False)
+    kwargs.pop("memory_format", None)
+    if kwargs:
+        raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
+    for a in args:
+        if isinstance(a, dt.DType):
+            dtype = a
+        elif isinstance(a, Tensor):
+            dtype, device = a._dtype, a._device
+        elif isinstance(a, bool):
+            continue
+        elif a is not None:
+            device = a
+    return (as_device(device) if device is not None else None), _factories._dtype_arg(dtype), copy
+
+
+def to(self, *args, **kwargs):
+    """A tensor with another dtype and/or device (self when nothing changes)."""
+    device, dtype, copy = _parse_to(args, kwargs)
+    out = self
+    if device is not None and device != self._device:
+        out = _move(out, device)
+    if dtype is not None and dtype is not out._dtype:
+        out = F._to(out, dtype)
+    if copy and out is self:
+        out = F.clone(self)
+    return out
+
+
+def _move(x: Tensor, device):
+    from .device import backend_for
+
+    if x._node is not None:
+        raise DeviceError("moving a tracer between devices inside @graphc.compile is not supported")
+    target = backend_for(device)  # raises a clear DeviceError when cuda is unavailable
+    source = backend_for(x._device)
+    host = source.to_host(x._data) if x._device.type != "cpu" else x._data
+    data = target.from_host(host) if device.type != "cpu" else host.copy()
+    out = Tensor._wrap(data, x._dtype, device)
+    if x.requires_grad:
+        from .autograd.graph import GradNode
+
+        del GradNode  # cross-device autograd: handled by the Triton backend's copy op
+    return out
+
+
+def cpu(self):
+    """This tensor on the CPU."""
+    return to(self, "cpu")
+
+
+def cuda(self, device=None, non_blocking=False):
+    """This tensor on a CUDA GPU (needs the Triton backend and a GPU)."""
+    return to(self, as_device("cuda" if device is None else device if not isinstance(device, int) else f"cuda:{device}"))
+
+
+def type_(self, dtype=None, non_blocking=False):
+    """With no argument: the type name (``'graphc.FloatTensor'``); else a cast."""
+    if dtype is None:
+        names = {
+            "float32": "FloatTensor",
+            "float64": "DoubleTensor",
+            "float16": "HalfTensor",
+            "bfloat16": "BFloat16Tensor",
+            "int64": "LongTensor",
+            "int32": "IntTensor",
+            "int16": "ShortTensor",
+            "int8": "CharTensor",
+            "uint8": "ByteTensor",
+            "bool": "BoolTensor",
+        }
+        return f"graphc.{names[self._dtype.name]}"
+    if isinstance(dtype, str):
+        dtype = dtype.rsplit(".", 1)[-1]
+        table = {"FloatTensor": dt.float32, "DoubleTensor": dt.float64, "LongTensor": dt.int64, "IntTensor": dt.int32, "HalfTensor": dt.float16, "BoolTensor": dt.bool_, "ByteTensor": dt.uint8}
+        dtype = table.get(dtype) or dt.by_name(dtype)
+    return F._to(self, _factories._dtype_arg(dtype))
+
+
+Tensor.to = to
+Tensor.cpu = cpu
+Tensor.cuda = cuda
+Tensor.type = type_
+for _name, _dtype in (
+    ("float", dt.float32),
+    ("double", dt.float64),
+    ("half", dt.float16),
+    ("bfloat16", dt.bfloat16),
+    ("int", dt.int32),
+    ("long", dt.int64),
+    ("short", dt.int16),
+    ("char", dt.int8),
+    ("byte", dt.uint8),
+    ("bool", dt.bool_),
+):
+    setattr(Tensor, _name, (lambda d: lambda self, memory_format=None: F._to(self, d))(_dtype))
+
+Tensor.is_floating_point = lambda self: self._dtype.is_floating_point
+Tensor.is_complex = lambda self: False
+Tensor.get_device = lambda self: -1 if self._device.type == "cpu" else (self._device.index or 0)
+
+
+# -- operators --------------------------------------------------------------
+
+
+def _reflected(fn):
+    return lambda self, other: fn(other, self)
+
+
+def _iop(name):
+    fn = getattr(F, name)
+
+    def method(self, other):
+        return _inplace._inplace_result(self, fn(self, other), f"{name}_")
+
+    return method
+
+
+def _invert(self):
+    return F.logical_not(self) if self._dtype.is_bool else F.bitwise_not(self)
+
+
+def _logic(bool_fn, int_fn):
+    def op(self, other):
+        if self._dtype.is_bool and (isinstance(other, bool) or getattr(other, "dtype", None) is dt.bool_):
+            return bool_fn(self, other)
+        return int_fn(self, other)
+
+    return op
+
+
+_and = _logic(F.logical_and, F.bitwise_and)
+_or = _logic(F.logical_or, F.bitwise_or)
+_xor = _logic(F.logical_xor, F.bitwise_xor)
+
+_OPERATORS = {
+    "__add__": F.add,
+    "__radd__": _reflected(F.add),
+    "__sub__": F.sub,
+    "__rsub__": _reflected(F.sub),
+    "__mul__": F.mul,
+    "__rmul__": _reflected(F.mul),
+    "__truediv__": F.div,
+    "__rtruediv__": _reflected(F.div),
+    "__floordiv__": F.floor_divide,
+    "__rfloordiv__": _reflected(F.floor_divide),
+    "__mod__": F.remainder,
+    "__rmod__": _reflected(F.remainder),
+    "__pow__": F.pow,
+    "__rpow__": lambda self, other: F.pow(F._operand(other, dt.result_type(self, other), self._device), self),
+    "__matmul__": F.matmul,
+    "__rmatmul__": _reflected(F.matmul),
+    "__eq__": F.eq,
+    "__ne__": F.ne,
+    "__lt__": F.lt,
+    "__le__": F.le,
+    "__gt__": F.gt,
+    "__ge__": F.ge,
+    "__and__": _and,
+    "__rand__": _reflected(_and),
+    "__or__": _or,
+    "__ror__": _reflected(_or),
+    "__xor__": _xor,
+    "__rxor__": _reflected(_xor),
+    "__neg__": F.neg,
+    "__pos__": lambda self: self,
+    "__abs__": F.abs,
+    "__invert__": _invert,
+    "__iadd__": _iop("add"),
+    "__isub__": _iop("sub"),
+    "__imul__": _iop("mul"),
+    "__itruediv__": _iop("div"),
+    "__ifloordiv__": _iop("floor_divide"),
+    "__imod__": _iop("remainder"),
+    "__ipow__": _iop("pow"),
+    "__iand__": lambda self, other: _inplace._inplace_result(self, _and(self, other), "__iand__"),
+    "__ior__": lambda self, other: _inplace._inplace_result(self, _or(self, other), "__ior__"),
+    "__ixor__": lambda self, other: _inplace._inplace_result(self, _xor(self, other), "__ixor__"),
+    "__getitem__": _indexing.getitem,
+    "__setitem__": _indexing.setitem,
+}
+
+
+def _operator(fn):
+    import numpy as np
+
+    operand_types = (Tensor, int, float, bool, np.number, np.bool_, np.ndarray, list, tuple)
+
+    def op(self, other):
+        if not isinstance(other, operand_types):
+            return NotImplemented
+        return fn(self, other)
+
+    op.__name__ = getattr(fn, "__name__", "op")
+    return op
+
+
+for _name, _fn in _OPERATORS.items():
+    if _name in ("__neg__", "__pos__", "__abs__", "__invert__"):
+        setattr(Tensor, _name, _fn)
+    elif _name in ("__getitem__", "__setitem__"):
+        setattr(Tensor, _name, _fn)
+    else:
+        setattr(Tensor, _name, _operator(_fn))
+Tensor.__hash__ = lambda self: id(self)

@@ -1,0 +1,429 @@
+"""The Tensor: a strided view of a buffer, with autograd and a PyTorch face.
+
+An eager tensor holds a numpy array ``_data`` that *is* a view (buffer,
+offset, shape, strides): views made by ``view``, ``transpose``, slicing or
+``T`` are numpy views of the same buffer, so in-place ops write through them
+and ``numpy()`` / ``from_numpy`` share memory both ways. Views share one
+version counter with their base, which autograd uses to detect in-place
+changes of saved values.
+
+A *tracer* (inside ``@graphc.compile``) has ``_data = None`` and an IR node
+``_node`` instead; every op on it is recorded, not run.
+
+Math methods (``add``, ``exp``, ``sum``, ...) are attached from
+:mod:`graphc._functional` so each exists once, as a function and a method.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ir import dtypes as dt
+from ir.errors import AutogradError, TracingError
+
+from .autograd import grad_mode
+from .device import cpu_device
+
+
+class _Version:
+    """A version counter shared by a base tensor and all its views."""
+
+    __slots__ = ("value",)
+
+    def __init__(self):
+        self.value = 0
+
+
+class Size(tuple):
+    """The shape of a tensor: a tuple that prints as ``graphc.Size([5, 3])``."""
+
+    def __repr__(self) -> str:
+        return f"graphc.Size({list(self)})"
+
+    __str__ = __repr__
+
+    def numel(self) -> int:
+        n = 1
+        for s in self:
+            n *= s
+        return n
+
+    def __getitem__(self, key):
+        out = tuple.__getitem__(self, key)
+        return Size(out) if isinstance(key, slice) else out
+
+    def __add__(self, other):
+        return Size(tuple(self) + tuple(other))
+
+
+class Tensor:
+    """A multi-dimensional array with autograd, PyTorch's names and semantics."""
+
+    __slots__ = (
+        "_data",
+        "_dtype",
+        "_device",
+        "_requires_grad",
+        "_grad",
+        "_grad_fn",
+        "_version",
+        "_base",
+        "_view_ops",
+        "_accumulator",
+        "_retains_grad",
+        "_hooks",
+        "_node",
+        "_trace",
+        "__weakref__",
+    )
+
+    __array_priority__ = 1000  # numpy defers to our reflected operators
+
+    # -- construction --------------------------------------------------------
+    def __init__(self, *args, **kwargs):
+        raise TypeError(
+            "graphc.Tensor cannot be constructed directly; use graphc.tensor(data), "
+            "graphc.empty(*shape), graphc.zeros(...) or graphc.from_numpy(array)"
+        )
+
+    @classmethod
+    def _wrap(cls, data: np.ndarray, dtype: dt.DType, device=None) -> "Tensor":
+        t = object.__new__(cls)
+        t._data = data
+        t._dtype = dtype
+        t._device = device or cpu_device()
+        t._requires_grad = False
+        t._grad = None
+        t._grad_fn = None
+        t._version = _Version()
+        t._base = None
+        t._view_ops = None
+        t._accumulator = None
+        t._retains_grad = False
+        t._hooks = None
+        t._node = None
+        t._trace = None
+        return t
+
+    def _make_view_of(self, src: "Tensor", view_op: tuple) -> None:
+        """Mark self as a view of ``src``'s buffer: shared version counter, and the chain
+        of view ops from the base (used to rebase autograd history after an in-place
+        write through the view, PyTorch's CopySlices)."""
+        if src._data is None or not np.may_share_memory(self._data, src._data):
+            return
+        self._version = src._version
+        self._base = src._base if src._base is not None else src
+        self._view_ops = (src._view_ops or ()) + (view_op,)
+
+    # -- attributes --------------------------------------------------------
+    @property
+    def shape(self) -> Size:
+        if self._data is None:
+            return Size(self._node.shape)
+        return Size(self._data.shape)
+
+    def size(self, dim: int | None = None):
+        """The shape as a ``graphc.Size``, or the size of one dim."""
+        shape = self.shape
+        if dim is None:
+            return shape
+        from ._functional import _norm_dim
+
+        return shape[_norm_dim(dim, len(shape), "size")]
+
+    @property
+    def dtype(self) -> dt.DType:
+        return self._dtype
+
+    @property
+    def device(self):
+        return self._device
+
+    @property
+    def is_cuda(self) -> bool:
+        return self._device.type == "cuda"
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    def dim(self) -> int:
+        return len(self.shape)
+
+    ndimension = dim
+
+    def numel(self) -> int:
+        return self.shape.numel()
+
+    nelement = numel
+
+    def element_size(self) -> int:
+        return self._dtype.itemsize
+
+    def stride(self, dim: int | None = None):
+        """Strides in elements, as PyTorch reports them."""
+        self._need_data("stride")
+        item = self._data.itemsize
+        strides = tuple(s // item for s in self._data.strides)
+        return strides if dim is None else strides[dim]
+
+    def storage_offset(self) -> int:
+        self._need_data("storage_offset")
+        base = self._data
+        while base.base is not None and isinstance(base.base, np.ndarray):
+            base = base.base
+        return (self._data.__array_interface__["data"][0] - base.__array_interface__["data"][0]) // self._data.itemsize
+
+    def is_contiguous(self, memory_format=None) -> bool:
+        if self._data is None:
+            return True
+        return bool(self._data.flags.c_contiguous)
+
+    def data_ptr(self) -> int:
+        self._need_data("data_ptr")
+        return self._data.__array_interface__["data"][0]
+
+    # -- autograd attributes -----------------------------------------------
+    @property
+    def requires_grad(self) -> bool:
+        return self._requires_grad or self._grad_fn is not None
+
+    @requires_grad.setter
+    def requires_grad(self, value: bool) -> None:
+        self.requires_grad_(value)
+
+    def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
+        """Set whether autograd records ops on this (leaf) tensor; returns self."""
+        if self._grad_fn is not None:
+            if not requires_grad:
+                raise AutogradError(
+                    "you can only change requires_grad flags of leaf variables. If you want to use "
+                    "a computed variable in a subgraph that doesn't require differentiation use "
+                    "var_no_grad = var.detach()."
+                )
+            return self
+        if requires_grad and not self._dtype.is_floating_point:
+            raise AutogradError(
+                f"only Tensors of floating point dtype can require gradients, got {self._dtype}"
+            )
+        self._requires_grad = bool(requires_grad)
+        return self
+
+    @property
+    def is_leaf(self) -> bool:
+        return self._grad_fn is None
+
+    @property
+    def grad_fn(self):
+        return self._grad_fn
+
+    @property
+    def grad(self):
+        if self._grad_fn is not None and not self._retains_grad and self._node is None:
+            import warnings
+
+            warnings.warn(
+                "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its "
+                ".grad attribute won't be populated during autograd.backward(). If you indeed want "
+                "the .grad field to be populated for a non-leaf Tensor, use .retain_grad() on it.",
+                UserWarning,
+                stacklevel=2,
+            )
+        return self._grad
+
+    @grad.setter
+    def grad(self, value) -> None:
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise TypeError(f"assigned grad expected to be a Tensor or None but got {type(value).__name__}")
+            if tuple(value.shape) != tuple(self.shape):
+                raise RuntimeError(
+                    f"assigned grad has data of a different size: {list(value.shape)} vs {list(self.shape)}"
+                )
+        self._grad = value
+
+    @property
+    def data(self) -> "Tensor":
+        """The same values without autograd history (shares memory)."""
+        return self.detach()
+
+    @data.setter
+    def data(self, value: "Tensor") -> None:
+        self._data = value._data
+        self._dtype = value._dtype
+        self._device = value._device
+        self._node = value._node
+
+    @property
+    def retains_grad(self) -> bool:
+        return self._retains_grad
+
+    def retain_grad(self) -> None:
+        """Keep ``.grad`` for this non-leaf tensor after backward."""
+        if self._grad_fn is None:
+            if not self._requires_grad:
+                raise AutogradError("can't retain_grad on Tensor that has requires_grad=False")
+            return
+        self._retains_grad = True
+
+    def register_hook(self, hook):
+        """Call ``hook(grad)`` when this tensor's gradient is computed; it may return a new grad."""
+        if not self.requires_grad:
+            raise AutogradError("cannot register a hook on a tensor that doesn't require gradient")
+        if self._grad_fn is not None:
+            from .autograd.graph import resolve
+
+            return resolve(self._grad_fn).register_hook(hook)
+        if self._hooks is None:
+            self._hooks = []
+        self._hooks.append(hook)
+        from .autograd.graph import _RemovableHandle
+
+        return _RemovableHandle(self._hooks, hook)
+
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None) -> None:
+        """Accumulate d(self)/d(leaf) into each leaf's ``.grad`` (PyTorch's semantics)."""
+        from .autograd import backward
+
+        backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph, inputs=inputs)
+
+    def detach(self) -> "Tensor":
+        """A tensor sharing this one's memory, outside autograd."""
+        if self._node is not None:
+            return self._trace.detach(self)
+        t = Tensor._wrap(self._data, self._dtype, self._device)
+        t._version = self._version
+        t._base = self._base if self._base is not None else self
+        return t
+
+    def detach_(self) -> "Tensor":
+        """Detach in place: drop history and make this a leaf that does not require grad."""
+        self._grad_fn = None
+        self._requires_grad = False
+        return self
+
+    # -- data access ---------------------------------------------------------
+    def _need_data(self, what: str) -> None:
+        if self._data is None:
+            from ir.errors import user_location
+
+            raise TracingError(
+                f"{what}() needs the values of a tensor, but inside @graphc.compile a tensor is a "
+                f"tracer with a shape ({list(self.shape)}) and dtype ({self._dtype}) and no values. "
+                "Pass the value in as a non-tensor argument, use graphc.where for the branch, or move "
+                f"this code out of the compiled function. (at {user_location()})"
+            )
+        if self._device.type != "cpu" and what in ("numpy",):
+            raise TypeError(
+                f"can't convert {self._device} tensor to numpy. Use Tensor.cpu() to copy the tensor "
+                "to host memory first."
+            )
+
+    def _host(self) -> np.ndarray:
+        """Values as a host numpy array (a copy for device tensors)."""
+        self._need_data("item")
+        if self._device.type == "cpu":
+            return self._data
+        return self._data.to_host()
+
+    def numpy(self, force: bool = False) -> np.ndarray:
+        """The values as a numpy array that shares this tensor's memory."""
+        self._need_data("numpy")
+        if self.requires_grad and not force:
+            raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.")
+        return self._data
+
+    def __array__(self, dtype=None, copy=None):
+        arr = self._host()
+        return arr if dtype is None else arr.astype(dtype, copy=False)
+
+    def item(self):
+        """The value of a one-element tensor as a Python number."""
+        self._need_data("item")
+        if self.numel() != 1:
+            raise RuntimeError(
+                f"a Tensor with {self.numel()} elements cannot be converted to Scalar"
+            )
+        return self._host().reshape(()).item()
+
+    def tolist(self):
+        """The values as (nested) Python lists of numbers."""
+        self._need_data("tolist")
+        return self._host().tolist()
+
+    def __bool__(self) -> bool:
+        if self._data is None:
+            self._need_data("bool")
+        if self.numel() != 1:
+            raise RuntimeError(f"Boolean value of Tensor with {self.numel()} values is ambiguous")
+        return bool(self.item())
+
+    def __float__(self) -> float:
+        self._need_data("float")
+        return float(self.item())
+
+    def __int__(self) -> int:
+        self._need_data("int")
+        return int(self.item())
+
+    def __index__(self) -> int:
+        self._need_data("index")
+        if self._dtype.is_floating_point or self.numel() != 1:
+            raise TypeError("only integer tensors of a single element can be converted to an index")
+        return int(self.item())
+
+    def __len__(self) -> int:
+        if self.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.shape[0]
+
+    def __iter__(self):
+        if self.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self.shape[0]))
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    def __contains__(self, value) -> bool:
+        return bool((self == value).any())
+
+    # -- printing ------------------------------------------------------------
+    def __repr__(self) -> str:
+        from ._printing import format_tensor
+
+        if self._data is None:
+            return f"Tracer(shape={list(self.shape)}, dtype={self._dtype}, node=%{self._node.id})"
+        suffixes = []
+        if self._device.type != "cpu":
+            suffixes.append(f"device='{self._device.type}:{self._device.index or 0}'")
+        if self._grad_fn is not None:
+            suffixes.append(f"grad_fn=<{self._grad_fn.name()}>")
+        elif self._requires_grad:
+            suffixes.append("requires_grad=True")
+        return format_tensor(
+            self._host(),
+            self._dtype.name,
+            is_default_float=self._dtype is dt.default_float(),
+            suffixes=suffixes,
+        )
+
+    __str__ = __repr__
+
+    def __format__(self, spec: str) -> str:
+        if self.ndim == 0 and spec:
+            return format(self.item(), spec)
+        return repr(self)
+
+    def __reduce_ex__(self, protocol):
+        from ._factories import _rebuild
+
+        return (_rebuild, (np.array(self._host()), self._dtype.name, self.requires_grad))
+
+    def __deepcopy__(self, memo):
+        t = Tensor._wrap(np.array(self._data, copy=True), self._dtype, self._device)
+        t._requires_grad = self.requires_grad if self.is_leaf else False
+        if self._grad is not None:
+            t._grad = self._grad.__deepcopy__(memo)
+        memo[id(self)] = t
+        return t

@@ -1,0 +1,182 @@
+"""The eager backward engine: PyTorch's semantics over the shared autodiff loop.
+
+It orders the recorded :class:`GradNode` s (outputs first), then runs
+:func:`ir.passes.autodiff.backprop` — the same loop and the same gradient
+rules as the graph pass — with a builder that executes each gradient op at
+once (recording it too when ``create_graph=True``, which is what makes
+gradients of gradients work). Hooks, ``retain_grad`` and ``.grad``
+accumulation happen in ``on_grad``, when a vertex's gradient is complete.
+"""
+
+from __future__ import annotations
+
+from ir.errors import AutogradError
+from ir.ops import fmt_shape
+from ir.passes.autodiff import backprop
+
+from .. import _dispatch
+from .grad_mode import enable_grad, no_grad
+from .graph import AccumulateGrad, GradNode, resolve
+
+
+class _EagerBuilder:
+    """Runs gradient ops immediately on tensors."""
+
+    def __init__(self, device):
+        self.device = device
+
+    def op(self, name, inputs, **attrs):
+        if not inputs:
+            attrs["_device"] = self.device
+        return _dispatch.apply(name, inputs, **attrs)
+
+    def scalar(self, value, dtype):
+        return _dispatch.constant(value, dtype, self.device)
+
+
+def _parents(v):
+    if isinstance(v, GradNode):
+        return [resolve(e) if e is not None else None for e in v._next]
+    return []
+
+
+def _topological(roots):
+    """Vertices reachable from ``roots``, each after every vertex that consumes it."""
+    seen, post = set(), []
+    for root in roots:
+        if id(root) in seen:
+            continue
+        seen.add(id(root))
+        stack = [(root, iter(_parents(root)))]
+        while stack:
+            v, it = stack[-1]
+            for p in it:
+                if p is not None and id(p) not in seen:
+                    seen.add(id(p))
+                    stack.append((p, iter(_parents(p))))
+                    break
+            else:
+                stack.pop()
+                post.append(v)
+    return post[::-1]
+
+
+def _ctx_of(v):
+    return v if isinstance(v, GradNode) else None
+
+
+def _seed(out, grad):
+    from .._factories import ones_like
+    from .._tensor import Tensor
+
+    if grad is None:
+        if out.numel() != 1:
+            raise AutogradError(
+                f"grad can be implicitly created only for scalar outputs (the output has shape "
+                f"{fmt_shape(out.shape)}); pass gradient= with a tensor of that shape"
+            )
+        with no_grad():
+            return ones_like(out)
+    if not isinstance(grad, Tensor):
+        from .._factories import tensor
+
+        grad = tensor(grad, dtype=out.dtype)
+    if tuple(grad.shape) != tuple(out.shape):
+        if grad.numel() == out.numel() == 1:
+            return _dispatch.apply("reshape", [grad], shape=tuple(out.shape))
+        raise AutogradError(
+            f"Mismatch in shape: grad_output[0] has a shape of {fmt_shape(grad.shape)} and output[0] "
+            f"has a shape of {fmt_shape(out.shape)}."
+        )
+    if grad.dtype is not out.dtype:
+        grad = _dispatch.apply("cast", [grad], dtype=out.dtype)
+    return grad
+
+
+def run_backward(outputs, grad_outputs, *, retain_graph, create_graph, inputs=None, accumulate=True, allow_unused=False):
+    """Backpropagate from ``outputs``; accumulate into leaves' ``.grad`` or return grads of ``inputs``."""
+    roots, seeds = [], {}
+    for i, (out, g) in enumerate(zip(outputs, grad_outputs)):
+        edge = _dispatch.grad_edge(out)
+        if edge is None:
+            raise AutogradError(
+                f"element {i} of tensors does not require grad and does not have a grad_fn"
+            )
+        v = resolve(edge)
+        g = _seed(out, g)
+        roots.append(v)
+        seeds[v] = g if v not in seeds else _dispatch.apply("add", [seeds[v], g])
+    order = _topological(roots)
+
+    targets = {}
+    if inputs is not None:
+        for t in inputs:
+            edge = _dispatch.grad_edge(t)
+            if edge is None:
+                raise AutogradError("One of the differentiated Tensors does not require grad")
+            targets[resolve(edge)] = t
+    captured = {}
+
+    def on_grad(v, g):
+        if isinstance(v, GradNode):
+            if v._hooks:
+                for hook in list(v._hooks):
+                    r = hook(g)
+                    if r is not None:
+                        g = r
+            if v._retained is not None:
+                t = v._retained()
+                if t is not None and accumulate:
+                    _accumulate(t, g, create_graph)
+        elif isinstance(v, AccumulateGrad):
+            t = v.variable
+            if t is not None and t._hooks:
+                for hook in list(t._hooks):
+                    r = hook(g)
+                    if r is not None:
+                        g = r
+            if t is not None and accumulate and (inputs is None or v in targets):
+                _accumulate(t, g, create_graph)
+        if v in targets:
+            captured[v] = g
+        return g
+
+    device = outputs[0].device
+    mode = enable_grad() if create_graph else no_grad()
+    with mode:
+        backprop(order, seeds, _EagerBuilder(device), _ctx_of, _parents, on_grad)
+    if not retain_graph:
+        for v in order:
+            if isinstance(v, GradNode):
+                v.release()
+    if inputs is None:
+        return None
+    result = []
+    for t in inputs:
+        g = captured.get(resolve(_dispatch.grad_edge(t)))
+        if g is None and not allow_unused:
+            raise AutogradError(
+                "One of the differentiated Tensors appears to not have been used in the graph. Set "
+                "allow_unused=True if this is the desired behavior."
+            )
+        result.append(g)
+    return tuple(result)
+
+
+def _accumulate(t, g, create_graph):
+    from .._functional import clone
+
+    if g.shape != t.shape:
+        g = _dispatch.apply("reshape", [g], shape=tuple(t.shape))
+    if t._grad is None:
+        if create_graph:
+            t._grad = clone(g)
+        else:
+            with no_grad():
+                t._grad = clone(g).detach()
+    elif create_graph:
+        t._grad = _dispatch.apply("add", [t._grad, g])
+    else:
+        with no_grad():
+            t._grad._data += g._data
+            t._grad._version.value += 1

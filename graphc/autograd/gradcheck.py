@@ -1,0 +1,121 @@
+"""``gradcheck``: analytic gradients against float64 central differences, as in PyTorch.
+
+For each input that requires grad and each of its elements, the function is
+evaluated at ``x ± eps`` to build the numerical Jacobian; the analytic one
+comes from ``autograd.grad`` with one-hot output gradients. They must agree
+within ``atol + rtol * |numerical|``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ir.errors import GraphcError
+
+
+class GradcheckError(GraphcError, RuntimeError):
+    """Analytic and numerical gradients disagree (the message shows both Jacobians)."""
+
+
+def _outputs(fn, inputs):
+    from .._tensor import Tensor
+
+    out = fn(*inputs)
+    outs = out if isinstance(out, (tuple, list)) else (out,)
+    return [o for o in outs if isinstance(o, Tensor)]
+
+
+def _jacobians(fn, inputs, eps):
+    from ..autograd.grad_mode import no_grad
+
+    diff_inputs = [t for t in inputs if getattr(t, "requires_grad", False)]
+    with no_grad():
+        outs = _outputs(fn, inputs)
+    n_out = sum(o.numel() for o in outs)
+    numerical = []
+    for t in diff_inputs:
+        data = t._data
+        jac = np.zeros((t.numel(), n_out))
+        flat_view = data.reshape(-1) if data.flags.c_contiguous else None
+        for i in range(t.numel()):
+            idx = np.unravel_index(i, data.shape) if data.ndim else ()
+            orig = data[idx].copy()
+            data[idx] = orig + eps
+            with no_grad():
+                plus = np.concatenate([np.asarray(o._host(), dtype=np.float64).reshape(-1) for o in _outputs(fn, inputs)]) if n_out else np.zeros(0)
+            data[idx] = orig - eps
+            with no_grad():
+                minus = np.concatenate([np.asarray(o._host(), dtype=np.float64).reshape(-1) for o in _outputs(fn, inputs)]) if n_out else np.zeros(0)
+            data[idx] = orig
+            jac[i] = (plus - minus) / (2 * eps)
+        del flat_view
+        numerical.append(jac)
+    return diff_inputs, n_out, numerical
+
+
+def _analytic(fn, inputs, diff_inputs, n_out, create_graph=False):
+    from .. import autograd
+    from .._factories import zeros_like
+
+    outs = _outputs(fn, inputs)
+    jacs = [np.zeros((t.numel(), n_out)) for t in diff_inputs]
+    col = 0
+    for o in outs:
+        for j in range(o.numel()):
+            if not o.requires_grad:
+                col += 1
+                continue
+            seed = zeros_like(o)
+            seed._data.reshape(-1)[j] = 1
+            grads = autograd.grad([o], diff_inputs, [seed], retain_graph=True, allow_unused=True)
+            for k, g in enumerate(grads):
+                if g is not None:
+                    jacs[k][:, col] = np.asarray(g._host(), dtype=np.float64).reshape(-1)
+            col += 1
+    return jacs
+
+
+def gradcheck(fn, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, **_ignored) -> bool:
+    """Check ``fn``'s gradients at ``inputs`` (use float64 tensors that require grad)."""
+    from .._tensor import Tensor
+
+    inputs = tuple(inputs) if isinstance(inputs, (tuple, list)) else (inputs,)
+    for t in inputs:
+        if isinstance(t, Tensor) and t.requires_grad and t.dtype.name != "float64":
+            import warnings
+
+            warnings.warn(
+                f"gradcheck: input of dtype {t.dtype} requires grad; use float64 for a reliable check",
+                UserWarning,
+                stacklevel=2,
+            )
+    diff_inputs, n_out, numerical = _jacobians(fn, inputs, eps)
+    analytic = _analytic(fn, inputs, diff_inputs, n_out)
+    for k, (num, ana) in enumerate(zip(numerical, analytic)):
+        if not np.allclose(ana, num, atol=atol, rtol=rtol, equal_nan=False):
+            if raise_exception:
+                raise GradcheckError(
+                    f"Jacobian mismatch for output 0 with respect to input {k},\n"
+                    f"numerical:{num}\nanalytical:{ana}\n"
+                )
+            return False
+    return True
+
+
+def gradgradcheck(fn, inputs, grad_outputs=None, *, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True) -> bool:
+    """Check second derivatives: gradcheck of the function's vector-Jacobian product."""
+    from .. import autograd
+
+    inputs = tuple(inputs) if isinstance(inputs, (tuple, list)) else (inputs,)
+    outs = _outputs(fn, inputs)
+    if grad_outputs is None:
+        from .._factories import _from_array
+
+        rng = np.random.default_rng(0)
+        grad_outputs = [_from_array(rng.standard_normal(tuple(o.shape)).astype(o.dtype.numpy_dtype), o.dtype) for o in outs]
+    def vjp(*args):
+        o = _outputs(fn, args)
+        d = [a for a in args if getattr(a, "requires_grad", False)]
+        return autograd.grad(o, d, grad_outputs, create_graph=True, allow_unused=True)
+
+    return gradcheck(vjp, inputs, eps=eps, atol=atol, rtol=rtol, raise_exception=raise_exception)

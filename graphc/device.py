@@ -1,0 +1,74 @@
+"""Devices: ``graphc.device('cpu')``, ``'cuda'``, and which backend runs each.
+
+The CPU runs on the numpy backend. ``cuda`` needs the Triton backend and a GPU;
+asking for it without them raises :class:`~ir.errors.DeviceError` saying so.
+"""
+
+from __future__ import annotations
+
+from ir.errors import DeviceError
+
+
+class device:
+    """A device, as in PyTorch: ``graphc.device('cuda:0')``, ``graphc.device('cpu')``."""
+
+    __slots__ = ("type", "index")
+
+    def __init__(self, type, index: int | None = None):
+        if isinstance(type, device):
+            type, index = type.type, type.index
+        if not isinstance(type, str):
+            raise TypeError(f"device: expected a string like 'cpu' or 'cuda:0', got {type!r}")
+        if ":" in type:
+            type, _, idx = type.partition(":")
+            index = int(idx)
+        if type not in ("cpu", "cuda"):
+            raise DeviceError(f"device: unknown device type {type!r}; expected 'cpu' or 'cuda'")
+        self.type = type
+        self.index = index
+
+    def __eq__(self, other):
+        if isinstance(other, str):
+            other = device(other)
+        if not isinstance(other, device):
+            return NotImplemented
+        return self.type == other.type and (self.index or 0) == (other.index or 0)
+
+    def __hash__(self):
+        return hash((self.type, self.index or 0))
+
+    def __str__(self):
+        return self.type if self.index is None else f"{self.type}:{self.index}"
+
+    def __repr__(self):
+        if self.index is None:
+            return f"device(type='{self.type}')"
+        return f"device(type='{self.type}', index={self.index})"
+
+
+_CPU = device("cpu")
+
+
+def cpu_device() -> device:
+    return _CPU
+
+
+def as_device(d) -> device:
+    if d is None:
+        return _CPU
+    if isinstance(d, device):
+        return d
+    if isinstance(d, int):
+        return device("cuda", d)
+    return device(d)
+
+
+def backend_for(d: device):
+    """The runtime module that executes ops for tensors on ``d``."""
+    if d.type == "cpu":
+        from backends.numpy import kernels
+
+        return kernels
+    from . import cuda
+
+    return cuda._backend()

@@ -1,0 +1,80 @@
+"""Random state: ``manual_seed``, ``seed``, ``Generator`` and per-op seeds.
+
+Random primitives take their seed as an input (``random_uniform(seed)``), so a
+compiled function can be fed a fresh seed on every call. The default
+generator hands out those seeds: a counter-based stream started by
+``manual_seed``, so a seeded program draws the same numbers every run.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+class Generator:
+    """A source of seeds for random ops, like ``torch.Generator``."""
+
+    def __init__(self, device="cpu"):
+        self.device = device
+        self.manual_seed(np.random.SeedSequence().entropy % (2**63))
+
+    def manual_seed(self, seed: int) -> "Generator":
+        self._initial = int(seed)
+        self._rng = np.random.default_rng(int(seed) & 0xFFFFFFFFFFFFFFFF)
+        return self
+
+    def seed(self) -> int:
+        s = int(np.random.SeedSequence().entropy % (2**63))
+        self.manual_seed(s)
+        return s
+
+    def initial_seed(self) -> int:
+        return self._initial
+
+    def next_seed(self) -> int:
+        """A 63-bit seed for the next random op."""
+        return int(self._rng.integers(0, 2**63 - 1))
+
+    def numpy_rng(self) -> np.random.Generator:
+        """A numpy generator drawn from this stream (for host-side shuffles)."""
+        return np.random.default_rng(self.next_seed())
+
+    def get_state(self):
+        from ._factories import _from_array
+
+        state = self._rng.bit_generator.state
+        return _from_array(np.frombuffer(repr(state).encode(), dtype=np.uint8).copy())
+
+    def set_state(self, new_state) -> None:
+        import ast
+
+        state = ast.literal_eval(bytes(np.asarray(new_state._host(), dtype=np.uint8)).decode())
+        self._rng.bit_generator.state = state
+
+
+default_generator = Generator()
+
+
+def manual_seed(seed: int) -> Generator:
+    """Seed the default generator so random ops repeat their numbers."""
+    return default_generator.manual_seed(seed)
+
+
+def seed() -> int:
+    return default_generator.seed()
+
+
+def initial_seed() -> int:
+    return default_generator.initial_seed()
+
+
+def get_rng_state():
+    return default_generator.get_state()
+
+
+def set_rng_state(state) -> None:
+    default_generator.set_state(state)
+
+
+def next_seed(generator: Generator | None = None) -> int:
+    return (generator or default_generator).next_seed()

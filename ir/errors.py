@@ -1,0 +1,94 @@
+"""Every exception graphc raises on a user's mistake, in one place.
+
+Each class subclasses the built-in exception PyTorch raises in the same
+situation (``RuntimeError`` for shape mismatches, ``IndexError`` for a bad
+dim, ...), so code that catches PyTorch's errors keeps working. Messages name
+the op, the shapes or dtypes involved and what was expected; ``user_location``
+adds the user's own source line, found by walking out of graphc's frames.
+"""
+
+from __future__ import annotations
+
+import linecache
+import os
+import sys
+
+_PACKAGE_ROOTS = tuple(
+    os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep + name + os.sep
+    for name in ("ir", "graphc", "backends")
+)
+
+
+def user_frame():
+    """The innermost stack frame that is not inside graphc's own packages."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        filename = os.path.abspath(frame.f_code.co_filename)
+        if not filename.startswith(_PACKAGE_ROOTS) and not filename.startswith("<frozen"):
+            return frame
+        frame = frame.f_back
+    return None
+
+
+def user_location() -> str:
+    """``'file.py:12: code'`` for the user's line that led here, or ``''``."""
+    frame = user_frame()
+    if frame is None:
+        return ""
+    filename, lineno = frame.f_code.co_filename, frame.f_lineno
+    code = linecache.getline(filename, lineno).strip()
+    return f"{filename}:{lineno}" + (f": {code}" if code else "")
+
+
+class GraphcError(Exception):
+    """Base class of graphc's errors: catch this to catch any of them."""
+
+
+class ShapeError(GraphcError, RuntimeError):
+    """Shapes that do not fit the op: broadcasting, matmul, view, cat.
+
+    Fix: check the shapes printed in the message; broadcasting aligns shapes
+    from the right, and each pair of sizes must be equal or one of them 1.
+    """
+
+
+class DimError(GraphcError, IndexError):
+    """A dimension index outside ``[-ndim, ndim - 1]``.
+
+    Fix: count dims from 0, or from -1 for the last.
+    """
+
+
+class DTypeError(GraphcError, RuntimeError, TypeError):
+    """A dtype the op cannot take (a float op on booleans, matmul of mixed dtypes).
+
+    Fix: convert with ``.to(dtype)`` or ``.float()`` before the op.
+    """
+
+
+class AutogradError(GraphcError, RuntimeError):
+    """Misuse of autograd: backward twice without ``retain_graph``, backward of a
+    non-scalar without ``gradient``, an in-place change of a tensor saved for
+    backward, an in-place op on a leaf that requires grad.
+    """
+
+
+class TracingError(GraphcError, RuntimeError):
+    """Data-dependent Python code on a tracer inside ``@graphc.compile``.
+
+    A tracer has a shape and dtype but no values, so ``if t.sum() > 0:``,
+    ``t.item()``, ``t.tolist()`` or ``t.numpy()`` cannot be answered while
+    tracing. Fix: pass the value in as a plain Python (non-tensor) argument,
+    express the branch with ``graphc.where``, or move that code out of the
+    compiled function.
+    """
+
+
+class DeviceError(GraphcError, RuntimeError):
+    """A device that is not available (``cuda`` without a GPU or without Triton),
+    or tensors of one op on different devices.
+    """
+
+
+class UnsupportedError(GraphcError, NotImplementedError):
+    """Something graphc does not implement yet; the message says what instead."""

@@ -1,0 +1,1 @@
+"""Passes over ``ir.Graph``: autodiff, simplify, fusion, memory planning."""
