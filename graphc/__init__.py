@@ -137,3 +137,5 @@ from ._functional import (  # noqa: E402
 )
 
 _sys.modules.setdefault("graphc.functional", _sys.modules[__name__ + "._functional"])
+
+from ._compiler import compile, trace  # noqa: E402,A004 - PyTorch's name

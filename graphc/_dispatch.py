@@ -50,7 +50,7 @@ def apply(name: str, inputs, **attrs):
 
     opdef = ops_table.OPS[name]
     tracer = active_tracer()
-    if tracer is not None and (opdef.arity == 0 or any(t._node is not None for t in inputs)):
+    if tracer is not None:
         return tracer.record(opdef, inputs, attrs)
     shape, dtype = opdef.infer(inputs, attrs)
     device = inputs[0]._device if inputs else attrs.pop("_device", None)
@@ -65,7 +65,8 @@ def apply(name: str, inputs, **attrs):
     result = Tensor._wrap(out, dtype, device)
     if opdef.kind == ops_table.VIEW:
         result._make_view_of(inputs[0], (name, attrs))
-    if opdef.differentiable and is_grad_enabled():
+    # Integer and bool results never require grad (argmax, comparisons, .long()), as in PyTorch.
+    if opdef.differentiable and dtype.is_floating_point and is_grad_enabled():
         edges = [grad_edge(t) for t in inputs]
         if any(e is not None for e in edges):
             result._grad_fn = GradNode(opdef, attrs, inputs, edges, result)

@@ -189,7 +189,9 @@ def setitem(x: Tensor, key, value) -> None:
     from ._inplace import _inplace_result, copy_
 
     value_requires_grad = isinstance(value, Tensor) and (value.requires_grad or value._node is not None)
-    if x._node is None and not x.requires_grad and not value_requires_grad and not (
+    from ._dispatch import active_tracer
+
+    if active_tracer() is None and x._node is None and not x.requires_grad and not value_requires_grad and not (
         x._base is not None and x._base.requires_grad
     ):
         _fast_setitem(x, key, value)

@@ -38,7 +38,9 @@ def _check_leaf(x: Tensor, op: str) -> None:
             "Wrap the update in `with graphc.no_grad():` (as an optimizer step does) or work on a clone."
         )
     base = x._base
-    if base is not None and base._grad_fn is None and base._requires_grad:
+    # A detached alias (``p.data``, ``p.detach()``) has a base but no view ops: writing
+    # through it is allowed, as in PyTorch (``f.data.sub_(f.grad.data * lr)``).
+    if base is not None and x._view_ops is not None and base._grad_fn is None and base._requires_grad:
         raise AutogradError(
             f"a view of a leaf Variable that requires grad is being used in an in-place operation ({op})."
         )
@@ -80,13 +82,11 @@ def _check_overlap(x: Tensor, op: str) -> None:
 
 def _inplace_result(x: Tensor, result: Tensor, op: str = "in-place op") -> Tensor:
     """Write ``result`` into ``x`` (see the module docstring); returns ``x``."""
-    if x._node is not None or result._node is not None:
-        if x._node is None:
-            raise AutogradError(
-                f"{op}: cannot write a traced value into a tensor that the compiled function did not "
-                "receive or reach; pass it as an argument"
-            )
-        return x._trace.write(x, _fit(x, result, op))
+    from ._dispatch import active_tracer
+
+    tracer = active_tracer()
+    if tracer is not None:
+        return tracer.write(x, _fit(x, result, op))
     _check_leaf(x, op)
     result = _fit(x, result, op)
     if result._data is not x._data:

@@ -219,6 +219,11 @@ class Tensor:
 
     @property
     def grad(self):
+        from ._dispatch import active_tracer
+
+        tracer = active_tracer()
+        if tracer is not None:
+            return tracer.get_grad(self)
         if self._grad_fn is not None and not self._retains_grad and self._node is None:
             import warnings
 
@@ -233,6 +238,12 @@ class Tensor:
 
     @grad.setter
     def grad(self, value) -> None:
+        from ._dispatch import active_tracer
+
+        tracer = active_tracer()
+        if tracer is not None:
+            tracer.set_grad(self, value)
+            return
         if value is not None:
             if not isinstance(value, Tensor):
                 raise TypeError(f"assigned grad expected to be a Tensor or None but got {type(value).__name__}")
@@ -264,7 +275,12 @@ class Tensor:
             if not self._requires_grad:
                 raise AutogradError("can't retain_grad on Tensor that has requires_grad=False")
             return
+        import weakref
+
+        from .autograd.graph import resolve
+
         self._retains_grad = True
+        resolve(self._grad_fn)._retained = weakref.ref(self)
 
     def register_hook(self, hook):
         """Call ``hook(grad)`` when this tensor's gradient is computed; it may return a new grad."""
@@ -292,8 +308,9 @@ class Tensor:
         if self._node is not None:
             return self._trace.detach(self)
         t = Tensor._wrap(self._data, self._dtype, self._device)
+        # Shares memory and the version counter, but for autograd it is a fresh base
+        # (not a view of self): in-place writes through it or its views are allowed.
         t._version = self._version
-        t._base = self._base if self._base is not None else self
         return t
 
     def detach_(self) -> "Tensor":

@@ -427,7 +427,7 @@ for _n in ("neg", "abs", "sign", "relu", "floor", "ceil", "round", "trunc", "cop
         1,
         _dtype_numeric if _n not in ("copy",) else _dtype_same,
         saves=(0,) if _n in ("abs", "relu") else (),
-        differentiable=_n not in ("sign", "floor", "ceil", "round", "trunc"),
+        # sign and the roundings are differentiable with a zero gradient, as in PyTorch.
         grad_name={"copy": "CloneBackward0"}.get(_n),
     )
 # Unary maps defined on floats only (the frontend casts integers to float first).

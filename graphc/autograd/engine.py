@@ -166,6 +166,17 @@ def run_backward(outputs, grad_outputs, *, retain_graph, create_graph, inputs=No
 def _accumulate(t, g, create_graph):
     from .._functional import clone
 
+    tracer = _dispatch.active_tracer()
+    if tracer is not None:
+        real = tracer.real_of(t) if t._node is not None else t
+        if real is None:
+            return
+        if g.shape != t.shape:
+            g = _dispatch.apply("reshape", [g], shape=tuple(t.shape))
+        current = tracer.get_grad(real)
+        tracer.set_grad(real, g if current is None else _dispatch.apply("add", [current, g]))
+        return
+
     if g.shape != t.shape:
         g = _dispatch.apply("reshape", [g], shape=tuple(t.shape))
     if t._grad is None:

@@ -220,6 +220,11 @@ def _unary(fn):
 GRAD_RULES.update(
     {
         "neg": _unary(lambda b, n, g: _op(b, "neg", g)),
+        # Piecewise-constant maps: zero gradient (PyTorch's SignBackward0, FloorBackward0, ...).
+        **{
+            name: _unary(lambda b, n, g: _zeros(b, n.in_shapes[0], g.dtype))
+            for name in ("sign", "floor", "ceil", "round", "trunc")
+        },
         "copy": _unary(lambda b, n, g: g),
         "abs": _unary(lambda b, n, g: _op(b, "mul", g, _op(b, "sign", n.input(0)))),
         "relu": _unary(
@@ -572,11 +577,12 @@ def grad_graph(graph, outputs, wrt, grad_outputs=None):
     on it). Works on any graph, so the compile path reuses it unchanged.
     """
     wrt_ids = {w.id for w in wrt}
-    # Which nodes depend on a wrt node (only they need gradients).
+    # Which nodes depend on a wrt node (only they need gradients). Integer and
+    # bool values carry no gradient (as in PyTorch), so a path through them stops.
     depends: set[int] = set()
     for n in graph.nodes:
         if n.id in wrt_ids or any(i.id in depends for i in n.inputs):
-            if n.id in wrt_ids or ops_table.OPS[n.op].differentiable:
+            if n.id in wrt_ids or (ops_table.OPS[n.op].differentiable and n.dtype.is_floating_point):
                 depends.add(n.id)
     builder = GraphBuilder(graph)
     seeds = {}

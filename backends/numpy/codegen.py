@@ -1,0 +1,624 @@
+"""numpy code generation: a fused schedule becomes readable Python source.
+
+Each kernel is a Python function whose docstring lists the IR nodes it
+implements. Pointwise kernels run in cache-sized blocks with ``out=``
+buffers from per-thread scratch (no full-size temporaries); reduction
+kernels process blocks of rows, computing every reduction and elementwise
+step of the row block while it is in cache; matmul kernels call
+``np.matmul`` (BLAS) and run their epilogue blocked. Ops that fuse with
+nothing call the eager kernel of their kind. A ``run`` function strings the
+kernels together with the views between them and the memory plan's buffers.
+
+Generated source is kept on the :class:`Program` (``program.source``, and
+per kernel ``program.kernels[i].source``) so a user can read what runs.
+"""
+
+from __future__ import annotations
+
+import linecache
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ir import dtypes as dt
+from ir import ops as ops_table
+from ir.passes.fusion import MATMUL, POINTWISE, REDUCTION, SINGLE
+from ir.passes.memory import plan_memory
+from ir.printer import format_node
+
+from . import kernels as K
+from . import runtime as R
+
+# numpy ufunc for each elementwise op that has one (these take out=).
+UFUNC = {
+    "neg": "negative",
+    "abs": "absolute",
+    "sign": "sign",
+    "floor": "floor",
+    "ceil": "ceil",
+    "trunc": "trunc",
+    "exp": "exp",
+    "exp2": "exp2",
+    "log": "log",
+    "log2": "log2",
+    "sqrt": "sqrt",
+    "sin": "sin",
+    "cos": "cos",
+    "tan": "tan",
+    "tanh": "tanh",
+    "log1p": "log1p",
+    "expm1": "expm1",
+    "reciprocal": "reciprocal",
+    "asin": "arcsin",
+    "acos": "arccos",
+    "atan": "arctan",
+    "sinh": "sinh",
+    "cosh": "cosh",
+    "isnan": "isnan",
+    "isinf": "isinf",
+    "isfinite": "isfinite",
+    "logical_not": "logical_not",
+    "bitwise_not": "invert",
+    "add": "add",
+    "sub": "subtract",
+    "mul": "multiply",
+    "div": "true_divide",
+    "pow": "power",
+    "maximum": "maximum",
+    "minimum": "minimum",
+    "atan2": "arctan2",
+    "floor_divide": "floor_divide",
+    "remainder": "remainder",
+    "eq": "equal",
+    "ne": "not_equal",
+    "lt": "less",
+    "le": "less_equal",
+    "gt": "greater",
+    "ge": "greater_equal",
+    "logical_and": "logical_and",
+    "logical_or": "logical_or",
+    "logical_xor": "logical_xor",
+    "bitwise_and": "bitwise_and",
+    "bitwise_or": "bitwise_or",
+    "bitwise_xor": "bitwise_xor",
+}
+
+
+def emit_out(op: str, args: list, out: str, node) -> list:
+    """Statements computing elementwise ``op`` of ``args`` into array ``out``."""
+    if op in UFUNC:
+        return [f"np.{UFUNC[op]}({', '.join(args)}, out={out})"]
+    a = args[0] if args else None
+    if op == "relu":
+        return [f"np.maximum({a}, 0, out={out})"]
+    if op == "copy":
+        return [f"np.copyto({out}, {a})"]
+    if op == "round":
+        return [f"np.round({a}, out={out})"]
+    if op == "rsqrt":
+        return [f"np.sqrt({a}, out={out})", f"np.reciprocal({out}, out={out})"]
+    if op == "sigmoid":
+        return [f"np.negative({a}, out={out})", f"np.exp({out}, out={out})", f"np.add({out}, 1, out={out})", f"np.reciprocal({out}, out={out})"]
+    if op == "erf":
+        return [f"{out}[...] = K.erf({a})"]
+    if op == "where":
+        return [f"np.copyto({out}, {args[2]})", f"np.copyto({out}, {args[1]}, where={args[0]})"]
+    if op == "cast":
+        if node.dtype.is_bool:
+            return [f"np.not_equal({a}, 0, out={out})"]
+        return [f"np.copyto({out}, {a}, casting='unsafe')"]
+    raise NotImplementedError(f"numpy codegen: no out= form for elementwise op {op!r}")
+
+
+def emit_expr(op: str, args: list, node) -> str:
+    """An allocating numpy expression for elementwise ``op`` (row-block kernels)."""
+    if op == "cast":
+        if node.dtype.is_bool:
+            return f"({args[0]} != 0)"
+        return f"{args[0]}.astype(np.{node.dtype.numpy_dtype.name})"
+    return K.EXPR[op].format(*args)
+
+
+def scalar_literal(node) -> str:
+    value = node.attrs["value"]
+    value = np.asarray(value).reshape(-1)[0] if isinstance(value, np.ndarray) else value
+    np_name = node.dtype.numpy_dtype.name
+    if node.dtype.is_bool:
+        return f"np.bool_({bool(value)})"
+    if node.dtype.is_floating_point:
+        return f"np.{np_name}({float(value)!r})"
+    return f"np.{np_name}({int(value)})"
+
+
+def _shape_with(shape, axis, size_expr) -> str:
+    parts = [str(s) for s in shape]
+    if axis is not None:
+        parts[axis] = size_expr
+    return "(" + ", ".join(parts) + ("," if len(parts) == 1 else "") + ")"
+
+
+def view_expr(node, src: str, shape_override=None) -> str:
+    """A numpy view of ``src`` implementing view node ``node``."""
+    shape = shape_override or "(" + ", ".join(str(s) for s in node.shape) + ("," if len(node.shape) == 1 else "") + ")"
+    if node.op == "reshape":
+        return f"{src}.reshape({shape})"
+    if node.op == "permute":
+        return f"{src}.transpose({tuple(node.attrs['dims'])})"
+    if node.op == "expand":
+        return f"np.broadcast_to({src}, {shape})"
+    if node.op == "slice":
+        parts = []
+        for start, stop, step in zip(node.attrs["starts"], node.attrs["stops"], node.attrs["steps"]):
+            stop_s = "None" if stop < 0 else str(stop)
+            parts.append(f"{start}:{stop_s}:{step}")
+        return f"{src}[{', '.join(parts)}{',' if len(parts) == 1 else ''}]" if parts else src
+    raise KeyError(node.op)
+
+
+@dataclass
+class GeneratedKernel:
+    """One kernel's source and the IR nodes it implements."""
+
+    name: str
+    kind: str
+    node_ids: list
+    source: str
+    nodes_text: list = field(default_factory=list)
+
+    def __repr__(self) -> str:
+        return f"<GeneratedKernel {self.name}: {len(self.node_ids)} nodes>"
+
+
+def _is_scalar_source(n) -> bool:
+    return n.op in ("constant", "full") and n.numel <= 1
+
+
+class _KernelWriter:
+    """Writes one kernel function."""
+
+    def __init__(self, gen, kernel):
+        self.gen = gen
+        self.k = kernel
+        self.inside = {n.id for n in kernel.nodes}
+        self.lines: list[str] = []
+
+    def operand(self, n, block_names, slicer):
+        """Source text for the value of node ``n`` as read inside this kernel."""
+        if _is_scalar_source(n):
+            return scalar_literal(n)
+        if n.id in block_names:
+            return block_names[n.id]
+        if n.kind == ops_table.VIEW and n.id not in self.gen.env_ready:
+            # A broadcast view of an internal value (e.g. a keepdim reduction spread back).
+            return self.internal_view(n, block_names, slicer)
+        return slicer(n)
+
+    def internal_view(self, n, block_names, slicer):
+        src = self.operand(n.inputs[0], block_names, slicer)
+        return view_expr(n, src, self.view_shape(n))
+
+    def view_shape(self, n):
+        return None
+
+
+def _doc_lines(kernel) -> list:
+    return [format_node(n) for n in kernel.nodes]
+
+
+class NumpyCodegen:
+    """Turns a :class:`~ir.passes.fusion.Schedule` into a :class:`Program`."""
+
+    def __init__(self, schedule, name="graph"):
+        self.schedule = schedule
+        self.graph = schedule.graph
+        self.name = name
+        self.plan = plan_memory(schedule)
+        self.consts: dict[str, object] = {}
+        self.env_ready: set = set()  # node ids with a value in run()'s scope
+        self.kernels: list[GeneratedKernel] = []
+        self.kernel_src: list[str] = []
+
+    # -- naming ------------------------------------------------------------
+    @staticmethod
+    def v(n) -> str:
+        return f"v{n.id}"
+
+    def const(self, n) -> str:
+        name = f"C{n.id}"
+        self.consts[name] = np.asarray(n.attrs["value"], dtype=n.dtype.numpy_dtype) if n.op == "constant" else np.full(n.shape, n.attrs["value"], dtype=n.dtype.numpy_dtype)
+        return name
+
+    # -- kernels -------------------------------------------------------------
+    def pointwise_body(self, k, nodes, outputs, domain, inputs, fname, scratch_name, extra_inputs=()):
+        """Blocked out= code for elementwise ``nodes`` over ``domain``."""
+        ins = list(inputs) + [n for n in extra_inputs if n not in inputs]
+        params = [f"i{j}" for j in range(len(ins))] + [f"o{j}" for j in range(len(outputs))]
+        lines = [f"def {fname}({', '.join(params)}):"]
+        doc = [format_node(n) for n in nodes]
+        lines.append('    """' + "\n    ".join(doc) + '\n    """')
+        in_name = {n.id: f"i{j}" for j, n in enumerate(ins)}
+        out_name = {n.id: f"o{j}" for j, n in enumerate(outputs)}
+        full = all(tuple(n.shape) == tuple(domain) for n in ins) and len(domain) >= 1
+        if len(domain) == 0:
+            rows, row_elems, flat = None, 1, False
+        elif full and len(domain) > 1:
+            flat = True
+            rows = int(np.prod(domain))
+            row_elems = 1
+            for name in list(in_name.values()) + list(out_name.values()):
+                lines.append(f"    {name} = R.flat({name})")
+        else:
+            flat = False
+            rows = domain[0]
+            row_elems = int(np.prod(domain[1:])) if len(domain) > 1 else 1
+        block_shape = (None,) if flat else tuple(domain)
+
+        def sliced(name, shape):
+            if rows is None:
+                return name
+            if flat:
+                return f"{name}[lo:hi]"
+            if len(shape) == len(domain) and shape[0] == domain[0] and domain[0] != 1:
+                return f"{name}[lo:hi]"
+            return name
+
+        body = []
+        # Scratch slots: reuse a slot once its value is dead.
+        users_left = {}
+        for n in nodes:
+            for i in n.inputs:
+                users_left[i.id] = users_left.get(i.id, 0) + 1
+        free, slot_of, next_slot = {}, {}, [0]
+        names = {}
+        for n in nodes:
+            args = []
+            for i in n.inputs:
+                if _is_scalar_source(i):
+                    args.append(scalar_literal(i))
+                elif i.id in names:
+                    args.append(names[i.id])
+                elif i.id in in_name:
+                    args.append(sliced(in_name[i.id], i.shape))
+                else:
+                    # a broadcast view of an internal value
+                    root = i
+                    chain = []
+                    while root.id not in names and root.kind == ops_table.VIEW:
+                        chain.append(root)
+                        root = root.inputs[0]
+                    expr = names.get(root.id) or sliced(in_name[root.id], root.shape)
+                    for vnode in reversed(chain):
+                        expr = view_expr(vnode, expr, "(hi - lo,) + " + repr(tuple(vnode.shape[1:])) if not flat and rows is not None and len(vnode.shape) == len(domain) else None)
+                    args.append(expr)
+            if n.id in out_name:
+                target = sliced(out_name[n.id], n.shape)
+            else:
+                dtype = n.dtype.numpy_dtype
+                candidates = free.get(dtype.name, [])
+                slot = candidates.pop() if candidates else None
+                if slot is None:
+                    slot = next_slot[0]
+                    next_slot[0] += 1
+                slot_of[n.id] = slot
+                shape_src = "(hi - lo,)" if flat else ("()" if rows is None else "(hi - lo,) + " + repr(tuple(domain[1:])))
+                target = f"t{slot}"
+                body.append(f"{target} = {scratch_name}.get({slot}, {shape_src}, np.{dtype.name})")
+            body.extend(emit_out(n.op, args, target, n))
+            if n.dtype is dt.bfloat16:
+                body.append(f"{target}[...] = K.round_bf16({target})")
+            names[n.id] = target
+            for i in n.inputs:
+                if i.id in slot_of:
+                    users_left[i.id] -= 1
+                    if users_left[i.id] == 0 and i.id not in out_name:
+                        free.setdefault(i.dtype.numpy_dtype.name, []).append(slot_of[i.id])
+        if rows is None:
+            lines.extend("    " + s for s in body)
+        else:
+            lines.append("    def block(lo, hi):")
+            lines.extend("        " + s for s in body)
+            lines.append(f"    R.run_blocks({rows}, {row_elems}, block)")
+        del block_shape
+        return lines, ins
+
+    def reduction_body(self, k, fname):
+        """Row-block code for a reduction kernel."""
+        domain, axes = tuple(k.domain), tuple(k.axes)
+        b = next((a for a in range(len(domain)) if a not in axes), None)
+        if b is not None and domain[b] <= 1:
+            b = None
+        row_of: dict[int, object] = {}
+        keep = tuple(1 if i in axes else s for i, s in enumerate(domain))
+        nokeep = tuple(s for i, s in enumerate(domain) if i not in axes)
+
+        def row_axis_for_shape(shape):
+            if b is None:
+                return None
+            shape = tuple(shape)
+            if shape == domain or shape == keep:
+                return b
+            if shape == nokeep:
+                return b - sum(1 for a in axes if a < b)
+            return "?"
+
+        blocked = b is not None
+        for n in k.nodes:
+            r = b if n.kind == ops_table.REDUCE and n.attrs.get("keepdim") else None
+            if n.kind == ops_table.REDUCE:
+                r = row_axis_for_shape(n.shape)
+            else:
+                r = row_axis_for_shape(n.shape)
+            if r == "?":
+                blocked = False
+            row_of[n.id] = r
+        ins, outs = list(k.inputs), list(k.outputs)
+        params = [f"i{j}" for j in range(len(ins))] + [f"o{j}" for j in range(len(outs))]
+        lines = [f"def {fname}({', '.join(params)}):"]
+        lines.append('    """' + "\n    ".join(_doc_lines(k)) + '\n    """')
+        in_name = {n.id: f"i{j}" for j, n in enumerate(ins)}
+        out_name = {n.id: f"o{j}" for j, n in enumerate(outs)}
+        rows = domain[b] if blocked else None
+
+        def slice_axis(axis, ndim, name):
+            if axis is None:
+                return name
+            parts = [":"] * ndim
+            parts[axis] = "lo:hi"
+            return f"{name}[{', '.join(parts)}]"
+
+        def external(i, consumer_shape, consumer_row):
+            """Slice an external operand along the row axis of its consumer."""
+            name = in_name[i.id]
+            if not blocked or consumer_row is None:
+                return name
+            axis = consumer_row - (len(consumer_shape) - len(i.shape))
+            if 0 <= axis < len(i.shape) and i.shape[axis] == consumer_shape[consumer_row] and i.shape[axis] != 1:
+                return slice_axis(axis, len(i.shape), name)
+            return name
+
+        names, body = {}, []
+
+        def value(i, consumer_shape, consumer_row):
+            if _is_scalar_source(i):
+                return scalar_literal(i)
+            if i.id in names:
+                return names[i.id]
+            if i.id in in_name:
+                return external(i, consumer_shape, consumer_row)
+            # internal broadcast view
+            chain, root = [], i
+            while root.id not in names and root.kind == ops_table.VIEW:
+                chain.append(root)
+                root = root.inputs[0]
+            if root.id not in names:
+                return external(root, consumer_shape, consumer_row)
+            expr = names[root.id]
+            r = row_of.get(root.id)
+            for vnode in reversed(chain):
+                r = _view_row(vnode, r)
+                shape = None
+                if blocked and r is not None:
+                    shape = _shape_with(vnode.shape, r, "hi - lo")
+                elif blocked and r is None and vnode.op == "expand":
+                    return "__unblockable__"
+                expr = view_expr(vnode, expr, shape)
+            return expr
+
+        for n in k.nodes:
+            if n.kind == ops_table.REDUCE:
+                src = value(n.inputs[0], domain, b if blocked else None)
+                fn = {"sum": "np.sum", "prod": "np.prod", "amax": "np.max", "amin": "np.min", "all": "np.all", "any": "np.any", "argmax": "np.argmax", "argmin": "np.argmin"}[n.op]
+                axis_arg = repr(tuple(axes)) if n.op not in ("argmax", "argmin") else str(axes[0])
+                extra = ", dtype=np.float32" if n.op in ("sum", "prod") and n.dtype is dt.float16 else ""
+                expr = f"{fn}({src}, axis={axis_arg}, keepdims={bool(n.attrs['keepdim'])}{extra})"
+            else:
+                args = [value(i, tuple(n.shape), row_of[n.id]) for i in n.inputs]
+                expr = emit_expr(n.op, args, n)
+            if "__unblockable__" in expr:
+                return None
+            name = f"t{n.id}"
+            body.append(f"{name} = np.asarray({expr}).astype(np.{n.dtype.numpy_dtype.name}, copy=False)")
+            if n.dtype is dt.bfloat16:
+                body.append(f"{name} = K.round_bf16({name})")
+            names[n.id] = name
+            if n.id in out_name:
+                target = slice_axis(row_of[n.id] if blocked else None, len(n.shape), out_name[n.id])
+                body.append(f"{target}[...] = {name}")
+        if blocked:
+            row_elems = int(np.prod(domain)) // max(1, domain[b])
+            lines.append("    def block(lo, hi):")
+            lines.extend("        " + s for s in body)
+            lines.append(f"    R.run_blocks({rows}, {row_elems}, block)")
+        else:
+            lines.extend("    " + s for s in body)
+        return lines
+
+    def write_kernel(self, k):
+        fname = f"k{k.id}_{k.kind}"
+        if k.kind == POINTWISE:
+            lines, ins = self.pointwise_body(k, k.nodes, k.outputs, k.domain, k.inputs, fname, f"S{k.id}")
+            return fname, lines, ins, list(k.outputs)
+        if k.kind == REDUCTION:
+            lines = self.reduction_body(k, fname)
+            if lines is None:  # fall back: whole arrays in one block
+                saved = k.domain
+                k.domain = ()
+                lines = self.reduction_body(k, fname)
+                k.domain = saved
+            return fname, lines, list(k.inputs), list(k.outputs)
+        if k.kind == MATMUL:
+            mm = k.nodes[0]
+            epilogue = k.nodes[1:]
+            a, b = mm.inputs
+            ins = list(k.inputs)
+            outs = list(k.outputs)
+            params = [f"i{j}" for j in range(len(ins))] + [f"o{j}" for j in range(len(outs))]
+            lines = [f"def {fname}({', '.join(params)}):"]
+            lines.append('    """' + "\n    ".join(_doc_lines(k)) + '\n    """')
+            in_name = {n.id: f"i{j}" for j, n in enumerate(ins)}
+            out_name = {n.id: f"o{j}" for j, n in enumerate(outs)}
+            target = out_name.get(mm.id)
+            mm_dst = target if target else "mm"
+            out_kw = f", out={target}" if target else ""
+            lines.append(f"    {mm_dst} = np.matmul({in_name[a.id]}, {in_name[b.id]}{out_kw})")
+            if mm.dtype is dt.bfloat16:
+                lines.append(f"    {mm_dst}[...] = K.round_bf16({mm_dst})")
+            if epilogue:
+                sub_name = f"{fname}_epilogue"
+                ep_outs = [n for n in outs if n.id != mm.id]
+                ep_ins = [n for n in ins if n.id not in (a.id, b.id)] + [mm]
+                sub_lines, sub_ins = self.pointwise_body(k, epilogue, ep_outs, k.domain, ep_ins, sub_name, f"S{k.id}")
+                lines[0:0] = sub_lines + [""]
+                args = [mm_dst if n.id == mm.id else in_name[n.id] for n in sub_ins] + [out_name[n.id] for n in ep_outs]
+                lines.append(f"    {sub_name}({', '.join(args)})")
+            return fname, lines, ins, outs
+        # single
+        n = k.nodes[0]
+        ins = list(n.inputs)
+        attrs_name = f"A{k.id}"
+        self.consts[attrs_name] = dict(n.attrs)
+        params = [f"i{j}" for j in range(len(ins))]
+        lines = [f"def {fname}({', '.join(params)}):"]
+        lines.append(f'    """{format_node(n)}"""')
+        lines.append(f"    return R.run_op({n.op!r}, [{', '.join(params)}], {attrs_name}, {tuple(n.shape)!r}, {n.dtype.name.upper() if False else 'D' + str(k.id)})")
+        self.consts[f"D{k.id}"] = n.dtype
+        return fname, lines, ins, [n]
+
+    # -- program ---------------------------------------------------------------
+    def generate(self):
+        g = self.graph
+        run = ["def run(inputs):", f'    """{self.name}: {len(self.schedule.kernels)} kernels; {self.plan.describe()}"""']
+        if g.inputs:
+            run.append("    " + ", ".join(self.v(n) for n in g.inputs) + ("," if len(g.inputs) == 1 else "") + " = inputs")
+        for n in g.inputs:
+            self.env_ready.add(n.id)
+        for kind, item in self.schedule.steps:
+            if kind == "view":
+                n = item
+                if n.op == "input":
+                    continue
+                if n.op in ("constant", "full") or n.kind == ops_table.SOURCE:
+                    run.append(f"    {self.v(n)} = {self.const(n)}")
+                elif n.kind == ops_table.VIEW:
+                    run.append(f"    {self.v(n)} = {view_expr(n, self.v(n.inputs[0]))}  # {format_node(n)}")
+                else:
+                    run.append(f"    {self.v(n)} = {self.const(n)}")
+                self.env_ready.add(n.id)
+                continue
+            k = item
+            fname, lines, ins, outs = self.write_kernel(k)
+            src = "\n".join(lines)
+            self.kernel_src.append(src)
+            self.kernels.append(GeneratedKernel(f"k{k.id}_{k.kind}", k.kind, k.node_ids(), src, _doc_lines(k)))
+            if k.kind == SINGLE:
+                run.append(f"    {self.v(outs[0])} = {fname}({', '.join(self.v(i) for i in ins)})")
+            else:
+                for o in outs:
+                    if o.id in self.plan.slot_of:
+                        slot = self.plan.slot_of[o.id]
+                        shape = tuple(o.shape)
+                        run.append(f"    {self.v(o)} = B.get({slot}, {shape!r})")
+                    else:
+                        run.append(f"    {self.v(o)} = np.empty({tuple(o.shape)!r}, dtype=np.{o.dtype.numpy_dtype.name})")
+                args = [self.v(i) for i in ins] + [self.v(o) for o in outs]
+                run.append(f"    {fname}({', '.join(args)})")
+            for o in outs:
+                self.env_ready.add(o.id)
+        results = []
+        for o in list(g.outputs) + [v for _, v in g.mutations]:
+            name = self.v(o)
+            if o.id not in self.env_ready:
+                name = scalar_literal(o) if _is_scalar_source(o) else name
+            results.append(name)
+        aliases = self._aliasing_outputs()
+        ret = [f"np.array({r})" if o.id in aliases else r for r, o in zip(results, list(g.outputs) + [v for _, v in g.mutations])]
+        run.append("    return [" + ", ".join(ret) + "]")
+        header = [
+            f"# graphc numpy program for graph {self.name!r}",
+            f"# {len(self.schedule.kernels)} kernels; {self.plan.describe()}",
+            "import numpy as np",
+            "from backends.numpy import kernels as K, runtime as R",
+            "",
+        ]
+        scratch = [f"S{k.id} = R.Scratch()" for k in self.schedule.kernels]
+        source = "\n".join(header + scratch + [""] + ["\n".join([s, ""]) for s in self.kernel_src] + run) + "\n"
+        return source
+
+    def _aliasing_outputs(self) -> set:
+        """Outputs that would alias an input, a constant or another output: copied on return."""
+        g = self.graph
+        out = set()
+        seen = set()
+        for o in list(g.outputs) + [v for _, v in g.mutations]:
+            root = o
+            while root.kind == ops_table.VIEW:
+                root = root.inputs[0]
+            if root.kind == ops_table.SOURCE or _is_scalar_source(root) or root.id in seen or root.id in self.plan.slot_of:
+                out.add(o.id)
+            seen.add(root.id)
+        return out
+
+
+def _view_row(vnode, r):
+    """Row axis of a view's output given its input's row axis (None: broadcast)."""
+    if r is None:
+        return None
+    in_shape, out_shape = vnode.inputs[0].shape, vnode.shape
+    if vnode.op == "expand":
+        return r + len(out_shape) - len(in_shape)
+    if vnode.op == "reshape":
+        k = sum(1 for s in in_shape[:r] if s != 1)
+        count = 0
+        for j, s in enumerate(out_shape):
+            if s != 1:
+                if count == k:
+                    return j
+                count += 1
+    return None
+
+
+class Buffers:
+    """The memory plan's reusable slots, allocated on first use and kept."""
+
+    def __init__(self, plan):
+        self.plan = plan
+        self.arrays = [None] * len(plan.slot_elems)
+
+    def get(self, slot, shape):
+        arr = self.arrays[slot]
+        if arr is None:
+            arr = self.arrays[slot] = np.empty(max(1, self.plan.slot_elems[slot]), dtype=self.plan.slot_dtype[slot].numpy_dtype)
+        n = 1
+        for s in shape:
+            n *= s
+        return arr[:n].reshape(shape)
+
+
+@dataclass
+class Program:
+    """A compiled numpy program: call ``program(inputs)`` with numpy arrays."""
+
+    name: str
+    source: str
+    kernels: list
+    plan: object
+    fn: object = None
+
+    def __call__(self, inputs):
+        return self.fn(inputs)
+
+
+_counter = [0]
+
+
+def compile_schedule(schedule, name: str = "graph") -> Program:
+    """Generate, compile and return the numpy :class:`Program` for ``schedule``."""
+    gen = NumpyCodegen(schedule, name)
+    source = gen.generate()
+    _counter[0] += 1
+    filename = f"<graphc-numpy-{name}-{_counter[0]}>"
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    namespace = {"np": np, "K": K, "R": R, "B": Buffers(gen.plan)}
+    namespace.update(gen.consts)
+    exec(compile(source, filename, "exec"), namespace)
+    return Program(name, source, gen.kernels, gen.plan, namespace["run"])

@@ -1,0 +1,100 @@
+"""Run-time helpers that generated numpy programs call.
+
+Blocks of a fused kernel are spread over a thread pool sized to the machine's
+cores: numpy releases the GIL inside its loops, so two threads really run
+two blocks at once. Small kernels skip the pool (its hand-off costs ~20 µs).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+from ir import ops as ops_table
+
+from . import kernels as K
+
+# Elements per block: a few blocks of float32 temporaries stay inside L2.
+BLOCK_ELEMS = 16384
+# Below this many elements a kernel runs as one block on the calling thread.
+PARALLEL_MIN_ELEMS = 1 << 16
+
+_pool = None
+_pool_lock = threading.Lock()
+
+
+def num_threads() -> int:
+    env = os.environ.get("GRAPHC_NUM_THREADS")
+    if env:
+        return max(1, int(env))
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - macOS
+        return max(1, os.cpu_count() or 1)
+
+
+def pool():
+    global _pool
+    if _pool is None:
+        with _pool_lock:
+            if _pool is None:
+                _pool = ThreadPoolExecutor(max_workers=num_threads(), thread_name_prefix="graphc")
+    return _pool
+
+
+def rows_per_block(rows: int, row_elems: int) -> int:
+    return max(1, BLOCK_ELEMS // max(1, row_elems))
+
+
+def run_blocks(rows: int, row_elems: int, body) -> None:
+    """Call ``body(lo, hi)`` over row blocks, in parallel when it pays.
+
+    Each thread takes one contiguous range of rows and walks it in
+    cache-sized blocks, so per-thread scratch stays hot.
+    """
+    step = rows_per_block(rows, row_elems)
+    total = rows * row_elems
+    workers = num_threads()
+    if total < PARALLEL_MIN_ELEMS or workers == 1 or rows < 2:
+        for lo in range(0, rows, step):
+            body(lo, min(rows, lo + step))
+        return
+    chunk = -(-rows // workers)
+
+    def span(start):
+        end = min(rows, start + chunk)
+        for lo in range(start, end, step):
+            body(lo, min(end, lo + step))
+
+    futures = [pool().submit(span, s) for s in range(chunk, rows, chunk)]
+    span(0)
+    for f in futures:
+        f.result()
+
+
+class Scratch(threading.local):
+    """Per-thread temporaries for one kernel: a dict of arrays by slot."""
+
+    def get(self, slot, shape, dtype):
+        store = self.__dict__.setdefault("arrays", {})
+        arr = store.get(slot)
+        size = 1
+        for s in shape:
+            size *= s
+        if arr is None or arr.size < size or arr.dtype != dtype:
+            arr = np.empty(max(size, 1), dtype=dtype)
+            store[slot] = arr
+        return arr[:size].reshape(shape)
+
+
+def run_op(name: str, arrays, attrs, shape, dtype):
+    """One primitive through the eager kernels (for ops that fuse with nothing)."""
+    return K.run_op(ops_table.OPS[name], arrays, attrs, shape, dtype)
+
+
+def flat(a):
+    """``a`` as a 1-d array (a view when ``a`` is contiguous)."""
+    return a.reshape(-1)

@@ -1,0 +1,499 @@
+"""``@graphc.compile``: trace once per signature, optimize, generate code, cache, replay.
+
+Life of a call:
+
+1. The *signature* of the call — shapes, dtypes, devices and
+   ``requires_grad`` of tensor arguments, values of the other arguments, and
+   grad mode — is the cache key.
+2. The first call of a new signature runs the function eagerly (a warm-up:
+   optimizer state and ``.grad`` tensors that a training step creates lazily
+   come into being as real tensors). The second call traces it
+   (:mod:`graphc._tracing`), runs the passes — simplify, fusion, memory
+   planning — and the backend's code generation, and caches the program.
+3. Later calls check the guards (the key, plus the shapes of the tensors the
+   function reached by itself) and replay: gather input buffers, run the
+   generated program, write mutations and ``.grad`` values back, and wrap
+   the outputs.
+
+A guard miss retraces and logs which guard failed (logger
+``graphc.compile``). After ``RECOMPILE_LIMIT`` retraces of one function it
+warns once and runs eagerly from then on.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import time
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ir.errors import TracingError, UnsupportedError
+from ir.passes.fusion import fuse
+from ir.passes.simplify import simplify
+
+from . import random as _random
+from ._tensor import Tensor
+from ._tracing import Trace, tracing
+from .autograd.grad_mode import is_grad_enabled
+
+log = logging.getLogger("graphc.compile")
+
+RECOMPILE_LIMIT = 8
+
+
+# ----------------------------------------------------------------------------
+# flattening arguments and results
+
+
+def _flatten(obj, leaves: list):
+    """A hashable spec of ``obj``'s structure; tensors are appended to ``leaves``."""
+    if isinstance(obj, Tensor):
+        leaves.append(obj)
+        return ("T",)
+    if isinstance(obj, tuple) and hasattr(obj, "_fields"):
+        return ("N", type(obj), tuple(_flatten(o, leaves) for o in obj))
+    if isinstance(obj, (list, tuple)):
+        return ("L" if isinstance(obj, list) else "U", tuple(_flatten(o, leaves) for o in obj))
+    if isinstance(obj, dict):
+        return ("D", tuple((k, _flatten(v, leaves)) for k, v in obj.items()))
+    if obj is None or isinstance(obj, (bool, int, float, str, complex, bytes)):
+        return ("V", type(obj).__name__, obj)
+    return ("O", id(obj))
+
+
+def _unflatten(spec, leaves, pos=None):
+    if pos is None:
+        pos = [0]
+    tag = spec[0]
+    if tag == "T":
+        v = leaves[pos[0]]
+        pos[0] += 1
+        return v
+    if tag == "N":
+        return spec[1](*[_unflatten(s, leaves, pos) for s in spec[2]])
+    if tag in ("L", "U"):
+        items = [_unflatten(s, leaves, pos) for s in spec[1]]
+        return items if tag == "L" else tuple(items)
+    if tag == "D":
+        return {k: _unflatten(s, leaves, pos) for k, s in spec[1]}
+    if tag == "V":
+        return spec[2]
+    raise TypeError(spec)
+
+
+def _tensor_key(t: Tensor):
+    return (tuple(t.shape), t.dtype.name, str(t.device), t.requires_grad)
+
+
+def _describe_key_part(i, part) -> str:
+    return f"argument {i}: {part}"
+
+
+# ----------------------------------------------------------------------------
+# reports
+
+
+@dataclass
+class KernelInfo:
+    """One generated kernel: its name, kind, source text and the IR nodes it covers."""
+
+    name: str
+    kind: str
+    source: str
+    nodes: list  # node ids in the optimized graph
+    node_text: list = field(default_factory=list)
+
+    def compile_ahead(self, target: str = "sm_90"):
+        raise UnsupportedError(f"kernel {self.name} is a numpy kernel; ahead-of-time compilation applies to Triton kernels")
+
+
+@dataclass
+class Report:
+    """What ``explain()`` returns: the graphs at each stage and the generated kernels."""
+
+    function: str
+    signature: str
+    traced: object  # ir.Graph as traced (forward and backward)
+    optimized: object  # ir.Graph after simplify, nodes tagged with meta['kernel']
+    kernels: list
+    program_source: str
+    backend: str
+    timings: dict
+    schedule: object = None
+
+    def __str__(self) -> str:
+        lines = [
+            f"graphc.compile report for {self.function}{self.signature} [{self.backend} backend]",
+            f"  traced: {len(self.traced)} nodes; optimized: {len(self.optimized)} nodes; kernels: {len(self.kernels)}",
+            "  times: " + ", ".join(f"{k} {v * 1e3:.1f} ms" for k, v in self.timings.items()),
+            "",
+            "== traced graph ==",
+            str(self.traced),
+            "",
+            "== optimized graph ==",
+            str(self.optimized),
+            "",
+            "== kernels ==",
+        ]
+        for k in self.kernels:
+            lines.append(f"-- {k.name} ({k.kind}): nodes {', '.join('%' + str(i) for i in k.nodes)}")
+            lines.append(k.source)
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return f"<graphc.compile Report {self.function}: {len(self.traced)} traced nodes, {len(self.kernels)} kernels>"
+
+
+# ----------------------------------------------------------------------------
+# a compiled entry
+
+
+class _Entry:
+    """One cached compilation: the trace's bindings and the generated program."""
+
+    def __init__(self, trace: Trace, out_spec, program, report, n_user_outputs, leaves):
+        self.trace = trace
+        self.out_spec = out_spec
+        self.program = program
+        self.report = report
+        self.n_user_outputs = n_user_outputs
+        leaf_index = {}
+        for i, t in enumerate(leaves):
+            leaf_index.setdefault(id(t), i)
+        self.leaf_index = leaf_index
+        self.lifted = [(p.real, tuple(p.real.shape), p.real.dtype) for p in trace.lifted]
+        self.grad_inputs = list(trace.grad_inputs)
+        self.seed_generators = [gen for _, gen in trace.seeds]
+        input_pos = {n.id: i for i, n in enumerate(trace.graph.inputs)}
+        self.arg_pos = [input_pos[trace.proxies[id(t)].input_node.id] for t in leaves]
+        self.lifted_pos = [input_pos[p.input_node.id] for p in trace.lifted]
+        self.grad_pos = [input_pos[node.id] for _, node in trace.grad_inputs]
+        self.seed_pos = [input_pos[node.id] for node, _ in trace.seeds]
+        self.n_inputs = len(trace.graph.inputs)
+        n_out = len(trace.graph.outputs)
+        # Targets are ("arg", leaf index) for arguments (a new object each call) or the real tensor.
+        self.mutation_targets = [self._target(p.real) for p in trace.mutated]
+        self.mutation_pos = [n_out + i for i in range(len(trace.mutated))]
+        self.grad_writes = [(self._target(real), where) for real, where in trace.grad_writes]
+
+    def _target(self, real):
+        i = self.leaf_index.get(id(real))
+        return ("arg", i) if i is not None else real
+
+    def guard_failure(self) -> str | None:
+        for real, shape, dtype in self.lifted:
+            if tuple(real.shape) != shape or real.dtype is not dtype:
+                return f"a tensor the function reads (shape {list(shape)}) now has shape {list(real.shape)}, dtype {real.dtype}"
+        for real, node in self.grad_inputs:
+            g = real._grad
+            if g is None or tuple(g.shape) != tuple(node.shape):
+                return "a .grad read by the function is now None or has another shape"
+        return None
+
+    def run(self, arg_tensors):
+        inputs = [None] * self.n_inputs
+        for pos, t in zip(self.arg_pos, arg_tensors):
+            inputs[pos] = t._data
+        for pos, (real, _, _) in zip(self.lifted_pos, self.lifted):
+            inputs[pos] = real._data
+        for pos, (real, _) in zip(self.grad_pos, self.grad_inputs):
+            inputs[pos] = real._grad._data
+        for pos, gen in zip(self.seed_pos, self.seed_generators):
+            inputs[pos] = np.int64(_random.next_seed(gen))
+        results = self.program(inputs)
+        for target, pos in zip(self.mutation_targets, self.mutation_pos):
+            if isinstance(target, tuple):
+                target = arg_tensors[target[1]]
+            np.copyto(target._data, results[pos], casting="unsafe")
+            target._version.value += 1
+        for real, where in self.grad_writes:
+            if isinstance(real, tuple):
+                real = arg_tensors[real[1]]
+            if where is None:
+                real._grad = None
+            elif isinstance(where, tuple):
+                real._grad = where[1]
+            else:
+                arr = results[where]
+                g = real._grad
+                if g is not None and g._data.shape == arr.shape and g._data.flags.writeable and g._data.flags.c_contiguous:
+                    np.copyto(g._data, arr)
+                    g._version.value += 1
+                else:
+                    real._grad = Tensor._wrap(np.asarray(arr), real.dtype, real.device)
+        outs = [Tensor._wrap(np.asarray(results[i]), n.dtype, self.trace.device) for i, n in zip(range(self.n_user_outputs), self.trace.graph.outputs)]
+        return _unflatten(self.out_spec, outs)
+
+
+# ----------------------------------------------------------------------------
+# the decorator
+
+
+@dataclass
+class CacheInfo:
+    traces: int
+    hits: int
+    misses: int
+    entries: int
+    recompiles: int
+    eager_calls: int
+
+
+class CompiledFunction:
+    """A function compiled by :func:`compile` (call it like the original)."""
+
+    def __init__(self, fn, backend=None, warmup: bool = True):
+        self.fn = fn
+        self.backend = backend
+        self.warmup = warmup
+        self._cache: dict = {}
+        self._warm: set = set()
+        self._traces = self._hits = self._misses = self._eager = 0
+        self._disabled = False
+        self._warned = False
+        self._last_key = None
+        self.__name__ = getattr(fn, "__name__", type(fn).__name__)
+        self.__doc__ = getattr(fn, "__doc__", None)
+        self.__wrapped__ = fn
+
+    def _key(self, args, kwargs):
+        leaves: list = []
+        spec = _flatten((args, kwargs), leaves)
+        key = (spec, tuple(_tensor_key(t) for t in leaves), is_grad_enabled())
+        return key, leaves
+
+    def cache_info(self) -> CacheInfo:
+        """How often this function was traced, hit its cache, and how many entries it has."""
+        return CacheInfo(self._traces, self._hits, self._misses, len(self._cache), max(0, self._traces - 1), self._eager)
+
+    def cache_clear(self) -> None:
+        self._cache.clear()
+        self._warm.clear()
+
+    def __get__(self, obj, objtype=None):
+        if obj is None:
+            return self
+        return functools.partial(self.__call__, obj)
+
+    def _explain_miss(self, key) -> str:
+        if not self._cache:
+            return "first call"
+        best = None
+        for old in self._cache:
+            reasons = []
+            if old[0] != key[0]:
+                reasons.append("the non-tensor arguments or the argument structure changed")
+            if old[2] != key[2]:
+                reasons.append(f"grad mode changed to {key[2]}")
+            if len(old[1]) == len(key[1]):
+                for i, (a, b) in enumerate(zip(old[1], key[1])):
+                    for label, x, y in zip(("shape", "dtype", "device", "requires_grad"), a, b):
+                        if x != y:
+                            reasons.append(f"tensor argument {i}: {label} {x} -> {y}")
+            best = reasons if best is None or len(reasons) < len(best) else best
+        return "; ".join(best or ["unknown"])
+
+    def __call__(self, *args, **kwargs):
+        if self._disabled or _in_trace():
+            self._eager += 1
+            return self.fn(*args, **kwargs)
+        key, leaves = self._key(args, kwargs)
+        entry = self._cache.get(key)
+        if entry is not None:
+            failure = entry.guard_failure()
+            if failure is None:
+                self._hits += 1
+                return entry.run(leaves)
+            log.info("graphc.compile: recompiling %s: guard failed: %s", self.__name__, failure)
+            del self._cache[key]
+        self._misses += 1
+        if self.warmup and key not in self._warm:
+            self._warm.add(key)
+            self._eager += 1
+            return self.fn(*args, **kwargs)
+        if self._traces >= RECOMPILE_LIMIT:
+            if not self._warned:
+                warnings.warn(
+                    f"graphc.compile: {self.__name__} was recompiled {RECOMPILE_LIMIT} times; running it "
+                    "eagerly from now on. Pass values that change often as tensors, not Python numbers, "
+                    "and keep input shapes stable.",
+                    RuntimeWarning,
+                    stacklevel=2,
+                )
+                self._warned = True
+            self._disabled = True
+            self._eager += 1
+            return self.fn(*args, **kwargs)
+        if self._cache or self._traces:
+            log.info("graphc.compile: recompiling %s: %s", self.__name__, self._explain_miss(key))
+        entry = self._compile(args, kwargs, leaves)
+        if entry is None:
+            self._eager += 1
+            return self.fn(*args, **kwargs)
+        self._cache[key] = entry
+        return entry.run(leaves)
+
+    def explain(self, *args, **kwargs) -> Report:
+        """Compile for this signature (calling the function like a first call would,
+        if it has not been compiled yet) and return the :class:`Report`."""
+        key, leaves = self._key(args, kwargs)
+        for _ in range(3):
+            entry = self._cache.get(key)
+            if entry is not None:
+                return entry.report
+            self(*args, **kwargs)
+        entry = self._cache.get(key)
+        if entry is None:
+            raise UnsupportedError(f"{self.__name__} could not be compiled for this signature (see the graphc.compile log)")
+        return entry.report
+
+    # -- tracing and compiling ---------------------------------------------------
+    def _compile(self, args, kwargs, leaves):
+        from .device import cpu_device
+
+        device = leaves[0].device if leaves else cpu_device()
+        t0 = time.perf_counter()
+        trace = Trace(self.__name__, device)
+        trace.grad_inputs = []
+        with tracing(trace):
+            traced_leaves = [trace.argument(t, f"arg{i}") for i, t in enumerate(leaves)]
+            t_args, t_kwargs = _unflatten(_flatten((args, kwargs), []), traced_leaves)
+            try:
+                out = self.fn(*t_args, **t_kwargs)
+            except TracingError:
+                raise
+            out_leaves: list = []
+            out_spec = _flatten(out, out_leaves)
+            # A training step (backward inside) returns its loss as a plain value. Without a
+            # backward inside, an output that requires grad needs autograd through the call.
+            for o in out_leaves:
+                if o._node is not None and o.requires_grad and is_grad_enabled() and not trace.grad_written:
+                    log.info(
+                        "graphc.compile: %s returns a tensor that requires grad; autograd through a "
+                        "compiled call is not supported yet, so it runs eagerly", self.__name__
+                    )
+                    _restore(trace)
+                    self._disabled = True
+                    return None
+            trace.finish(out_leaves)
+        _restore(trace)
+        self._traces += 1
+        t1 = time.perf_counter()
+        report = build(trace.graph, self.__name__, _signature(leaves), self.backend, {"trace": t1 - t0})
+        entry = _Entry(trace, out_spec, report._program, report, len(out_leaves), leaves)
+        _debug_log(report)
+        return entry
+
+
+def _restore(trace):
+    """Nothing on real tensors changes while tracing; kept as a hook for clarity."""
+    return None
+
+
+def _in_trace() -> bool:
+    from ._tracing import current
+
+    return current() is not None
+
+
+def _signature(leaves) -> str:
+    return "(" + ", ".join(f"{t.dtype.short}{list(t.shape)}" for t in leaves) + ")"
+
+
+def build(graph, name: str, signature: str = "", backend=None, timings=None) -> Report:
+    """Optimize ``graph`` and generate code for it; returns a :class:`Report`."""
+    from backends.numpy.codegen import compile_schedule
+
+    timings = dict(timings or {})
+    t0 = time.perf_counter()
+    optimized = simplify(graph)
+    t1 = time.perf_counter()
+    schedule = fuse(optimized)
+    t2 = time.perf_counter()
+    backend = backend or "numpy"
+    if backend == "numpy":
+        program = compile_schedule(schedule, name)
+        kernels = [KernelInfo(k.name, k.kind, k.source, k.node_ids, k.nodes_text) for k in program.kernels]
+        source = program.source
+    elif backend == "triton":
+        from backends.triton import compile_schedule as triton_compile
+
+        program = triton_compile(schedule, name)
+        kernels = program.kernel_infos()
+        source = program.source
+    else:
+        raise UnsupportedError(f"unknown backend {backend!r}; expected 'numpy' or 'triton'")
+    t3 = time.perf_counter()
+    timings.update({"simplify": t1 - t0, "fusion": t2 - t1, "codegen": t3 - t2})
+    report = Report(name, signature, graph, optimized, kernels, source, backend, timings, schedule)
+    report._program = program
+    _dump(report)
+    return report
+
+
+def _debug_log(report: Report) -> None:
+    level = int(os.environ.get("GRAPHC_DEBUG", "0") or 0)
+    if level <= 0:
+        return
+    total = sum(report.timings.values())
+    msg = (
+        f"[graphc] compiled {report.function}{report.signature}: {len(report.traced)} nodes -> "
+        f"{len(report.optimized)} after simplify, {len(report.kernels)} kernels, {total * 1e3:.1f} ms"
+    )
+    if level >= 2:
+        msg += "\n" + str(report.traced) + "\n" + str(report.optimized)
+    if level >= 3:
+        msg += "\n" + "\n\n".join(k.source for k in report.kernels)
+    import sys
+
+    print(msg, file=sys.stderr)
+
+
+def _dump(report: Report) -> None:
+    target = os.environ.get("GRAPHC_DUMP")
+    if not target:
+        return
+    try:
+        from . import viz
+
+        viz.dump_report(report, target)
+    except Exception as e:  # a dump must never break a compile
+        log.warning("graphc: writing the dump to %s failed: %s", target, e)
+
+
+def compile(fn=None, *, backend: str | None = None, warmup: bool = True, **options):
+    """Compile a function (or a callable such as a Module) into fused, cached kernels.
+
+    >>> @graphc.compile
+    ... def f(x, y):
+    ...     return (x * y).relu().sum()
+
+    ``backend``: ``'numpy'`` (CPU) or ``'triton'``; by default the tensors'
+    device decides. Other keyword arguments PyTorch accepts (``mode``,
+    ``fullgraph``, ``dynamic``) are accepted and ignored.
+    """
+    if fn is None:
+        return lambda f: compile(f, backend=backend, warmup=warmup, **options)
+    return CompiledFunction(fn, backend=backend, warmup=warmup)
+
+
+def trace(fn, *args, **kwargs):
+    """Trace ``fn`` on these arguments and return the traced ``ir.Graph`` (nothing runs)."""
+    leaves: list = []
+    spec = _flatten((args, kwargs), leaves)
+    from .device import cpu_device
+
+    t = Trace(getattr(fn, "__name__", "fn"), leaves[0].device if leaves else cpu_device())
+    t.grad_inputs = []
+    with tracing(t):
+        traced = [t.argument(x, f"arg{i}") for i, x in enumerate(leaves)]
+        a, k = _unflatten(spec, traced)
+        out = fn(*a, **k)
+        outs: list = []
+        _flatten(out, outs)
+        t.finish(outs)
+    return t.graph

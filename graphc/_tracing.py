@@ -1,0 +1,293 @@
+"""Tracing: run a Python function on tracer tensors and record an ``ir.Graph``.
+
+A tracer is a :class:`~graphc.Tensor` with ``_data = None`` and an IR node in
+``_node``; :func:`graphc._dispatch.apply` records every op into the active
+:class:`Trace` instead of running it. The trace also:
+
+* lifts *real* tensors the function reaches (closures, globals, module
+  parameters, optimizer state) to implicit graph inputs, by identity, through
+  one proxy tracer each;
+* functionalizes in-place ops: writing into a tracer rebinds its node (and,
+  through a view, its base's node), and a write into a lifted tensor becomes a
+  graph *mutation*;
+* shadows ``.grad`` of real tensors, so ``loss.backward()`` and
+  ``optimizer.step()`` inside the function read and write traced gradients,
+  and their final values become graph outputs written back on replay;
+* turns each random op's seed into a graph input, fed a fresh seed per call.
+
+Autograd inside the trace is the eager engine running on tracers: its
+gradient ops are recorded like any other op, so ``backward()`` puts the
+backward graph into the same graph.
+"""
+
+from __future__ import annotations
+
+import weakref
+
+import numpy as np
+
+from ir import dtypes as dt
+from ir import ops as ops_table
+from ir.errors import TracingError, user_location
+from ir.graph import Graph
+
+from . import _dispatch
+from ._tensor import Tensor
+from .autograd.grad_mode import is_grad_enabled
+from .autograd.graph import GradNode
+from .device import cpu_device
+
+
+class _Proxy:
+    """Book-keeping for one real tensor lifted into the trace."""
+
+    __slots__ = ("real", "tracer", "input_node", "index")
+
+    def __init__(self, real, tracer, input_node, index):
+        self.real, self.tracer, self.input_node, self.index = real, tracer, input_node, index
+
+
+class Trace:
+    """The state of one tracing run (see the module docstring)."""
+
+    def __init__(self, name: str, device=None):
+        self.graph = Graph(name)
+        self.device = device or cpu_device()
+        self.args: list = []  # (real tensor or None, input node) for explicit tensor arguments
+        self.proxies: dict[int, _Proxy] = {}  # id(real) -> proxy (arguments and lifted)
+        self.lifted: list[_Proxy] = []
+        self.seeds: list = []  # (input node, generator)
+        self.grads: dict[int, object] = {}  # id(real) -> traced/real/None grad value
+        self.grad_owner: dict[int, Tensor] = {}
+        self.grad_written: set = set()
+        self.grad_inputs: list = []  # (real tensor, input node): .grad values read
+        self.real_by_tracer: dict[int, Tensor] = {}
+
+    # -- tracers -----------------------------------------------------------------
+    def _tracer(self, node, requires_grad=False) -> Tensor:
+        t = Tensor._wrap(None, node.dtype, self.device)
+        t._node = node
+        t._trace = self
+        t._requires_grad = requires_grad
+        return t
+
+    def argument(self, real: Tensor, name: str) -> Tensor:
+        """The tracer for an explicit tensor argument."""
+        if id(real) in self.proxies:
+            return self.proxies[id(real)].tracer
+        node = self.graph.add_input(tuple(real.shape), real.dtype, name)
+        tracer = self._tracer(node, real.requires_grad and real.is_leaf)
+        proxy = _Proxy(real, tracer, node, len(self.graph.inputs) - 1)
+        self.proxies[id(real)] = proxy
+        self.real_by_tracer[id(tracer)] = real
+        self.args.append(proxy)
+        return tracer
+
+    def lift(self, real: Tensor) -> Tensor:
+        """The proxy tracer of a real tensor the function reached without receiving it."""
+        proxy = self.proxies.get(id(real))
+        if proxy is not None:
+            return proxy.tracer
+        if real._data is None:
+            raise TracingError(
+                "a tracer from another compiled function (or an earlier trace) leaked into this one; "
+                f"do not keep tensors computed inside @graphc.compile across calls (at {user_location()})"
+            )
+        node = self.graph.add_input(tuple(real.shape), real.dtype, f"lifted{len(self.lifted)}")
+        tracer = self._tracer(node, real.requires_grad and real.is_leaf)
+        proxy = _Proxy(real, tracer, node, len(self.graph.inputs) - 1)
+        self.proxies[id(real)] = proxy
+        self.real_by_tracer[id(tracer)] = real
+        self.lifted.append(proxy)
+        return tracer
+
+    def to_tracer(self, t: Tensor) -> Tensor:
+        if t._node is not None:
+            if t._trace is not self:
+                raise TracingError(
+                    f"a tracer of another trace was used here (at {user_location()}); tensors computed "
+                    "inside a compiled function must not escape it"
+                )
+            return t
+        return self.lift(t)
+
+    def real_of(self, tracer: Tensor):
+        return self.real_by_tracer.get(id(tracer))
+
+    # -- recording -------------------------------------------------------------------
+    def record(self, opdef, inputs, attrs) -> Tensor:
+        attrs.pop("_device", None)
+        ins = [self.to_tracer(t) for t in inputs]
+        node = self.graph.add(opdef.name, [t._node for t in ins], **attrs)
+        loc = user_location()
+        if loc:
+            node.meta["source"] = loc.split(": ", 1)[0].rsplit("/", 1)[-1]
+        out = self._tracer(node)
+        if opdef.kind == ops_table.VIEW:
+            src = ins[0]
+            out._version = src._version
+            out._base = src._base if src._base is not None else src
+            out._view_ops = (src._view_ops or ()) + ((opdef.name, attrs),)
+        if opdef.differentiable and is_grad_enabled():
+            edges = [_dispatch.grad_edge(t) for t in ins]
+            if any(e is not None for e in edges):
+                out._grad_fn = GradNode(opdef, attrs, ins, edges, out)
+        return out
+
+    def constant(self, value, dtype) -> Tensor:
+        node = self.graph.add_constant(value, dtype)
+        return self._tracer(node)
+
+    def random_seed(self, generator) -> Tensor:
+        node = self.graph.add_input((), dt.int64, f"seed{len(self.seeds)}")
+        self.seeds.append((node, generator))
+        return self._tracer(node)
+
+    def detach(self, t: Tensor) -> Tensor:
+        """A tracer of the same value outside autograd; writes through it reach ``t``."""
+        out = self._tracer(t._node)
+        out._version = t._version
+        out._base = t._base if t._base is not None else t
+        out._view_ops = t._view_ops if t._base is not None else ()
+        return out
+
+    # -- in-place writes -----------------------------------------------------------
+    def write(self, x: Tensor, value: Tensor) -> Tensor:
+        """Functionalized ``x[...] = value`` (``value`` already has x's shape and dtype)."""
+        from ._inplace import _check_leaf
+
+        target = self.to_tracer(x)
+        value = self.to_tracer(value)
+        _check_leaf(target, "in-place op")
+        base = target._base
+        if base is None or target._view_ops is None:
+            target._node = value._node
+        elif target._view_ops == ():
+            # a detached alias (.data / .detach()): the base takes the value
+            base._node = value._node
+            target._node = value._node
+        else:
+            ids = _view_positions(base, target._view_ops)
+            flat_base = _dispatch.apply("reshape", [base], shape=(int(np.prod(base.shape)),))
+            flat_value = _dispatch.apply("reshape", [value], shape=(ids.size,))
+            idx = self.constant(ids.reshape(-1), dt.int64)
+            updated = _dispatch.apply("index_copy", [flat_base, idx, flat_value], axis=0)
+            new_base = _dispatch.apply("reshape", [updated], shape=tuple(base.shape))
+            base._node = new_base._node
+            if is_grad_enabled() and (new_base._grad_fn is not None):
+                base._grad_fn = new_base._grad_fn
+            v = base
+            for name, attrs in target._view_ops:
+                v = _dispatch.apply(name, [v], **attrs)
+            target._node = v._node
+            value = v
+        target._version.value += 1
+        if is_grad_enabled() and (value.requires_grad or target.requires_grad):
+            target._grad_fn = value._grad_fn
+        return x
+
+    # -- .grad shadowing ---------------------------------------------------------
+    def _real_for_grad(self, t: Tensor):
+        if t._node is None:
+            return t
+        return self.real_of(t)
+
+    def get_grad(self, t: Tensor):
+        """``t.grad`` while tracing: the traced value if written, else the real grad lifted."""
+        real = self._real_for_grad(t)
+        if real is None:
+            return t._grad
+        key = id(real)
+        if key in self.grads:
+            return self.grads[key]
+        g = real._grad
+        if g is None:
+            return None
+        node = self.graph.add_input(tuple(g.shape), g.dtype, f"grad{len(self.grad_inputs)}")
+        tracer = self._tracer(node)
+        self.grad_inputs.append((real, node))
+        self.grads[key] = tracer
+        self.grad_owner[key] = real
+        return tracer
+
+    def set_grad(self, t: Tensor, value) -> None:
+        real = self._real_for_grad(t)
+        if real is None:
+            t._grad = value
+            return
+        self.grads[id(real)] = value
+        self.grad_owner[id(real)] = real
+        self.grad_written.add(id(real))
+
+    # -- finishing ---------------------------------------------------------------------
+    def finish(self, outputs: list) -> None:
+        """Set graph outputs: user outputs, then traced grads; record mutations."""
+        g = self.graph
+        g.outputs = [self.to_tracer(o)._node for o in outputs]
+        self.grad_writes = []  # (real tensor, output index or None)
+        grad_input_nodes = {id(real): node for real, node in self.grad_inputs}
+        for key, value in self.grads.items():
+            changed = value is not None and value._node is not None and value._node is not grad_input_nodes.get(key)
+            if key not in self.grad_written and not changed:
+                continue
+            real = self.grad_owner[key]
+            if value is None:
+                self.grad_writes.append((real, None))
+            elif value._node is not None:
+                g.outputs.append(value._node)
+                self.grad_writes.append((real, len(g.outputs) - 1))
+            else:
+                # A real tensor assigned as grad: keep it as it is on replay.
+                self.grad_writes.append((real, ("real", value)))
+        self.mutated = []
+        for proxy in list(self.proxies.values()):
+            if proxy.tracer._node is not proxy.input_node:
+                g.mutations.append((proxy.input_node, proxy.tracer._node))
+                self.mutated.append(proxy)
+
+
+def _view_positions(base: Tensor, view_ops) -> np.ndarray:
+    """For each element of a view of ``base``, its flat position in ``base``."""
+    from backends.numpy.kernels import run_op
+
+    ids = np.arange(int(np.prod(base.shape)), dtype=np.int64).reshape(tuple(base.shape))
+    for name, attrs in view_ops:
+        opdef = ops_table.OPS[name]
+        shape, _ = opdef.infer([_Meta(ids.shape)], attrs)
+        ids = run_op(opdef, [ids], attrs, shape, dt.int64)
+    return np.ascontiguousarray(ids)
+
+
+class _Meta:
+    __slots__ = ("shape", "dtype")
+
+    def __init__(self, shape):
+        self.shape = tuple(shape)
+        self.dtype = dt.int64
+
+
+_active: list = []
+
+
+def current() -> Trace | None:
+    return _active[-1] if _active else None
+
+
+class tracing:
+    """Context manager that makes ``trace`` the active trace."""
+
+    def __init__(self, trace: Trace):
+        self.trace = trace
+
+    def __enter__(self):
+        _dispatch._tracer_stack.append(self.trace)
+        _active.append(self.trace)
+        return self.trace
+
+    def __exit__(self, *exc):
+        _dispatch._tracer_stack.pop()
+        _active.pop()
+        return False
+
+
+_weak_unused = weakref
