@@ -14,6 +14,7 @@ Every op is an IR node (``ir``), executed at once by the backend of its device
 
 from __future__ import annotations
 
+import builtins as _builtins
 import sys as _sys
 
 from ir import dtypes as _dt
@@ -99,15 +100,15 @@ def get_default_dtype():
     return _dt.default_float()
 
 
-def is_tensor(obj) -> "builtins.bool":  # noqa: F821
+def is_tensor(obj) -> "_builtins.bool":
     return isinstance(obj, Tensor)
 
 
-def is_floating_point(t) -> "builtins.bool":  # noqa: F821
+def is_floating_point(t) -> "_builtins.bool":
     return t.dtype.is_floating_point
 
 
-def numel(t) -> "builtins.int":  # noqa: F821
+def numel(t) -> "_builtins.int":
     return t.numel()
 
 
@@ -119,7 +120,7 @@ def result_type(a, b):
     return _dt.result_type(a, b)
 
 
-def can_cast(from_, to) -> "builtins.bool":  # noqa: F821
+def can_cast(from_, to) -> "_builtins.bool":
     return from_.category <= to.category
 
 

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import builtins
 import math
+from collections import namedtuple
 
 import numpy as np
-from collections import namedtuple
 
 from ir import dtypes as dt
 from ir.errors import DimError, DTypeError, ShapeError
@@ -180,18 +180,36 @@ def _unary(name: str, float_only: bool):
     return fn
 
 
-_FLOAT_UNARY = (
-    "exp exp2 log log2 sqrt rsqrt sin cos tan tanh sigmoid erf log1p expm1 reciprocal "
-    "asin acos atan sinh cosh"
-).split()
-_SAME_UNARY = "neg abs sign floor ceil round trunc".split()
-
-_g = globals()
-for _n in _FLOAT_UNARY + _SAME_UNARY:
-    _g[_n] = _unary(_n, _n in _FLOAT_UNARY)
-negative = _g["neg"]
-absolute = _g["abs"]
-arcsin, arccos, arctan = _g["asin"], _g["acos"], _g["atan"]
+# Float-only maps (integers are promoted to the default float first) and maps that keep the dtype.
+exp = _unary("exp", float_only=True)
+exp2 = _unary("exp2", float_only=True)
+log = _unary("log", float_only=True)
+log2 = _unary("log2", float_only=True)
+sqrt = _unary("sqrt", float_only=True)
+rsqrt = _unary("rsqrt", float_only=True)
+sin = _unary("sin", float_only=True)
+cos = _unary("cos", float_only=True)
+tan = _unary("tan", float_only=True)
+tanh = _unary("tanh", float_only=True)
+sigmoid = _unary("sigmoid", float_only=True)
+erf = _unary("erf", float_only=True)
+log1p = _unary("log1p", float_only=True)
+expm1 = _unary("expm1", float_only=True)
+reciprocal = _unary("reciprocal", float_only=True)
+asin = _unary("asin", float_only=True)
+acos = _unary("acos", float_only=True)
+atan = _unary("atan", float_only=True)
+sinh = _unary("sinh", float_only=True)
+cosh = _unary("cosh", float_only=True)
+neg = _unary("neg", float_only=False)
+abs = _unary("abs", float_only=False)
+sign = _unary("sign", float_only=False)
+floor = _unary("floor", float_only=False)
+ceil = _unary("ceil", float_only=False)
+round = _unary("round", float_only=False)
+trunc = _unary("trunc", float_only=False)
+negative, absolute = neg, abs
+arcsin, arccos, arctan = asin, acos, atan
 
 
 def relu(input, inplace: bool = False):
@@ -360,9 +378,8 @@ def _compare(name):
     return fn
 
 
-for _n in ("eq", "ne", "lt", "le", "gt", "ge"):
-    _g[_n] = _compare(_n)
-greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne  # noqa: F821
+eq, ne, lt, le, gt, ge = (_compare(n) for n in ("eq", "ne", "lt", "le", "gt", "ge"))
+greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
 
 
 def _logical(name):
@@ -377,8 +394,7 @@ def _logical(name):
     return fn
 
 
-for _n in ("logical_and", "logical_or", "logical_xor"):
-    _g[_n] = _logical(_n)
+logical_and, logical_or, logical_xor = (_logical(n) for n in ("logical_and", "logical_or", "logical_xor"))
 
 
 def _bitwise(name):
@@ -389,8 +405,7 @@ def _bitwise(name):
     return fn
 
 
-for _n in ("bitwise_and", "bitwise_or", "bitwise_xor"):
-    _g[_n] = _bitwise(_n)
+bitwise_and, bitwise_or, bitwise_xor = (_bitwise(n) for n in ("bitwise_and", "bitwise_or", "bitwise_xor"))
 
 
 def equal(input, other) -> bool:
@@ -521,9 +536,10 @@ def prod(input, dim=None, keepdim=False, *, dtype=None):
 
 
 def _count(x, axes) -> int:
+    """How many elements the reduction over ``axes`` combines (1 for a 0-d tensor)."""
     n = 1
     for a in axes:
-        n *= x.shape[a]
+        n *= x.shape[a] if x.ndim else 1
     return n
 
 
@@ -645,9 +661,11 @@ def _max_min(name, input, dim, keepdim, other):
     d = _norm_dim(dim, x.ndim, name)
     idx = apply("argmax" if name == "max" else "argmin", [x], axes=(d,), keepdim=True)
     with composite(f"{name.capitalize()}Backward0", input) as c:
-        values = c.result(apply("gather", [x, idx], axis=d)) if x.ndim else x
+        values = apply("gather", [x, idx], axis=d) if x.ndim else x
+        if not keepdim and x.ndim:
+            values = squeeze(values, d)
+        values = c.result(values) if x.ndim else values
     if not keepdim and x.ndim:
-        values = squeeze(values, d)
         idx = squeeze(idx, d)
     cls = return_types.max if name == "max" else return_types.min
     return cls(values, idx)

@@ -25,8 +25,9 @@ from ir.errors import AutogradError, DTypeError, ShapeError
 from ir.ops import fmt_shape
 
 from ._dispatch import apply, constant
-from .autograd.grad_mode import enable_grad, is_grad_enabled, no_grad
 from ._tensor import Tensor
+from .autograd.grad_mode import enable_grad, is_grad_enabled, no_grad
+from .autograd.graph import GradNode, current_seq, resolve
 
 
 def _check_leaf(x: Tensor, op: str) -> None:
@@ -93,8 +94,11 @@ def _inplace_result(x: Tensor, result: Tensor, op: str = "in-place op") -> Tenso
         _check_overlap(x, op)
         if x._data.flags.writeable is False:
             raise RuntimeError(f"{op}: the tensor's memory is read-only (it was made from a read-only array)")
+        if is_grad_enabled() and result._grad_fn is not None:
+            _preserve_saved(x, result._grad_fn)
         np.copyto(x._data, result._data, casting="unsafe")
     x._version.value += 1
+    x._version.seq = current_seq()
     if is_grad_enabled():
         base = x._base
         tracked = result.requires_grad or x.requires_grad or (base is not None and base.requires_grad)
@@ -106,6 +110,45 @@ def _inplace_result(x: Tensor, result: Tensor, op: str = "in-place op") -> Tenso
             else:
                 _copy_slices(x, base, result)
     return x
+
+
+def _preserve_saved(x: Tensor, root) -> None:
+    """Give the nodes of the op being written into ``x`` a copy of ``x``'s old values.
+
+    ``y.mul_(w)`` records ``mul(y, w)``, which saves ``y`` for ``w``'s gradient,
+    and then overwrites ``y``. PyTorch saves such an input as ``original_self``
+    (a clone) so the gradient stays right; here every node reachable from the
+    result and recorded since ``x`` was last written, that saved ``x`` (or a view
+    of it) at its current version, gets a private copy instead. The node that
+    produced ``x``'s current value (and its base's) and nodes recorded elsewhere
+    keep the shared tensor, so their later use still raises the "modified by an
+    inplace operation" error, as in PyTorch.
+    """
+    counter, bound = x._version, x._version.seq
+    for t in (x, x._base):
+        if t is not None and t._grad_fn is not None:
+            bound = max(bound, resolve(t._grad_fn)._seq)
+    copies: dict = {}
+
+    def preserved(entry):
+        t, version = entry
+        if t._version is not counter or version != counter.value:
+            return entry
+        if id(t) not in copies:
+            copies[id(t)] = Tensor._wrap(np.array(t._data, copy=True), t._dtype, t._device)
+        return (copies[id(t)], 0)
+
+    stack, seen = [resolve(root)], set()
+    while stack:
+        node = stack.pop()
+        if not isinstance(node, GradNode) or id(node) in seen or node._seq <= bound:
+            continue
+        seen.add(id(node))
+        for key, entry in list(node._saved.items()):
+            node._saved[key] = preserved(entry)
+        if node._saved_out is not None:
+            node._saved_out = preserved(node._saved_out)
+        stack.extend(resolve(e) for e in node._next if e is not None)
 
 
 def _view_index_map(base: Tensor, view_ops) -> Tensor:

@@ -11,7 +11,8 @@ from __future__ import annotations
 from ir import dtypes as dt
 from ir.errors import DeviceError
 
-from . import _factories, _functional as F, _indexing, _inplace
+from . import _factories, _indexing, _inplace
+from . import _functional as F
 from ._tensor import Tensor
 from .device import as_device
 

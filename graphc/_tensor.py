@@ -21,17 +21,23 @@ import numpy as np
 from ir import dtypes as dt
 from ir.errors import AutogradError, TracingError
 
-from .autograd import grad_mode
 from .device import cpu_device
 
 
 class _Version:
-    """A version counter shared by a base tensor and all its views."""
+    """A version counter shared by a base tensor and all its views.
 
-    __slots__ = ("value",)
+    ``seq`` is the autograd node counter when the memory was last written, so
+    only nodes recorded after it can have saved the current values.
+    """
+
+    __slots__ = ("value", "seq")
 
     def __init__(self):
+        from .autograd.graph import current_seq
+
         self.value = 0
+        self.seq = current_seq()
 
 
 class Size(tuple):

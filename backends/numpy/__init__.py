@@ -1,6 +1,6 @@
 """The numpy backend: eager kernels per op kind, a graph interpreter, and codegen."""
 
-from .kernels import ELEMENTWISE, EXPR, run_op
 from .interpreter import interpret
+from .kernels import ELEMENTWISE, EXPR, run_op
 
 __all__ = ["ELEMENTWISE", "EXPR", "run_op", "interpret"]

@@ -253,13 +253,17 @@ class NumpyCodegen:
             row_elems = int(np.prod(domain[1:])) if len(domain) > 1 else 1
         block_shape = (None,) if flat else tuple(domain)
 
+        hoisted: dict = {}
+
         def sliced(name, shape):
             if rows is None:
                 return name
-            if flat:
-                return f"{name}[lo:hi]"
-            if len(shape) == len(domain) and shape[0] == domain[0] and domain[0] != 1:
-                return f"{name}[lo:hi]"
+            if flat or (len(shape) == len(domain) and shape[0] == domain[0] and domain[0] != 1):
+                if name.startswith("o"):
+                    return f"{name}[lo:hi]"
+                if name not in hoisted:
+                    hoisted[name] = f"b{name}"
+                return hoisted[name]
             return name
 
         body = []
@@ -269,6 +273,7 @@ class NumpyCodegen:
             for i in n.inputs:
                 users_left[i.id] = users_left.get(i.id, 0) + 1
         free, slot_of, next_slot = {}, {}, [0]
+        slot_dtypes: list = []
         names = {}
         for n in nodes:
             args = []
@@ -299,10 +304,9 @@ class NumpyCodegen:
                 if slot is None:
                     slot = next_slot[0]
                     next_slot[0] += 1
+                    slot_dtypes.append(dtype.name)
                 slot_of[n.id] = slot
-                shape_src = "(hi - lo,)" if flat else ("()" if rows is None else "(hi - lo,) + " + repr(tuple(domain[1:])))
                 target = f"t{slot}"
-                body.append(f"{target} = {scratch_name}.get({slot}, {shape_src}, np.{dtype.name})")
             body.extend(emit_out(n.op, args, target, n))
             if n.dtype is dt.bfloat16:
                 body.append(f"{target}[...] = K.round_bf16({target})")
@@ -313,11 +317,19 @@ class NumpyCodegen:
                     if users_left[i.id] == 0 and i.id not in out_name:
                         free.setdefault(i.dtype.numpy_dtype.name, []).append(slot_of[i.id])
         if rows is None:
+            lines.extend(f"    t{j} = np.empty((), dtype=np.{d})" for j, d in enumerate(slot_dtypes))
             lines.extend("    " + s for s in body)
         else:
-            lines.append("    def block(lo, hi):")
+            rest = () if flat else tuple(domain[1:])
+            spec = "[" + ", ".join(f"(np.{d}, {rest!r})" for d in slot_dtypes) + "]"
+            lines.append("    def block(lo, hi, s):")
+            for name, local in hoisted.items():
+                lines.append(f"        {local} = {name}[lo:hi]")
+            if slot_dtypes:
+                lines.append("        n = hi - lo")
+                lines.append("        " + ", ".join(f"t{j}" for j in range(len(slot_dtypes))) + " = " + ", ".join(f"s[{j}][:n]" for j in range(len(slot_dtypes))))
             lines.extend("        " + s for s in body)
-            lines.append(f"    R.run_blocks({rows}, {row_elems}, block)")
+            lines.append(f"    R.run_blocks({rows}, {row_elems}, block, {spec})")
         del block_shape
         return lines, ins
 
@@ -426,7 +438,7 @@ class NumpyCodegen:
                 body.append(f"{target}[...] = {name}")
         if blocked:
             row_elems = int(np.prod(domain)) // max(1, domain[b])
-            lines.append("    def block(lo, hi):")
+            lines.append("    def block(lo, hi, s):")
             lines.extend("        " + s for s in body)
             lines.append(f"    R.run_blocks({rows}, {row_elems}, block)")
         else:
@@ -540,7 +552,7 @@ class NumpyCodegen:
             "from backends.numpy import kernels as K, runtime as R",
             "",
         ]
-        scratch = [f"S{k.id} = R.Scratch()" for k in self.schedule.kernels]
+        scratch = []
         source = "\n".join(header + scratch + [""] + ["\n".join([s, ""]) for s in self.kernel_src] + run) + "\n"
         return source
 

@@ -49,28 +49,31 @@ def rows_per_block(rows: int, row_elems: int) -> int:
     return max(1, BLOCK_ELEMS // max(1, row_elems))
 
 
-def run_blocks(rows: int, row_elems: int, body) -> None:
-    """Call ``body(lo, hi)`` over row blocks, in parallel when it pays.
+def run_blocks(rows: int, row_elems: int, body, scratch=()) -> None:
+    """Call ``body(lo, hi, s)`` over row blocks, in parallel when it pays.
 
     Each thread takes one contiguous range of rows and walks it in
-    cache-sized blocks, so per-thread scratch stays hot.
+    cache-sized blocks. ``scratch`` lists ``(dtype, row_shape)`` temporaries;
+    each thread gets its own block-sized set ``s``, allocated once and reused
+    for every block, so temporaries stay hot in cache.
     """
-    step = rows_per_block(rows, row_elems)
+    step = min(rows, rows_per_block(rows, row_elems))
     total = rows * row_elems
     workers = num_threads()
+
+    def span(start, end):
+        s = [np.empty((step,) + tuple(rest), dtype=dtype) for dtype, rest in scratch]
+        for lo in range(start, end, step):
+            body(lo, min(end, lo + step), s)
+
     if total < PARALLEL_MIN_ELEMS or workers == 1 or rows < 2:
-        for lo in range(0, rows, step):
-            body(lo, min(rows, lo + step))
+        span(0, rows)
         return
     chunk = -(-rows // workers)
+    chunk = -(-chunk // step) * step  # whole blocks per thread
 
-    def span(start):
-        end = min(rows, start + chunk)
-        for lo in range(start, end, step):
-            body(lo, min(end, lo + step))
-
-    futures = [pool().submit(span, s) for s in range(chunk, rows, chunk)]
-    span(0)
+    futures = [pool().submit(span, s, min(rows, s + chunk)) for s in range(chunk, rows, chunk)]
+    span(0, min(rows, chunk))
     for f in futures:
         f.result()
 

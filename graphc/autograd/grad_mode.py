@@ -42,7 +42,16 @@ class _GradModeBase:
         return wrapper
 
 
-class no_grad(_GradModeBase):
+class _NoParamDecorator(_GradModeBase):
+    """Also usable as a bare decorator (``@graphc.no_grad``), as in PyTorch 2."""
+
+    def __new__(cls, orig_func=None):
+        if orig_func is None:
+            return super().__new__(cls)
+        return cls()(orig_func)
+
+
+class no_grad(_NoParamDecorator):
     """Context manager and decorator that stops recording autograd history.
 
     >>> with graphc.no_grad():
@@ -52,7 +61,7 @@ class no_grad(_GradModeBase):
     _target = False
 
 
-class enable_grad(_GradModeBase):
+class enable_grad(_NoParamDecorator):
     """Context manager and decorator that turns recording back on inside ``no_grad``."""
 
     _target = True

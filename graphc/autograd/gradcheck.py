@@ -114,8 +114,14 @@ def gradgradcheck(fn, inputs, grad_outputs=None, *, eps=1e-6, atol=1e-5, rtol=1e
         rng = np.random.default_rng(0)
         grad_outputs = [_from_array(rng.standard_normal(tuple(o.shape)).astype(o.dtype.numpy_dtype), o.dtype) for o in outs]
     def vjp(*args):
-        o = _outputs(fn, args)
-        d = [a for a in args if getattr(a, "requires_grad", False)]
-        return autograd.grad(o, d, grad_outputs, create_graph=True, allow_unused=True)
+        # gradcheck evaluates its function under no_grad for the numerical
+        # Jacobian; the vector-Jacobian product needs the forward graph anyway.
+        from .grad_mode import enable_grad
+
+        with enable_grad():
+            o = _outputs(fn, args)
+            d = [a for a in args if getattr(a, "requires_grad", False)]
+            grads = autograd.grad(o, d, grad_outputs, create_graph=True, allow_unused=True)
+        return tuple(g for g in grads if g is not None)
 
     return gradcheck(vjp, inputs, eps=eps, atol=atol, rtol=rtol, raise_exception=raise_exception)

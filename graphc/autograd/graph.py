@@ -18,6 +18,15 @@ import weakref
 
 from ir.errors import AutogradError
 
+# Creation counter of GradNodes: a node with a larger ``_seq`` was recorded later.
+# Version counters remember it at each write (``_Version.seq``), which bounds the
+# walk of :func:`graphc._inplace._preserve_saved` to nodes recorded since then.
+_SEQ = [0]
+
+
+def current_seq() -> int:
+    return _SEQ[0]
+
 
 class Node:
     """Base of everything that appears as ``grad_fn`` or in ``next_functions``."""
@@ -68,6 +77,7 @@ class GradNode(Node):
         "_name",
         "_hooks",
         "_retained",
+        "_seq",
     )
 
     def __init__(self, opdef, attrs, inputs, edges, output):
@@ -90,6 +100,8 @@ class GradNode(Node):
         self._name = opdef.grad_name or f"{opdef.name}Backward0"
         self._hooks = None
         self._retained = None
+        _SEQ[0] += 1
+        self._seq = _SEQ[0]
 
     def name(self) -> str:
         return self._name

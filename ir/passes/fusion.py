@@ -97,6 +97,7 @@ class _Fuser:
         self.next_id = 0
         self.deps: dict[int, set] = {}  # kernel id -> kernel ids it reads from (direct)
         self.users = graph.users()
+        self.position = {n.id: i for i, n in enumerate(graph.nodes)}
 
     def new_kernel(self, kind, n, domain=(), axes=()):
         k = Kernel(self.next_id, kind, [n], tuple(domain), tuple(axes))
@@ -186,8 +187,42 @@ class _Fuser:
             if not self._via_views_ok(n, k):
                 continue
             if self.join(k, n):
+                self.absorb_siblings(k, n)
                 return
         self.new_kernel(POINTWISE, n, shape)
+
+    def absorb_siblings(self, k: Kernel, n) -> None:
+        """Merge the other producer kernels of ``n`` that fit ``k`` (horizontal fusion), so
+        ``0.5 * x * (1 + tanh(...))`` is one kernel rather than two with a full-size temporary."""
+        for other in self.candidate_kernels(n):
+            if other.id == k.id or other.id not in self.kernels:
+                continue
+            fits = (other.kind == POINTWISE and other.domain == k.domain) or (
+                other.kind == REDUCTION and k.kind == REDUCTION and other.domain == k.domain and other.axes == k.axes
+            )
+            if not fits:
+                continue
+            if self._path_between(k.id, other.id) or self._path_between(other.id, k.id):
+                log.debug("not merging %s into %s: another kernel lies between them", other.name, k.name)
+                continue
+            self.merge(k, other)
+
+    def _path_between(self, src: int, dst: int) -> bool:
+        """Whether ``dst`` reads from ``src`` through at least one other kernel."""
+        return any(d != src and self._reaches(src, d) for d in self.deps[dst])
+
+    def merge(self, k: Kernel, other: Kernel) -> None:
+        k.nodes = sorted(k.nodes + other.nodes, key=lambda m: self.position[m.id])
+        for m in other.nodes:
+            self.kernel_of[m.id] = k.id
+        self.deps[k.id] = (self.deps[k.id] | self.deps[other.id]) - {k.id, other.id}
+        del self.deps[other.id]
+        del self.kernels[other.id]
+        for deps in self.deps.values():
+            if other.id in deps:
+                deps.discard(other.id)
+                deps.add(k.id)
+        self.deps[k.id].discard(k.id)
 
     def place_reduce(self, n):
         domain, axes = tuple(n.inputs[0].shape), tuple(n.attrs["axes"])
@@ -196,9 +231,11 @@ class _Fuser:
                 # Prologue: the pointwise group becomes this reduction's row kernel.
                 if self.join(k, n):
                     k.kind, k.axes = REDUCTION, axes
+                    self.absorb_siblings(k, n)
                     return
             elif k.kind == REDUCTION and k.domain == domain and k.axes == axes and self._via_views_ok(n, k):
                 if self.join(k, n):
+                    self.absorb_siblings(k, n)
                     return
             else:
                 log.debug("not fusing reduction %%%d into %s: different domain or axes", n.id, k.name)

@@ -135,7 +135,7 @@ def make(rng, shape, dtype, low=-2.0, high=2.0, away=0.0) -> np.ndarray:
     range is assumed) to keep clear of kinks and poles."""
     shape = tuple(shape)
     if dtype is b8:
-        return rng.random(shape) < 0.5
+        return np.asarray(rng.random(shape) < 0.5)
     npd = _NP[dtype]
     if dtype.is_floating_point:
         if away:
@@ -455,7 +455,7 @@ def where_samples(rng, dtype):
         return make(rng, s, dtype)
 
     def C(*s):
-        return rng.random(s) < 0.5
+        return np.asarray(rng.random(s) < 0.5)
 
     return [
         S(C(2, 3), A(2, 3), A(2, 3), desc="same shapes"),
@@ -481,7 +481,7 @@ def clamp_samples(rng, dtype):
         S(A(0, 2), min=lo, desc="size0"),
         S(A(2, 3), min=A(3, lo=-1.5, hi=-0.5), max=A(2, 1, lo=0.5, hi=1.5), desc="tensor bounds, broadcast"),
         S(A(2, 3), min=A(2, 3, lo=-1.5, hi=0.0), desc="tensor min only"),
-        S(A(3), max=A((), lo=0.0, hi=1.0), desc="0d tensor max"),
+        S(A(3), max=A(lo=0.0, hi=1.0), desc="0d tensor max"),
         S(NC(A(3, 4), "T"), min=lo, max=hi, desc="transposed"),
     ]
 
@@ -491,7 +491,7 @@ def masked_fill_samples(rng, dtype):
         return make(rng, s, dtype)
 
     def M(*s):
-        return rng.random(s) < 0.5
+        return np.asarray(rng.random(s) < 0.5)
 
     v = scalar(dtype, -0.25 if dtype.is_floating_point else 7)
     return [
@@ -506,7 +506,9 @@ def masked_fill_samples(rng, dtype):
 
 def prod_samples(rng, dtype):
     def A(*s):
-        return make(rng, s, dtype, 0.5, 1.5) * make(rng, s, dtype, -1, 1, away=1) if dtype.is_floating_point else make(rng, s, dtype, -2, 2)
+        if not dtype.is_floating_point:
+            return make(rng, s, dtype, -2, 2)
+        return np.asarray(make(rng, s, dtype, 0.5, 1.5) * make(rng, s, dtype, -1, 1, away=1))
 
     with_zero = A(2, 3)
     with_zero[0, 1] = 0
@@ -531,15 +533,16 @@ def maxmin_samples(rng, dtype):
         return make(rng, s, dtype, -5, 5)
 
     ties = np.asarray([[1.0, 3.0, 3.0], [2.0, 2.0, -1.0]]).astype(_NP[dtype])
+    vi = (dtype, i64)  # (values, indices)
     return [
         S(A(2, 3), desc="all"),
-        S(A(2, 3), dim=1, desc="dim=1"),
-        S(A(2, 3, 2), dim=-2, desc="dim=-2"),
-        S(A(2, 3), dim=0, keepdim=True, desc="dim=0 keepdim"),
+        S(A(2, 3), dim=1, desc="dim=1", dtype=vi),
+        S(A(2, 3, 2), dim=-2, desc="dim=-2", dtype=vi),
+        S(A(2, 3), dim=0, keepdim=True, desc="dim=0 keepdim", dtype=vi),
         S(A(), desc="0d"),
-        S(A(), dim=0, desc="0d dim=0"),
-        S(A(1, 3), dim=0, desc="size-1 dim"),
-        S(NC(A(3, 4), "T"), dim=1, desc="transposed"),
+        S(A(), dim=0, desc="0d dim=0", dtype=vi),
+        S(A(1, 3), dim=0, desc="size-1 dim", dtype=vi),
+        S(NC(A(3, 4), "T"), dim=1, desc="transposed", dtype=vi),
         S(ties, desc="ties, all dims", grad=dtype.is_floating_point),
     ]
 
@@ -687,7 +690,7 @@ def mm_samples(rng, dtype):
 
 def bmm_samples(rng, dtype):
     out = two_d(rng, dtype, [((2, 2, 3), (2, 3, 2), "batched"), ((1, 1, 2), (1, 2, 1), "size1"), ((0, 2, 3), (0, 3, 1), "empty batch")])
-    out.append(S(NC(make(rng, (2, 3, 2), dtype), "T"), make(rng, (2, 3, 2), dtype), desc="transposed"))
+    out.append(S(NC(make(rng, (2, 2, 3), dtype), "T"), make(rng, (2, 3, 2), dtype), desc="transposed"))
     return out
 
 
@@ -951,7 +954,7 @@ def scatter_add_samples(rng, dtype):
         S(A(3, 4), 0, _idx(rng, 3, (2, 4)), A(2, 4), desc="dim 0"),
         S(A(3, 4), -1, _idx(rng, 4, (2, 2)), A(2, 2), desc="dim -1 partial"),
         S(A(2, 3, 2), 2, _idx(rng, 2, (2, 3, 2)), A(2, 3, 2), desc="3d"),
-        S(NC(A(3, 4), "T"), 0, _idx(rng, 3, (2, 4)), NC(A(4, 2), "T"), desc="transposed"),
+        S(NC(A(3, 4), "T"), 0, _idx(rng, 3, (2, 4)), NC(A(2, 4), "T"), desc="transposed"),
     ]
 
 
