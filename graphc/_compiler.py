@@ -225,7 +225,8 @@ class _Entry:
                     g._version.value += 1
                 else:
                     real._grad = Tensor._wrap(np.asarray(arr), real.dtype, real.device)
-        outs = [Tensor._wrap(np.asarray(results[i]), n.dtype, self.trace.device) for i, n in zip(range(self.n_user_outputs), self.trace.graph.outputs)]
+        # Device arrays (cuda tensors, Triton backend) stay on the device; anything else is numpy.
+        outs = [Tensor._wrap(r if hasattr(r, "to_host") else np.asarray(r), n.dtype, self.trace.device) for r, n in zip(results[: self.n_user_outputs], self.trace.graph.outputs)]
         return _unflatten(self.out_spec, outs)
 
 
@@ -383,7 +384,8 @@ class CompiledFunction:
         _restore(trace)
         self._traces += 1
         t1 = time.perf_counter()
-        report = build(trace.graph, self.__name__, _signature(leaves), self.backend, {"trace": t1 - t0})
+        backend = self.backend or ("triton" if device.type == "cuda" else None)  # the device decides by default
+        report = build(trace.graph, self.__name__, _signature(leaves), backend, {"trace": t1 - t0})
         entry = _Entry(trace, out_spec, report._program, report, len(out_leaves), leaves)
         _debug_log(report)
         return entry

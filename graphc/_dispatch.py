@@ -34,6 +34,8 @@ def active_tracer():
 
 def grad_edge(t):
     """The autograd edge into tensor ``t``: its grad_fn, its AccumulateGrad, or None."""
+    if t._base is not None:
+        t._sync_view_grad_fn()
     if t._grad_fn is not None:
         return t._grad_fn
     if t._requires_grad:

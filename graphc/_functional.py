@@ -455,18 +455,21 @@ def clamp(input, min=None, max=None, *, out=None):
     x = _tensor_arg(input, "clamp")
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
-    if min is not None:
-        x = maximum(x, min) if isinstance(min, Tensor) else _clamp_side(x, min, "maximum")
-    if max is not None:
-        x = minimum(x, max) if isinstance(max, Tensor) else _clamp_side(x, max, "minimum")
-    return _write_out(out, x)
-
-
-def _clamp_side(x, bound, op):
-    # A scalar bound keeps x's dtype unless it is a float bound on an int tensor.
-    dtype = dt.result_type(x, bound)
-    xb = _to(x, dtype)
-    return apply(op, [xb, constant(bound, dtype, x._device)])
+    # where(x < min, min, x) rather than maximum(x, min): PyTorch's clamp passes the whole
+    # gradient to x where x equals a bound (maximum would split a tie in half).
+    tensor_bounds = [b for b in (min, max) if isinstance(b, Tensor)]
+    if tensor_bounds:
+        name = "ClampBackward0"
+    elif min is not None and max is not None:
+        name = "ClampBackward1"
+    else:
+        name = "ClampMinBackward0" if min is not None else "ClampMaxBackward0"
+    with composite(name, input, *tensor_bounds) as c:
+        if min is not None:
+            x = where(lt(x, min), min, x)
+        if max is not None:
+            x = where(gt(x, max), max, x)
+        return _write_out(out, c.result(x))
 
 
 clip = clamp
@@ -661,10 +664,10 @@ def _max_min(name, input, dim, keepdim, other):
     d = _norm_dim(dim, x.ndim, name)
     idx = apply("argmax" if name == "max" else "argmin", [x], axes=(d,), keepdim=True)
     with composite(f"{name.capitalize()}Backward0", input) as c:
-        values = apply("gather", [x, idx], axis=d) if x.ndim else x
+        values = apply("gather", [x, idx], axis=d) if x.ndim else apply("copy", [x])
         if not keepdim and x.ndim:
             values = squeeze(values, d)
-        values = c.result(values) if x.ndim else values
+        values = c.result(values)
     if not keepdim and x.ndim:
         idx = squeeze(idx, d)
     cls = return_types.max if name == "max" else return_types.min
@@ -720,7 +723,7 @@ def logsumexp(input, dim, keepdim=False):
     x = _float_of(_tensor_arg(input, "logsumexp"))
     axes = _norm_dims(dim, x.ndim, "logsumexp")
     with composite("LogsumexpBackward0", input) as c:
-        m = apply("amax", [x.detach()], axes=axes, keepdim=True) if x.numel() else zeros_like_kd(x, axes)
+        m = _shift(x, axes)
         m = where(isinf(m), 0.0, m)
         s = apply("sum", [exp(sub(x, m))], axes=axes, keepdim=True)
         r = add(log(s), m)
@@ -732,7 +735,15 @@ def logsumexp(input, dim, keepdim=False):
 def zeros_like_kd(x, axes):
     from ._factories import zeros
 
-    return zeros(tuple(1 if i in axes else s for i, s in enumerate(x.shape)), dtype=x._dtype)
+    return zeros(tuple(1 if i in axes else s for i, s in enumerate(x.shape)), dtype=x._dtype, device=x._device)
+
+
+def _shift(x, axes):
+    """The max over ``axes`` (kept, outside autograd) that stable exp-sums subtract;
+    zeros when a reduced dim is empty (the max has no identity, the sum is 0 anyway)."""
+    if x.ndim and builtins.any(x.shape[a] == 0 for a in axes):
+        return zeros_like_kd(x, axes)
+    return apply("amax", [x.detach()], axes=axes, keepdim=True)
 
 
 def softmax(input, dim=None, dtype=None, _stacklevel=3):
@@ -743,10 +754,8 @@ def softmax(input, dim=None, dtype=None, _stacklevel=3):
     if dim is None:
         dim = 0 if x.ndim in (0, 1, 3) else 1
     d = _norm_dim(dim, x.ndim, "softmax")
-    if x.ndim == 0:
-        return div(x, x)
     with composite("SoftmaxBackward0", input) as c:
-        m = apply("amax", [x.detach()], axes=(d,), keepdim=True)
+        m = _shift(x, (d,))
         e = exp(sub(x, m))
         return c.result(div(e, apply("sum", [e], axes=(d,), keepdim=True)))
 
@@ -760,7 +769,7 @@ def log_softmax(input, dim=None, dtype=None, _stacklevel=3):
         dim = 0 if x.ndim in (0, 1, 3) else 1
     d = _norm_dim(dim, x.ndim, "log_softmax")
     with composite("LogSoftmaxBackward0", input) as c:
-        m = apply("amax", [x.detach()], axes=(d,), keepdim=True)
+        m = _shift(x, (d,))
         shifted = sub(x, m)
         lse = log(apply("sum", [exp(shifted)], axes=(d,), keepdim=True))
         return c.result(sub(shifted, lse))
@@ -918,7 +927,7 @@ def view(input, *shape):
         raise NotImplementedError("view(dtype) is not supported; use .to(dtype)")
     new = _infer_shape(_shape_arg(shape, "view"), x.numel(), "view", x.shape)
     if not _viewable(x, new):
-        raise RuntimeError(
+        raise ShapeError(
             f"view size is not compatible with input tensor's size and stride (at least one "
             f"dimension spans across two contiguous subspaces): view of shape {fmt_shape(x.shape)} "
             f"with strides {x.stride()} as {fmt_shape(new)}. Use .reshape(...) instead."
@@ -973,7 +982,7 @@ def squeeze(input, dim=None):
         axes = [a for a in _norm_dims(dim if isinstance(dim, (tuple, list)) else (dim,), x.ndim, "squeeze") if x.ndim and x.shape[a] == 1]
     if not axes:
         return apply("reshape", [x], shape=tuple(x.shape))
-    with composite("SqueezeBackward1", input) as c:
+    with composite("SqueezeBackward0" if dim is None else "SqueezeBackward1", input) as c:
         return c.result(apply("reshape", [x], shape=tuple(s for i, s in enumerate(x.shape) if i not in axes)))
 
 
@@ -992,7 +1001,7 @@ def permute(input, *dims):
     x = _tensor_arg(input, "permute")
     dims = _shape_arg(dims, "permute")
     if len(dims) != x.ndim:
-        raise DimError(
+        raise ShapeError(
             f"permute(sparse_coo): number of dimensions in the tensor input does not match the length "
             f"of the desired ordering of dimensions i.e. input.dim() = {x.ndim} is not equal to "
             f"len(dims) = {len(dims)}".replace("(sparse_coo)", "")
@@ -1142,7 +1151,7 @@ def roll(input, shifts, dims=None):
         s = s % n
         if s:
             x = cat([_slice(x, d, n - s, n), _slice(x, d, 0, n - s)], d)
-    return x
+    return x if x is not input else clone(x)
 
 
 def _tri(input, diagonal, lower: bool):

@@ -103,7 +103,6 @@ def getitem(x: Tensor, key) -> Tensor:
             expanded.extend(_mask_to_indices(k))
         else:
             expanded.append(k)
-    has_adv = any(isinstance(k, Tensor) for k in expanded)
 
     starts, stops, steps = [], [], []
     mid_shape = []  # shape after the basic part, advanced dims kept
@@ -117,13 +116,10 @@ def getitem(x: Tensor, key) -> Tensor:
         if isinstance(k, int):
             if not -size <= k < size:
                 raise IndexError(f"index {k} is out of bounds for dimension {dim} with size {size}")
+            # PyTorch selects integer dims before advanced indexing: x[1, :, [0]] has
+            # shape [3, 1] for x of shape [2, 3, 2] (NumPy would give [1, 3]).
             k %= size
             starts.append(k), stops.append(k + 1), steps.append(1)
-            if has_adv:
-                from ._factories import tensor
-
-                adv.append((len(mid_shape), tensor(0, device=x._device)))
-                mid_shape.append(1)
         elif isinstance(k, slice):
             if k.step is not None and k.step <= 0:
                 raise ValueError("step must be greater than zero")
@@ -141,11 +137,30 @@ def getitem(x: Tensor, key) -> Tensor:
     y = x
     if any(s != 0 or e != n or st != 1 for s, e, st, n in zip(starts, stops, steps, x.shape)):
         y = apply("slice", [y], starts=tuple(starts), stops=tuple(stops), steps=tuple(steps))
-    if tuple(mid_shape) != tuple(y.shape):
+    if tuple(mid_shape) != tuple(y.shape) or y is x:  # x[...] and x[:] are views too, not x
         y = apply("reshape", [y], shape=tuple(mid_shape))
     if not adv:
-        return y
+        return _basic_grad_fn_name(x, y, expanded)
     return _advanced(y, adv)
+
+
+def _basic_grad_fn_name(x: Tensor, y: Tensor, items) -> Tensor:
+    """Name ``y``'s grad_fn as PyTorch does, after the last index applied
+    (``x[0]`` SelectBackward0, ``x[:, 1:]`` SliceBackward0, ``x[None]`` UnsqueezeBackward0)."""
+    from ._dispatch import composite
+
+    name = None
+    for k in items:
+        if isinstance(k, int):
+            name = "SelectBackward0"
+        elif isinstance(k, slice) and k != slice(None):
+            name = "SliceBackward0"
+        elif k is None:
+            name = "UnsqueezeBackward0"
+    if name is None or y is x:
+        return y
+    with composite(name, x) as c:
+        return c.result(y)
 
 
 def _normalize_index(idx: Tensor, size: int, dim: int) -> Tensor:
@@ -193,7 +208,7 @@ def setitem(x: Tensor, key, value) -> None:
 
     if active_tracer() is None and x._node is None and not x.requires_grad and not value_requires_grad and not (
         x._base is not None and x._base.requires_grad
-    ):
+    ) and not _ints_with_advanced(key):
         _fast_setitem(x, key, value)
         return
     items = _expand_key(x, key)
@@ -207,13 +222,33 @@ def setitem(x: Tensor, key, value) -> None:
 
     ids = getitem(_from_array(np.arange(x.numel(), dtype=np.int64).reshape(tuple(x.shape))), key)
     v = _operand(value, x._dtype, x._device)
-    v = expand(v, tuple(ids.shape)) if tuple(v.shape) != tuple(ids.shape) else v
+    if tuple(v.shape) != tuple(ids.shape):
+        from ir.errors import ShapeError
+        from ir.ops import broadcast_shapes, fmt_shape
+
+        try:
+            fits = broadcast_shapes(tuple(v.shape), tuple(ids.shape)) == tuple(ids.shape)
+        except ShapeError:
+            fits = False
+        if not fits:
+            raise ShapeError(
+                f"index_put_: shape mismatch: value tensor of shape {fmt_shape(v.shape)} cannot be "
+                f"broadcast to indexing result of shape {fmt_shape(ids.shape)}"
+            )
+        v = expand(v, tuple(ids.shape))
     updated = apply(
         "index_copy",
         [reshape(x, (-1,)), reshape(ids, (-1,)), reshape(v, (-1,))],
         axis=0,
     )
     _inplace_result(x, reshape(updated, tuple(x.shape)), "index_put_")
+
+
+def _ints_with_advanced(key) -> bool:
+    """Keys like ``[1, :, [0]]``, where PyTorch applies the integers first and NumPy does not."""
+    keys = key if isinstance(key, tuple) else (key,)
+    has_int = any(isinstance(k, (int, np.integer)) and not isinstance(k, bool) for k in keys)
+    return has_int and any(isinstance(k, (list, np.ndarray, Tensor)) for k in keys)
 
 
 def _fast_setitem(x: Tensor, key, value) -> None:

@@ -74,7 +74,7 @@ def _fit(x: Tensor, result: Tensor, op: str) -> Tensor:
 
 def _check_overlap(x: Tensor, op: str) -> None:
     data = x._data
-    if any(st == 0 and s > 1 for st, s in zip(data.strides, data.shape)):
+    if data.size and any(st == 0 and s > 1 for st, s in zip(data.strides, data.shape)):
         raise RuntimeError(
             f"{op}: unsupported operation: more than one element of the written-to tensor refers to a "
             "single memory location. Please clone() the tensor before performing the operation."
@@ -87,9 +87,9 @@ def _inplace_result(x: Tensor, result: Tensor, op: str = "in-place op") -> Tenso
 
     tracer = active_tracer()
     if tracer is not None:
-        return tracer.write(x, _fit(x, result, op))
+        return tracer.write(x, _keep_history(x, _fit(x, result, op)))
     _check_leaf(x, op)
-    result = _fit(x, result, op)
+    result = _keep_history(x, _fit(x, result, op))
     if result._data is not x._data:
         _check_overlap(x, op)
         if x._data.flags.writeable is False:
@@ -105,11 +105,24 @@ def _inplace_result(x: Tensor, result: Tensor, op: str = "in-place op") -> Tenso
         if tracked:
             if base is None or x._view_ops is None:
                 x._grad_fn = result._grad_fn
-                if result._grad_fn is None:
-                    x._requires_grad = False
             else:
                 _copy_slices(x, base, result)
     return x
+
+
+def _keep_history(x: Tensor, result: Tensor) -> Tensor:
+    """``result`` given a history when it has none of its own but x or it requires grad.
+
+    Writing a constant or a leaf over a tensor (``copy_``, ``fill_``, ``y[()] = 3``)
+    records ``where(True, result, x)``: x keeps requiring grad, its old value gets a
+    zero gradient and a leaf source its gradient, as PyTorch's CopyBackwards does.
+    Writes through views need nothing here: they rebase the base's history.
+    """
+    if not is_grad_enabled() or result._grad_fn is not None or (x._base is not None and x._view_ops is not None):
+        return result
+    if not (x.requires_grad or result.requires_grad):
+        return result
+    return apply("where", [constant(True, dt.bool_, x._device), result, x])
 
 
 def _preserve_saved(x: Tensor, root) -> None:
@@ -135,7 +148,10 @@ def _preserve_saved(x: Tensor, root) -> None:
         if t._version is not counter or version != counter.value:
             return entry
         if id(t) not in copies:
-            copies[id(t)] = Tensor._wrap(np.array(t._data, copy=True), t._dtype, t._device)
+            if t._node is not None:  # tracing: a tracer of the value before the write
+                copies[id(t)] = t._trace.snapshot(t)
+            else:
+                copies[id(t)] = Tensor._wrap(np.array(t._data, copy=True), t._dtype, t._device)
         return (copies[id(t)], 0)
 
     stack, seen = [resolve(root)], set()
@@ -173,6 +189,7 @@ def _copy_slices(view: Tensor, base: Tensor, value: Tensor) -> None:
         for name, attrs in view._view_ops:
             v = apply(name, [v], **attrs)
         view._grad_fn = v._grad_fn
+        view._view_version = view._version.value
 
 
 def _inplace_view(x: Tensor, result: Tensor) -> Tensor:

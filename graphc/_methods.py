@@ -161,7 +161,7 @@ def _move(x: Tensor, device):
     target = backend_for(device)  # raises a clear DeviceError when cuda is unavailable
     source = backend_for(x._device)
     host = source.to_host(x._data) if x._device.type != "cpu" else x._data
-    data = target.from_host(host) if device.type != "cpu" else host.copy()
+    data = target.from_host(host, x._dtype) if device.type != "cpu" else host.copy()
     out = Tensor._wrap(data, x._dtype, device)
     if x.requires_grad:
         from .autograd.graph import GradNode

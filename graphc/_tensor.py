@@ -75,6 +75,7 @@ class Tensor:
         "_version",
         "_base",
         "_view_ops",
+        "_view_version",
         "_accumulator",
         "_retains_grad",
         "_hooks",
@@ -104,6 +105,7 @@ class Tensor:
         t._version = _Version()
         t._base = None
         t._view_ops = None
+        t._view_version = None
         t._accumulator = None
         t._retains_grad = False
         t._hooks = None
@@ -120,6 +122,30 @@ class Tensor:
         self._version = src._version
         self._base = src._base if src._base is not None else src
         self._view_ops = (src._view_ops or ()) + (view_op,)
+        self._view_version = self._version.value
+
+    def _sync_view_grad_fn(self) -> None:
+        """Re-derive a view's grad_fn from its base after the memory was written in place.
+
+        ``v = y[0:2]; y[1].mul_(w)`` changes ``v``'s values through another view;
+        CopySlices rebased ``y``'s history, and ``v`` must now differentiate through
+        it (PyTorch regenerates a stale view's grad_fn the same way), or its
+        gradient would silently miss the write.
+        """
+        if self._view_version == self._version.value or self._view_ops is None or self._data is None:
+            return
+        self._view_version = self._version.value
+        base = self._base
+        if base is None or base._grad_fn is None:
+            return
+        from ._dispatch import apply
+        from .autograd.grad_mode import enable_grad
+
+        with enable_grad():
+            v = base
+            for name, attrs in self._view_ops:
+                v = apply(name, [v], **attrs)
+        self._grad_fn = v._grad_fn
 
     # -- attributes --------------------------------------------------------
     @property
@@ -175,6 +201,8 @@ class Tensor:
 
     def storage_offset(self) -> int:
         self._need_data("storage_offset")
+        if not isinstance(self._data, np.ndarray):  # a device array (cuda): offset in elements
+            return self._data.offset
         base = self._data
         while base.base is not None and isinstance(base.base, np.ndarray):
             base = base.base
@@ -187,11 +215,15 @@ class Tensor:
 
     def data_ptr(self) -> int:
         self._need_data("data_ptr")
+        if not isinstance(self._data, np.ndarray):  # a device array (cuda)
+            return self._data.data_ptr()
         return self._data.__array_interface__["data"][0]
 
     # -- autograd attributes -----------------------------------------------
     @property
     def requires_grad(self) -> bool:
+        if self._base is not None:
+            self._sync_view_grad_fn()
         return self._requires_grad or self._grad_fn is not None
 
     @requires_grad.setter
@@ -217,10 +249,12 @@ class Tensor:
 
     @property
     def is_leaf(self) -> bool:
-        return self._grad_fn is None
+        return self.grad_fn is None
 
     @property
     def grad_fn(self):
+        if self._base is not None:
+            self._sync_view_grad_fn()
         return self._grad_fn
 
     @property

@@ -33,8 +33,9 @@ from ir.graph import Graph
 
 from . import _dispatch
 from ._tensor import Tensor
+from .autograd import engine as _engine
 from .autograd.grad_mode import is_grad_enabled
-from .autograd.graph import GradNode
+from .autograd.graph import GradNode, current_seq
 from .device import cpu_device
 
 
@@ -62,6 +63,7 @@ class Trace:
         self.grad_written: set = set()
         self.grad_inputs: list = []  # (real tensor, input node): .grad values read
         self.real_by_tracer: dict[int, Tensor] = {}
+        self.views: dict[int, list] = {}  # id(base tracer) -> tracers viewing it (for writes)
 
     # -- tracers -----------------------------------------------------------------
     def _tracer(self, node, requires_grad=False) -> Tensor:
@@ -119,6 +121,8 @@ class Trace:
         attrs.pop("_device", None)
         ins = [self.to_tracer(t) for t in inputs]
         node = self.graph.add(opdef.name, [t._node for t in ins], **attrs)
+        if _engine._backward_depth:
+            node.meta["phase"] = "backward"
         loc = user_location()
         if loc:
             node.meta["source"] = loc.split(": ", 1)[0].rsplit("/", 1)[-1]
@@ -128,7 +132,9 @@ class Trace:
             out._version = src._version
             out._base = src._base if src._base is not None else src
             out._view_ops = (src._view_ops or ()) + ((opdef.name, attrs),)
-        if opdef.differentiable and is_grad_enabled():
+            self.views.setdefault(id(out._base), []).append(out)
+        # As in eager: integer and bool results never require grad.
+        if opdef.differentiable and node.dtype.is_floating_point and is_grad_enabled():
             edges = [_dispatch.grad_edge(t) for t in ins]
             if any(e is not None for e in edges):
                 out._grad_fn = GradNode(opdef, attrs, ins, edges, out)
@@ -136,6 +142,8 @@ class Trace:
 
     def constant(self, value, dtype) -> Tensor:
         node = self.graph.add_constant(value, dtype)
+        if _engine._backward_depth:
+            node.meta["phase"] = "backward"
         return self._tracer(node)
 
     def random_seed(self, generator) -> Tensor:
@@ -143,22 +151,30 @@ class Trace:
         self.seeds.append((node, generator))
         return self._tracer(node)
 
+    def snapshot(self, t: Tensor) -> Tensor:
+        """A tracer of ``t``'s current value that later writes into ``t`` do not change."""
+        return self._tracer(t._node)
+
     def detach(self, t: Tensor) -> Tensor:
         """A tracer of the same value outside autograd; writes through it reach ``t``."""
         out = self._tracer(t._node)
         out._version = t._version
         out._base = t._base if t._base is not None else t
         out._view_ops = t._view_ops if t._base is not None else ()
+        self.views.setdefault(id(out._base), []).append(out)
         return out
 
     # -- in-place writes -----------------------------------------------------------
     def write(self, x: Tensor, value: Tensor) -> Tensor:
         """Functionalized ``x[...] = value`` (``value`` already has x's shape and dtype)."""
-        from ._inplace import _check_leaf
+        from ._inplace import _check_leaf, _preserve_saved
 
         target = self.to_tracer(x)
         value = self.to_tracer(value)
         _check_leaf(target, "in-place op")
+        if is_grad_enabled() and value._grad_fn is not None:
+            # as in eager: ops that saved the old value keep it (e.g. relu_ on a clone)
+            _preserve_saved(target, value._grad_fn)
         base = target._base
         if base is None or target._view_ops is None:
             target._node = value._node
@@ -182,9 +198,30 @@ class Trace:
             target._node = v._node
             value = v
         target._version.value += 1
+        target._version.seq = current_seq()
         if is_grad_enabled() and (value.requires_grad or target.requires_grad):
             target._grad_fn = value._grad_fn
+        self._refresh_views(base if base is not None else target, target)
         return x
+
+    def _refresh_views(self, base: Tensor, written: Tensor) -> None:
+        """Re-derive every other view of ``base`` from its new value: views alias their
+        base, so after a write through one of them (or into the base) they all see it."""
+        views = list(self.views.get(id(base), ()))
+        for v in views:
+            if v is written or v._base is not base:
+                continue
+            if not v._view_ops:  # a detached alias
+                v._node = base._node
+                continue
+            new = base
+            for name, attrs in v._view_ops:
+                new = _dispatch.apply(name, [new], **attrs)
+            v._node = new._node
+            if is_grad_enabled() and new._grad_fn is not None:
+                v._grad_fn = new._grad_fn
+        if views:
+            self.views[id(base)] = views  # not the temporaries made just now
 
     # -- .grad shadowing ---------------------------------------------------------
     def _real_for_grad(self, t: Tensor):

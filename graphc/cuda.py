@@ -25,9 +25,11 @@ def _probe() -> str | None:
     except ImportError:
         return "Triton is not installed (pip install 'graphc[triton]')"
     try:
-        from backends.triton import runtime  # noqa: F401
+        from backends.triton import runtime
     except ImportError as e:
         return f"graphc's Triton runtime is not available ({e})"
+    if runtime.interpreting():
+        return "TRITON_INTERPRET=1 is set, so the Triton backend runs its kernels on host buffers"
     return None
 
 

@@ -231,7 +231,14 @@ def _shape_matmul(op, inputs, attrs):
             f"(the last dim of the first, {a.shape[-1]}, must equal the second-to-last dim of "
             f"the second, {b.shape[-2]})"
         )
-    batch = broadcast_shapes(a.shape[:-2], b.shape[:-2], op="matmul (batch dims)")
+    try:
+        batch = broadcast_shapes(a.shape[:-2], b.shape[:-2], op="matmul")
+    except ShapeError:
+        raise ShapeError(
+            f"matmul: the batch dims {fmt_shape(a.shape[:-2])} of {fmt_shape(a.shape)} and "
+            f"{fmt_shape(b.shape[:-2])} of {fmt_shape(b.shape)} cannot be broadcast (sizes are aligned "
+            "from the right; each pair must be equal or one of them 1)"
+        ) from None
     return batch + (a.shape[-2], b.shape[-1])
 
 

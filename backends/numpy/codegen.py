@@ -170,7 +170,7 @@ class GeneratedKernel:
 
 
 def _is_scalar_source(n) -> bool:
-    return n.op in ("constant", "full") and n.numel <= 1
+    return n.op in ("constant", "full") and n.numel == 1  # size-0 constants are arrays
 
 
 class _KernelWriter:

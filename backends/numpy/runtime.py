@@ -57,7 +57,7 @@ def run_blocks(rows: int, row_elems: int, body, scratch=()) -> None:
     each thread gets its own block-sized set ``s``, allocated once and reused
     for every block, so temporaries stay hot in cache.
     """
-    step = min(rows, rows_per_block(rows, row_elems))
+    step = max(1, min(rows, rows_per_block(rows, row_elems)))  # rows may be 0 (size-0 tensors)
     total = rows * row_elems
     workers = num_threads()
 

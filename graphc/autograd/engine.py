@@ -93,8 +93,30 @@ def _seed(out, grad):
     return grad
 
 
+# How many run_backward calls are in progress. While it is non-zero, the tracer tags
+# the nodes it records with meta['phase'] = 'backward' (graph dumps draw them apart).
+_backward_depth = 0
+
+
+def in_backward() -> bool:
+    """True while the engine runs a backward pass."""
+    return _backward_depth > 0
+
+
 def run_backward(outputs, grad_outputs, *, retain_graph, create_graph, inputs=None, accumulate=True, allow_unused=False):
     """Backpropagate from ``outputs``; accumulate into leaves' ``.grad`` or return grads of ``inputs``."""
+    global _backward_depth
+    _backward_depth += 1
+    try:
+        return _run_backward(
+            outputs, grad_outputs, retain_graph=retain_graph, create_graph=create_graph,
+            inputs=inputs, accumulate=accumulate, allow_unused=allow_unused,
+        )
+    finally:
+        _backward_depth -= 1
+
+
+def _run_backward(outputs, grad_outputs, *, retain_graph, create_graph, inputs=None, accumulate=True, allow_unused=False):
     roots, seeds = [], {}
     for i, (out, g) in enumerate(zip(outputs, grad_outputs)):
         edge = _dispatch.grad_edge(out)

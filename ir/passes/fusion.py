@@ -86,7 +86,7 @@ def _is_broadcast_view(n) -> bool:
 
 
 def _is_scalar_source(n) -> bool:
-    return (n.op in ("constant", "full")) and n.numel <= 1
+    return (n.op in ("constant", "full")) and n.numel == 1  # size-0 constants are arrays
 
 
 class _Fuser:
@@ -197,7 +197,9 @@ class _Fuser:
         for other in self.candidate_kernels(n):
             if other.id == k.id or other.id not in self.kernels:
                 continue
-            fits = (other.kind == POINTWISE and other.domain == k.domain) or (
+            # A matmul kernel takes an epilogue only: a sibling would have to run before the
+            # matmul (and may even feed it), which its codegen cannot express.
+            fits = (other.kind == POINTWISE and other.domain == k.domain and k.kind != MATMUL) or (
                 other.kind == REDUCTION and k.kind == REDUCTION and other.domain == k.domain and other.axes == k.axes
             )
             if not fits:

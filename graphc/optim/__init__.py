@@ -1,0 +1,16 @@
+"""``graphc.optim``: optimizers and learning-rate schedulers with PyTorch's update rules.
+
+>>> opt = optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
+>>> opt.zero_grad(); loss.backward(); opt.step()
+
+Steps are in-place tensor ops under ``no_grad`` (see :mod:`.optimizer`), so a
+training step traces whole under ``@graphc.compile``.
+"""
+
+from . import lr_scheduler  # noqa: F401
+from .adam import Adam, AdamW
+from .optimizer import Optimizer
+from .rmsprop import Adagrad, RMSprop
+from .sgd import SGD
+
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "lr_scheduler"]

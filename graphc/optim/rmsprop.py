@@ -1,0 +1,100 @@
+"""RMSprop and Adagrad."""
+
+from __future__ import annotations
+
+from ir import dtypes as dt
+
+from .. import _factories
+from .. import _functional as _F
+from ..autograd.grad_mode import no_grad
+from .optimizer import Optimizer
+
+__all__ = ["RMSprop", "Adagrad"]
+
+
+class RMSprop(Optimizer):
+    """``v = alpha v + (1 - alpha) g^2;  p -= lr * g / (sqrt(v) + eps)`` (centered / momentum optional)."""
+
+    def __init__(self, params, lr=1e-2, alpha: float = 0.99, eps: float = 1e-8, weight_decay: float = 0,
+                 momentum: float = 0, centered: bool = False, capturable: bool = False, foreach=None,
+                 maximize: bool = False, differentiable: bool = False):
+        if isinstance(lr, (int, float)) and lr < 0.0:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        defaults = dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum,
+                        centered=centered, capturable=capturable, foreach=foreach, maximize=maximize,
+                        differentiable=differentiable)
+        super().__init__(params, defaults)
+
+    def step(self, closure=None):
+        loss = self._closure(closure)
+        with no_grad():
+            for group in self.param_groups:
+                lr, alpha, eps, wd = group["lr"], group["alpha"], group["eps"], group["weight_decay"]
+                momentum, centered = group["momentum"], group["centered"]
+                for p in group["params"]:
+                    if p.grad is None:
+                        continue
+                    grad = p.grad if not group["maximize"] else _F.neg(p.grad)
+                    state = self.state[p]
+                    if len(state) == 0:
+                        state["step"] = _factories.zeros((), dtype=dt.float32, device=p.device)
+                        state["square_avg"] = _factories.zeros_like(p)
+                        if momentum > 0:
+                            state["momentum_buffer"] = _factories.zeros_like(p)
+                        if centered:
+                            state["grad_avg"] = _factories.zeros_like(p)
+                    state["step"].add_(1)
+                    if wd != 0:
+                        grad = _F.add(grad, p, alpha=wd)
+                    square_avg = state["square_avg"]
+                    square_avg.mul_(alpha).addcmul_(grad, grad, value=1 - alpha)
+                    if centered:
+                        grad_avg = state["grad_avg"]
+                        grad_avg.lerp_(grad, 1 - alpha)
+                        avg = _F.add(_F.sqrt(_F.addcmul(square_avg, grad_avg, grad_avg, value=-1)), eps)
+                    else:
+                        avg = _F.add(_F.sqrt(square_avg), eps)
+                    if momentum > 0:
+                        buf = state["momentum_buffer"]
+                        buf.mul_(momentum).addcdiv_(grad, avg)
+                        p.sub_(_F.mul(buf, lr))
+                    else:
+                        p.sub_(_F.mul(_F.div(grad, avg), lr))
+        return loss
+
+
+class Adagrad(Optimizer):
+    """``s += g^2;  p -= lr / (1 + (t - 1) lr_decay) * g / (sqrt(s) + eps)``."""
+
+    def __init__(self, params, lr=1e-2, lr_decay: float = 0, weight_decay: float = 0,
+                 initial_accumulator_value: float = 0, eps: float = 1e-10, foreach=None, *, maximize: bool = False,
+                 differentiable: bool = False, fused=None):
+        defaults = dict(lr=lr, lr_decay=lr_decay, eps=eps, weight_decay=weight_decay,
+                        initial_accumulator_value=initial_accumulator_value, foreach=foreach, maximize=maximize,
+                        differentiable=differentiable, fused=fused)
+        super().__init__(params, defaults)
+        for group in self.param_groups:
+            for p in group["params"]:
+                state = self.state[p]
+                state["step"] = _factories.zeros((), dtype=dt.float32, device=p.device)
+                state["sum"] = _factories.full_like(p, group["initial_accumulator_value"])
+
+    def step(self, closure=None):
+        loss = self._closure(closure)
+        with no_grad():
+            for group in self.param_groups:
+                lr, lr_decay, wd, eps = group["lr"], group["lr_decay"], group["weight_decay"], group["eps"]
+                for p in group["params"]:
+                    if p.grad is None:
+                        continue
+                    grad = p.grad if not group["maximize"] else _F.neg(p.grad)
+                    state = self.state[p]
+                    step_t = state["step"]
+                    step_t.add_(1)
+                    if wd != 0:
+                        grad = _F.add(grad, p, alpha=wd)
+                    clr = _F._to(_F.div(lr, _F.add(_F.mul(_F.sub(_F._to(step_t, dt.float64), 1), lr_decay), 1)), p.dtype)
+                    state["sum"].addcmul_(grad, grad, value=1)
+                    std = _F.add(_F.sqrt(state["sum"]), eps)
+                    p.sub_(_F.mul(_F.div(grad, std), clr))
+        return loss

@@ -1,0 +1,16 @@
+"""``graphc.utils.data``: datasets, samplers and the ``DataLoader``, as in PyTorch.
+
+>>> ds = TensorDataset(x, y)
+>>> for xb, yb in DataLoader(ds, batch_size=32, shuffle=True, generator=graphc.Generator().manual_seed(0)):
+...     ...
+"""
+
+from .dataloader import DataLoader, default_collate, default_convert, get_worker_info
+from .dataset import ConcatDataset, Dataset, IterableDataset, Subset, TensorDataset, random_split
+from .sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler, SubsetRandomSampler
+
+__all__ = [
+    "Dataset", "IterableDataset", "TensorDataset", "ConcatDataset", "Subset", "random_split", "Sampler",
+    "SequentialSampler", "RandomSampler", "SubsetRandomSampler", "BatchSampler", "DataLoader", "default_collate",
+    "default_convert", "get_worker_info",
+]
