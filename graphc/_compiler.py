@@ -173,6 +173,7 @@ class _Entry:
         self.lifted_pos = [input_pos[p.input_node.id] for p in trace.lifted]
         self.grad_pos = [input_pos[node.id] for _, node in trace.grad_inputs]
         self.seed_pos = [input_pos[node.id] for node, _ in trace.seeds]
+        self.scalars = [(input_pos[node.id], getter, dtype.numpy_dtype) for node, getter, dtype in trace.scalars]
         self.n_inputs = len(trace.graph.inputs)
         n_out = len(trace.graph.outputs)
         # Targets are ("arg", leaf index) for arguments (a new object each call) or the real tensor.
@@ -204,6 +205,8 @@ class _Entry:
             inputs[pos] = real._grad._data
         for pos, gen in zip(self.seed_pos, self.seed_generators):
             inputs[pos] = np.int64(_random.next_seed(gen))
+        for pos, getter, np_dtype in self.scalars:
+            inputs[pos] = np.asarray(getter(), dtype=np_dtype)
         results = self.program(inputs)
         for target, pos in zip(self.mutation_targets, self.mutation_pos):
             if isinstance(target, tuple):
@@ -224,7 +227,7 @@ class _Entry:
                     np.copyto(g._data, arr)
                     g._version.value += 1
                 else:
-                    real._grad = Tensor._wrap(np.asarray(arr), real.dtype, real.device)
+                    real._grad = Tensor._wrap(arr if hasattr(arr, "to_host") else np.asarray(arr), real.dtype, real.device)
         # Device arrays (cuda tensors, Triton backend) stay on the device; anything else is numpy.
         outs = [Tensor._wrap(r if hasattr(r, "to_host") else np.asarray(r), n.dtype, self.trace.device) for r, n in zip(results[: self.n_user_outputs], self.trace.graph.outputs)]
         return _unflatten(self.out_spec, outs)

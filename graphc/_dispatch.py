@@ -94,6 +94,15 @@ def constant(value, dtype: dt.DType, device=None):
     return Tensor._wrap(arr, dtype, device or cpu_device())
 
 
+def dynamic_scalar(getter):
+    """``getter()`` now; inside ``@graphc.compile``, a 0-d graph input fed ``getter()`` on
+    every replay (for Python numbers that change between calls, like a learning rate)."""
+    tracer = active_tracer()
+    if tracer is None:
+        return getter()
+    return tracer.dynamic_scalar(getter)
+
+
 class composite:
     """Give the grad_fn of a frontend function's result PyTorch's name and edges.
 

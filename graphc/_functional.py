@@ -887,8 +887,8 @@ def einsum(equation, *operands):
 
 
 def _viewable(x: Tensor, shape) -> bool:
-    if x._data is None:
-        return True
+    if x._data is None:  # a tracer: ask the trace, which knows the layout eager would have
+        return x._trace.viewable(x, shape)
     try:
         v = x._data.view()
         v.shape = shape

@@ -58,6 +58,7 @@ class Trace:
         self.proxies: dict[int, _Proxy] = {}  # id(real) -> proxy (arguments and lifted)
         self.lifted: list[_Proxy] = []
         self.seeds: list = []  # (input node, generator)
+        self.scalars: list = []  # (input node, getter, dtype): Python numbers read per call
         self.grads: dict[int, object] = {}  # id(real) -> traced/real/None grad value
         self.grad_owner: dict[int, Tensor] = {}
         self.grad_written: set = set()
@@ -146,10 +147,51 @@ class Trace:
             node.meta["phase"] = "backward"
         return self._tracer(node)
 
+    def dynamic_scalar(self, getter) -> Tensor:
+        """A 0-d input whose value ``getter()`` is read on every call."""
+        value = getter()
+        dtype = dt.default_float() if isinstance(value, float) else dt.result_type(value)
+        node = self.graph.add_input((), dtype, f"scalar{len(self.scalars)}")
+        self.scalars.append((node, getter, dtype))
+        return self._tracer(node)
+
     def random_seed(self, generator) -> Tensor:
         node = self.graph.add_input((), dt.int64, f"seed{len(self.seeds)}")
         self.seeds.append((node, generator))
         return self._tracer(node)
+
+    def viewable(self, t: Tensor, shape) -> bool:
+        """Whether eager ``reshape`` would give a view of ``t`` (else it copies).
+
+        The answer depends on strides, which tracers do not have: they are rebuilt
+        from the root's layout (a real argument's or lifted tensor's own strides,
+        else contiguous) through ``t``'s view ops, on a dummy array never read.
+        """
+        root = t._base if t._base is not None else t
+        real = self.real_of(root)
+        dtype = t.dtype.numpy_dtype
+        if real is not None and isinstance(real._data, np.ndarray):
+            strides = real._data.strides
+        else:
+            strides = np.empty((0,) + tuple(root.shape), dtype=dtype).strides[1:]
+        from numpy.lib.stride_tricks import as_strided
+
+        from backends.numpy.kernels import run_op
+
+        a = as_strided(np.empty(1, dtype=dtype), shape=tuple(root.shape), strides=strides)
+        try:
+            for name, attrs in t._view_ops or ():
+                if name == "reshape":
+                    a = a.view()
+                    a.shape = attrs["shape"]
+                else:
+                    opdef = ops_table.OPS[name]
+                    a = run_op(opdef, [a], attrs, opdef.infer([_Meta(a.shape)], attrs)[0], None)
+            a = a.view()
+            a.shape = tuple(shape)
+        except AttributeError:  # numpy would have to copy
+            return False
+        return True
 
     def snapshot(self, t: Tensor) -> Tensor:
         """A tracer of ``t``'s current value that later writes into ``t`` do not change."""

@@ -70,7 +70,7 @@ def _canonical(value) -> str:
     """A deterministic text form of an attribute value for hashing."""
     if isinstance(value, np.ndarray):
         digest = hashlib.sha1(np.ascontiguousarray(value).tobytes()).hexdigest()[:16]
-        return f"array({value.dtype},{value.shape},{digest})"
+        return f"array({value.dtype.str},{value.shape},{digest})"
     if isinstance(value, DType):
         return value.name
     if isinstance(value, (list, tuple)):

@@ -478,7 +478,8 @@ class NumpyCodegen:
             if epilogue:
                 sub_name = f"{fname}_epilogue"
                 ep_outs = [n for n in outs if n.id != mm.id]
-                ep_ins = [n for n in ins if n.id not in (a.id, b.id)] + [mm]
+                # the matmul's operands too when the epilogue reads them (x @ w + w)
+                ep_ins = [n for n in ins if any(n in e.inputs for e in epilogue)] + [mm]
                 sub_lines, sub_ins = self.pointwise_body(k, epilogue, ep_outs, k.domain, ep_ins, sub_name, f"S{k.id}")
                 lines[0:0] = sub_lines + [""]
                 args = [mm_dst if n.id == mm.id else in_name[n.id] for n in sub_ins] + [out_name[n.id] for n in ep_outs]
@@ -617,7 +618,9 @@ class Program:
     fn: object = None
 
     def __call__(self, inputs):
-        return self.fn(inputs)
+        # Silent on inf/nan like the eager kernels (and PyTorch); pool threads are set up alike.
+        with np.errstate(all="ignore"):
+            return self.fn(inputs)
 
 
 _counter = [0]

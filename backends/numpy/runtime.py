@@ -41,7 +41,9 @@ def pool():
     if _pool is None:
         with _pool_lock:
             if _pool is None:
-                _pool = ThreadPoolExecutor(max_workers=num_threads(), thread_name_prefix="graphc")
+                _pool = ThreadPoolExecutor(
+                    max_workers=num_threads(), thread_name_prefix="graphc", initializer=np.seterr, initargs=("ignore",)
+                )
     return _pool
 
 

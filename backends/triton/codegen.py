@@ -75,6 +75,10 @@ CONFIG = {
 }
 
 
+# When a list, every generated kernel is appended to it (tests gather them to compile ahead of time).
+RECORDED: list | None = None
+
+
 def _next_pow2(n: int) -> int:
     n = max(int(n), 1)
     return 1 << (n - 1).bit_length()
@@ -136,6 +140,7 @@ class TritonKernel:
     scalars: list = field(default_factory=list)  # names of scalar (i64) parameters
     constexprs: list = field(default_factory=list)  # tuning constexpr names (XBLOCK, ...)
     libdevice: bool = False
+    on_gpu: bool = False  # takes an ON_GPU constexpr (true on a GPU, false under the interpreter)
     configure: object = None  # fn(kernel) -> dict of constexprs + num_warps/num_stages
     grid: object = None  # fn(config) -> grid tuple
     aot_config: dict = field(default_factory=dict)
@@ -170,6 +175,8 @@ class TritonKernel:
         args.extend(int(s) for s in scalars)
         if self.libdevice:
             flags["LIBDEVICE"] = not R.interpreting()
+        if self.on_gpu:
+            flags["ON_GPU"] = not R.interpreting()
         cfg = self.configure(self)
         if self.tunable and not R.interpreting() and CONFIG["autotune"]:
             cfg = self._autotuned(args, flags, cfg)
@@ -177,7 +184,12 @@ class TritonKernel:
 
     def _run(self, cfg, args, flags):
         grid = self.grid(cfg)
-        self.fn[grid](*args, **flags, **cfg)
+        if R.interpreting():
+            # masked-off lanes compute on padding (log(0), 0/0): numpy must not warn about them
+            with np.errstate(all="ignore"):
+                self.fn[grid](*args, **flags, **cfg)
+        else:
+            self.fn[grid](*args, **flags, **cfg)
 
     def _autotuned(self, args, flags, default):
         key = tuple(sorted(flags.items()))
@@ -223,6 +235,8 @@ class TritonKernel:
                 consts[spec.flag] = True
         if self.libdevice:
             consts["LIBDEVICE"] = True
+        if self.on_gpu:
+            consts["ON_GPU"] = True
         for k in list(consts):
             sig[k] = "constexpr"
         opts = {k: consts.pop(k) for k in ("num_warps", "num_stages") if k in consts}
@@ -312,6 +326,7 @@ class _Emitter:
         self.coords: dict = {}
         self.loads: dict = {}
         self.header_comment: list = []
+        self.on_gpu = False
 
     # -- text ---------------------------------------------------------------------
     def emit(self, line: str = "") -> None:
@@ -354,6 +369,8 @@ class _Emitter:
         consts = list(self.constexprs) + [s.flag for s in self.inputs if s.flag]
         if any(h in E.LIBDEVICE_HELPERS for h in self.helpers):
             consts.append("LIBDEVICE")
+        if self.on_gpu:
+            consts.append("ON_GPU")
         params.extend(f"{c}: tl.constexpr" for c in consts)
         return ", ".join(params)
 
@@ -391,6 +408,8 @@ class _Emitter:
         else:
             off = generic
         ptr = f"{spec.name} + {off}" if off != "0" else spec.name
+        if not spec.stride_dims and mask in ("xmask", "mask"):
+            mask = None  # a one-element buffer: a scalar load, broadcast by use
         raw = f"tl.load({ptr}, mask={mask}, other=0)" if mask else f"tl.load({ptr})"
         self.emit(f"{var} = {self.convert_loaded(raw, dtype)}  # {spec.name}: {spec.node.dtype.short}{list(spec.shape)} (%{spec.node.id})")
         self.loads[key] = var
@@ -504,6 +523,14 @@ class _TileKernel:
         self.persistent = (not self.reduction) or _next_pow2(self.R) <= CONFIG["persistent_rblock_max"]
         self.RB = _next_pow2(self.R) if self.persistent else None
 
+    def big(self) -> bool:
+        """Whether offsets may pass 2**31 (then index math is int64)."""
+        sizes = [_prod(self.domain)] + [_prod(n.shape) for n in self.g.inputs]
+        return max(sizes) >= (1 << 31) - (1 << 20)
+
+    def pid(self) -> str:
+        return "tl.program_id(0).to(tl.int64)" if self.big() else "tl.program_id(0)"
+
     # -- spaces: which tile a value lives in -----------------------------------------------
     def space(self, n) -> str:
         if not self.reduction:
@@ -610,9 +637,21 @@ class _TileKernel:
         return e.load_operand(spec, coords, self.masks_for(omap), self.flat_of(omap), root.dtype)
 
     # -- reductions ----------------------------------------------------------------------------------
-    def reduce_init(self, n):
-        """(accumulator initial values, update(acc, v) lines) for the looped form."""
+    @staticmethod
+    def _red_type(n):
+        """The type a reduction compares/accumulates its input in (bool argmax compares int32)."""
         ct = E.compute_type(n.inputs[0].dtype)
+        return dt.int32 if ct.is_bool else ct
+
+    def reduce_input(self, n) -> str:
+        v = self.operand(n, 0)
+        if n.inputs[0].dtype.is_bool and n.op in ("argmax", "argmin"):
+            return f"{v}.to(tl.int32)"
+        return v
+
+    def reduce_init(self, n):
+        """(identity, Triton type) of a max/min-style reduction's accumulator."""
+        ct = self._red_type(n)
         tt = E.tl_type(ct)
         op = n.op
         if op in ("sum", "prod", "all", "any"):
@@ -625,7 +664,7 @@ class _TileKernel:
 
     def emit_reduction_persistent(self, n) -> str:
         e = self.e
-        v = self.operand(n, 0)
+        v = self.reduce_input(n)
         var = f"v{n.id}"
         e.comment_node(n)
         e.emit(f"{var} = {self.reduce_expr(n, v, 'mask')}")
@@ -634,7 +673,7 @@ class _TileKernel:
 
     def reduce_expr(self, n, v, mask) -> str:
         """The reduction of tile ``v`` (lanes outside ``mask`` ignored) to an [XBLOCK, 1] value."""
-        ct = E.compute_type(n.inputs[0].dtype)
+        ct = self._red_type(n)
         op = n.op
         fl = ct.is_floating_point
         if op == "sum":
@@ -696,7 +735,7 @@ class _TileKernel:
         if not self.reduction:
             N = _prod(self.domain)
             e.constexprs.append("XBLOCK")
-            e.emit(f"xoffs = tl.program_id(0) * XBLOCK + tl.arange(0, XBLOCK)")
+            e.emit(f"xoffs = {self.pid()} * XBLOCK + tl.arange(0, XBLOCK)")
             e.emit(f"xmask = xoffs < {N}")
             self.out_names = {o.id: e.add_output(o) for o in g.outputs}
             for n in g.nodes:
@@ -705,7 +744,7 @@ class _TileKernel:
                     e.store(self.out_names[n.id], "xoffs", e.values[n.id], "xmask", n)
             return self.finish()
         e.constexprs.extend(["XBLOCK", "RBLOCK"])
-        e.emit(f"xoffs = tl.program_id(0) * XBLOCK + tl.arange(0, XBLOCK)[:, None]")
+        e.emit(f"xoffs = {self.pid()} * XBLOCK + tl.arange(0, XBLOCK)[:, None]")
         e.emit(f"xmask = xoffs < {self.M}")
         e.emit("rbase = tl.arange(0, RBLOCK)[None, :]")
         self.out_names = {o.id: e.add_output(o) for o in g.outputs}
@@ -795,11 +834,13 @@ class _TileKernel:
             e.depth -= 1
             for n in stage_reds:
                 self.final_acc(n)
+                if n.id in outputs:
+                    self.store_node(n)
             emit_rows(p + 1)
 
     def init_acc(self, n) -> None:
         e = self.e
-        ct = E.compute_type(n.inputs[0].dtype)
+        ct = self._red_type(n)
         op = n.op
         if op == "sum":
             tt = "tl.int64" if n.inputs[0].dtype.is_bool else E.tl_type(ct)
@@ -818,8 +859,8 @@ class _TileKernel:
 
     def update_acc(self, n) -> None:
         e = self.e
-        v = self.operand(n, 0)
-        ct = E.compute_type(n.inputs[0].dtype)
+        v = self.reduce_input(n)
+        ct = self._red_type(n)
         a = f"acc{n.id}"
         e.comment_node(n)
         op = n.op
@@ -847,7 +888,7 @@ class _TileKernel:
         e = self.e
         a = f"acc{n.id}"
         var = f"v{n.id}"
-        ct = E.compute_type(n.inputs[0].dtype)
+        ct = self._red_type(n)
         op = n.op
         big = max(self.R, 1)
         if op == "sum":
@@ -1018,8 +1059,9 @@ class _MatmulKernel(_TileKernel):
         e.emit("group_size_m = tl.minimum(num_pid_m - first_pid_m, GROUP_M)")
         e.emit("pid_m = first_pid_m + ((pid % num_pid_in_group) % group_size_m)")
         e.emit("pid_n = (pid % num_pid_in_group) // group_size_m")
-        e.emit("rm = pid_m * BLOCK_M + tl.arange(0, BLOCK_M)")
-        e.emit("rn = pid_n * BLOCK_N + tl.arange(0, BLOCK_N)")
+        i64 = ".to(tl.int64)" if max(M * K, K * N, M * N * max(1, _prod(self.batch))) >= (1 << 31) - (1 << 20) else ""
+        e.emit(f"rm = pid_m{i64} * BLOCK_M + tl.arange(0, BLOCK_M)")
+        e.emit(f"rn = pid_n{i64} * BLOCK_N + tl.arange(0, BLOCK_N)")
         e.emit("rk = tl.arange(0, BLOCK_K)")
         e.emit(f"ram = rm % {M}  # wrapped rows/cols: loads stay in bounds, stores are masked")
         e.emit(f"rbn = rn % {N}")
@@ -1055,7 +1097,13 @@ class _MatmulKernel(_TileKernel):
         e.emit("else:")
         e.emit(f"    av = tl.load(a_ptrs, mask=rk[None, :] < {K} - k * BLOCK_K, other=0).to({load_t})")
         e.emit(f"    bv = tl.load(b_ptrs, mask=rk[:, None] < {K} - k * BLOCK_K, other=0).to({load_t})")
-        if use_dot:
+        if use_dot and in_dt is dt.bfloat16:
+            e.on_gpu = True
+            e.emit("if ON_GPU:")
+            e.emit("    acc = tl.dot(av, bv, acc)")
+            e.emit("else:  # Triton's interpreter multiplies bfloat16 tiles as raw bits: widen them first")
+            e.emit('    acc = tl.dot(av.to(tl.float32), bv.to(tl.float32), acc, input_precision="ieee")')
+        elif use_dot:
             prec = ""
             if in_dt is dt.float32 and not CONFIG["allow_tf32"]:
                 prec = ', input_precision="ieee"'
@@ -1096,6 +1144,7 @@ class _MatmulKernel(_TileKernel):
             outputs=e.outputs,
             constexprs=e.constexprs,
             libdevice=any(h in E.LIBDEVICE_HELPERS for h in e.helpers),
+            on_gpu=e.on_gpu,
         )
         k.numel = M * N * nb
         small = not use_dot or in_dt is dt.float64
@@ -1604,7 +1653,8 @@ class Program:
     def __call__(self, inputs):
         if R.interpreting():
             return self.fn([x if isinstance(x, np.ndarray) else np.asarray(x) for x in inputs])
-        host = any(isinstance(x, np.ndarray) and x.ndim > 0 for x in inputs)
+        # CPU tensors compiled for the GPU: upload the inputs, download the results
+        host = not any(isinstance(x, R.DeviceArray) for x in inputs)
         ins = [x if isinstance(x, (R.DeviceArray, np.generic)) else R.from_host(np.asarray(x)) for x in inputs]
         outs = self.fn(ins)
         if host:
@@ -1775,6 +1825,8 @@ class TritonCodegen:
         filename = f"<graphc-triton-program-{self.name}-{id(self)}>"
         linecache.cache[filename] = (len(host), None, host.splitlines(True), filename)
         exec(compile(host, filename, "exec"), ns)
+        if RECORDED is not None:
+            RECORDED.extend(self.kernels)
         return Program(self.name, source, self.kernels, host, ns["run"])
 
     def _aliasing(self, leaving) -> set:
@@ -1795,14 +1847,7 @@ class _HostOps:
     empty = staticmethod(R.empty)
     view = staticmethod(R.view)
 
-    @staticmethod
-    def copy_into(dst, src):
-        if isinstance(dst, np.ndarray):
-            if tuple(src.shape) != tuple(dst.shape):
-                src = np.broadcast_to(src, dst.shape)
-            copy_kernel(dst, src)
-        else:
-            R.copy_into(dst, src)
+    copy_into = staticmethod(R.copy_into)
 
     @staticmethod
     def copy(a):

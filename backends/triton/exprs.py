@@ -80,7 +80,7 @@ def literal(value, d: dt.DType) -> str:
 def _atan_series() -> str:
     # atan(a) for |a| <= tan(pi/16): a * sum_k (-1)^k a^(2k) / (2k+1), 12 terms (float64-exact).
     coeffs = [(-1) ** k / (2 * k + 1) for k in range(12)]
-    lines = [f"    s = {coeffs[-1]!r}"]
+    lines = [f"    s = z * 0.0 + {coeffs[-1]!r}"]
     for c in reversed(coeffs[:-1]):
         lines.append(f"    s = s * z + {c!r}")
     return "\n".join(lines)
@@ -204,10 +204,10 @@ def _atan2(y, x, LIBDEVICE: tl.constexpr):
     if LIBDEVICE:
         return libdevice.atan2(y, x)
     else:
+        # (scalar literals stay inline: a local assigned a Python float would become an fp32 tensor)
         r = _atan(y / x, LIBDEVICE)
-        pi = 3.141592653589793
-        r = tl.where(x < 0, tl.where(y < 0, r - pi, r + pi), r)
-        r = tl.where(x == 0, tl.where(y > 0, pi / 2, tl.where(y < 0, -pi / 2, 0.0 * y)), r)
+        r = tl.where(x < 0, tl.where(y < 0, r - 3.141592653589793, r + 3.141592653589793), r)
+        r = tl.where(x == 0, tl.where(y > 0, 1.5707963267948966, tl.where(y < 0, -1.5707963267948966, 0.0 * y)), r)
         return tl.where((x != x) | (y != y), x + y, r)''',
         ("_atan",),
     ),

@@ -640,7 +640,9 @@ def kernel_arg(a):
     """The object passed to a Triton kernel for array ``a``."""
     if isinstance(a, DeviceArray):
         return a
-    return HostArray(a)
+    if interpreting():
+        return HostArray(np.asarray(a))
+    return from_host(np.asarray(a))  # a host value reaching a GPU kernel (a small constant): upload
 
 
 def view(a, node_op: str, attrs: dict, shape):
@@ -684,13 +686,17 @@ def copy_into(dst, src) -> None:
     """``dst[...] = src`` (broadcast, cast) with a Triton copy kernel."""
     from .codegen import copy_kernel
 
-    if tuple(src.shape) != tuple(dst.shape):
-        if isinstance(src, DeviceArray):
-            src = view(src, "expand", {"shape": dst.shape}, dst.shape)
-        else:
+    if not isinstance(dst, DeviceArray):  # interpreter mode: numpy buffers, same Triton kernel
+        src = np.asarray(src)
+        if tuple(src.shape) != tuple(dst.shape):
             src = np.broadcast_to(src, dst.shape)
-    if not isinstance(dst, DeviceArray):
-        raise TypeError("copy_into: the destination must be a device array")
+        if dst.size:
+            copy_kernel(dst, src)
+        return
+    if not isinstance(src, DeviceArray):
+        src = from_host(np.asarray(src))
+    if tuple(src.shape) != tuple(dst.shape):
+        src = view(src, "expand", {"shape": dst.shape}, dst.shape)
     n = dst.size
     if n == 0:
         return

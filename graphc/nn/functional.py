@@ -30,13 +30,62 @@ from .._tensor import Tensor
 from ..autograd.grad_mode import no_grad
 
 __all__ = [
-    "linear", "bilinear", "conv1d", "conv2d", "unfold", "max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d",
-    "adaptive_avg_pool2d", "adaptive_max_pool2d", "relu", "relu_", "relu6", "leaky_relu", "elu", "selu", "celu",
-    "gelu", "silu", "mish", "softplus", "softsign", "hardtanh", "hardsigmoid", "hardswish", "logsigmoid",
-    "tanhshrink", "threshold", "glu", "prelu", "sigmoid", "tanh", "softmax", "softmin", "log_softmax",
-    "dropout", "dropout1d", "dropout2d", "layer_norm", "group_norm", "batch_norm", "embedding", "one_hot", "pad",
-    "normalize", "cosine_similarity", "scaled_dot_product_attention", "mse_loss", "l1_loss", "smooth_l1_loss",
-    "huber_loss", "cross_entropy", "nll_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits",
+    "linear",
+    "bilinear",
+    "conv1d",
+    "conv2d",
+    "unfold",
+    "max_pool1d",
+    "max_pool2d",
+    "avg_pool1d",
+    "avg_pool2d",
+    "adaptive_avg_pool2d",
+    "adaptive_max_pool2d",
+    "relu",
+    "relu_",
+    "relu6",
+    "leaky_relu",
+    "elu",
+    "selu",
+    "celu",
+    "gelu",
+    "silu",
+    "mish",
+    "softplus",
+    "softsign",
+    "hardtanh",
+    "hardsigmoid",
+    "hardswish",
+    "logsigmoid",
+    "tanhshrink",
+    "threshold",
+    "glu",
+    "prelu",
+    "sigmoid",
+    "tanh",
+    "softmax",
+    "softmin",
+    "log_softmax",
+    "dropout",
+    "dropout1d",
+    "dropout2d",
+    "layer_norm",
+    "group_norm",
+    "batch_norm",
+    "embedding",
+    "one_hot",
+    "pad",
+    "normalize",
+    "cosine_similarity",
+    "scaled_dot_product_attention",
+    "mse_loss",
+    "l1_loss",
+    "smooth_l1_loss",
+    "huber_loss",
+    "cross_entropy",
+    "nll_loss",
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
     "kl_div",
 ]
 
@@ -154,28 +203,30 @@ def _pad4(x: Tensor, top: int, bottom: int, left: int, right: int, value=0.0) ->
 
 
 def _windows(x: Tensor, kernel, stride, dilation, out_hw) -> Tensor:
-    """(N, C, KH*KW, OH, OW): for each kernel offset, a strided slice of the padded ``x``.
+    """(N, C, KH*KW, OH, OW): the kernel windows of the padded 4-d ``x``.
 
-    KH*KW ``slice`` views and one ``concat``: no per-pixel work, and the backward
-    is one ``pad`` per offset.
+    Two stages of strided ``slice`` views and one ``concat`` each: the KH row
+    offsets give (N, C, KH, OH, Wp), whose KW column offsets give
+    (N, C, KH, KW, OH, OW). That is 2 (KH + KW) + 2 ops instead of one per
+    kernel offset, no per-pixel work, and a backward of one ``pad`` per slice.
     """
     (kh, kw), (sh, sw), (dh, dw), (oh, ow) = kernel, stride, dilation, out_hw
-    n, c = x.shape[0], x.shape[1]
-    pieces = []
+    n, c, hp, wp = x.shape
+    rows = []
     for i in range(kh):
-        for j in range(kw):
-            h0, w0 = i * dh, j * dw
-            piece = apply(
-                "slice",
-                [x],
-                starts=(0, 0, h0, w0),
-                stops=(n, c, h0 + sh * (oh - 1) + 1, w0 + sw * (ow - 1) + 1),
-                steps=(1, 1, sh, sw),
-            )
-            pieces.append(apply("reshape", [piece], shape=(n, c, 1, oh, ow)))
-    if len(pieces) == 1:
-        return pieces[0]
-    return apply("concat", pieces, axis=2)
+        h0 = i * dh
+        piece = apply("slice", [x], starts=(0, 0, h0, 0), stops=(n, c, h0 + sh * (oh - 1) + 1, wp), steps=(1, 1, sh, 1))
+        rows.append(apply("reshape", [piece], shape=(n, c, 1, oh, wp)))
+    y = rows[0] if kh == 1 else apply("concat", rows, axis=2)  # (N, C, KH, OH, Wp)
+    cols = []
+    for j in range(kw):
+        w0 = j * dw
+        piece = apply(
+            "slice", [y], starts=(0, 0, 0, 0, w0), stops=(n, c, kh, oh, w0 + sw * (ow - 1) + 1), steps=(1, 1, 1, 1, sw)
+        )
+        cols.append(apply("reshape", [piece], shape=(n, c, kh, 1, oh, ow)))
+    z = cols[0] if kw == 1 else apply("concat", cols, axis=3)  # (N, C, KH, KW, OH, OW)
+    return _reshape(z, (n, c, kh * kw, oh, ow))
 
 
 def _batched4(x: Tensor, op: str) -> tuple[Tensor, bool]:
@@ -218,7 +269,9 @@ def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
     n, c, h, w = x.shape
     oh, ow = _out_size(h, k[0], s[0], top + bottom, d[0]), _out_size(w, k[1], s[1], left + right, d[1])
     if oh <= 0 or ow <= 0:
-        raise RuntimeError(f"unfold: the kernel {k} (dilation {d}) does not fit the padded input of shape {list(x.shape)}")
+        raise RuntimeError(
+            f"unfold: the kernel {k} (dilation {d}) does not fit the padded input of shape {list(x.shape)}"
+        )
     cols = _windows(_pad4(x, top, bottom, left, right), k, s, d, (oh, ow))
     with composite("Im2ColBackward0", input) as cmp:
         return cmp.result(_reshape(cols, (n, c * k[0] * k[1], oh * ow)))
@@ -278,7 +331,9 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     if x.ndim == 2:
         x = _F.unsqueeze(x, 0)
     elif x.ndim != 3:
-        raise ShapeError(f"conv1d: Expected 2D (unbatched) or 3D (batched) input to conv1d, but got input of size: {list(x.shape)}")
+        raise ShapeError(
+            f"conv1d: Expected 2D (unbatched) or 3D (batched) input to conv1d, but got input of size: {list(x.shape)}"
+        )
     if not isinstance(padding, str):
         padding = (0, _ntuple(padding, 1)[0])
     out = conv2d(
@@ -311,7 +366,9 @@ def _pool_geometry(x, kernel_size, stride, padding, dilation, ceil_mode, op):
     p, d = _pair(padding, "padding"), _pair(dilation, "dilation")
     for kk, pp, dd in zip(k, p, d):
         if pp > (dd * (kk - 1) + 1) // 2:
-            raise RuntimeError(f"{op}: pad should be at most half of effective kernel size, but got pad={pp}, kernel_size={kk}")
+            raise RuntimeError(
+                f"{op}: pad should be at most half of effective kernel size, but got pad={pp}, kernel_size={kk}"
+            )
     h, w = x.shape[2], x.shape[3]
     oh = _pool_out(h, k[0], s[0], p[0], d[0], ceil_mode)
     ow = _pool_out(w, k[1], s[1], p[1], d[1], ceil_mode)
@@ -327,12 +384,18 @@ def _pool_geometry(x, kernel_size, stride, padding, dilation, ceil_mode, op):
 
 
 def _blocked(x: Tensor, k, out_hw) -> Tensor:
-    """(N, C, OH, KH, OW, KW) for non-overlapping windows (stride == kernel, no padding)."""
+    """(N, C, KH*KW, OH, OW) for non-overlapping windows (stride == kernel, no padding).
+
+    A reshape/permute of ``x`` and one copy: its backward is two copies, where
+    strided slices would need an interleaving pad per kernel offset (and numpy
+    reduces badly over the tiny window axes of the plain reshape).
+    """
     n, c = x.shape[0], x.shape[1]
     (kh, kw), (oh, ow) = k, out_hw
     if x.shape[2] != oh * kh or x.shape[3] != ow * kw:
         x = apply("slice", [x], starts=(0, 0, 0, 0), stops=(n, c, oh * kh, ow * kw), steps=(1, 1, 1, 1))
-    return _reshape(x, (n, c, oh, kh, ow, kw))
+    b = apply("permute", [_reshape(x, (n, c, oh, kh, ow, kw))], dims=(0, 1, 3, 5, 2, 4))
+    return _reshape(b, (n, c, kh * kw, oh, ow))
 
 
 def _lowest(dtype) -> float:
@@ -354,7 +417,7 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     n, c, h, w = x.shape
     with composite("MaxPool2DWithIndicesBackward0", input) as cmp:
         if s == k and d == (1, 1) and p == (0, 0) and not (eh or ew) and not return_indices:
-            out = apply("amax", [_blocked(x, k, (oh, ow))], axes=(3, 5), keepdim=False)
+            out = apply("amax", [_blocked(x, k, (oh, ow))], axes=(2,), keepdim=False)
         else:
             xp = _pad4(x, p[0], p[0] + eh, p[1], p[1] + ew, _lowest(x._dtype))
             win = _windows(xp, k, s, d, (oh, ow))
@@ -383,19 +446,29 @@ def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     """Max pooling over (N, C, L) through :func:`max_pool2d`."""
     x = _F.unsqueeze(_arg(input, "max_pool1d"), -2)
     one = lambda v: (1, _ntuple(v, 1)[0])  # noqa: E731
-    r = max_pool2d(x, one(kernel_size), None if stride is None else one(stride), (0, _ntuple(padding, 1)[0]), one(dilation), ceil_mode, return_indices)
+    r = max_pool2d(
+        x,
+        one(kernel_size),
+        None if stride is None else one(stride),
+        (0, _ntuple(padding, 1)[0]),
+        one(dilation),
+        ceil_mode,
+        return_indices,
+    )
     if return_indices:
         return _F.squeeze(r[0], -2), _F.squeeze(r[1], -2)
     return _F.squeeze(r, -2)
 
 
-def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True, divisor_override=None):
+def avg_pool2d(
+    input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True, divisor_override=None
+):
     """Mean over sliding windows (zero padding counted unless ``count_include_pad=False``)."""
     x, batched = _batched4(_arg(input, "avg_pool2d"), "avg_pool2d")
     k, s, p, d, (oh, ow), (eh, ew) = _pool_geometry(x, kernel_size, stride, padding, 1, ceil_mode, "avg_pool2d")
     with composite("AvgPool2DBackward0", input) as cmp:
         if s == k and p == (0, 0) and not (eh or ew):
-            total = apply("sum", [_blocked(x, k, (oh, ow))], axes=(3, 5), keepdim=False)
+            total = apply("sum", [_blocked(x, k, (oh, ow))], axes=(2,), keepdim=False)
         else:
             xp = _pad4(x, p[0], p[0] + eh, p[1], p[1] + ew, 0.0)
             total = apply("sum", [_windows(xp, k, s, d, (oh, ow))], axes=(2,), keepdim=False)
@@ -423,15 +496,24 @@ def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
     """Average pooling over (N, C, L) through :func:`avg_pool2d`."""
     x = _F.unsqueeze(_arg(input, "avg_pool1d"), -2)
     one = lambda v: (1, _ntuple(v, 1)[0])  # noqa: E731
-    r = avg_pool2d(x, one(kernel_size), None if stride is None else one(stride), (0, _ntuple(padding, 1)[0]), ceil_mode, count_include_pad)
+    r = avg_pool2d(
+        x,
+        one(kernel_size),
+        None if stride is None else one(stride),
+        (0, _ntuple(padding, 1)[0]),
+        ceil_mode,
+        count_include_pad,
+    )
     return _F.squeeze(r, -2)
 
 
 def _adaptive(input, output_size, reducer: str, op: str):
     x, batched = _batched4(_arg(input, op), op)
     n, c, h, w = x.shape
-    oh, ow = _pair(output_size, "output_size") if not isinstance(output_size, (list, tuple)) else tuple(
-        (h, w)[i] if v is None else int(v) for i, v in enumerate(output_size)
+    oh, ow = (
+        _pair(output_size, "output_size")
+        if not isinstance(output_size, (list, tuple))
+        else tuple((h, w)[i] if v is None else int(v) for i, v in enumerate(output_size))
     )
     if h % oh == 0 and w % ow == 0:
         out = apply(reducer, [_reshape(x, (n, c, oh, h // oh, ow, w // ow))], axes=(3, 5), keepdim=False)
@@ -714,7 +796,7 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps: float = 1e-
     """Normalize over the last ``len(normalized_shape)`` dims (biased variance), then scale and shift."""
     x = _arg(input, "layer_norm")
     ns = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
-    if len(ns) > x.ndim or tuple(x.shape[x.ndim - len(ns):]) != ns:
+    if len(ns) > x.ndim or tuple(x.shape[x.ndim - len(ns) :]) != ns:
         raise RuntimeError(
             f"Given normalized_shape={list(ns)}, expected input with shape [*, {', '.join(str(s) for s in ns)}], "
             f"but got input of size{list(x.shape)}"
@@ -737,7 +819,9 @@ def group_norm(input, num_groups: int, weight=None, bias=None, eps: float = 1e-5
     x = _arg(input, "group_norm")
     n, c = x.shape[0], x.shape[1]
     if c % num_groups:
-        raise RuntimeError(f"Expected number of channels in input to be divisible by num_groups, but got input of shape {list(x.shape)} and num_groups={num_groups}")
+        raise RuntimeError(
+            f"Expected number of channels in input to be divisible by num_groups, but got input of shape {list(x.shape)} and num_groups={num_groups}"
+        )
     with composite("NativeGroupNormBackward0", input, weight, bias) as cmp:
         g = _reshape(x, (n, num_groups, -1))
         mu = _F.mean(g, 2, keepdim=True)
@@ -752,7 +836,16 @@ def group_norm(input, num_groups: int, weight=None, bias=None, eps: float = 1e-5
         return cmp.result(y)
 
 
-def batch_norm(input, running_mean, running_var, weight=None, bias=None, training: bool = False, momentum: float = 0.1, eps: float = 1e-5):
+def batch_norm(
+    input,
+    running_mean,
+    running_var,
+    weight=None,
+    bias=None,
+    training: bool = False,
+    momentum: float = 0.1,
+    eps: float = 1e-5,
+):
     """Batch normalization over dim 1 (channels) of (N, C, ...) inputs.
 
     In training, normalizes with the batch's mean and biased variance and, when
@@ -770,14 +863,18 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         if training:
             count = x.numel() // c if c else 0
             if count <= 1:
-                raise ValueError(f"Expected more than 1 value per channel when training, got input size {list(x.shape)}")
+                raise ValueError(
+                    f"Expected more than 1 value per channel when training, got input size {list(x.shape)}"
+                )
             mu = _F.mean(x, axes, keepdim=True)
             d = _F.sub(x, mu)
             var = _F.mean(_F.mul(d, d), axes, keepdim=True)
             if running_mean is not None or running_var is not None:
                 with no_grad():
                     if running_mean is not None:
-                        running_mean.mul_(1.0 - momentum).add_(_F._to(_reshape(mu.detach(), (c,)), running_mean._dtype), alpha=momentum)
+                        running_mean.mul_(1.0 - momentum).add_(
+                            _F._to(_reshape(mu.detach(), (c,)), running_mean._dtype), alpha=momentum
+                        )
                     if running_var is not None:
                         unbiased = _F.mul(_reshape(var.detach(), (c,)), count / (count - 1))
                         running_var.mul_(1.0 - momentum).add_(_F._to(unbiased, running_var._dtype), alpha=momentum)
@@ -862,7 +959,9 @@ def pad(input, pad, mode: str = "constant", value=None):
     x = _arg(input, "pad")
     pad = tuple(int(p) for p in pad)
     if len(pad) % 2 or len(pad) // 2 > x.ndim:
-        raise ValueError(f"Padding length must be divisible by 2 and at most twice the input's dims, got {len(pad)} for a {x.ndim}-d input")
+        raise ValueError(
+            f"Padding length must be divisible by 2 and at most twice the input's dims, got {len(pad)} for a {x.ndim}-d input"
+        )
     pairs = [(0, 0)] * x.ndim
     for i in range(len(pad) // 2):
         pairs[x.ndim - 1 - i] = (pad[2 * i], pad[2 * i + 1])
@@ -882,7 +981,9 @@ def pad(input, pad, mode: str = "constant", value=None):
         parts = []
         if mode == "reflect":
             if lo >= n or hi >= n:
-                raise RuntimeError(f"Argument #4: Padding size should be less than the corresponding input dimension, but got: padding ({lo}, {hi}) at dimension {dim} of input {list(x.shape)}")
+                raise RuntimeError(
+                    f"Argument #4: Padding size should be less than the corresponding input dimension, but got: padding ({lo}, {hi}) at dimension {dim} of input {list(x.shape)}"
+                )
             if lo:
                 parts.append(_F.flip(_narrow(x, dim, 1, lo + 1), dim))
             parts.append(x)
@@ -914,7 +1015,16 @@ def pad(input, pad, mode: str = "constant", value=None):
 # attention
 
 
-def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p: float = 0.0, is_causal: bool = False, scale=None, enable_gqa: bool = False):
+def scaled_dot_product_attention(
+    query,
+    key,
+    value,
+    attn_mask=None,
+    dropout_p: float = 0.0,
+    is_causal: bool = False,
+    scale=None,
+    enable_gqa: bool = False,
+):
     """softmax(q @ k^T * scale + mask) @ v, with an optional causal mask and dropout."""
     L, S = query.shape[-2], key.shape[-2]
     scale = 1.0 / math.sqrt(query.shape[-1]) if scale is None else scale
@@ -1001,7 +1111,9 @@ def huber_loss(input, target, reduction: str = "mean", delta: float = 1.0, weigh
         return cmp.result(_reduce(loss, reduction))
 
 
-def nll_loss(input, target, weight=None, size_average=None, ignore_index: int = -100, reduce=None, reduction: str = "mean"):
+def nll_loss(
+    input, target, weight=None, size_average=None, ignore_index: int = -100, reduce=None, reduction: str = "mean"
+):
     """Negative log-likelihood of log-probabilities ``input`` (N, C, ...) at class indices ``target`` (N, ...).
 
     ``weight`` rescales each class; targets equal to ``ignore_index`` contribute
@@ -1019,23 +1131,31 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index: int = 
     unbatched = x.ndim == 1
     if unbatched:
         if target.ndim != 0:
-            raise ValueError(f"nll_loss: expected a 0-d target for a 1-d input, got target of shape {list(target.shape)}")
+            raise ValueError(
+                f"nll_loss: expected a 0-d target for a 1-d input, got target of shape {list(target.shape)}"
+            )
         x, target = _F.unsqueeze(x, 0), _F.unsqueeze(target, 0)
     if x.ndim < 2:
         raise ValueError(f"Expected 2 or more dimensions (got {x.ndim})")
     if target.shape[0] != x.shape[0]:
         raise ValueError(f"Expected input batch_size ({x.shape[0]}) to match target batch_size ({target.shape[0]}).")
     if tuple(target.shape[1:]) != tuple(x.shape[2:]):
-        raise ValueError(f"nll_loss: expected target of shape {[x.shape[0]] + list(x.shape[2:])}, got {list(target.shape)}")
+        raise ValueError(
+            f"nll_loss: expected target of shape {[x.shape[0]] + list(x.shape[2:])}, got {list(target.shape)}"
+        )
     c = x.shape[1]
     if weight is not None and tuple(weight.shape) != (c,):
-        raise RuntimeError(f"weight tensor should be defined either for all {c} classes or no classes but got weight tensor of shape: {list(weight.shape)}")
+        raise RuntimeError(
+            f"weight tensor should be defined either for all {c} classes or no classes but got weight tensor of shape: {list(weight.shape)}"
+        )
     with composite("NllLossBackward0", input, target, weight) as cmp:
         valid = _F.ne(target, ignore_index)
         safe = _F.where(valid, target, 0)
         picked = _F.squeeze(apply("gather", [x, _F.unsqueeze(safe, 1)], axis=1), 1)
         if weight is not None:
-            w = _reshape(apply("index_select", [_F._to(weight, x._dtype), _reshape(safe, (-1,))], axis=0), tuple(safe.shape))
+            w = _reshape(
+                apply("index_select", [_F._to(weight, x._dtype), _reshape(safe, (-1,))], axis=0), tuple(safe.shape)
+            )
             w = _F.where(valid, w, _scalar_like(0, w))
         else:
             w = _F._to(valid, x._dtype)
@@ -1051,7 +1171,16 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index: int = 
         return cmp.result(out)
 
 
-def cross_entropy(input, target, weight=None, size_average=None, ignore_index: int = -100, reduce=None, reduction: str = "mean", label_smoothing: float = 0.0):
+def cross_entropy(
+    input,
+    target,
+    weight=None,
+    size_average=None,
+    ignore_index: int = -100,
+    reduce=None,
+    reduction: str = "mean",
+    label_smoothing: float = 0.0,
+):
     """Cross entropy of logits ``input`` (N, C, ...) against class indices or class probabilities.
 
     With class indices it is ``nll_loss(log_softmax(input, 1), target)`` (grad_fn
@@ -1068,7 +1197,9 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index: i
     wshape[cdim] = c
     if isinstance(target, Tensor) and target._dtype.is_floating_point:
         if tuple(target.shape) != tuple(x.shape):
-            raise RuntimeError(f"cross_entropy: class-probability targets must have the input's shape {list(x.shape)}, got {list(target.shape)}")
+            raise RuntimeError(
+                f"cross_entropy: class-probability targets must have the input's shape {list(x.shape)}, got {list(target.shape)}"
+            )
         t = target
         if label_smoothing > 0:
             t = _F.add(_F.mul(t, 1.0 - label_smoothing), label_smoothing / c)
@@ -1091,7 +1222,9 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index: i
     if reduction == "mean":
         if weight is not None:
             safe = _F.where(valid, target, 0)
-            w = _reshape(apply("index_select", [_F._to(weight, x._dtype), _reshape(safe, (-1,))], axis=0), tuple(safe.shape))
+            w = _reshape(
+                apply("index_select", [_F._to(weight, x._dtype), _reshape(safe, (-1,))], axis=0), tuple(safe.shape)
+            )
             denom = _F.sum(_F.where(valid, w, _scalar_like(0, w)))
         else:
             denom = _F.sum(_F._to(valid, x._dtype))
@@ -1119,7 +1252,9 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
         return cmp.result(_reduce(loss, reduction))
 
 
-def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None, reduction: str = "mean", pos_weight=None):
+def binary_cross_entropy_with_logits(
+    input, target, weight=None, size_average=None, reduce=None, reduction: str = "mean", pos_weight=None
+):
     """Sigmoid + binary cross entropy in one stable formula; ``pos_weight`` weighs the positive term."""
     x = _arg(input, "binary_cross_entropy_with_logits")
     reduction = _legacy_reduction(size_average, reduce, reduction)

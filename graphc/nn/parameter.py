@@ -55,7 +55,11 @@ class Parameter(Tensor):
             return memo[id(self)]
         import numpy as np
 
-        data = Tensor._wrap(np.array(self._data, copy=True), self._dtype, self._device) if self._data is not None else self.detach()
+        data = (
+            Tensor._wrap(np.array(self._data, copy=True), self._dtype, self._device)
+            if self._data is not None
+            else self.detach()
+        )
         p = Parameter(data, self._requires_grad)
         if self._grad is not None:
             p._grad = self._grad.__deepcopy__(memo)

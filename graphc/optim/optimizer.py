@@ -94,8 +94,7 @@ class Optimizer:
             import warnings
 
             warnings.warn(
-                "optimizer contains a parameter group with duplicate parameters; in future, this will cause an "
-                "error",
+                "optimizer contains a parameter group with duplicate parameters; in future, this will cause an error",
                 stacklevel=3,
             )
         seen = set()
@@ -124,6 +123,15 @@ class Optimizer:
 
     def step(self, closure=None):
         raise NotImplementedError
+
+    @staticmethod
+    def _lr(group):
+        """The group's learning rate: a float eagerly; under ``@graphc.compile`` a scalar
+        graph input read from ``group['lr']`` on every call, so a scheduler's changes reach
+        a compiled training step without retracing."""
+        from .._dispatch import dynamic_scalar
+
+        return dynamic_scalar(lambda: group["lr"])
 
     def _closure(self, closure):
         if closure is None:
@@ -202,5 +210,3 @@ class Optimizer:
         self.__setstate__(
             {"state": state, "param_groups": [update_group(g, ng) for g, ng in zip(groups, saved_groups)]}
         )
-
-

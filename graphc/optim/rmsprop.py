@@ -15,21 +15,41 @@ __all__ = ["RMSprop", "Adagrad"]
 class RMSprop(Optimizer):
     """``v = alpha v + (1 - alpha) g^2;  p -= lr * g / (sqrt(v) + eps)`` (centered / momentum optional)."""
 
-    def __init__(self, params, lr=1e-2, alpha: float = 0.99, eps: float = 1e-8, weight_decay: float = 0,
-                 momentum: float = 0, centered: bool = False, capturable: bool = False, foreach=None,
-                 maximize: bool = False, differentiable: bool = False):
+    def __init__(
+        self,
+        params,
+        lr=1e-2,
+        alpha: float = 0.99,
+        eps: float = 1e-8,
+        weight_decay: float = 0,
+        momentum: float = 0,
+        centered: bool = False,
+        capturable: bool = False,
+        foreach=None,
+        maximize: bool = False,
+        differentiable: bool = False,
+    ):
         if isinstance(lr, (int, float)) and lr < 0.0:
             raise ValueError(f"Invalid learning rate: {lr}")
-        defaults = dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum,
-                        centered=centered, capturable=capturable, foreach=foreach, maximize=maximize,
-                        differentiable=differentiable)
+        defaults = dict(
+            lr=lr,
+            alpha=alpha,
+            eps=eps,
+            weight_decay=weight_decay,
+            momentum=momentum,
+            centered=centered,
+            capturable=capturable,
+            foreach=foreach,
+            maximize=maximize,
+            differentiable=differentiable,
+        )
         super().__init__(params, defaults)
 
     def step(self, closure=None):
         loss = self._closure(closure)
         with no_grad():
             for group in self.param_groups:
-                lr, alpha, eps, wd = group["lr"], group["alpha"], group["eps"], group["weight_decay"]
+                lr, alpha, eps, wd = self._lr(group), group["alpha"], group["eps"], group["weight_decay"]
                 momentum, centered = group["momentum"], group["centered"]
                 for p in group["params"]:
                     if p.grad is None:
@@ -66,12 +86,31 @@ class RMSprop(Optimizer):
 class Adagrad(Optimizer):
     """``s += g^2;  p -= lr / (1 + (t - 1) lr_decay) * g / (sqrt(s) + eps)``."""
 
-    def __init__(self, params, lr=1e-2, lr_decay: float = 0, weight_decay: float = 0,
-                 initial_accumulator_value: float = 0, eps: float = 1e-10, foreach=None, *, maximize: bool = False,
-                 differentiable: bool = False, fused=None):
-        defaults = dict(lr=lr, lr_decay=lr_decay, eps=eps, weight_decay=weight_decay,
-                        initial_accumulator_value=initial_accumulator_value, foreach=foreach, maximize=maximize,
-                        differentiable=differentiable, fused=fused)
+    def __init__(
+        self,
+        params,
+        lr=1e-2,
+        lr_decay: float = 0,
+        weight_decay: float = 0,
+        initial_accumulator_value: float = 0,
+        eps: float = 1e-10,
+        foreach=None,
+        *,
+        maximize: bool = False,
+        differentiable: bool = False,
+        fused=None,
+    ):
+        defaults = dict(
+            lr=lr,
+            lr_decay=lr_decay,
+            eps=eps,
+            weight_decay=weight_decay,
+            initial_accumulator_value=initial_accumulator_value,
+            foreach=foreach,
+            maximize=maximize,
+            differentiable=differentiable,
+            fused=fused,
+        )
         super().__init__(params, defaults)
         for group in self.param_groups:
             for p in group["params"]:
@@ -83,7 +122,7 @@ class Adagrad(Optimizer):
         loss = self._closure(closure)
         with no_grad():
             for group in self.param_groups:
-                lr, lr_decay, wd, eps = group["lr"], group["lr_decay"], group["weight_decay"], group["eps"]
+                lr, lr_decay, wd, eps = self._lr(group), group["lr_decay"], group["weight_decay"], group["eps"]
                 for p in group["params"]:
                     if p.grad is None:
                         continue
@@ -93,7 +132,9 @@ class Adagrad(Optimizer):
                     step_t.add_(1)
                     if wd != 0:
                         grad = _F.add(grad, p, alpha=wd)
-                    clr = _F._to(_F.div(lr, _F.add(_F.mul(_F.sub(_F._to(step_t, dt.float64), 1), lr_decay), 1)), p.dtype)
+                    clr = _F._to(
+                        _F.div(lr, _F.add(_F.mul(_F.sub(_F._to(step_t, dt.float64), 1), lr_decay), 1)), p.dtype
+                    )
                     state["sum"].addcmul_(grad, grad, value=1)
                     std = _F.add(_F.sqrt(state["sum"]), eps)
                     p.sub_(_F.mul(_F.div(grad, std), clr))

@@ -73,7 +73,7 @@ def _kind(obj) -> str:
     )
 
 
-def _model(obj, stage: str | None = None, params=None, show_attrs: bool = False):
+def _vgraph(obj, stage: str | None = None, params=None, show_attrs: bool = False):
     kind = _kind(obj)
     if kind == "graph":
         return graph_model(obj)
@@ -95,12 +95,12 @@ def to_text(obj, stage: str | None = None, params: dict | None = None) -> str:
 
 def to_dot(obj, stage: str | None = None, params: dict | None = None) -> str:
     """DOT text (Graphviz): kernels become ``subgraph cluster_K``."""
-    return render_dot(_model(obj, stage, params))
+    return render_dot(_vgraph(obj, stage, params))
 
 
 def to_svg(obj, stage: str | None = None, params: dict | None = None, show_attrs: bool = False) -> str:
     """Standalone SVG text, laid out in Python (no Graphviz needed)."""
-    return render_svg(_model(obj, stage, params, show_attrs))
+    return render_svg(_vgraph(obj, stage, params, show_attrs))
 
 
 def to_html(obj, params: dict | None = None, title: str | None = None) -> str:
@@ -110,7 +110,7 @@ def to_html(obj, params: dict | None = None, title: str | None = None) -> str:
     kind = _kind(obj)
     if kind == "report":
         return _report_html(obj, title=title)
-    vg = _model(obj, params=params)
+    vg = _vgraph(obj, params=params)
     views = [{"key": "graph", "title": vg.title, "vgraph": vg}]
     if kind == "graph":
         views.append({"key": "text", "title": "text", "texts": [("", to_text(obj))]})

@@ -8,9 +8,30 @@ from ..parameter import Parameter
 from .module import Module
 
 __all__ = [
-    "ReLU", "ReLU6", "LeakyReLU", "ELU", "SELU", "CELU", "GELU", "SiLU", "Mish", "Softplus", "Softsign", "Hardtanh",
-    "Hardsigmoid", "Hardswish", "LogSigmoid", "Sigmoid", "Tanh", "Tanhshrink", "Threshold", "GLU", "PReLU",
-    "Softmax", "Softmin", "LogSoftmax",
+    "ReLU",
+    "ReLU6",
+    "LeakyReLU",
+    "ELU",
+    "SELU",
+    "CELU",
+    "GELU",
+    "SiLU",
+    "Mish",
+    "Softplus",
+    "Softsign",
+    "Hardtanh",
+    "Hardsigmoid",
+    "Hardswish",
+    "LogSigmoid",
+    "Sigmoid",
+    "Tanh",
+    "Tanhshrink",
+    "Threshold",
+    "GLU",
+    "PReLU",
+    "Softmax",
+    "Softmin",
+    "LogSoftmax",
 ]
 
 

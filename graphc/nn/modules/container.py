@@ -371,5 +371,13 @@ class ParameterDict(Module):
         for k, v in items:
             self[k] = v
 
+    def extra_repr(self) -> str:
+        lines = []
+        for k, p in self.items():
+            size = "x".join(str(s) for s in p.size())
+            kind = "Parameter" if isinstance(p, Parameter) else "Tensor"
+            lines.append(f"  ({k}): {kind} containing: [{p.dtype} of size {size}]")
+        return "\n".join(lines)
+
     def forward(self, *args, **kwargs):
         raise NotImplementedError("ParameterDict is a container, not a layer")

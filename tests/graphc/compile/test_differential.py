@@ -24,11 +24,14 @@ Each program runs in one of two modes:
 
 Every compiled function is called three times with fresh data (the warm-up
 call that runs eagerly, the call that traces and compiles, and a replay),
-and the last two are checked against eager runs on the same data.
+and each is checked against an eager run on the same data. The replay runs
+with 2-element blocks over the thread pool, so the blocked code paths of the
+generated kernels are exercised at these small sizes.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 import numpy as np
@@ -38,6 +41,7 @@ from hypothesis import strategies as st
 
 import graphc
 import graphc.nn.functional as F
+from backends.numpy import runtime as R
 
 settings.register_profile(
     "graphc-ci",
@@ -357,6 +361,7 @@ class Gen:
         if kind == "mask":
             k = self.draw(st.integers(1, nd))
             mask = self.rng.random(shape[:k]) < 0.6
+            mask.flat[0] = True  # no size-0 results: later draws need sizes >= 1
             return self.emit(f"{x}[{self.const(mask)}]")
         if kind == "argmax":
             return self.emit(f"{x}.gather({d}, {x}.argmax({d}, keepdim=True))")
@@ -474,7 +479,7 @@ class Gen:
         for _ in range(self.draw(st.integers(1, 2), "inputs")):
             self.new_input(self.shape(0, 3), self.choice(["float32", "float32", "float32", "float64"], "dtype"))
         families = [k for k, (_, w) in self.OPS.items() for _ in range(w)]
-        for _ in range(self.draw(st.integers(1, 6), "steps")):
+        for _ in range(self.draw(st.integers(1, 8), "steps")):
             fam = self.choice(families, "family")
             self.OPS[fam][0](self)
         # Outputs: the last value, sometimes one more (a value, an input, or a view of an input).
@@ -594,12 +599,28 @@ def check_program(program: Program):
             with pytest.raises(type(e)):
                 compiled(*compiled_inputs)
             return
-        got = _arrays(compiled(*compiled_inputs))
+        if call == 2:
+            # The replay runs with tiny blocks spread over the thread pool, so the blocked
+            # (lo:hi) code paths of the generated kernels run even at these small sizes.
+            with tiny_blocks():
+                got = _arrays(compiled(*compiled_inputs))
+        else:
+            got = _arrays(compiled(*compiled_inputs))
         _compare(expected, got, f"{stage}: result", program)
         if program.mode == "mutate":
             _compare(_arrays(eager_inputs), _arrays(compiled_inputs), f"{stage}: input after the call", program)
     info = compiled.cache_info()
     assert info.traces == 1 and info.hits == 1, f"{info}\n{program!r}"
+
+
+@contextlib.contextmanager
+def tiny_blocks():
+    saved = R.BLOCK_ELEMS, R.PARALLEL_MIN_ELEMS
+    R.BLOCK_ELEMS, R.PARALLEL_MIN_ELEMS = 2, 0
+    try:
+        yield
+    finally:
+        R.BLOCK_ELEMS, R.PARALLEL_MIN_ELEMS = saved
 
 
 def _outputs_only(program):

@@ -50,7 +50,12 @@ def np_conv2d(x, w, b=None, stride=(1, 1), pads=(0, 0, 0, 0), dilation=(1, 1), g
         g = oc // og
         for i in range(oh):
             for j in range(ow):
-                patch = xp[:, g * cg : (g + 1) * cg, i * sh : i * sh + dh * (kh - 1) + 1 : dh, j * sw : j * sw + dw * (kw - 1) + 1 : dw]
+                patch = xp[
+                    :,
+                    g * cg : (g + 1) * cg,
+                    i * sh : i * sh + dh * (kh - 1) + 1 : dh,
+                    j * sw : j * sw + dw * (kw - 1) + 1 : dw,
+                ]
                 out[:, oc, i, j] = (patch * w[oc]).sum(axis=(1, 2, 3))
     if b is not None:
         out += b.reshape(1, -1, 1, 1)
@@ -241,8 +246,13 @@ def test_unfold_matches_reference():
 
 @pytest.mark.parametrize(
     "shape, k, s, p, d, ceil",
-    [((2, 3, 8, 8), 2, 2, 0, 1, False), ((1, 2, 7, 9), 3, 2, 1, 1, False), ((1, 2, 7, 7), 2, 2, 0, 1, True),
-     ((2, 1, 9, 8), 3, 1, 1, 2, False), ((1, 1, 6, 5), 3, 2, 1, 1, True)],
+    [
+        ((2, 3, 8, 8), 2, 2, 0, 1, False),
+        ((1, 2, 7, 9), 3, 2, 1, 1, False),
+        ((1, 2, 7, 7), 2, 2, 0, 1, True),
+        ((2, 1, 9, 8), 3, 1, 1, 2, False),
+        ((1, 1, 6, 5), 3, 2, 1, 1, True),
+    ],
 )
 def test_max_pool2d(shape, k, s, p, d, ceil):
     x = t64(*shape, requires_grad=False)
@@ -273,8 +283,13 @@ def test_max_pool2d_gradcheck_and_module():
 
 @pytest.mark.parametrize(
     "shape, k, s, p, ceil, cip",
-    [((2, 3, 8, 8), 2, 2, 0, False, True), ((1, 2, 7, 9), 3, 2, 1, False, True), ((1, 2, 7, 9), 3, 2, 1, False, False),
-     ((1, 2, 7, 7), 2, 2, 1, True, True), ((1, 1, 6, 5), 3, 2, 1, True, False)],
+    [
+        ((2, 3, 8, 8), 2, 2, 0, False, True),
+        ((1, 2, 7, 9), 3, 2, 1, False, True),
+        ((1, 2, 7, 9), 3, 2, 1, False, False),
+        ((1, 2, 7, 7), 2, 2, 1, True, True),
+        ((1, 1, 6, 5), 3, 2, 1, True, False),
+    ],
 )
 def test_avg_pool2d(shape, k, s, p, ceil, cip):
     x = t64(*shape, requires_grad=False)
@@ -288,7 +303,9 @@ def test_avg_pool2d_gradcheck_and_module():
     assert repr(m) == "AvgPool2d(kernel_size=2, stride=2, padding=0)"
     assert F.avg_pool2d(t64(1, 1, 4, 4), 2).grad_fn.name() == "AvgPool2DBackward0"
     x = t64(1, 3, 4, 4, requires_grad=False)
-    np.testing.assert_allclose(F.avg_pool2d(x, 2, divisor_override=3).numpy(), np_avg_pool2d(x.numpy(), 2, 2, 0) * 4 / 3)
+    np.testing.assert_allclose(
+        F.avg_pool2d(x, 2, divisor_override=3).numpy(), np_avg_pool2d(x.numpy(), 2, 2, 0) * 4 / 3
+    )
 
 
 def test_adaptive_avg_pool2d():
@@ -316,7 +333,10 @@ def test_activations_forward():
     cases = {
         "relu": (nn.ReLU(), np.maximum(a, 0)),
         "gelu": (nn.GELU(), 0.5 * a * (1 + erf(a / math.sqrt(2)))),
-        "gelu_tanh": (nn.GELU(approximate="tanh"), 0.5 * a * (1 + np.tanh(math.sqrt(2 / math.pi) * (a + 0.044715 * a**3)))),
+        "gelu_tanh": (
+            nn.GELU(approximate="tanh"),
+            0.5 * a * (1 + np.tanh(math.sqrt(2 / math.pi) * (a + 0.044715 * a**3))),
+        ),
         "sigmoid": (nn.Sigmoid(), 1 / (1 + np.exp(-a))),
         "tanh": (nn.Tanh(), np.tanh(a)),
         "softmax": (nn.Softmax(dim=1), np.exp(a) / np.exp(a).sum(1, keepdims=True)),
@@ -340,8 +360,20 @@ def test_activations_forward():
 
 def test_activation_gradients():
     x = t64(2, 5)
-    for fn in (F.relu, F.gelu, lambda v: F.gelu(v, approximate="tanh"), F.sigmoid, F.tanh, F.silu, F.elu,
-               lambda v: F.softmax(v, 1), lambda v: F.log_softmax(v, 1), F.softplus, F.logsigmoid, F.mish):
+    for fn in (
+        F.relu,
+        F.gelu,
+        lambda v: F.gelu(v, approximate="tanh"),
+        F.sigmoid,
+        F.tanh,
+        F.silu,
+        F.elu,
+        lambda v: F.softmax(v, 1),
+        lambda v: F.log_softmax(v, 1),
+        F.softplus,
+        F.logsigmoid,
+        F.mish,
+    ):
         assert gradcheck(projected(fn, None), (x,))
 
 
@@ -417,7 +449,9 @@ def test_batch_norm2d_running_stats_and_eval():
     assert bn.num_batches_tracked.item() == 2
     # training-mode gradient
     w, b = t64(3), t64(3)
-    assert gradcheck(projected(lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True), None), (t64(3, 3, 2, 2), w, b))
+    assert gradcheck(
+        projected(lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True), None), (t64(3, 3, 2, 2), w, b)
+    )
     with pytest.raises(ValueError, match="4D"):
         bn(t64(3, 4))
 
@@ -459,10 +493,14 @@ def test_pad_modes():
     x = t64(2, 3, 4, requires_grad=False)
     a = x.numpy()
     np.testing.assert_allclose(F.pad(x, (1, 2)).numpy(), np.pad(a, ((0, 0), (0, 0), (1, 2))))
-    np.testing.assert_allclose(F.pad(x, (1, 2, 0, 1), value=3.5).numpy(), np.pad(a, ((0, 0), (0, 1), (1, 2)), constant_values=3.5))
+    np.testing.assert_allclose(
+        F.pad(x, (1, 2, 0, 1), value=3.5).numpy(), np.pad(a, ((0, 0), (0, 1), (1, 2)), constant_values=3.5)
+    )
     np.testing.assert_allclose(F.pad(x, (-1, 1)).numpy(), np.pad(a, ((0, 0), (0, 0), (0, 1)))[:, :, 1:])
     for mode, np_mode in (("reflect", "reflect"), ("replicate", "edge"), ("circular", "wrap")):
-        np.testing.assert_allclose(F.pad(x, (2, 1, 1, 2), mode=mode).numpy(), np.pad(a, ((0, 0), (1, 2), (2, 1)), mode=np_mode))
+        np.testing.assert_allclose(
+            F.pad(x, (2, 1, 1, 2), mode=mode).numpy(), np.pad(a, ((0, 0), (1, 2), (2, 1)), mode=np_mode)
+        )
     assert gradcheck(projected(lambda v: F.pad(v, (2, 1), mode="reflect"), None), (t64(2, 4),))
 
 
@@ -710,7 +748,12 @@ def test_module_list_and_dict():
             super().__init__()
             self.layers = nn.ModuleList([nn.Linear(2, 2), nn.Linear(2, 2)])
 
-    assert [n for n, _ in Holder().named_parameters()] == ["layers.0.weight", "layers.0.bias", "layers.1.weight", "layers.1.bias"]
+    assert [n for n, _ in Holder().named_parameters()] == [
+        "layers.0.weight",
+        "layers.0.bias",
+        "layers.1.weight",
+        "layers.1.bias",
+    ]
 
 
 def test_init_functions():

@@ -81,8 +81,14 @@ def test_regression_losses(reduction):
         (nn.MSELoss(reduction=reduction)(x, y), reduce_np(d**2, reduction)),
         (F.l1_loss(x, y, reduction=reduction), reduce_np(ad, reduction)),
         (nn.L1Loss(reduction=reduction)(x, y), reduce_np(ad, reduction)),
-        (F.smooth_l1_loss(x, y, reduction=reduction, beta=0.5), reduce_np(np.where(ad < 0.5, 0.5 * d**2 / 0.5, ad - 0.25), reduction)),
-        (F.huber_loss(x, y, reduction=reduction, delta=0.7), reduce_np(np.where(ad < 0.7, 0.5 * d**2, 0.7 * (ad - 0.35)), reduction)),
+        (
+            F.smooth_l1_loss(x, y, reduction=reduction, beta=0.5),
+            reduce_np(np.where(ad < 0.5, 0.5 * d**2 / 0.5, ad - 0.25), reduction),
+        ),
+        (
+            F.huber_loss(x, y, reduction=reduction, delta=0.7),
+            reduce_np(np.where(ad < 0.7, 0.5 * d**2, 0.7 * (ad - 0.35)), reduction),
+        ),
     ]
     for got, ref in cases:
         np.testing.assert_allclose(got.detach().numpy(), ref, rtol=1e-12)
@@ -115,7 +121,9 @@ def test_cross_entropy_class_indices(reduction, use_weight, label_smoothing):
     target = graphc.tensor([0, 4, 2, -100, 1, 4])
     w = graphc.tensor(RNG.uniform(0.5, 2, 5), dtype=graphc.float64) if use_weight else None
     got = F.cross_entropy(x, target, weight=w, reduction=reduction, label_smoothing=label_smoothing)
-    ref = np_cross_entropy(x.numpy(), target.numpy(), None if w is None else w.numpy(), -100, reduction, label_smoothing)
+    ref = np_cross_entropy(
+        x.numpy(), target.numpy(), None if w is None else w.numpy(), -100, reduction, label_smoothing
+    )
     np.testing.assert_allclose(got.numpy(), ref, rtol=1e-10)
     mod = nn.CrossEntropyLoss(weight=w, reduction=reduction, label_smoothing=label_smoothing)
     np.testing.assert_allclose(mod(x, target).numpy(), ref, rtol=1e-10)
@@ -124,20 +132,28 @@ def test_cross_entropy_class_indices(reduction, use_weight, label_smoothing):
 def test_cross_entropy_kdim_prob_targets_and_ignore_index():
     x = t64(2, 4, 3, 2, requires_grad=False)
     target = graphc.tensor(RNG.integers(0, 4, (2, 3, 2)))
-    np.testing.assert_allclose(F.cross_entropy(x, target).numpy(), np_cross_entropy(x.numpy(), target.numpy()), rtol=1e-10)
+    np.testing.assert_allclose(
+        F.cross_entropy(x, target).numpy(), np_cross_entropy(x.numpy(), target.numpy()), rtol=1e-10
+    )
     probs = graphc.tensor(RNG.dirichlet(np.ones(4), size=5), dtype=graphc.float64)
     x2 = t64(5, 4, requires_grad=False)
     for ls in (0.0, 0.1):
         np.testing.assert_allclose(
-            F.cross_entropy(x2, probs, label_smoothing=ls).numpy(), np_cross_entropy(x2.numpy(), probs.numpy(), label_smoothing=ls), rtol=1e-10
+            F.cross_entropy(x2, probs, label_smoothing=ls).numpy(),
+            np_cross_entropy(x2.numpy(), probs.numpy(), label_smoothing=ls),
+            rtol=1e-10,
         )
     t = graphc.tensor([1, 7, 7, 0, 3])
     np.testing.assert_allclose(
-        F.cross_entropy(x2, t, ignore_index=7).numpy(), np_cross_entropy(x2.numpy(), t.numpy(), ignore_index=7), rtol=1e-10
+        F.cross_entropy(x2, t, ignore_index=7).numpy(),
+        np_cross_entropy(x2.numpy(), t.numpy(), ignore_index=7),
+        rtol=1e-10,
     )
     # unbatched: (C,) logits and a 0-d target
     x1 = t64(4, requires_grad=False)
-    np.testing.assert_allclose(F.cross_entropy(x1, graphc.tensor(2)).numpy(), -np_log_softmax(x1.numpy()[None], 1)[0, 2], rtol=1e-12)
+    np.testing.assert_allclose(
+        F.cross_entropy(x1, graphc.tensor(2)).numpy(), -np_log_softmax(x1.numpy()[None], 1)[0, 2], rtol=1e-12
+    )
 
 
 def test_cross_entropy_gradients_and_grad_fn():
@@ -169,7 +185,9 @@ def test_nll_loss():
             rtol=1e-12,
         )
         np.testing.assert_allclose(
-            nn.NLLLoss(reduction=reduction)(logp, t).detach().numpy(), np_nll(logp.detach().numpy(), t.numpy(), reduction=reduction), rtol=1e-12
+            nn.NLLLoss(reduction=reduction)(logp, t).detach().numpy(),
+            np_nll(logp.detach().numpy(), t.numpy(), reduction=reduction),
+            rtol=1e-12,
         )
     assert gradcheck(lambda a: F.nll_loss(a, t, weight=w), (logp,))
     with pytest.raises(RuntimeError, match="Long"):
@@ -185,8 +203,14 @@ def test_binary_cross_entropy(reduction):
     w = graphc.tensor(RNG.uniform(0.5, 2, (3, 4)), dtype=graphc.float64)
     a, b = p.detach().numpy(), y.numpy()
     ref = -(b * np.log(a) + (1 - b) * np.log(1 - a))
-    np.testing.assert_allclose(F.binary_cross_entropy(p, y, reduction=reduction).detach().numpy(), reduce_np(ref, reduction), rtol=1e-12)
-    np.testing.assert_allclose(nn.BCELoss(weight=w, reduction=reduction)(p, y).detach().numpy(), reduce_np(ref * w.numpy(), reduction), rtol=1e-12)
+    np.testing.assert_allclose(
+        F.binary_cross_entropy(p, y, reduction=reduction).detach().numpy(), reduce_np(ref, reduction), rtol=1e-12
+    )
+    np.testing.assert_allclose(
+        nn.BCELoss(weight=w, reduction=reduction)(p, y).detach().numpy(),
+        reduce_np(ref * w.numpy(), reduction),
+        rtol=1e-12,
+    )
     assert gradcheck(lambda q: F.binary_cross_entropy(q, y, reduction=reduction), (p,))
     # log is clamped at -100
     assert F.binary_cross_entropy(graphc.tensor([0.0]), graphc.tensor([1.0])).item() == pytest.approx(100.0)
@@ -201,13 +225,19 @@ def test_bce_with_logits(reduction):
     a, b = x.detach().numpy(), y.numpy()
     sig = 1 / (1 + np.exp(-a))
     ref = -(b * np.log(sig) + (1 - b) * np.log(1 - sig))
-    np.testing.assert_allclose(F.binary_cross_entropy_with_logits(x, y, reduction=reduction).detach().numpy(), reduce_np(ref, reduction), rtol=1e-10)
+    np.testing.assert_allclose(
+        F.binary_cross_entropy_with_logits(x, y, reduction=reduction).detach().numpy(),
+        reduce_np(ref, reduction),
+        rtol=1e-10,
+    )
     ref_pw = -(pw.numpy() * b * np.log(sig) + (1 - b) * np.log(1 - sig)) * w.numpy()
     got = nn.BCEWithLogitsLoss(weight=w, pos_weight=pw, reduction=reduction)(x, y)
     np.testing.assert_allclose(got.detach().numpy(), reduce_np(ref_pw, reduction), rtol=1e-10)
     assert gradcheck(lambda q: F.binary_cross_entropy_with_logits(q, y, w, reduction=reduction, pos_weight=pw), (x,))
     # stable for large logits
-    big = F.binary_cross_entropy_with_logits(graphc.tensor([1000.0, -1000.0]), graphc.tensor([0.0, 1.0]), reduction="none")
+    big = F.binary_cross_entropy_with_logits(
+        graphc.tensor([1000.0, -1000.0]), graphc.tensor([0.0, 1.0]), reduction="none"
+    )
     np.testing.assert_allclose(big.numpy(), [1000.0, 1000.0])
 
 
@@ -216,7 +246,9 @@ def test_kl_div():
     p = graphc.tensor(RNG.dirichlet(np.ones(4), size=3), dtype=graphc.float64)
     ref = (p.numpy() * (np.log(p.numpy()) - logq.numpy())).sum() / 3
     np.testing.assert_allclose(F.kl_div(logq, p, reduction="batchmean").numpy(), ref, rtol=1e-12)
-    np.testing.assert_allclose(nn.KLDivLoss(reduction="batchmean", log_target=True)(logq, p.log()).numpy(), ref, rtol=1e-12)
+    np.testing.assert_allclose(
+        nn.KLDivLoss(reduction="batchmean", log_target=True)(logq, p.log()).numpy(), ref, rtol=1e-12
+    )
 
 
 def test_loss_modules_and_errors():

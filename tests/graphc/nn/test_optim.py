@@ -101,10 +101,18 @@ def test_sgd_matches_hand_computed(kw):
     "cls, kw, ref_kw",
     [
         (optim.Adam, dict(lr=0.01), dict(lr=0.01)),
-        (optim.Adam, dict(lr=0.01, betas=(0.8, 0.99), eps=1e-6, weight_decay=0.1), dict(lr=0.01, b1=0.8, b2=0.99, eps=1e-6, weight_decay=0.1)),
+        (
+            optim.Adam,
+            dict(lr=0.01, betas=(0.8, 0.99), eps=1e-6, weight_decay=0.1),
+            dict(lr=0.01, b1=0.8, b2=0.99, eps=1e-6, weight_decay=0.1),
+        ),
         (optim.Adam, dict(lr=0.01, amsgrad=True, maximize=True), dict(lr=0.01, amsgrad=True, maximize=True)),
         (optim.AdamW, dict(lr=0.01), dict(lr=0.01, weight_decay=0.01, decoupled=True)),
-        (optim.AdamW, dict(lr=0.05, weight_decay=0.5, amsgrad=True), dict(lr=0.05, weight_decay=0.5, decoupled=True, amsgrad=True)),
+        (
+            optim.AdamW,
+            dict(lr=0.05, weight_decay=0.5, amsgrad=True),
+            dict(lr=0.05, weight_decay=0.5, decoupled=True, amsgrad=True),
+        ),
     ],
 )
 def test_adam_matches_hand_computed(cls, kw, ref_kw):
@@ -183,7 +191,10 @@ def test_params_without_grad_are_skipped():
     assert params[1] not in opt.state
 
 
-@pytest.mark.parametrize("cls, kw", [(optim.SGD, dict(lr=0.05, momentum=0.9)), (optim.Adam, dict(lr=0.01, amsgrad=True)), (optim.AdamW, dict(lr=0.01))])
+@pytest.mark.parametrize(
+    "cls, kw",
+    [(optim.SGD, dict(lr=0.05, momentum=0.9)), (optim.Adam, dict(lr=0.01, amsgrad=True)), (optim.AdamW, dict(lr=0.01))],
+)
 def test_optimizer_state_dict_round_trip(cls, kw):
     params = make_params()
     opt = cls(params, **kw)
@@ -225,16 +236,26 @@ def test_lr_schedulers():
         assert sched.get_last_lr() == [opt.param_groups[0]["lr"]]
         return out
 
-    np.testing.assert_allclose(lrs(lambda o: optim.lr_scheduler.StepLR(o, step_size=3, gamma=0.1)), [1, 1, 1, 0.1, 0.1, 0.1, 0.01])
-    np.testing.assert_allclose(lrs(lambda o: optim.lr_scheduler.ExponentialLR(o, gamma=0.5)), [0.5**i for i in range(7)])
-    np.testing.assert_allclose(lrs(lambda o: optim.lr_scheduler.MultiStepLR(o, [2, 5], 0.1)), [1, 1, 0.1, 0.1, 0.1, 0.01, 0.01])
+    np.testing.assert_allclose(
+        lrs(lambda o: optim.lr_scheduler.StepLR(o, step_size=3, gamma=0.1)), [1, 1, 1, 0.1, 0.1, 0.1, 0.01]
+    )
+    np.testing.assert_allclose(
+        lrs(lambda o: optim.lr_scheduler.ExponentialLR(o, gamma=0.5)), [0.5**i for i in range(7)]
+    )
+    np.testing.assert_allclose(
+        lrs(lambda o: optim.lr_scheduler.MultiStepLR(o, [2, 5], 0.1)), [1, 1, 0.1, 0.1, 0.1, 0.01, 0.01]
+    )
     np.testing.assert_allclose(
         lrs(lambda o: optim.lr_scheduler.CosineAnnealingLR(o, T_max=6, eta_min=0.1)),
         [0.1 + 0.9 * (1 + math.cos(math.pi * t / 6)) / 2 for t in range(7)],
         rtol=1e-12,
     )
-    np.testing.assert_allclose(lrs(lambda o: optim.lr_scheduler.LambdaLR(o, lambda e: 1 / (e + 1))), [1 / (e + 1) for e in range(7)])
-    np.testing.assert_allclose(lrs(lambda o: optim.lr_scheduler.LinearLR(o, 0.5, 1.0, total_iters=4)), [0.5, 0.625, 0.75, 0.875, 1, 1, 1])
+    np.testing.assert_allclose(
+        lrs(lambda o: optim.lr_scheduler.LambdaLR(o, lambda e: 1 / (e + 1))), [1 / (e + 1) for e in range(7)]
+    )
+    np.testing.assert_allclose(
+        lrs(lambda o: optim.lr_scheduler.LinearLR(o, 0.5, 1.0, total_iters=4)), [0.5, 0.625, 0.75, 0.875, 1, 1, 1]
+    )
     opt = optim.SGD([nn.Parameter(graphc.zeros(1))], lr=1.0)
     s = optim.lr_scheduler.StepLR(opt, 2)
     s.step()
@@ -263,3 +284,32 @@ def test_training_loop_reduces_loss():
         opt.step()
         first = first if first is not None else loss.item()
     assert loss.item() < 0.1 * first
+
+
+@pytest.mark.parametrize("cls, kw", [(optim.SGD, dict(lr=0.1, momentum=0.9)), (optim.Adam, dict(lr=0.01))])
+def test_compiled_training_step_matches_eager(cls, kw):
+    """A whole step (forward, backward, optimizer update) under @graphc.compile equals eager."""
+    import copy
+
+    if not hasattr(graphc, "compile"):
+        pytest.skip("graphc.compile is not available")
+    graphc.manual_seed(0)
+    net_e = nn.Sequential(nn.Conv2d(1, 3, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(12, 3))
+    net_c = copy.deepcopy(net_e)
+    opt_e, opt_c = cls(net_e.parameters(), **kw), cls(net_c.parameters(), **kw)
+    crit = nn.CrossEntropyLoss()
+
+    def step(net, opt, x, y):
+        opt.zero_grad()
+        loss = crit(net(x), y)
+        loss.backward()
+        opt.step()
+        return loss
+
+    cstep = graphc.compile(lambda x, y: step(net_c, opt_c, x, y))
+    for _ in range(4):
+        x, y = graphc.randn(4, 1, 4, 4), graphc.randint(0, 3, (4,))
+        np.testing.assert_allclose(float(cstep(x, y)), float(step(net_e, opt_e, x, y)), rtol=1e-5)
+    for a, b in zip(net_e.parameters(), net_c.parameters()):
+        np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-5, atol=1e-6)
+    assert cstep.cache_info().hits >= 1

@@ -1,0 +1,33 @@
+"""Fixtures for the Triton backend tests (run under Triton's interpreter without a GPU)."""
+
+import warnings
+
+import numpy as np
+import pytest
+
+pytest.importorskip("triton")
+
+from backends.triton import codegen  # noqa: E402
+
+# Every kernel the suite generates is kept, so that test_zz_aot.py compiles each one ahead of time.
+if codegen.RECORDED is None:
+    codegen.RECORDED = []
+
+
+@pytest.fixture(autouse=True)
+def _quiet_interpreter_warning():
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="graphc: no GPU here", category=RuntimeWarning)
+        yield
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(0)
+
+
+@pytest.fixture
+def looped_reductions(monkeypatch):
+    """Force the looped (multi-pass) row form at tiny sizes: rows longer than 4 loop in chunks of 4."""
+    monkeypatch.setitem(codegen.CONFIG, "persistent_rblock_max", 4)
+    monkeypatch.setitem(codegen.CONFIG, "looped_rblock", 4)
