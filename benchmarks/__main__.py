@@ -63,7 +63,7 @@ def parse_args(argv=None) -> argparse.Namespace:
         "--wait-quiet",
         type=float,
         metavar="S",
-        help="before each case wait up to S seconds for other processes to leave the CPUs idle (default: 10 full, 0 quick)",
+        help="before each case wait up to S seconds for other processes to leave the CPUs idle (default: 5 full, 0 quick)",
     )
     p.add_argument("--list", action="store_true", help="list the cases and exit")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress lines on stderr")

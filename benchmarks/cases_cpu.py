@@ -805,12 +805,15 @@ def case_overhead(cfg: Config, peers: Peers) -> Row:
 # ----------------------------------------------------------------------------
 # the suite
 
+from .case_classifier import case_classifier  # noqa: E402  (its own module: examples/train_classifier.py's step)
+
 #: name -> case function, in run order
 CASES = {
     "gelu": case_gelu,
     "softmax": case_softmax,
     "layer_norm": case_layer_norm,
     "mlp": case_mlp,
+    "classifier": case_classifier,
     "compile": case_compile_time,
     "overhead": case_overhead,
 }

@@ -75,11 +75,11 @@ class Config:
 
     @property
     def budget_s(self) -> float:
-        return self.max_seconds if self.max_seconds is not None else self.pick(3.0, 1.0, 0.2)
+        return self.max_seconds if self.max_seconds is not None else self.pick(2.5, 1.0, 0.2)
 
     @property
     def quiet_wait(self) -> float:
-        return self.wait_quiet_s if self.wait_quiet_s is not None else self.pick(10.0, 0.0, 0.0)
+        return self.wait_quiet_s if self.wait_quiet_s is not None else self.pick(5.0, 0.0, 0.0)
 
     @property
     def use_torch_compile(self) -> bool:

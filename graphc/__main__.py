@@ -117,8 +117,11 @@ def cmd_dump(argv: list) -> int:
 
         print(f"  overview: {write_listing(out)}", file=sys.stderr)
     else:
-        print("  nothing was compiled: does the script call a @graphc.compile function at least twice "
-              "with the same signature? (the first call of a signature runs eagerly)", file=sys.stderr)
+        print(
+            "  nothing was compiled: does the script call a @graphc.compile function at least twice "
+            "with the same signature? (the first call of a signature runs eagerly)",
+            file=sys.stderr,
+        )
     return status
 
 
@@ -225,8 +228,11 @@ def cmd_viz(argv: list) -> int:
     )
     p.add_argument("file", help="a .json file written by graphc.viz")
     p.add_argument("-o", "--out", help="output file: .svg, .html, .dot, .txt or .json (default: FILE with .svg)")
-    p.add_argument("--stage", choices=["traced_forward", "after_autodiff", "after_simplify", "after_fusion"],
-                   help="for a report: which stage to draw (default after_fusion; .html shows every stage)")
+    p.add_argument(
+        "--stage",
+        choices=["traced_forward", "after_autodiff", "after_simplify", "after_fusion"],
+        help="for a report: which stage to draw (default after_fusion; .html shows every stage)",
+    )
     a = p.parse_args(argv)
     from . import viz
 

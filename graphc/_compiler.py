@@ -62,7 +62,25 @@ def _flatten(obj, leaves: list):
         return ("D", tuple((k, _flatten(v, leaves)) for k, v in obj.items()))
     if obj is None or isinstance(obj, (bool, int, float, str, complex, bytes)):
         return ("V", type(obj).__name__, obj)
-    return ("O", id(obj))
+    return ("O", _Ref(obj))
+
+
+class _Ref:
+    """Another object in the arguments: compared by identity, handed back as it is."""
+
+    __slots__ = ("obj",)
+
+    def __init__(self, obj):
+        self.obj = obj
+
+    def __eq__(self, other):
+        return isinstance(other, _Ref) and other.obj is self.obj
+
+    def __hash__(self):
+        return id(self.obj)
+
+    def __repr__(self):
+        return f"<{type(self.obj).__name__} object at {id(self.obj):#x}>"
 
 
 def _unflatten(spec, leaves, pos=None):
@@ -82,11 +100,39 @@ def _unflatten(spec, leaves, pos=None):
         return {k: _unflatten(s, leaves, pos) for k, s in spec[1]}
     if tag == "V":
         return spec[2]
+    if tag == "O":
+        return spec[1].obj
     raise TypeError(spec)
 
 
 def _tensor_key(t: Tensor):
     return (tuple(t.shape), t.dtype.name, str(t.device), t.requires_grad)
+
+
+def _spec_diff(old, new, path="args") -> list:
+    """Where two argument specs (from :func:`_flatten`) differ, as readable guard failures."""
+    if old == new:
+        return []
+    if old[0] != new[0] or old[0] in ("T", "O") or (old[0] == "V" and old[1] != new[1]):
+        return [f"{path} changed from {_spec_text(old)} to {_spec_text(new)}"]
+    if old[0] == "V":
+        return [f"{path} changed value: {old[2]!r} -> {new[2]!r}"]
+    if old[0] == "D":
+        if [k for k, _ in old[1]] != [k for k, _ in new[1]]:
+            return [f"{path} has keys {[k for k, _ in new[1]]}, was {[k for k, _ in old[1]]}"]
+        return [r for (k, a), (_, b) in zip(old[1], new[1]) for r in _spec_diff(a, b, f"{path}[{k!r}]")]
+    items_old, items_new = old[-1], new[-1]
+    if len(items_old) != len(items_new):
+        return [f"{path} has {len(items_new)} items, was {len(items_old)}"]
+    if path == "args" and len(items_old) == 2:  # the (args, kwargs) pair
+        return _spec_diff(items_old[0], items_new[0], "args") + _spec_diff(items_old[1], items_new[1], "kwargs")
+    return [r for i, (a, b) in enumerate(zip(items_old, items_new)) for r in _spec_diff(a, b, f"{path}[{i}]")]
+
+
+def _spec_text(spec) -> str:
+    return {"T": "a tensor", "O": "an object", "L": "a list", "U": "a tuple", "D": "a dict", "N": "a namedtuple"}.get(
+        spec[0], f"{spec[1]} {spec[2]!r}" if spec[0] == "V" else spec[0]
+    )
 
 
 def _describe_key_part(i, part) -> str:
@@ -165,8 +211,11 @@ class _Entry:
         for i, t in enumerate(leaves):
             leaf_index.setdefault(id(t), i)
         self.leaf_index = leaf_index
-        self.lifted = [(p.real, tuple(p.real.shape), p.real.dtype) for p in trace.lifted]
-        self.grad_inputs = list(trace.grad_inputs)
+        self.lifted = [(p.real, tuple(p.real.shape), p.real.dtype, p.real.requires_grad) for p in trace.lifted]
+        # .grad reads: of an argument they follow the argument (a new tensor each call)
+        self.grad_inputs = [(self._target(real), node) for real, node in trace.grad_inputs]
+        self.grad_none = [self._target(real) for real in trace.grad_none_reads]
+        self.value_guards = [(self._target(real), values) for real, values in trace.value_guards]
         self.seed_generators = [gen for _, gen in trace.seeds]
         input_pos = {n.id: i for i, n in enumerate(trace.graph.inputs)}
         self.arg_pos = [input_pos[trace.proxies[id(t)].input_node.id] for t in leaves]
@@ -185,24 +234,33 @@ class _Entry:
         i = self.leaf_index.get(id(real))
         return ("arg", i) if i is not None else real
 
-    def guard_failure(self) -> str | None:
-        for real, shape, dtype in self.lifted:
+    def guard_failure(self, arg_tensors) -> str | None:
+        for real, shape, dtype, requires_grad in self.lifted:
             if tuple(real.shape) != shape or real.dtype is not dtype:
                 return f"a tensor the function reads (shape {list(shape)}) now has shape {list(real.shape)}, dtype {real.dtype}"
+            if real.requires_grad != requires_grad:
+                return f"a tensor the function reads (shape {list(shape)}) now has requires_grad={real.requires_grad}"
         for real, node in self.grad_inputs:
-            g = real._grad
+            g = _resolve(real, arg_tensors)._grad
             if g is None or tuple(g.shape) != tuple(node.shape):
                 return "a .grad read by the function is now None or has another shape"
+        for real in self.grad_none:
+            if _resolve(real, arg_tensors)._grad is not None:
+                return "a .grad that was None when the function was traced is now set (it would accumulate)"
+        for real, values in self.value_guards:
+            data = _resolve(real, arg_tensors)._data
+            if data.shape != values.shape or not np.array_equal(data, values, equal_nan=values.dtype.kind in "fc"):
+                return "the values of a tensor read while tracing (.item(), .tolist(), a bool mask) changed"
         return None
 
     def run(self, arg_tensors):
         inputs = [None] * self.n_inputs
         for pos, t in zip(self.arg_pos, arg_tensors):
             inputs[pos] = t._data
-        for pos, (real, _, _) in zip(self.lifted_pos, self.lifted):
+        for pos, (real, _, _, _) in zip(self.lifted_pos, self.lifted):
             inputs[pos] = real._data
         for pos, (real, _) in zip(self.grad_pos, self.grad_inputs):
-            inputs[pos] = real._grad._data
+            inputs[pos] = _resolve(real, arg_tensors)._grad._data
         for pos, gen in zip(self.seed_pos, self.seed_generators):
             inputs[pos] = np.int64(_random.next_seed(gen))
         for pos, getter, np_dtype in self.scalars:
@@ -233,6 +291,11 @@ class _Entry:
         return _unflatten(self.out_spec, outs)
 
 
+def _resolve(target, arg_tensors):
+    """The tensor an entry's target names on this call (``("arg", i)``: the i-th argument)."""
+    return arg_tensors[target[1]] if isinstance(target, tuple) else target
+
+
 # ----------------------------------------------------------------------------
 # the decorator
 
@@ -258,6 +321,7 @@ class CompiledFunction:
         self._warm: set = set()
         self._traces = self._hits = self._misses = self._eager = 0
         self._disabled = False
+        self._eager_keys: set = set()  # signatures that cannot be compiled: they run eagerly
         self._warned = False
         self._last_key = None
         self.__name__ = getattr(fn, "__name__", type(fn).__name__)
@@ -277,6 +341,7 @@ class CompiledFunction:
     def cache_clear(self) -> None:
         self._cache.clear()
         self._warm.clear()
+        self._eager_keys.clear()
 
     def __get__(self, obj, objtype=None):
         if obj is None:
@@ -290,7 +355,7 @@ class CompiledFunction:
         for old in self._cache:
             reasons = []
             if old[0] != key[0]:
-                reasons.append("the non-tensor arguments or the argument structure changed")
+                reasons.extend(_spec_diff(old[0], key[0]) or ["the argument structure changed"])
             if old[2] != key[2]:
                 reasons.append(f"grad mode changed to {key[2]}")
             if len(old[1]) == len(key[1]):
@@ -306,9 +371,12 @@ class CompiledFunction:
             self._eager += 1
             return self.fn(*args, **kwargs)
         key, leaves = self._key(args, kwargs)
+        if key in self._eager_keys:
+            self._eager += 1
+            return self.fn(*args, **kwargs)
         entry = self._cache.get(key)
         if entry is not None:
-            failure = entry.guard_failure()
+            failure = entry.guard_failure(leaves)
             if failure is None:
                 self._hits += 1
                 return entry.run(leaves)
@@ -319,7 +387,7 @@ class CompiledFunction:
             self._warm.add(key)
             self._eager += 1
             return self.fn(*args, **kwargs)
-        if self._traces >= RECOMPILE_LIMIT:
+        if self._traces > RECOMPILE_LIMIT:  # the first trace plus RECOMPILE_LIMIT recompiles
             if not self._warned:
                 warnings.warn(
                     f"graphc.compile: {self.__name__} was recompiled {RECOMPILE_LIMIT} times; running it "
@@ -336,6 +404,7 @@ class CompiledFunction:
             log.info("graphc.compile: recompiling %s: %s", self.__name__, self._explain_miss(key))
         entry = self._compile(args, kwargs, leaves)
         if entry is None:
+            self._eager_keys.add(key)
             self._eager += 1
             return self.fn(*args, **kwargs)
         self._cache[key] = entry
@@ -381,7 +450,6 @@ class CompiledFunction:
                         "compiled call is not supported yet, so it runs eagerly", self.__name__
                     )
                     _restore(trace)
-                    self._disabled = True
                     return None
             trace.finish(out_leaves)
         _restore(trace)

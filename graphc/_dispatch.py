@@ -63,6 +63,8 @@ def apply(name: str, inputs, **attrs):
             )
     backend = _backend_for(device)
     arrays = [t._data for t in inputs]
+    if any(a is None for a in arrays):
+        _escaped_tracer(name)
     out = backend.run_op(opdef, arrays, attrs, shape, dtype)
     result = Tensor._wrap(out, dtype, device)
     if opdef.kind == ops_table.VIEW:
@@ -73,6 +75,16 @@ def apply(name: str, inputs, **attrs):
         if any(e is not None for e in edges):
             result._grad_fn = GradNode(opdef, attrs, inputs, edges, result)
     return result
+
+
+def _escaped_tracer(name: str):
+    from ir.errors import TracingError, user_location
+
+    raise TracingError(
+        f"{name}: an input is a tracer that escaped a @graphc.compile function (kept in a list, a "
+        "global or an attribute while the function was traced); it has no values outside the trace. "
+        f"Return the tensor from the compiled function instead of storing it. (at {user_location()})"
+    )
 
 
 def _backend_for(device):

@@ -194,9 +194,13 @@ class Tensor:
 
     def stride(self, dim: int | None = None):
         """Strides in elements, as PyTorch reports them."""
-        self._need_data("stride")
-        item = self._data.itemsize
-        strides = tuple(s // item for s in self._data.strides)
+        data = self._data
+        if data is None and self._node is not None:  # a tracer: the strides eager would have
+            data = self._trace.layout(self)
+        if data is None:
+            self._need_data("stride")
+        item = data.itemsize
+        strides = tuple(s // item for s in data.strides)
         return strides if dim is None else strides[dim]
 
     def storage_offset(self) -> int:
@@ -209,8 +213,8 @@ class Tensor:
         return (self._data.__array_interface__["data"][0] - base.__array_interface__["data"][0]) // self._data.itemsize
 
     def is_contiguous(self, memory_format=None) -> bool:
-        if self._data is None:
-            return True
+        if self._data is None:  # a tracer: the layout eager would have
+            return self._trace.is_contiguous(self)
         return bool(self._data.flags.c_contiguous)
 
     def data_ptr(self) -> int:
@@ -364,12 +368,18 @@ class Tensor:
         if self._data is None:
             from ir.errors import user_location
 
+            hint = " (Python's if, while, assert, and/or/not on a tensor call bool())" if what == "bool" else ""
             raise TracingError(
-                f"{what}() needs the values of a tensor, but inside @graphc.compile a tensor is a "
+                f"{what}() needs the values of a tensor{hint}, but inside @graphc.compile a tensor is a "
                 f"tracer with a shape ({list(self.shape)}) and dtype ({self._dtype}) and no values. "
                 "Pass the value in as a non-tensor argument, use graphc.where for the branch, or move "
                 f"this code out of the compiled function. (at {user_location()})"
             )
+        from ._dispatch import _tracer_stack
+
+        if _tracer_stack and what not in ("data_ptr", "storage_offset"):
+            # A real tensor's values read while tracing are baked into the graph: guard them.
+            _tracer_stack[-1].guard_values(self)
         if self._device.type != "cpu" and what in ("numpy",):
             raise TypeError(
                 f"can't convert {self._device} tensor to numpy. Use Tensor.cpu() to copy the tensor "

@@ -63,6 +63,9 @@ class Trace:
         self.grad_owner: dict[int, Tensor] = {}
         self.grad_written: set = set()
         self.grad_inputs: list = []  # (real tensor, input node): .grad values read
+        self.grad_none_reads: list = []  # real tensors whose .grad was read as None
+        self.value_guards: list = []  # (real tensor, its values when read while tracing)
+        self._value_guarded: set = set()
         self.real_by_tracer: dict[int, Tensor] = {}
         self.views: dict[int, list] = {}  # id(base tracer) -> tracers viewing it (for writes)
 
@@ -160,13 +163,17 @@ class Trace:
         self.seeds.append((node, generator))
         return self._tracer(node)
 
-    def viewable(self, t: Tensor, shape) -> bool:
-        """Whether eager ``reshape`` would give a view of ``t`` (else it copies).
+    def layout(self, t: Tensor):
+        """A dummy numpy array (never read) with the strides eager would give ``t``, or None.
 
-        The answer depends on strides, which tracers do not have: they are rebuilt
-        from the root's layout (a real argument's or lifted tensor's own strides,
-        else contiguous) through ``t``'s view ops, on a dummy array never read.
+        Tracers have no strides: they are rebuilt from the root's layout (a real
+        argument's or lifted tensor's own strides, else contiguous) through ``t``'s
+        view ops. ``reshape``/``view``/``contiguous`` ask it whether eager would copy.
         """
+        from numpy.lib.stride_tricks import as_strided
+
+        from backends.numpy.kernels import run_op
+
         root = t._base if t._base is not None else t
         real = self.real_of(root)
         dtype = t.dtype.numpy_dtype
@@ -174,10 +181,6 @@ class Trace:
             strides = real._data.strides
         else:
             strides = np.empty((0,) + tuple(root.shape), dtype=dtype).strides[1:]
-        from numpy.lib.stride_tricks import as_strided
-
-        from backends.numpy.kernels import run_op
-
         a = as_strided(np.empty(1, dtype=dtype), shape=tuple(root.shape), strides=strides)
         try:
             for name, attrs in t._view_ops or ():
@@ -187,11 +190,32 @@ class Trace:
                 else:
                     opdef = ops_table.OPS[name]
                     a = run_op(opdef, [a], attrs, opdef.infer([_Meta(a.shape)], attrs)[0], None)
+        except AttributeError:
+            return None
+        return a
+
+    def viewable(self, t: Tensor, shape) -> bool:
+        """Whether eager ``reshape`` would give a view of ``t`` (else it copies)."""
+        a = self.layout(t)
+        if a is None:
+            return False
+        try:
             a = a.view()
             a.shape = tuple(shape)
         except AttributeError:  # numpy would have to copy
             return False
         return True
+
+    def is_contiguous(self, t: Tensor) -> bool:
+        a = self.layout(t)
+        return a is not None and bool(a.flags.c_contiguous)
+
+    def guard_values(self, real: Tensor) -> None:
+        """Remember the values of a real tensor read while tracing (``.item()``, a mask):
+        they are baked into the graph, so a replay first checks they did not change."""
+        if id(real) not in self._value_guarded and isinstance(real._data, np.ndarray):
+            self._value_guarded.add(id(real))
+            self.value_guards.append((real, np.array(real._data, copy=True)))
 
     def snapshot(self, t: Tensor) -> Tensor:
         """A tracer of ``t``'s current value that later writes into ``t`` do not change."""
@@ -281,6 +305,9 @@ class Trace:
             return self.grads[key]
         g = real._grad
         if g is None:
+            self.grad_none_reads.append(real)  # a guard: on replay it must still be None
+            self.grads[key] = None
+            self.grad_owner[key] = real
             return None
         node = self.graph.add_input(tuple(g.shape), g.dtype, f"grad{len(self.grad_inputs)}")
         tracer = self._tracer(node)

@@ -408,8 +408,11 @@ class _Emitter:
         else:
             off = generic
         ptr = f"{spec.name} + {off}" if off != "0" else spec.name
-        if not spec.stride_dims and mask in ("xmask", "mask"):
-            mask = None  # a one-element buffer: a scalar load, broadcast by use
+        if not spec.stride_dims:
+            if mask in ("xmask", "mask"):
+                mask = None  # a one-element buffer: a scalar load, broadcast by use
+            elif mask:
+                ptr = f"{spec.name} + xoffs * 0"  # a block of pointers to match a per-lane mask
         raw = f"tl.load({ptr}, mask={mask}, other=0)" if mask else f"tl.load({ptr})"
         self.emit(f"{var} = {self.convert_loaded(raw, dtype)}  # {spec.name}: {spec.node.dtype.short}{list(spec.shape)} (%{spec.node.id})")
         self.loads[key] = var
@@ -1028,7 +1031,10 @@ class _MatmulKernel(_TileKernel):
         return None
 
     def masks_for(self, omap):
-        return "mask"
+        nd = len(self.domain)
+        if any(x is not None and x >= nd - 2 for x in omap):
+            return "mask"
+        return None  # indexed by batch coordinates only: a scalar load, in bounds
 
     def generate(self) -> TritonKernel:
         e = self.e
@@ -1334,6 +1340,8 @@ class _SingleKernel:
     # -- gather / index_select -------------------------------------------------------------------
     def _index_value(self, e, idx_node, coords, size, mask="xmask"):
         iv = self.load_full(e, idx_node, coords, mask=mask)
+        if not e.input_of[idx_node.id].stride_dims:
+            iv = f"({iv} + xoffs * 0)"  # one index for every lane: make it a block like them
         e.emit(f"ix = {iv}.to(tl.int64)")
         e.emit(f"ix = tl.where(ix < 0, ix + {size}, ix)  # negative indices wrap")
         e.emit(f"ok = {mask} & (ix >= 0) & (ix < {size})  # out-of-range lanes are not read or written")

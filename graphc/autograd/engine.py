@@ -191,8 +191,8 @@ def _accumulate(t, g, create_graph):
     tracer = _dispatch.active_tracer()
     if tracer is not None:
         real = tracer.real_of(t) if t._node is not None else t
-        if real is None:
-            return
+        if real is None:  # a non-leaf tracer that retains its grad: the grad stays a tracer
+            real = t
         if g.shape != t.shape:
             g = _dispatch.apply("reshape", [g], shape=tuple(t.shape))
         current = tracer.get_grad(real)

@@ -108,12 +108,13 @@ class Optimizer:
         """Reset the gradients of all optimized parameters: to None (default) or to zeros."""
         for group in self.param_groups:
             for p in group["params"]:
-                if p._grad is None:
+                # Through the .grad property, so that inside @graphc.compile the trace sees it.
+                if p.grad is None:
                     continue
                 if set_to_none:
-                    p._grad = None
+                    p.grad = None
                 else:
-                    g = p._grad
+                    g = p.grad
                     if g._grad_fn is not None:
                         g.detach_()
                     else:

@@ -35,7 +35,7 @@ from ._dot import render_dot
 from ._dump import dump_report
 from ._html import render_html
 from ._model import STAGES, autograd_model, forward_subgraph, graph_model, is_report, report_model
-from ._svg import layout_model, render_svg
+from ._svg import render_svg
 from ._text import autograd_text, graph_text, report_text, stage_text
 
 __all__ = [
@@ -45,6 +45,7 @@ __all__ = [
     "to_html",
     "to_json",
     "from_json",
+    "load",
     "to_networkx",
     "save",
     "make_dot",
@@ -128,7 +129,9 @@ def _report_html(report, title: str | None = None, models: dict | None = None) -
         {
             "key": "kernels",
             "title": f"kernels ({len(report.kernels)})",
-            "texts": [(f"{k.name} ({k.kind}): nodes " + " ".join(f"%{i}" for i in k.nodes), k.source) for k in report.kernels],
+            "texts": [
+                (f"{k.name} ({k.kind}): nodes " + " ".join(f"%{i}" for i in k.nodes), k.source) for k in report.kernels
+            ],
         }
     )
     views.append({"key": "program", "title": "program", "texts": [("", report.program_source or "")]})
@@ -159,7 +162,13 @@ def to_json(obj, indent: int | None = 1) -> str:
             "traced": serialize.graph_to_dict(obj.traced),
             "optimized": serialize.graph_to_dict(obj.optimized),
             "kernels": [
-                {"name": k.name, "kind": k.kind, "source": k.source, "nodes": list(k.nodes), "node_text": list(k.node_text or [])}
+                {
+                    "name": k.name,
+                    "kind": k.kind,
+                    "source": k.source,
+                    "nodes": list(k.nodes),
+                    "node_text": list(k.node_text or []),
+                }
                 for k in obj.kernels
             ],
             "program_source": obj.program_source,
@@ -176,7 +185,10 @@ def from_json(text: str):
     if isinstance(data, dict) and data.get("format") == "graphc.report":
         from .._compiler import KernelInfo, Report
 
-        kernels = [KernelInfo(k["name"], k["kind"], k["source"], list(k["nodes"]), list(k.get("node_text", []))) for k in data["kernels"]]
+        kernels = [
+            KernelInfo(k["name"], k["kind"], k["source"], list(k["nodes"]), list(k.get("node_text", [])))
+            for k in data["kernels"]
+        ]
         return Report(
             data["function"],
             data["signature"],

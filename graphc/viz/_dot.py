@@ -25,10 +25,12 @@ def render_dot(vg: VGraph) -> str:
     lines = [f"digraph {q(vg.title)} {{"]
     lines.append(f"  graph [rankdir=TB, fontname=monospace, fontsize=12, labelloc=t, label={q(vg.title)}];")
     lines.append('  node [shape=box, style="rounded,filled", fontname=monospace, fontsize=10];')
-    lines.append("  edge [color=\"#64748b\", arrowsize=0.7];")
+    lines.append('  edge [color="#64748b", arrowsize=0.7];')
     for key, c in vg.clusters.items():
         lines.append(f"  subgraph {q('cluster_' + str(key))} {{")
-        lines.append(f'    label={q(c.label)}; style="filled,rounded"; color={q(c.color)}; fillcolor={q(c.color + "30")}; fontcolor={q(c.color)};')
+        lines.append(
+            f'    label={q(c.label)}; style="filled,rounded"; color={q(c.color)}; fillcolor={q(c.color + "30")}; fontcolor={q(c.color)};'
+        )
         for nid in c.nodes:
             lines.append(f"    {node_name(nid)};")
         lines.append("  }")

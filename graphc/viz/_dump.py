@@ -27,6 +27,7 @@ import json
 import os
 import re
 
+from ._dot import render_dot
 from ._model import STAGES, report_model
 from ._svg import layout_model, render_svg
 from ._text import report_text, stage_text
@@ -63,8 +64,6 @@ def dump_report(report, target_dir) -> str:
         models[stage] = vg
         _write(os.path.join(folder, base + ".txt"), stage_text(report, stage))
         _write(os.path.join(folder, base + ".svg"), render_svg(vg, lay))
-        from ._dot import render_dot
-
         _write(os.path.join(folder, base + ".dot"), render_dot(vg))
         files.append((title, base, len(vg.nodes)))
 
@@ -151,7 +150,7 @@ def write_listing(target_dir: str) -> str:
         total = sum(m.get("timings", {}).values()) * 1e3
         rows.append(
             f'<tr><td><a href="{e(name)}/index.html">{e(m.get("function", name))}</a></td><td><code>{e(m.get("signature", ""))}</code></td>'
-            f'<td>{m.get("traced_nodes", "")}</td><td>{m.get("optimized_nodes", "")}</td><td>{m.get("kernels", "")}</td>'
+            f"<td>{m.get('traced_nodes', '')}</td><td>{m.get('optimized_nodes', '')}</td><td>{m.get('kernels', '')}</td>"
             f'<td>{e(m.get("backend", ""))}</td><td>{total:.1f} ms</td><td><a href="{e(name)}/report.html">report</a></td></tr>'
         )
     page = f"""<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>graphc dumps</title>

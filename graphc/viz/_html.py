@@ -51,6 +51,7 @@ svg .node{cursor:pointer}
 svg .node:hover rect,svg .node:hover ellipse{stroke-width:2.6}
 svg .cluster{cursor:pointer}
 svg .cluster:hover path{fill-opacity:.3}
+svg .cluster.sel path{fill-opacity:.45}
 svg .node.hl rect,svg .node.hl ellipse{stroke:#2563eb;stroke-width:2.6}
 svg .edge.hl{stroke:#2563eb;stroke-width:2.2}
 svg .node.found rect,svg .node.found ellipse{stroke:#dc2626;stroke-width:3}
@@ -87,7 +88,7 @@ function fit(svg, whole){
   let scale = whole ? Math.min(cw / W, ch / H) : Math.min(1, cw / W);
   scale = Math.max(scale, 1e-3);
   const w = cw / scale, h = ch / scale;
-  state[svg.id] = {x: (W - w) / 2, y: whole ? (H - h) / 2 : 0, w: w, h: h};
+  state[svg.id] = {x: (W - w) / 2, y: whole ? (H - h) / 2 : 0, w: w, h: h, cw: cw};
   setBox(svg);
 }
 function zoom(svg, factor, cx, cy){
@@ -113,7 +114,21 @@ function kernelInfo(view, k){
   const ks = DATA.kernels[view.dataset.view] || {};
   return ks[k];
 }
-function showKernel(view, k){
+function centerOn(svg, el){
+  const b = el.getBBox();
+  const off = svg.querySelector('g.graph').transform.baseVal.consolidate().matrix.f;
+  const s = state[svg.id];
+  if (s.cw / s.w < 0.9) { s.w = s.cw / 0.9; s.h = (canvas.clientHeight || 600) / 0.9; }
+  s.x = b.x + b.width / 2 - s.w / 2; s.y = Math.max(0, b.y + off - 40);
+  setBox(svg);
+}
+function showKernel(view, k, center){
+  const svg = svgOf(view);
+  if (svg) {
+    svg.querySelectorAll('.cluster.sel').forEach(e => e.classList.remove('sel'));
+    const c = svg.querySelector('.cluster[data-kernel="' + k + '"]');
+    if (c) { c.classList.add('sel'); if (center) centerOn(svg, c); }
+  }
   const info = kernelInfo(view, k);
   if (!info) { source.textContent = '(no generated source for kernel ' + k + ')'; return; }
   source.textContent = '# ' + info.name + ' (' + info.kind + '): nodes ' + info.nodes.map(i => '%' + i).join(' ') + '\n\n' + info.source;
@@ -227,14 +242,34 @@ document.getElementById('search').addEventListener('keydown', ev => {
   if (hits.length) {
     const t = hits[0].transform.baseVal.consolidate().matrix;
     const s = state[svg.id];
-    s.x = t.e - s.w / 2; s.y = t.f + 58 - s.h / 2;
+    const off = svg.querySelector('g.graph').transform.baseVal.consolidate().matrix.f;
+    s.x = t.e - s.w / 2; s.y = t.f + off - s.h / 2;
     setBox(svg);
     const d = nodeDetails(current, hits[0].dataset.id);
     details.innerHTML = table(d) + (hits.length > 1 ? '<p class="hint">' + hits.length + ' matches</p>' : '');
   }
 });
-window.addEventListener('resize', () => { const s = svgOf(current); if (s) fit(s, false); });
-show(DATA.initial);
+window.addEventListener('resize', () => {  // keep the scale and the top-left corner
+  const svg = svgOf(current);
+  if (!svg || !state[svg.id]) return;
+  const s = state[svg.id], cw = canvas.clientWidth || 800, ch = canvas.clientHeight || 600;
+  const k = s.cw / s.w;
+  s.w = cw / k; s.h = ch / k; s.cw = cw;
+  setBox(svg);
+});
+// Deep links: page.html#view=after_fusion&kernel=3 or #node=12 (shareable, and for screenshots).
+const q = new URLSearchParams(location.hash.slice(1));
+show(q.get('view') && document.querySelector('.view[data-view="' + q.get('view') + '"]') ? q.get('view') : DATA.initial);
+if (current && q.get('kernel') !== null) {
+  const info = kernelInfo(current, q.get('kernel'));
+  if (info) details.innerHTML = table({kernel: info.name, kind: info.kind, nodes: info.nodes.map(i => '%' + i).join(' ')});
+  showKernel(current, q.get('kernel'), true);
+}
+if (current && q.get('node') !== null) {
+  const svg = svgOf(current);
+  if (svg) highlight(svg, q.get('node'));
+  details.innerHTML = table(nodeDetails(current, q.get('node')));
+}
 })();
 """
 
@@ -259,7 +294,8 @@ def render_html(title: str, views: list, initial: str | None = None, subtitle: s
             bodies.append(f'<div class="view" data-view="{html.escape(key)}">{svg}</div>')
             data["nodes"][key] = {n.id: n.details for n in vg.nodes}
             data["kernels"][key] = {
-                str(k): {"name": c.label, "kind": c.kind, "source": c.source, "nodes": c.nodes} for k, c in vg.clusters.items()
+                str(k): {"name": c.label, "kind": c.kind, "source": c.source, "nodes": c.nodes}
+                for k, c in vg.clusters.items()
             }
         else:
             parts = []
@@ -268,7 +304,7 @@ def render_html(title: str, views: list, initial: str | None = None, subtitle: s
                     parts.append(f"<h3>{html.escape(heading)}</h3>")
                 parts.append(f"<pre>{html.escape(text)}</pre>")
             bodies.append(f'<div class="view text" data-view="{html.escape(key)}">{"".join(parts)}</div>')
-    nav_html = f'<nav>{"".join(nav)}</nav>' if len(views) > 1 else ""
+    nav_html = f"<nav>{''.join(nav)}</nav>" if len(views) > 1 else ""
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">

@@ -134,9 +134,14 @@ def layered_layout(
     for gen_i, gen in enumerate(nx.topological_generations(g)):
         for v in gen:
             layer[v] = gen_i
+    # Pull nodes down towards their consumers when that shortens more edges than it
+    # lengthens (sources always; a reshape of an input feeding one late op, ...).
     for v in reversed(list(nx.topological_sort(g))):
-        if g.in_degree(v) == 0 and g.out_degree(v) > 0:
-            layer[v] = min(layer[s] for s in g.successors(v)) - 1
+        out_deg = g.out_degree(v)
+        if out_deg and out_deg >= g.in_degree(v):
+            cand = min(layer[s] for s in g.successors(v)) - 1
+            if cand > layer[v]:
+                layer[v] = cand
     low = min(layer, default=0)
     layer = [lay - low for lay in layer]
     n_layers = max(layer, default=-1) + 1

@@ -130,7 +130,9 @@ def kernel_map(graph, kernels=None) -> tuple[dict, dict]:
     clusters: dict = {}
     if kernels:
         for i, k in enumerate(kernels):
-            clusters[i] = VCluster(i, getattr(k, "name", f"k{i}"), kernel_color(i), getattr(k, "source", "") or "", getattr(k, "kind", ""))
+            clusters[i] = VCluster(
+                i, getattr(k, "name", f"k{i}"), kernel_color(i), getattr(k, "source", "") or "", getattr(k, "kind", "")
+            )
             for nid in getattr(k, "nodes", []) or []:
                 of.setdefault(nid, i)
     else:
@@ -374,7 +376,11 @@ def autograd_model(roots, params: dict | None = None, show_attrs: bool = False, 
                 fill=fill,
                 stroke=STROKE,
                 classes=["tensor", role],
-                details={"tensor": name or role, "type": _shape_text(t), "requires_grad": str(getattr(t, "requires_grad", ""))},
+                details={
+                    "tensor": name or role,
+                    "type": _shape_text(t),
+                    "requires_grad": str(getattr(t, "requires_grad", "")),
+                },
                 shape="ellipse",
             )
         )
@@ -438,5 +444,9 @@ def autograd_model(roots, params: dict | None = None, show_attrs: bool = False, 
         for k, nf in enumerate(nexts):
             vg.edges.append(VEdge(fn_node(nf), me, k, len(nexts)))
             stack.append(nf)
-    vg.legend = [("output", "#d9f99d", STROKE, False), ("leaf tensor", "#bfdbfe", STROKE, False), ("grad_fn", "#e5e7eb", STROKE, False)]
+    vg.legend = [
+        ("output", "#d9f99d", STROKE, False),
+        ("leaf tensor", "#bfdbfe", STROKE, False),
+        ("grad_fn", "#e5e7eb", STROKE, False),
+    ]
     return vg

@@ -25,7 +25,7 @@ CHAR_W = 6.7  # advance of a monospace glyph at FONT_SIZE (0.6 em, with a little
 LINE_H = 14
 PAD_X = 9
 PAD_Y = 6
-HEADER_H = 58
+HEADER_H = 70
 
 
 def esc(s) -> str:
@@ -51,13 +51,13 @@ def layout_model(vg: VGraph) -> Layout:
 
 def _path(points) -> str:
     (x0, y0) = points[0]
-    parts = [f"M{x0:.1f},{y0:.1f}"]
+    parts = [f"M{x0:.0f},{y0:.0f}"]
     for (ax, ay), (bx, by) in zip(points, points[1:]):
-        if abs(ax - bx) < 0.01:
-            parts.append(f"L{bx:.1f},{by:.1f}")
+        if abs(ax - bx) < 0.5:
+            parts.append(f"L{bx:.0f},{by:.0f}")
         else:
             dy = (by - ay) * 0.5
-            parts.append(f"C{ax:.1f},{ay + dy:.1f} {bx:.1f},{by - dy:.1f} {bx:.1f},{by:.1f}")
+            parts.append(f"C{ax:.0f},{ay + dy:.0f} {bx:.0f},{by - dy:.0f} {bx:.0f},{by:.0f}")
     return "".join(parts)
 
 
@@ -112,20 +112,28 @@ def render_svg(vg: VGraph, lay: Layout | None = None, id_prefix: str = "", stand
         f'data-nodes="{len(vg.nodes)}" data-kind="{esc(vg.kind)}">'
     )
     out.append(
+        "<style>.node text{text-anchor:middle;fill:#334155}.node text.h{font-weight:bold;fill:#0f172a}"
+        ".node text.m{fill:#64748b}</style>"
+    )
+    out.append(
         f'<defs><marker id="{p}arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" '
         'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#64748b"/></marker></defs>'
     )
     out.append(f'<rect class="background" x="0" y="0" width="{width:.0f}" height="{height:.0f}" fill="#ffffff"/>')
-    out.append(f'<text class="title" x="20" y="24" font-size="14" font-weight="bold" fill="#0f172a">{esc(vg.title)}</text>')
+    out.append(
+        f'<text class="title" x="20" y="23" font-size="14" font-weight="bold" fill="#0f172a">{esc(vg.title)}</text>'
+    )
     if vg.subtitle:
-        out.append(f'<text class="subtitle" x="20" y="40" fill="#475569">{esc(vg.subtitle)}</text>')
+        out.append(f'<text class="subtitle" x="20" y="39" fill="#475569">{esc(vg.subtitle)}</text>')
     # legend
     lx = 20.0
-    ly = 50.0
+    ly = 58.0
     out.append('<g class="legend">')
     for label, fill, stroke, dashed in vg.legend:
         dash = ' stroke-dasharray="4,2"' if dashed else ""
-        out.append(f'<rect x="{lx:.0f}" y="{ly - 9:.0f}" width="16" height="11" rx="2" fill="{fill}" stroke="{stroke}"{dash}/>')
+        out.append(
+            f'<rect x="{lx:.0f}" y="{ly - 9:.0f}" width="16" height="11" rx="2" fill="{fill}" stroke="{stroke}"{dash}/>'
+        )
         out.append(f'<text x="{lx + 21:.0f}" y="{ly:.0f}" fill="#334155">{esc(label)}</text>')
         lx += len(label) * CHAR_W + 34
     if vg.clusters:
@@ -177,13 +185,18 @@ def render_svg(vg: VGraph, lay: Layout | None = None, id_prefix: str = "", stand
         w, h = lay.size[n.id]
         cls = " ".join(["node"] + n.classes)
         kern = f' data-kernel="{esc(n.cluster)}"' if n.cluster is not None else ""
-        tip = "\n".join(f"{k}: {v}" for k, v in n.details.items())
+        tip = "\n".join(f"{k}: {v}" for k, v in n.details.items() if k != "text")
         sw = 2.4 if n.bold else 1.1
         dash = ' stroke-dasharray="5,3"' if n.dashed else ""
-        out.append(f'<g class="{esc(cls)}" id="{p}node-{esc(n.id)}" data-id="{esc(n.id)}"{kern} transform="translate({x:.1f},{y:.1f})">')
-        out.append(f"<title>{esc(tip)}</title>")
+        out.append(
+            f'<g class="{esc(cls)}" id="{p}node-{esc(n.id)}" data-id="{esc(n.id)}"{kern} transform="translate({x:.1f},{y:.1f})">'
+        )
+        if standalone:  # the HTML page shows its own tooltip
+            out.append(f"<title>{esc(tip)}</title>")
         if n.shape == "ellipse":
-            out.append(f'<ellipse rx="{w / 2:.1f}" ry="{h / 2:.1f}" fill="{n.fill}" stroke="{n.stroke}" stroke-width="{sw}"{dash}/>')
+            out.append(
+                f'<ellipse rx="{w / 2:.1f}" ry="{h / 2:.1f}" fill="{n.fill}" stroke="{n.stroke}" stroke-width="{sw}"{dash}/>'
+            )
         else:
             out.append(
                 f'<rect x="{-w / 2:.1f}" y="{-h / 2:.1f}" width="{w:.1f}" height="{h:.1f}" rx="5" '
@@ -191,9 +204,8 @@ def render_svg(vg: VGraph, lay: Layout | None = None, id_prefix: str = "", stand
             )
         ty = -h / 2 + (h - len(n.lines) * LINE_H) / 2 + LINE_H - 3
         for i, line in enumerate(n.lines):
-            weight = ' font-weight="bold"' if i == 0 else ""
-            color = "#0f172a" if i == 0 else ("#64748b" if line.startswith("→") or ":" in line else "#334155")
-            out.append(f'<text x="0" y="{ty + i * LINE_H:.1f}" text-anchor="middle" fill="{color}"{weight}>{esc(line)}</text>')
+            cls = ' class="h"' if i == 0 else (' class="m"' if line.startswith("→") or ":" in line else "")
+            out.append(f'<text y="{ty + i * LINE_H:.1f}"{cls}>{esc(line)}</text>')
         out.append("</g>")
     out.append("</g></g></svg>")
     return "\n".join(out)

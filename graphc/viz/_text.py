@@ -26,7 +26,10 @@ def graph_text(graph, *, kernels=None, clusters: bool = False, show_phases: bool
         if not n.inputs and p == "forward":
             p = last  # constants do not start a section
         if p != last and p in ("backward", "update"):
-            lines.append(f"  # ---- {p} ----" + ("  (recorded while autograd ran backward)" if p == "backward" else "  (reads gradients)"))
+            lines.append(
+                f"  # ---- {p} ----"
+                + ("  (recorded while autograd ran backward)" if p == "backward" else "  (reads gradients)")
+            )
         last = p
         line = "  " + format_node(n)
         k = kof.get(n.id)
@@ -101,7 +104,9 @@ def autograd_text(roots, params: dict | None = None) -> str:
             walk(nf, prefix + ("   " if last else "│  "), i == len(nexts) - 1)
 
     for t in roots:
-        lines.append(f"tensor {tensor_text(t)}" + (f"  grad_fn={t.grad_fn.name()}" if t.grad_fn is not None else "  (leaf)"))
+        lines.append(
+            f"tensor {tensor_text(t)}" + (f"  grad_fn={t.grad_fn.name()}" if t.grad_fn is not None else "  (leaf)")
+        )
         if t.grad_fn is not None:
             walk(t.grad_fn, "", True)
     return "\n".join(lines)

@@ -189,7 +189,23 @@ class _Fuser:
             if self.join(k, n):
                 self.absorb_siblings(k, n)
                 return
+        self._log_view_refusals(n)
         self.new_kernel(POINTWISE, n, shape)
+
+    def _log_view_refusals(self, n) -> None:
+        """Say why ``n`` did not join producers it reads through a non-broadcast view."""
+        direct = {k.id for k in self.candidate_kernels(n)}
+        for i in n.inputs:
+            j = i
+            while j.id not in self.kernel_of and j.kind == ops_table.VIEW:
+                if not _is_broadcast_view(j):
+                    for kid in self._producer_kernels(j) - direct:
+                        log.debug(
+                            "not fusing %%%d (%s) into %s: it reads that kernel through %s view %%%d, which is not a broadcast",
+                            n.id, n.op, self.kernels[kid].name, j.op, j.id,
+                        )
+                    break
+                j = j.inputs[0]
 
     def absorb_siblings(self, k: Kernel, n) -> None:
         """Merge the other producer kernels of ``n`` that fit ``k`` (horizontal fusion), so
@@ -240,7 +256,10 @@ class _Fuser:
                     self.absorb_siblings(k, n)
                     return
             else:
-                log.debug("not fusing reduction %%%d into %s: different domain or axes", n.id, k.name)
+                log.debug(
+                    "not fusing reduction %%%d into %s: different domain or axes (%s over %s; the kernel: %s %s over %s)",
+                    n.id, k.name, list(domain), list(axes), k.kind, list(k.domain), list(k.axes),
+                )
         self.new_kernel(REDUCTION, n, domain, axes)
 
     def run(self) -> Schedule:

@@ -313,7 +313,9 @@ def test_html_is_self_contained(report, dump_dir):
     page = open(os.path.join(folder, "report.html")).read()
     assert "<script src" not in page and "<link" not in page and "@import" not in page
     assert not re.search(r"https?://(?!www\.w3\.org/2000/svg)", page)
-    data = json.loads(re.search(r'<script type="application/json" id="graphc-data">(.*?)</script>', page, re.S).group(1))
+    data = json.loads(
+        re.search(r'<script type="application/json" id="graphc-data">(.*?)</script>', page, re.S).group(1)
+    )
     assert set(STAGES) <= set(data["nodes"])
     kernels = data["kernels"]["after_fusion"]
     assert [kernels[str(i)]["source"] for i in range(len(report.kernels))] == [k.source for k in report.kernels]
@@ -486,3 +488,47 @@ def test_html_page_renders_in_headless_chromium(report, dump_dir, tmp_path):
     assert share((255, 255, 255)) > 0.2  # the graph canvas
     assert share((254, 226, 226), tol=10) > 0.0005  # matmul boxes (#fee2e2): the SVG graph was drawn
     assert share((219, 234, 254), tol=10) > 0.0005  # input boxes (#dbeafe)
+
+
+def test_html_page_interactions_in_headless_chromium(report, dump_dir, tmp_path):
+    """Hover and click events run the page's handlers: details, tooltip, kernel source, deep links."""
+    import html as html_mod
+
+    exe = _chromium()
+    if exe is None:
+        pytest.skip("no chromium binary found (apt-get install chromium); the browser check is skipped")
+    _, folder = dump_dir
+    fused = STAGES.index("after_fusion")
+    k0 = report.kernels[0]
+    probe = f"""<script>
+const n = document.getElementById('v{fused}-node-{k0.nodes[0]}');
+n.dispatchEvent(new MouseEvent('mouseover', {{bubbles: true}}));
+document.body.dataset.hover = document.getElementById('details').textContent;
+document.body.dataset.tip = document.getElementById('tip').style.display;
+document.body.dataset.lit = document.querySelectorAll('#v{fused}-svg .edge.hl').length;
+document.querySelector('#v{fused}-cluster-0 path').dispatchEvent(new MouseEvent('click', {{bubbles: true}}));
+document.body.dataset.source = document.getElementById('source').textContent;
+</script></body>"""
+    page = open(os.path.join(folder, "report.html")).read().replace("</body>", probe)
+    path = tmp_path / "probe.html"
+    path.write_text(page)
+    profile = tempfile.mkdtemp(prefix="graphc-chromium-")
+    cmd = [
+        exe, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        f"--user-data-dir={profile}", "--dump-dom", f"file://{path}#view=after_autodiff&node=3",
+    ]  # fmt: skip
+    try:
+        dom = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, timeout=90, text=True).stdout
+    except subprocess.TimeoutExpired:
+        pytest.skip("chromium did not finish within 90 s")
+    finally:
+        shutil.rmtree(profile, ignore_errors=True)
+    body = re.search(r"<body([^>]*)>", dom).group(1)
+    attrs = {k: html_mod.unescape(v) for k, v in re.findall(r'data-(\w+)="([^"]*)"', body)}
+    assert f"%{k0.nodes[0]}" in attrs["hover"] and "type" in attrs["hover"]
+    assert attrs["tip"] == "block"
+    assert int(attrs["lit"]) >= 1
+    assert attrs["source"].startswith(f"# {k0.name} ({k0.kind})") and k0.source.strip()[:40] in attrs["source"]
+    # the deep link selected the 'after autodiff' tab
+    assert re.search(r'<button data-view="after_autodiff" class="active"', dom)

@@ -391,12 +391,13 @@ class Module:
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Reset the gradients of all parameters: to None (default) or to zeros."""
         for p in self.parameters():
-            if p._grad is None:
+            # Through the .grad property, so that inside @graphc.compile the trace sees it.
+            if p.grad is None:
                 continue
             if set_to_none:
-                p._grad = None
+                p.grad = None
             else:
-                g = p._grad
+                g = p.grad
                 if g._grad_fn is not None:
                     g.detach_()
                 else:

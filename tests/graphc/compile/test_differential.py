@@ -243,7 +243,7 @@ class Gen:
         t = self.t(x)
         shape = tuple(t.shape)
         nd = len(shape)
-        options = ["reshape", "unsqueeze", "expand"]
+        options = ["reshape", "unsqueeze", "expand", "contiguous"]
         if nd >= 1:
             options += ["slice", "flip", "select", "narrow"]
         if nd >= 2:
@@ -263,8 +263,11 @@ class Gen:
                 choices.append((2, n // 2))
             new = self.choice(choices)
             how = self.choice(["reshape", "flatten"] if new in ((n,), (-1,)) else ["reshape"])
+            # A view when the strides allow, else a copy: writes through it reach x only then.
             return self.emit(f"{x}.flatten()" if how == "flatten" else f"{x}.reshape{new if len(new) > 1 else '(' + str(new[0]) + ',)'}",
-                             writable_view_of=None)
+                             writable_view_of=x)
+        if kind == "contiguous":
+            return self.emit(f"{x}.contiguous()", writable_view_of=x)
         if kind == "unsqueeze":
             return self.emit(f"{x}.unsqueeze({self.draw(st.integers(-nd - 1, nd))})", writable_view_of=x)
         if kind == "squeeze":
@@ -419,7 +422,9 @@ class Gen:
             name = target
         else:
             x = self.pick()
-            name = self.emit(f"{x}.clone()" if self.mode == "grad" or self.flag() else f"{x} * 1")
+            # (contiguous: eager keeps a permuted layout through clone and elementwise ops,
+            # which decides whether a later reshape is a view; tracers assume contiguous)
+            name = self.emit(f"{x}.clone()" if self.mode == "grad" else self.choice([f"{x}.clone().contiguous()", f"({x} * 1).contiguous()"]))
             if self.mode == "mutate":
                 self.writable.add(name)
         t = self.t(name)
@@ -479,7 +484,7 @@ class Gen:
         for _ in range(self.draw(st.integers(1, 2), "inputs")):
             self.new_input(self.shape(0, 3), self.choice(["float32", "float32", "float32", "float64"], "dtype"))
         families = [k for k, (_, w) in self.OPS.items() for _ in range(w)]
-        for _ in range(self.draw(st.integers(1, 8), "steps")):
+        for _ in range(self.draw(st.integers(1, 10), "steps")):
             fam = self.choice(families, "family")
             self.OPS[fam][0](self)
         # Outputs: the last value, sometimes one more (a value, an input, or a view of an input).

@@ -1,0 +1,96 @@
+"""Every Triton kernel the suite generated compiles ahead of time for Hopper (sm_90), no GPU needed.
+
+Named ``test_zz_*`` so that it runs after the other Triton tests in this
+directory, whose kernels the conftest records. It also generates a fixed set
+of representative kernels itself (every kernel kind), so it means something
+when run alone. Kernels are deduplicated by source and capped
+(``GRAPHC_AOT_MAX``, default 60; compiling takes ~0.3 s a kernel, plus a few
+seconds to start the compile worker).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import warnings
+
+import numpy as np
+import pytest
+
+import graphc
+import graphc.nn.functional as F
+from backends.triton import codegen
+
+AOT_MAX = int(os.environ.get("GRAPHC_AOT_MAX", "60"))
+
+
+def _representative_kernels():
+    """Compile a few functions that cover every kernel kind, and return their kernels."""
+    graphc.manual_seed(0)
+    x, w = graphc.randn(8, 32), graphc.randn(16, 32)
+    idx = graphc.tensor([[0, 3], [1, 1], [2, 0], [7, 4], [5, 5], [6, 2], [4, 7], [3, 6]])
+    fns = [
+        (lambda x, w: F.gelu(x @ w.t() + 1.0, approximate="tanh"), (x, w)),  # matmul + epilogue
+        (lambda x: F.layer_norm(x, (32,)).softmax(-1), (x,)),  # persistent row kernels
+        (lambda x: (x.t().exp() * 2, x.argmax(0), x.amax(1)), (x,)),  # pointwise, reductions
+        (lambda x: (x.gather(1, idx), graphc.cat([x, x], 0), F.pad(x, (1, 2)), x.cumsum(1)), (x,)),
+        (lambda x: x.scatter_add(1, idx, x[:, :2]) + graphc.rand(8, 32), (x,)),
+        (lambda x: x.to(graphc.bfloat16) @ x.t().to(graphc.bfloat16), (x,)),
+    ]
+    kernels = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for fn, args in fns:
+            report = graphc.compile(fn, backend="triton").explain(*args)
+            kernels.extend(k.kernel for k in report.kernels)
+    return kernels
+
+
+def test_every_generated_kernel_compiles_for_sm_90():
+    kernels = list(codegen.RECORDED or []) + _representative_kernels()
+    unique = {}
+    for k in kernels:
+        unique.setdefault(k.source, k)
+    picked = list(unique.values())
+    kinds = {k.kind for k in picked}
+    assert {"pointwise", "reduction", "matmul", "single"} <= kinds
+    if len(picked) > AOT_MAX:
+        # keep every kind, then the rest in order
+        first = {}
+        for k in picked:
+            first.setdefault(k.kind, k)
+        rest = [k for k in picked if k not in first.values()]
+        picked = list(first.values()) + rest[: AOT_MAX - len(first)]
+    failures = []
+    for k in picked:
+        try:
+            ptx = k.compile_ahead("sm_90")
+        except Exception as e:  # collect them all, then fail once with the list
+            failures.append(f"{k.name}: {str(e)[:1500]}\n{k.source}")
+            continue
+        assert re.search(r"^\.target sm_90a?\b", ptx, re.MULTILINE), k.name
+        assert f".entry {k.fn_name}" in ptx or k.fn_name in ptx
+    assert not failures, "\n\n".join(failures)
+
+
+def test_compile_ahead_from_an_explain_report_gives_hopper_ptx():
+    x = graphc.randn(4, 8)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        report = graphc.compile(lambda x: (x * x).sum(1), backend="triton").explain(x)
+    (k,) = report.kernels
+    ptx = k.compile_ahead("sm_90")
+    assert ".target sm_90a" in ptx
+    assert "ld.global" in ptx and "st.global" in ptx
+
+
+def test_matmul_kernel_uses_hopper_tensor_cores():
+    """A bf16 matmul tile compiled for sm_90 issues wgmma (Hopper's warpgroup MMA)."""
+    a = graphc.randn(256, 256).to(graphc.bfloat16)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        report = graphc.compile(lambda a, b: a @ b, backend="triton").explain(a, a)
+    (k,) = report.kernels
+    ptx = k.compile_ahead("sm_90")
+    assert "wgmma" in ptx or "mma" in ptx
+    np.testing.assert_equal(k.kind, "matmul")
