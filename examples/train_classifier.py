@@ -133,11 +133,15 @@ class ProgressBar:
         self.total, self.prefix, self.width = total, prefix, width
         self.stream = stream or sys.stdout
         self.live = self.stream.isatty()
+        self._last = 0
 
     def _draw(self, done: int, text: str) -> None:
         filled = int(self.width * done / max(1, self.total))
         bar = "#" * filled + "-" * (self.width - filled)
-        self.stream.write(f"\r{self.prefix} |{bar}| {done:{len(str(self.total))}d}/{self.total} {text}")
+        line = f"{self.prefix} |{bar}| {done:{len(str(self.total))}d}/{self.total} {text}"
+        pad = " " * max(0, self._last - len(line))  # blank out what a longer previous line left
+        self._last = len(line)
+        self.stream.write(f"\r{line}{pad}")
         self.stream.flush()
 
     def update(self, done: int, text: str = "") -> None:

@@ -229,6 +229,10 @@ class _Entry:
         self.mutation_targets = [self._target(p.real) for p in trace.mutated]
         self.mutation_pos = [n_out + i for i in range(len(trace.mutated))]
         self.grad_writes = [(self._target(real), where) for real, where in trace.grad_writes]
+        self.aot = None  # autograd through the call: see graphc._aot
+        self.aot_program = None
+        self.aot_targets = []
+        self.aliases = [None if a is None else (self._target(a[0]), a[1]) for a in trace.output_aliases]
 
     def _target(self, real):
         i = self.leaf_index.get(id(real))
@@ -285,10 +289,38 @@ class _Entry:
                     np.copyto(g._data, arr)
                     g._version.value += 1
                 else:
-                    real._grad = Tensor._wrap(arr if hasattr(arr, "to_host") else np.asarray(arr), real.dtype, real.device)
+                    real._grad = Tensor._wrap(arr if hasattr(arr, "to_host") else _writable(arr), real.dtype, real.device)
         # Device arrays (cuda tensors, Triton backend) stay on the device; anything else is numpy.
-        outs = [Tensor._wrap(r if hasattr(r, "to_host") else np.asarray(r), n.dtype, self.trace.device) for r, n in zip(results[: self.n_user_outputs], self.trace.graph.outputs)]
+        outs = [Tensor._wrap(r if hasattr(r, "to_host") else _writable(r), n.dtype, self.trace.device) for r, n in zip(results[: self.n_user_outputs], self.trace.graph.outputs)]
+        for i, alias in enumerate(self.aliases):
+            if alias is not None:  # an argument or lifted tensor, or a view of one: as eager gives it
+                outs[i] = _alias_output(_resolve(alias[0], arg_tensors), alias[1])
+        if self.aot is not None:
+            from . import _aot
+
+            targets = [_resolve(t, arg_tensors) for t in self.aot_targets]
+            _aot.attach(self.aot, self.aot_program, outs, results, inputs, targets, self.n_user_outputs)
         return _unflatten(self.out_spec, outs)
+
+
+def _writable(r):
+    """Outputs are ordinary tensors: a read-only result (a broadcast view) is copied."""
+    r = np.asarray(r)
+    return r if r.flags.writeable else r.copy()
+
+
+def _alias_output(real, view_ops):
+    """The eager value of an output aliasing ``real``: itself, a detached alias, or a view."""
+    if view_ops is None:
+        return real
+    from ._dispatch import apply
+    from .autograd.grad_mode import no_grad
+
+    with no_grad():
+        out = real.detach()
+        for name, attrs in view_ops:
+            out = apply(name, [out], **attrs)
+    return out
 
 
 def _resolve(target, arg_tensors):
@@ -443,21 +475,32 @@ class CompiledFunction:
             out_spec = _flatten(out, out_leaves)
             # A training step (backward inside) returns its loss as a plain value. Without a
             # backward inside, an output that requires grad needs autograd through the call.
-            for o in out_leaves:
-                if o._node is not None and o.requires_grad and is_grad_enabled() and not trace.grad_written:
-                    log.info(
-                        "graphc.compile: %s returns a tensor that requires grad; autograd through a "
-                        "compiled call is not supported yet, so it runs eagerly", self.__name__
-                    )
+            aot_plan = None
+            if is_grad_enabled() and not trace.grad_written and any(o._node is not None and o.requires_grad for o in out_leaves):
+                from . import _aot
+
+                aot_plan, why = _aot.plan_backward(trace, out_leaves)
+                if aot_plan is None:
+                    log.info("graphc.compile: %s returns a tensor that requires grad and %s; it runs eagerly", self.__name__, why)
                     _restore(trace)
                     return None
             trace.finish(out_leaves)
+            if aot_plan is not None:
+                for i, (kind, node) in enumerate(aot_plan.saved):
+                    if kind == "output":
+                        trace.graph.outputs.append(node)
+                        aot_plan.saved[i] = ("output", len(trace.graph.outputs) - 1)
         _restore(trace)
         self._traces += 1
         t1 = time.perf_counter()
         backend = self.backend or ("triton" if device.type == "cuda" else None)  # the device decides by default
         report = build(trace.graph, self.__name__, _signature(leaves), backend, {"trace": t1 - t0})
         entry = _Entry(trace, out_spec, report._program, report, len(out_leaves), leaves)
+        if aot_plan is not None:
+            backward = build(aot_plan.backward, self.__name__ + "_backward", _signature(leaves), backend, {})
+            entry.aot, entry.aot_program = aot_plan, backward._program
+            entry.aot_targets = [entry._target(r) for r in aot_plan.diff_reals]
+            report.backward = backward
         _debug_log(report)
         return entry
 

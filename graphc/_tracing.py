@@ -326,10 +326,24 @@ class Trace:
         self.grad_written.add(id(real))
 
     # -- finishing ---------------------------------------------------------------------
+    def _alias_of(self, out: Tensor):
+        """``(real, view_ops)`` when output ``out`` is an argument or lifted tensor itself
+        (``view_ops`` None), a view of one, or a detached alias of one (``view_ops`` ()):
+        eager returns that very tensor, or a view sharing its memory, so replay does too."""
+        out = self.to_tracer(out)
+        if out._base is None:
+            real = self.real_of(out)
+            return None if real is None else (real, None)
+        real = self.real_of(out._base)
+        if real is None or out._view_ops is None:
+            return None
+        return (real, tuple(out._view_ops))
+
     def finish(self, outputs: list) -> None:
         """Set graph outputs: user outputs, then traced grads; record mutations."""
         g = self.graph
         g.outputs = [self.to_tracer(o)._node for o in outputs]
+        self.output_aliases = [self._alias_of(o) for o in outputs]
         self.grad_writes = []  # (real tensor, output index or None)
         grad_input_nodes = {id(real): node for real, node in self.grad_inputs}
         for key, value in self.grads.items():

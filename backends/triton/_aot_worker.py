@@ -34,7 +34,9 @@ def _compile(req, cache):
         fn = cache[src] = ns[req["fn"]]
     backend, arch, warp = req["target"]
     target = triton.backends.compiler.GPUTarget(backend, arch, warp)
-    ast = triton.compiler.ASTSource(fn=fn, signature=req["signature"], constexprs=req["constexprs"])
+    # constexprs keyed by argument position: what every Triton 3.x accepts (3.9 also takes names)
+    consts = {(fn.arg_names.index(k),): v for k, v in req["constexprs"].items()}
+    ast = triton.compiler.ASTSource(fn=fn, signature=req["signature"], constexprs=consts)
     compiled = triton.compile(ast, target=target, options=req.get("options") or None)
     return compiled.asm["ptx"]
 

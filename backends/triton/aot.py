@@ -62,8 +62,12 @@ def _in_process(req) -> str:
 
     fn = load_source(req["source"], req["fn"], "aot")
     backend, arch, warp = req["target"]
-    ast = triton.compiler.ASTSource(fn=fn, signature=req["signature"], constexprs=req["constexprs"])
-    compiled = triton.compile(ast, target=triton.backends.compiler.GPUTarget(backend, arch, warp), options=req["options"] or None)
+    # constexprs keyed by argument position: what every Triton 3.x accepts (3.9 also takes names)
+    consts = {(fn.arg_names.index(k),): v for k, v in req["constexprs"].items()}
+    ast = triton.compiler.ASTSource(fn=fn, signature=req["signature"], constexprs=consts)
+    compiled = triton.compile(
+        ast, target=triton.backends.compiler.GPUTarget(backend, arch, warp), options=req["options"] or None
+    )
     return compiled.asm["ptx"]
 
 

@@ -395,11 +395,17 @@ class _Emitter:
         key = (spec.name, tuple(sorted(coord_exprs.items())), mask)
         if key in self.loads:
             return self.loads[key]
-        var = f"x{spec.node.id}" if not any(k[0] == spec.name for k in self.loads) else f"x{spec.node.id}_{len(self.loads)}"
+        var = (
+            f"x{spec.node.id}"
+            if not any(k[0] == spec.name for k in self.loads)
+            else f"x{spec.node.id}_{len(self.loads)}"
+        )
         generic = " + ".join(f"{coord_exprs[d]} * {spec.name}_s{d}" for d in spec.stride_dims) or "0"
         if spec.flag:
             c = spec.contig
-            dense = contig_expr or (" + ".join(f"{coord_exprs[d]} * {c[d]}" if c[d] != 1 else coord_exprs[d] for d in spec.stride_dims))
+            dense = contig_expr or (
+                " + ".join(f"{coord_exprs[d]} * {c[d]}" if c[d] != 1 else coord_exprs[d] for d in spec.stride_dims)
+            )
             self.emit(f"if {spec.flag}:")
             self.emit(f"    o_{var} = {dense}")
             self.emit("else:")
@@ -408,13 +414,15 @@ class _Emitter:
         else:
             off = generic
         ptr = f"{spec.name} + {off}" if off != "0" else spec.name
-        if not spec.stride_dims:
-            if mask in ("xmask", "mask"):
-                mask = None  # a one-element buffer: a scalar load, broadcast by use
-            elif mask:
-                ptr = f"{spec.name} + xoffs * 0"  # a block of pointers to match a per-lane mask
+        if mask and all(coord_exprs.get(d, "0") == "0" for d in spec.stride_dims):
+            # one element for the whole tile: every lane (row) reads the same address, so the
+            # value is a block like the tile's other values
+            ptr = f"{spec.name} + xoffs * 0"
+            mask = "xmask" if mask == "mask" else mask
         raw = f"tl.load({ptr}, mask={mask}, other=0)" if mask else f"tl.load({ptr})"
-        self.emit(f"{var} = {self.convert_loaded(raw, dtype)}  # {spec.name}: {spec.node.dtype.short}{list(spec.shape)} (%{spec.node.id})")
+        self.emit(
+            f"{var} = {self.convert_loaded(raw, dtype)}  # {spec.name}: {spec.node.dtype.short}{list(spec.shape)} (%{spec.node.id})"
+        )
         self.loads[key] = var
         return var
 
@@ -487,7 +495,9 @@ def _vary_through_views(vary: tuple, views) -> tuple:
         in_shape, out_shape = v.inputs[0].shape, v.shape
         if v.op == "expand":
             lead = len(out_shape) - len(in_shape)
-            vary = (None,) * lead + tuple(None if (s == 1 and t != 1) else x for s, t, x in zip(in_shape, out_shape[lead:], vary))
+            vary = (None,) * lead + tuple(
+                None if (s == 1 and t != 1) else x for s, t, x in zip(in_shape, out_shape[lead:], vary)
+            )
         elif v.op == "reshape":
             entries = [x for s, x in zip(in_shape, vary) if s != 1]
             if [s for s in in_shape if s != 1] != [s for s in out_shape if s != 1]:
@@ -523,7 +533,10 @@ class _TileKernel:
         self.nokeep = tuple(s for i, s in enumerate(self.domain) if i not in axes)
         self.trailing = self.rdims == list(range(len(self.domain) - len(self.rdims), len(self.domain)))
         self.e = _Emitter(name, group.kind, group.nodes)
-        self.persistent = (not self.reduction) or _next_pow2(self.R) <= CONFIG["persistent_rblock_max"]
+        # Short rows stay in registers (persistent); a column reduction (reduced dims outside the
+        # kept ones) only while its tile can still be wide along the contiguous kept dims.
+        limit = CONFIG["persistent_rblock_max"] if self.trailing else min(CONFIG["persistent_rblock_max"], 64)
+        self.persistent = (not self.reduction) or _next_pow2(self.R) <= limit
         self.RB = _next_pow2(self.R) if self.persistent else None
 
     def big(self) -> bool:
@@ -700,9 +713,13 @@ class _TileKernel:
         # argmax / argmin: first index of the extreme value (first NaN wins, as numpy)
         e = self.e
         e.emit(f"m_{n.id} = {fn}(tl.where({mask}, {v}, {ident}), axis=1, keep_dims=True)")
-        e.emit(f"i_{n.id} = tl.min(tl.where({mask} & ({v} == m_{n.id}), roffs, {max(self.R, 1)}), axis=1, keep_dims=True)")
+        e.emit(
+            f"i_{n.id} = tl.min(tl.where({mask} & ({v} == m_{n.id}), roffs, {max(self.R, 1)}), axis=1, keep_dims=True)"
+        )
         if fl:
-            e.emit(f"n_{n.id} = tl.min(tl.where({mask} & ({v} != {v}), roffs, {max(self.R, 1)}), axis=1, keep_dims=True)")
+            e.emit(
+                f"n_{n.id} = tl.min(tl.where({mask} & ({v} != {v}), roffs, {max(self.R, 1)}), axis=1, keep_dims=True)"
+            )
             e.emit(f"i_{n.id} = tl.where(n_{n.id} < {max(self.R, 1)}, n_{n.id}, i_{n.id})")
         e.emit(f"i_{n.id} = tl.where(i_{n.id} < {max(self.R, 1)}, i_{n.id}, 0)")
         return f"i_{n.id}.to(tl.int64)"
@@ -777,7 +794,10 @@ class _TileKernel:
             off = self.flat_of(self.cdims(self.domain, "dom"))
             if off is None:
                 c = R.contiguous_strides(self.domain)
-                off = " + ".join(f"{self.coord(d)} * {c[d]}" for d in range(len(self.domain)) if self.domain[d] != 1) or "0"
+                off = (
+                    " + ".join(f"{self.coord(d)} * {c[d]}" for d in range(len(self.domain)) if self.domain[d] != 1)
+                    or "0"
+                )
             e.store(self.out_names[n.id], off, e.values[n.id], "mask", n)
 
     def generate_looped(self, outputs) -> None:
@@ -792,7 +812,12 @@ class _TileKernel:
 
         def emit_rows(level):
             for n in g.nodes:
-                if n.kind != ops_table.REDUCE and self.space(n) == "row" and lv[n.id] <= level and n.id not in done_rows:
+                if (
+                    n.kind != ops_table.REDUCE
+                    and self.space(n) == "row"
+                    and lv[n.id] <= level
+                    and n.id not in done_rows
+                ):
                     done_rows.add(n.id)
                     e.elementwise(n, self.operand)
                     if n.id in outputs:
@@ -815,7 +840,11 @@ class _TileKernel:
         for p in range(passes):
             stage_reds = [n for n in reds if lv[n.id] == p + 1]
             stage_out = [n for n in dom_out if lv[n.id] == p]
-            targets = [by_id[_view_chain(n.inputs[0], g.inside)[0].id] for n in stage_reds if _view_chain(n.inputs[0], g.inside)[0].id in g.inside]
+            targets = [
+                by_id[_view_chain(n.inputs[0], g.inside)[0].id]
+                for n in stage_reds
+                if _view_chain(n.inputs[0], g.inside)[0].id in g.inside
+            ]
             need = dom_deps([t for t in targets if t.kind != ops_table.REDUCE and self.space(t) == "dom"] + stage_out)
             e.emit(f"# pass {p + 1} of {passes} over the row")
             for n in stage_reds:
@@ -911,7 +940,9 @@ class _TileKernel:
         else:
             fn = "tl.max" if op == "argmax" else "tl.min"
             e.emit(f"m{n.id} = {fn}({a}, axis=1, keep_dims=True)")
-            e.emit(f"{var} = tl.min(tl.where(({a} == m{n.id}) & (idx{n.id} < {big}), idx{n.id}, {big}), axis=1, keep_dims=True)")
+            e.emit(
+                f"{var} = tl.min(tl.where(({a} == m{n.id}) & (idx{n.id} < {big}), idx{n.id}, {big}), axis=1, keep_dims=True)"
+            )
             if ct.is_floating_point:
                 e.emit(f"n{n.id} = tl.min(nan{n.id}, axis=1, keep_dims=True)")
                 e.emit(f"{var} = tl.where(n{n.id} < {big}, n{n.id}, {var})")
@@ -970,17 +1001,22 @@ def _pointwise_config(N):
 def _row_config(M, Rn, persistent, trailing, gpu=False):
     def configure(kernel):
         interp = R.interpreting() and not gpu
+        # Tiles of at most a few thousand elements per program keep every live value in registers.
+        # Rows reduced over their trailing (contiguous) dims read along RBLOCK; "column" reductions
+        # (kept dims inside the reduced ones) read along XBLOCK, so they take wide XBLOCKs.
         if persistent:
             rb = _next_pow2(Rn)
-            budget = (1 << 15) if interp else (2048 if trailing else 4096)
-            xb = min(_next_pow2(M), max(1, budget // rb))
-            if not trailing and not interp:
-                xb = max(xb, min(_next_pow2(M), 16))
-        else:
-            rb = _next_pow2(min(Rn, CONFIG["looped_rblock"]))
-            xb = 1 if trailing else min(_next_pow2(M), 16)
             if interp:
-                xb = min(_next_pow2(M), max(1, (1 << 14) // rb))
+                xb = min(_next_pow2(M), max(1, (1 << 15) // rb))
+            else:
+                xb = min(_next_pow2(M), max(1, (2048 if trailing else 4096) // rb))
+        elif interp:
+            rb = _next_pow2(min(Rn, CONFIG["looped_rblock"]))
+            xb = min(_next_pow2(M), max(1, (1 << 14) // rb))
+        elif trailing:
+            rb, xb = _next_pow2(min(Rn, CONFIG["looped_rblock"])), 1
+        else:
+            rb, xb = min(_next_pow2(Rn), 64), min(_next_pow2(M), 64)
         cfg = {"XBLOCK": xb, "RBLOCK": rb}
         if not interp:
             cfg["num_warps"] = max(1, min(16, _next_pow2(xb * rb // 512)))
@@ -1120,7 +1156,9 @@ class _MatmulKernel(_TileKernel):
         e.emit(f"b_ptrs += BLOCK_K * {bk}")
         e.depth -= 1
         e.emit(f"mask = (rm[:, None] < {M}) & (rn[None, :] < {N})")
-        conv = f"acc.to({E.tl_type(E.compute_type(mm.dtype))})" if acc_t != E.tl_type(E.compute_type(mm.dtype)) else "acc"
+        conv = (
+            f"acc.to({E.tl_type(E.compute_type(mm.dtype))})" if acc_t != E.tl_type(E.compute_type(mm.dtype)) else "acc"
+        )
         e.emit(f"v{mm.id} = {E.round_to(conv, mm.dtype)}")
         e.values[mm.id] = f"v{mm.id}"
         out_off = f"rm[:, None] * {N} + rn[None, :]"
@@ -1135,8 +1173,11 @@ class _MatmulKernel(_TileKernel):
             e.elementwise(n, self.operand)
             if n.id in outputs:
                 e.store(self.out_names[n.id], out_off, e.values[n.id], "mask", n)
-        doc = [f"matmul {a.dtype.short}{list(a.shape)} @ {b.dtype.short}{list(b.shape)} -> {list(mm.shape)}"
-               + (" with a fused epilogue" if len(g.nodes) > 1 else "") + "; fp32 accumulation"]
+        doc = [
+            f"matmul {a.dtype.short}{list(a.shape)} @ {b.dtype.short}{list(b.shape)} -> {list(mm.shape)}"
+            + (" with a fused epilogue" if len(g.nodes) > 1 else "")
+            + "; fp32 accumulation"
+        ]
         source = e.source(self.name, doc)
         nb = _prod(self.batch)
         k = TritonKernel(
@@ -1188,11 +1229,27 @@ _MM_CONFIGS = [
 
 def _mm_default(M, N, K, small):
     if small:
-        return {"BLOCK_M": 32, "BLOCK_N": 32, "BLOCK_K": 16, "GROUP_M": 8, "EVEN_K": K % 16 == 0, "num_warps": 4, "num_stages": 2}
+        return {
+            "BLOCK_M": 32,
+            "BLOCK_N": 32,
+            "BLOCK_K": 16,
+            "GROUP_M": 8,
+            "EVEN_K": K % 16 == 0,
+            "num_warps": 4,
+            "num_stages": 2,
+        }
     bm = 128 if M >= 128 else max(16, _next_pow2(M))
     bn = 128 if N >= 128 else max(16, _next_pow2(N))
     bk = 64 if K >= 64 else max(16, _next_pow2(K))
-    return {"BLOCK_M": bm, "BLOCK_N": bn, "BLOCK_K": bk, "GROUP_M": 8, "EVEN_K": K % bk == 0, "num_warps": 8 if bm * bn >= 16384 else 4, "num_stages": 3}
+    return {
+        "BLOCK_M": bm,
+        "BLOCK_N": bn,
+        "BLOCK_K": bk,
+        "GROUP_M": 8,
+        "EVEN_K": K % bk == 0,
+        "num_warps": 8 if bm * bn >= 16384 else 4,
+        "num_stages": 3,
+    }
 
 
 # ----------------------------------------------------------------------------
@@ -1275,7 +1332,13 @@ class _SingleKernel:
         e = self.pointwise_emitter(n.shape)
         out = e.add_output(n)
         e.comment_node(n)
-        e.store(out, "xoffs", f"tl.full([XBLOCK], {E.literal(n.attrs['value'], n.dtype)}, {E.tl_type(E.compute_type(n.dtype))})", "xmask", n)
+        e.store(
+            out,
+            "xoffs",
+            f"tl.full([XBLOCK], {E.literal(n.attrs['value'], n.dtype)}, {E.tl_type(E.compute_type(n.dtype))})",
+            "xmask",
+            n,
+        )
         k = self.make_kernel(e, [f"fill {list(n.shape)}"], n.numel)
         return [k], self.alloc_launch(k, [])
 
@@ -1401,7 +1464,14 @@ class _SingleKernel:
         v = self.load_full(e, src, {d: cs.get(d, "0") for d in range(len(src.shape))}, mask="ok")
         oc = out_coords_of(cs, ix)
         c = R.contiguous_strides(x.shape)
-        off = " + ".join(f"{oc[d]} * {c[d]}" if c[d] != 1 else f"{oc[d]}" for d in range(len(x.shape)) if x.shape[d] != 1 or d == axis) or "0"
+        off = (
+            " + ".join(
+                f"{oc[d]} * {c[d]}" if c[d] != 1 else f"{oc[d]}"
+                for d in range(len(x.shape))
+                if x.shape[d] != 1 or d == axis
+            )
+            or "0"
+        )
         val = f"{v}.to({out}.dtype.element_ty)"
         if mode == "add":
             e.emit(f"tl.atomic_add({out} + {off}, {val}, mask=ok)  # repeated indices accumulate")
@@ -1534,7 +1604,11 @@ class _SingleKernel:
 
         k.configure = configure
         k.grid = lambda cfg, M=M: ((M + cfg["XBLOCK"] - 1) // cfg["XBLOCK"],)
-        k.aot_config = {"XBLOCK": max(1, min(_next_pow2(M), 2048 // min(_next_pow2(L), 1024))), "RBLOCK": min(_next_pow2(L), 1024), "num_warps": 4}
+        k.aot_config = {
+            "XBLOCK": max(1, min(_next_pow2(M), 2048 // min(_next_pow2(L), 1024))),
+            "RBLOCK": min(_next_pow2(L), 1024),
+            "num_warps": 4,
+        }
         return [k], self.alloc_launch(k, [x])
 
     # -- host code ------------------------------------------------------------------------------------------------
@@ -1659,7 +1733,7 @@ class Program:
     plan: object = None
 
     def __call__(self, inputs):
-        if R.interpreting():
+        if not R.device_memory():
             return self.fn([x if isinstance(x, np.ndarray) else np.asarray(x) for x in inputs])
         # CPU tensors compiled for the GPU: upload the inputs, download the results
         host = not any(isinstance(x, R.DeviceArray) for x in inputs)
@@ -1715,7 +1789,9 @@ class TritonCodegen:
         elif n.kind == ops_table.VIEW:
             src = self.value_of(n.inputs[0])
             self.consts[f"A{n.id}"] = dict(n.attrs)
-            self.run.append(f"    {self.v(n)} = R.view({src}, {n.op!r}, A{n.id}, {tuple(n.shape)!r})  # {format_node(n)}")
+            self.run.append(
+                f"    {self.v(n)} = R.view({src}, {n.op!r}, A{n.id}, {tuple(n.shape)!r})  # {format_node(n)}"
+            )
         else:
             raise AssertionError(f"value of %{n.id} is used before it is computed")
         self.ready.add(n.id)
@@ -1768,7 +1844,7 @@ class TritonCodegen:
         try:
             kernels, lines = _SingleKernel(n, name, self).generate()
         except UnsupportedError:
-            if not R.interpreting():
+            if R.device_memory():  # the numpy fallback exists for host buffers under the interpreter only
                 raise
             kernels, lines = [], self.host_fallback(n)
         for k in kernels:
@@ -1799,7 +1875,9 @@ class TritonCodegen:
         g = self.graph
         self.run = ["def run(inputs):"]
         if g.inputs:
-            self.run.append("    " + ", ".join(self.v(n) for n in g.inputs) + ("," if len(g.inputs) == 1 else "") + " = inputs")
+            self.run.append(
+                "    " + ", ".join(self.v(n) for n in g.inputs) + ("," if len(g.inputs) == 1 else "") + " = inputs"
+            )
         self.ready.update(n.id for n in g.inputs)
         for kind, item in self.schedule.steps:
             if kind == "view":
@@ -1817,9 +1895,13 @@ class TritonCodegen:
         host = "\n".join(self.run) + "\n"
         header = [
             f"# graphc Triton program for graph {self.name!r}: {len(self.kernels)} kernels",
-            f"# mode: {'Triton interpreter on host buffers' if R.interpreting() else 'GPU'}",
+            f"# mode: {'GPU' if not R.interpreting() else 'Triton interpreter on ' + ('device' if R.device_memory() else 'host') + ' buffers'}",
         ]
-        parts = ["\n".join(header)] + [k.source for k in self.kernels] + ["# host program (R = backends.triton.runtime)\n" + host]
+        parts = (
+            ["\n".join(header)]
+            + [k.source for k in self.kernels]
+            + ["# host program (R = backends.triton.runtime)\n" + host]
+        )
         source = "\n\n".join(p.rstrip("\n") + "\n" for p in parts)
         ns = {"R": _HostOps, "np": np}
         for k in self.kernels:

@@ -126,7 +126,7 @@ def _tanh(x, LIBDEVICE: tl.constexpr):
         ("_expm1",),
     ),
     "_sinh": (
-        '''@triton.jit
+        """@triton.jit
 def _sinh(x, LIBDEVICE: tl.constexpr):
     if LIBDEVICE:
         return libdevice.sinh(x)
@@ -134,26 +134,26 @@ def _sinh(x, LIBDEVICE: tl.constexpr):
         a = tl.abs(x)
         m = _expm1(a, LIBDEVICE)
         r = tl.where(a > 20.0, tl.exp(a - 0.6931471805599453), 0.5 * (m + m / (m + 1.0)))
-        return tl.where(x < 0, -r, r)''',
+        return tl.where(x < 0, -r, r)""",
         ("_expm1",),
     ),
     "_cosh": (
-        '''@triton.jit
+        """@triton.jit
 def _cosh(x, LIBDEVICE: tl.constexpr):
     if LIBDEVICE:
         return libdevice.cosh(x)
     else:
         e = tl.exp(tl.abs(x) - 0.6931471805599453)
-        return e + 0.25 / e''',
+        return e + 0.25 / e""",
         (),
     ),
     "_tan": (
-        '''@triton.jit
+        """@triton.jit
 def _tan(x, LIBDEVICE: tl.constexpr):
     if LIBDEVICE:
         return libdevice.tan(x)
     else:
-        return tl.sin(x) / tl.cos(x)''',
+        return tl.sin(x) / tl.cos(x)""",
         (),
     ),
     "_atan": (
@@ -171,35 +171,35 @@ def _atan(x, LIBDEVICE: tl.constexpr):
         z = a * a
 '''
         + "\n".join("    " + line for line in _atan_series().splitlines())
-        + '''
+        + """
         r = 4.0 * a * s
         r = tl.where(inv, 1.5707963267948966 - r, r)
         r = tl.where(x != x, x, r)
-        return tl.where(x < 0, -r, r)''',
+        return tl.where(x < 0, -r, r)""",
         (),
     ),
     "_asin": (
-        '''@triton.jit
+        """@triton.jit
 def _asin(x, LIBDEVICE: tl.constexpr):
     if LIBDEVICE:
         return libdevice.asin(x)
     else:
         r = _atan(x / tl.sqrt((1.0 - x) * (1.0 + x)), LIBDEVICE)
-        return tl.where(tl.abs(x) > 1.0, float("nan"), r)''',
+        return tl.where(tl.abs(x) > 1.0, float("nan"), r)""",
         ("_atan",),
     ),
     "_acos": (
-        '''@triton.jit
+        """@triton.jit
 def _acos(x, LIBDEVICE: tl.constexpr):
     if LIBDEVICE:
         return libdevice.acos(x)
     else:
         r = 2.0 * _atan(tl.sqrt((1.0 - x) / (1.0 + x)), LIBDEVICE)
-        return tl.where(tl.abs(x) > 1.0, float("nan"), r)''',
+        return tl.where(tl.abs(x) > 1.0, float("nan"), r)""",
         ("_atan",),
     ),
     "_atan2": (
-        '''@triton.jit
+        """@triton.jit
 def _atan2(y, x, LIBDEVICE: tl.constexpr):
     if LIBDEVICE:
         return libdevice.atan2(y, x)
@@ -208,7 +208,7 @@ def _atan2(y, x, LIBDEVICE: tl.constexpr):
         r = _atan(y / x, LIBDEVICE)
         r = tl.where(x < 0, tl.where(y < 0, r - 3.141592653589793, r + 3.141592653589793), r)
         r = tl.where(x == 0, tl.where(y > 0, 1.5707963267948966, tl.where(y < 0, -1.5707963267948966, 0.0 * y)), r)
-        return tl.where((x != x) | (y != y), x + y, r)''',
+        return tl.where((x != x) | (y != y), x + y, r)""",
         ("_atan",),
     ),
     "_pow": (
@@ -254,12 +254,12 @@ def _rint(x, LIBDEVICE: tl.constexpr):
         (),
     ),
     "_trunc": (
-        '''@triton.jit
+        """@triton.jit
 def _trunc(x, LIBDEVICE: tl.constexpr):
     if LIBDEVICE:
         return libdevice.trunc(x)
     else:
-        return tl.where(x < 0, tl.ceil(x), tl.floor(x))''',
+        return tl.where(x < 0, tl.ceil(x), tl.floor(x))""",
         (),
     ),
     "_floordiv_int": (
@@ -288,17 +288,15 @@ def _mod_int(a, b):
         (),
     ),
     "_prod_combine": (
-        '''@triton.jit
+        """@triton.jit
 def _prod_combine(a, b):
-    return a * b''',
+    return a * b""",
         (),
     ),
 }
 
 # Helpers that take the LIBDEVICE constexpr.
-LIBDEVICE_HELPERS = {
-    name for name, (src, _) in HELPERS.items() if "LIBDEVICE: tl.constexpr" in src.split("\n", 2)[1]
-}
+LIBDEVICE_HELPERS = {name for name, (src, _) in HELPERS.items() if "LIBDEVICE: tl.constexpr" in src.split("\n", 2)[1]}
 
 
 def helper_closure(names) -> list:
@@ -394,7 +392,13 @@ def elementwise(op: str, args: list, in_dtypes: list, out: dt.DType, use_helper,
         if fl:
             e = scalar_of(1) if scalar_of else None
             if e is not None:
-                special = {1.0: f"{a}", 2.0: f"({a} * {a})", 3.0: f"({a} * {a} * {a})", 0.5: f"tl.sqrt({a})", -1.0: f"(1.0 / {a})"}
+                special = {
+                    1.0: f"{a}",
+                    2.0: f"({a} * {a})",
+                    3.0: f"({a} * {a} * {a})",
+                    0.5: f"tl.sqrt({a})",
+                    -1.0: f"(1.0 / {a})",
+                }
                 if float(e) in special and not (float(e) == 0.5 and ct is dt.float32):
                     return special[float(e)]
                 if float(e) == 0.5:

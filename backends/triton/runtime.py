@@ -41,7 +41,19 @@ from ir.errors import DeviceError, UnsupportedError
 
 from . import _env
 
-interpreting = _env.interpreting
+interpreting = _env.interpreting  # kernels run under Triton's interpreter
+
+# Whether values live in device memory (DeviceArray). Normally exactly when kernels are
+# compiled for a GPU; tests set it to True under the interpreter with a host-memory stand-in
+# for the driver, which runs every device-memory code path without a GPU.
+FORCE_DEVICE_MEMORY: bool | None = None
+
+
+def device_memory() -> bool:
+    """Whether arrays are :class:`DeviceArray` values (GPU memory) rather than numpy buffers."""
+    if FORCE_DEVICE_MEMORY is not None:
+        return FORCE_DEVICE_MEMORY
+    return not interpreting()
 
 
 # ----------------------------------------------------------------------------
@@ -161,6 +173,78 @@ class HostArray:
         return f"HostArray({self.dtype}{list(self.array.shape)})"
 
 
+class _DeviceStorage:
+    """A device block as the interpreter's "storage": ``cpu()`` copies it to the host,
+    ``copy_(host)`` writes it back."""
+
+    __slots__ = ("block",)
+
+    def __init__(self, block):
+        self.block = block
+
+    def data_ptr(self) -> int:
+        return self.block.ptr
+
+    def cpu(self):
+        buf = np.empty(self.block.size, dtype=np.uint8)
+        driver().dtoh(buf, self.block.ptr)
+        return _HostStorage(buf.ctypes.data, buf)
+
+    def copy_(self, host):
+        driver().htod(self.block.ptr, host.keep)
+        return self
+
+
+class _HostShell:
+    """The host-side argument the interpreter builds with ``new_empty`` + ``set_``."""
+
+    __slots__ = ("dtype", "itemsize", "ptr", "storage")
+
+    def __init__(self, dtype, itemsize):
+        self.dtype, self.itemsize, self.ptr, self.storage = dtype, itemsize, 0, None
+
+    def set_(self, storage, offset=0, size=None, stride=None):
+        self.storage = storage
+        self.ptr = storage.data_ptr() + offset * self.itemsize
+        return self
+
+    def data_ptr(self) -> int:
+        return self.ptr
+
+    def untyped_storage(self):
+        return self.storage
+
+
+class InterpretedDeviceArg:
+    """A :class:`DeviceArray` as an argument of an *interpreted* kernel: Triton's interpreter
+    copies its block to the host before the launch and back after it (debugging on a GPU
+    machine with TRITON_INTERPRET=1, and the device-memory tests without a GPU)."""
+
+    __slots__ = ("a", "dtype")
+
+    def __init__(self, a):
+        self.a = a
+        self.dtype = a.dtype
+
+    def data_ptr(self) -> int:
+        return self.a.data_ptr()
+
+    def untyped_storage(self):
+        return _DeviceStorage(self.a.block)
+
+    def new_empty(self, *args, **kwargs):
+        return _HostShell(self.dtype, self.a.itemsize)
+
+    def storage_offset(self) -> int:
+        return self.a.offset
+
+    def size(self):
+        return self.a.shape
+
+    def stride(self):
+        return self.a.estrides
+
+
 # ----------------------------------------------------------------------------
 # the CUDA driver
 
@@ -246,7 +330,7 @@ def driver() -> _Driver:
     if _driver is None:
         with _driver_lock:
             if _driver is None:
-                if interpreting():
+                if not device_memory():
                     raise DeviceError(
                         "CUDA tensors are not available while TRITON_INTERPRET=1: the Triton backend then "
                         "runs its kernels under Triton's interpreter on host (CPU) buffers"
@@ -501,7 +585,9 @@ class DeviceArray:
 
     def __iadd__(self, other):
         """``a += b`` on the device (the autograd engine accumulates ``.grad`` this way)."""
-        other = other if isinstance(other, DeviceArray) else from_host(np.asarray(other, dtype=_host_dtype(self.storage)))
+        other = (
+            other if isinstance(other, DeviceArray) else from_host(np.asarray(other, dtype=_host_dtype(self.storage)))
+        )
         total = run_op(ops_table.OPS["add"], [self, _cast_like(other, self)], {}, self.shape, _gdtype(self.storage))
         copy_into(self, total)
         return self
@@ -554,7 +640,9 @@ def _reshape_strides(old_shape, old_strides, new_shape):
     tensor_numel, view_numel = 1, 1
     for tensor_d in range(len(old_shape) - 1, -1, -1):
         tensor_numel *= old_shape[tensor_d]
-        if tensor_d == 0 or (old_shape[tensor_d - 1] != 1 and old_strides[tensor_d - 1] != tensor_numel * chunk_base_stride):
+        if tensor_d == 0 or (
+            old_shape[tensor_d - 1] != 1 and old_strides[tensor_d - 1] != tensor_numel * chunk_base_stride
+        ):
             while view_d >= 0 and (view_numel < tensor_numel or new_shape[view_d] == 1):
                 new_strides[view_d] = view_numel * chunk_base_stride
                 view_numel *= new_shape[view_d]
@@ -607,13 +695,13 @@ def to_host(array) -> np.ndarray:
 
 def synchronize() -> None:
     """Wait for all queued GPU work (no-op under the interpreter)."""
-    if not interpreting() and _env.GPU_PRESENT:
+    if device_memory() and _driver is not None:
         driver().synchronize()
 
 
 def empty_cache() -> None:
     """Return the caching allocator's free blocks to the driver."""
-    if not interpreting() and _env.GPU_PRESENT:
+    if device_memory() and _driver is not None:
         allocator.empty_cache()
 
 
@@ -623,7 +711,7 @@ def empty_cache() -> None:
 
 def empty(shape, dtype: dt.DType):
     """An uninitialized contiguous array of graphc dtype ``dtype`` for the current mode."""
-    if interpreting():
+    if not device_memory():
         return np.empty(tuple(shape), dtype=dtype.numpy_dtype)
     return DeviceArray.empty(shape, storage_name(dtype))
 
@@ -639,8 +727,8 @@ def element_strides(a) -> tuple:
 def kernel_arg(a):
     """The object passed to a Triton kernel for array ``a``."""
     if isinstance(a, DeviceArray):
-        return a
-    if interpreting():
+        return InterpretedDeviceArg(a) if interpreting() else a
+    if not device_memory():
         return HostArray(np.asarray(a))
     return from_host(np.asarray(a))  # a host value reaching a GPU kernel (a small constant): upload
 
@@ -677,7 +765,7 @@ def view(a, node_op: str, attrs: dict, shape):
 def constant(value: np.ndarray, dtype: dt.DType):
     """A program constant in the current mode's memory."""
     value = np.asarray(value, dtype=dtype.numpy_dtype)
-    if interpreting():
+    if not device_memory():
         return value
     return from_host(value, dtype)
 
@@ -700,12 +788,7 @@ def copy_into(dst, src) -> None:
     n = dst.size
     if n == 0:
         return
-    if (
-        isinstance(src, DeviceArray)
-        and src.storage == dst.storage
-        and dst.is_contiguous()
-        and src.is_contiguous()
-    ):
+    if isinstance(src, DeviceArray) and src.storage == dst.storage and dst.is_contiguous() and src.is_contiguous():
         driver().dtod(dst.data_ptr(), src.data_ptr(), dst.nbytes)
         return
     copy_kernel(dst, src)
@@ -729,7 +812,7 @@ def run_op(opdef, arrays, attrs, shape, dtype):
     a generated one-node program, compiled once per op signature."""
     from ir.graph import Graph, _canonical
 
-    if interpreting():
+    if not device_memory():
         raise DeviceError("CUDA tensors are not available under TRITON_INTERPRET=1 (host buffers only)")
     arrays = [a if isinstance(a, DeviceArray) else from_host(np.asarray(a)) for a in arrays]
     kind = opdef.kind

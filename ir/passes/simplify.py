@@ -23,6 +23,8 @@ FOLD_LIMIT = 64
 
 
 def _is_scalar_const(n, value=None) -> bool:
+    while n.op in ("expand", "reshape") and n.inputs[0].numel == 1:  # a broadcast scalar
+        n = n.inputs[0]
     if n.op == "constant" and n.attrs["value"].size == 1:
         return value is None or float(n.attrs["value"].reshape(-1)[0]) == value
     if n.op == "full":
@@ -94,6 +96,8 @@ def _fold(n, ins):
     opdef = ops_table.OPS[n.op]
     if opdef.kind in (ops_table.SOURCE, ops_table.RANDOM) or n.numel > FOLD_LIMIT:
         return None
+    if opdef.kind == ops_table.VIEW and ins and n.numel > ins[0].numel:
+        return None  # a broadcast stays a view: materializing it only makes it bigger
     if not ins or not all(i.op == "constant" for i in ins):
         if not (opdef.kind == ops_table.CREATION and n.numel <= FOLD_LIMIT and not ins):
             return None
@@ -101,6 +105,10 @@ def _fold(n, ins):
 
     value = run_op(opdef, [i.attrs["value"] for i in ins], n.attrs, n.shape, n.dtype)
     return np.array(value, copy=True)
+
+
+def _constant_key(value, n) -> tuple:
+    return ("constant", _canonical(np.asarray(value, dtype=n.dtype.numpy_dtype).reshape(n.shape)), n.dtype.name)
 
 
 def simplify(graph: Graph, *, fold: bool = True) -> Graph:
@@ -134,7 +142,7 @@ def simplify(graph: Graph, *, fold: bool = True) -> Graph:
         if fold:
             value = _fold(probe, ins)
             if value is not None:
-                key = ("constant", _canonical(value), n.dtype.name)
+                key = _constant_key(value, n)
                 if key in cse:
                     remap[n.id] = cse[key]
                 else:
@@ -143,12 +151,14 @@ def simplify(graph: Graph, *, fold: bool = True) -> Graph:
                 stats["fold"] += 1
                 continue
         key = None
-        if ops_table.OPS[op].kind != ops_table.RANDOM:
+        if op == "constant":  # the same key as a folded constant's, so the two merge
+            key = _constant_key(attrs["value"], n)
+        elif ops_table.OPS[op].kind != ops_table.RANDOM:
             key = (op, _canonical(attrs), tuple(i.id for i in ins), n.dtype.name, tuple(n.shape))
-            if key in cse:
-                remap[n.id] = cse[key]
-                stats["cse"] += 1
-                continue
+        if key is not None and key in cse:
+            remap[n.id] = cse[key]
+            stats["cse"] += 1
+            continue
         new = out.add(op, ins, **attrs)
         new.meta.update(n.meta)
         if key is not None:

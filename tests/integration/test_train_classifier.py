@@ -55,7 +55,7 @@ def _accuracy(out: str) -> float:
 def _check_common(out: str, epochs: int) -> None:
     # the network, one finished progress bar and one loss per epoch
     assert "(conv1): Conv2d(1, 16, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1))" in out
-    losses = [float(x) for x in re.findall(rf"\[epoch \d+/{epochs}\] \|#+\| +\d+/\d+ loss ([\d.]+)\n", out)]
+    losses = [float(x) for x in re.findall(rf"\[epoch \d+/{epochs}\] \|#+\| +\d+/\d+ loss ([\d.]+) *\n", out)]
     assert len(losses) == epochs, out
     assert all(0 < v < 10 for v in losses), losses
     assert "Finished Training" in out

@@ -72,7 +72,9 @@ def test_softmax_log_softmax_layer_norm():
     report = assert_same(lambda x: x.softmax(-1), x)
     assert [k.kind for k in report.kernels] == ["reduction"]
     assert_same(lambda x: F.log_softmax(x, dim=0), x)
-    report = assert_same(lambda x, w, b: F.layer_norm(x, (40,), w, b, eps=1e-5), x, w, b, tol=dict(rtol=1e-4, atol=1e-5))
+    report = assert_same(
+        lambda x, w, b: F.layer_norm(x, (40,), w, b, eps=1e-5), x, w, b, tol=dict(rtol=1e-4, atol=1e-5)
+    )
     assert sum(k.kind == "reduction" for k in report.kernels) == 1
 
 
@@ -91,7 +93,12 @@ def test_matmul_bias_relu_and_batched():
     assert [k.kind for k in report.kernels] == ["matmul"]  # bias and relu fused into the epilogue
     ba, bb = graphc.randn(2, 3, 5, 7), graphc.randn(3, 7, 4)
     assert_same(lambda a, b: a @ b, ba, bb, tol=dict(rtol=1e-5, atol=1e-5))
-    assert_same(lambda a, b: graphc.bmm(a, b.transpose(1, 2)), graphc.randn(4, 5, 6), graphc.randn(4, 3, 6), tol=dict(rtol=1e-5, atol=1e-5))
+    assert_same(
+        lambda a, b: graphc.bmm(a, b.transpose(1, 2)),
+        graphc.randn(4, 5, 6),
+        graphc.randn(4, 3, 6),
+        tol=dict(rtol=1e-5, atol=1e-5),
+    )
 
 
 def test_gather_and_index_ops():
@@ -234,7 +241,9 @@ if _diff is not None:
             got = _diff._arrays(compiled(*compiled_inputs))
             _diff._compare(expected, got, f"call {call}: result", program)
             if program.mode == "mutate":
-                _diff._compare(_diff._arrays(eager_inputs), _diff._arrays(compiled_inputs), f"call {call}: inputs", program)
+                _diff._compare(
+                    _diff._arrays(eager_inputs), _diff._arrays(compiled_inputs), f"call {call}: inputs", program
+                )
 
     @pytest.mark.parametrize("mode", ["grad", "mutate"])
     def test_random_programs_compiled_with_triton_match_eager(mode):

@@ -26,7 +26,15 @@ def _cpu(t):
 def test_to_cuda_and_back_keeps_values_for_every_dtype():
     from backends.triton.runtime import DeviceArray
 
-    for dtype in (graphc.float32, graphc.float64, graphc.float16, graphc.bfloat16, graphc.int64, graphc.int32, graphc.bool):
+    for dtype in (
+        graphc.float32,
+        graphc.float64,
+        graphc.float16,
+        graphc.bfloat16,
+        graphc.int64,
+        graphc.int32,
+        graphc.bool,
+    ):
         x = (graphc.randn(5, 7) * 4).to(dtype)
         g = x.to("cuda")
         assert g.device.type == "cuda" and g.dtype == dtype and isinstance(g._data, DeviceArray)

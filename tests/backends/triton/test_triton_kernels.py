@@ -14,8 +14,8 @@ import pytest
 
 import backends.triton as BT
 from backends.numpy.interpreter import interpret
-from backends.triton import codegen
 from backends.numpy.kernels import round_bf16
+from backends.triton import codegen
 from ir import dtypes as dt
 from ir import ops as O
 from ir.graph import Graph
@@ -144,7 +144,9 @@ def test_elementwise_other_dtypes(d, rng):
 def test_casts(rng):
     x = (rng.standard_normal((4, 6)) * 3).astype(np.float32)
     for target in (i32, i64, b8, f16, bf16, f64):
-        check(lambda g, a: g.add("cast", [a], dtype=target), [(x, f32)], tol=TOL.get(target), name=f"cast_{target.short}")
+        check(
+            lambda g, a: g.add("cast", [a], dtype=target), [(x, f32)], tol=TOL.get(target), name=f"cast_{target.short}"
+        )
     ints = rng.integers(-3, 3, (4, 6)).astype(np.int64)
     check(lambda g, a: g.add("cast", [g.add("cast", [a], dtype=b8)], dtype=f32), [(ints, i64)], name="cast_bool")
 
@@ -243,7 +245,14 @@ def test_broadcast_the_tile_cannot_express_is_split(rng):
     assert len(p.kernels) == 2
 
 
-MATMUL_SHAPES = [((5, 7), (7, 3)), ((2, 5, 7), (7, 3)), ((2, 1, 5, 7), (3, 7, 4)), ((1, 7), (7, 1)), ((40, 33), (33, 70)), ((4, 0), (0, 3))]
+MATMUL_SHAPES = [
+    ((5, 7), (7, 3)),
+    ((2, 5, 7), (7, 3)),
+    ((2, 1, 5, 7), (3, 7, 4)),
+    ((1, 7), (7, 1)),
+    ((40, 33), (33, 70)),
+    ((4, 0), (0, 3)),
+]
 
 
 @pytest.mark.parametrize("d", [f32, f64, i64, f16, bf16], ids=lambda d: d.short)
@@ -264,7 +273,9 @@ def test_matmul_transposed_operands_and_epilogue(rng):
         m = g.add("matmul", [x, g.add("permute", [w], dims=(1, 0))])
         return [g.add("relu", [g.add("add", [m, g.add("expand", [bias], shape=m.shape)])]), m]
 
-    p = check(mm_bias_relu, [(rand(rng, (2, 6, 5), f32), f32), (rand(rng, (4, 5), f32), f32), (rand(rng, (4,), f32), f32)])
+    p = check(
+        mm_bias_relu, [(rand(rng, (2, 6, 5), f32), f32), (rand(rng, (4, 5), f32), f32), (rand(rng, (4,), f32), f32)]
+    )
     assert [k.kind for k in p.kernels] == ["matmul"]
     src = p.kernels[0].source
     assert "tl.dot(" in src and "GROUP_M" in src and "tl.program_id(1)" in src
@@ -280,13 +291,22 @@ def test_gather_and_index_ops(rng):
     check(lambda g, a, i, s: g.add("scatter_add", [a, i, s], axis=1), [(x, f32), (np.abs(idx) % 5, i64), (src, f32)])
     check(lambda g, a, i: g.add("index_select", [a, i], axis=1), [(x, f32), (np.array([3, 0, 3, -1]), i64)])
     check(lambda g, a, i: g.add("index_select", [a, i], axis=0), [(x, f32), (np.array([[1, 2], [3, 0]]), i64)])
-    check(lambda g, a, i, s: g.add("index_add", [a, i, s], axis=1), [(x, f32), (np.array([1, 1, 4]), i64), (rand(rng, (4, 3), f32), f32)])
-    check(lambda g, a, i, s: g.add("index_copy", [a, i, s], axis=0), [(x, f32), (np.array([3, 0]), i64), (rand(rng, (2, 5), f32), f32)])
+    check(
+        lambda g, a, i, s: g.add("index_add", [a, i, s], axis=1),
+        [(x, f32), (np.array([1, 1, 4]), i64), (rand(rng, (4, 3), f32), f32)],
+    )
+    check(
+        lambda g, a, i, s: g.add("index_copy", [a, i, s], axis=0),
+        [(x, f32), (np.array([3, 0]), i64), (rand(rng, (2, 5), f32), f32)],
+    )
 
 
 def test_concat_pad_cumsum_full_iota(rng):
     x = rand(rng, (4, 5), f32)
-    check(lambda g, a, b, c: g.add("concat", [a, b, c], axis=1), [(x, f32), (rand(rng, (4, 2), f32), f32), (np.zeros((4, 0), np.float32), f32)])
+    check(
+        lambda g, a, b, c: g.add("concat", [a, b, c], axis=1),
+        [(x, f32), (rand(rng, (4, 2), f32), f32), (np.zeros((4, 0), np.float32), f32)],
+    )
     check(lambda g, a: g.add("pad", [a], pads=((1, 2), (0, 3)), value=1.5), [(x, f32)])
     check(lambda g, a: g.add("pad", [a], pads=((-1, 2), (2, -2)), value=0.0), [(x, f32)])
     for d in (f32, i32):
@@ -300,7 +320,11 @@ def test_concat_pad_cumsum_full_iota(rng):
 def test_edge_shapes(rng):
     check(lambda g, a: g.add("neg", [a]), [(np.array(3.0, np.float32), f32)], name="zero_d")
     check(lambda g, a: g.add("neg", [a]), [(np.zeros((0, 3), np.float32), f32)], name="size0")
-    check(lambda g, a: g.add("sum", [a], axes=(0,), keepdim=False), [(np.zeros((0, 3), np.float32), f32)], name="sum_of_empty")
+    check(
+        lambda g, a: g.add("sum", [a], axes=(0,), keepdim=False),
+        [(np.zeros((0, 3), np.float32), f32)],
+        name="sum_of_empty",
+    )
     x = rand(rng, (6, 8), f32)
     # outputs that are views of inputs or need a copy to be reshaped
     check(lambda g, a: g.add("reshape", [g.add("permute", [a], dims=(1, 0))], shape=(48,)), [(x, f32)])
@@ -312,7 +336,10 @@ def test_edge_shapes(rng):
 def test_random_ops():
     g = Graph("r")
     seed = g.add_input((), i64)
-    g.outputs += [g.add("random_uniform", [seed], shape=(64, 64), dtype=f32), g.add("random_normal", [seed], shape=(64, 64), dtype=f64)]
+    g.outputs += [
+        g.add("random_uniform", [seed], shape=(64, 64), dtype=f32),
+        g.add("random_normal", [seed], shape=(64, 64), dtype=f64),
+    ]
     program = BT.compile_schedule(fuse(g), "r")
     u, n = program([np.int64(123)])
     assert u.dtype == np.float32 and n.dtype == np.float64

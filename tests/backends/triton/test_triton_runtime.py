@@ -97,7 +97,9 @@ def test_device_array_views_are_metadata():
     r = R.view(a, "reshape", {"shape": (2, 2, 6)}, (2, 2, 6))
     assert r.estrides == (12, 6, 1)
     assert a.strides == (24, 4) and a.itemsize == 4 and a.flags.c_contiguous
-    assert np.may_share_memory(a, t) and not np.may_share_memory(a, R.DeviceArray(_FakeBlock(), 0, (1,), (1,), "float32"))
+    assert np.may_share_memory(a, t) and not np.may_share_memory(
+        a, R.DeviceArray(_FakeBlock(), 0, (1,), (1,), "float32")
+    )
 
 
 def test_parse_target():

@@ -15,7 +15,6 @@ import re
 import warnings
 
 import numpy as np
-import pytest
 
 import graphc
 import graphc.nn.functional as F

@@ -59,8 +59,8 @@ _PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "graphc-ci")
 if _PROFILE.startswith("graphc"):
     settings.load_profile(_PROFILE)
 
-N_GRAD = int(os.environ.get("GRAPHC_DIFF_EXAMPLES", "0")) or 110
-N_MUTATE = int(os.environ.get("GRAPHC_DIFF_EXAMPLES", "0")) or 110
+N_GRAD = int(os.environ.get("GRAPHC_DIFF_EXAMPLES", "0")) or 200
+N_MUTATE = int(os.environ.get("GRAPHC_DIFF_EXAMPLES", "0")) or 200
 
 FLOAT_TOL = {"float32": dict(rtol=2e-4, atol=2e-5), "float64": dict(rtol=1e-9, atol=1e-11)}
 
@@ -233,9 +233,11 @@ class Gen:
             w = self.new_input((n,)) if self.flag() else None
             args = f", {w}, {w} * 0.5" if w else ""
             return self.emit(f"F.layer_norm({x}, ({n},){args})")
-        if kind == "ce" and t.ndim == 2:
-            target = self.const(self.rng.integers(0, t.shape[1], size=(t.shape[0],)).astype(np.int64))
-            return self.emit(f"F.cross_entropy({x}, {target})")
+        if kind == "ce":
+            logits = x if t.ndim == 2 else f"{x}.reshape(-1, {t.shape[-1]})"
+            rows = int(np.prod(t.shape[:-1]))
+            target = self.const(self.rng.integers(0, t.shape[-1], size=(rows,)).astype(np.int64))
+            return self.emit(f"F.cross_entropy({logits}, {target})")
         return self.emit(f"{x}.{'softmax' if kind != 'log_softmax' else 'log_softmax'}({d})")
 
     def op_view(self):
@@ -476,7 +478,7 @@ class Gen:
         "matmul": (op_matmul, 2),
         "index": (op_index, 3),
         "where": (op_where, 2),
-        "cast": (op_cast, 1),
+        "cast": (op_cast, 2),
         "inplace": (op_inplace, 3),
     }
 
@@ -484,6 +486,8 @@ class Gen:
         for _ in range(self.draw(st.integers(1, 2), "inputs")):
             self.new_input(self.shape(0, 3), self.choice(["float32", "float32", "float32", "float64"], "dtype"))
         families = [k for k, (_, w) in self.OPS.items() for _ in range(w)]
+        if self.mode == "mutate":
+            families += ["inplace"] * 3  # writes into inputs and their views are the point
         for _ in range(self.draw(st.integers(1, 10), "steps")):
             fam = self.choice(families, "family")
             self.OPS[fam][0](self)
@@ -597,7 +601,8 @@ def check_program(program: Program):
         compiled_inputs = program.fresh_inputs(seed)
         stage = ("warm-up call", "compiling call", "replayed call")[call]
         try:
-            expected = _arrays(fn(*eager_inputs))
+            eager_result = fn(*eager_inputs)
+            expected = _arrays(eager_result)
         except graphc.GraphcError as e:
             # Eager refuses the program (e.g. an in-place change of a value saved for
             # backward): compiled must refuse it the same way.
@@ -608,14 +613,57 @@ def check_program(program: Program):
             # The replay runs with tiny blocks spread over the thread pool, so the blocked
             # (lo:hi) code paths of the generated kernels run even at these small sizes.
             with tiny_blocks():
-                got = _arrays(compiled(*compiled_inputs))
+                compiled_result = compiled(*compiled_inputs)
         else:
-            got = _arrays(compiled(*compiled_inputs))
-        _compare(expected, got, f"{stage}: result", program)
+            compiled_result = compiled(*compiled_inputs)
+        _compare(expected, _arrays(compiled_result), f"{stage}: result", program)
         if program.mode == "mutate":
             _compare(_arrays(eager_inputs), _arrays(compiled_inputs), f"{stage}: input after the call", program)
+            # Outputs alias inputs as in eager: writing into them reaches the same inputs.
+            # (an expanded eager output refuses the write; its compiled copy need not)
+            for e, c in zip(_poke(eager_result), _poke(compiled_result)):
+                assert e is not None or c is None, f"{stage}: writing into the outputs: {c}\n{program!r}"
+            _compare(_arrays(eager_inputs), _arrays(compiled_inputs), f"{stage}: input after writing into the outputs", program)
+        else:
+            _compare(_arrays([x.grad for x in eager_inputs]), _arrays([x.grad for x in compiled_inputs]), f"{stage}: .grad", program)
     info = compiled.cache_info()
     assert info.traces == 1 and info.hits == 1, f"{info}\n{program!r}"
+    check_schedule(compiled.explain(*program.fresh_inputs(4)), program)
+
+
+def check_schedule(report, program):
+    """Fusion's invariants on this program: every node in at most one kernel, every matmul and
+    reduction in exactly one, and kernels listed so that producers run before their readers."""
+    by_id = {n.id: n for n in report.optimized.nodes}
+    kernel_of = {}
+    for k, kern in enumerate(report.kernels):
+        for i in kern.nodes:
+            assert i not in kernel_of, f"%{i} is in two kernels\n{program!r}"
+            kernel_of[i] = k
+    for n in report.optimized.nodes:
+        if n.kind in ("matmul", "reduce") and n.numel > 0:
+            assert n.id in kernel_of, f"%{n.id} ({n.op}) is in no kernel\n{program!r}"
+    for k, kern in enumerate(report.kernels):
+        for i in kern.nodes:
+            stack = list(by_id[i].inputs)
+            while stack:
+                n = stack.pop()
+                if n.id in kernel_of:
+                    assert kernel_of[n.id] <= k, f"kernel {k} reads kernel {kernel_of[n.id]}, which runs later\n{program!r}"
+                elif n.kind == "view":
+                    stack.extend(n.inputs)
+
+
+def _poke(result) -> list:
+    """Add 1000 in place to every tensor of ``result``; what each write raised, if anything."""
+    outcome = []
+    for t in result if isinstance(result, (list, tuple)) else [result]:
+        try:
+            t.add_(1000.0)
+            outcome.append(None)
+        except (RuntimeError, TypeError) as e:  # e.g. an expanded view: overlapping memory
+            outcome.append(type(e).__name__)
+    return outcome
 
 
 @contextlib.contextmanager

@@ -427,3 +427,48 @@ def test_dropout_masks_differ_per_call():
     assert not np.array_equal(masks[2], masks[3])
     for m, out in zip(masks, masks):
         assert 0 < m.sum() < 64
+
+
+def test_training_step_with_parameters_passed_as_a_list_argument():
+    def step(params, x, y, lr=0.1):
+        w1, b1, w2 = params
+        loss = F.cross_entropy((x @ w1 + b1).relu() @ w2, y)
+        loss.backward()
+        with graphc.no_grad():
+            for p in params:
+                p -= lr * p.grad  # in-place on the arguments: written back on replay
+                p.grad.zero_()
+        return loss.detach()
+
+    def make():
+        rng = np.random.default_rng(0)
+        return [graphc.tensor(rng.standard_normal(s).astype(np.float32), requires_grad=True) for s in [(5, 8), (8,), (8, 3)]]
+
+    rng = np.random.default_rng(5)
+    x = graphc.tensor(rng.standard_normal((6, 5)).astype(np.float32))
+    y = graphc.tensor(rng.integers(0, 3, 6))
+    pc, pe = make(), make()
+    cstep = graphc.compile(step)
+    losses_c = [cstep(pc, x, y).item() for _ in range(5)]
+    losses_e = [step(pe, x, y).item() for _ in range(5)]
+    np.testing.assert_allclose(losses_c, losses_e, rtol=1e-5)
+    for a, b in zip(pc, pe):
+        np.testing.assert_allclose(_arr(a), _arr(b), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(_arr(a.grad), _arr(b.grad))
+    assert cstep.cache_info().traces == 1
+
+
+def test_outputs_that_are_inputs_or_their_views_alias_them_as_in_eager():
+    @graphc.compile
+    def f(x):
+        x.add_(1)
+        return x, x[0], x.t(), x * 2
+
+    for _ in range(3):
+        x = graphc.zeros(2, 3)
+        same, row, tr, fresh = f(x)
+        assert same is x
+        row.add_(10)  # a view of x, as eager returns
+        tr[2, 1] = -5.0
+        fresh.add_(100)  # a new tensor: x does not change
+        np.testing.assert_allclose(_arr(x), [[11, 11, 11], [1, 1, -5]])
