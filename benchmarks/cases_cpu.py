@@ -146,13 +146,21 @@ def _compiled_graphc(row: Row, cfg: Config, fn, args, ref=None, tol=(1e-4, 1e-5)
     if ref is not None:
         row.check = compare(out, ref, *tol)
     m = measure(lambda: cf(*args), cfg)
+    _note_compile_health(row, m, cf)
+    row.graphc = m
+    _profile_kernels(row, cfg, cf, report, args)
+    return cf
+
+
+def _note_compile_health(row: Row, m: Measurement, cf) -> None:
+    """Say so when the timed calls were not plain replays (eager fallback, retraces)."""
     info = cf.cache_info()
     if info.eager_calls > 1 or info.hits == 0:
         m.note = "graphc.compile fell back to eager"
         row.notes.append(f"graphc.compile ran the function eagerly ({info}); the 'graphc' time is not a compiled one")
-    row.graphc = m
-    _profile_kernels(row, cfg, cf, report, args)
-    return cf
+    elif info.traces > 1:
+        m.note = f"traced {info.traces} times"
+        row.notes.append(f"graphc.compile traced the function {info.traces} times ({info}): some calls recompiled")
 
 
 def _profile_kernels(row: Row, cfg: Config, cf, report, args) -> None:
@@ -481,10 +489,11 @@ def _params_for(lib, init):
 
 
 def _reset(lib, params, init):
+    """Parameter values back to ``init``; ``.grad`` is left alone (the step clears it itself, and a
+    compiled step is specialized on whether ``.grad`` is set when it is called)."""
     with lib.no_grad():
         for p, v in zip(params, init):
             p.copy_(lib.from_numpy(v))
-            p.grad = None
 
 
 def _mlp_flops(batch, dims) -> int:
@@ -574,10 +583,7 @@ def case_mlp(cfg: Config, peers: Peers) -> Row:
         if cf.cache_info().hits == hits:
             row.check += " (checked call did not replay)"
         m = measure(lambda: cf(gx, gy), cfg)
-        info = cf.cache_info()
-        if info.eager_calls > 1:
-            m.note = "graphc.compile fell back to eager"
-            row.notes.append(f"graphc.compile ran the step eagerly ({info})")
+        _note_compile_health(row, m, cf)
         row.graphc = m
         _profile_kernels(row, cfg, cf, report, (gx, gy))
     except Exception as e:
@@ -770,10 +776,7 @@ def case_overhead(cfg: Config, peers: Peers) -> Row:
             cf.explain(gx, gy)
             row.check = compare(cf(gx, gy), ref, 1e-6, 1e-7)
             m = timed(cf, (gx, gy))
-        info = cf.cache_info()
-        if info.eager_calls > 1:
-            m.note = "graphc.compile fell back to eager"
-            row.notes.append(f"graphc.compile ran the function eagerly ({info})")
+        _note_compile_health(row, m, cf)
         return m
 
     row.graphc = guarded(compiled)

@@ -108,6 +108,7 @@ class Measurement:
     times: list = field(default_factory=list)
     status: str = "ok"
     note: str = ""
+    cpu_seconds: float | None = None  # median process CPU time per call (all threads; spin-waits count)
 
     @property
     def ok(self) -> bool:
@@ -159,23 +160,27 @@ def measure(
     budget = cfg.budget_s if max_seconds is None else max_seconds
     for _ in range(warmup):
         fn()
-    times = []
+    times, cpu = [], []
     gc.collect()
     was_enabled = gc.isenabled()
     gc.disable()
     try:
         start = time.perf_counter()
         while len(times) < repeats:
+            c0 = time.process_time()
             t0 = time.perf_counter_ns()
             for _ in range(inner):
                 fn()
             times.append((time.perf_counter_ns() - t0) * 1e-9 / inner)
+            cpu.append((time.process_time() - c0) / inner)
             if len(times) >= min(min_repeats, repeats) and time.perf_counter() - start > budget:
                 break
     finally:
         if was_enabled:
             gc.enable()
-    return Measurement.of(times)
+    m = Measurement.of(times)
+    m.cpu_seconds = statistics.median(cpu)
+    return m
 
 
 def guarded(fn, *args, **kwargs) -> Measurement:
@@ -537,7 +542,7 @@ def _cpu_model() -> str:
 
 
 def _measurement_json(m: Measurement) -> dict:
-    return {"seconds": m.seconds, "status": m.status, "times": m.times, "note": m.note}
+    return {"seconds": m.seconds, "cpu_seconds": m.cpu_seconds, "status": m.status, "times": m.times, "note": m.note}
 
 
 def to_json(rows: list, ceilings: Ceilings | None = None, env: dict | None = None) -> dict:

@@ -228,6 +228,7 @@ def train(net, trainloader, args):
         "compiled_times": compiled_times,
         "compile_s": compile_s,
         "compiled_step": compiled_step,
+        "compiled_calls": n_compiled_calls,
         "steps_per_epoch": steps_per_epoch,
     }
 
@@ -251,7 +252,8 @@ def report_timings(result, args) -> None:
             print(f"speedup:       {ms(eager) / ms(compiled):.2f}x (eager / compiled)")
     print(f"compiled step cache: traces={info.traces} hits={info.hits} eager_calls={info.eager_calls}")
     # The step compiled once (one signature: drop_last keeps every batch the same shape) and replayed since.
-    assert info.traces == 1, f"the training step was traced {info.traces} times: {info}"
+    expected = 1 if result["compiled_calls"] >= 2 else 0  # the first compiled call is the eager warm-up
+    assert info.traces == expected, f"the training step was traced {info.traces} times: {info}"
     assert info.hits == len(compiled), f"the compiled step did not replay every time: {info}"
 
 

@@ -337,7 +337,10 @@ class NumpyCodegen:
         """Row-block code for a reduction kernel."""
         domain, axes = tuple(k.domain), tuple(k.axes)
         b = next((a for a in range(len(domain)) if a not in axes), None)
-        if b is not None and domain[b] <= 1:
+        if b is not None and (domain[b] <= 1 or any(a < b for a in axes)):
+            # Blocks of rows pay when rows are contiguous runs (reductions over trailing axes).
+            # Reducing a leading axis (a bias gradient summed over the batch) would block over
+            # small strided pieces; numpy's own reduction over the whole array is faster.
             b = None
         row_of: dict[int, object] = {}
         keep = tuple(1 if i in axes else s for i, s in enumerate(domain))

@@ -20,7 +20,7 @@ from . import kernels as K
 # Elements per block: a few blocks of float32 temporaries stay inside L2.
 BLOCK_ELEMS = 16384
 # Below this many elements a kernel runs as one block on the calling thread.
-PARALLEL_MIN_ELEMS = 1 << 16
+PARALLEL_MIN_ELEMS = 1 << 18
 
 _pool = None
 _pool_lock = threading.Lock()

@@ -329,7 +329,9 @@ def random_graph(draw):
             elif choice == "expand":
                 vals.append(g.add("expand", [a], shape=(2,) + tuple(a.shape)))
             else:
-                vals.append(g.add("slice", [a], starts=(0,) * len(a.shape), stops=tuple(a.shape), steps=(1,) * len(a.shape)))
+                vals.append(
+                    g.add("slice", [a], starts=(0,) * len(a.shape), stops=tuple(a.shape), steps=(1,) * len(a.shape))
+                )
         elif kind == "dup":  # the same op twice: CSE food
             b = draw(st.sampled_from(vals))
             if a.shape == b.shape:

@@ -204,14 +204,15 @@ def test_a_signature_that_cannot_compile_runs_eagerly_without_disabling_others(c
 
     @graphc.compile
     def f(x):
-        return x * w  # requires grad: autograd through a compiled call is not supported
+        # two outputs that require grad: autograd through a compiled call takes one
+        return x * w, x * w * 2
 
     caplog.set_level(logging.INFO, logger="graphc.compile")
     for _ in range(3):
-        out = f(graphc.ones(3))
-        assert out.requires_grad
-    out.sum().backward()
-    np.testing.assert_allclose(_arr(w.grad), [1.0, 1.0, 1.0])
+        out, out2 = f(graphc.ones(3))
+        assert out.requires_grad and out2.requires_grad
+    (out + out2).sum().backward()
+    np.testing.assert_allclose(_arr(w.grad), [3.0, 3.0, 3.0])
     assert any("requires grad" in r.getMessage() for r in caplog.records)
     with graphc.no_grad():  # another signature (grad mode) still compiles
         for _ in range(3):

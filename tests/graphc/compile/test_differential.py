@@ -27,6 +27,10 @@ call that runs eagerly, the call that traces and compiles, and a replay),
 and each is checked against an eager run on the same data. The replay runs
 with 2-element blocks over the thread pool, so the blocked code paths of the
 generated kernels are exercised at these small sizes.
+
+CI runs a fixed (derandomized) set of 200 + 200 examples in a few seconds. To
+hunt for new failures: ``HYPOTHESIS_PROFILE=graphc-fuzz GRAPHC_DIFF_EXAMPLES=2000
+pytest tests/graphc/compile/test_differential.py`` (random examples, 2000 each).
 """
 
 from __future__ import annotations
@@ -43,22 +47,15 @@ import graphc
 import graphc.nn.functional as F
 from backends.numpy import runtime as R
 
-settings.register_profile(
-    "graphc-ci",
+# CI runs a fixed set of examples; HYPOTHESIS_PROFILE=graphc-fuzz draws new ones each run.
+# (Settings objects, not a loaded profile: other test modules keep their own settings.)
+FUZZ = os.environ.get("HYPOTHESIS_PROFILE") == "graphc-fuzz"
+SETTINGS = settings(
     deadline=None,
-    derandomize=True,
+    derandomize=not FUZZ,
+    database=None if not FUZZ else settings.default.database,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
-settings.register_profile(
-    "graphc-fuzz",
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
-# CI runs a fixed set of examples; HYPOTHESIS_PROFILE=graphc-fuzz explores new ones.
-_PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "graphc-ci")
-if _PROFILE.startswith("graphc"):
-    settings.load_profile(_PROFILE)
-
 N_GRAD = int(os.environ.get("GRAPHC_DIFF_EXAMPLES", "0")) or 200
 N_MUTATE = int(os.environ.get("GRAPHC_DIFF_EXAMPLES", "0")) or 200
 
@@ -172,9 +169,20 @@ class Gen:
         x = self.pick()
         expr = self.choice(
             [
-                "{x}.neg()", "{x}.tanh()", "{x}.sigmoid()", "{x}.relu()", "{x}.abs()", "{x}.sin()",
-                "{x}.clamp(-3, 3).exp()", "{x}.abs().log1p()", "({x}.abs() + 1).sqrt()", "{x} * {x}",
-                "1 / ({x}.abs() + 1)", "F.gelu({x})", "{x}.pow(2)", "({x} * 2 - 1).exp().log()",
+                "{x}.neg()",
+                "{x}.tanh()",
+                "{x}.sigmoid()",
+                "{x}.relu()",
+                "{x}.abs()",
+                "{x}.sin()",
+                "{x}.clamp(-3, 3).exp()",
+                "{x}.abs().log1p()",
+                "({x}.abs() + 1).sqrt()",
+                "{x} * {x}",
+                "1 / ({x}.abs() + 1)",
+                "F.gelu({x})",
+                "{x}.pow(2)",
+                "({x} * 2 - 1).exp().log()",
             ],
             "unary",
         )
@@ -185,10 +193,15 @@ class Gen:
         y = self.operand_for(self.t(x).shape)
         a, b = (x, y) if self.flag() or y[0] not in "vx" else (y, x)
         expr = self.choice(
-            ["{a} + {b}", "{a} - {b}", "{a} * {b}", "{a} / ({b}.abs() + 0.5)" if b[0] in "vx" else "{a} / 2.5",
-             "graphc.maximum({a}, {b})" if b[0] in "vx" and a[0] in "vx" else "{a} + {b}",
-             "graphc.minimum({a}, {b})" if b[0] in "vx" and a[0] in "vx" else "{a} - {b}",
-             "{a} * 0.5 + {b}"],
+            [
+                "{a} + {b}",
+                "{a} - {b}",
+                "{a} * {b}",
+                "{a} / ({b}.abs() + 0.5)" if b[0] in "vx" else "{a} / 2.5",
+                "graphc.maximum({a}, {b})" if b[0] in "vx" and a[0] in "vx" else "{a} + {b}",
+                "graphc.minimum({a}, {b})" if b[0] in "vx" and a[0] in "vx" else "{a} - {b}",
+                "{a} * 0.5 + {b}",
+            ],
             "binary",
         )
         return self.emit(expr.format(a=a, b=b))
@@ -266,8 +279,12 @@ class Gen:
             new = self.choice(choices)
             how = self.choice(["reshape", "flatten"] if new in ((n,), (-1,)) else ["reshape"])
             # A view when the strides allow, else a copy: writes through it reach x only then.
-            return self.emit(f"{x}.flatten()" if how == "flatten" else f"{x}.reshape{new if len(new) > 1 else '(' + str(new[0]) + ',)'}",
-                             writable_view_of=x)
+            return self.emit(
+                f"{x}.flatten()"
+                if how == "flatten"
+                else f"{x}.reshape{new if len(new) > 1 else '(' + str(new[0]) + ',)'}",
+                writable_view_of=x,
+            )
         if kind == "contiguous":
             return self.emit(f"{x}.contiguous()", writable_view_of=x)
         if kind == "unsqueeze":
@@ -340,10 +357,15 @@ class Gen:
         t = self.t(x)
         shape = tuple(t.shape)
         nd = len(shape)
-        kind = self.choice(["gather", "index_select", "adv", "adv_list", "adv2", "mask", "argmax", "scatter_add", "masked_fill"], "index")
+        kind = self.choice(
+            ["gather", "index_select", "adv", "adv_list", "adv2", "mask", "argmax", "scatter_add", "masked_fill"],
+            "index",
+        )
         d = self.draw(st.integers(0, nd - 1))
         if kind == "gather":
-            ishape = tuple(self.draw(st.integers(1, 4)) if i == d else self.draw(st.integers(1, s)) for i, s in enumerate(shape))
+            ishape = tuple(
+                self.draw(st.integers(1, 4)) if i == d else self.draw(st.integers(1, s)) for i, s in enumerate(shape)
+            )
             return self.emit(f"{x}.gather({d}, {self.index_tensor(shape[d], ishape, negative=False)})")
         if kind == "index_select":
             idx = self.index_tensor(shape[d], (self.draw(st.integers(1, 4)),), negative=False)
@@ -385,12 +407,20 @@ class Gen:
         kind = self.choice(["where", "where0", "clamp", "clamp_t", "compare", "logic", "masked"], "where")
         if kind in ("where", "where0"):
             y = self.operand_for(shape)
-            cond = self.choice([f"{x} > 0", f"{x} > {y}", f"{x}.abs() <= 0.5"] if y[0] in "vx" else [f"{x} > 0", f"{x} < {y}"])
+            cond = self.choice(
+                [f"{x} > 0", f"{x} > {y}", f"{x}.abs() <= 0.5"] if y[0] in "vx" else [f"{x} > 0", f"{x} < {y}"]
+            )
             other = "0.0" if kind == "where0" else y
-            return self.emit(f"graphc.where({cond}, {x}, {other})" if self.flag() else f"graphc.where({cond}, {other}, {x})")
+            return self.emit(
+                f"graphc.where({cond}, {x}, {other})" if self.flag() else f"graphc.where({cond}, {other}, {x})"
+            )
         if kind == "clamp":
             lo, hi = self.choice([(-0.5, 0.5), (None, 0.3), (-0.2, None), (0.0, 1.0)])
-            return self.emit(f"{x}.clamp({lo}, {hi})" if lo is not None and hi is not None else (f"{x}.clamp(min={lo})" if hi is None else f"{x}.clamp(max={hi})"))
+            return self.emit(
+                f"{x}.clamp({lo}, {hi})"
+                if lo is not None and hi is not None
+                else (f"{x}.clamp(min={lo})" if hi is None else f"{x}.clamp(max={hi})")
+            )
         if kind == "clamp_t":
             y = self.operand_for(shape, allow_scalar=False)
             return self.emit(f"graphc.clamp({x}, min={y}.clamp(max=0.0))")
@@ -409,7 +439,9 @@ class Gen:
             exact = [n for n in self.floats if n in self.exact]
             if exact:
                 x = self.choice(exact)
-                return self.emit(f"({x} * 3).to(graphc.int32).float()" if self.flag() else f"({x} * 3).long().to({x}.dtype) + {x}")
+                return self.emit(
+                    f"({x} * 3).to(graphc.int32).float()" if self.flag() else f"({x} * 3).long().to({x}.dtype) + {x}"
+                )
         if kind == "double":
             return self.emit(f"{x}.double()")
         if kind == "float":
@@ -426,7 +458,11 @@ class Gen:
             x = self.pick()
             # (contiguous: eager keeps a permuted layout through clone and elementwise ops,
             # which decides whether a later reshape is a view; tracers assume contiguous)
-            name = self.emit(f"{x}.clone()" if self.mode == "grad" else self.choice([f"{x}.clone().contiguous()", f"({x} * 1).contiguous()"]))
+            name = self.emit(
+                f"{x}.clone()"
+                if self.mode == "grad"
+                else self.choice([f"{x}.clone().contiguous()", f"({x} * 1).contiguous()"])
+            )
             if self.mode == "mutate":
                 self.writable.add(name)
         t = self.t(name)
@@ -464,7 +500,15 @@ class Gen:
             idx = self.index_tensor(shape[d], (self.draw(st.integers(1, 3)),))
             self.stmt(f"{name}[{':, ' * d}{idx}] = {self.choice([0.0, 7.0])}")
         else:  # write through a view
-            view = self.choice(["[0]", ".t()" if nd == 2 else "[0]", f".narrow({nd - 1}, 0, 1)", ".flip(0)", f"[{':, ' * (nd - 1)}::2]"])
+            view = self.choice(
+                [
+                    "[0]",
+                    ".t()" if nd == 2 else "[0]",
+                    f".narrow({nd - 1}, 0, 1)",
+                    ".flip(0)",
+                    f"[{':, ' * (nd - 1)}::2]",
+                ]
+            )
             op = self.choice(["mul_(3.0)", "add_(1.0)", "neg_()", "zero_()"])
             self.stmt(f"{name}{view}.{op}")
         return name
@@ -623,9 +667,19 @@ def check_program(program: Program):
             # (an expanded eager output refuses the write; its compiled copy need not)
             for e, c in zip(_poke(eager_result), _poke(compiled_result)):
                 assert e is not None or c is None, f"{stage}: writing into the outputs: {c}\n{program!r}"
-            _compare(_arrays(eager_inputs), _arrays(compiled_inputs), f"{stage}: input after writing into the outputs", program)
+            _compare(
+                _arrays(eager_inputs),
+                _arrays(compiled_inputs),
+                f"{stage}: input after writing into the outputs",
+                program,
+            )
         else:
-            _compare(_arrays([x.grad for x in eager_inputs]), _arrays([x.grad for x in compiled_inputs]), f"{stage}: .grad", program)
+            _compare(
+                _arrays([x.grad for x in eager_inputs]),
+                _arrays([x.grad for x in compiled_inputs]),
+                f"{stage}: .grad",
+                program,
+            )
     info = compiled.cache_info()
     assert info.traces == 1 and info.hits == 1, f"{info}\n{program!r}"
     check_schedule(compiled.explain(*program.fresh_inputs(4)), program)
@@ -649,7 +703,9 @@ def check_schedule(report, program):
             while stack:
                 n = stack.pop()
                 if n.id in kernel_of:
-                    assert kernel_of[n.id] <= k, f"kernel {k} reads kernel {kernel_of[n.id]}, which runs later\n{program!r}"
+                    assert kernel_of[n.id] <= k, (
+                        f"kernel {k} reads kernel {kernel_of[n.id]}, which runs later\n{program!r}"
+                    )
                 elif n.kind == "view":
                     stack.extend(n.inputs)
 
@@ -689,7 +745,7 @@ def _outputs_only(program):
 # the tests
 
 
-@settings(max_examples=N_GRAD)
+@settings(SETTINGS, max_examples=N_GRAD)
 @given(st.data())
 def test_compiled_forward_and_gradients_match_eager(data):
     program = Gen(data, "grad").program()
@@ -697,7 +753,7 @@ def test_compiled_forward_and_gradients_match_eager(data):
     check_program(program)
 
 
-@settings(max_examples=N_MUTATE)
+@settings(SETTINGS, max_examples=N_MUTATE)
 @given(st.data())
 def test_compiled_mutations_and_views_match_eager(data):
     program = Gen(data, "mutate").program()
@@ -708,10 +764,21 @@ def test_compiled_mutations_and_views_match_eager(data):
 # A few hand-written programs that the generator reaches only rarely, kept as regressions.
 REGRESSIONS = [
     ("mutate", [("x0", (2, 3), "float32")], [], ["v0 = x0[0]", "x0.mul_(2.0)", "v1 = v0 + 0"], ["v1"]),
-    ("mutate", [("x0", (2, 3), "float32")], [], ["v0 = x0 * 2", "v1 = v0[0]", "v0.add_(1.0)", "v2 = v1 * 1"], ["v2", "v0"]),
+    (
+        "mutate",
+        [("x0", (2, 3), "float32")],
+        [],
+        ["v0 = x0 * 2", "v1 = v0[0]", "v0.add_(1.0)", "v2 = v1 * 1"],
+        ["v2", "v0"],
+    ),
     ("mutate", [("x0", (2, 3), "float32")], [], ["v0 = x0.t()", "v0[1:].add_(1.0)", "v1 = x0.sum(0)"], ["v1", "v0"]),
-    ("grad", [("x0", (3, 4), "float32"), ("x1", (4,), "float32")], [],
-     ["v0 = (x0 * x1).softmax(-1)", "v1 = v0.clone()", "v1[:, 1:] = 0.0", "v2 = v1.log_softmax(0)"], ["v2"]),
+    (
+        "grad",
+        [("x0", (3, 4), "float32"), ("x1", (4,), "float32")],
+        [],
+        ["v0 = (x0 * x1).softmax(-1)", "v1 = v0.clone()", "v1[:, 1:] = 0.0", "v2 = v1.log_softmax(0)"],
+        ["v2"],
+    ),
 ]
 
 

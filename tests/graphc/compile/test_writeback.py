@@ -442,7 +442,9 @@ def test_training_step_with_parameters_passed_as_a_list_argument():
 
     def make():
         rng = np.random.default_rng(0)
-        return [graphc.tensor(rng.standard_normal(s).astype(np.float32), requires_grad=True) for s in [(5, 8), (8,), (8, 3)]]
+        return [
+            graphc.tensor(rng.standard_normal(s).astype(np.float32), requires_grad=True) for s in [(5, 8), (8,), (8, 3)]
+        ]
 
     rng = np.random.default_rng(5)
     x = graphc.tensor(rng.standard_normal((6, 5)).astype(np.float32))
