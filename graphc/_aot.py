@@ -22,7 +22,6 @@ import numpy as np
 
 from ir.errors import AutogradError, UnsupportedError
 from ir.graph import Graph
-from ir.passes.autodiff import GRAD_RULES
 
 from . import _dispatch
 from ._tensor import Tensor
@@ -40,6 +39,7 @@ class AotPlan:
         self.saved = saved  # per backward input: ("input", pos) / ("output", pos) / ("grad_out", None)
         self.diff_reals = diff_reals  # real tensors (or ("arg", i) markers) that receive gradients
         self.output_index = output_index  # which user output carries the grad_fn
+        self.unused: set = set()  # inputs the output does not depend on: their grad stays None
 
 
 def plan_backward(trace, out_leaves):
@@ -99,20 +99,23 @@ def plan_backward(trace, out_leaves):
         new = bwd.add(n.op, ins, **n.attrs)
         new.meta.update(n.meta)
         remap[n.id] = new
-    outs = []
-    for p, gr in zip(diff, grads):
+    outs, unused = [], set()
+    for i, (p, gr) in enumerate(zip(diff, grads)):
         if gr is None:
+            unused.add(i)
             outs.append(bwd.add("full", [], shape=tuple(p.tracer.shape), dtype=p.tracer.dtype, value=0))
         else:
             outs.append(remap[gr._node.id] if gr._node.id in remap else bind(gr._node))
     bwd.outputs = outs
-    return AotPlan(bwd, saved, [p.real for p in diff], req[0]), None
+    plan = AotPlan(bwd, saved, [p.real for p in diff], req[0])
+    plan.unused = unused
+    return plan, None
 
 
 class CompiledCallNode(GradNode):
     """The ``grad_fn`` of a compiled call's output: runs the compiled backward program."""
 
-    def __init__(self, program, saved_arrays, edges, reals, shape, dtype, versions):
+    def __init__(self, program, saved_arrays, edges, reals, shape, dtype, versions, unused=frozenset()):
         self.op = CALL_OP
         self.attrs = {}
         self.shape = tuple(shape)
@@ -130,6 +133,7 @@ class CompiledCallNode(GradNode):
         self._arrays = saved_arrays
         self._reals = reals
         self._versions = versions
+        self._unused = unused
 
     def vjp(self, g):
         if self._freed:
@@ -150,19 +154,20 @@ class CompiledCallNode(GradNode):
                 )
         inputs = [g._data if a is None else a for a in self._arrays]
         results = self._program(inputs)
-        return [Tensor._wrap(np.asarray(r), dt_, g.device) if self.needs(i) else None
-                for i, (r, dt_) in enumerate(zip(results, self.in_dtypes))]
+        return [
+            Tensor._wrap(np.asarray(r), dt_, g.device) if self.needs(i) and i not in self._unused else None
+            for i, (r, dt_) in enumerate(zip(results, self.in_dtypes))
+        ]
+
+    def custom_vjp(self, builder, ctx, g):
+        """The rule the shared backprop loop calls for this node (see ir.passes.autodiff)."""
+        return self.vjp(g)
 
     def release(self):
         self._arrays = None
         self._freed = True
 
 
-def _compiled_call_rule(b, n, g):
-    return n.vjp(g)
-
-
-GRAD_RULES[CALL_OP] = _compiled_call_rule
 
 
 def attach(plan, backward_program, outputs, results, inputs, targets, n_user_outputs) -> None:
@@ -183,4 +188,4 @@ def attach(plan, backward_program, outputs, results, inputs, targets, n_user_out
     out = outputs[plan.output_index]
     edges = [_dispatch.grad_edge(r) for r in reals]
     versions = [r._version.value for r in reals]
-    out._grad_fn = CompiledCallNode(backward_program, arrays, edges, reals, out.shape, out.dtype, versions)
+    out._grad_fn = CompiledCallNode(backward_program, arrays, edges, reals, out.shape, out.dtype, versions, plan.unused)

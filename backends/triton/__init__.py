@@ -9,6 +9,12 @@ ops; ``aot`` compiles any generated kernel for a GPU target without a GPU.
 """
 
 from ._env import GPU_PRESENT, NO_GPU_REASON, interpreting  # noqa: F401  (sets TRITON_INTERPRET first)
+
+try:
+    import triton  # noqa: F401
+except ImportError as e:  # an ImportError still: graphc.cuda reports it as the reason cuda is unavailable
+    raise ImportError(f"graphc's Triton backend needs Triton 3.4 or newer: pip install 'graphc[triton]' ({e})") from e
+
 from .codegen import CONFIG, KernelInfo, Program, TritonKernel, compile_schedule  # noqa: E402
 
 __all__ = [

@@ -515,7 +515,9 @@ def backprop(order, seeds, builder, ctx_of, parents_of, on_grad=None):
         if ctx is None:
             leaves[v] = g
             continue
-        fn = GRAD_RULES.get(ctx.op)
+        # A context may carry its own vector-Jacobian product (an opaque compiled call);
+        # every primitive uses the rule table.
+        fn = getattr(ctx, "custom_vjp", None) or GRAD_RULES.get(ctx.op)
         if fn is None:
             raise missing_rule(ctx.op)
         in_grads = fn(builder, ctx, g)

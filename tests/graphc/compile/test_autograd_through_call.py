@@ -72,3 +72,18 @@ def test_parameter_changed_in_place_before_backward_raises():
         net[0].weight.add_(1.0)
     with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         out.backward()
+
+
+def test_unused_parameter_keeps_grad_none():
+    graphc.manual_seed(0)
+    used, unused = graphc.randn(3, requires_grad=True), graphc.randn(3, requires_grad=True)
+
+    @graphc.compile
+    def f(x):
+        return (x * used).sum() + 0 * unused.detach().sum()
+
+    x = graphc.randn(3)
+    for _ in range(3):
+        f(x).backward()
+    assert unused.grad is None
+    np.testing.assert_allclose(used.grad.numpy(), 3 * x.numpy(), rtol=1e-6)
