@@ -26,7 +26,7 @@ from contextlib import nullcontext
 
 import numpy as np
 
-from .harness import Config, LoadMonitor, Measurement, Row, Target, guarded, measure, wait_for_quiet
+from .harness import Config, LoadMonitor, Measurement, Row, Target, guarded, measure_interleaved, wait_for_quiet
 
 # ----------------------------------------------------------------------------
 # peers
@@ -121,35 +121,21 @@ def _note_mismatch(row: Row, who: str, verdict: str) -> None:
         row.notes.append(f"{who} result {verdict}")
 
 
-def _compiled_graphc(row: Row, cfg: Config, fn, args, ref=None, tol=(1e-4, 1e-5), setup=None):
-    """Compile ``fn``, check it against ``ref``, time its replay; fills ``row.graphc``.
-
-    Returns the CompiledFunction (or None). ``setup`` (optional) runs before
-    the checking call (e.g. to reset parameters).
-    """
+def _compile_graphc(row: Row, fn, args):
+    """``graphc.compile(fn)``, warmed up and compiled through ``explain()``; returns (compiled, report)."""
     import graphc
 
     cf = graphc.compile(fn)
     t0 = time.perf_counter()
-    report = cf.explain(*args)
-    first = time.perf_counter() - t0
+    report = cf.explain(*args)  # the eager warm-up call, then the call that traces and compiles
     row.extra["graphc_report"] = {
         "traced_nodes": len(report.traced),
         "optimized_nodes": len(report.optimized),
         "kernels": len(report.kernels),
         "compile_timings_s": dict(report.timings),
-        "warmup_and_compile_s": first,
+        "warmup_and_compile_s": time.perf_counter() - t0,
     }
-    if setup is not None:
-        setup()
-    out = cf(*args)
-    if ref is not None:
-        row.check = compare(out, ref, *tol)
-    m = measure(lambda: cf(*args), cfg)
-    _note_compile_health(row, m, cf)
-    row.graphc = m
-    _profile_kernels(row, cfg, cf, report, args)
-    return cf
+    return cf, report
 
 
 def _note_compile_health(row: Row, m: Measurement, cf) -> None:
@@ -216,94 +202,120 @@ def _profile_kernels(row: Row, cfg: Config, cf, report, args) -> None:
         )
 
 
-def _torch_eager(row: Row, cfg: Config, peers: Peers, fn, args, check=None) -> None:
-    missing = peers.torch_missing()
-    if missing:
-        row.peers["torch"] = missing
-        return
+class Impls:
+    """The implementations of one case: each is set up (compiled, checked) first, then all are timed
+    together by :func:`~benchmarks.harness.measure_interleaved`.
 
-    def go():
-        out = fn(*args)
-        if check:
-            _note_mismatch(row, "torch eager", check(out))
-        return measure(lambda: fn(*args), cfg)
+    ``add(key, setup)``: ``setup()`` does the compiling and checking and returns the callable
+    to time; if it raises, that implementation is reported failed. ``set(key, m)`` records one
+    that does not run (a missing peer). Keys: ``"graphc"``, ``"graphc eager"`` and the keys of
+    :data:`~benchmarks.harness.PEERS`.
+    """
 
-    with peers.torch.no_grad() if not getattr(fn, "_needs_grad", False) else nullcontext():
-        row.peers["torch"] = guarded(go)
+    def __init__(self, row: Row, cfg: Config):
+        self.row, self.cfg = row, cfg
+        self.runners: dict = {}
+        self.notes: dict = {}
+
+    def add(self, key: str, setup) -> bool:
+        self.cfg.log(f"{self.row.case}: {key} (set up and check)")
+        try:
+            self.runners[key] = setup()
+            return True
+        except Exception as e:
+            self.set(key, Measurement.failed(e))
+            return False
+
+    def set(self, key: str, m: Measurement) -> None:
+        if key == "graphc":
+            self.row.graphc = m
+        elif key == "graphc eager":
+            self.row.graphc_eager = m
+        else:
+            self.row.peers[key] = m
+
+    def run(self, **kwargs) -> None:
+        self.cfg.log(f"{self.row.case}: timing {', '.join(self.runners)} (interleaved)")
+        for key, m in measure_interleaved(self.runners, self.cfg, **kwargs).items():
+            if key in self.notes and not m.note:
+                m.note = self.notes[key]
+            self.set(key, m)
+        tc = self.row.peers.get("torch.compile")
+        if tc is not None and tc.status.startswith("failed"):
+            self.row.notes.append(f"torch.compile {tc.status}")
 
 
-def _torch_compiled(row: Row, cfg: Config, peers: Peers, fn, args, check=None) -> None:
-    missing = peers.compile_missing()
-    if missing:
-        row.peers["torch.compile"] = missing
+def _torch_impls(impls: Impls, peers: Peers, torch_fn, make_args, check=None) -> None:
+    """torch eager and torch.compile of ``torch_fn(*make_args())``, or why they are missing."""
+    row = impls.row
+    if peers.torch is None:
+        impls.set("torch", peers.torch_missing())
+        impls.set("torch.compile", peers.compile_missing())
         return
     torch = peers.torch
 
-    def go():
-        c = torch.compile(fn)
+    def eager():
+        args = make_args()
+        if check:
+            _note_mismatch(row, "torch eager", check(torch_fn(*args)))
+        return lambda: torch_fn(*args)
+
+    impls.add("torch", eager)
+    missing = peers.compile_missing()
+    if missing:
+        impls.set("torch.compile", missing)
+        return
+
+    def compiled():
+        args = make_args()
+        c = torch.compile(torch_fn)
+        impls.cfg.log(f"{row.case}: torch.compile's first call compiles")
         t0 = time.perf_counter()
         out = c(*args)
-        compile_s = time.perf_counter() - t0
+        first = time.perf_counter() - t0
+        row.extra["torch_compile_first_call_s"] = first
+        impls.notes["torch.compile"] = f"first call (compiles) {first:.1f} s"
         if check:
             _note_mismatch(row, "torch.compile", check(out))
-        m = measure(lambda: c(*args), cfg)
-        m.note = f"first call (compiles) {compile_s:.1f} s"
-        row.extra["torch_compile_first_call_s"] = compile_s
-        return m
+        return lambda: c(*args)
 
-    cfg.log(f"{row.case}: torch.compile (the first call compiles)")
-    with torch.no_grad() if not getattr(fn, "_needs_grad", False) else nullcontext():
-        row.peers["torch.compile"] = guarded(go)
-    if not row.peers["torch.compile"].ok:
-        row.notes.append(f"torch.compile {row.peers['torch.compile'].status}")
-
-
-def _numpy_peer(row: Row, cfg: Config, fn, args, check=None) -> None:
-    def go():
-        out = fn(*args)
-        if check:
-            _note_mismatch(row, "numpy eager", check(out))
-        return measure(lambda: fn(*args), cfg)
-
-    row.peers["numpy"] = guarded(go)
-
-
-def _graphc_eager(row: Row, cfg: Config, fn, args, check=None) -> None:
-    def go():
-        out = fn(*args)
-        if check:
-            _note_mismatch(row, "graphc eager", check(out))
-        return measure(lambda: fn(*args), cfg)
-
-    row.graphc_eager = guarded(go)
+    impls.add("torch.compile", compiled)
 
 
 def _standard(row: Row, cfg: Config, peers: Peers, *, graphc_fn, numpy_fn, torch_fn, inputs, ref, tol):
-    """The five implementations of a pure function of ``inputs`` (numpy arrays)."""
+    """The five implementations of a pure function of ``inputs`` (numpy arrays), timed interleaved."""
     import graphc
 
     check = lambda out: compare(out, ref, *tol)
-    cfg.log(f"{row.case} {row.size}: numpy eager")
-    _numpy_peer(row, cfg, numpy_fn, inputs, check)
+    impls = Impls(row, cfg)
+
+    def numpy_setup():
+        _note_mismatch(row, "numpy eager", check(numpy_fn(*inputs)))
+        return lambda: numpy_fn(*inputs)
+
+    impls.add("numpy", numpy_setup)
     g_args = [graphc.from_numpy(a) for a in inputs]
-    cfg.log(f"{row.case}: graphc compiled")
-    try:
-        with graphc.no_grad():
-            _compiled_graphc(row, cfg, graphc_fn, g_args, ref, tol)
-    except Exception as e:
-        row.graphc = Measurement.failed(e)
+    state = {}
+
+    def graphc_setup():
+        cf, report = _compile_graphc(row, graphc_fn, g_args)
+        state["cf"], state["report"] = cf, report
+        row.check = check(cf(*g_args))
+        return lambda: cf(*g_args)
+
+    if not impls.add("graphc", graphc_setup):
         row.check = "n/a (graphc failed)"
-    cfg.log(f"{row.case}: graphc eager")
-    with graphc.no_grad():
-        _graphc_eager(row, cfg, graphc_fn, g_args, check)
-    if peers.torch is not None:
-        t_args = [peers.torch.from_numpy(a) for a in inputs]
-        cfg.log(f"{row.case}: torch eager")
-        _torch_eager(row, cfg, peers, torch_fn, t_args, check)
-        _torch_compiled(row, cfg, peers, torch_fn, t_args, check)
-    else:
-        _torch_eager(row, cfg, peers, torch_fn, [])
-        _torch_compiled(row, cfg, peers, torch_fn, [])
+
+    def eager_setup():
+        _note_mismatch(row, "graphc eager", check(graphc_fn(*g_args)))
+        return lambda: graphc_fn(*g_args)
+
+    impls.add("graphc eager", eager_setup)
+    _torch_impls(impls, peers, torch_fn, lambda: [peers.torch.from_numpy(a) for a in inputs], check)
+    impls.run()
+    if "cf" in state and row.graphc.ok:
+        _note_compile_health(row, row.graphc, state["cf"])
+        _profile_kernels(row, cfg, state["cf"], state["report"], g_args)
 
 
 # ----------------------------------------------------------------------------
@@ -544,102 +556,78 @@ def case_mlp(cfg: Config, peers: Peers) -> Row:
             return f"MISMATCH update rel err {worst:.2e}, loss err {loss_err:.2e}"
         return f"ok (update rel err {worst:.1e})"
 
-    # numpy eager
-    cfg.log(f"{row.case} {row.size}: numpy eager")
+    impls = Impls(row, cfg)
 
-    def numpy_peer():
+    def numpy_setup():
         ps = [p.copy() for p in init]
         loss = numpy_mlp_step(ps, x, y, lr)
         _note_mismatch(row, "numpy eager", check_params(ps, np.float64(loss)))
-        return measure(lambda: numpy_mlp_step(ps, x, y, lr), cfg)
+        return lambda: numpy_mlp_step(ps, x, y, lr)
 
-    row.peers["numpy"] = guarded(numpy_peer)
-
-    # graphc compiled
-    cfg.log(f"{row.case}: graphc compiled")
+    impls.add("numpy", numpy_setup)
     gx, gy = graphc.from_numpy(x), graphc.from_numpy(y)
-    try:
+    state = {}
+
+    def graphc_setup():
         gparams = _params_for(graphc, init)
-        gstep = _make_mlp_step(graphc, GF, gparams, lr, use_optim)
-        holder = {}
-
-        def check(out):
-            holder["loss"] = out
-            return check_params(gparams, out)
-
-        cf = graphc.compile(gstep)
-        t0 = time.perf_counter()
-        report = cf.explain(gx, gy)
-        row.extra["graphc_report"] = {
-            "traced_nodes": len(report.traced),
-            "optimized_nodes": len(report.optimized),
-            "kernels": len(report.kernels),
-            "compile_timings_s": dict(report.timings),
-            "warmup_and_compile_s": time.perf_counter() - t0,
-        }
+        cf, report = _compile_graphc(row, _make_mlp_step(graphc, GF, gparams, lr, use_optim), (gx, gy))
+        state["cf"], state["report"] = cf, report
         _reset(graphc, gparams, init)
         hits = cf.cache_info().hits
-        row.check = check(cf(gx, gy))
+        row.check = check_params(gparams, cf(gx, gy))
         if cf.cache_info().hits == hits:
-            row.check += " (checked call did not replay)"
-        m = measure(lambda: cf(gx, gy), cfg)
-        _note_compile_health(row, m, cf)
-        row.graphc = m
-        _profile_kernels(row, cfg, cf, report, (gx, gy))
-    except Exception as e:
-        row.graphc = Measurement.failed(e)
+            row.check += " (the checked call did not replay)"
+        return lambda: cf(gx, gy)
+
+    if not impls.add("graphc", graphc_setup):
         row.check = "n/a (graphc failed)"
 
-    # graphc eager
-    cfg.log(f"{row.case}: graphc eager")
-
-    def graphc_eager():
+    def eager_setup():
         ps = _params_for(graphc, init)
         step = _make_mlp_step(graphc, GF, ps, lr, use_optim)
         _note_mismatch(row, "graphc eager", check_params(ps, step(gx, gy)))
-        return measure(lambda: step(gx, gy), cfg)
+        return lambda: step(gx, gy)
 
-    row.graphc_eager = guarded(graphc_eager)
+    impls.add("graphc eager", eager_setup)
 
-    # torch
     torch = peers.torch
     if torch is None:
-        row.peers["torch"] = peers.torch_missing()
-        row.peers["torch.compile"] = peers.compile_missing()
-        return row
-    tx, ty = torch.from_numpy(x), torch.from_numpy(y)
-    cfg.log(f"{row.case}: torch eager")
+        impls.set("torch", peers.torch_missing())
+        impls.set("torch.compile", peers.compile_missing())
+    else:
+        tx, ty = torch.from_numpy(x), torch.from_numpy(y)
 
-    def torch_eager():
-        ps = _params_for(torch, init)
-        step = _make_mlp_step(torch, torch.nn.functional, ps, lr, use_optim)
-        _note_mismatch(row, "torch eager", check_params(ps, step(tx, ty)))
-        return measure(lambda: step(tx, ty), cfg)
+        def torch_setup():
+            ps = _params_for(torch, init)
+            step = _make_mlp_step(torch, torch.nn.functional, ps, lr, use_optim)
+            _note_mismatch(row, "torch eager", check_params(ps, step(tx, ty)))
+            return lambda: step(tx, ty)
 
-    row.peers["torch"] = guarded(torch_eager)
-    missing = peers.compile_missing()
-    if missing:
-        row.peers["torch.compile"] = missing
-        return row
-    cfg.log(f"{row.case}: torch.compile (the first call compiles)")
+        impls.add("torch", torch_setup)
+        missing = peers.compile_missing()
+        if missing:
+            impls.set("torch.compile", missing)
+        else:
 
-    def torch_compiled():
-        ps = _params_for(torch, init)
-        step = torch.compile(_make_mlp_step(torch, torch.nn.functional, ps, lr, use_optim))
-        t0 = time.perf_counter()
-        step(tx, ty)
-        compile_s = time.perf_counter() - t0
-        step(tx, ty)  # the optimizer step may compile on its second call
-        _reset(torch, ps, init)
-        _note_mismatch(row, "torch.compile", check_params(ps, step(tx, ty)))
-        m = measure(lambda: step(tx, ty), cfg)
-        m.note = f"first call (compiles) {compile_s:.1f} s"
-        row.extra["torch_compile_first_call_s"] = compile_s
-        return m
+            def torch_compile_setup():
+                ps = _params_for(torch, init)
+                step = torch.compile(_make_mlp_step(torch, torch.nn.functional, ps, lr, use_optim))
+                cfg.log(f"{row.case}: torch.compile's first call compiles")
+                t0 = time.perf_counter()
+                step(tx, ty)
+                first = time.perf_counter() - t0
+                step(tx, ty)  # the optimizer step may compile on its second call
+                _reset(torch, ps, init)
+                _note_mismatch(row, "torch.compile", check_params(ps, step(tx, ty)))
+                row.extra["torch_compile_first_call_s"] = first
+                impls.notes["torch.compile"] = f"first call (compiles) {first:.1f} s"
+                return lambda: step(tx, ty)
 
-    row.peers["torch.compile"] = guarded(torch_compiled)
-    if not row.peers["torch.compile"].ok:
-        row.notes.append(f"torch.compile {row.peers['torch.compile'].status}")
+            impls.add("torch.compile", torch_compile_setup)
+    impls.run()
+    if "cf" in state and row.graphc.ok:
+        _note_compile_health(row, row.graphc, state["cf"])
+        _profile_kernels(row, cfg, state["cf"], state["report"], (gx, gy))
     return row
 
 
@@ -763,45 +751,25 @@ def case_overhead(cfg: Config, peers: Peers) -> Row:
     def fn(x, y):
         return (x * y + x).relu()
 
-    def timed(f, args):
-        return measure(lambda: f(*args), cfg, warmup=inner, repeats=reps, inner=inner, max_seconds=budget)
-
-    cfg.log(f"{row.case}: numpy, graphc, torch")
-    row.peers["numpy"] = guarded(lambda: timed(lambda a, b: np.maximum(a * b + a, 0), (x, y)))
+    check = lambda out: compare(out, ref, 1e-6, 1e-7)
+    impls = Impls(row, cfg)
+    impls.add("numpy", lambda: lambda: np.maximum(x * y + x, 0))
     gx, gy = graphc.from_numpy(x), graphc.from_numpy(y)
+    state = {}
 
-    def compiled():
-        cf = graphc.compile(fn)
-        with graphc.no_grad():
-            cf.explain(gx, gy)
-            row.check = compare(cf(gx, gy), ref, 1e-6, 1e-7)
-            m = timed(cf, (gx, gy))
-        _note_compile_health(row, m, cf)
-        return m
+    def graphc_setup():
+        cf, _ = _compile_graphc(row, fn, (gx, gy))
+        state["cf"] = cf
+        row.check = check(cf(gx, gy))
+        return lambda: cf(gx, gy)
 
-    row.graphc = guarded(compiled)
-    with graphc.no_grad():
-        row.graphc_eager = guarded(lambda: timed(fn, (gx, gy)))
-    torch = peers.torch
-    if torch is None:
-        row.peers["torch"] = peers.torch_missing()
-        row.peers["torch.compile"] = peers.compile_missing()
-        return row
-    tx, ty = torch.from_numpy(x), torch.from_numpy(y)
-    with torch.no_grad():
-        row.peers["torch"] = guarded(lambda: timed(fn, (tx, ty)))
-    missing = peers.compile_missing()
-    if missing:
-        row.peers["torch.compile"] = missing
-        return row
-
-    def tc():
-        c = torch.compile(fn)
-        with torch.no_grad():
-            c(tx, ty)
-            return timed(c, (tx, ty))
-
-    row.peers["torch.compile"] = guarded(tc)
+    if not impls.add("graphc", graphc_setup):
+        row.check = "n/a (graphc failed)"
+    impls.add("graphc eager", lambda: lambda: fn(gx, gy))
+    _torch_impls(impls, peers, fn, lambda: [peers.torch.from_numpy(x), peers.torch.from_numpy(y)], check)
+    impls.run(warmup=inner, repeats=reps, inner=inner, max_seconds=budget)
+    if "cf" in state and row.graphc.ok:
+        _note_compile_health(row, row.graphc, state["cf"])
     return row
 
 

@@ -183,6 +183,74 @@ def measure(
     return m
 
 
+def measure_interleaved(
+    fns: dict,
+    cfg: Config,
+    *,
+    warmup: int | None = None,
+    repeats: int | None = None,
+    inner: int = 1,
+    max_seconds: float | None = None,
+    min_repeats: int = 3,
+) -> dict:
+    """Like :func:`measure` for several implementations at once, interleaved: ``{name: Measurement}``.
+
+    Each round times every implementation once (``inner`` calls), in an order
+    that rotates from round to round, so that all of them see the same
+    machine: on a shared or throttled host the speed drifts over seconds, and
+    timing one implementation after the other would turn that drift into
+    false ratios. The budget (``max_seconds``, by default the config's, per
+    implementation) stops the rounds early once ``min_repeats`` are done. An
+    implementation that raises is reported failed and dropped from the rounds.
+    """
+    warmup = cfg.n_warmup if warmup is None else warmup
+    repeats = cfg.n_repeats if repeats is None else repeats
+    budget = (cfg.budget_s if max_seconds is None else max_seconds) * max(1, len(fns))
+    out: dict = {}
+    live = {}
+    for name, fn in fns.items():
+        try:
+            for _ in range(warmup):
+                fn()
+            live[name] = fn
+        except Exception as e:
+            out[name] = Measurement.failed(e)
+    times = {name: [] for name in live}
+    cpu = {name: [] for name in live}
+    gc.collect()
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        start = time.perf_counter()
+        for r in range(repeats):
+            names = list(live)
+            if not names:
+                break
+            k = r % len(names)
+            for name in names[k:] + names[:k]:
+                fn = live[name]
+                try:
+                    c0 = time.process_time()
+                    t0 = time.perf_counter_ns()
+                    for _ in range(inner):
+                        fn()
+                    times[name].append((time.perf_counter_ns() - t0) * 1e-9 / inner)
+                    cpu[name].append((time.process_time() - c0) / inner)
+                except Exception as e:
+                    out[name] = Measurement.failed(e)
+                    del live[name]
+            if r + 1 >= min(min_repeats, repeats) and time.perf_counter() - start > budget:
+                break
+    finally:
+        if was_enabled:
+            gc.enable()
+    for name in live:
+        m = Measurement.of(times[name])
+        m.cpu_seconds = statistics.median(cpu[name])
+        out[name] = m
+    return out
+
+
 def guarded(fn, *args, **kwargs) -> Measurement:
     """``fn(*args, **kwargs)``, which returns a Measurement, with any exception turned into a failed one."""
     try:
@@ -228,7 +296,7 @@ def cpu_threads() -> int:
 
 
 def measure_ceilings(cfg: Config) -> Ceilings:
-    """Copy bandwidth (bytes = read + write) and float32 matmul FLOP/s."""
+    """Copy bandwidth (bytes = read + write) and float32 matmul FLOP/s, each the best of a few repeats."""
     nbytes = cfg.pick(256 << 20, 64 << 20, 4 << 20)
     n = nbytes // 4
     src = np.ones(n, dtype=np.float32)
@@ -245,18 +313,19 @@ def measure_ceilings(cfg: Config) -> Ceilings:
                 f.result()
 
         many = measure(par, cfg, warmup=1, repeats=reps, max_seconds=2.0)
-    m = cfg.pick(2048, 1024, 128)
+    m = cfg.pick(2048, 2048, 128)
     a = np.random.default_rng(0).standard_normal((m, m), dtype=np.float32)
     b = a.T.copy()
     c = np.empty_like(a)
     mm = measure(lambda: np.matmul(a, b, out=c), cfg, warmup=1, repeats=cfg.pick(5, 3, 2), max_seconds=2.0)
+    # A ceiling is the best the machine did (the fastest repeat), not a typical run.
     return Ceilings(
         copy_bytes=nbytes,
-        copy_gbs_1thread=2 * nbytes / one.seconds / 1e9,
-        copy_gbs_threads=2 * nbytes / many.seconds / 1e9,
+        copy_gbs_1thread=2 * nbytes / min(one.times) / 1e9,
+        copy_gbs_threads=2 * nbytes / min(many.times) / 1e9,
         threads=threads,
         sgemm_n=m,
-        sgemm_gflops=2 * m**3 / mm.seconds / 1e9,
+        sgemm_gflops=2 * m**3 / min(mm.times) / 1e9,
     )
 
 

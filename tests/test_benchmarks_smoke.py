@@ -78,6 +78,16 @@ def test_harness_pieces():
     calls = []
     m = harness.measure(lambda: calls.append(1), cfg, warmup=2, repeats=5, inner=3)
     assert m.ok and len(m.times) == 5 and len(calls) == 2 + 5 * 3
+    counts = {"a": 0, "b": 0}
+
+    def bump(k):
+        counts[k] += 1
+
+    res = harness.measure_interleaved(
+        {"a": lambda: bump("a"), "b": lambda: bump("b"), "bad": lambda: 1 / 0}, cfg, warmup=1, repeats=4, inner=2
+    )
+    assert res["a"].ok and res["b"].ok and len(res["a"].times) == 4 and counts == {"a": 9, "b": 9}
+    assert res["bad"].status.startswith("failed: ZeroDivisionError")
     failed = harness.guarded(lambda: 1 / 0)
     assert failed.status.startswith("failed: ZeroDivisionError")
     row = harness.Row("x", "1", graphc=harness.Measurement.of([2.0]), peers={"numpy": harness.Measurement.of([4.0])})

@@ -102,12 +102,18 @@ class _Worker:
         return reply["ptx"]
 
     def close(self):
-        if self.proc.poll() is None:
-            try:
+        try:
+            if self.proc.poll() is None:
                 self.proc.stdin.close()
                 self.proc.wait(timeout=5)
-            except Exception:
-                self.proc.kill()
+        except Exception:
+            self.proc.kill()
+        finally:
+            for f in (self.proc.stdin, self.proc.stdout):
+                try:
+                    f.close()
+                except Exception:
+                    pass
 
 
 def _get_worker() -> _Worker:

@@ -611,10 +611,14 @@ class _TileKernel:
         return None
 
     def masks_for(self, omap) -> str:
+        """The mask of a load indexed by ``omap``: by rows only, along the row only (weights of a
+        layer norm: one [1, RBLOCK] load a program), or both."""
         if not self.reduction:
             return "xmask"
-        if any(x is not None and x in self.axes for x in omap):
-            return "mask"
+        along_r = any(x is not None and x in self.axes for x in omap)
+        along_x = any(x is not None and x not in self.axes for x in omap)
+        if along_r:
+            return "mask" if along_x else "rmask"
         return "xmask"
 
     # -- operands -------------------------------------------------------------------------------

@@ -322,11 +322,18 @@ class _Driver:
 
 _driver: _Driver | None = None
 _driver_lock = threading.Lock()
+_thread = threading.local()  # whether this thread has made the primary context current
 
 
 def driver() -> _Driver:
     """The process's CUDA driver binding (created on first use; needs a GPU)."""
     global _driver
+    d = _driver
+    if d is not None:
+        if not getattr(_thread, "current", False) and hasattr(d, "ensure_current"):
+            d.ensure_current()  # a CUDA context is current per thread
+            _thread.current = True
+        return d
     if _driver is None:
         with _driver_lock:
             if _driver is None:
@@ -336,6 +343,7 @@ def driver() -> _Driver:
                         "runs its kernels under Triton's interpreter on host (CPU) buffers"
                     )
                 _driver = _Driver()
+                _thread.current = True
     return _driver
 
 

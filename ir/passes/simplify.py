@@ -76,6 +76,13 @@ def _identity_of(n):
             return ins[0]
         if op == "div" and _is_scalar_const(ins[1], 1.0) and _broadcasts_to(ins[0].shape, n.shape):
             return ins[0]
+        if op == "pow" and _is_scalar_const(ins[1], 1.0) and _broadcasts_to(ins[0].shape, n.shape):
+            return ins[0]
+    if op == "where" and _is_scalar_const(ins[0]):
+        # A constant condition (the pow rule's `y == 0` on a constant y) picks one branch.
+        taken = ins[1] if _is_scalar_const(ins[0], 1.0) else ins[2]
+        if _broadcasts_to(taken.shape, n.shape) and taken.dtype is n.dtype:
+            return taken
     return None
 
 
@@ -88,6 +95,9 @@ def _compose_views(g: Graph, n, ins):
         return ("permute", [ins[0].inputs[0]], {"dims": tuple(inner[d] for d in outer)})
     if n.op == "expand" and ins[0].op == "expand":
         return ("expand", [ins[0].inputs[0]], {"shape": n.attrs["shape"]})
+    if n.op == "pow" and _is_scalar_const(ins[1], 2.0) and tuple(ins[0].shape) == tuple(n.shape):
+        # x ** 2 -> x * x: one multiply instead of a call to pow.
+        return ("mul", [ins[0], ins[0]], {})
     return None
 
 

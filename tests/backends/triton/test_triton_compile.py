@@ -199,7 +199,7 @@ def test_one_time_interpreter_warning():
 # random programs: the compile suite's differential generator, on the Triton backend
 
 _DIFF = os.path.join(os.path.dirname(__file__), "..", "..", "graphc", "compile", "test_differential.py")
-N_DIFF = int(os.environ.get("GRAPHC_TRITON_DIFF_EXAMPLES", "12"))
+N_DIFF = int(os.environ.get("GRAPHC_TRITON_DIFF_EXAMPLES", "40"))
 
 
 def _load_differential():
