@@ -11,6 +11,8 @@ run the same ops on the same data in this one process:
 * **torch eager** / **torch.compile** -- the same function on torch tensors
   (default inductor backend, C++/OpenMP on the CPU).
 
+Each implementation is set up and checked first, then all are timed together
+in interleaved blocks (:class:`Impls`, :func:`~benchmarks.harness.measure_interleaved`).
 graphc's result is checked against a float64 numpy reference (column
 ``check``); a wrong result cannot meet a target. The kernels of graphc's
 program are also timed one by one (``Row.extra['kernels']``, printed with

@@ -192,20 +192,31 @@ def measure_interleaved(
     inner: int = 1,
     max_seconds: float | None = None,
     min_repeats: int = 3,
+    rounds: int | None = None,
+    settle_s: float | None = None,
 ) -> dict:
-    """Like :func:`measure` for several implementations at once, interleaved: ``{name: Measurement}``.
+    """Like :func:`measure` for several implementations at once, in interleaved blocks: ``{name: Measurement}``.
 
-    Each round times every implementation once (``inner`` calls), in an order
-    that rotates from round to round, so that all of them see the same
-    machine: on a shared or throttled host the speed drifts over seconds, and
-    timing one implementation after the other would turn that drift into
-    false ratios. The budget (``max_seconds``, by default the config's, per
-    implementation) stops the rounds early once ``min_repeats`` are done. An
-    implementation that raises is reported failed and dropped from the rounds.
+    The repeats of each implementation are split into ``rounds`` blocks, and
+    each round runs one block of every implementation, in an order that
+    rotates from round to round: on a shared or throttled host the speed
+    drifts over seconds, and timing one implementation entirely after the
+    other would turn that drift into false ratios. Before each block the
+    machine settles (``settle_s`` of sleep, then one untimed call): the
+    worker threads of the previous runtime (OpenBLAS, OpenMP) spin for a
+    while after their last call, and on a small machine they would slow the
+    next implementation down -- an artifact of running peers in one process
+    that no user of one framework sees. ``max_seconds`` (by default the
+    config's) is each implementation's budget; an implementation that raises
+    is reported failed and dropped.
     """
     warmup = cfg.n_warmup if warmup is None else warmup
     repeats = cfg.n_repeats if repeats is None else repeats
-    budget = (cfg.budget_s if max_seconds is None else max_seconds) * max(1, len(fns))
+    budget = cfg.budget_s if max_seconds is None else max_seconds
+    rounds = max(1, min(repeats, cfg.pick(3, 2, 1) if rounds is None else rounds))
+    settle_s = cfg.pick(0.2, 0.1, 0.0) if settle_s is None else settle_s
+    per_block = -(-repeats // rounds)
+    min_block = max(1, -(-min_repeats // rounds))
     out: dict = {}
     live = {}
     for name, fn in fns.items():
@@ -221,26 +232,29 @@ def measure_interleaved(
     was_enabled = gc.isenabled()
     gc.disable()
     try:
-        start = time.perf_counter()
-        for r in range(repeats):
+        for r in range(rounds):
             names = list(live)
-            if not names:
-                break
-            k = r % len(names)
+            k = r % max(1, len(names))
             for name in names[k:] + names[:k]:
                 fn = live[name]
                 try:
-                    c0 = time.process_time()
-                    t0 = time.perf_counter_ns()
+                    if settle_s > 0:
+                        time.sleep(settle_s)
                     for _ in range(inner):
                         fn()
-                    times[name].append((time.perf_counter_ns() - t0) * 1e-9 / inner)
-                    cpu[name].append((time.process_time() - c0) / inner)
+                    start = time.perf_counter()
+                    for i in range(per_block):
+                        c0 = time.process_time()
+                        t0 = time.perf_counter_ns()
+                        for _ in range(inner):
+                            fn()
+                        times[name].append((time.perf_counter_ns() - t0) * 1e-9 / inner)
+                        cpu[name].append((time.process_time() - c0) / inner)
+                        if i + 1 >= min_block and time.perf_counter() - start > budget / rounds:
+                            break
                 except Exception as e:
                     out[name] = Measurement.failed(e)
                     del live[name]
-            if r + 1 >= min(min_repeats, repeats) and time.perf_counter() - start > budget:
-                break
     finally:
         if was_enabled:
             gc.enable()

@@ -106,7 +106,9 @@ def _unflatten(spec, leaves, pos=None):
 
 
 def _tensor_key(t: Tensor):
-    return (tuple(t.shape), t.dtype.name, str(t.device), t.requires_grad)
+    data = t._data
+    shape = data.shape if data is not None and type(data) is np.ndarray else tuple(t.shape)
+    return (shape, t._dtype.name, t._device, t._requires_grad or t._grad_fn is not None)
 
 
 def _spec_diff(old, new, path="args") -> list:
@@ -361,7 +363,12 @@ class CompiledFunction:
         self.__wrapped__ = fn
 
     def _key(self, args, kwargs):
-        leaves: list = []
+        if not kwargs and all(type(a) is Tensor for a in args):
+            # The common case, kept cheap: positional tensors only (per-call overhead).
+            leaves = list(args)
+            spec = ("U", (("U", (("T",),) * len(args)), ("D", ())))
+            return (spec, tuple(_tensor_key(t) for t in leaves), is_grad_enabled()), leaves
+        leaves = []
         spec = _flatten((args, kwargs), leaves)
         key = (spec, tuple(_tensor_key(t) for t in leaves), is_grad_enabled())
         return key, leaves

@@ -84,9 +84,16 @@ def test_harness_pieces():
         counts[k] += 1
 
     res = harness.measure_interleaved(
-        {"a": lambda: bump("a"), "b": lambda: bump("b"), "bad": lambda: 1 / 0}, cfg, warmup=1, repeats=4, inner=2
+        {"a": lambda: bump("a"), "b": lambda: bump("b"), "bad": lambda: 1 / 0},
+        cfg,
+        warmup=1,
+        repeats=4,
+        inner=2,
+        rounds=2,
+        settle_s=0,
     )
-    assert res["a"].ok and res["b"].ok and len(res["a"].times) == 4 and counts == {"a": 9, "b": 9}
+    # 1 warm-up call, then per round one untimed (settling) call and 2 timed repeats, each of 2 calls
+    assert res["a"].ok and res["b"].ok and len(res["a"].times) == 4 and counts == {"a": 13, "b": 13}
     assert res["bad"].status.startswith("failed: ZeroDivisionError")
     failed = harness.guarded(lambda: 1 / 0)
     assert failed.status.startswith("failed: ZeroDivisionError")

@@ -102,7 +102,7 @@ def emit_out(op: str, args: list, out: str, node) -> list:
     if op == "erf":
         return [f"{out}[...] = K.erf({a})"]
     if op == "where":
-        return [f"np.copyto({out}, {args[2]})", f"np.copyto({out}, {args[1]}, where={args[0]})"]
+        return [f"R.where_into({args[0]}, {args[1]}, {args[2]}, {out})"]
     if op == "cast":
         if node.dtype.is_bool:
             return [f"np.not_equal({a}, 0, out={out})"]
@@ -295,6 +295,17 @@ class NumpyCodegen:
                     for vnode in reversed(chain):
                         expr = view_expr(vnode, expr, "(hi - lo,) + " + repr(tuple(vnode.shape[1:])) if not flat and rows is not None and len(vnode.shape) == len(domain) else None)
                     args.append(expr)
+            dead = []
+            for i in n.inputs:
+                if i.id in slot_of:
+                    users_left[i.id] -= 1
+                    if users_left[i.id] == 0 and i.id not in out_name and i not in dead:
+                        dead.append(i)
+            if n.op in UFUNC:
+                # a single elementwise ufunc may write over an input it is the last reader of
+                for i in dead:
+                    free.setdefault(i.dtype.numpy_dtype.name, []).append(slot_of[i.id])
+                dead = []
             if n.id in out_name:
                 target = sliced(out_name[n.id], n.shape)
             else:
@@ -311,11 +322,8 @@ class NumpyCodegen:
             if n.dtype is dt.bfloat16:
                 body.append(f"{target}[...] = K.round_bf16({target})")
             names[n.id] = target
-            for i in n.inputs:
-                if i.id in slot_of:
-                    users_left[i.id] -= 1
-                    if users_left[i.id] == 0 and i.id not in out_name:
-                        free.setdefault(i.dtype.numpy_dtype.name, []).append(slot_of[i.id])
+            for i in dead:
+                free.setdefault(i.dtype.numpy_dtype.name, []).append(slot_of[i.id])
         if rows is None:
             lines.extend(f"    t{j} = np.empty((), dtype=np.{d})" for j, d in enumerate(slot_dtypes))
             lines.extend("    " + s for s in body)
@@ -419,10 +427,15 @@ class NumpyCodegen:
                 expr = view_expr(vnode, expr, shape)
             return expr
 
+        # Blocked kernels whose values all run along the row axis write with out= into
+        # per-thread block scratch (reused once a value is dead) and straight into the
+        # output slices: no allocation per block, temporaries stay in cache.
+        if blocked and all(row_of[n.id] == 0 for n in k.nodes):
+            return self._reduction_out_form(k, lines, value, names, out_name, axes, rows, domain)
         for n in k.nodes:
             if n.kind == ops_table.REDUCE:
                 src = value(n.inputs[0], domain, b if blocked else None)
-                fn = {"sum": "np.sum", "prod": "np.prod", "amax": "np.max", "amin": "np.min", "all": "np.all", "any": "np.any", "argmax": "np.argmax", "argmin": "np.argmin"}[n.op]
+                fn = _REDUCE_FN[n.op]
                 axis_arg = repr(tuple(axes)) if n.op not in ("argmax", "argmin") else str(axes[0])
                 extra = ", dtype=np.float32" if n.op in ("sum", "prod") and n.dtype is dt.float16 else ""
                 expr = f"{fn}({src}, axis={axis_arg}, keepdims={bool(n.attrs['keepdim'])}{extra})"
@@ -446,6 +459,69 @@ class NumpyCodegen:
             lines.append(f"    R.run_blocks({rows}, {row_elems}, block)")
         else:
             lines.extend("    " + s for s in body)
+        return lines
+
+    def _reduction_out_form(self, k, lines, value, names, out_name, axes, rows, domain):
+        """Row-block code with out= targets (``value`` resolves operands, reading ``names``)."""
+        inside = {n.id for n in k.nodes}
+
+        def root_of(i):
+            while i.id not in inside and i.kind == ops_table.VIEW:
+                i = i.inputs[0]
+            return i
+
+        last_use = {}
+        for idx, n in enumerate(k.nodes):
+            for i in n.inputs:
+                r = root_of(i)
+                if r.id in inside:
+                    last_use[r.id] = idx
+        body, slots, free, slot_of = [], [], {}, {}
+        def release_inputs(n, idx):
+            for i in n.inputs:
+                r = root_of(i)
+                if last_use.get(r.id) == idx and r.id not in out_name and r.id in slot_of:
+                    key_r, slot_r = slot_of.pop(r.id)
+                    free.setdefault(key_r, []).append(slot_r)
+
+        for idx, n in enumerate(k.nodes):
+            if n.op in UFUNC:
+                # one elementwise ufunc may write over an input it is the last reader of
+                release_inputs(n, idx)
+            if n.id in out_name:
+                target = f"{out_name[n.id]}[lo:hi]"
+            else:
+                key = (n.dtype.numpy_dtype.name, tuple(n.shape[1:]))
+                pool = free.get(key) or []
+                if pool:
+                    slot = pool.pop()
+                else:
+                    slot = len(slots)
+                    slots.append(key)
+                target = f"t{slot}"
+                k_slot = slot
+            if n.kind == ops_table.REDUCE:
+                src = value(n.inputs[0], domain, 0)
+                axis_arg = repr(tuple(axes)) if n.op not in ("argmax", "argmin") else str(axes[0])
+                extra = ", dtype=np.float32" if n.op in ("sum", "prod") and n.dtype is dt.float16 else ""
+                body.append(f"{_REDUCE_FN[n.op]}({src}, axis={axis_arg}, keepdims={bool(n.attrs['keepdim'])}, out={target}{extra})")
+            else:
+                args = [value(i, tuple(n.shape), 0) for i in n.inputs]
+                body.extend(emit_out(n.op, args, target, n))
+            if n.dtype is dt.bfloat16:
+                body.append(f"{target}[...] = K.round_bf16({target})")
+            names[n.id] = target
+            release_inputs(n, idx)
+            if n.id not in out_name:
+                slot_of[n.id] = (key, k_slot)
+        row_elems = int(np.prod(domain)) // max(1, domain[0])
+        spec = "[" + ", ".join(f"(np.{d}, {rest!r})" for d, rest in slots) + "]"
+        lines.append("    def block(lo, hi, s):")
+        if slots:
+            lines.append("        n = hi - lo")
+            lines.append("        " + ", ".join(f"t{j}" for j in range(len(slots))) + " = " + ", ".join(f"s[{j}][:n]" for j in range(len(slots))))
+        lines.extend("        " + s for s in body)
+        lines.append(f"    R.run_blocks({rows}, {row_elems}, block, {spec})")
         return lines
 
     def write_kernel(self, k):
@@ -573,6 +649,18 @@ class NumpyCodegen:
                 out.add(o.id)
             seen.add(root.id)
         return out
+
+
+_REDUCE_FN = {
+    "sum": "np.sum",
+    "prod": "np.prod",
+    "amax": "np.max",
+    "amin": "np.min",
+    "all": "np.all",
+    "any": "np.any",
+    "argmax": "np.argmax",
+    "argmin": "np.argmin",
+}
 
 
 def _view_row(vnode, r):

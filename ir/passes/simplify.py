@@ -101,6 +101,42 @@ def _compose_views(g: Graph, n, ins):
     return None
 
 
+def _swap_last(ndim: int) -> tuple:
+    dims = list(range(ndim))
+    dims[-1], dims[-2] = dims[-2], dims[-1]
+    return tuple(dims)
+
+
+def _permuted(g: Graph, x, dims):
+    """``permute(x, dims)``, composed with a permute ``x`` may already be."""
+    if x.op == "permute":
+        inner = x.attrs["dims"]
+        dims, x = tuple(inner[d] for d in dims), x.inputs[0]
+    if dims == tuple(range(len(dims))):
+        return x
+    return g.add("permute", [x], dims=dims)
+
+
+def _transpose_matmul(g: Graph, n, ins, users):
+    """permute(matmul(a, b), swap last two) -> matmul(b^T, a^T).
+
+    Weight gradients come out of the matmul rule transposed (the gradient of ``x @ W.T``
+    w.r.t. ``W``); computing them in the parameter's own layout makes the optimizer's
+    update read contiguous memory instead of a strided view. Only when the matmul has
+    no other user, so nothing is computed twice.
+    """
+    if n.op != "permute" or n.inputs[0].op != "matmul" or len(users[n.inputs[0]]) != 1:
+        return None
+    if len(n.shape) < 2 or tuple(n.attrs["dims"]) != _swap_last(len(n.shape)):
+        return None
+    mm = ins[0]
+    if mm.op != "matmul":
+        return None
+    a, b = mm.inputs
+    swap_b, swap_a = _swap_last(len(b.shape)), _swap_last(len(a.shape))
+    return ("matmul", [_permuted(g, b, swap_b), _permuted(g, a, swap_a)], {})
+
+
 def _fold(n, ins):
     """Evaluate ``n`` at compile time when all its inputs are small constants."""
     opdef = ops_table.OPS[n.op]
@@ -129,6 +165,7 @@ def simplify(graph: Graph, *, fold: bool = True) -> Graph:
     protected = {t.id for t, _ in graph.mutations}
     stats = {"cse": 0, "identity": 0, "fold": 0, "views": 0}
 
+    users = graph.users()
     for n in graph.live_nodes():
         if n.op == "input":
             new = out.add("input", **n.attrs)
@@ -139,6 +176,8 @@ def simplify(graph: Graph, *, fold: bool = True) -> Graph:
         ins = [remap[i.id] for i in n.inputs]
         op, attrs = n.op, dict(n.attrs)
         composed = _compose_views(out, n, ins)
+        if composed is None:
+            composed = _transpose_matmul(out, n, ins, users)
         if composed is not None:
             op, ins, attrs = composed
             stats["views"] += 1
