@@ -549,9 +549,14 @@ class NumpyCodegen:
             in_name = {n.id: f"i{j}" for j, n in enumerate(ins)}
             out_name = {n.id: f"o{j}" for j, n in enumerate(outs)}
             target = out_name.get(mm.id)
-            mm_dst = target if target else "mm"
-            out_kw = f", out={target}" if target else ""
-            lines.append(f"    {mm_dst} = np.matmul({in_name[a.id]}, {in_name[b.id]}{out_kw})")
+            if target is None:
+                # The product only feeds the epilogue: a buffer kept with the program, so
+                # large products do not page-fault fresh memory on every call.
+                target = f"M{k.id}"
+                self.consts[target] = np.empty(tuple(mm.shape), dtype=mm.dtype.numpy_dtype)
+            mm_dst = target
+            out_kw = f", out={target}"
+            lines.append(f"    np.matmul({in_name[a.id]}, {in_name[b.id]}{out_kw})")
             if mm.dtype is dt.bfloat16:
                 lines.append(f"    {mm_dst}[...] = K.round_bf16({mm_dst})")
             if epilogue:
