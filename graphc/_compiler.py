@@ -23,6 +23,7 @@ warns once and runs eagerly from then on.
 from __future__ import annotations
 
 import functools
+from collections import OrderedDict
 import logging
 import os
 import time
@@ -527,17 +528,44 @@ def _signature(leaves) -> str:
     return "(" + ", ".join(f"{t.dtype.short}{list(t.shape)}" for t in leaves) + ")"
 
 
+# Generated programs by the graph's structural hash (ops, attributes, shapes, dtypes,
+# wiring; not node ids): a retrace after a guard miss that yields the same graph, or
+# another function with the same structure, reuses the code instead of regenerating it.
+_PROGRAMS: OrderedDict = OrderedDict()
+PROGRAM_CACHE_SIZE = 256
+
+
 def build(graph, name: str, signature: str = "", backend=None, timings=None) -> Report:
     """Optimize ``graph`` and generate code for it; returns a :class:`Report`."""
+    timings = dict(timings or {})
+    backend = backend or "numpy"
+    t0 = time.perf_counter()
+    key = (graph.structural_hash(), backend)
+    hit = _PROGRAMS.get(key)
+    if hit is not None:
+        _PROGRAMS.move_to_end(key)
+        optimized, schedule, program, kernels, source = hit
+        timings["program cache hit"] = time.perf_counter() - t0
+        log.debug("graphc.compile: %s reuses the program of an identical graph (%s)", name, key[0][:12])
+        report = Report(name, signature, graph, optimized, kernels, source, backend, timings, schedule)
+        report._program = program
+        _dump(report)
+        return report
+    report = _build_new(graph, name, signature, backend, timings, t0)
+    _PROGRAMS[key] = (report.optimized, report.schedule, report._program, report.kernels, report.program_source)
+    if len(_PROGRAMS) > PROGRAM_CACHE_SIZE:
+        _PROGRAMS.popitem(last=False)
+    _dump(report)
+    return report
+
+
+def _build_new(graph, name, signature, backend, timings, t0) -> Report:
     from backends.numpy.codegen import compile_schedule
 
-    timings = dict(timings or {})
-    t0 = time.perf_counter()
     optimized = simplify(graph)
     t1 = time.perf_counter()
     schedule = fuse(optimized)
     t2 = time.perf_counter()
-    backend = backend or "numpy"
     if backend == "numpy":
         program = compile_schedule(schedule, name)
         kernels = [KernelInfo(k.name, k.kind, k.source, k.node_ids, k.nodes_text) for k in program.kernels]
@@ -554,7 +582,6 @@ def build(graph, name: str, signature: str = "", backend=None, timings=None) -> 
     timings.update({"simplify": t1 - t0, "fusion": t2 - t1, "codegen": t3 - t2})
     report = Report(name, signature, graph, optimized, kernels, source, backend, timings, schedule)
     report._program = program
-    _dump(report)
     return report
 
 

@@ -315,3 +315,26 @@ def test_compiled_method_on_a_class():
     for _ in range(3):
         np.testing.assert_allclose(_arr(m1.forward(x)), [2.0] * 3)
         np.testing.assert_allclose(_arr(m2.forward(x)), [3.0] * 3)
+
+
+def test_identical_graphs_share_generated_code_by_structural_hash():
+    from graphc._compiler import _PROGRAMS
+
+    def f(x):
+        return (x * 3.5 + 1.25).tanh().sum(0)
+
+    def g(x):  # another function, the same graph
+        return (x * 3.5 + 1.25).tanh().sum(0)
+
+    def h(x):  # a different constant: a different graph
+        return (x * 3.25 + 1.25).tanh().sum(0)
+
+    x = graphc.randn(5, 7)
+    _PROGRAMS.clear()
+    rf = graphc.compile(f).explain(x)
+    rg = graphc.compile(g).explain(x)
+    rh = graphc.compile(h).explain(x)
+    assert "program cache hit" not in rf.timings
+    assert "program cache hit" in rg.timings and rg._program is rf._program
+    assert "program cache hit" not in rh.timings and rh._program is not rf._program
+    np.testing.assert_allclose(graphc.compile(g)(x).numpy(), g(x).numpy(), rtol=1e-6)
