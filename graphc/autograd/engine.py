@@ -10,6 +10,8 @@ accumulation happen in ``on_grad``, when a vertex's gradient is complete.
 
 from __future__ import annotations
 
+import os
+
 from ir.errors import AutogradError
 from ir.ops import fmt_shape
 from ir.passes.autodiff import backprop
@@ -163,6 +165,14 @@ def _run_backward(outputs, grad_outputs, *, retain_graph, create_graph, inputs=N
             captured[v] = g
         return g
 
+    if not create_graph and inputs is None and accumulate and _dispatch.active_tracer() is None:
+        if _fused_backward(order, seeds, outputs):
+            if not retain_graph:
+                for v in order:
+                    if isinstance(v, GradNode):
+                        v.release()
+            return None
+
     device = outputs[0].device
     mode = enable_grad() if create_graph else no_grad()
     with mode:
@@ -183,6 +193,49 @@ def _run_backward(outputs, grad_outputs, *, retain_graph, create_graph, inputs=N
             )
         result.append(g)
     return tuple(result)
+
+
+_fused_failed: list = []
+
+
+def _fused_backward(order, seeds, outputs) -> bool:
+    """Run this backward as one compiled graph (see graphc.autograd.fused); False if not."""
+    from . import fused
+
+    if _fused_failed or not fused.enabled() or not fused.eligible(order, outputs):
+        return False
+    leaf_order = [v for v in order if isinstance(v, AccumulateGrad)]
+    try:
+        grads = fused.run(order, seeds, _parents, leaf_order)
+    except AutogradError:
+        raise
+    except Exception as e:  # never worse than the op-by-op engine: fall back, and say so once
+        if os.environ.get("GRAPHC_FUSED_BACKWARD") == "strict":  # tests: surface the failure
+            raise
+        import logging
+
+        logging.getLogger("graphc.autograd").warning(
+            "graphc: the fused backward failed (%s: %s); backward runs op by op from now on", type(e).__name__, e
+        )
+        _fused_failed.append(e)
+        return False
+    used = set()
+    for v, arr in grads.items():
+        t = v.variable
+        if t is None:
+            continue
+        arr = arr.reshape(tuple(t.shape))
+        if id(arr) in used or not arr.flags.writeable or arr.base is not None:
+            arr = arr.copy()
+        used.add(id(arr))
+        if t._grad is None:
+            from .._tensor import Tensor
+
+            t._grad = Tensor._wrap(arr, t.dtype, t.device)
+        else:
+            t._grad._data += arr
+            t._grad._version.value += 1
+    return True
 
 
 def _accumulate(t, g, create_graph):
