@@ -23,11 +23,11 @@ warns once and runs eagerly from then on.
 from __future__ import annotations
 
 import functools
-from collections import OrderedDict
 import logging
 import os
 import time
 import warnings
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 import numpy as np
