@@ -101,3 +101,22 @@ class set_grad_enabled(_GradModeBase):
                 return fn(*args, **kwargs)
 
         return wrapper
+
+
+def zero_grads(params, set_to_none: bool = True) -> None:
+    """Reset ``.grad`` of ``params``: to None, or to zeros in place (``Module.zero_grad``
+    and ``Optimizer.zero_grad`` share this). Goes through the ``.grad`` property so that
+    inside ``@graphc.compile`` the trace sees the change."""
+    for p in params:
+        g = p.grad
+        if g is None:
+            continue
+        if set_to_none:
+            p.grad = None
+            continue
+        if g._grad_fn is not None:
+            g.detach_()
+        else:
+            g.requires_grad_(False)
+        with no_grad():
+            g.zero_()

@@ -106,21 +106,9 @@ class Optimizer:
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Reset the gradients of all optimized parameters: to None (default) or to zeros."""
-        for group in self.param_groups:
-            for p in group["params"]:
-                # Through the .grad property, so that inside @graphc.compile the trace sees it.
-                if p.grad is None:
-                    continue
-                if set_to_none:
-                    p.grad = None
-                else:
-                    g = p.grad
-                    if g._grad_fn is not None:
-                        g.detach_()
-                    else:
-                        g.requires_grad_(False)
-                    with no_grad():
-                        g.zero_()
+        from ..autograd.grad_mode import zero_grads
+
+        zero_grads((p for group in self.param_groups for p in group["params"]), set_to_none)
 
     def step(self, closure=None):
         raise NotImplementedError

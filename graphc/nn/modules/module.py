@@ -390,20 +390,9 @@ class Module:
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Reset the gradients of all parameters: to None (default) or to zeros."""
-        for p in self.parameters():
-            # Through the .grad property, so that inside @graphc.compile the trace sees it.
-            if p.grad is None:
-                continue
-            if set_to_none:
-                p.grad = None
-            else:
-                g = p.grad
-                if g._grad_fn is not None:
-                    g.detach_()
-                else:
-                    g.requires_grad_(False)
-                with no_grad():
-                    g.zero_()
+        from ...autograd.grad_mode import zero_grads
+
+        zero_grads(self.parameters(), set_to_none)
 
     # -- conversion ------------------------------------------------------------------
     def _apply(self, fn, recurse: bool = True) -> "Module":
