@@ -37,7 +37,9 @@ def _dtype_arg(dtype) -> dt.DType | None:
 
 
 def _finish(t: Tensor, requires_grad: bool, device) -> Tensor:
-    dev = as_device(device)
+    from .device import default_device
+
+    dev = as_device(device) if device is not None else default_device()
     if dev.type != "cpu":
         t = t.to(dev)
     if requires_grad:

@@ -53,6 +53,29 @@ def cpu_device() -> device:
     return _CPU
 
 
+_default: list = []
+
+
+def default_device() -> device:
+    """Where factories put tensors without ``device=``: ``set_default_device``, else the
+    ``GRAPHC_DEVICE`` environment variable, else the CPU."""
+    if not _default:
+        import os
+
+        _default.append(device(os.environ.get("GRAPHC_DEVICE") or "cpu"))
+    return _default[0]
+
+
+def set_default_device(d) -> None:
+    """Make ``d`` (``'cpu'``, ``'cuda'``, a ``graphc.device`` or None for the CPU) the device
+    of tensors that factories create without ``device=``, as ``torch.set_default_device``."""
+    _default[:] = [as_device(d)]
+
+
+def get_default_device() -> device:
+    return default_device()
+
+
 def as_device(d) -> device:
     if d is None:
         return _CPU
