@@ -29,7 +29,7 @@ from collections import OrderedDict
 import numpy as np
 
 from ir import dtypes as dt
-from ir.errors import GraphcError
+from ir.errors import SerializationError
 
 from ._tensor import Size, Tensor
 
@@ -40,15 +40,7 @@ _VERSION = 1
 _MANIFEST = "graphc.json"
 
 
-class SerializationError(GraphcError, RuntimeError):
-    """A file could not be saved or loaded as a graphc archive.
 
-    ``graphc.save`` stores tensors, numbers, strings, None, dtypes, devices and
-    (nested) dicts, lists and tuples of them — never arbitrary objects or code.
-    Save a model or optimizer through ``.state_dict()``. ``graphc.load`` reads
-    only files written by ``graphc.save``; it refuses pickles (such as files
-    written by ``torch.save``) rather than run code from them.
-    """
 
 
 class _Writer:

@@ -92,3 +92,27 @@ class DeviceError(GraphcError, RuntimeError):
 
 class UnsupportedError(GraphcError, NotImplementedError):
     """Something graphc does not implement yet; the message says what instead."""
+
+
+class GradcheckError(GraphcError, RuntimeError):
+    """``gradcheck``: analytic and numerical gradients disagree.
+
+    The message shows both Jacobians. Fix: check the gradient rule of the op
+    (``ir/passes/autodiff.py``) or a custom function's backward; use float64
+    inputs, since float32 finite differences are too coarse to compare.
+    """
+
+
+class SerializationError(GraphcError, RuntimeError):
+    """A file could not be saved or loaded as a graphc archive.
+
+    ``graphc.save`` stores tensors, numbers, strings, None, dtypes, devices and
+    (nested) dicts, lists and tuples of them — never arbitrary objects or code.
+    Save a model or optimizer through ``.state_dict()``. ``graphc.load`` reads
+    only files written by ``graphc.save``; it refuses pickles (such as files
+    written by ``torch.save``) rather than run code from them.
+    """
+
+
+class CudaError(DeviceError):
+    """A CUDA driver call failed; the message names the call and the driver's error."""

@@ -37,7 +37,7 @@ import numpy as np
 
 from ir import dtypes as dt
 from ir import ops as ops_table
-from ir.errors import DeviceError, UnsupportedError
+from ir.errors import CudaError, DeviceError, UnsupportedError
 
 from . import _env
 
@@ -249,8 +249,7 @@ class InterpretedDeviceArg:
 # the CUDA driver
 
 
-class CudaError(DeviceError):
-    """A CUDA driver call failed."""
+
 
 
 class _Driver:

@@ -10,11 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ir.errors import GraphcError
-
-
-class GradcheckError(GraphcError, RuntimeError):
-    """Analytic and numerical gradients disagree (the message shows both Jacobians)."""
+from ir.errors import GradcheckError  # noqa: F401 - re-exported by graphc.autograd
 
 
 def _outputs(fn, inputs):
