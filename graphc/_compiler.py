@@ -623,9 +623,16 @@ def compile(fn=None, *, backend: str | None = None, warmup: bool = True, **optio
     ...     return (x * y).relu().sum()
 
     ``backend``: ``'numpy'`` (CPU) or ``'triton'``; by default the tensors'
-    device decides. Other keyword arguments PyTorch accepts (``mode``,
-    ``fullgraph``, ``dynamic``) are accepted and ignored.
+    device decides. ``warmup`` (default True): the first call of each new
+    signature runs eagerly, so state a training step creates lazily (optimizer
+    buffers, ``.grad``) exists as real tensors before tracing; with
+    ``warmup=False`` — or PyTorch's ``fullgraph=True`` — the first call traces,
+    so a data-dependent ``if``/``.item()`` raises its TracingError at once.
+    Other keyword arguments PyTorch accepts (``mode``, ``dynamic``) are
+    accepted and ignored.
     """
+    if options.get("fullgraph"):
+        warmup = False
     if fn is None:
         return lambda f: compile(f, backend=backend, warmup=warmup, **options)
     return CompiledFunction(fn, backend=backend, warmup=warmup)

@@ -162,3 +162,14 @@ def test_an_escaped_tracer_is_a_clear_error():
     with pytest.raises(graphc.TracingError, match="escaped") as info:
         kept[-1] + 1
     assert os.path.basename(__file__) in str(info.value)
+
+
+def test_fullgraph_raises_on_the_first_call():
+    @graphc.compile(fullgraph=True)
+    def f(x):
+        if x.sum() > 0:  # data-dependent control flow
+            return x * 2
+        return x
+
+    with pytest.raises(graphc.TracingError, match="bool"):
+        f(graphc.ones(3))
