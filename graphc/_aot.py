@@ -170,11 +170,10 @@ class CompiledCallNode(GradNode):
 
 
 
-def attach(plan, backward_program, outputs, results, inputs, targets, n_user_outputs) -> None:
+def attach(plan, backward_program, outputs, results, inputs, reals) -> None:
     """Give the differentiable output of one replay its :class:`CompiledCallNode`."""
     if not is_grad_enabled():
         return
-    reals = [r for r in targets]
     if not any(r.requires_grad for r in reals):
         return
     arrays = []

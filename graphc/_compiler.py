@@ -138,10 +138,6 @@ def _spec_text(spec) -> str:
     )
 
 
-def _describe_key_part(i, part) -> str:
-    return f"argument {i}: {part}"
-
-
 # ----------------------------------------------------------------------------
 # reports
 
@@ -274,13 +270,11 @@ class _Entry:
             inputs[pos] = np.asarray(getter(), dtype=np_dtype)
         results = self.program(inputs)
         for target, pos in zip(self.mutation_targets, self.mutation_pos):
-            if isinstance(target, tuple):
-                target = arg_tensors[target[1]]
+            target = _resolve(target, arg_tensors)
             np.copyto(target._data, results[pos], casting="unsafe")
             target._version.value += 1
         for real, where in self.grad_writes:
-            if isinstance(real, tuple):
-                real = arg_tensors[real[1]]
+            real = _resolve(real, arg_tensors)
             if where is None:
                 real._grad = None
             elif isinstance(where, tuple):
@@ -302,7 +296,7 @@ class _Entry:
             from . import _aot
 
             targets = [_resolve(t, arg_tensors) for t in self.aot_targets]
-            _aot.attach(self.aot, self.aot_program, outs, results, inputs, targets, self.n_user_outputs)
+            _aot.attach(self.aot, self.aot_program, outs, results, inputs, targets)
         return _unflatten(self.out_spec, outs)
 
 
@@ -358,7 +352,6 @@ class CompiledFunction:
         self._disabled = False
         self._eager_keys: set = set()  # signatures that cannot be compiled: they run eagerly
         self._warned = False
-        self._last_key = None
         self.__name__ = getattr(fn, "__name__", type(fn).__name__)
         self.__doc__ = getattr(fn, "__doc__", None)
         self.__wrapped__ = fn
@@ -490,7 +483,6 @@ class CompiledFunction:
                 aot_plan, why = _aot.plan_backward(trace, out_leaves)
                 if aot_plan is None:
                     log.info("graphc.compile: %s returns a tensor that requires grad and %s; it runs eagerly", self.__name__, why)
-                    _restore(trace)
                     return None
             trace.finish(out_leaves)
             if aot_plan is not None:
@@ -498,7 +490,6 @@ class CompiledFunction:
                     if kind == "output":
                         trace.graph.outputs.append(node)
                         aot_plan.saved[i] = ("output", len(trace.graph.outputs) - 1)
-        _restore(trace)
         self._traces += 1
         t1 = time.perf_counter()
         backend = self.backend or ("triton" if device.type == "cuda" else None)  # the device decides by default
@@ -511,11 +502,6 @@ class CompiledFunction:
             report.backward = backward
         _debug_log(report)
         return entry
-
-
-def _restore(trace):
-    """Nothing on real tensors changes while tracing; kept as a hook for clarity."""
-    return None
 
 
 def _in_trace() -> bool:

@@ -20,8 +20,10 @@ from ir import dtypes as dt
 from ir import ops as ops_table
 from ir.errors import DeviceError
 
+from ._tensor import Tensor
 from .autograd.grad_mode import is_grad_enabled
 from .autograd.graph import AccumulateGrad, CompositeNode, GradNode
+from .device import backend_for, cpu_device
 
 # Set by graphc.compile while a function is traced: an object with
 # ``record(opdef, inputs, attrs) -> Tensor`` and ``constant(value, dtype) -> Tensor``.
@@ -48,8 +50,6 @@ def grad_edge(t):
 
 def apply(name: str, inputs, **attrs):
     """Run (or trace) IR op ``name`` on ``inputs`` (tensors) with ``attrs``."""
-    from ._tensor import Tensor
-
     opdef = ops_table.OPS[name]
     tracer = active_tracer()
     if tracer is not None:
@@ -61,7 +61,7 @@ def apply(name: str, inputs, **attrs):
             raise DeviceError(
                 f"{name}: expected all tensors on the same device, found {device} and {t._device}"
             )
-    backend = _backend_for(device)
+    backend = backend_for(device)
     arrays = [t._data for t in inputs]
     if any(a is None for a in arrays):
         _escaped_tracer(name)
@@ -87,21 +87,11 @@ def _escaped_tracer(name: str):
     )
 
 
-def _backend_for(device):
-    from .device import backend_for
-
-    return backend_for(device)
-
-
 def constant(value, dtype: dt.DType, device=None):
     """A 0-d (or small) constant tensor for a Python scalar operand."""
-    from ._tensor import Tensor
-
     tracer = active_tracer()
     if tracer is not None:
         return tracer.constant(value, dtype)
-    from .device import cpu_device
-
     arr = np.asarray(value, dtype=dtype.numpy_dtype)
     return Tensor._wrap(arr, dtype, device or cpu_device())
 

@@ -142,20 +142,8 @@ def _write_out(out, result: Tensor) -> Tensor:
         return out
     from ._inplace import copy_
 
-    with _no_grad_if(out):
-        copy_(out, result)
+    copy_(out, result)
     return out
-
-
-class _no_grad_if:
-    def __init__(self, out):
-        self.out = out
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
 
 
 def _tensor_arg(x, op: str) -> Tensor:
@@ -637,9 +625,6 @@ def argmin(input, dim=None, keepdim=False):
     return apply("argmin", [x], axes=(_norm_dim(dim, x.ndim, "argmin"),), keepdim=bool(keepdim))
 
 
-_MaxMin = namedtuple("return_types", ["values", "indices"])
-
-
 class return_types:
     """Named tuples returned by max/min/sort-like functions."""
 
@@ -732,7 +717,7 @@ def logsumexp(input, dim, keepdim=False):
         return c.result(r)
 
 
-def zeros_like_kd(x, axes):
+def _zeros_kept(x, axes):
     from ._factories import zeros
 
     return zeros(tuple(1 if i in axes else s for i, s in enumerate(x.shape)), dtype=x._dtype, device=x._device)
@@ -742,7 +727,7 @@ def _shift(x, axes):
     """The max over ``axes`` (kept, outside autograd) that stable exp-sums subtract;
     zeros when a reduced dim is empty (the max has no identity, the sum is 0 anyway)."""
     if x.ndim and builtins.any(x.shape[a] == 0 for a in axes):
-        return zeros_like_kd(x, axes)
+        return _zeros_kept(x, axes)
     return apply("amax", [x.detach()], axes=axes, keepdim=True)
 
 
@@ -932,8 +917,6 @@ def view(input, *shape):
             f"dimension spans across two contiguous subspaces): view of shape {fmt_shape(x.shape)} "
             f"with strides {x.stride()} as {fmt_shape(new)}. Use .reshape(...) instead."
         )
-    if tuple(new) == tuple(x.shape) and x._data is not None:
-        return apply("reshape", [x], shape=new)
     return apply("reshape", [x], shape=new)
 
 

@@ -22,8 +22,6 @@ backward graph into the same graph.
 
 from __future__ import annotations
 
-import weakref
-
 import numpy as np
 
 from ir import dtypes as dt
@@ -409,5 +407,3 @@ class tracing:
         _active.pop()
         return False
 
-
-_weak_unused = weakref

@@ -173,34 +173,6 @@ def _is_scalar_source(n) -> bool:
     return n.op in ("constant", "full") and n.numel == 1  # size-0 constants are arrays
 
 
-class _KernelWriter:
-    """Writes one kernel function."""
-
-    def __init__(self, gen, kernel):
-        self.gen = gen
-        self.k = kernel
-        self.inside = {n.id for n in kernel.nodes}
-        self.lines: list[str] = []
-
-    def operand(self, n, block_names, slicer):
-        """Source text for the value of node ``n`` as read inside this kernel."""
-        if _is_scalar_source(n):
-            return scalar_literal(n)
-        if n.id in block_names:
-            return block_names[n.id]
-        if n.kind == ops_table.VIEW and n.id not in self.gen.env_ready:
-            # A broadcast view of an internal value (e.g. a keepdim reduction spread back).
-            return self.internal_view(n, block_names, slicer)
-        return slicer(n)
-
-    def internal_view(self, n, block_names, slicer):
-        src = self.operand(n.inputs[0], block_names, slicer)
-        return view_expr(n, src, self.view_shape(n))
-
-    def view_shape(self, n):
-        return None
-
-
 def _doc_lines(kernel) -> list:
     return [format_node(n) for n in kernel.nodes]
 
@@ -251,7 +223,6 @@ class NumpyCodegen:
             flat = False
             rows = domain[0]
             row_elems = int(np.prod(domain[1:])) if len(domain) > 1 else 1
-        block_shape = (None,) if flat else tuple(domain)
 
         hoisted: dict = {}
 
@@ -338,7 +309,6 @@ class NumpyCodegen:
                 lines.append("        " + ", ".join(f"t{j}" for j in range(len(slot_dtypes))) + " = " + ", ".join(f"s[{j}][:n]" for j in range(len(slot_dtypes))))
             lines.extend("        " + s for s in body)
             lines.append(f"    R.run_blocks({rows}, {row_elems}, block, {spec})")
-        del block_shape
         return lines, ins
 
     def reduction_body(self, k, fname):
@@ -366,11 +336,7 @@ class NumpyCodegen:
 
         blocked = b is not None
         for n in k.nodes:
-            r = b if n.kind == ops_table.REDUCE and n.attrs.get("keepdim") else None
-            if n.kind == ops_table.REDUCE:
-                r = row_axis_for_shape(n.shape)
-            else:
-                r = row_axis_for_shape(n.shape)
+            r = row_axis_for_shape(n.shape)
             if r == "?":
                 blocked = False
             row_of[n.id] = r
@@ -577,7 +543,7 @@ class NumpyCodegen:
         params = [f"i{j}" for j in range(len(ins))]
         lines = [f"def {fname}({', '.join(params)}):"]
         lines.append(f'    """{format_node(n)}"""')
-        lines.append(f"    return R.run_op({n.op!r}, [{', '.join(params)}], {attrs_name}, {tuple(n.shape)!r}, {n.dtype.name.upper() if False else 'D' + str(k.id)})")
+        lines.append(f"    return R.run_op({n.op!r}, [{', '.join(params)}], {attrs_name}, {tuple(n.shape)!r}, D{k.id})")
         self.consts[f"D{k.id}"] = n.dtype
         return fname, lines, ins, [n]
 

@@ -432,28 +432,11 @@ class Module:
 
         >>> net.to("cuda"); net.to(graphc.float64); net.to(device, dtype)
         """
-        from ir import dtypes as dt
+        from ..._methods import _parse_to
 
-        from ...device import as_device
-
-        device = kwargs.pop("device", None)
-        dtype = kwargs.pop("dtype", None)
-        kwargs.pop("non_blocking", None)
-        kwargs.pop("memory_format", None)
-        if kwargs:
-            raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
-        for a in args:
-            if isinstance(a, dt.DType):
-                dtype = a
-            elif isinstance(a, Tensor):
-                dtype, device = a.dtype, a.device
-            elif isinstance(a, bool):
-                continue
-            elif a is not None:
-                device = a
+        device, dtype, _ = _parse_to(args, dict(kwargs))
         if dtype is not None and not dtype.is_floating_point:
             raise TypeError(f"nn.Module.to only accepts floating point dtypes, but got desired dtype={dtype}")
-        device = as_device(device) if device is not None else None
 
         def convert(t):
             return t.to(device, dtype if t.is_floating_point() else None)
