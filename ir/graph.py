@@ -66,6 +66,46 @@ class Node:
         return f"<Node {format_node(self)}>"
 
 
+def is_scalar_constant(n) -> bool:
+    """Whether ``n`` is a one-element ``constant`` or ``full``: backends inline it as a literal.
+
+    Size-0 constants are arrays (they have no value to inline)."""
+    return n.op in ("constant", "full") and n.numel == 1
+
+
+def is_broadcast_view(n) -> bool:
+    """Whether view ``n`` only broadcasts: an ``expand``, or a ``reshape`` that adds or drops
+    size-1 dims. Such views may sit inside a fused kernel (they are index arithmetic)."""
+    if n.op == "expand":
+        return True
+    if n.op == "reshape":
+        return [s for s in n.inputs[0].shape if s != 1] == [s for s in n.shape if s != 1]
+    return False
+
+
+def view_root(n, inside=()):
+    """Follow view nodes from ``n`` back to the first non-view (or a node in ``inside``, a set
+    of ids); returns ``(root, views)`` with the views ordered from the root outwards."""
+    chain = []
+    while n.id not in inside and n.kind == ops_table.VIEW:
+        chain.append(n)
+        n = n.inputs[0]
+    return n, chain[::-1]
+
+
+def leaving_aliases(graph, materialized=()) -> set:
+    """Ids of the values leaving ``graph`` (outputs, then mutation values) that would alias
+    an input, a constant, a buffer in ``materialized`` (ids of reused buffers) or an earlier
+    leaving value: a program returns copies of those, so callers never share memory."""
+    out, seen = set(), set()
+    for o in list(graph.outputs) + [v for _, v in graph.mutations]:
+        root, _ = view_root(o)
+        if root.kind == ops_table.SOURCE or is_scalar_constant(root) or root.id in seen or root.id in materialized:
+            out.add(o.id)
+        seen.add(root.id)
+    return out
+
+
 def _canonical(value) -> str:
     """A deterministic text form of an attribute value for hashing."""
     if isinstance(value, np.ndarray):

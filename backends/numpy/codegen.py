@@ -22,6 +22,7 @@ import numpy as np
 
 from ir import dtypes as dt
 from ir import ops as ops_table
+from ir.graph import is_scalar_constant, leaving_aliases
 from ir.passes.fusion import MATMUL, POINTWISE, REDUCTION, SINGLE
 from ir.passes.memory import plan_memory
 from ir.printer import format_node
@@ -169,8 +170,6 @@ class GeneratedKernel:
         return f"<GeneratedKernel {self.name}: {len(self.node_ids)} nodes>"
 
 
-def _is_scalar_source(n) -> bool:
-    return n.op in ("constant", "full") and n.numel == 1  # size-0 constants are arrays
 
 
 def _doc_lines(kernel) -> list:
@@ -249,7 +248,7 @@ class NumpyCodegen:
         for n in nodes:
             args = []
             for i in n.inputs:
-                if _is_scalar_source(i):
+                if is_scalar_constant(i):
                     args.append(scalar_literal(i))
                 elif i.id in names:
                     args.append(names[i.id])
@@ -368,7 +367,7 @@ class NumpyCodegen:
         names, body = {}, []
 
         def value(i, consumer_shape, consumer_row):
-            if _is_scalar_source(i):
+            if is_scalar_constant(i):
                 return scalar_literal(i)
             if i.id in names:
                 return names[i.id]
@@ -591,9 +590,9 @@ class NumpyCodegen:
         for o in list(g.outputs) + [v for _, v in g.mutations]:
             name = self.v(o)
             if o.id not in self.env_ready:
-                name = scalar_literal(o) if _is_scalar_source(o) else name
+                name = scalar_literal(o) if is_scalar_constant(o) else name
             results.append(name)
-        aliases = self._aliasing_outputs()
+        aliases = leaving_aliases(g, self.plan.slot_of)
         ret = [f"np.array({r})" if o.id in aliases else r for r, o in zip(results, list(g.outputs) + [v for _, v in g.mutations])]
         run.append("    return [" + ", ".join(ret) + "]")
         header = [
@@ -607,19 +606,6 @@ class NumpyCodegen:
         source = "\n".join(header + scratch + [""] + ["\n".join([s, ""]) for s in self.kernel_src] + run) + "\n"
         return source
 
-    def _aliasing_outputs(self) -> set:
-        """Outputs that would alias an input, a constant or another output: copied on return."""
-        g = self.graph
-        out = set()
-        seen = set()
-        for o in list(g.outputs) + [v for _, v in g.mutations]:
-            root = o
-            while root.kind == ops_table.VIEW:
-                root = root.inputs[0]
-            if root.kind == ops_table.SOURCE or _is_scalar_source(root) or root.id in seen or root.id in self.plan.slot_of:
-                out.add(o.id)
-            seen.add(root.id)
-        return out
 
 
 _REDUCE_FN = {

@@ -53,6 +53,7 @@ import numpy as np
 from ir import dtypes as dt
 from ir import ops as ops_table
 from ir.errors import UnsupportedError
+from ir.graph import is_broadcast_view, is_scalar_constant, leaving_aliases
 from ir.passes.fusion import MATMUL, POINTWISE, REDUCTION, SINGLE
 from ir.printer import format_node
 
@@ -91,8 +92,6 @@ def _prod(xs) -> int:
     return n
 
 
-def _is_scalar_source(n) -> bool:
-    return n.op in ("constant", "full") and n.numel <= 1
 
 
 def _scalar_value(n):
@@ -450,7 +449,7 @@ class _Emitter:
 
             def scalar_of(i):
                 src = n.inputs[i]
-                return _scalar_value(src) if _is_scalar_source(src) else None
+                return _scalar_value(src) if is_scalar_constant(src) else None
 
             expr = E.elementwise(n.op, args, [i.dtype for i in n.inputs], n.dtype, self.use_helper, scalar_of)
         var = f"v{n.id}"
@@ -470,12 +469,6 @@ def _view_chain(node, inside):
     return root, list(reversed(chain))
 
 
-def _is_broadcast_view(n) -> bool:
-    if n.op == "expand":
-        return True
-    if n.op == "reshape":
-        return [s for s in n.inputs[0].shape if s != 1] == [s for s in n.shape if s != 1]
-    return False
 
 
 def _broadcast_chain(node, inside):
@@ -483,7 +476,7 @@ def _broadcast_chain(node, inside):
     value that is inside the group, or outside it and materialized; (root, views outwards)."""
     chain = []
     root = node
-    while root.id not in inside and root.kind == ops_table.VIEW and _is_broadcast_view(root):
+    while root.id not in inside and root.kind == ops_table.VIEW and is_broadcast_view(root):
         chain.append(root)
         root = root.inputs[0]
     return root, list(reversed(chain))
@@ -625,7 +618,7 @@ class _TileKernel:
     def operand(self, n, i) -> str:
         src = n.inputs[i]
         e = self.e
-        if _is_scalar_source(src):
+        if is_scalar_constant(src):
             return E.literal(_scalar_value(src), src.dtype)
         consumer_space = "dom" if n.kind == ops_table.REDUCE else self.space(n)
         consumer = self.cdims(n.shape if n.kind != ops_table.REDUCE else self.domain, consumer_space)
@@ -639,7 +632,7 @@ class _TileKernel:
                 if x is not None and (T[j] != 1) and consumer[off + j] != x:
                     raise _Split(f"%{src.id} is broadcast against %{n.id} along another dim than it varies")
             return e.values[root.id]
-        if _is_scalar_source(root):
+        if is_scalar_constant(root):
             return E.literal(_scalar_value(root), root.dtype)
         # An external value, read through the broadcast views between it and the consumer:
         # each dim of the root buffer is indexed by the domain coordinate its dim maps to.
@@ -1083,7 +1076,7 @@ class _MatmulKernel(_TileKernel):
         a, b = mm.inputs
         ins = []
         for x in (a, b):
-            if _is_scalar_source(x) or _view_chain(x, g.inside)[0].id in g.inside:
+            if is_scalar_constant(x) or _view_chain(x, g.inside)[0].id in g.inside:
                 raise _Split("matmul operand computed inside the group")
             ins.append(e.add_input(x, flag_ok=False))
         sa, sb = ins
@@ -1786,7 +1779,7 @@ class TritonCodegen:
         """A name for node ``n``'s value in run(), emitting constants and views as needed."""
         if n.id in self.ready:
             return self.v(n)
-        if _is_scalar_source(n) or n.op == "constant":
+        if n.op in ("constant", "full"):
             value = np.full(n.shape, _scalar_value(n)) if n.op == "full" else n.attrs["value"]
             self.consts[f"C{n.id}"] = (np.asarray(value, dtype=n.dtype.numpy_dtype), n.dtype)
             self.run.append(f"    {self.v(n)} = C{n.id}  # {format_node(n)}")
@@ -1832,12 +1825,12 @@ class TritonCodegen:
     def emit_split(self, group: _Group, kid) -> None:
         for j, n in enumerate(group.nodes):
             for i in n.inputs:
-                if not _is_scalar_source(i):
+                if not is_scalar_constant(i):
                     self.value_of(i)
             kind = REDUCTION if n.kind == ops_table.REDUCE else (MATMUL if n.kind == ops_table.MATMUL else POINTWISE)
             domain = tuple(n.inputs[0].shape) if kind == REDUCTION else tuple(n.shape)
             axes = tuple(n.attrs["axes"]) if kind == REDUCTION else ()
-            ins = [i for i in n.inputs if not _is_scalar_source(i)]
+            ins = [i for i in n.inputs if not is_scalar_constant(i)]
             sub = _Group(kind, [n], domain, axes, ins, [n])
             self.emit_group(sub, f"{kid}_{j}")
 
@@ -1891,7 +1884,7 @@ class TritonCodegen:
             self.emit_group(group, k.id)
         results = []
         leaving = list(g.outputs) + [v for _, v in g.mutations]
-        aliases = self._aliasing(leaving)
+        aliases = leaving_aliases(g)
         for o in leaving:
             name = self.value_of(o)
             results.append(f"R.copy({name})" if o.id in aliases else name)
@@ -1923,16 +1916,6 @@ class TritonCodegen:
             RECORDED.extend(self.kernels)
         return Program(self.name, source, self.kernels, host, ns["run"])
 
-    def _aliasing(self, leaving) -> set:
-        out, seen = set(), set()
-        for o in leaving:
-            root = o
-            while root.kind == ops_table.VIEW:
-                root = root.inputs[0]
-            if root.kind == ops_table.SOURCE or _is_scalar_source(root) or root.id in seen:
-                out.add(o.id)
-            seen.add(root.id)
-        return out
 
 
 class _HostOps:

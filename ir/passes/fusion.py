@@ -31,7 +31,7 @@ import logging
 from dataclasses import dataclass, field
 
 from .. import ops as ops_table
-from ..graph import Graph
+from ..graph import Graph, is_broadcast_view, is_scalar_constant
 
 log = logging.getLogger("graphc.fusion")
 
@@ -75,18 +75,7 @@ class Schedule:
     steps: list  # ("kernel", Kernel) or ("view", node), in a valid execution order
 
 
-def _is_broadcast_view(n) -> bool:
-    if n.op == "expand":
-        return True
-    if n.op == "reshape":
-        a = [s for s in n.inputs[0].shape if s != 1]
-        b = [s for s in n.shape if s != 1]
-        return a == b
-    return False
 
-
-def _is_scalar_source(n) -> bool:
-    return (n.op in ("constant", "full")) and n.numel == 1  # size-0 constants are arrays
 
 
 class _Fuser:
@@ -152,7 +141,7 @@ class _Fuser:
         found = []
         for i in n.inputs:
             j = i
-            while j.id not in self.kernel_of and j.kind == ops_table.VIEW and _is_broadcast_view(j):
+            while j.id not in self.kernel_of and j.kind == ops_table.VIEW and is_broadcast_view(j):
                 j = j.inputs[0]
             if j.id in self.kernel_of:
                 kid = self.kernel_of[j.id]
@@ -165,7 +154,7 @@ class _Fuser:
         for i in n.inputs:
             j = i
             while j.id not in self.kernel_of and j.kind == ops_table.VIEW:
-                if not _is_broadcast_view(j):
+                if not is_broadcast_view(j):
                     if self._producer_kernels(j) == {k.id}:
                         log.debug("not fusing %%%d into %s: %s view %%%d in between is not a broadcast", n.id, k.name, j.op, j.id)
                         return False
@@ -198,7 +187,7 @@ class _Fuser:
         for i in n.inputs:
             j = i
             while j.id not in self.kernel_of and j.kind == ops_table.VIEW:
-                if not _is_broadcast_view(j):
+                if not is_broadcast_view(j):
                     for kid in self._producer_kernels(j) - direct:
                         log.debug(
                             "not fusing %%%d (%s) into %s: it reads that kernel through %s view %%%d, which is not a broadcast",
@@ -265,7 +254,7 @@ class _Fuser:
     def run(self) -> Schedule:
         for n in self.graph.live_nodes():
             kind = n.kind
-            if kind == ops_table.SOURCE or (_is_scalar_source(n)):
+            if kind == ops_table.SOURCE or (is_scalar_constant(n)):
                 continue
             if kind == ops_table.VIEW:
                 continue
@@ -312,7 +301,7 @@ class _Fuser:
                     root = i
                     while root.id not in inside and root.kind == ops_table.VIEW:
                         root = root.inputs[0]
-                    if root.id in inside or _is_scalar_source(i) or i in ins:
+                    if root.id in inside or is_scalar_constant(i) or i in ins:
                         continue
                     ins.append(i)
             k.inputs = ins
@@ -321,7 +310,7 @@ class _Fuser:
         # Execution order: topological over kernels; views right after their input exists.
         order = list(nx.lexicographical_topological_sort(g))
         steps, done = [], set()
-        pending_views = [n for n in self.graph.live_nodes() if n.kind == ops_table.VIEW or n.kind == ops_table.SOURCE or _is_scalar_source(n)]
+        pending_views = [n for n in self.graph.live_nodes() if n.kind == ops_table.VIEW or n.kind == ops_table.SOURCE or is_scalar_constant(n)]
 
         def flush_views():
             progress = True
