@@ -21,6 +21,7 @@ import numpy as np
 
 from . import ops as ops_table
 from .dtypes import DType
+from .ops.core import is_broadcast_view, is_scalar_constant, scalar_value  # noqa: F401  (graph queries)
 
 
 class Node:
@@ -64,23 +65,6 @@ class Node:
         from .printer import format_node
 
         return f"<Node {format_node(self)}>"
-
-
-def is_scalar_constant(n) -> bool:
-    """Whether ``n`` is a one-element ``constant`` or ``full``: backends inline it as a literal.
-
-    Size-0 constants are arrays (they have no value to inline)."""
-    return n.op in ("constant", "full") and n.numel == 1
-
-
-def is_broadcast_view(n) -> bool:
-    """Whether view ``n`` only broadcasts: an ``expand``, or a ``reshape`` that adds or drops
-    size-1 dims. Such views may sit inside a fused kernel (they are index arithmetic)."""
-    if n.op == "expand":
-        return True
-    if n.op == "reshape":
-        return [s for s in n.inputs[0].shape if s != 1] == [s for s in n.shape if s != 1]
-    return False
 
 
 def view_root(n, inside=()):
