@@ -16,6 +16,7 @@ per kernel ``program.kernels[i].source``) so a user can read what runs.
 from __future__ import annotations
 
 import linecache
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -88,6 +89,32 @@ def _shape_with(shape, axis, size_expr) -> str:
     if axis is not None:
         parts[axis] = size_expr
     return "(" + ", ".join(parts) + ("," if len(parts) == 1 else "") + ")"
+
+
+def _annotate(lines: list, n) -> list:
+    """Name the IR node a statement computes (its last line holds the value)."""
+    return lines[:-1] + [f"{lines[-1]}  # %{n.id}"]
+
+
+_RESULT_DTYPES: dict = {}
+
+
+def _numpy_result_dtype(n):
+    """The dtype numpy's own call for node ``n`` returns (probed once per op and dtypes)."""
+    ins = tuple(i.dtype.numpy_dtype for i in n.inputs)
+    key = (n.op, ins, n.dtype.name)
+    if key not in _RESULT_DTYPES:
+        if n.kind == ops_table.CAST:
+            out = n.dtype.numpy_dtype if not n.dtype.is_bool else np.dtype(bool)
+        elif n.kind == ops_table.REDUCE:
+            spec = n.opdef.reduce
+            kw = {} if spec.index else K.reduce_kwargs(spec, n.inputs[0].dtype)
+            out = np.asarray(getattr(np, spec.numpy)(np.zeros((1,), ins[0]), axis=0, **kw)).dtype
+        else:
+            with np.errstate(all="ignore"):
+                out = np.asarray(n.opdef.numpy(*[np.zeros((1,), d) for d in ins])).dtype
+        _RESULT_DTYPES[key] = out
+    return _RESULT_DTYPES[key]
 
 
 def view_expr(node, src: str, shape_override=None) -> str:
@@ -228,7 +255,7 @@ class NumpyCodegen:
                     slot_dtypes.append(dtype.name)
                 slot_of[n.id] = slot
                 target = f"t{slot}"
-            body.extend(emit_out(n, args, target))
+            body.extend(_annotate(emit_out(n, args, target), n))
             if n.dtype is dt.bfloat16:
                 body.append(f"{target}[...] = K.round_bf16({target})")
             names[n.id] = target
@@ -346,7 +373,10 @@ class NumpyCodegen:
             if "__unblockable__" in expr:
                 return None
             name = f"t{n.id}"
-            body.append(f"{name} = np.asarray({expr}).astype(np.{n.dtype.numpy_dtype.name}, copy=False)")
+            if _numpy_result_dtype(n) == n.dtype.numpy_dtype:
+                body.append(f"{name} = {expr}  # %{n.id}")
+            else:  # numpy widens (an int32 sum counts in int64): back to the IR dtype
+                body.append(f"{name} = np.asarray({expr}).astype(np.{n.dtype.numpy_dtype.name}, copy=False)  # %{n.id}")
             if n.dtype is dt.bfloat16:
                 body.append(f"{name} = K.round_bf16({name})")
             names[n.id] = name
@@ -402,10 +432,10 @@ class NumpyCodegen:
                 target = f"t{slot}"
                 k_slot = slot
             if n.kind == ops_table.REDUCE:
-                body.append(reduce_call(n, value(n.inputs[0], domain, 0), target))
+                body.append(reduce_call(n, value(n.inputs[0], domain, 0), target) + f"  # %{n.id}")
             else:
                 args = [value(i, tuple(n.shape), 0) for i in n.inputs]
-                body.extend(emit_out(n, args, target))
+                body.extend(_annotate(emit_out(n, args, target), n))
             if n.dtype is dt.bfloat16:
                 body.append(f"{target}[...] = K.round_bf16({target})")
             names[n.id] = target
@@ -480,6 +510,18 @@ class NumpyCodegen:
         return fname, lines, ins, [n]
 
     # -- program ---------------------------------------------------------------
+    def _drop_unused_constants(self, run: list) -> list:
+        """Constants that every kernel inlined as literals need no assignment in ``run``."""
+        text = "\n".join(run)
+        keep = []
+        for line in run:
+            m = re.fullmatch(r"    (v\d+) = (C\d+)", line)
+            if m and len(re.findall(rf"\b{m.group(1)}\b", text)) == 1:
+                self.consts.pop(m.group(2), None)
+                continue
+            keep.append(line)
+        return keep
+
     def generate(self):
         g = self.graph
         run = ["def run(inputs):", f'    """{self.name}: {len(self.schedule.kernels)} kernels; {self.plan.describe()}"""']
@@ -528,6 +570,7 @@ class NumpyCodegen:
         aliases = leaving_aliases(g, self.plan.slot_of)
         ret = [f"np.array({r})" if o.id in aliases else r for r, o in zip(results, list(g.outputs) + [v for _, v in g.mutations])]
         run.append("    return [" + ", ".join(ret) + "]")
+        run = self._drop_unused_constants(run)
         header = [
             f"# graphc numpy program for graph {self.name!r}",
             f"# {len(self.schedule.kernels)} kernels; {self.plan.describe()}",
