@@ -67,7 +67,7 @@ def reduce_call(n, src: str, out: str | None = None) -> str:
     """The numpy call of reduction node ``n`` over ``src`` (into ``out`` when given)."""
     spec = n.opdef.reduce
     axes = tuple(n.attrs["axes"])
-    axis = str(axes[0]) if spec.index else repr(axes)
+    axis = (str(axes[0]) if axes else "None") if spec.index else repr(axes)
     extra = "".join(f", {k}=np.{np.dtype(v).name}" for k, v in K.reduce_kwargs(spec, n.inputs[0].dtype).items())
     target = f", out={out}" if out is not None else ""
     return f"np.{spec.numpy}({src}, axis={axis}, keepdims={bool(n.attrs['keepdim'])}{target}{extra})"
