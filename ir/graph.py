@@ -17,11 +17,13 @@ from __future__ import annotations
 import hashlib
 from typing import Iterable
 
+import networkx as nx
 import numpy as np
 
 from . import ops as ops_table
 from .dtypes import DType
 from .ops.core import is_broadcast_view, is_scalar_constant, scalar_value  # noqa: F401  (graph queries)
+from .printer import format_attrs, format_graph, format_node
 
 
 class Node:
@@ -62,8 +64,6 @@ class Node:
         return f"%{self.id}"
 
     def __repr__(self) -> str:
-        from .printer import format_node
-
         return f"<Node {format_node(self)}>"
 
 
@@ -181,8 +181,6 @@ class Graph:
         return iter(self.nodes)
 
     def __str__(self) -> str:
-        from .printer import format_graph
-
         return format_graph(self)
 
     def __repr__(self) -> str:
@@ -192,10 +190,6 @@ class Graph:
     def to_networkx(self):
         """A ``networkx.MultiDiGraph``: one vertex per node id with ``op``, ``shape``,
         ``dtype``, ``attrs`` and ``label``; one edge per use, keyed by input position."""
-        import networkx as nx
-
-        from .printer import format_attrs
-
         g = nx.MultiDiGraph(name=self.name)
         outputs = {n.id for n in self.outputs}
         for n in self.nodes:
