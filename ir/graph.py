@@ -17,10 +17,13 @@ from __future__ import annotations
 import hashlib
 from typing import Iterable
 
+import networkx as nx
 import numpy as np
 
 from . import ops as ops_table
 from .dtypes import DType
+from .ops.core import is_broadcast_view, is_scalar_constant, scalar_value  # noqa: F401  (graph queries)
+from .printer import format_attrs, format_graph, format_node
 
 
 class Node:
@@ -61,26 +64,7 @@ class Node:
         return f"%{self.id}"
 
     def __repr__(self) -> str:
-        from .printer import format_node
-
         return f"<Node {format_node(self)}>"
-
-
-def is_scalar_constant(n) -> bool:
-    """Whether ``n`` is a one-element ``constant`` or ``full``: backends inline it as a literal.
-
-    Size-0 constants are arrays (they have no value to inline)."""
-    return n.op in ("constant", "full") and n.numel == 1
-
-
-def is_broadcast_view(n) -> bool:
-    """Whether view ``n`` only broadcasts: an ``expand``, or a ``reshape`` that adds or drops
-    size-1 dims. Such views may sit inside a fused kernel (they are index arithmetic)."""
-    if n.op == "expand":
-        return True
-    if n.op == "reshape":
-        return [s for s in n.inputs[0].shape if s != 1] == [s for s in n.shape if s != 1]
-    return False
 
 
 def view_root(n, inside=()):
@@ -197,8 +181,6 @@ class Graph:
         return iter(self.nodes)
 
     def __str__(self) -> str:
-        from .printer import format_graph
-
         return format_graph(self)
 
     def __repr__(self) -> str:
@@ -208,10 +190,6 @@ class Graph:
     def to_networkx(self):
         """A ``networkx.MultiDiGraph``: one vertex per node id with ``op``, ``shape``,
         ``dtype``, ``attrs`` and ``label``; one edge per use, keyed by input position."""
-        import networkx as nx
-
-        from .printer import format_attrs
-
         g = nx.MultiDiGraph(name=self.name)
         outputs = {n.id for n in self.outputs}
         for n in self.nodes:

@@ -31,6 +31,7 @@ import math
 import numpy as np
 
 from . import dtypes as dt
+from . import ops as ops_table
 from .graph import Graph
 
 FORMAT = "graphc.ir"
@@ -159,8 +160,6 @@ def graph_from_dict(data: dict) -> Graph:
     version does not know, or a re-inferred shape or dtype differs from the
     stored one.
     """
-    from . import ops as ops_table
-
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise ValueError(f"not a serialized graphc graph (expected format {FORMAT!r})")
     if data.get("version", 1) > VERSION:

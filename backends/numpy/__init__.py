@@ -1,6 +1,6 @@
 """The numpy backend: eager kernels per op kind, a graph interpreter, and codegen."""
 
 from .interpreter import interpret
-from .kernels import ELEMENTWISE, EXPR, run_op
+from .kernels import run_op
 
-__all__ = ["ELEMENTWISE", "EXPR", "run_op", "interpret"]
+__all__ = ["run_op", "interpret"]

@@ -16,6 +16,7 @@ per kernel ``program.kernels[i].source``) so a user can read what runs.
 from __future__ import annotations
 
 import linecache
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -30,94 +31,46 @@ from ir.printer import format_node
 from . import kernels as K
 from . import runtime as R
 
-# numpy ufunc for each elementwise op that has one (these take out=).
-UFUNC = {
-    "neg": "negative",
-    "abs": "absolute",
-    "sign": "sign",
-    "floor": "floor",
-    "ceil": "ceil",
-    "trunc": "trunc",
-    "exp": "exp",
-    "exp2": "exp2",
-    "log": "log",
-    "log2": "log2",
-    "sqrt": "sqrt",
-    "sin": "sin",
-    "cos": "cos",
-    "tan": "tan",
-    "tanh": "tanh",
-    "log1p": "log1p",
-    "expm1": "expm1",
-    "reciprocal": "reciprocal",
-    "asin": "arcsin",
-    "acos": "arccos",
-    "atan": "arctan",
-    "sinh": "sinh",
-    "cosh": "cosh",
-    "isnan": "isnan",
-    "isinf": "isinf",
-    "isfinite": "isfinite",
-    "logical_not": "logical_not",
-    "bitwise_not": "invert",
-    "add": "add",
-    "sub": "subtract",
-    "mul": "multiply",
-    "div": "true_divide",
-    "pow": "power",
-    "maximum": "maximum",
-    "minimum": "minimum",
-    "atan2": "arctan2",
-    "floor_divide": "floor_divide",
-    "remainder": "remainder",
-    "eq": "equal",
-    "ne": "not_equal",
-    "lt": "less",
-    "le": "less_equal",
-    "gt": "greater",
-    "ge": "greater_equal",
-    "logical_and": "logical_and",
-    "logical_or": "logical_or",
-    "logical_xor": "logical_xor",
-    "bitwise_and": "bitwise_and",
-    "bitwise_or": "bitwise_or",
-    "bitwise_xor": "bitwise_xor",
-}
+
+def emit_out(n, args: list, out: str) -> list:
+    """Statements computing elementwise (or cast) node ``n`` of ``args`` into array ``out``:
+    the row's ufunc with ``out=``, its ``out=`` recipe, or its callable's result copied in."""
+    if n.kind == ops_table.CAST:
+        if n.dtype.is_bool:
+            return [f"np.not_equal({args[0]}, 0, out={out})"]
+        return [f"np.copyto({out}, {args[0]}, casting='unsafe')"]
+    row = n.opdef
+    if row.np_ufunc:
+        return [f"np.{row.np_ufunc}({', '.join(args)}, out={out})"]
+    if row.np_out:
+        return [s.format(*args, out=out) for s in row.np_out]
+    return [f"{out}[...] = O.{row.name}({', '.join(args)})"]
 
 
-def emit_out(op: str, args: list, out: str, node) -> list:
-    """Statements computing elementwise ``op`` of ``args`` into array ``out``."""
-    if op in UFUNC:
-        return [f"np.{UFUNC[op]}({', '.join(args)}, out={out})"]
-    a = args[0] if args else None
-    if op == "relu":
-        return [f"np.maximum({a}, 0, out={out})"]
-    if op == "copy":
-        return [f"np.copyto({out}, {a})"]
-    if op == "round":
-        return [f"np.round({a}, out={out})"]
-    if op == "rsqrt":
-        return [f"np.sqrt({a}, out={out})", f"np.reciprocal({out}, out={out})"]
-    if op == "sigmoid":
-        return [f"np.negative({a}, out={out})", f"np.exp({out}, out={out})", f"np.add({out}, 1, out={out})", f"np.reciprocal({out}, out={out})"]
-    if op == "erf":
-        return [f"{out}[...] = K.erf({a})"]
-    if op == "where":
-        return [f"R.where_into({args[0]}, {args[1]}, {args[2]}, {out})"]
-    if op == "cast":
-        if node.dtype.is_bool:
-            return [f"np.not_equal({a}, 0, out={out})"]
-        return [f"np.copyto({out}, {a}, casting='unsafe')"]
-    raise NotImplementedError(f"numpy codegen: no out= form for elementwise op {op!r}")
-
-
-def emit_expr(op: str, args: list, node) -> str:
-    """An allocating numpy expression for elementwise ``op`` (row-block kernels)."""
-    if op == "cast":
-        if node.dtype.is_bool:
+def emit_expr(n, args: list) -> str:
+    """An allocating numpy expression for elementwise (or cast) node ``n`` (row-block kernels)."""
+    if n.kind == ops_table.CAST:
+        if n.dtype.is_bool:
             return f"({args[0]} != 0)"
-        return f"{args[0]}.astype(np.{node.dtype.numpy_dtype.name})"
-    return K.EXPR[op].format(*args)
+        return f"{args[0]}.astype(np.{n.dtype.numpy_dtype.name})"
+    row = n.opdef
+    call = f"np.{row.np_ufunc}" if row.np_ufunc else f"O.{row.name}"
+    return f"{call}({', '.join(args)})"
+
+
+def writes_in_place(n) -> bool:
+    """Whether ``n``'s out= form is one ufunc call, which may write over an input it last reads."""
+    return n.kind == ops_table.ELEMENTWISE and n.opdef.np_ufunc is not None
+
+
+def reduce_call(n, src: str, out: str | None = None) -> str:
+    """The numpy call of reduction node ``n`` over ``src`` (into ``out`` when given)."""
+    spec = n.opdef.reduce
+    axes = tuple(n.attrs["axes"])
+    axis = (str(axes[0]) if axes else "None") if spec.index else repr(axes)
+    extra = "".join(f", {k}=np.{np.dtype(v).name}" for k, v in K.reduce_kwargs(spec, n.inputs[0].dtype).items())
+    target = f", out={out}" if out is not None else ""
+    return f"np.{spec.numpy}({src}, axis={axis}, keepdims={bool(n.attrs['keepdim'])}{target}{extra})"
 
 
 def scalar_literal(node) -> str:
@@ -138,22 +91,36 @@ def _shape_with(shape, axis, size_expr) -> str:
     return "(" + ", ".join(parts) + ("," if len(parts) == 1 else "") + ")"
 
 
+def _annotate(lines: list, n) -> list:
+    """Name the IR node a statement computes (its last line holds the value)."""
+    return lines[:-1] + [f"{lines[-1]}  # %{n.id}"]
+
+
+_RESULT_DTYPES: dict = {}
+
+
+def _numpy_result_dtype(n):
+    """The dtype numpy's own call for node ``n`` returns (probed once per op and dtypes)."""
+    ins = tuple(i.dtype.numpy_dtype for i in n.inputs)
+    key = (n.op, ins, n.dtype.name)
+    if key not in _RESULT_DTYPES:
+        if n.kind == ops_table.CAST:
+            out = n.dtype.numpy_dtype if not n.dtype.is_bool else np.dtype(bool)
+        elif n.kind == ops_table.REDUCE:
+            spec = n.opdef.reduce
+            kw = {} if spec.index else K.reduce_kwargs(spec, n.inputs[0].dtype)
+            out = np.asarray(getattr(np, spec.numpy)(np.zeros((1,), ins[0]), axis=0, **kw)).dtype
+        else:
+            with np.errstate(all="ignore"):
+                out = np.asarray(n.opdef.numpy(*[np.zeros((1,), d) for d in ins])).dtype
+        _RESULT_DTYPES[key] = out
+    return _RESULT_DTYPES[key]
+
+
 def view_expr(node, src: str, shape_override=None) -> str:
-    """A numpy view of ``src`` implementing view node ``node``."""
+    """numpy source of view node ``node`` applied to ``src`` (from the view row)."""
     shape = shape_override or "(" + ", ".join(str(s) for s in node.shape) + ("," if len(node.shape) == 1 else "") + ")"
-    if node.op == "reshape":
-        return f"{src}.reshape({shape})"
-    if node.op == "permute":
-        return f"{src}.transpose({tuple(node.attrs['dims'])})"
-    if node.op == "expand":
-        return f"np.broadcast_to({src}, {shape})"
-    if node.op == "slice":
-        parts = []
-        for start, stop, step in zip(node.attrs["starts"], node.attrs["stops"], node.attrs["steps"]):
-            stop_s = "None" if stop < 0 else str(stop)
-            parts.append(f"{start}:{stop_s}:{step}")
-        return f"{src}[{', '.join(parts)}{',' if len(parts) == 1 else ''}]" if parts else src
-    raise KeyError(node.op)
+    return node.opdef.extra["np_src"](src, node.attrs, shape)
 
 
 @dataclass
@@ -271,7 +238,7 @@ class NumpyCodegen:
                     users_left[i.id] -= 1
                     if users_left[i.id] == 0 and i.id not in out_name and i not in dead:
                         dead.append(i)
-            if n.op in UFUNC:
+            if writes_in_place(n):
                 # a single elementwise ufunc may write over an input it is the last reader of
                 for i in dead:
                     free.setdefault(i.dtype.numpy_dtype.name, []).append(slot_of[i.id])
@@ -288,7 +255,7 @@ class NumpyCodegen:
                     slot_dtypes.append(dtype.name)
                 slot_of[n.id] = slot
                 target = f"t{slot}"
-            body.extend(emit_out(n.op, args, target, n))
+            body.extend(_annotate(emit_out(n, args, target), n))
             if n.dtype is dt.bfloat16:
                 body.append(f"{target}[...] = K.round_bf16({target})")
             names[n.id] = target
@@ -399,18 +366,17 @@ class NumpyCodegen:
             return self._reduction_out_form(k, lines, value, names, out_name, axes, rows, domain)
         for n in k.nodes:
             if n.kind == ops_table.REDUCE:
-                src = value(n.inputs[0], domain, b if blocked else None)
-                fn = _REDUCE_FN[n.op]
-                axis_arg = repr(tuple(axes)) if n.op not in ("argmax", "argmin") else str(axes[0])
-                extra = ", dtype=np.float32" if n.op in ("sum", "prod") and n.dtype is dt.float16 else ""
-                expr = f"{fn}({src}, axis={axis_arg}, keepdims={bool(n.attrs['keepdim'])}{extra})"
+                expr = reduce_call(n, value(n.inputs[0], domain, b if blocked else None))
             else:
                 args = [value(i, tuple(n.shape), row_of[n.id]) for i in n.inputs]
-                expr = emit_expr(n.op, args, n)
+                expr = emit_expr(n, args)
             if "__unblockable__" in expr:
                 return None
             name = f"t{n.id}"
-            body.append(f"{name} = np.asarray({expr}).astype(np.{n.dtype.numpy_dtype.name}, copy=False)")
+            if _numpy_result_dtype(n) == n.dtype.numpy_dtype:
+                body.append(f"{name} = {expr}  # %{n.id}")
+            else:  # numpy widens (an int32 sum counts in int64): back to the IR dtype
+                body.append(f"{name} = np.asarray({expr}).astype(np.{n.dtype.numpy_dtype.name}, copy=False)  # %{n.id}")
             if n.dtype is dt.bfloat16:
                 body.append(f"{name} = K.round_bf16({name})")
             names[n.id] = name
@@ -450,7 +416,7 @@ class NumpyCodegen:
                     free.setdefault(key_r, []).append(slot_r)
 
         for idx, n in enumerate(k.nodes):
-            if n.op in UFUNC:
+            if writes_in_place(n):
                 # one elementwise ufunc may write over an input it is the last reader of
                 release_inputs(n, idx)
             if n.id in out_name:
@@ -466,13 +432,10 @@ class NumpyCodegen:
                 target = f"t{slot}"
                 k_slot = slot
             if n.kind == ops_table.REDUCE:
-                src = value(n.inputs[0], domain, 0)
-                axis_arg = repr(tuple(axes)) if n.op not in ("argmax", "argmin") else str(axes[0])
-                extra = ", dtype=np.float32" if n.op in ("sum", "prod") and n.dtype is dt.float16 else ""
-                body.append(f"{_REDUCE_FN[n.op]}({src}, axis={axis_arg}, keepdims={bool(n.attrs['keepdim'])}, out={target}{extra})")
+                body.append(reduce_call(n, value(n.inputs[0], domain, 0), target) + f"  # %{n.id}")
             else:
                 args = [value(i, tuple(n.shape), 0) for i in n.inputs]
-                body.extend(emit_out(n.op, args, target, n))
+                body.extend(_annotate(emit_out(n, args, target), n))
             if n.dtype is dt.bfloat16:
                 body.append(f"{target}[...] = K.round_bf16({target})")
             names[n.id] = target
@@ -547,6 +510,18 @@ class NumpyCodegen:
         return fname, lines, ins, [n]
 
     # -- program ---------------------------------------------------------------
+    def _drop_unused_constants(self, run: list) -> list:
+        """Constants that every kernel inlined as literals need no assignment in ``run``."""
+        text = "\n".join(run)
+        keep = []
+        for line in run:
+            m = re.fullmatch(r"    (v\d+) = (C\d+)", line)
+            if m and len(re.findall(rf"\b{m.group(1)}\b", text)) == 1:
+                self.consts.pop(m.group(2), None)
+                continue
+            keep.append(line)
+        return keep
+
     def generate(self):
         g = self.graph
         run = ["def run(inputs):", f'    """{self.name}: {len(self.schedule.kernels)} kernels; {self.plan.describe()}"""']
@@ -595,6 +570,7 @@ class NumpyCodegen:
         aliases = leaving_aliases(g, self.plan.slot_of)
         ret = [f"np.array({r})" if o.id in aliases else r for r, o in zip(results, list(g.outputs) + [v for _, v in g.mutations])]
         run.append("    return [" + ", ".join(ret) + "]")
+        run = self._drop_unused_constants(run)
         header = [
             f"# graphc numpy program for graph {self.name!r}",
             f"# {len(self.schedule.kernels)} kernels; {self.plan.describe()}",
@@ -606,18 +582,6 @@ class NumpyCodegen:
         source = "\n".join(header + scratch + [""] + ["\n".join([s, ""]) for s in self.kernel_src] + run) + "\n"
         return source
 
-
-
-_REDUCE_FN = {
-    "sum": "np.sum",
-    "prod": "np.prod",
-    "amax": "np.max",
-    "amin": "np.min",
-    "all": "np.all",
-    "any": "np.any",
-    "argmax": "np.argmax",
-    "argmin": "np.argmin",
-}
 
 
 def _view_row(vnode, r):
@@ -681,7 +645,7 @@ def compile_schedule(schedule, name: str = "graph") -> Program:
     _counter[0] += 1
     filename = f"<graphc-numpy-{name}-{_counter[0]}>"
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-    namespace = {"np": np, "K": K, "R": R, "B": Buffers(gen.plan)}
+    namespace = {"np": np, "K": K, "R": R, "O": K.row_functions(), "B": Buffers(gen.plan)}
     namespace.update(gen.consts)
     exec(compile(source, filename, "exec"), namespace)
     return Program(name, source, gen.kernels, gen.plan, namespace["run"])

@@ -30,6 +30,8 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
+import networkx as nx
+
 from .. import ops as ops_table
 from ..graph import Graph, is_broadcast_view, is_scalar_constant
 
@@ -269,8 +271,6 @@ class _Fuser:
         return self.finish()
 
     def finish(self) -> Schedule:
-        import networkx as nx
-
         g = nx.DiGraph()
         g.add_nodes_from(self.kernels)
         for kid, deps in self.deps.items():

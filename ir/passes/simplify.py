@@ -1,10 +1,17 @@
 """Simplification: dead-code elimination, CSE, constant folding, algebraic identities
 and view canonicalization — all functional rewrites of an ``ir.Graph``.
 
-:func:`simplify` returns a new graph; the input graph is left as it was, so
-every stage can be dumped side by side. Rewrites never change a value's
-shape or dtype, and never touch graph inputs, outputs' identities or
-mutation targets.
+The rewrites are generic: they read the rows of the op table — algebraic properties
+(identity and absorbing elements, involution, idempotence, commutativity for CSE), reduction
+specs, the views' stride rules (a view that maps the contiguous layout to itself is the
+identity) and ``compose``/``rewrite`` hooks that rows declare for their own patterns (a
+reshape of a reshape, ``x ** 2``, a ``where`` on a constant condition) — never lists of op
+names. Constant folding evaluates rows with their numpy implementations
+(:mod:`ir.ops.evaluate`).
+
+:func:`simplify` returns a new graph; the input graph is left as it was, so every stage can
+be dumped side by side. Rewrites never change a value's shape or dtype, and never touch graph
+inputs, outputs' identities or mutation targets.
 """
 
 from __future__ import annotations
@@ -14,7 +21,9 @@ import logging
 import numpy as np
 
 from .. import ops as ops_table
-from ..graph import Graph, _canonical
+from ..graph import Graph, _canonical, scalar_value
+from ..ops.evaluate import run_op
+from ..ops.movement import contiguous_strides
 
 log = logging.getLogger("graphc.passes")
 
@@ -22,82 +31,81 @@ log = logging.getLogger("graphc.passes")
 FOLD_LIMIT = 64
 
 
-def _is_scalar_const(n, value=None) -> bool:
-    while n.op in ("expand", "reshape") and n.inputs[0].numel == 1:  # a broadcast scalar
-        n = n.inputs[0]
-    if n.op == "constant" and n.attrs["value"].size == 1:
-        return value is None or float(n.attrs["value"].reshape(-1)[0]) == value
-    if n.op == "full":
-        return value is None or float(n.attrs["value"]) == value
-    return False
+def _is_value(n, value) -> bool:
+    v = scalar_value(n)
+    return v is not None and float(v) == float(value)
 
 
-def _broadcasts_to(a_shape, out_shape) -> bool:
-    return tuple(a_shape) == tuple(out_shape)
+def _same_type(a, n) -> bool:
+    return tuple(a.shape) == tuple(n.shape) and a.dtype is n.dtype
+
+
+def _view_is_identity(n) -> bool:
+    x = n.inputs[0]
+    if tuple(x.shape) != tuple(n.shape):
+        return False
+    contig = contiguous_strides(x.shape)
+    return n.opdef.strided(tuple(x.shape), contig, 0, n.attrs, tuple(n.shape)) == (contig, 0)
 
 
 def _identity_of(n):
-    """The node ``n`` is equal to (an algebraic identity), or None."""
-    op, ins = n.op, n.inputs
-    if op in ("reshape", "expand") and tuple(ins[0].shape) == tuple(n.shape):
+    """The existing node ``n`` equals (an algebraic identity), or None."""
+    row, ins = n.opdef, n.inputs
+    kind = row.kind
+    if kind == ops_table.VIEW:
+        return ins[0] if _view_is_identity(n) else None
+    if kind == ops_table.CAST:
+        return ins[0] if ins[0].dtype is n.dtype else None
+    if kind == ops_table.PAD:
+        return ins[0] if all(lo == 0 and hi == 0 for lo, hi in n.attrs["pads"]) else None
+    if kind == ops_table.REDUCE:
+        spec = row.reduce
+        if spec.index or spec.nan == "ignore" or not _same_type(ins[0], n):
+            return None
+        return ins[0] if all(ins[0].shape[a] == 1 for a in n.attrs["axes"]) else None
+    if kind != ops_table.ELEMENTWISE:
+        return None
+    p = row.props
+    if p.noop:
         return ins[0]
-    if op == "permute" and tuple(n.attrs["dims"]) == tuple(range(len(n.shape))):
-        return ins[0]
-    if op == "slice" and all(
-        s == 0 and e == size and st == 1 for s, e, st, size in zip(n.attrs["starts"], n.attrs["stops"], n.attrs["steps"], ins[0].shape)
-    ):
-        return ins[0]
-    if op == "cast" and ins[0].dtype is n.dtype:
-        return ins[0]
-    if op == "copy":
-        return ins[0]
-    if op == "pad" and all(lo == 0 and hi == 0 for lo, hi in n.attrs["pads"]):
-        return ins[0]
-    if op in ("sum", "amax", "amin", "prod") and not n.attrs["axes"] and tuple(ins[0].shape) == tuple(n.shape):
-        return ins[0]
-    if op in ("sum", "amax", "amin", "prod") and all(ins[0].shape[a] == 1 for a in n.attrs["axes"]) and tuple(ins[0].shape) == tuple(n.shape):
-        return ins[0]
-    if op == "neg" and ins[0].op == "neg":
-        return ins[0].inputs[0]
-    if n.dtype.is_floating_point or n.dtype.is_integer:
-        if op == "mul":
-            a, b = ins
-            if _is_scalar_const(b, 1.0) and _broadcasts_to(a.shape, n.shape):
+    if len(ins) == 1 and ins[0].op == n.op:
+        if p.involution:
+            return ins[0].inputs[0]
+        if p.idempotent:
+            return ins[0]
+    if len(ins) == 2:
+        a, b = ins
+        if p.idempotent and a is b and _same_type(a, n):
+            return a
+        if p.identity is not None:
+            if _is_value(b, p.identity) and _same_type(a, n):
                 return a
-            if _is_scalar_const(a, 1.0) and _broadcasts_to(b.shape, n.shape):
+            if p.identity_side == "both" and _is_value(a, p.identity) and _same_type(b, n):
                 return b
-        if op == "add":
-            a, b = ins
-            if _is_scalar_const(b, 0.0) and _broadcasts_to(a.shape, n.shape):
-                return a
-            if _is_scalar_const(a, 0.0) and _broadcasts_to(b.shape, n.shape):
-                return b
-        if op == "sub" and _is_scalar_const(ins[1], 0.0) and _broadcasts_to(ins[0].shape, n.shape):
-            return ins[0]
-        if op == "div" and _is_scalar_const(ins[1], 1.0) and _broadcasts_to(ins[0].shape, n.shape):
-            return ins[0]
-        if op == "pow" and _is_scalar_const(ins[1], 1.0) and _broadcasts_to(ins[0].shape, n.shape):
-            return ins[0]
-    if op == "where" and _is_scalar_const(ins[0]):
-        # A constant condition (the pow rule's `y == 0` on a constant y) picks one branch.
-        taken = ins[1] if _is_scalar_const(ins[0], 1.0) else ins[2]
-        if _broadcasts_to(taken.shape, n.shape) and taken.dtype is n.dtype:
-            return taken
+    hook = row.extra.get("rewrite")
+    if hook is not None:
+        out = hook(n)
+        if out is not None and not isinstance(out, tuple) and _same_type(out, n):
+            return out
     return None
 
 
-def _compose_views(g: Graph, n, ins):
-    """reshape(reshape(x)) -> reshape(x); permute(permute(x)) -> permute(x)."""
-    if n.op == "reshape" and ins[0].op == "reshape":
-        return ("reshape", [ins[0].inputs[0]], {"shape": n.attrs["shape"]})
-    if n.op == "permute" and ins[0].op == "permute":
-        inner, outer = ins[0].attrs["dims"], n.attrs["dims"]
-        return ("permute", [ins[0].inputs[0]], {"dims": tuple(inner[d] for d in outer)})
-    if n.op == "expand" and ins[0].op == "expand":
-        return ("expand", [ins[0].inputs[0]], {"shape": n.attrs["shape"]})
-    if n.op == "pow" and _is_scalar_const(ins[1], 2.0) and tuple(ins[0].shape) == tuple(n.shape):
-        # x ** 2 -> x * x: one multiply instead of a call to pow.
-        return ("mul", [ins[0], ins[0]], {})
+def _rewrite(n, ins):
+    """A cheaper equivalent ``(op, inputs, attrs)`` for ``n`` over rewritten ``ins``, or None."""
+    row = n.opdef
+    compose = row.extra.get("compose")
+    if compose is not None and ins[0].op == n.op:
+        return n.op, [ins[0].inputs[0]], compose(ins[0].attrs, n.attrs)
+    absorbing = row.props.absorbing
+    if absorbing is not None and not n.dtype.is_floating_point and len(ins) == 2:
+        if any(_is_value(i, absorbing) and i.dtype is n.dtype for i in ins):
+            return "full", [], {"shape": tuple(n.shape), "dtype": n.dtype, "value": absorbing}
+    hook = row.extra.get("rewrite")
+    if hook is not None:
+        probe = type(n)(-1, n.op, tuple(ins), dict(n.attrs), n.shape, n.dtype)
+        out = hook(probe)
+        if isinstance(out, tuple):
+            return out
     return None
 
 
@@ -108,53 +116,61 @@ def _swap_last(ndim: int) -> tuple:
 
 
 def _permuted(g: Graph, x, dims):
-    """``permute(x, dims)``, composed with a permute ``x`` may already be."""
-    if x.op == "permute":
-        inner = x.attrs["dims"]
-        dims, x = tuple(inner[d] for d in dims), x.inputs[0]
+    """``x`` permuted by ``dims``, composed with a permute ``x`` may already be."""
+    compose = x.opdef.extra.get("compose") if x.kind == ops_table.VIEW else None
+    if x.op == "permute" and compose is not None:
+        dims, x = compose(x.attrs, {"dims": dims})["dims"], x.inputs[0]
     if dims == tuple(range(len(dims))):
         return x
     return g.add("permute", [x], dims=dims)
 
 
 def _transpose_matmul(g: Graph, n, ins, users):
-    """permute(matmul(a, b), swap last two) -> matmul(b^T, a^T).
+    """The transpose of a matmul's result -> the matmul of the transposed operands, swapped.
 
     Weight gradients come out of the matmul rule transposed (the gradient of ``x @ W.T``
-    w.r.t. ``W``); computing them in the parameter's own layout makes the optimizer's
-    update read contiguous memory instead of a strided view. Only when the matmul has
-    no other user, so nothing is computed twice.
+    w.r.t. ``W``); computing them in the parameter's own layout makes the optimizer's update
+    read contiguous memory instead of a strided view. Only when the matmul has no other user,
+    so nothing is computed twice.
     """
-    if n.op != "permute" or n.inputs[0].op != "matmul" or len(users[n.inputs[0]]) != 1:
-        return None
-    if len(n.shape) < 2 or tuple(n.attrs["dims"]) != _swap_last(len(n.shape)):
+    if n.op != "permute" or len(n.shape) < 2 or tuple(n.attrs["dims"]) != _swap_last(len(n.shape)):
         return None
     mm = ins[0]
-    if mm.op != "matmul":
+    if mm.kind != ops_table.MATMUL or n.inputs[0].kind != ops_table.MATMUL or len(users[n.inputs[0]]) != 1:
         return None
     a, b = mm.inputs
-    swap_b, swap_a = _swap_last(len(b.shape)), _swap_last(len(a.shape))
-    return ("matmul", [_permuted(g, b, swap_b), _permuted(g, a, swap_a)], {})
+    return mm.op, [_permuted(g, b, _swap_last(len(b.shape))), _permuted(g, a, _swap_last(len(a.shape)))], {}
 
 
 def _fold(n, ins):
     """Evaluate ``n`` at compile time when all its inputs are small constants."""
-    opdef = ops_table.OPS[n.op]
-    if opdef.kind in (ops_table.SOURCE, ops_table.RANDOM) or n.numel > FOLD_LIMIT:
+    row = n.opdef
+    if row.kind in (ops_table.SOURCE, ops_table.RANDOM, ops_table.COLLECTIVE) or n.numel > FOLD_LIMIT:
         return None
-    if opdef.kind == ops_table.VIEW and ins and n.numel > ins[0].numel:
+    if row.kind == ops_table.VIEW and ins and n.numel > ins[0].numel:
         return None  # a broadcast stays a view: materializing it only makes it bigger
-    if not ins or not all(i.op == "constant" for i in ins):
-        if not (opdef.kind == ops_table.CREATION and n.numel <= FOLD_LIMIT and not ins):
-            return None
-    from backends.numpy.kernels import run_op  # numpy is the reference evaluator
-
-    value = run_op(opdef, [i.attrs["value"] for i in ins], n.attrs, n.shape, n.dtype)
+    if ins and not all(i.kind == ops_table.SOURCE and "value" in i.attrs for i in ins):
+        return None
+    if not ins and row.kind != ops_table.CREATION:
+        return None
+    value = run_op(row, [i.attrs["value"] for i in ins], n.attrs, n.shape, n.dtype)
     return np.array(value, copy=True)
 
 
 def _constant_key(value, n) -> tuple:
     return ("constant", _canonical(np.asarray(value, dtype=n.dtype.numpy_dtype).reshape(n.shape)), n.dtype.name)
+
+
+def _cse_key(op, attrs, ins, n):
+    row = ops_table.OPS[op]
+    if row.kind == ops_table.SOURCE and "value" in attrs:  # the same key as a folded constant's
+        return _constant_key(attrs["value"], n)
+    if row.kind in (ops_table.RANDOM, ops_table.COLLECTIVE, ops_table.SOURCE):
+        return None
+    ids = tuple(i.id for i in ins)
+    if row.props.commutative:
+        ids = tuple(sorted(ids))
+    return (op, _canonical(attrs), ids, n.dtype.name, tuple(n.shape))
 
 
 def simplify(graph: Graph, *, fold: bool = True) -> Graph:
@@ -163,25 +179,24 @@ def simplify(graph: Graph, *, fold: bool = True) -> Graph:
     remap: dict[int, object] = {}
     cse: dict[tuple, object] = {}
     protected = {t.id for t, _ in graph.mutations}
-    stats = {"cse": 0, "identity": 0, "fold": 0, "views": 0}
+    stats = {"cse": 0, "identity": 0, "fold": 0, "rewrite": 0}
 
     users = graph.users()
+    input_ids = {i.id for i in graph.inputs}
     for n in graph.live_nodes():
-        if n.op == "input":
-            new = out.add("input", **n.attrs)
+        if n.id in input_ids:
+            new = out.add(n.op, **n.attrs)
             out.inputs.append(new)
             new.meta.update(n.meta)
             remap[n.id] = new
             continue
         ins = [remap[i.id] for i in n.inputs]
         op, attrs = n.op, dict(n.attrs)
-        composed = _compose_views(out, n, ins)
-        if composed is None:
-            composed = _transpose_matmul(out, n, ins, users)
-        if composed is not None:
-            op, ins, attrs = composed
-            stats["views"] += 1
-        # Build a probe node to ask identities on the rewritten inputs.
+        rewritten = _rewrite(n, ins) or _transpose_matmul(out, n, ins, users)
+        if rewritten is not None:
+            op, ins, attrs = rewritten
+            stats["rewrite"] += 1
+        # A probe node asks the identities about the rewritten inputs.
         probe = type(n)(-1, op, tuple(ins), attrs, n.shape, n.dtype)
         same = _identity_of(probe)
         if same is not None and n.id not in protected:
@@ -199,11 +214,7 @@ def simplify(graph: Graph, *, fold: bool = True) -> Graph:
                     cse[key] = remap[n.id] = new
                 stats["fold"] += 1
                 continue
-        key = None
-        if op == "constant":  # the same key as a folded constant's, so the two merge
-            key = _constant_key(attrs["value"], n)
-        elif ops_table.OPS[op].kind != ops_table.RANDOM:
-            key = (op, _canonical(attrs), tuple(i.id for i in ins), n.dtype.name, tuple(n.shape))
+        key = _cse_key(op, attrs, ins, n)
         if key is not None and key in cse:
             remap[n.id] = cse[key]
             stats["cse"] += 1

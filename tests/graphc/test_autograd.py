@@ -959,10 +959,12 @@ def test_gradients_of_views_slicing_cat_split_indexing():
 
 
 def test_missing_rule_raises_naming_the_op(monkeypatch):
-    from ir.passes.autodiff import GRAD_RULES
+    import dataclasses
+
+    from ir.ops import OPS
 
     x = rand64(3)
     y = x.cosh().sum()
-    monkeypatch.delitem(GRAD_RULES, "cosh")
+    monkeypatch.setitem(OPS, "cosh", dataclasses.replace(OPS["cosh"], grad=None))
     with pytest.raises(RuntimeError, match="'cosh'"):
         y.backward()

@@ -1,0 +1,42 @@
+"""The op table: every primitive of the IR, declared once, as a row that carries its behaviour.
+
+Rows live in one module per kind — :mod:`.elementwise` (maps and ``cast``), :mod:`.reduce`
+(reductions and the scan), :mod:`.movement` (views, pad, concat), :mod:`.index`,
+:mod:`.creation` (sources, ``full``, ``iota``, random) and :mod:`.linalg` (matmul) — and
+:mod:`.core` says what a row holds. ``OPS`` maps names to rows. Backends implement kinds
+generically and read rows; passes read properties and specs; nothing else lists op names.
+"""
+
+from . import creation, elementwise, index, linalg, movement, reduce  # noqa: F401  (each registers its rows)
+from .core import (
+    CAST,
+    COLLECTIVE,
+    CONCAT,
+    CREATION,
+    ELEMENTWISE,
+    INDEX,
+    KINDS,
+    MATMUL,
+    OPS,
+    PAD,
+    RANDOM,
+    REDUCE,
+    SCAN,
+    SOURCE,
+    VIEW,
+    Binding,
+    OpDef,
+    Props,
+    ReduceSpec,
+    broadcast_shapes,
+    check_axes,
+    fmt_shape,
+    get,
+    register,
+)
+
+__all__ = [
+    "CAST", "COLLECTIVE", "CONCAT", "CREATION", "ELEMENTWISE", "INDEX", "KINDS", "MATMUL", "OPS", "PAD", "RANDOM",
+    "REDUCE", "SCAN", "SOURCE", "VIEW", "Binding", "OpDef", "Props", "ReduceSpec", "broadcast_shapes", "check_axes",
+    "fmt_shape", "get", "register",
+]

@@ -1,0 +1,125 @@
+"""Evaluate one row with numpy: the reference semantics of every primitive.
+
+Rows carry their numpy implementations (elementwise rows a ufunc-like callable, reductions a
+:class:`~ir.ops.ReduceSpec`, views numpy's view, other rows a ``numpy(arrays, attrs, shape,
+dtype)`` function); this module runs them, one function per *kind*, adding numpy's error state,
+exact storage dtypes and bfloat16 (stored as float32, rounded after every op). It is the numpy
+backend's eager kernel, the constant folder of ``simplify`` and the reference the other
+backends are tested against. Adding an op of an existing kind never touches this file.
+
+Views return numpy views of their input (shared memory), which is what makes ``x.view(...)``,
+``x.T`` and slicing alias their base in eager mode.
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+
+from .. import dtypes as dt
+from . import core as ops_table
+
+# ----------------------------------------------------------------------------
+# bfloat16: stored as float32, rounded to bfloat16's 8-bit mantissa after each op
+
+
+def round_bf16(a: np.ndarray) -> np.ndarray:
+    """Round float32 values to the nearest bfloat16 (ties to even), kept as float32."""
+    a = np.ascontiguousarray(a, dtype=np.float32)
+    bits = a.view(np.uint32)
+    rounding = ((bits >> 16) & 1) + np.uint32(0x7FFF)
+    out = ((bits + rounding) & np.uint32(0xFFFF0000)).view(np.float32)
+    return np.where(np.isnan(a), a, out)
+
+
+def finish(result, dtype: dt.DType) -> np.ndarray:
+    """Give ``result`` exactly the storage dtype of ``dtype`` (and bf16 rounding)."""
+    result = np.asarray(result)
+    if result.dtype != dtype.numpy_dtype:
+        result = result.astype(dtype.numpy_dtype)
+    if dtype is dt.bfloat16:
+        result = round_bf16(result)
+    return result
+
+
+# ----------------------------------------------------------------------------
+# one implementation per kind: f(op, arrays, attrs, shape, dtype) -> ndarray
+
+
+def _elementwise(op, arrays, attrs, shape, dtype):
+    with np.errstate(all="ignore"):
+        return finish(op.numpy(*arrays), dtype)
+
+
+def _cast(op, arrays, attrs, shape, dtype):
+    (x,) = arrays
+    if dtype.is_bool:
+        return np.asarray(x != 0)
+    with np.errstate(invalid="ignore"):
+        return finish(x.astype(dtype.numpy_dtype), dtype)
+
+
+def reduce_kwargs(spec, in_dtype: dt.DType) -> dict:
+    """Extra numpy arguments a reduction needs: the accumulation dtype when it is wider."""
+    acc = spec.acc_dtype(in_dtype)
+    if not spec.index and acc.numpy_dtype != in_dtype.numpy_dtype:
+        return {"dtype": acc.numpy_dtype}
+    return {}
+
+
+def _reduce(op, arrays, attrs, shape, dtype):
+    (x,) = arrays
+    spec = op.reduce
+    axes, keepdim = tuple(attrs["axes"]), attrs.get("keepdim", False)
+    if spec.index:
+        if x.ndim == 0:
+            return np.asarray(0, dtype=np.int64)
+        (axis,) = axes
+        return np.asarray(op.numpy(x, axis=axis, keepdims=keepdim), dtype=np.int64)
+    with np.errstate(all="ignore"):
+        out = op.numpy(x, axis=axes if x.ndim else None, keepdims=keepdim, **reduce_kwargs(spec, op_input_dtype(x, dtype)))
+    return finish(out, dtype)
+
+
+def op_input_dtype(x: np.ndarray, out_dtype: dt.DType) -> dt.DType:
+    """The IR dtype of an input array (bfloat16 arrays are float32 storage of a bf16 result)."""
+    if out_dtype is dt.bfloat16 and x.dtype == np.float32:
+        return dt.bfloat16
+    return dt.from_numpy(x.dtype)
+
+
+def _view(op, arrays, attrs, shape, dtype):
+    return op.numpy(arrays[0], attrs, shape)
+
+
+def _rowwise(op, arrays, attrs, shape, dtype):
+    """Kinds whose rows each carry a full numpy implementation (index, pad, concat, ...)."""
+    out = op.numpy(arrays, attrs, shape, dtype)
+    return out if op.kind == ops_table.SOURCE else finish(out, dtype)
+
+
+KIND_IMPLS = {
+    ops_table.ELEMENTWISE: _elementwise,
+    ops_table.CAST: _cast,
+    ops_table.REDUCE: _reduce,
+    ops_table.VIEW: _view,
+    ops_table.SCAN: _rowwise,
+    ops_table.PAD: _rowwise,
+    ops_table.MATMUL: _rowwise,
+    ops_table.INDEX: _rowwise,
+    ops_table.CONCAT: _rowwise,
+    ops_table.CREATION: _rowwise,
+    ops_table.RANDOM: _rowwise,
+    ops_table.SOURCE: _rowwise,
+}
+
+
+def run_op(op: ops_table.OpDef, arrays, attrs, shape, dtype) -> np.ndarray:
+    """Run one primitive on numpy arrays; views come back as views."""
+    return KIND_IMPLS[op.kind](op, arrays, attrs, shape, dtype)
+
+
+def row_functions() -> SimpleNamespace:
+    """``O`` in generated code: each row's numpy callable by op name (``O.sigmoid(x)``)."""
+    return SimpleNamespace(**{name: row.numpy for name, row in ops_table.OPS.items() if row.numpy is not None})

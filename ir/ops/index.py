@@ -1,0 +1,174 @@
+"""Index rows: gather/scatter along an axis (PyTorch's gather, scatter_add, index_select,
+index_add, index_copy), with their numpy implementations and gradients."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import DTypeError, ShapeError
+from .core import INDEX, OpDef, check_axes, fmt_shape, register
+
+# ----------------------------------------------------------------------------
+# rules
+
+
+def _dtype_index(op, inputs, attrs):
+    idx = inputs[1]
+    if not idx.dtype.is_integer:
+        raise DTypeError(f"{op.name}: index must be an integer tensor, got {idx.dtype}")
+    if len(inputs) == 3 and inputs[2].dtype is not inputs[0].dtype:
+        raise DTypeError(f"{op.name}: source dtype {inputs[2].dtype} must match the input dtype {inputs[0].dtype}")
+    return inputs[0].dtype
+
+
+def _shape_gather(op, inputs, attrs):
+    x, idx = inputs
+    axis = attrs["axis"]
+    if len(idx.shape) != len(x.shape):
+        raise ShapeError(f"{op.name}: index {fmt_shape(idx.shape)} must have as many dims as the input {fmt_shape(x.shape)}")
+    for d, (si, sx) in enumerate(zip(idx.shape, x.shape)):
+        if d != axis and si > sx:
+            raise ShapeError(
+                f"{op.name}: index size {si} exceeds input size {sx} at dim {d} "
+                f"(index {fmt_shape(idx.shape)}, input {fmt_shape(x.shape)})"
+            )
+    return idx.shape
+
+
+def _shape_scatter_add(op, inputs, attrs):
+    x, idx, src = inputs
+    if len(idx.shape) != len(x.shape) or tuple(idx.shape) != tuple(src.shape):
+        raise ShapeError(
+            f"{op.name}: index {fmt_shape(idx.shape)} and src {fmt_shape(src.shape)} must match "
+            f"and have the dims of the input {fmt_shape(x.shape)}"
+        )
+    return x.shape
+
+
+def _shape_index_select(op, inputs, attrs):
+    x, idx = inputs
+    axis = attrs["axis"]
+    check_axes(op.name, (axis,), len(x.shape))
+    return x.shape[:axis] + tuple(idx.shape) + x.shape[axis + 1 :]
+
+
+def _shape_index_update(op, inputs, attrs):
+    x, idx, src = inputs
+    axis = attrs["axis"]
+    check_axes(op.name, (axis,), len(x.shape))
+    expect = x.shape[:axis] + tuple(idx.shape) + x.shape[axis + 1 :]
+    if tuple(src.shape) != expect:
+        raise ShapeError(f"{op.name}: values of shape {fmt_shape(src.shape)} do not fit the indexed shape {fmt_shape(expect)}")
+    return x.shape
+
+
+# ----------------------------------------------------------------------------
+# numpy implementations
+
+
+def check_index(opname: str, idx: np.ndarray, size: int, axis: int) -> None:
+    """PyTorch's 'index out of range' error, raised before any value is read."""
+    if idx.size and (idx.max() >= size or idx.min() < -size):
+        bad = idx.max() if idx.max() >= size else idx.min()
+        raise IndexError(f"{opname}: index {bad} is out of bounds for dimension {axis} with size {size}")
+
+
+def _grid_index(idx, axis):
+    """A full fancy-index tuple addressing ``idx``'s positions with ``idx`` along ``axis``."""
+    key = []
+    for d, s in enumerate(idx.shape):
+        if d == axis:
+            key.append(idx)
+        else:
+            shape = [1] * idx.ndim
+            shape[d] = s
+            key.append(np.arange(s).reshape(shape))
+    return tuple(key)
+
+
+def _operands(name, arrays, attrs):
+    x, idx = arrays[0], arrays[1].astype(np.int64, copy=False)
+    if x.ndim == 0:
+        x = x.reshape(1)
+    check_index(name, idx, x.shape[attrs["axis"]], attrs["axis"])
+    return x, idx
+
+
+def _np_gather(arrays, attrs, shape, dtype):
+    x, idx = _operands("gather", arrays, attrs)
+    return x[_grid_index(idx, attrs["axis"])]
+
+
+def _np_index_select(arrays, attrs, shape, dtype):
+    x, idx = _operands("index_select", arrays, attrs)
+    return np.take(x, idx, axis=attrs["axis"])
+
+
+def _np_scatter_add(arrays, attrs, shape, dtype):
+    x, idx = _operands("scatter_add", arrays, attrs)
+    out = x.copy()
+    np.add.at(out, _grid_index(idx, attrs["axis"]), arrays[2])
+    return out.reshape(shape)
+
+
+def _np_index_add(arrays, attrs, shape, dtype):
+    x, idx = _operands("index_add", arrays, attrs)
+    out = x.copy()
+    np.add.at(out, (slice(None),) * attrs["axis"] + (idx,), arrays[2])
+    return out.reshape(shape)
+
+
+def _np_index_copy(arrays, attrs, shape, dtype):
+    x, idx = _operands("index_copy", arrays, attrs)
+    out = x.copy()
+    out[(slice(None),) * attrs["axis"] + (idx,)] = arrays[2]
+    return out.reshape(shape)
+
+
+# ----------------------------------------------------------------------------
+# gradients
+
+
+def _gather_grad(n, g):
+    if not n.needs(0):
+        return [None, None]
+    return [n.zeros(0, g.dtype).op("scatter_add", n[1], g, axis=n.attrs["axis"]), None]
+
+
+def _scatter_add_grad(n, g):
+    return [g if n.needs(0) else None, None, g.op("gather", n[1], axis=n.attrs["axis"]) if n.needs(2) else None]
+
+
+def _index_select_grad(n, g):
+    if not n.needs(0):
+        return [None, None]
+    return [n.zeros(0, g.dtype).op("index_add", n[1], g, axis=n.attrs["axis"]), None]
+
+
+def _index_add_grad(n, g):
+    return [g if n.needs(0) else None, None, g.op("index_select", n[1], axis=n.attrs["axis"]) if n.needs(2) else None]
+
+
+def _index_copy_grad(n, g):
+    axis = n.attrs["axis"]
+    out = [None, None, None]
+    if n.needs(0):
+        out[0] = g.op("index_copy", n[1], n.zeros(2, g.dtype), axis=axis)
+    if n.needs(2):
+        out[2] = g.op("index_select", n[1], axis=axis)
+    return out
+
+
+def index_row(name, arity, shape_rule, numpy, grad, grad_name, doc=""):
+    return register(OpDef(name, INDEX, arity, shape_rule, _dtype_index, ("axis",), saves=(1,), grad=grad,
+                          grad_name=grad_name, numpy=numpy, doc=doc))
+
+
+index_row("gather", 2, _shape_gather, _np_gather, _gather_grad, "GatherBackward0")
+index_row("scatter_add", 3, _shape_scatter_add, _np_scatter_add, _scatter_add_grad, "ScatterAddBackward0")
+index_row("index_select", 2, _shape_index_select, _np_index_select, _index_select_grad, "IndexBackward0",
+          doc="x.shape[:axis] + idx.shape + x.shape[axis+1:]; negative indices wrap.")
+index_row("index_add", 3, _shape_index_update, _np_index_add, _index_add_grad, "IndexAddBackward0",
+          doc="x with src added at idx along axis (repeated indices accumulate).")
+index_row("index_copy", 3, _shape_index_update, _np_index_copy, _index_copy_grad, "IndexPutBackward0",
+          doc="x with src written at idx along axis (x[..., idx, ...] = src).")

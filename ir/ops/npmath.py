@@ -1,0 +1,65 @@
+"""numpy implementations of the elementwise rows numpy has no ufunc for.
+
+Each takes and returns numpy arrays (the eager kernels and generated numpy code call them
+through the row's ``numpy`` field; generated code names them ``O.<op>``). They are written for
+every float dtype the backends store (float16, float32 for bfloat16 too, float64).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+
+def erf(x: np.ndarray) -> np.ndarray:
+    """The error function: exact (math.erf) in float64, a rational fit for smaller floats."""
+    x = np.asarray(x)
+    if x.dtype == np.float64:
+        return np.vectorize(math.erf, otypes=[np.float64])(x) if x.size else x.copy()
+    # Abramowitz & Stegun 7.1.26 refined form, |error| < 1.5e-7: float32 precision.
+    xf = x.astype(np.float32, copy=False)
+    a = np.abs(xf)
+    t = 1.0 / (1.0 + np.float32(0.3275911) * a)
+    poly = t * (
+        np.float32(0.254829592)
+        + t * (np.float32(-0.284496736) + t * (np.float32(1.421413741) + t * (np.float32(-1.453152027) + t * np.float32(1.061405429))))
+    )
+    r = 1.0 - poly * np.exp(-a * a)
+    # copysign keeps erf(-0.0) == -0.0 (sign() would give 0 * r == +0.0)
+    return np.copysign(r, xf).astype(x.dtype, copy=False)
+
+
+def sigmoid(x):
+    with np.errstate(over="ignore"):
+        return 1.0 / (1.0 + np.exp(-x))
+
+
+def relu(x):
+    return np.maximum(x, x.dtype.type(0))
+
+
+def rsqrt(x):
+    return 1.0 / np.sqrt(x)
+
+
+# ----------------------------------------------------------------------------
+# float64 references for the conformance tests: scalar functions written from the definitions
+# (independent of the numpy code the rows run), defined on the whole extended real line.
+
+
+def ref_atanh(x: float) -> float:
+    if math.isnan(x) or abs(x) > 1:
+        return math.nan
+    if abs(x) == 1:
+        return math.copysign(math.inf, x)
+    return math.atanh(x)
+
+
+def ref_logaddexp(a: float, b: float) -> float:
+    if math.isnan(a) or math.isnan(b):
+        return math.nan
+    if a == b:  # equal infinities stay themselves; finite ties are a + log 2
+        return a + math.log(2.0)
+    m = a if a > b else b
+    return m + math.log1p(math.exp(-abs(a - b)))

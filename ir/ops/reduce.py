@@ -1,0 +1,175 @@
+"""Reductions over axes, and the scan (cumsum).
+
+A reduction row is declared by :func:`reduction` with a :class:`~ir.ops.core.ReduceSpec`; the
+numpy eager kernel, the numpy code generator and the Triton code generator all read the spec
+(identity, combine, NaN policy, accumulation dtype, numpy function), so a new reduction is one
+row here plus its test row. Reductions take sorted, non-negative ``axes`` and ``keepdim``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import dtypes as dt
+from ..errors import ShapeError
+from .core import (
+    REDUCE,
+    SCAN,
+    OpDef,
+    ReduceSpec,
+    camel,
+    check_axes,
+    dtype_bool_out,
+    dtype_int64,
+    dtype_numeric,
+    fmt_shape,
+    register,
+    shape_same,
+)
+from .grad import unreduce, where
+
+
+def _shape_reduce(op, inputs, attrs):
+    (x,) = inputs
+    axes = attrs["axes"]
+    check_axes(op.name, axes, len(x.shape))
+    if len(x.shape) == 0:
+        return ()
+    if not op.reduce.empty:
+        for a in axes:
+            if x.shape[a] == 0:
+                raise ShapeError(
+                    f"{op.name}: cannot reduce over axis {a} of size 0 in shape {fmt_shape(x.shape)} "
+                    "(the reduction has no identity)"
+                )
+    if attrs.get("keepdim", False):
+        return tuple(1 if i in axes else s for i, s in enumerate(x.shape))
+    return tuple(s for i, s in enumerate(x.shape) if i not in axes)
+
+
+def _lowest(d: dt.DType):
+    if d.is_bool:
+        return False
+    return -float("inf") if d.is_floating_point else int(np.iinfo(d.numpy_dtype).min)
+
+
+def _highest(d: dt.DType):
+    if d.is_bool:
+        return True
+    return float("inf") if d.is_floating_point else int(np.iinfo(d.numpy_dtype).max)
+
+
+def _wide_float(d: dt.DType) -> dt.DType:
+    """Half-precision floats accumulate in float32, as PyTorch does."""
+    return dt.float32 if d in (dt.float16, dt.bfloat16) else d
+
+
+def reduction(name, dtype_rule, spec: ReduceSpec, *, grad=None, saves=(), grad_name=None, doc=""):
+    """Declare one reduction row."""
+    return register(
+        OpDef(
+            name,
+            REDUCE,
+            1,
+            _shape_reduce,
+            dtype_rule,
+            ("axes", "keepdim"),
+            differentiable=grad is not None,
+            saves=saves,
+            grad_name=grad_name or f"{camel(name)}Backward0",
+            doc=doc,
+            grad=grad,
+            numpy=getattr(np, spec.numpy),
+            reduce=spec,
+        )
+    )
+
+
+# ----------------------------------------------------------------------------
+# gradient rules
+
+
+def _sum_grad(n, g):
+    return [unreduce(g, n) if n.needs(0) else None]
+
+
+def _nansum_grad(n, g):
+    if not n.needs(0):
+        return [None]
+    return [where(n[0].isnan(), 0, unreduce(g, n))]
+
+
+def _extreme_grad(n, g):
+    """amax/amin: the gradient is shared evenly by the elements equal to the result."""
+    if not n.needs(0):
+        return [None]
+    x = n[0]
+    mask = x.eq(unreduce(n.out, n)).cast(g.dtype)
+    count = unreduce(mask.sum(n.attrs["axes"]), n)
+    return [unreduce(g, n) * mask / count]
+
+
+def _prod_grad(n, g):
+    if not n.needs(0):
+        return [None]
+    x = n[0]
+    axes = n.attrs["axes"]
+    is_zero = x.eq(0)
+    x_safe = where(is_zero, 1, x)
+    # Where x != 0 the product of the others is out / x. Where x == 0 it is the product of
+    # the non-zero others if x is the slice's only zero, else 0.
+    zeros_in_slice = unreduce(is_zero.cast(x.dtype).sum(axes), n)
+    prod_nonzero = unreduce(x_safe.op("prod", axes=tuple(axes), keepdim=True), n)
+    at_zero = where(zeros_in_slice.eq(1), prod_nonzero, 0)
+    others = where(is_zero, at_zero, unreduce(n.out, n) / x_safe)
+    return [unreduce(g, n) * others]
+
+
+# ----------------------------------------------------------------------------
+# the rows
+
+reduction("sum", dtype_numeric, ReduceSpec("add", lambda d: 0, "sum", acc=_wide_float), grad=_sum_grad,
+          grad_name="SumBackward1")
+reduction("nansum", dtype_numeric, ReduceSpec("add", lambda d: 0, "nansum", acc=_wide_float, nan="ignore"),
+          grad=_nansum_grad, saves=(0,), doc="Sum treating NaN as zero.")
+reduction("prod", dtype_numeric, ReduceSpec("mul", lambda d: 1, "prod", acc=_wide_float), grad=_prod_grad,
+          saves=(0, "out"))
+reduction("amax", dtype_numeric, ReduceSpec("maximum", _lowest, "max", empty=False), grad=_extreme_grad,
+          saves=(0, "out"))
+reduction("amin", dtype_numeric, ReduceSpec("minimum", _highest, "min", empty=False), grad=_extreme_grad,
+          saves=(0, "out"))
+reduction("all", dtype_bool_out, ReduceSpec("logical_and", lambda d: True, "all"))
+reduction("any", dtype_bool_out, ReduceSpec("logical_or", lambda d: False, "any"))
+reduction("argmax", dtype_int64, ReduceSpec("maximum", _lowest, "argmax", empty=False, index=True, better="gt"))
+reduction("argmin", dtype_int64, ReduceSpec("minimum", _highest, "argmin", empty=False, index=True, better="lt"))
+
+
+# ----------------------------------------------------------------------------
+# scan
+
+
+def _np_cumsum(arrays, attrs, shape, dtype):
+    (x,) = arrays
+    if x.ndim == 0:
+        return x.copy()
+    return np.cumsum(x, axis=attrs["axis"])
+
+
+def _flip(v, axis):
+    n = v.shape[axis]
+    starts, stops, steps = [0] * v.ndim, list(v.shape), [1] * v.ndim
+    starts[axis], stops[axis], steps[axis] = n - 1, -1, -1
+    return v.op("slice", starts=tuple(starts), stops=tuple(stops), steps=tuple(steps))
+
+
+def _cumsum_grad(n, g):
+    if not n.needs(0):
+        return [None]
+    axis = n.attrs["axis"]
+    if g.ndim == 0:
+        return [g]
+    return [_flip(_flip(g, axis).op("cumsum", axis=axis), axis)]
+
+
+register(OpDef("cumsum", SCAN, 1, shape_same, dtype_numeric, ("axis",), grad=_cumsum_grad, grad_name="CumsumBackward0",
+               numpy=_np_cumsum))
