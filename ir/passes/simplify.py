@@ -140,7 +140,7 @@ def _transpose_matmul(g: Graph, n, ins, users):
 def _fold(n, ins):
     """Evaluate ``n`` at compile time when all its inputs are small constants."""
     opdef = ops_table.OPS[n.op]
-    if opdef.kind in (ops_table.SOURCE, ops_table.RANDOM) or n.numel > FOLD_LIMIT:
+    if opdef.kind in (ops_table.SOURCE, ops_table.RANDOM, "collective") or n.numel > FOLD_LIMIT:
         return None
     if opdef.kind == ops_table.VIEW and ins and n.numel > ins[0].numel:
         return None  # a broadcast stays a view: materializing it only makes it bigger
