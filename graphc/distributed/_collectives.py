@@ -21,6 +21,8 @@ from ir.collective import START, WAIT
 from ir.errors import DTypeError, ShapeError, UnsupportedError
 
 from .. import _dispatch
+from .._factories import empty, zeros, zeros_like
+from .._functional import stack
 from .._tensor import Tensor
 from ..autograd.grad_mode import no_grad
 from ._state import resolve
@@ -138,9 +140,6 @@ def _write(target: Tensor, value: Tensor) -> None:
 
 def _own_slot(t: Tensor, pg, n: int):
     """``t`` in this rank's slot of ``n`` ranks' worth of zeros (along a new dim 0)."""
-    from .._factories import zeros
-    from .._functional import stack
-
     parts = [t if r == pg.rank() else zeros(tuple(t.shape), dtype=t.dtype, device=t.device) for r in range(n)]
     return stack(parts, 0)
 
@@ -169,8 +168,6 @@ def broadcast(tensor: Tensor, src: int = 0, group=None, async_op: bool = False):
     _check_tensor(tensor, "broadcast")
     pg = resolve(group, "broadcast")
     if _tracing():
-        from .._factories import zeros_like
-
         value = tensor if pg.rank() == src else zeros_like(tensor)
         return _traced(value, _sum_op(tensor), pg, lambda v: _write(tensor, v), [tensor], async_op)
     engine = pg.engine_for(tensor.device, "broadcast")
@@ -205,8 +202,6 @@ def all_gather(tensor_list: list, tensor: Tensor, group=None, async_op: bool = F
             raise ShapeError(
                 f"all_gather: every tensor of tensor_list must be {tensor.dtype}{list(tensor.shape)} like the input, got {t.dtype}{list(t.shape)}"
             )
-    from .._factories import empty
-
     with no_grad():
         out = empty((n,) + tuple(tensor.shape), dtype=tensor.dtype, device=tensor.device)
 
@@ -245,8 +240,6 @@ def reduce_scatter(output: Tensor, input_list: list, op=ReduceOp.SUM, group=None
     pg = resolve(group, "reduce_scatter")
     if len(input_list) != pg.size():
         raise ValueError(f"reduce_scatter: input_list has {len(input_list)} tensors for a group of {pg.size()} ranks")
-    from .._functional import stack
-
     with no_grad():
         stacked = stack(list(input_list), 0).contiguous()
     return reduce_scatter_tensor(output, stacked, op, group, async_op)
