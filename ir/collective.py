@@ -51,7 +51,9 @@ def _shape_same(op, inputs, attrs):
 
 
 def _dtype_reduce(op, inputs, attrs):
-    (x,) = inputs
+    x = inputs[0]
+    if len(inputs) > (2 if op.name == START else 1):
+        raise TypeError(f"{op.name}: expected {'1 or 2 inputs (the tensor, and an order token)' if op.name == START else '1 input'}, got {len(inputs)}")
     rop = attrs.get("reduce_op")
     if rop not in REDUCE_OPS:
         raise ValueError(f"{op.name}: unknown reduce op {rop!r}; expected one of {', '.join(REDUCE_OPS)}")
@@ -68,7 +70,7 @@ ops_table.register(
     ops_table.OpDef(
         START,
         COLLECTIVE,
-        1,
+        -1,  # the tensor, and from order_collectives the previous start (an order token)
         _shape_same,
         _dtype_reduce,
         ("reduce_op", "group"),
@@ -107,7 +109,7 @@ def _grad_start(b, n, g):
             f"all_reduce: ReduceOp.{rop.upper()} is not differentiable; only SUM and AVG are "
             "(each is its own adjoint). Detach the tensor before reducing it."
         )
-    return [all_reduce(b, g, rop, n.attrs["group"]) if n.needs(0) else None]
+    return [all_reduce(b, g, rop, n.attrs["group"]) if n.needs(0) else None] + [None] * (len(n.in_shapes) - 1)
 
 
 def _grad_wait(b, n, g):
@@ -130,13 +132,24 @@ def order_collectives(graph):
     ``all_reduce_wait`` goes only when no ordinary node is ready, the wait
     whose first reader comes earliest first. So every bucket's reduction
     starts as soon as its gradients exist, and the program waits for it only
-    where something (the optimizer) reads the result. Every rank compiles the
-    same graph, so every rank issues the collectives in the same order (MPI
-    and NCCL require that). Returns ``graph``.
+    where something (the optimizer) reads the result.
+
+    MPI and NCCL need every rank to start the collectives in the same order,
+    and ranks may trace slightly different graphs (a broadcast's source holds
+    the tensor, the others zeros). So first each start gets the previous start
+    in traced order (the program order the user wrote, the same on every rank)
+    as a second input, an order token no scheduler or fusion can reorder
+    across. Waits may complete in any order. Returns ``graph``.
     """
     nodes = graph.nodes
     if not any(ops_table.OPS[n.op].kind == COLLECTIVE for n in nodes):
         return graph
+    previous = None
+    for n in nodes:  # chain the starts in traced order: an order token as a second input
+        if n.op == START:
+            if previous is not None and len(n.inputs) == 1:
+                n.inputs = (n.inputs[0], previous)
+            previous = n
     pos = {n.id: i for i, n in enumerate(nodes)}
     users = graph.users()
     missing = {n.id: len({i.id for i in n.inputs}) for n in nodes}

@@ -85,7 +85,7 @@ class PendingArray(np.ndarray):
 
 def run_collective(op: ops_table.OpDef, arrays, attrs, shape, dtype):
     """The kind's eager kernel (generated programs call it as a ``single`` kernel)."""
-    (x,) = arrays
+    x = arrays[0]  # (an all_reduce_start's second input is only an order token)
     group = get_group(attrs["group"], op.name)
     if op.name == START:
         buf = np.array(x, dtype=dtype.numpy_dtype, copy=True, order="C").view(PendingArray)

@@ -213,12 +213,13 @@ class MPIGroup:
         native = arr.flags.c_contiguous and arr.dtype != np.float16 and arr.dtype != np.bool_ and dtype != "bfloat16"
         if native:
             return arr, None
-        work = np.ascontiguousarray(arr, dtype=np.float32 if arr.dtype == np.float16 else (np.uint8 if arr.dtype == np.bool_ else arr.dtype))
+        kind = np.float32 if arr.dtype == np.float16 else (np.uint8 if arr.dtype == np.bool_ else arr.dtype)
+        work = np.array(arr, dtype=kind, order="C", copy=True)  # (keeps 0-d arrays 0-d)
 
         def back():
             out = work
             if dtype == "bfloat16":
-                out = K.round_bf16(work)
+                out = K.round_bf16(work).reshape(work.shape)
             np.copyto(arr, out, casting="unsafe")
 
         return work, back
