@@ -127,12 +127,15 @@ GRAD_RULES[WAIT] = _grad_wait
 def order_collectives(graph):
     """Reorder ``graph.nodes`` (in place, still topological): starts early, waits late.
 
-    A list schedule over the graph's nodes: whenever an ``all_reduce_start``
-    is ready it goes first; ordinary nodes keep their traced order; an
-    ``all_reduce_wait`` goes only when no ordinary node is ready, the wait
-    whose first reader comes earliest first. So every bucket's reduction
-    starts as soon as its gradients exist, and the program waits for it only
-    where something (the optimizer) reads the result.
+    A list schedule over the graph's nodes. Each node is keyed by the first
+    (in traced order) ``all_reduce_start`` it feeds: whenever several nodes
+    are ready, the work toward the earliest pending start goes first, so a
+    bucket's reduction starts as soon as its own gradients exist rather than
+    where the traced backward happened to record it. Nodes that feed no start
+    keep their traced order after those. An ``all_reduce_wait`` goes only when
+    nothing else is ready, the wait whose first reader comes earliest first:
+    the program waits for a reduction only where something (the optimizer)
+    reads the result.
 
     MPI and NCCL need every rank to start the collectives in the same order,
     and ranks may trace slightly different graphs (a broadcast's source holds
@@ -144,22 +147,25 @@ def order_collectives(graph):
     nodes = graph.nodes
     if not any(ops_table.OPS[n.op].kind == COLLECTIVE for n in nodes):
         return graph
-    previous = None
+    previous, start_index = None, {}
     for n in nodes:  # chain the starts in traced order: an order token as a second input
         if n.op == START:
             if previous is not None and len(n.inputs) == 1:
                 n.inputs = (n.inputs[0], previous)
             previous = n
+            start_index[n.id] = len(start_index)
     pos = {n.id: i for i, n in enumerate(nodes)}
     users = graph.users()
+    never = len(start_index)
+    feeds = {}  # node id -> index of the first start it (transitively) feeds
+    for n in reversed(nodes):
+        feeds[n.id] = min([start_index.get(n.id, never)] + [feeds[u.id] for u in users[n]])
     missing = {n.id: len({i.id for i in n.inputs}) for n in nodes}
 
     def key(n):
-        if n.op == START:
-            return (0, pos[n.id])
         if n.op == WAIT:
-            return (2, min((pos[u.id] for u in users[n]), default=pos[n.id]), pos[n.id])
-        return (1, pos[n.id])
+            return (1, min((pos[u.id] for u in users[n]), default=pos[n.id]), pos[n.id])
+        return (0, feeds[n.id], pos[n.id])
 
     ready = [(key(n), n.id, n) for n in nodes if missing[n.id] == 0]
     heapq.heapify(ready)
