@@ -10,7 +10,10 @@ import io
 import os
 import runpy
 import sys
+import time
 import traceback
+
+ABORT_GRACE_S = 0.5
 
 # Where MPI launchers (Hydra/PMI, Open MPI/PMIx, Slurm, MVAPICH) put the rank, size and local rank.
 _RANK = ("PMI_RANK", "OMPI_COMM_WORLD_RANK", "PMIX_RANK", "SLURM_PROCID", "MV2_COMM_WORLD_RANK")
@@ -82,13 +85,14 @@ def _print_user_traceback() -> None:
     etype, value, tb = sys.exc_info()
     while tb is not None and (tb.tb_frame.f_code.co_filename in (__file__,) or "runpy" in tb.tb_frame.f_code.co_filename):
         tb = tb.tb_next
-    traceback.print_exception(etype, value, tb)
+    sys.stderr.write("".join(traceback.format_exception(etype, value, tb)))  # one write: whole, even if killed next
 
 
 def _abort(code: int) -> None:
     """End the whole job: MPI_Abort when MPI is up (mpiexec then kills every rank), else exit."""
     sys.stdout.flush()
     sys.stderr.flush()
+    time.sleep(ABORT_GRACE_S)  # ranks failing at the same moment (a shared timeout) get to print their errors
     mpi = sys.modules.get("mpi4py.MPI")
     if mpi is not None and mpi.Is_initialized() and not mpi.Is_finalized():
         mpi.COMM_WORLD.Abort(code)
