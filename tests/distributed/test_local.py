@@ -248,7 +248,7 @@ def test_launcher_builds_mpiexec_commands():
     a = run.parse_args(["--nproc", "3", "--hosts", "n1,n2", "train.py", "--lr", "0.1"])
     cmd = run.build_command(a, "/x/mpiexec", "mpich")
     assert cmd[:5] == ["/x/mpiexec", "-n", "3", "-hosts", "n1,n2"]
-    assert cmd[-6:] == ["-m", "graphc.distributed._worker", "train.py", "--lr", "0.1"][-6:]
+    assert cmd[-5:] == ["-m", "graphc.distributed._worker", "train.py", "--lr", "0.1"]
     ompi = run.build_command(a, "/x/mpiexec", "openmpi")
     assert "--oversubscribe" in ompi and "--host" in ompi
 
