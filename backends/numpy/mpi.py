@@ -40,7 +40,8 @@ OPS = ("sum", "avg", "product", "min", "max")
 _MAGIC = 0x67726170  # "grap": a descriptor, not stray data
 _DESC = 16  # int64 words: magic, seq, call, dtype, op, root, ndim, numel, 8 dims
 _CHECK_TAG = 7001
-_P2P_CHECK_MAX = 64  # up to this many ranks the check is all-to-all (it can name a missing rank)
+_P2P_CHECK_MAX = 64
+SPIN_S = 0.05  # how long a wait tests without sleeping  # up to this many ranks the check is all-to-all (it can name a missing rank)
 
 
 def checks_enabled() -> bool:
@@ -142,29 +143,35 @@ class MPIGroup:
         raise exc
 
     def _poll(self, requests, what: str, timeout=None, peers=None):
-        """Wait for ``requests`` up to the timeout, spinning briefly then sleeping in short steps."""
+        """Wait for ``requests`` up to the timeout.
+
+        MPI progresses a non-blocking call only inside MPI calls, so the first
+        ``SPIN_S`` seconds test without pause (a blocking MPI wait spins too);
+        after that the test repeats with short sleeps, which keeps a rank that waits
+        long for a slow peer from taking a core from the ranks that work.
+        """
         MPI = _mpi()
+        if MPI.Request.Testall(requests):
+            return
         limit = self.timeout if timeout is None else float(timeout)
         start = time.monotonic()
-        spins = 0
         while not MPI.Request.Testall(requests):
-            spins += 1
-            if spins > 200:
-                elapsed = time.monotonic() - start
-                if elapsed > limit:
-                    for r in requests:
-                        try:
-                            r.Cancel()
-                        except Exception:  # a send may not be cancellable; the group is broken anyway
-                            pass
-                    who = f"rank {', '.join(map(str, peers))}" if peers else "another rank"
-                    self._fail(
-                        DistributedTimeoutError(
-                            f"{what} did not complete within {limit:g} s: {who} did not take part "
-                            "(it died, stopped participating, or waits in a different call)"
-                        )
+            elapsed = time.monotonic() - start
+            if elapsed > limit:
+                for r in requests:
+                    try:
+                        r.Cancel()
+                    except Exception:  # a send may not be cancellable; the group is broken anyway
+                        pass
+                who = f"rank {', '.join(map(str, peers))}" if peers else "another rank"
+                self._fail(
+                    DistributedTimeoutError(
+                        f"{what} did not complete within {limit:g} s: {who} did not take part "
+                        "(it died, stopped participating, or waits in a different call)"
                     )
-                time.sleep(min(1e-3, 2e-6 * spins))
+                )
+            if elapsed > SPIN_S:
+                time.sleep(min(1e-3, elapsed * 1e-3))
 
     def _check(self, call: str, seq: int, what: str, dtype: str, shape, op: str = "", root: int = -1):
         """Exchange this call's descriptor with every rank; raise if any differ."""
@@ -198,8 +205,8 @@ class MPIGroup:
                             "that died, stopped participating, or waits in a different call"
                         )
                     )
-                if pending:
-                    time.sleep(1e-4 if time.monotonic() - start > 1e-3 else 0)
+                if pending and time.monotonic() - start > SPIN_S:
+                    time.sleep(1e-4)
             self._poll(sends, what)
         if (table == table[self.rank]).all():
             return

@@ -66,9 +66,14 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+_VALUED = {"--nproc", "--nproc-per-node", "-n", "--timeout", "--backend", "--hosts", "--hostfile", "--mpiexec", "--mpiexec-args"}
+
+
 def parse_args(argv):
+    """The launcher's options, then the target: ``script.py args...`` or ``-m module args...``."""
     p = argparse.ArgumentParser(
         prog="python -m graphc.distributed.run",
+        usage="python -m graphc.distributed.run [options] (script.py | -m module) [args...]",
         description="Run a graphc script on N processes through mpiexec (rank-prefixed output; a dying rank ends the job).",
     )
     p.add_argument("--nproc", "--nproc-per-node", "-n", type=int, default=1, dest="nproc", help="number of ranks (default 1)")
@@ -79,9 +84,15 @@ def parse_args(argv):
     p.add_argument("--mpiexec", help="the mpiexec to use (default: beside this Python, then PATH)")
     p.add_argument("--mpiexec-args", default="", help="more options for mpiexec, one quoted string")
     p.add_argument("--no-prefix", action="store_true", help="do not prefix output lines with [rank R]")
-    p.add_argument("script", help="the Python script (or -m module) to run on every rank")
-    p.add_argument("args", nargs=argparse.REMAINDER, help="the script's arguments")
-    return p.parse_args(argv)
+    i = 0
+    while i < len(argv) and argv[i].startswith("-") and argv[i] != "-m":
+        i += 1 if "=" in argv[i] or argv[i] not in _VALUED else 2
+    a = p.parse_args(argv[:i])
+    target = argv[i:]
+    if not target or (target[0] == "-m" and len(target) < 2):
+        p.error("name the script to run (script.py [args...] or -m module [args...])")
+    a.script, a.args = (target[0], target[1:]) if target[0] != "-m" else ("-m", target[1:])
+    return a
 
 
 def build_command(a, mpiexec: str, kind: str) -> list:
