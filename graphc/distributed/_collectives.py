@@ -87,9 +87,9 @@ class Work:
         return True
 
     def is_completed(self) -> bool:
-        if self._done:
-            return True
-        if self._inner is None or self._inner.is_completed():
+        if self._done or self._inner is None:  # (a traced call completes where wait() is called)
+            return self._done
+        if self._inner.is_completed():
             self.wait()
         return self._done
 

@@ -16,6 +16,7 @@ MPI one, one rank per GPU.
 from __future__ import annotations
 
 import datetime
+import importlib.util
 import os
 
 from backends.numpy import collective as registry
@@ -180,11 +181,13 @@ def is_mpi_available() -> bool:
 
 
 def is_nccl_available() -> bool:
+    """Whether an NCCL library is there (the nvidia-nccl-cu12 wheel, or ``GRAPHC_NCCL_LIBRARY``)."""
+    if os.environ.get("GRAPHC_NCCL_LIBRARY"):
+        return True
     try:
-        from backends.triton import nccl  # reason: probing an optional dependency (the NCCL wheel)
-    except ImportError:
+        return importlib.util.find_spec("nvidia.nccl") is not None
+    except (ImportError, ValueError):
         return False
-    return nccl.library_path() is not None
 
 
 def default_group(call: str) -> ProcessGroup:

@@ -8,9 +8,13 @@ with ``ALL OK``; a failed check aborts the job, and the output is shown.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 
-from .conftest import launch, needs_mpi
+from .conftest import ROOT, launch, needs_mpi
 
 pytestmark = needs_mpi
 
@@ -72,3 +76,12 @@ def test_graphc_run_subcommand_prefixes_every_line():
     assert run.returncode != 0
     lines = [line for line in run.output.splitlines() if "Traceback" in line]
     assert lines and all(line.startswith("[rank 1] ") for line in lines), run.output
+
+
+def test_the_ddp_example_trains_on_two_ranks():
+    pytest.importorskip("sklearn")
+    cmd = [sys.executable, "-m", "graphc.distributed.run", "--nproc", "2", "examples/train_classifier_ddp.py", "--quick"]
+    env = dict(os.environ, GRAPHC_NUM_THREADS="1")
+    out = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "[rank 0] epoch 1/1: loss" in out.stdout and "[rank 0] accuracy of the network on the 128 test images" in out.stdout, out.stdout
