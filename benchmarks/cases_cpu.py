@@ -779,6 +779,7 @@ def case_overhead(cfg: Config, peers: Peers) -> Row:
 # the suite
 
 from .case_classifier import case_classifier  # noqa: E402  (its own module: examples/train_classifier.py's step)
+from .case_ddp import case_ddp  # noqa: E402  (data-parallel: runs 1 and 2 ranks through mpiexec)
 
 #: name -> case function, in run order
 CASES = {
@@ -787,6 +788,7 @@ CASES = {
     "layer_norm": case_layer_norm,
     "mlp": case_mlp,
     "classifier": case_classifier,
+    "ddp": case_ddp,
     "compile": case_compile_time,
     "overhead": case_overhead,
 }

@@ -6,6 +6,7 @@
                                                 per compiled function and signature, DIR/index.html
     graphc info                                  versions, backends and devices
     graphc viz FILE.json -o OUT.svg|html|dot|txt render a saved graph or report (graphc.viz.save)
+    graphc run --nproc N SCRIPT.py [ARGS...]     run a script on N ranks via mpiexec (graphc.distributed.run)
 
 In ``graphc dump``, ``--out DIR`` may come before or after the script; to
 pass the script an option named ``--out`` itself, put the script's arguments
@@ -19,6 +20,8 @@ import os
 import platform
 import runpy
 import sys
+
+from .distributed import run as _distributed_run
 
 USAGE = __doc__
 
@@ -251,7 +254,7 @@ def cmd_viz(argv: list) -> int:
     return 0
 
 
-COMMANDS = {"dump": cmd_dump, "info": cmd_info, "viz": cmd_viz}
+COMMANDS = {"dump": cmd_dump, "info": cmd_info, "viz": cmd_viz, "run": _distributed_run.main}
 
 
 def main(argv: list | None = None) -> int:

@@ -341,6 +341,18 @@ class Tensor:
 
         return _RemovableHandle(self._hooks, hook)
 
+    def register_post_accumulate_grad_hook(self, hook):
+        """Call ``hook(tensor)`` after backward has accumulated this leaf's ``.grad`` (PyTorch's API)."""
+        if not self.requires_grad or self._grad_fn is not None:
+            raise AutogradError("post accumulate grad hooks can only be registered on leaf tensors that require grad")
+        if self._hooks is None:
+            self._hooks = []
+        post = _PostAccumulateGradHook(hook)
+        self._hooks.append(post)
+        from .autograd.graph import _RemovableHandle
+
+        return _RemovableHandle(self._hooks, post)
+
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None) -> None:
         """Accumulate d(self)/d(leaf) into each leaf's ``.grad`` (PyTorch's semantics)."""
         from .autograd import backward
@@ -494,3 +506,16 @@ class Tensor:
             t._grad = self._grad.__deepcopy__(memo)
         memo[id(self)] = t
         return t
+
+
+class _PostAccumulateGradHook:
+    """A post-accumulate hook kept among a leaf's grad hooks: as a grad hook it changes
+    nothing; the engine calls ``post(tensor)`` once the leaf's ``.grad`` is accumulated."""
+
+    __slots__ = ("post",)
+
+    def __init__(self, fn):
+        self.post = fn
+
+    def __call__(self, grad):
+        return None

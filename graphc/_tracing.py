@@ -81,6 +81,7 @@ class Trace:
             return self.proxies[id(real)].tracer
         node = self.graph.add_input(tuple(real.shape), real.dtype, name)
         tracer = self._tracer(node, real.requires_grad and real.is_leaf)
+        tracer._hooks = real._hooks  # a leaf's grad hooks fire in the traced backward too
         proxy = _Proxy(real, tracer, node, len(self.graph.inputs) - 1)
         self.proxies[id(real)] = proxy
         self.real_by_tracer[id(tracer)] = real
@@ -99,6 +100,7 @@ class Trace:
             )
         node = self.graph.add_input(tuple(real.shape), real.dtype, f"lifted{len(self.lifted)}")
         tracer = self._tracer(node, real.requires_grad and real.is_leaf)
+        tracer._hooks = real._hooks  # a leaf's grad hooks fire in the traced backward too
         proxy = _Proxy(real, tracer, node, len(self.graph.inputs) - 1)
         self.proxies[id(real)] = proxy
         self.real_by_tracer[id(tracer)] = real

@@ -116,3 +116,24 @@ class SerializationError(GraphcError, RuntimeError):
 
 class CudaError(DeviceError):
     """A CUDA driver call failed; the message names the call and the driver's error."""
+
+
+class DistributedError(GraphcError, RuntimeError):
+    """A collective or point-to-point call of ``graphc.distributed`` failed.
+
+    The message names this rank, the call and what went wrong: a collective
+    before ``init_process_group``, ranks that passed different shapes, dtypes
+    or reduce ops to the same collective, or a rank that died. Fix: make every
+    rank call the same collectives, in the same order, on tensors of the same
+    shape and dtype.
+    """
+
+
+class DistributedTimeoutError(DistributedError, TimeoutError):
+    """A collective did not complete within the process group's timeout.
+
+    The message names the ranks that did not join the call (a rank that
+    stopped participating, died, or waits in a different collective). Raise
+    the timeout with ``init_process_group(timeout=...)`` or
+    ``GRAPHC_DIST_TIMEOUT`` when a step is legitimately slow.
+    """

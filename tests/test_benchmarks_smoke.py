@@ -32,6 +32,7 @@ def test_every_case_runs_and_is_correct(tiny_run):
         "layer_norm",
         "mlp_train_step",
         "classifier_train_step",
+        "ddp_train_step",
         "compile_200_nodes",
         "call_overhead_3ops",
     ]

@@ -161,6 +161,8 @@ def _run_backward(outputs, grad_outputs, *, retain_graph, create_graph, inputs=N
                         g = r
             if t is not None and accumulate and (inputs is None or v in targets):
                 _accumulate(t, g, create_graph)
+                for hook in list(t._hooks or ()):  # register_post_accumulate_grad_hook
+                    getattr(hook, "post", None) and hook.post(t)
         if v in targets:
             captured[v] = g
         return g

@@ -9,7 +9,7 @@ Everything is built from graphc's tensor ops, so eager autograd,
 ``@graphc.compile`` and the fusion passes cover every layer.
 """
 
-from . import functional, init, utils  # noqa: F401
+from . import functional, init, parallel, utils  # noqa: F401
 from .modules import (  # noqa: F401
     CELU,
     ELU,
@@ -77,4 +77,4 @@ from .modules import (  # noqa: F401
 from .modules import __all__ as _modules_all
 from .parameter import Buffer, Parameter, UninitializedParameter
 
-__all__ = ["Parameter", "Buffer", "UninitializedParameter", "functional", "init", "utils"] + list(_modules_all)
+__all__ = ["Parameter", "Buffer", "UninitializedParameter", "functional", "init", "parallel", "utils"] + list(_modules_all)

@@ -34,6 +34,7 @@ import networkx as nx
 
 from .. import ops as ops_table
 from ..graph import Graph, is_broadcast_view, is_scalar_constant
+from .collectives import order_collectives
 
 log = logging.getLogger("graphc.fusion")
 
@@ -347,4 +348,4 @@ def _reduced(domain, axes, keepdim):
 
 def fuse(graph: Graph) -> Schedule:
     """Partition ``graph`` into kernels (see the module docstring)."""
-    return _Fuser(graph).run()
+    return _Fuser(order_collectives(graph)).run()

@@ -264,6 +264,18 @@ def _case_concat(g, rng):
     return g.add("concat", [a, b, c], axis=1), vals
 
 
+def _case_all_reduce_start(g, rng):
+    # Over the one-process group "self" the reduction is the identity, so finite differences apply.
+    (a,), vals = _inputs(g, rng, ((2, 3), -1, 1))
+    return g.add("all_reduce_start", [a], reduce_op="sum", group="self"), vals
+
+
+def _case_all_reduce_wait(g, rng):
+    (a,), vals = _inputs(g, rng, ((4,), -1, 1))
+    s = g.add("all_reduce_start", [a], reduce_op="avg", group="self")
+    return g.add("all_reduce_wait", [s], reduce_op="avg", group="self"), vals
+
+
 CASES = {
     **{n: _unary_case(n) for n in ["neg", "abs", "relu", "copy", "sign", "floor", "ceil", "round", "trunc"]},
     **{
@@ -303,6 +315,8 @@ CASES = {
     "index_add": _case_index_add,
     "index_copy": _case_index_copy,
     "concat": _case_concat,
+    "all_reduce_start": _case_all_reduce_start,
+    "all_reduce_wait": _case_all_reduce_wait,
 }
 
 DIFFERENTIABLE = sorted(n for n, op in OPS.items() if op.differentiable and op.kind != "source")

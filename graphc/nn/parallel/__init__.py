@@ -1,0 +1,5 @@
+"""``graphc.nn.parallel``: ``DistributedDataParallel`` (data parallelism across processes)."""
+
+from .distributed import DistributedDataParallel
+
+__all__ = ["DistributedDataParallel"]
