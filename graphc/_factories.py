@@ -20,7 +20,7 @@ from ir import dtypes as dt
 
 from . import random as _random
 from ._dispatch import active_tracer, apply, constant
-from ._tensor import Tensor, _rebuild  # noqa: F401  (_rebuild: pickles written before it moved name it here)
+from ._tensor import Tensor, _rebuild  # noqa: F401  (_rebuild: older pickles name graphc._factories._rebuild)
 from .device import as_device, default_device
 
 
