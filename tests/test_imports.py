@@ -38,7 +38,7 @@ import networkx as nx
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("graphc", "ir", "backends")
 
-# Modules of ir/ and backends/ left out of both checks for now: those packages are being
+# Modules of ir/ and backends/ left out of the checks for now: those packages are being
 # reorganized on other branches (issue 10) and still hold cycles and function-level imports.
 # The lead empties this list at merge. graphc/ is never listed here: it must pass in full.
 SKIPPED = frozenset(
@@ -188,6 +188,18 @@ def test_no_import_cycles():
     assert not problems, "import cycles:\n" + "\n".join(problems)
 
 
+def test_layers_import_downwards():
+    """``graphc -> backends -> ir``: ir imports neither, backends never import graphc."""
+    rank = {"ir": 0, "backends": 1, "graphc": 2}
+    problems = [
+        f"{a} -> {b} (line {g.edges[a, b]['line']})"
+        for g in [_graph()]
+        for a, b in g.edges
+        if rank[b.split(".")[0]] > rank[a.split(".")[0]]
+    ]
+    assert not problems, "imports against the layering:\n" + "\n".join(problems)
+
+
 def test_function_level_imports():
     """None of a project module; anything else (an optional heavy dependency) says why on its line."""
     problems = []
@@ -208,14 +220,18 @@ def test_function_level_imports():
 
 
 def test_the_checker_sees_cycles_and_function_level_imports(tmp_path, monkeypatch):
-    """The checks above can fail: a planted two-module cycle and a bare function-level import."""
+    """The checks above can fail: a planted two-module cycle, a bare function-level import
+    and an import against the layering."""
     pkg = tmp_path / "graphc"
     pkg.mkdir()
     (pkg / "__init__.py").write_text("from . import a\n")
     (pkg / "a.py").write_text("from graphc import b\n")
     (pkg / "b.py").write_text("def f():\n    from .a import x\n    import json\n    return x, json\n")
+    (tmp_path / "ir").mkdir()
+    (tmp_path / "ir" / "__init__.py").write_text("")
+    (tmp_path / "ir" / "up.py").write_text("import graphc.b\n")
     monkeypatch.setattr(sys.modules[__name__], "ROOT", tmp_path)
-    monkeypatch.setattr(sys.modules[__name__], "PACKAGES", ("graphc",))
+    monkeypatch.setattr(sys.modules[__name__], "PACKAGES", ("graphc", "ir"))
     monkeypatch.setattr(sys.modules[__name__], "MODULES", _modules())
     monkeypatch.setattr(sys.modules[__name__], "SKIPPED", frozenset())
     g = _graph()
@@ -233,3 +249,9 @@ def test_the_checker_sees_cycles_and_function_level_imports(tmp_path, monkeypatc
         assert "graphc.b:2" in str(e) and "graphc.b:3" in str(e)
     else:
         raise AssertionError("the planted function-level imports were not found")
+    try:
+        test_layers_import_downwards()
+    except AssertionError as e:
+        assert "ir.up -> graphc.b" in str(e)
+    else:
+        raise AssertionError("the planted upward import was not found")
