@@ -44,6 +44,9 @@ from ir.errors import (
     UnsupportedError,
 )
 
+# No module imported here imports this package back (tests/test_imports.py checks the DAG), so the
+# order below is only the order of the public names. Importing _methods binds the Tensor's
+# methods; importing cuda registers the Triton runtime as the backend of cuda devices.
 from . import _methods  # noqa: F401  (binds Tensor methods)
 from . import accelerator, autograd, cuda, random
 from ._factories import (
@@ -141,7 +144,7 @@ from ._functional import (  # noqa: E402
 
 _sys.modules.setdefault("graphc.functional", _sys.modules[__name__ + "._functional"])
 
-# nn, optim, data loading and serialization (they import the names above).
+# nn, optim, data loading and serialization.
 from . import distributed, nn, optim, utils  # noqa: E402
 from .serialization import load, save  # noqa: E402
 

@@ -16,10 +16,18 @@ after ``--``: ``graphc dump --out DIR train.py -- --out model.bin``.
 from __future__ import annotations
 
 import argparse
+import importlib
+import importlib.util
 import os
 import platform
 import runpy
 import sys
+from importlib.metadata import PackageNotFoundError, version
+
+import graphc
+
+from . import cuda, viz
+from .viz._dump import write_listing
 
 from .distributed import run as _distributed_run
 
@@ -116,8 +124,6 @@ def cmd_dump(argv: list) -> int:
     for d in folders:
         print(f"  {os.path.join(out, d, 'index.html')}", file=sys.stderr)
     if folders:
-        from .viz._dump import write_listing
-
         print(f"  overview: {write_listing(out)}", file=sys.stderr)
     else:
         print(
@@ -130,8 +136,6 @@ def cmd_dump(argv: list) -> int:
 
 def _version(mod: str) -> str | None:
     try:
-        from importlib.metadata import PackageNotFoundError, version
-
         try:
             return version(mod)
         except PackageNotFoundError:
@@ -143,8 +147,6 @@ def _version(mod: str) -> str | None:
 
 
 def info_lines() -> list:
-    import graphc
-
     lines = ["graphc " + graphc.__version__]
     lines.append(f"python {platform.python_version()} ({platform.python_implementation()}, {sys.executable})")
     lines.append(f"platform {platform.platform()}")
@@ -156,17 +158,13 @@ def info_lines() -> list:
     lines.append("  numpy  (cpu): available")
     triton_v = _version("triton")
     try:
-        import importlib
-
-        mod = importlib.import_module("backends.triton")
+        mod = importlib.import_module("backends.triton")  # optional backend: imports triton; may fail
         have_backend = hasattr(mod, "compile_schedule")
         backend_note = "" if have_backend else " (backends.triton has no compile_schedule yet)"
     except Exception as e:
         have_backend = False
         backend_note = f" ({type(e).__name__}: {e})"
     try:
-        from graphc import cuda
-
         gpu_reason = None if cuda.is_available() else (cuda._unavailable_reason() or "no GPU")
     except Exception as e:
         gpu_reason = f"{type(e).__name__}: {e}"
@@ -182,8 +180,6 @@ def info_lines() -> list:
     lines.append("devices:")
     lines.append(f"  cpu: available ({os.cpu_count()} cores)")
     try:
-        from graphc import cuda
-
         if cuda.is_available():
             n = cuda.device_count() if hasattr(cuda, "device_count") else 1
             names = []
@@ -209,8 +205,6 @@ def info_lines() -> list:
 def _interpreter_status(triton_v) -> str:
     if triton_v is None:
         return "unavailable (triton is not installed)"
-    import importlib.util
-
     try:
         spec = importlib.util.find_spec("triton.runtime.interpreter")
     except Exception as e:
@@ -237,8 +231,6 @@ def cmd_viz(argv: list) -> int:
         help="for a report: which stage to draw (default after_fusion; .html shows every stage)",
     )
     a = p.parse_args(argv)
-    from . import viz
-
     try:
         obj = viz.load(a.file)
     except (OSError, ValueError) as e:
@@ -263,8 +255,6 @@ def main(argv: list | None = None) -> int:
         print(USAGE.strip())
         return 0 if argv else 2
     if argv[0] in ("-V", "--version"):
-        import graphc
-
         print("graphc " + graphc.__version__)
         return 0
     cmd = COMMANDS.get(argv[0])

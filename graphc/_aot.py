@@ -23,12 +23,21 @@ import numpy as np
 from ir.errors import AutogradError, UnsupportedError
 from ir.graph import Graph
 
-from . import _dispatch
+from ._autograd_graph import GradNode
+from ._dispatch import grad_edge
+from ._grad_mode import is_grad_enabled
 from ._tensor import Tensor
-from .autograd.grad_mode import is_grad_enabled
-from .autograd.graph import GradNode
+from .autograd.engine import run_backward
 
 CALL_OP = "graphc.compiled_call"
+
+
+class _CompiledCallOp:
+    """What ``GradNode.__init__`` reads of an op row, for a compiled call (not an IR op)."""
+
+    name = CALL_OP
+    saves = ()
+    grad_name = "CompiledFunctionBackward"
 
 
 class AotPlan:
@@ -44,8 +53,6 @@ class AotPlan:
 
 def plan_backward(trace, out_leaves):
     """Record the backward of the one output that requires grad; None if not supported."""
-    from .autograd.engine import run_backward
-
     req = [i for i, o in enumerate(out_leaves) if o._node is not None and o.requires_grad]
     if len(req) != 1:
         return None, "autograd through a compiled call supports one output that requires grad"
@@ -113,22 +120,14 @@ def plan_backward(trace, out_leaves):
 
 
 class CompiledCallNode(GradNode):
-    """The ``grad_fn`` of a compiled call's output: runs the compiled backward program."""
+    """The ``grad_fn`` of a compiled call's output: runs the compiled backward program.
 
-    def __init__(self, program, saved_arrays, edges, reals, shape, dtype, versions, unused=frozenset()):
-        self.op = CALL_OP
-        self.attrs = {}
-        self.shape = tuple(shape)
-        self.dtype = dtype
-        self.in_shapes = [tuple(r.shape) for r in reals]
-        self.in_dtypes = [r.dtype for r in reals]
-        self._next = tuple(edges)
-        self._saved = {}
-        self._saved_out = None
-        self._freed = False
-        self._name = "CompiledFunctionBackward"
-        self._hooks = None
-        self._retained = None
+    Built through ``GradNode.__init__`` like every autograd node (its inputs are the
+    real tensors that receive gradients; it saves nothing through ``saves``: the
+    backward program's inputs are kept in ``_arrays``)."""
+
+    def __init__(self, program, saved_arrays, edges, reals, output, versions, unused=frozenset()):
+        super().__init__(_CompiledCallOp, {}, reals, edges, output)
         self._program = program
         self._arrays = saved_arrays
         self._reals = reals
@@ -168,8 +167,6 @@ class CompiledCallNode(GradNode):
         self._freed = True
 
 
-
-
 def attach(plan, backward_program, outputs, results, inputs, reals) -> None:
     """Give the differentiable output of one replay its :class:`CompiledCallNode`."""
     if not is_grad_enabled():
@@ -185,6 +182,6 @@ def attach(plan, backward_program, outputs, results, inputs, reals) -> None:
         else:
             arrays.append(results[where])
     out = outputs[plan.output_index]
-    edges = [_dispatch.grad_edge(r) for r in reals]
+    edges = [grad_edge(r) for r in reals]
     versions = [r._version.value for r in reals]
-    out._grad_fn = CompiledCallNode(backward_program, arrays, edges, reals, out.shape, out.dtype, versions, plan.unused)
+    out._grad_fn = CompiledCallNode(backward_program, arrays, edges, reals, out, versions, plan.unused)

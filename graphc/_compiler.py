@@ -9,7 +9,8 @@ Life of a call:
    optimizer state and ``.grad`` tensors that a training step creates lazily
    come into being as real tensors). The second call traces it
    (:mod:`graphc._tracing`), runs the passes — simplify, fusion, memory
-   planning — and the backend's code generation, and caches the program.
+   planning — and the backend's code generation (:func:`graphc._pipeline.build`),
+   and caches the program.
 3. Later calls check the guards (the key, plus the shapes of the tensors the
    function reached by itself) and replay: gather input buffers, run the
    generated program, write mutations and ``.grad`` values back, and wrap
@@ -24,22 +25,23 @@ from __future__ import annotations
 
 import functools
 import logging
-import os
 import time
 import warnings
-from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
 from ir.errors import TracingError, UnsupportedError
-from ir.passes.fusion import fuse
-from ir.passes.simplify import simplify
 
+from . import _aot, _state
 from . import random as _random
+from ._dispatch import replay_view
+from ._grad_mode import is_grad_enabled, no_grad
+from ._pipeline import _debug_log, build
+from ._report import KernelInfo, Report  # noqa: F401 - their home before graphc._report
 from ._tensor import Tensor
 from ._tracing import Trace, tracing
-from .autograd.grad_mode import is_grad_enabled
+from .device import cpu_device
 
 log = logging.getLogger("graphc.compile")
 
@@ -142,57 +144,6 @@ def _spec_text(spec) -> str:
 # reports
 
 
-@dataclass
-class KernelInfo:
-    """One generated kernel: its name, kind, source text and the IR nodes it covers."""
-
-    name: str
-    kind: str
-    source: str
-    nodes: list  # node ids in the optimized graph
-    node_text: list = field(default_factory=list)
-
-    def compile_ahead(self, target: str = "sm_90"):
-        raise UnsupportedError(f"kernel {self.name} is a numpy kernel; ahead-of-time compilation applies to Triton kernels")
-
-
-@dataclass
-class Report:
-    """What ``explain()`` returns: the graphs at each stage and the generated kernels."""
-
-    function: str
-    signature: str
-    traced: object  # ir.Graph as traced (forward and backward)
-    optimized: object  # ir.Graph after simplify, nodes tagged with meta['kernel']
-    kernels: list
-    program_source: str
-    backend: str
-    timings: dict
-    schedule: object = None
-
-    def __str__(self) -> str:
-        lines = [
-            f"graphc.compile report for {self.function}{self.signature} [{self.backend} backend]",
-            f"  traced: {len(self.traced)} nodes; optimized: {len(self.optimized)} nodes; kernels: {len(self.kernels)}",
-            "  times: " + ", ".join(f"{k} {v * 1e3:.1f} ms" for k, v in self.timings.items()),
-            "",
-            "== traced graph ==",
-            str(self.traced),
-            "",
-            "== optimized graph ==",
-            str(self.optimized),
-            "",
-            "== kernels ==",
-        ]
-        for k in self.kernels:
-            lines.append(f"-- {k.name} ({k.kind}): nodes {', '.join('%' + str(i) for i in k.nodes)}")
-            lines.append(k.source)
-        return "\n".join(lines)
-
-    def __repr__(self) -> str:
-        return f"<graphc.compile Report {self.function}: {len(self.traced)} traced nodes, {len(self.kernels)} kernels>"
-
-
 # ----------------------------------------------------------------------------
 # a compiled entry
 
@@ -293,8 +244,6 @@ class _Entry:
             if alias is not None:  # an argument or lifted tensor, or a view of one: as eager gives it
                 outs[i] = _alias_output(_resolve(alias[0], arg_tensors), alias[1])
         if self.aot is not None:
-            from . import _aot
-
             targets = [_resolve(t, arg_tensors) for t in self.aot_targets]
             _aot.attach(self.aot, self.aot_program, outs, results, inputs, targets)
         return _unflatten(self.out_spec, outs)
@@ -310,14 +259,8 @@ def _alias_output(real, view_ops):
     """The eager value of an output aliasing ``real``: itself, a detached alias, or a view."""
     if view_ops is None:
         return real
-    from ._dispatch import apply
-    from .autograd.grad_mode import no_grad
-
     with no_grad():
-        out = real.detach()
-        for name, attrs in view_ops:
-            out = apply(name, [out], **attrs)
-    return out
+        return replay_view(real.detach(), view_ops)
 
 
 def _resolve(target, arg_tensors):
@@ -459,8 +402,6 @@ class CompiledFunction:
 
     # -- tracing and compiling ---------------------------------------------------
     def _compile(self, args, kwargs, leaves):
-        from .device import cpu_device
-
         device = leaves[0].device if leaves else cpu_device()
         t0 = time.perf_counter()
         trace = Trace(self.__name__, device)
@@ -478,8 +419,6 @@ class CompiledFunction:
             # backward inside, an output that requires grad needs autograd through the call.
             aot_plan = None
             if is_grad_enabled() and not trace.grad_written and any(o._node is not None and o.requires_grad for o in out_leaves):
-                from . import _aot
-
                 aot_plan, why = _aot.plan_backward(trace, out_leaves)
                 if aot_plan is None:
                     log.info("graphc.compile: %s returns a tensor that requires grad and %s; it runs eagerly", self.__name__, why)
@@ -505,100 +444,11 @@ class CompiledFunction:
 
 
 def _in_trace() -> bool:
-    from ._tracing import current
-
-    return current() is not None
+    return _state.active_tracer() is not None
 
 
 def _signature(leaves) -> str:
     return "(" + ", ".join(f"{t.dtype.short}{list(t.shape)}" for t in leaves) + ")"
-
-
-# Generated programs by the graph's structural hash (ops, attributes, shapes, dtypes,
-# wiring; not node ids): a retrace after a guard miss that yields the same graph, or
-# another function with the same structure, reuses the code instead of regenerating it.
-_PROGRAMS: OrderedDict = OrderedDict()
-PROGRAM_CACHE_SIZE = 256
-
-
-def build(graph, name: str, signature: str = "", backend=None, timings=None) -> Report:
-    """Optimize ``graph`` and generate code for it; returns a :class:`Report`."""
-    timings = dict(timings or {})
-    backend = backend or "numpy"
-    t0 = time.perf_counter()
-    key = (graph.structural_hash(), backend)
-    hit = _PROGRAMS.get(key)
-    if hit is not None:
-        _PROGRAMS.move_to_end(key)
-        optimized, schedule, program, kernels, source = hit
-        timings["program cache hit"] = time.perf_counter() - t0
-        log.debug("graphc.compile: %s reuses the program of an identical graph (%s)", name, key[0][:12])
-        report = Report(name, signature, graph, optimized, kernels, source, backend, timings, schedule)
-        report._program = program
-        _dump(report)
-        return report
-    report = _build_new(graph, name, signature, backend, timings, t0)
-    _PROGRAMS[key] = (report.optimized, report.schedule, report._program, report.kernels, report.program_source)
-    if len(_PROGRAMS) > PROGRAM_CACHE_SIZE:
-        _PROGRAMS.popitem(last=False)
-    _dump(report)
-    return report
-
-
-def _build_new(graph, name, signature, backend, timings, t0) -> Report:
-    from backends.numpy.codegen import compile_schedule
-
-    optimized = simplify(graph)
-    t1 = time.perf_counter()
-    schedule = fuse(optimized)
-    t2 = time.perf_counter()
-    if backend == "numpy":
-        program = compile_schedule(schedule, name)
-        kernels = [KernelInfo(k.name, k.kind, k.source, k.node_ids, k.nodes_text) for k in program.kernels]
-        source = program.source
-    elif backend == "triton":
-        from backends.triton import compile_schedule as triton_compile
-
-        program = triton_compile(schedule, name)
-        kernels = program.kernel_infos()
-        source = program.source
-    else:
-        raise UnsupportedError(f"unknown backend {backend!r}; expected 'numpy' or 'triton'")
-    t3 = time.perf_counter()
-    timings.update({"simplify": t1 - t0, "fusion": t2 - t1, "codegen": t3 - t2})
-    report = Report(name, signature, graph, optimized, kernels, source, backend, timings, schedule)
-    report._program = program
-    return report
-
-
-def _debug_log(report: Report) -> None:
-    level = int(os.environ.get("GRAPHC_DEBUG", "0") or 0)
-    if level <= 0:
-        return
-    total = sum(report.timings.values())
-    msg = (
-        f"[graphc] compiled {report.function}{report.signature}: {len(report.traced)} nodes -> "
-        f"{len(report.optimized)} after simplify, {len(report.kernels)} kernels, {total * 1e3:.1f} ms"
-    )
-    if level >= 2:
-        msg += "\n" + str(report.traced) + "\n" + str(report.optimized)
-    if level >= 3:
-        msg += "\n" + "\n\n".join(k.source for k in report.kernels)
-    import sys
-
-    print(msg, file=sys.stderr)
-
-
-def _dump(report: Report) -> None:
-    target = os.environ.get("GRAPHC_DUMP")
-    if not target:
-        return
-    try:
-        from . import viz
-
-        viz.dump_report(report, target)
-    except Exception as e:  # a dump must never break a compile
-        log.warning("graphc: writing the dump to %s failed: %s", target, e)
 
 
 def compile(fn=None, *, backend: str | None = None, warmup: bool = True, **options):
@@ -628,8 +478,6 @@ def trace(fn, *args, **kwargs):
     """Trace ``fn`` on these arguments and return the traced ``ir.Graph`` (nothing runs)."""
     leaves: list = []
     spec = _flatten((args, kwargs), leaves)
-    from .device import cpu_device
-
     t = Trace(getattr(fn, "__name__", "fn"), leaves[0].device if leaves else cpu_device())
     t.grad_inputs = []
     with tracing(t):

@@ -1,12 +1,18 @@
-"""Running one IR op on tensors: the single path every tensor op goes through.
+"""Applying one IR op to tensors: the single path every tensor op takes, eager or traced.
 
-:func:`apply` looks the op up in the op table, infers (and so validates) the
-output's shape and dtype, and then either
+:func:`apply` looks the op up in the op table and produces its output in one
+of two ways:
 
-* runs it at once on the backend of the inputs' device (eager), keeping a
-  :class:`~graphc.autograd.graph.GradNode` when autograd needs one, or
-* records it as a node of the graph being traced (``@graphc.compile``), when
-  any input is a tracer.
+* **eager**: infer (and so validate) the output's shape and dtype, run the op
+  on the backend of the inputs' device, and wrap the result in a Tensor;
+* **traced** (a trace is active in this thread: ``@graphc.compile``): lift real
+  inputs into the trace and record a node; the output is a tracer.
+
+Everything else is the same in both modes and happens here, once: a view's
+output shares its source's version counter and remembers its base and the view
+ops from it (so an in-place write through a view can rebase autograd history,
+PyTorch's CopySlices), and when autograd needs one the output gets its
+:class:`~graphc._autograd_graph.GradNode`.
 
 There is no per-op code here: op behaviour lives in ``ir/ops.py`` (rules),
 ``backends/*`` (kernels) and ``ir/passes/autodiff.py`` (gradients).
@@ -18,20 +24,97 @@ import numpy as np
 
 from ir import dtypes as dt
 from ir import ops as ops_table
-from ir.errors import DeviceError
+from ir.errors import DeviceError, TracingError, user_location
 
+from . import _state
+from ._autograd_graph import AccumulateGrad, CompositeNode, GradNode
+from ._grad_mode import enable_grad, is_grad_enabled
 from ._tensor import Tensor
-from .autograd.grad_mode import is_grad_enabled
-from .autograd.graph import AccumulateGrad, CompositeNode, GradNode
 from .device import backend_for, cpu_device
 
-# Set by graphc.compile while a function is traced: an object with
-# ``record(opdef, inputs, attrs) -> Tensor`` and ``constant(value, dtype) -> Tensor``.
-_tracer_stack: list = []
+_VIEW = ops_table.VIEW
 
 
 def active_tracer():
-    return _tracer_stack[-1] if _tracer_stack else None
+    """The trace recording this thread's ops (inside ``@graphc.compile``), or None."""
+    return _state.active_tracer()
+
+
+def apply(name: str, inputs, **attrs):
+    """Run (or trace) IR op ``name`` on ``inputs`` (tensors) with ``attrs``."""
+    opdef = ops_table.OPS[name]
+    tracer = _state.active_tracer()
+    if tracer is None:
+        result = _run(opdef, inputs, attrs)
+    else:
+        attrs.pop("_device", None)
+        inputs = [tracer.to_tracer(t) for t in inputs]
+        result = tracer.add_node(opdef, inputs, attrs)
+    if opdef.kind == _VIEW:
+        _mark_view(result, inputs[0], (name, attrs))
+    # Integer and bool results never require grad (argmax, comparisons, .long()), as in PyTorch.
+    if opdef.differentiable and result._dtype.is_floating_point and is_grad_enabled():
+        edges = [grad_edge(t) for t in inputs]
+        if any(e is not None for e in edges):
+            result._grad_fn = GradNode(opdef, attrs, inputs, edges, result)
+    return result
+
+
+def _run(opdef, inputs, attrs) -> Tensor:
+    """The eager half of :func:`apply`: the op's output, computed now on its device's backend."""
+    shape, dtype = opdef.infer(inputs, attrs)
+    device = inputs[0]._device if inputs else attrs.pop("_device", None)
+    for t in inputs[1:]:
+        if t._device != device:
+            raise DeviceError(
+                f"{opdef.name}: expected all tensors on the same device, found {device} and {t._device}"
+            )
+    arrays = [t._data for t in inputs]
+    if any(a is None for a in arrays):
+        _escaped_tracer(opdef.name)
+    out = backend_for(device).run_op(opdef, arrays, attrs, shape, dtype)
+    return Tensor._wrap(out, dtype, device)
+
+
+def _mark_view(out: Tensor, src: Tensor, view_op: tuple) -> None:
+    """Make ``out`` a view of ``src``'s base: shared version counter, base, view ops from it."""
+    if src._data is not None and not np.may_share_memory(out._data, src._data):
+        return  # eagerly, numpy had to copy (a reshape of a layout that cannot be viewed)
+    out._version = src._version
+    out._base = src._base if src._base is not None else src
+    out._view_ops = (src._view_ops or ()) + (view_op,)
+    out._view_version = out._version.value
+    if out._trace is not None:  # traced views alias by bookkeeping, not memory: the trace keeps them
+        out._trace.note_view(out)
+
+
+def replay_view(base: Tensor, view_ops) -> Tensor:
+    """``base`` seen through ``view_ops`` again, each applied as an op (so autograd records it)."""
+    v = base
+    for name, attrs in view_ops:
+        v = apply(name, [v], **attrs)
+    return v
+
+
+def _sync_view_grad_fn(self: Tensor) -> None:
+    """Re-derive a view's grad_fn from its base after the memory was written in place.
+
+    ``v = y[0:2]; y[1].mul_(w)`` changes ``v``'s values through another view;
+    CopySlices rebased ``y``'s history, and ``v`` must now differentiate through
+    it (PyTorch regenerates a stale view's grad_fn the same way), or its
+    gradient would silently miss the write.
+    """
+    if self._view_version == self._version.value or self._view_ops is None or self._data is None:
+        return
+    self._view_version = self._version.value
+    base = self._base
+    if base is None or base._grad_fn is None:
+        return
+    with enable_grad():
+        self._grad_fn = replay_view(base, self._view_ops)._grad_fn
+
+
+Tensor._sync_view_grad_fn = _sync_view_grad_fn
 
 
 def grad_edge(t):
@@ -48,38 +131,7 @@ def grad_edge(t):
     return None
 
 
-def apply(name: str, inputs, **attrs):
-    """Run (or trace) IR op ``name`` on ``inputs`` (tensors) with ``attrs``."""
-    opdef = ops_table.OPS[name]
-    tracer = active_tracer()
-    if tracer is not None:
-        return tracer.record(opdef, inputs, attrs)
-    shape, dtype = opdef.infer(inputs, attrs)
-    device = inputs[0]._device if inputs else attrs.pop("_device", None)
-    for t in inputs[1:]:
-        if t._device != device:
-            raise DeviceError(
-                f"{name}: expected all tensors on the same device, found {device} and {t._device}"
-            )
-    backend = backend_for(device)
-    arrays = [t._data for t in inputs]
-    if any(a is None for a in arrays):
-        _escaped_tracer(name)
-    out = backend.run_op(opdef, arrays, attrs, shape, dtype)
-    result = Tensor._wrap(out, dtype, device)
-    if opdef.kind == ops_table.VIEW:
-        result._make_view_of(inputs[0], (name, attrs))
-    # Integer and bool results never require grad (argmax, comparisons, .long()), as in PyTorch.
-    if opdef.differentiable and dtype.is_floating_point and is_grad_enabled():
-        edges = [grad_edge(t) for t in inputs]
-        if any(e is not None for e in edges):
-            result._grad_fn = GradNode(opdef, attrs, inputs, edges, result)
-    return result
-
-
 def _escaped_tracer(name: str):
-    from ir.errors import TracingError, user_location
-
     raise TracingError(
         f"{name}: an input is a tracer that escaped a @graphc.compile function (kept in a list, a "
         "global or an attribute while the function was traced); it has no values outside the trace. "
@@ -89,7 +141,7 @@ def _escaped_tracer(name: str):
 
 def constant(value, dtype: dt.DType, device=None):
     """A 0-d (or small) constant tensor for a Python scalar operand."""
-    tracer = active_tracer()
+    tracer = _state.active_tracer()
     if tracer is not None:
         return tracer.constant(value, dtype)
     arr = np.asarray(value, dtype=dtype.numpy_dtype)
@@ -99,7 +151,7 @@ def constant(value, dtype: dt.DType, device=None):
 def dynamic_scalar(getter):
     """``getter()`` now; inside ``@graphc.compile``, a 0-d graph input fed ``getter()`` on
     every replay (for Python numbers that change between calls, like a learning rate)."""
-    tracer = active_tracer()
+    tracer = _state.active_tracer()
     if tracer is None:
         return getter()
     return tracer.dynamic_scalar(getter)

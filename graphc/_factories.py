@@ -4,19 +4,41 @@
 Constant-valued factories run the ``full`` / ``iota`` primitives and random
 ones the ``random_uniform`` / ``random_normal`` primitives with a seed from
 the generator, so inside ``@graphc.compile`` they trace like any op.
+
+This module sits below the math (:mod:`graphc._functional` converts lists with
+:func:`tensor`); the few factories built from arithmetic (``randint``,
+``normal``, a traced ``arange``) use the Tensor's operators, which
+:mod:`graphc._methods` attaches.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from backends.numpy.kernels import finish
 from ir import dtypes as dt
 
 from . import random as _random
-from ._dispatch import active_tracer, apply
-from ._functional import _shape_arg
-from ._tensor import Tensor
-from .device import as_device
+from ._dispatch import active_tracer, apply, constant
+from ._tensor import Tensor, _rebuild  # noqa: F401  (_rebuild: older pickles name graphc._factories._rebuild)
+from .device import as_device, default_device
+
+
+def _shape_arg(args, op: str) -> tuple:
+    """Shapes given as ``f(2, 3)``, ``f((2, 3))`` or ``f([2, 3])`` or ``f(size)``."""
+    if len(args) == 1 and isinstance(args[0], (tuple, list)):
+        args = tuple(args[0])
+    out = []
+    for a in args:
+        if isinstance(a, Tensor):
+            a = int(a.item())
+        if not isinstance(a, int) or isinstance(a, bool):
+            try:
+                a = a.__index__()
+            except AttributeError:
+                raise TypeError(f"{op}: sizes must be ints, got {type(a).__name__}") from None
+        out.append(a)
+    return tuple(out)
 
 
 def _dtype_arg(dtype) -> dt.DType | None:
@@ -37,8 +59,6 @@ def _dtype_arg(dtype) -> dt.DType | None:
 
 
 def _finish(t: Tensor, requires_grad: bool, device) -> Tensor:
-    from .device import default_device
-
     dev = as_device(device) if device is not None else default_device()
     if dev.type != "cpu":
         t = t.to(dev)
@@ -51,13 +71,6 @@ def _from_array(arr: np.ndarray, dtype: dt.DType | None = None, device=None) -> 
     """Wrap a numpy array (no copy) as a tensor."""
     dtype = dtype or dt.from_numpy(arr.dtype)
     return Tensor._wrap(arr, dtype, as_device(None) if device is None else as_device(device))
-
-
-def _rebuild(arr, dtype_name, requires_grad):
-    t = _from_array(arr, dt.by_name(dtype_name))
-    if requires_grad:
-        t.requires_grad_(True)
-    return t
 
 
 def _infer_dtype(data) -> dt.DType:
@@ -104,8 +117,6 @@ def tensor(data, *, dtype=None, device=None, requires_grad: bool = False, pin_me
             arr = np.array(data, dtype=dtype.numpy_dtype)
         except ValueError as e:
             raise ValueError(f"tensor(): {e}") from None
-    from backends.numpy.kernels import finish
-
     arr = finish(arr.astype(dtype.numpy_dtype, copy=False), dtype)
     if not arr.flags.writeable or not arr.flags.owndata:
         arr = arr.copy()
@@ -169,8 +180,6 @@ def full(size, fill_value, *, dtype=None, device=None, requires_grad=False) -> T
 
 
 def _random_op(op, shape, dtype, device, requires_grad, generator):
-    from ._dispatch import constant
-
     tracer = active_tracer()
     if tracer is not None:
         seed = tracer.random_seed(generator)
@@ -199,9 +208,7 @@ def randint(low, high=None, size=None, *, generator=None, dtype=None, device=Non
     if high <= low:
         raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
     u = _random_op("random_uniform", _shape_arg((size,) if isinstance(size, int) else tuple(size), "randint"), dt.float64, None, False, generator)
-    from ._functional import _to, add, floor, mul
-
-    r = _to(add(floor(mul(u, float(high - low))), float(low)), _dtype_arg(dtype) or dt.int64)
+    r = ((u * float(high - low)).floor() + float(low)).to(_dtype_arg(dtype) or dt.int64)
     return _finish(r, requires_grad, device)
 
 
@@ -213,12 +220,11 @@ def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False)
 
 
 def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=None):
-    from ._functional import add, mul
-
+    """Normal random numbers of the given mean and std (numbers, or tensors giving the shape)."""
     if isinstance(mean, Tensor) or isinstance(std, Tensor):
         shape = (mean if isinstance(mean, Tensor) else std).shape
-        return add(mul(randn(tuple(shape), generator=generator), std), mean)
-    return add(mul(randn(tuple(size), generator=generator, dtype=dtype, device=device), std), mean)
+        return randn(tuple(shape), generator=generator) * std + mean
+    return randn(tuple(size), generator=generator, dtype=dtype, device=device) * std + mean
 
 
 def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=False) -> Tensor:
@@ -234,10 +240,8 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=Fa
     dtype = _dtype_arg(dtype)
     n = max(0, int(np.ceil((end - start) / step)))
     if active_tracer() is not None:
-        from ._functional import add, mul
-
         ramp = apply("iota", [], shape=(n,), dtype=dtype, axis=0)
-        return add(mul(ramp, step), start) if (start, step) != (0, 1) else ramp
+        return ramp * step + start if (start, step) != (0, 1) else ramp
     if dtype.is_integer:
         arr = np.arange(start, end, step, dtype=np.int64).astype(dtype.numpy_dtype)
     else:

@@ -22,12 +22,14 @@ import numpy as np
 
 from ir import dtypes as dt
 from ir.errors import AutogradError, DTypeError, ShapeError
-from ir.ops import fmt_shape
+from ir.ops import broadcast_shapes, fmt_shape
 
-from ._dispatch import apply, constant
+from . import _state
+from ._autograd_graph import GradNode, current_seq, resolve
+from ._dispatch import apply, constant, replay_view
+from ._factories import tensor
+from ._grad_mode import enable_grad, is_grad_enabled, no_grad
 from ._tensor import Tensor
-from .autograd.grad_mode import enable_grad, is_grad_enabled, no_grad
-from .autograd.graph import GradNode, current_seq, resolve
 
 
 def _check_leaf(x: Tensor, op: str) -> None:
@@ -57,8 +59,6 @@ def _fit(x: Tensor, result: Tensor, op: str) -> Tensor:
             )
         result = apply("cast", [result], dtype=x._dtype)
     if tuple(result.shape) != tuple(x.shape):
-        from ir.ops import broadcast_shapes
-
         try:
             target = broadcast_shapes(tuple(result.shape), tuple(x.shape), op=op)
         except ShapeError:
@@ -83,9 +83,7 @@ def _check_overlap(x: Tensor, op: str) -> None:
 
 def _inplace_result(x: Tensor, result: Tensor, op: str = "in-place op") -> Tensor:
     """Write ``result`` into ``x`` (see the module docstring); returns ``x``."""
-    from ._dispatch import active_tracer
-
-    tracer = active_tracer()
+    tracer = _state.active_tracer()
     if tracer is not None:
         return tracer.write(x, _keep_history(x, _fit(x, result, op)))
     _check_leaf(x, op)
@@ -185,10 +183,7 @@ def _copy_slices(view: Tensor, base: Tensor, value: Tensor) -> None:
         updated = apply("index_copy", [flat_base, ids, flat_value], axis=0)
         new_base = apply("reshape", [updated], shape=tuple(base.shape))
         base._grad_fn = new_base._grad_fn
-        v = base
-        for name, attrs in view._view_ops:
-            v = apply(name, [v], **attrs)
-        view._grad_fn = v._grad_fn
+        view._grad_fn = replay_view(base, view._view_ops)._grad_fn
         view._view_version = view._version.value
 
 
@@ -206,8 +201,6 @@ def _inplace_view(x: Tensor, result: Tensor) -> Tensor:
 def copy_(self: Tensor, src, non_blocking: bool = False) -> Tensor:
     """Copy ``src``'s values (broadcast and cast) into this tensor's memory."""
     if not isinstance(src, Tensor):
-        from ._factories import tensor
-
         src = tensor(src)
     if src._device != self._device and src._data is not None:
         src = src.to(self._device)

@@ -8,13 +8,16 @@ their kernel and their gradient rule.
 
 from __future__ import annotations
 
+import numpy as np
+
 from ir import dtypes as dt
 from ir.errors import DeviceError
 
-from . import _factories, _indexing, _inplace
+from . import _factories, _inplace
 from . import _functional as F
+from ._functional.getitem import getitem, setitem
 from ._tensor import Tensor
-from .device import as_device
+from .device import as_device, backend_for
 
 # Methods whose first argument is the tensor.
 _METHODS = """
@@ -154,20 +157,13 @@ def to(self, *args, **kwargs):
 
 
 def _move(x: Tensor, device):
-    from .device import backend_for
-
     if x._node is not None:
         raise DeviceError("moving a tracer between devices inside @graphc.compile is not supported")
     target = backend_for(device)  # raises a clear DeviceError when cuda is unavailable
     source = backend_for(x._device)
     host = source.to_host(x._data) if x._device.type != "cpu" else x._data
     data = target.from_host(host, x._dtype) if device.type != "cpu" else host.copy()
-    out = Tensor._wrap(data, x._dtype, device)
-    if x.requires_grad:
-        from .autograd.graph import GradNode
-
-        del GradNode  # cross-device autograd: handled by the Triton backend's copy op
-    return out
+    return Tensor._wrap(data, x._dtype, device)
 
 
 def cpu(self):
@@ -302,14 +298,12 @@ _OPERATORS = {
     "__iand__": lambda self, other: _inplace._inplace_result(self, _and(self, other), "__iand__"),
     "__ior__": lambda self, other: _inplace._inplace_result(self, _or(self, other), "__ior__"),
     "__ixor__": lambda self, other: _inplace._inplace_result(self, _xor(self, other), "__ixor__"),
-    "__getitem__": _indexing.getitem,
-    "__setitem__": _indexing.setitem,
+    "__getitem__": getitem,
+    "__setitem__": setitem,
 }
 
 
 def _operator(fn):
-    import numpy as np
-
     operand_types = (Tensor, int, float, bool, np.number, np.bool_, np.ndarray, list, tuple)
 
     def op(self, other):

@@ -10,17 +10,28 @@ changes of saved values.
 A *tracer* (inside ``@graphc.compile``) has ``_data = None`` and an IR node
 ``_node`` instead; every op on it is recorded, not run.
 
-Math methods (``add``, ``exp``, ``sum``, ...) are attached from
-:mod:`graphc._functional` so each exists once, as a function and a method.
+This module defines the class and what needs nothing above it. Layers above
+attach the rest, so that each exists once and the import graph stays a DAG:
+:mod:`graphc._dispatch` attaches ``_sync_view_grad_fn`` (it replays view ops),
+:mod:`graphc._methods` the math methods, operators and conversions (each also a
+function in :mod:`graphc._functional`), and :mod:`graphc.autograd.engine`
+``backward``.
 """
 
 from __future__ import annotations
 
+import warnings
+import weakref
+
 import numpy as np
 
 from ir import dtypes as dt
-from ir.errors import AutogradError, TracingError
+from ir.errors import AutogradError, TracingError, user_location
 
+from . import _state
+from ._args import norm_dim
+from ._autograd_graph import _RemovableHandle, current_seq, resolve
+from ._printing import format_tensor
 from .device import cpu_device
 
 
@@ -34,8 +45,6 @@ class _Version:
     __slots__ = ("value", "seq")
 
     def __init__(self):
-        from .autograd.graph import current_seq
-
         self.value = 0
         self.seq = current_seq()
 
@@ -113,40 +122,6 @@ class Tensor:
         t._trace = None
         return t
 
-    def _make_view_of(self, src: "Tensor", view_op: tuple) -> None:
-        """Mark self as a view of ``src``'s buffer: shared version counter, and the chain
-        of view ops from the base (used to rebase autograd history after an in-place
-        write through the view, PyTorch's CopySlices)."""
-        if src._data is None or not np.may_share_memory(self._data, src._data):
-            return
-        self._version = src._version
-        self._base = src._base if src._base is not None else src
-        self._view_ops = (src._view_ops or ()) + (view_op,)
-        self._view_version = self._version.value
-
-    def _sync_view_grad_fn(self) -> None:
-        """Re-derive a view's grad_fn from its base after the memory was written in place.
-
-        ``v = y[0:2]; y[1].mul_(w)`` changes ``v``'s values through another view;
-        CopySlices rebased ``y``'s history, and ``v`` must now differentiate through
-        it (PyTorch regenerates a stale view's grad_fn the same way), or its
-        gradient would silently miss the write.
-        """
-        if self._view_version == self._version.value or self._view_ops is None or self._data is None:
-            return
-        self._view_version = self._version.value
-        base = self._base
-        if base is None or base._grad_fn is None:
-            return
-        from ._dispatch import apply
-        from .autograd.grad_mode import enable_grad
-
-        with enable_grad():
-            v = base
-            for name, attrs in self._view_ops:
-                v = apply(name, [v], **attrs)
-        self._grad_fn = v._grad_fn
-
     # -- attributes --------------------------------------------------------
     @property
     def shape(self) -> Size:
@@ -159,9 +134,7 @@ class Tensor:
         shape = self.shape
         if dim is None:
             return shape
-        from ._functional import _norm_dim
-
-        return shape[_norm_dim(dim, len(shape), "size")]
+        return shape[norm_dim(dim, len(shape), "size")]
 
     @property
     def dtype(self) -> dt.DType:
@@ -224,6 +197,8 @@ class Tensor:
         return self._data.__array_interface__["data"][0]
 
     # -- autograd attributes -----------------------------------------------
+    # Attached from above (see the module docstring): ``_sync_view_grad_fn`` by
+    # graphc._dispatch, ``backward`` by graphc.autograd.engine.
     @property
     def requires_grad(self) -> bool:
         if self._base is not None:
@@ -263,14 +238,10 @@ class Tensor:
 
     @property
     def grad(self):
-        from ._dispatch import active_tracer
-
-        tracer = active_tracer()
+        tracer = _state.active_tracer()
         if tracer is not None:
             return tracer.get_grad(self)
         if self._grad_fn is not None and not self._retains_grad and self._node is None:
-            import warnings
-
             warnings.warn(
                 "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its "
                 ".grad attribute won't be populated during autograd.backward(). If you indeed want "
@@ -282,9 +253,7 @@ class Tensor:
 
     @grad.setter
     def grad(self, value) -> None:
-        from ._dispatch import active_tracer
-
-        tracer = active_tracer()
+        tracer = _state.active_tracer()
         if tracer is not None:
             tracer.set_grad(self, value)
             return
@@ -319,10 +288,6 @@ class Tensor:
             if not self._requires_grad:
                 raise AutogradError("can't retain_grad on Tensor that has requires_grad=False")
             return
-        import weakref
-
-        from .autograd.graph import resolve
-
         self._retains_grad = True
         resolve(self._grad_fn)._retained = weakref.ref(self)
 
@@ -331,14 +296,10 @@ class Tensor:
         if not self.requires_grad:
             raise AutogradError("cannot register a hook on a tensor that doesn't require gradient")
         if self._grad_fn is not None:
-            from .autograd.graph import resolve
-
             return resolve(self._grad_fn).register_hook(hook)
         if self._hooks is None:
             self._hooks = []
         self._hooks.append(hook)
-        from .autograd.graph import _RemovableHandle
-
         return _RemovableHandle(self._hooks, hook)
 
     def register_post_accumulate_grad_hook(self, hook):
@@ -349,15 +310,7 @@ class Tensor:
             self._hooks = []
         post = _PostAccumulateGradHook(hook)
         self._hooks.append(post)
-        from .autograd.graph import _RemovableHandle
-
         return _RemovableHandle(self._hooks, post)
-
-    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None) -> None:
-        """Accumulate d(self)/d(leaf) into each leaf's ``.grad`` (PyTorch's semantics)."""
-        from .autograd import backward
-
-        backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph, inputs=inputs)
 
     def detach(self) -> "Tensor":
         """A tensor sharing this one's memory, outside autograd."""
@@ -378,8 +331,6 @@ class Tensor:
     # -- data access ---------------------------------------------------------
     def _need_data(self, what: str) -> None:
         if self._data is None:
-            from ir.errors import user_location
-
             hint = " (Python's if, while, assert, and/or/not on a tensor call bool())" if what == "bool" else ""
             raise TracingError(
                 f"{what}() needs the values of a tensor{hint}, but inside @graphc.compile a tensor is a "
@@ -387,11 +338,10 @@ class Tensor:
                 "Pass the value in as a non-tensor argument, use graphc.where for the branch, or move "
                 f"this code out of the compiled function. (at {user_location()})"
             )
-        from ._dispatch import _tracer_stack
-
-        if _tracer_stack and what not in ("data_ptr", "storage_offset"):
+        tracer = _state.active_tracer()
+        if tracer is not None and what not in ("data_ptr", "storage_offset"):
             # A real tensor's values read while tracing are baked into the graph: guard them.
-            _tracer_stack[-1].guard_values(self)
+            tracer.guard_values(self)
         if self._device.type != "cpu" and what in ("numpy",):
             raise TypeError(
                 f"can't convert {self._device} tensor to numpy. Use Tensor.cpu() to copy the tensor "
@@ -469,8 +419,6 @@ class Tensor:
 
     # -- printing ------------------------------------------------------------
     def __repr__(self) -> str:
-        from ._printing import format_tensor
-
         if self._data is None:
             return f"Tracer(shape={list(self.shape)}, dtype={self._dtype}, node=%{self._node.id})"
         suffixes = []
@@ -495,8 +443,6 @@ class Tensor:
         return repr(self)
 
     def __reduce_ex__(self, protocol):
-        from ._factories import _rebuild
-
         return (_rebuild, (np.array(self._host()), self._dtype.name, self.requires_grad))
 
     def __deepcopy__(self, memo):
@@ -519,3 +465,11 @@ class _PostAccumulateGradHook:
 
     def __call__(self, grad):
         return None
+
+
+def _rebuild(arr, dtype_name, requires_grad):
+    """Unpickle a tensor (see ``Tensor.__reduce_ex__``): a CPU tensor wrapping ``arr``."""
+    t = Tensor._wrap(arr, dt.by_name(dtype_name))
+    if requires_grad:
+        t.requires_grad_(True)
+    return t

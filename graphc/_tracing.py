@@ -1,8 +1,11 @@
 """Tracing: run a Python function on tracer tensors and record an ``ir.Graph``.
 
 A tracer is a :class:`~graphc.Tensor` with ``_data = None`` and an IR node in
-``_node``; :func:`graphc._dispatch.apply` records every op into the active
-:class:`Trace` instead of running it. The trace also:
+``_node``. While a :class:`Trace` is active in a thread (:class:`tracing`; the
+stack is thread-local, in :mod:`graphc._state`), :func:`graphc._dispatch.apply`
+asks it to record each op as a node (:meth:`Trace.add_node`) instead of running
+it, and does the rest of the bookkeeping (views, ``grad_fn``) as it does
+eagerly. The trace also:
 
 * lifts *real* tensors the function reaches (closures, globals, module
   parameters, optimizer state) to implicit graph inputs, by identity, through
@@ -23,17 +26,20 @@ backward graph into the same graph.
 from __future__ import annotations
 
 import numpy as np
+from numpy.lib.stride_tricks import as_strided
 
+from backends.numpy.kernels import run_op
 from ir import dtypes as dt
 from ir import ops as ops_table
 from ir.errors import TracingError, user_location
 from ir.graph import Graph
 
-from . import _dispatch
+from . import _state
+from ._autograd_graph import current_seq
+from ._dispatch import apply, replay_view
+from ._grad_mode import is_grad_enabled
+from ._inplace import _check_leaf, _preserve_saved
 from ._tensor import Tensor
-from .autograd import engine as _engine
-from .autograd.grad_mode import is_grad_enabled
-from .autograd.graph import GradNode, current_seq
 from .device import cpu_device
 
 
@@ -121,32 +127,26 @@ class Trace:
         return self.real_by_tracer.get(id(tracer))
 
     # -- recording -------------------------------------------------------------------
-    def record(self, opdef, inputs, attrs) -> Tensor:
-        attrs.pop("_device", None)
-        ins = [self.to_tracer(t) for t in inputs]
-        node = self.graph.add(opdef.name, [t._node for t in ins], **attrs)
-        if _engine._backward_depth:
+    def add_node(self, opdef, inputs, attrs) -> Tensor:
+        """The traced half of :func:`graphc._dispatch.apply`: record op ``opdef`` on
+        ``inputs`` (tracers of this trace) as a graph node; its tracer (the graph infers
+        and checks its shape and dtype). Views and ``grad_fn`` are the dispatcher's."""
+        node = self.graph.add(opdef.name, [t._node for t in inputs], **attrs)
+        if _state.in_backward():
             node.meta["phase"] = "backward"
         loc = user_location()
         if loc:
             node.meta["source"] = loc.split(": ", 1)[0].rsplit("/", 1)[-1]
-        out = self._tracer(node)
-        if opdef.kind == ops_table.VIEW:
-            src = ins[0]
-            out._version = src._version
-            out._base = src._base if src._base is not None else src
-            out._view_ops = (src._view_ops or ()) + ((opdef.name, attrs),)
-            self.views.setdefault(id(out._base), []).append(out)
-        # As in eager: integer and bool results never require grad.
-        if opdef.differentiable and node.dtype.is_floating_point and is_grad_enabled():
-            edges = [_dispatch.grad_edge(t) for t in ins]
-            if any(e is not None for e in edges):
-                out._grad_fn = GradNode(opdef, attrs, ins, edges, out)
-        return out
+        return self._tracer(node)
+
+    def note_view(self, view: Tensor) -> None:
+        """Remember a view (or detached alias) of a traced base: tracers share no memory,
+        so a write into the base or through another view re-derives it (:meth:`write`)."""
+        self.views.setdefault(id(view._base), []).append(view)
 
     def constant(self, value, dtype) -> Tensor:
         node = self.graph.add_constant(value, dtype)
-        if _engine._backward_depth:
+        if _state.in_backward():
             node.meta["phase"] = "backward"
         return self._tracer(node)
 
@@ -170,10 +170,6 @@ class Trace:
         argument's or lifted tensor's own strides, else contiguous) through ``t``'s
         view ops. ``reshape``/``view``/``contiguous`` ask it whether eager would copy.
         """
-        from numpy.lib.stride_tricks import as_strided
-
-        from backends.numpy.kernels import run_op
-
         root = t._base if t._base is not None else t
         real = self.real_of(root)
         dtype = t.dtype.numpy_dtype
@@ -227,14 +223,12 @@ class Trace:
         out._version = t._version
         out._base = t._base if t._base is not None else t
         out._view_ops = t._view_ops if t._base is not None else ()
-        self.views.setdefault(id(out._base), []).append(out)
+        self.note_view(out)
         return out
 
     # -- in-place writes -----------------------------------------------------------
     def write(self, x: Tensor, value: Tensor) -> Tensor:
         """Functionalized ``x[...] = value`` (``value`` already has x's shape and dtype)."""
-        from ._inplace import _check_leaf, _preserve_saved
-
         target = self.to_tracer(x)
         value = self.to_tracer(value)
         _check_leaf(target, "in-place op")
@@ -250,17 +244,15 @@ class Trace:
             target._node = value._node
         else:
             ids = _view_positions(base, target._view_ops)
-            flat_base = _dispatch.apply("reshape", [base], shape=(int(np.prod(base.shape)),))
-            flat_value = _dispatch.apply("reshape", [value], shape=(ids.size,))
+            flat_base = apply("reshape", [base], shape=(int(np.prod(base.shape)),))
+            flat_value = apply("reshape", [value], shape=(ids.size,))
             idx = self.constant(ids.reshape(-1), dt.int64)
-            updated = _dispatch.apply("index_copy", [flat_base, idx, flat_value], axis=0)
-            new_base = _dispatch.apply("reshape", [updated], shape=tuple(base.shape))
+            updated = apply("index_copy", [flat_base, idx, flat_value], axis=0)
+            new_base = apply("reshape", [updated], shape=tuple(base.shape))
             base._node = new_base._node
             if is_grad_enabled() and (new_base._grad_fn is not None):
                 base._grad_fn = new_base._grad_fn
-            v = base
-            for name, attrs in target._view_ops:
-                v = _dispatch.apply(name, [v], **attrs)
+            v = replay_view(base, target._view_ops)
             target._node = v._node
             value = v
         target._version.value += 1
@@ -280,9 +272,7 @@ class Trace:
             if not v._view_ops:  # a detached alias
                 v._node = base._node
                 continue
-            new = base
-            for name, attrs in v._view_ops:
-                new = _dispatch.apply(name, [new], **attrs)
+            new = replay_view(base, v._view_ops)
             v._node = new._node
             if is_grad_enabled() and new._grad_fn is not None:
                 v._grad_fn = new._grad_fn
@@ -368,8 +358,6 @@ class Trace:
 
 def _view_positions(base: Tensor, view_ops) -> np.ndarray:
     """For each element of a view of ``base``, its flat position in ``base``."""
-    from backends.numpy.kernels import run_op
-
     ids = np.arange(int(np.prod(base.shape)), dtype=np.int64).reshape(tuple(base.shape))
     for name, attrs in view_ops:
         opdef = ops_table.OPS[name]
@@ -386,26 +374,22 @@ class _Meta:
         self.dtype = dt.int64
 
 
-_active: list = []
-
-
 def current() -> Trace | None:
-    return _active[-1] if _active else None
+    """The trace active in this thread, or None."""
+    return _state.active_tracer()
 
 
 class tracing:
-    """Context manager that makes ``trace`` the active trace."""
+    """Context manager that makes ``trace`` the active trace of this thread."""
 
     def __init__(self, trace: Trace):
         self.trace = trace
 
     def __enter__(self):
-        _dispatch._tracer_stack.append(self.trace)
-        _active.append(self.trace)
+        _state.push_tracer(self.trace)
         return self.trace
 
     def __exit__(self, *exc):
-        _dispatch._tracer_stack.pop()
-        _active.pop()
+        _state.pop_tracer(self.trace)
         return False
 

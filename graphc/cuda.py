@@ -2,18 +2,23 @@
 
 ``is_available()`` is True only where Triton and a CUDA driver with a GPU are
 present; elsewhere every cuda request raises a DeviceError that says why.
+Importing this module registers the Triton runtime as the backend of ``cuda``
+devices (:func:`graphc.device.register_backend`); the probe runs on first use.
 """
 
 from __future__ import annotations
 
+import ctypes
+
 from ir.errors import DeviceError
+
+from . import random as _random
+from .device import register_backend
 
 
 def _probe() -> str | None:
     """None when a GPU can be used, else the reason it cannot."""
     try:
-        import ctypes
-
         lib = ctypes.CDLL("libcuda.so.1")
     except OSError:
         return "no CUDA driver (libcuda.so.1) was found on this machine"
@@ -21,11 +26,11 @@ def _probe() -> str | None:
     if lib.cuInit(0) != 0 or lib.cuDeviceGetCount(ctypes.byref(count)) != 0 or count.value == 0:
         return "the CUDA driver reports no GPU"
     try:
-        import triton  # noqa: F401
+        import triton  # noqa: F401  # optional heavy dependency: only probed when a GPU is present
     except ImportError:
         return "Triton is not installed (pip install 'graphc[triton]')"
     try:
-        from backends.triton import runtime
+        from backends.triton import runtime  # optional backend: imports triton
     except ImportError as e:
         return f"graphc's Triton runtime is not available ({e})"
     if runtime.interpreting():
@@ -58,9 +63,12 @@ def _backend():
             f"CUDA is not available: {reason}. Keep tensors on the CPU (the default), or check "
             "graphc.cuda.is_available() before moving them with .to('cuda')."
         )
-    from backends.triton import runtime
+    from backends.triton import runtime  # optional backend: imports triton
 
     return runtime
+
+
+register_backend("cuda", _backend)
 
 
 def synchronize() -> None:
@@ -70,9 +78,7 @@ def synchronize() -> None:
 
 
 def manual_seed(seed: int) -> None:
-    from .random import manual_seed as _seed
-
-    _seed(seed)
+    _random.manual_seed(seed)
 
 
 manual_seed_all = manual_seed

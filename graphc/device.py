@@ -2,10 +2,16 @@
 
 The CPU runs on the numpy backend. ``cuda`` needs the Triton backend and a GPU;
 asking for it without them raises :class:`~ir.errors.DeviceError` saying so.
+:mod:`graphc.cuda` registers that backend here (:func:`register_backend`): it
+probes the machine and imports Triton, which this module, read by the Tensor
+itself, must not do.
 """
 
 from __future__ import annotations
 
+import os
+
+from backends.numpy import kernels as _numpy_kernels
 from ir.errors import DeviceError
 
 
@@ -60,8 +66,6 @@ def default_device() -> device:
     """Where factories put tensors without ``device=``: ``set_default_device``, else the
     ``GRAPHC_DEVICE`` environment variable, else the CPU."""
     if not _default:
-        import os
-
         _default.append(device(os.environ.get("GRAPHC_DEVICE") or "cpu"))
     return _default[0]
 
@@ -86,12 +90,21 @@ def as_device(d) -> device:
     return device(d)
 
 
+# device type -> a function returning the runtime module that executes ops there
+_BACKENDS: dict = {"cpu": lambda: _numpy_kernels}
+
+
+def register_backend(device_type: str, getter) -> None:
+    """Make ``getter()`` the runtime module for tensors on ``device_type`` devices.
+    The getter may raise :class:`~ir.errors.DeviceError` when the device is unusable."""
+    _BACKENDS[device_type] = getter
+
+
 def backend_for(d: device):
     """The runtime module that executes ops for tensors on ``d``."""
-    if d.type == "cpu":
-        from backends.numpy import kernels
-
-        return kernels
-    from . import cuda
-
-    return cuda._backend()
+    if d.type == "cpu":  # every eager CPU op asks: keep it a comparison
+        return _numpy_kernels
+    getter = _BACKENDS.get(d.type)
+    if getter is None:
+        raise DeviceError(f"no backend is registered for device type {d.type!r} (import graphc first)")
+    return getter()

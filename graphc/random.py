@@ -8,7 +8,13 @@ generator hands out those seeds: a counter-based stream started by
 
 from __future__ import annotations
 
+import ast
+
 import numpy as np
+
+from ir import dtypes as dt
+
+from ._tensor import Tensor
 
 
 class Generator:
@@ -40,14 +46,11 @@ class Generator:
         return np.random.default_rng(self.next_seed())
 
     def get_state(self):
-        from ._factories import _from_array
-
+        """The generator's state as a uint8 tensor (its text, as bytes)."""
         state = self._rng.bit_generator.state
-        return _from_array(np.frombuffer(repr(state).encode(), dtype=np.uint8).copy())
+        return Tensor._wrap(np.frombuffer(repr(state).encode(), dtype=np.uint8).copy(), dt.uint8)
 
     def set_state(self, new_state) -> None:
-        import ast
-
         state = ast.literal_eval(bytes(np.asarray(new_state._host(), dtype=np.uint8)).decode())
         self._rng.bit_generator.state = state
 

@@ -31,7 +31,12 @@ import numpy as np
 from ir import dtypes as dt
 from ir.errors import SerializationError
 
+from ._factories import _from_array, as_tensor
 from ._tensor import Size, Tensor
+from .device import as_device, backend_for
+from .device import device as _device
+from .nn.modules.module import Module
+from .nn.parameter import Parameter
 
 __all__ = ["save", "load", "SerializationError"]
 
@@ -49,8 +54,6 @@ class _Writer:
         self.index: dict[int, int] = {}
 
     def encode(self, obj, path="obj"):
-        from .device import device as _device
-
         if obj is None or isinstance(obj, (bool, str)):
             return obj
         if isinstance(obj, int):
@@ -70,8 +73,6 @@ class _Writer:
         if isinstance(obj, Size):
             return {"$size": list(obj)}
         if isinstance(obj, np.ndarray):
-            from ._factories import as_tensor
-
             return {"$ndarray": self._tensor(as_tensor(obj), path)}
         if isinstance(obj, dict):
             tag = "$odict" if isinstance(obj, OrderedDict) else "$dict"
@@ -80,8 +81,6 @@ class _Writer:
             return {"$tuple": [self.encode(v, f"{path}[{i}]") for i, v in enumerate(obj)]}
         if isinstance(obj, list):
             return {"$list": [self.encode(v, f"{path}[{i}]") for i, v in enumerate(obj)]}
-        from .nn.modules.module import Module
-
         hint = " Save its state_dict() instead." if isinstance(obj, Module) or hasattr(obj, "state_dict") else ""
         raise SerializationError(
             f"graphc.save: cannot save {path} of type {type(obj).__module__}.{type(obj).__qualname__}: only tensors, "
@@ -94,8 +93,6 @@ class _Writer:
         if key not in self.index:
             self.index[key] = len(self.arrays)
             self.arrays.append(np.array(t._host(), order="C", copy=True))
-        from .nn.parameter import Parameter
-
         return {
             "$tensor": self.index[key],
             "dtype": t.dtype.name,
@@ -144,8 +141,6 @@ class _Reader:
             if tag == "$dtype":
                 return dt.by_name(value)
             if tag == "$device":
-                from .device import as_device
-
                 return as_device(value)
             if tag == "$size":
                 return Size(value)
@@ -165,8 +160,6 @@ class _Reader:
         i = int(meta["$tensor"])
         if i in self.cache:
             return self.cache[i]
-        from ._factories import _from_array
-
         with self.zf.open(f"tensors/{i}.npy") as fh:
             arr = np.lib.format.read_array(io.BytesIO(fh.read()), allow_pickle=False)
         dtype = dt.by_name(meta["dtype"])
@@ -177,8 +170,6 @@ class _Reader:
         if device is not None and device != t.device:
             t = t.to(device)
         if meta.get("parameter"):
-            from .nn.parameter import Parameter
-
             t = Parameter(t, bool(meta.get("requires_grad", True)))
         elif meta.get("requires_grad"):
             t.requires_grad_(True)
@@ -186,8 +177,6 @@ class _Reader:
         return t
 
     def _device(self, saved: str):
-        from .device import as_device
-
         loc = self.map_location
         if loc is None:
             return as_device(saved) if saved == "cpu" else _available(saved)
@@ -200,12 +189,8 @@ class _Reader:
 
 def _available(saved: str):
     """The saved device if usable here, else CPU (PyTorch would raise; graphc keeps the data)."""
-    from .device import as_device
-
     try:
         d = as_device(saved)
-        from .device import backend_for
-
         backend_for(d)
         return d
     except Exception:  # noqa: BLE001 - no CUDA here: load to the CPU

@@ -6,19 +6,29 @@ rules as the graph pass — with a builder that executes each gradient op at
 once (recording it too when ``create_graph=True``, which is what makes
 gradients of gradients work). Hooks, ``retain_grad`` and ``.grad``
 accumulation happen in ``on_grad``, when a vertex's gradient is complete.
+
+When nothing needs to see gradients one by one, the whole backward runs as one
+compiled program instead (:mod:`graphc.autograd.fused`). This module also holds
+the public entry points ``graphc.autograd.backward``/``grad`` and attaches
+``Tensor.backward``.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 
 from ir.errors import AutogradError
 from ir.ops import fmt_shape
 from ir.passes.autodiff import backprop
 
-from .. import _dispatch
-from .grad_mode import enable_grad, no_grad
-from .graph import AccumulateGrad, GradNode, resolve
+from .. import _dispatch, _state
+from .._autograd_graph import AccumulateGrad, GradNode, resolve
+from .._factories import ones_like, tensor, zeros_like
+from .._functional import clone
+from .._grad_mode import enable_grad, no_grad
+from .._tensor import Tensor
+from . import fused
 
 
 class _EagerBuilder:
@@ -68,9 +78,6 @@ def _ctx_of(v):
 
 
 def _seed(out, grad):
-    from .._factories import ones_like
-    from .._tensor import Tensor
-
     if grad is None:
         if out.numel() != 1:
             raise AutogradError(
@@ -80,8 +87,6 @@ def _seed(out, grad):
         with no_grad():
             return ones_like(out)
     if not isinstance(grad, Tensor):
-        from .._factories import tensor
-
         grad = tensor(grad, dtype=out.dtype)
     if tuple(grad.shape) != tuple(out.shape):
         if grad.numel() == out.numel() == 1:
@@ -95,27 +100,22 @@ def _seed(out, grad):
     return grad
 
 
-# How many run_backward calls are in progress. While it is non-zero, the tracer tags
-# the nodes it records with meta['phase'] = 'backward' (graph dumps draw them apart).
-_backward_depth = 0
-
-
 def in_backward() -> bool:
-    """True while the engine runs a backward pass."""
-    return _backward_depth > 0
+    """True while the engine runs a backward pass in this thread (while it does, the tracer
+    tags the nodes it records with meta['phase'] = 'backward': graph dumps draw them apart)."""
+    return _state.in_backward()
 
 
 def run_backward(outputs, grad_outputs, *, retain_graph, create_graph, inputs=None, accumulate=True, allow_unused=False):
     """Backpropagate from ``outputs``; accumulate into leaves' ``.grad`` or return grads of ``inputs``."""
-    global _backward_depth
-    _backward_depth += 1
+    _state.enter_backward()
     try:
         return _run_backward(
             outputs, grad_outputs, retain_graph=retain_graph, create_graph=create_graph,
             inputs=inputs, accumulate=accumulate, allow_unused=allow_unused,
         )
     finally:
-        _backward_depth -= 1
+        _state.exit_backward()
 
 
 def _run_backward(outputs, grad_outputs, *, retain_graph, create_graph, inputs=None, accumulate=True, allow_unused=False):
@@ -202,8 +202,6 @@ _fused_failed: list = []
 
 def _fused_backward(order, seeds, outputs) -> bool:
     """Run this backward as one compiled graph (see graphc.autograd.fused); False if not."""
-    from . import fused
-
     if _fused_failed or not fused.enabled() or not fused.eligible(order, outputs):
         return False
     leaf_order = [v for v in order if isinstance(v, AccumulateGrad)]
@@ -214,8 +212,6 @@ def _fused_backward(order, seeds, outputs) -> bool:
     except Exception as e:  # never worse than the op-by-op engine: fall back, and say so once
         if os.environ.get("GRAPHC_FUSED_BACKWARD") == "strict":  # tests: surface the failure
             raise
-        import logging
-
         logging.getLogger("graphc.autograd").warning(
             "graphc: the fused backward failed (%s: %s); backward runs op by op from now on", type(e).__name__, e
         )
@@ -231,8 +227,6 @@ def _fused_backward(order, seeds, outputs) -> bool:
             arr = arr.copy()
         used.add(id(arr))
         if t._grad is None:
-            from .._tensor import Tensor
-
             t._grad = Tensor._wrap(arr, t.dtype, t.device)
         else:
             t._grad._data += arr
@@ -241,8 +235,6 @@ def _fused_backward(order, seeds, outputs) -> bool:
 
 
 def _accumulate(t, g, create_graph):
-    from .._functional import clone
-
     tracer = _dispatch.active_tracer()
     if tracer is not None:
         real = tracer.real_of(t) if t._node is not None else t
@@ -268,3 +260,63 @@ def _accumulate(t, g, create_graph):
         with no_grad():
             t._grad._data += g._data
             t._grad._version.value += 1
+
+
+# -- the public entry points -------------------------------------------------------
+
+
+def _as_list(x):
+    if x is None:
+        return None
+    if isinstance(x, (list, tuple)):
+        return list(x)
+    return [x]
+
+
+def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None) -> None:
+    """Accumulate the gradients of ``tensors`` into the ``.grad`` of the leaves.
+
+    ``grad_tensors`` is required for non-scalar outputs. Without
+    ``retain_graph`` the saved values are freed, and a second backward through
+    the same graph raises. ``create_graph=True`` records the backward ops so
+    the gradients can be differentiated again.
+    """
+    outs = _as_list(tensors)
+    grads = _as_list(grad_tensors) or [None] * len(outs)
+    if retain_graph is None:
+        retain_graph = create_graph
+    inputs = _as_list(inputs)
+    run_backward(outs, grads, retain_graph=retain_graph, create_graph=create_graph, inputs=inputs)
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=None, materialize_grads=False):
+    """The gradients of ``outputs`` with respect to ``inputs``, returned (not accumulated).
+
+    >>> (gx,) = graphc.autograd.grad(y, [x], create_graph=True)
+    """
+    outs = _as_list(outputs)
+    ins = _as_list(inputs)
+    grads = _as_list(grad_outputs) or [None] * len(outs)
+    if retain_graph is None:
+        retain_graph = create_graph
+    result = run_backward(
+        outs,
+        grads,
+        retain_graph=retain_graph,
+        create_graph=create_graph,
+        inputs=ins,
+        accumulate=False,
+        allow_unused=bool(allow_unused) or materialize_grads,
+    )
+    if materialize_grads:
+        result = tuple(zeros_like(t) if g is None else g for t, g in zip(ins, result))
+    return result
+
+
+def _tensor_backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None) -> None:
+    """Accumulate d(self)/d(leaf) into each leaf's ``.grad`` (PyTorch's semantics)."""
+    backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph, inputs=inputs)
+
+
+_tensor_backward.__name__, _tensor_backward.__qualname__ = "backward", "Tensor.backward"
+Tensor.backward = _tensor_backward

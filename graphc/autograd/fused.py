@@ -25,7 +25,8 @@ import numpy as np
 from ir.graph import Graph
 from ir.passes.autodiff import GraphBuilder, backprop
 
-from .graph import AccumulateGrad, GradNode
+from .. import _pipeline
+from .._autograd_graph import AccumulateGrad, GradNode
 
 log = logging.getLogger("graphc.autograd")
 
@@ -76,8 +77,6 @@ class _Ctx:
 
 def run(order, seeds, parents_of, leaf_order) -> dict:
     """Run the backward as one program; returns {AccumulateGrad: numpy gradient}."""
-    from .._compiler import build
-
     graph = Graph("backward")
     arrays: list = []
     bound: dict[int, object] = {}
@@ -104,6 +103,6 @@ def run(order, seeds, parents_of, leaf_order) -> dict:
     leaves = backprop(order, seed_nodes, GraphBuilder(graph), ctx_of, parents_of)
     reached = [v for v in leaf_order if v in leaves]
     graph.outputs = [leaves[v] for v in reached]
-    report = build(graph, "backward")
+    report = _pipeline.build(graph, "backward")
     results = report._program(arrays)
     return {v: np.asarray(r) for v, r in zip(reached, results)}

@@ -8,22 +8,25 @@ within ``atol + rtol * |numerical|``.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from ir.errors import GradcheckError  # noqa: F401 - re-exported by graphc.autograd
 
+from .._factories import _from_array, zeros_like
+from .._grad_mode import enable_grad, no_grad
+from .._tensor import Tensor
+from .engine import grad
+
 
 def _outputs(fn, inputs):
-    from .._tensor import Tensor
-
     out = fn(*inputs)
     outs = out if isinstance(out, (tuple, list)) else (out,)
     return [o for o in outs if isinstance(o, Tensor)]
 
 
 def _jacobians(fn, inputs, eps):
-    from ..autograd.grad_mode import no_grad
-
     diff_inputs = [t for t in inputs if getattr(t, "requires_grad", False)]
     with no_grad():
         outs = _outputs(fn, inputs)
@@ -50,9 +53,6 @@ def _jacobians(fn, inputs, eps):
 
 
 def _analytic(fn, inputs, diff_inputs, n_out, create_graph=False):
-    from .. import autograd
-    from .._factories import zeros_like
-
     outs = _outputs(fn, inputs)
     jacs = [np.zeros((t.numel(), n_out)) for t in diff_inputs]
     col = 0
@@ -63,7 +63,7 @@ def _analytic(fn, inputs, diff_inputs, n_out, create_graph=False):
                 continue
             seed = zeros_like(o)
             seed._data.reshape(-1)[j] = 1
-            grads = autograd.grad([o], diff_inputs, [seed], retain_graph=True, allow_unused=True)
+            grads = grad([o], diff_inputs, [seed], retain_graph=True, allow_unused=True)
             for k, g in enumerate(grads):
                 if g is not None:
                     jacs[k][:, col] = np.asarray(g._host(), dtype=np.float64).reshape(-1)
@@ -73,13 +73,9 @@ def _analytic(fn, inputs, diff_inputs, n_out, create_graph=False):
 
 def gradcheck(fn, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, **_ignored) -> bool:
     """Check ``fn``'s gradients at ``inputs`` (use float64 tensors that require grad)."""
-    from .._tensor import Tensor
-
     inputs = tuple(inputs) if isinstance(inputs, (tuple, list)) else (inputs,)
     for t in inputs:
         if isinstance(t, Tensor) and t.requires_grad and t.dtype.name != "float64":
-            import warnings
-
             warnings.warn(
                 f"gradcheck: input of dtype {t.dtype} requires grad; use float64 for a reliable check",
                 UserWarning,
@@ -100,24 +96,18 @@ def gradcheck(fn, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=Tru
 
 def gradgradcheck(fn, inputs, grad_outputs=None, *, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True) -> bool:
     """Check second derivatives: gradcheck of the function's vector-Jacobian product."""
-    from .. import autograd
-
     inputs = tuple(inputs) if isinstance(inputs, (tuple, list)) else (inputs,)
     outs = _outputs(fn, inputs)
     if grad_outputs is None:
-        from .._factories import _from_array
-
         rng = np.random.default_rng(0)
         grad_outputs = [_from_array(rng.standard_normal(tuple(o.shape)).astype(o.dtype.numpy_dtype), o.dtype) for o in outs]
     def vjp(*args):
         # gradcheck evaluates its function under no_grad for the numerical
         # Jacobian; the vector-Jacobian product needs the forward graph anyway.
-        from .grad_mode import enable_grad
-
         with enable_grad():
             o = _outputs(fn, args)
             d = [a for a in args if getattr(a, "requires_grad", False)]
-            grads = autograd.grad(o, d, grad_outputs, create_graph=True, allow_unused=True)
+            grads = grad(o, d, grad_outputs, create_graph=True, allow_unused=True)
         return tuple(g for g in grads if g is not None)
 
     return gradcheck(vjp, inputs, eps=eps, atol=atol, rtol=rtol, raise_exception=raise_exception)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import warnings
 
+from .._factories import eye
 from .._tensor import Tensor
 from ..autograd.grad_mode import no_grad
 
@@ -137,8 +138,6 @@ def eye_(tensor: Tensor) -> Tensor:
     """Fill a 2-d tensor with the identity matrix."""
     if tensor.ndimension() != 2:
         raise ValueError("Only tensors with 2 dimensions are supported")
-    from .._factories import eye
-
     with no_grad():
         return tensor.copy_(eye(tensor.shape[0], tensor.shape[1], dtype=tensor.dtype))
 

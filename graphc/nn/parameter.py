@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from .._tensor import Tensor
+import numpy as np
+
+from .._factories import empty
+from .._tensor import Tensor, _rebuild
 
 _SHARED_SLOTS = ("_data", "_dtype", "_device", "_version", "_node", "_trace")
 
@@ -23,8 +26,6 @@ class Parameter(Tensor):
 
     def __new__(cls, data=None, requires_grad: bool = True):
         if data is None:
-            from .._factories import empty
-
             data = empty(0)
         if not isinstance(data, Tensor):
             raise TypeError(f"Parameter(data): data must be a Tensor, got {type(data).__name__}")
@@ -53,8 +54,6 @@ class Parameter(Tensor):
     def __deepcopy__(self, memo):
         if id(self) in memo:
             return memo[id(self)]
-        import numpy as np
-
         data = (
             Tensor._wrap(np.array(self._data, copy=True), self._dtype, self._device)
             if self._data is not None
@@ -67,14 +66,10 @@ class Parameter(Tensor):
         return p
 
     def __reduce_ex__(self, protocol):
-        import numpy as np
-
         return (_rebuild_parameter, (np.array(self._host()), self._dtype.name, self._requires_grad))
 
 
 def _rebuild_parameter(arr, dtype_name, requires_grad):
-    from .._factories import _rebuild
-
     return Parameter(_rebuild(arr, dtype_name, False), requires_grad)
 
 

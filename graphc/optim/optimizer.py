@@ -11,10 +11,12 @@ counts are Python ints.
 from __future__ import annotations
 
 import copy
+import warnings
 from collections import defaultdict
 
+from .._dispatch import dynamic_scalar
 from .._tensor import Tensor
-from ..autograd.grad_mode import no_grad
+from ..autograd.grad_mode import enable_grad, no_grad, zero_grads
 
 __all__ = ["Optimizer", "required"]
 
@@ -91,8 +93,6 @@ class Optimizer:
             param_group.setdefault(name, default)
         params = param_group["params"]
         if len(params) != len({id(p) for p in params}):
-            import warnings
-
             warnings.warn(
                 "optimizer contains a parameter group with duplicate parameters; in future, this will cause an error",
                 stacklevel=3,
@@ -106,8 +106,6 @@ class Optimizer:
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Reset the gradients of all optimized parameters: to None (default) or to zeros."""
-        from ..autograd.grad_mode import zero_grads
-
         zero_grads((p for group in self.param_groups for p in group["params"]), set_to_none)
 
     def step(self, closure=None):
@@ -118,15 +116,11 @@ class Optimizer:
         """The group's learning rate: a float eagerly; under ``@graphc.compile`` a scalar
         graph input read from ``group['lr']`` on every call, so a scheduler's changes reach
         a compiled training step without retracing."""
-        from .._dispatch import dynamic_scalar
-
         return dynamic_scalar(lambda: group["lr"])
 
     def _closure(self, closure):
         if closure is None:
             return None
-        from ..autograd.grad_mode import enable_grad
-
         with enable_grad():
             return closure()
 

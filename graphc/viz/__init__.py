@@ -3,7 +3,7 @@
 Anything drawable is one of:
 
 * an ``ir.Graph`` (``graphc.trace(f, x)``, ``report.traced``, ``report.optimized``);
-* a compile :class:`~graphc._compiler.Report` (``compiled_fn.explain(*args)``):
+* a compile :class:`~graphc._report.Report` (``compiled_fn.explain(*args)``):
   its stages *traced (forward)*, *after autodiff*, *after simplify* and
   *after fusion* (kernels drawn as colored clusters), and the generated code;
 * a tensor (or a list of tensors) with autograd history: like torchviz's
@@ -28,13 +28,15 @@ Python (:mod:`graphc.viz._layout`). ``GRAPHC_DUMP=dir`` writes
 
 from __future__ import annotations
 
-import json
 import os
+
+import networkx as nx
 
 from ._dot import render_dot
 from ._dump import dump_report
-from ._html import render_html
-from ._model import STAGES, autograd_model, forward_subgraph, graph_model, is_report, report_model
+from ._html import render_html, report_html
+from ._json import from_json, to_json
+from ._model import STAGES, autograd_model, forward_subgraph, graph_model, kind_of, report_model
 from ._svg import render_svg
 from ._text import autograd_text, graph_text, report_text, stage_text
 
@@ -57,25 +59,8 @@ __all__ = [
 FORMATS = {".txt": "text", ".dot": "dot", ".gv": "dot", ".svg": "svg", ".html": "html", ".htm": "html", ".json": "json"}
 
 
-def _kind(obj) -> str:
-    from ir.graph import Graph
-
-    if isinstance(obj, Graph):
-        return "graph"
-    if is_report(obj):
-        return "report"
-    from .._tensor import Tensor
-
-    if isinstance(obj, Tensor) or (isinstance(obj, (list, tuple)) and obj and all(isinstance(t, Tensor) for t in obj)):
-        return "autograd"
-    raise TypeError(
-        f"graphc.viz cannot draw a {type(obj).__name__}: pass an ir.Graph, a compile Report "
-        "(compiled_fn.explain(*args)) or a tensor with autograd history"
-    )
-
-
 def _vgraph(obj, stage: str | None = None, params=None, show_attrs: bool = False):
-    kind = _kind(obj)
+    kind = kind_of(obj)
     if kind == "graph":
         return graph_model(obj)
     if kind == "report":
@@ -86,7 +71,7 @@ def _vgraph(obj, stage: str | None = None, params=None, show_attrs: bool = False
 def to_text(obj, stage: str | None = None, params: dict | None = None) -> str:
     """Text: the IR printer's form of a graph (kernels and backward part marked),
     every stage of a report (or one ``stage``), or an autograd tree."""
-    kind = _kind(obj)
+    kind = kind_of(obj)
     if kind == "graph":
         return graph_text(obj, clusters=any("kernel" in n.meta for n in obj.nodes))
     if kind == "report":
@@ -108,9 +93,9 @@ def to_html(obj, params: dict | None = None, title: str | None = None) -> str:
     """A self-contained interactive page. For a report: one tab per stage, plus
     the kernels and the whole program; hover a node for its details, click a
     kernel for its generated source."""
-    kind = _kind(obj)
+    kind = kind_of(obj)
     if kind == "report":
-        return _report_html(obj, title=title)
+        return report_html(obj, title=title)
     vg = _vgraph(obj, params=params)
     views = [{"key": "graph", "title": vg.title, "vgraph": vg}]
     if kind == "graph":
@@ -118,88 +103,6 @@ def to_html(obj, params: dict | None = None, title: str | None = None) -> str:
     else:
         views.append({"key": "text", "title": "text", "texts": [("", autograd_text(obj, params=params))]})
     return render_html(title or vg.title, views, subtitle=f"{len(vg.nodes)} nodes")
-
-
-def _report_html(report, title: str | None = None, models: dict | None = None) -> str:
-    views = []
-    for stage, stitle in STAGES:
-        vg = (models or {}).get(stage) or report_model(report, stage)
-        views.append({"key": stage, "title": stitle, "vgraph": vg, "layout": getattr(vg, "_layout", None)})
-    views.append(
-        {
-            "key": "kernels",
-            "title": f"kernels ({len(report.kernels)})",
-            "texts": [
-                (f"{k.name} ({k.kind}): nodes " + " ".join(f"%{i}" for i in k.nodes), k.source) for k in report.kernels
-            ],
-        }
-    )
-    views.append({"key": "program", "title": "program", "texts": [("", report.program_source or "")]})
-    views.append({"key": "text", "title": "text", "texts": [("", report_text(report))]})
-    times = ", ".join(f"{k} {v * 1e3:.1f} ms" for k, v in (report.timings or {}).items())
-    sub = f"{report.backend} backend · {len(report.traced)} traced nodes → {len(report.optimized)} · {len(report.kernels)} kernels"
-    if times:
-        sub += f" · {times}"
-    return render_html(title or f"{report.function}{report.signature}", views, initial="after_fusion", subtitle=sub)
-
-
-def to_json(obj, indent: int | None = 1) -> str:
-    """JSON of a graph (:mod:`ir.serialize`), or of a report (its traced and
-    optimized graphs, kernels with their sources, the program)."""
-    from ir import serialize
-
-    kind = _kind(obj)
-    if kind == "graph":
-        return serialize.dumps(obj, indent=indent)
-    if kind == "report":
-        data = {
-            "format": "graphc.report",
-            "version": 1,
-            "function": obj.function,
-            "signature": obj.signature,
-            "backend": obj.backend,
-            "timings": dict(obj.timings or {}),
-            "traced": serialize.graph_to_dict(obj.traced),
-            "optimized": serialize.graph_to_dict(obj.optimized),
-            "kernels": [
-                {
-                    "name": k.name,
-                    "kind": k.kind,
-                    "source": k.source,
-                    "nodes": list(k.nodes),
-                    "node_text": list(k.node_text or []),
-                }
-                for k in obj.kernels
-            ],
-            "program_source": obj.program_source,
-        }
-        return json.dumps(data, indent=indent, allow_nan=False)
-    raise TypeError("JSON export covers ir.Graph and compile reports; for autograd graphs use to_dot or to_svg")
-
-
-def from_json(text: str):
-    """The ``ir.Graph`` (or report) that :func:`to_json` wrote."""
-    from ir import serialize
-
-    data = json.loads(text) if isinstance(text, (str, bytes)) else text
-    if isinstance(data, dict) and data.get("format") == "graphc.report":
-        from .._compiler import KernelInfo, Report
-
-        kernels = [
-            KernelInfo(k["name"], k["kind"], k["source"], list(k["nodes"]), list(k.get("node_text", [])))
-            for k in data["kernels"]
-        ]
-        return Report(
-            data["function"],
-            data["signature"],
-            serialize.graph_from_dict(data["traced"]),
-            serialize.graph_from_dict(data["optimized"]),
-            kernels,
-            data.get("program_source", ""),
-            data.get("backend", ""),
-            dict(data.get("timings", {})),
-        )
-    return serialize.graph_from_dict(data)
 
 
 def load(path) -> object:
@@ -211,13 +114,11 @@ def load(path) -> object:
 def to_networkx(obj):
     """A networkx graph: ``Graph.to_networkx()`` for IR graphs (the optimized
     graph for a report); for autograd, a DiGraph of the drawn vertices."""
-    kind = _kind(obj)
+    kind = kind_of(obj)
     if kind == "graph":
         return obj.to_networkx()
     if kind == "report":
         return obj.optimized.to_networkx()
-    import networkx as nx
-
     vg = autograd_model(obj)
     g = nx.DiGraph()
     for n in vg.nodes:

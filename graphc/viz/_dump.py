@@ -28,6 +28,8 @@ import os
 import re
 
 from ._dot import render_dot
+from ._html import report_html
+from ._json import to_json
 from ._model import STAGES, report_model
 from ._svg import layout_model, render_svg
 from ._text import report_text, stage_text
@@ -48,8 +50,6 @@ def folder_name(report) -> str:
 
 def dump_report(report, target_dir) -> str:
     """Write the dump folder of ``report`` under ``target_dir``; returns its path."""
-    from . import _report_html, to_json
-
     target_dir = os.fspath(target_dir)
     folder = os.path.join(target_dir, folder_name(report))
     os.makedirs(os.path.join(folder, "kernels"), exist_ok=True)
@@ -79,7 +79,7 @@ def dump_report(report, target_dir) -> str:
     _write(os.path.join(folder, "program.py"), report.program_source or "")
     _write(os.path.join(folder, "report.txt"), report_text(report))
     _write(os.path.join(folder, "report.json"), to_json(report))
-    _write(os.path.join(folder, "report.html"), _report_html(report, models=models))
+    _write(os.path.join(folder, "report.html"), report_html(report, models=models))
     meta = {
         "function": report.function,
         "signature": report.signature,

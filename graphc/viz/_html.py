@@ -12,7 +12,9 @@ from __future__ import annotations
 import html
 import json
 
+from ._model import STAGES, report_model
 from ._svg import render_svg
+from ._text import report_text
 
 CSS = """
 *{box-sizing:border-box}
@@ -324,3 +326,27 @@ kernel cluster for the kernel's generated source. Drag or scroll to pan, Ctrl+sc
 <script>{JS}</script>
 </body></html>
 """
+
+
+def report_html(report, title: str | None = None, models: dict | None = None) -> str:
+    """The page of a compile report: one tab per stage, the kernels, the program and the text."""
+    views = []
+    for stage, stitle in STAGES:
+        vg = (models or {}).get(stage) or report_model(report, stage)
+        views.append({"key": stage, "title": stitle, "vgraph": vg, "layout": getattr(vg, "_layout", None)})
+    views.append(
+        {
+            "key": "kernels",
+            "title": f"kernels ({len(report.kernels)})",
+            "texts": [
+                (f"{k.name} ({k.kind}): nodes " + " ".join(f"%{i}" for i in k.nodes), k.source) for k in report.kernels
+            ],
+        }
+    )
+    views.append({"key": "program", "title": "program", "texts": [("", report.program_source or "")]})
+    views.append({"key": "text", "title": "text", "texts": [("", report_text(report))]})
+    times = ", ".join(f"{k} {v * 1e3:.1f} ms" for k, v in (report.timings or {}).items())
+    sub = f"{report.backend} backend · {len(report.traced)} traced nodes → {len(report.optimized)} · {len(report.kernels)} kernels"
+    if times:
+        sub += f" · {times}"
+    return render_html(title or f"{report.function}{report.signature}", views, initial="after_fusion", subtitle=sub)

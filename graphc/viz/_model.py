@@ -12,7 +12,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ir.graph import Graph
 from ir.printer import format_attrs, format_node, format_type
+
+from .._tensor import Tensor
 
 # Fills by op kind (ir.ops kinds) and special roles.
 KIND_FILL = {
@@ -265,8 +268,6 @@ def graph_model(
 def subgraph(graph, keep: set, name: str | None = None):
     """A new ``ir.Graph`` with only the nodes in ``keep`` (ids kept; every kept
     node's inputs must be kept too), with the outputs and mutations among them."""
-    from ir.graph import Graph
-
     g = Graph(name or graph.name)
     m = {}
     for n in graph.nodes:
@@ -450,3 +451,17 @@ def autograd_model(roots, params: dict | None = None, show_attrs: bool = False, 
         ("grad_fn", "#e5e7eb", STROKE, False),
     ]
     return vg
+
+
+def kind_of(obj) -> str:
+    """What ``obj`` is to draw: ``"graph"`` (an ir.Graph), ``"report"`` or ``"autograd"`` (tensors)."""
+    if isinstance(obj, Graph):
+        return "graph"
+    if is_report(obj):
+        return "report"
+    if isinstance(obj, Tensor) or (isinstance(obj, (list, tuple)) and obj and all(isinstance(t, Tensor) for t in obj)):
+        return "autograd"
+    raise TypeError(
+        f"graphc.viz cannot draw a {type(obj).__name__}: pass an ir.Graph, a compile Report "
+        "(compiled_fn.explain(*args)) or a tensor with autograd history"
+    )

@@ -7,7 +7,7 @@ import pytest
 
 import graphc
 import graphc.nn as nn
-from graphc import _compiler
+from graphc import _pipeline
 from graphc.autograd import fused
 
 
@@ -41,14 +41,14 @@ def test_fused_backward_reuses_its_program(monkeypatch):
     net = _net()
     x, y = graphc.randn(5, 1, 8, 8), graphc.randint(0, 3, (5,))
     built = []
-    real_build = _compiler.build
+    real_build = _pipeline.build
 
     def spy(graph, name, *args, **kwargs):
         report = real_build(graph, name, *args, **kwargs)
         built.append("program cache hit" in report.timings)
         return report
 
-    monkeypatch.setattr(_compiler, "build", spy)
+    monkeypatch.setattr(_pipeline, "build", spy)
     for _ in range(3):
         net.zero_grad()
         nn.functional.cross_entropy(net(x), y).backward()

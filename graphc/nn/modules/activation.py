@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ... import _factories
 from .. import functional as F
+from .. import init as _init
 from ..parameter import Parameter
 from .module import Module
 
@@ -220,8 +221,6 @@ class PReLU(Module):
         self.weight = Parameter(_factories.full((num_parameters,), init, device=device, dtype=dtype))
 
     def reset_parameters(self) -> None:
-        from .. import init as _init
-
         _init.constant_(self.weight, self.init)
 
     def forward(self, input):

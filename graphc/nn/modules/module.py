@@ -14,8 +14,11 @@ import itertools
 import weakref
 from collections import OrderedDict, namedtuple
 
+from ir import dtypes as dt
+
+from ..._grad_mode import no_grad, zero_grads
+from ..._methods import _parse_to
 from ..._tensor import Tensor
-from ...autograd.grad_mode import no_grad
 from ..parameter import Buffer, Parameter
 
 __all__ = ["Module", "RemovableHandle"]
@@ -390,8 +393,6 @@ class Module:
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Reset the gradients of all parameters: to None (default) or to zeros."""
-        from ...autograd.grad_mode import zero_grads
-
         zero_grads(self.parameters(), set_to_none)
 
     # -- conversion ------------------------------------------------------------------
@@ -432,8 +433,6 @@ class Module:
 
         >>> net.to("cuda"); net.to(graphc.float64); net.to(device, dtype)
         """
-        from ..._methods import _parse_to
-
         device, dtype, _ = _parse_to(args, dict(kwargs))
         if dtype is not None and not dtype.is_floating_point:
             raise TypeError(f"nn.Module.to only accepts floating point dtypes, but got desired dtype={dtype}")
@@ -453,23 +452,15 @@ class Module:
         return self._apply(lambda t: t.type(dst_type))
 
     def float(self) -> "Module":
-        from ir import dtypes as dt
-
         return self._apply(lambda t: t.to(dt.float32) if t.is_floating_point() else t)
 
     def double(self) -> "Module":
-        from ir import dtypes as dt
-
         return self._apply(lambda t: t.to(dt.float64) if t.is_floating_point() else t)
 
     def half(self) -> "Module":
-        from ir import dtypes as dt
-
         return self._apply(lambda t: t.to(dt.float16) if t.is_floating_point() else t)
 
     def bfloat16(self) -> "Module":
-        from ir import dtypes as dt
-
         return self._apply(lambda t: t.to(dt.bfloat16) if t.is_floating_point() else t)
 
     # -- state dict ------------------------------------------------------------------------

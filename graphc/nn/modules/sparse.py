@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ... import _factories
+from ..._grad_mode import no_grad
 from .. import functional as F
 from .. import init
 from ..parameter import Parameter
@@ -59,8 +60,6 @@ class Embedding(Module):
     def reset_parameters(self) -> None:
         init.normal_(self.weight)
         if self.padding_idx is not None:
-            from ...autograd.grad_mode import no_grad
-
             with no_grad():
                 self.weight[self.padding_idx] = 0.0
 

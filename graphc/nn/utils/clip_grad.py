@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 from ... import _functional as _F
+from ..._factories import tensor as _tensor
 from ..._tensor import Tensor
 from ...autograd.grad_mode import no_grad
 
@@ -22,8 +23,6 @@ def get_total_norm(tensors, norm_type: float = 2.0, error_if_nonfinite: bool = F
     if isinstance(tensors, Tensor):
         tensors = [tensors]
     tensors = list(tensors)
-    from ..._factories import tensor as _tensor
-
     if not tensors:
         return _tensor(0.0)
     norm_type = float(norm_type)

@@ -16,6 +16,7 @@ import numpy as np
 from ir import dtypes as dt
 
 from ... import _functional as _F
+from ..._factories import as_tensor, tensor
 from ..._tensor import Tensor
 from .dataset import IterableDataset, _has_fast_batch
 from .sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler
@@ -30,8 +31,6 @@ def get_worker_info():
 
 def default_convert(data):
     """numpy arrays (and containers of them) to tensors; everything else unchanged."""
-    from ..._factories import as_tensor
-
     if isinstance(data, np.ndarray) and data.dtype.kind in "biuf":
         return as_tensor(data)
     if isinstance(data, collections.abc.Mapping):
@@ -53,8 +52,6 @@ def default_collate(batch):
     >>> default_collate([(graphc.ones(2), 0), (graphc.zeros(2), 1)])
     [tensor([[1., 1.], [0., 0.]]), tensor([0, 1])]
     """
-    from ..._factories import as_tensor, tensor
-
     elem = batch[0]
     if isinstance(elem, Tensor):
         return _F.stack(list(batch), 0)

@@ -6,8 +6,11 @@ import bisect
 import math
 import warnings
 
+from ir import dtypes as dt
+
 from ... import _functional as _F
 from ... import random as _random
+from ..._factories import randperm, tensor
 from ..._tensor import Tensor
 
 __all__ = ["Dataset", "IterableDataset", "TensorDataset", "ConcatDataset", "Subset", "random_split"]
@@ -31,10 +34,6 @@ class IterableDataset(Dataset):
 
 
 def _index_tensor(indices, device):
-    from ir import dtypes as dt
-
-    from ..._factories import tensor
-
     return tensor(list(indices), dtype=dt.int64, device=device)
 
 
@@ -152,8 +151,6 @@ def random_split(dataset, lengths, generator=None):
         lengths = sizes
     if sum(lengths) != n:
         raise ValueError("Sum of input lengths does not equal the length of the input dataset!")
-    from ..._factories import randperm
-
     perm = randperm(sum(lengths), generator=generator or _random.default_generator).tolist()
     out, offset = [], 0
     for length in lengths:

@@ -318,7 +318,7 @@ def test_compiled_method_on_a_class():
 
 
 def test_identical_graphs_share_generated_code_by_structural_hash():
-    from graphc._compiler import _PROGRAMS
+    from graphc._pipeline import _PROGRAMS
 
     def f(x):
         return (x * 3.5 + 1.25).tanh().sum(0)

@@ -9,7 +9,7 @@ indices first (their count depends on the values, so they need eager data).
 
 Assignment with a basic key writes through the view (``copy_``); with an
 advanced key it becomes an ``index_copy`` over the flat positions the key
-selects, written back in place.
+selects, written back in place. ``masked_select(x, mask)`` is ``x[mask]``.
 """
 
 from __future__ import annotations
@@ -17,14 +17,23 @@ from __future__ import annotations
 import numpy as np
 
 from ir import dtypes as dt
+from ir.errors import DTypeError, ShapeError, UnsupportedError
+from ir.ops import broadcast_shapes, fmt_shape
 
-from ._dispatch import apply
-from ._tensor import Tensor
+from .. import _state
+from .._dispatch import apply, composite
+from .._factories import _from_array, tensor
+from .._inplace import _check_overlap, _inplace_result, copy_
+from .._tensor import Tensor
+from ._common import _operand
+from .elementwise import add, lt, mul
+from .pointwise import where
+from .shape import broadcast_tensors, expand, permute, reshape
+
+__all__ = ["masked_select"]
 
 
 def _to_index_tensor(k, device):
-    from ._factories import tensor
-
     if isinstance(k, Tensor):
         return k
     arr = np.asarray(k)
@@ -81,8 +90,6 @@ def _expand_key(x: Tensor, key):
 def _mask_to_indices(mask: Tensor):
     mask._need_data("boolean-mask indexing")
     idx = np.nonzero(np.asarray(mask._host()))
-    from ._factories import tensor
-
     return [tensor(i.astype(np.int64), device=mask._device) for i in idx]
 
 
@@ -95,8 +102,6 @@ def getitem(x: Tensor, key) -> Tensor:
             if k.ndim == 0:
                 # x[True] adds a dim of size 1; x[False] a dim of size 0.
                 if not bool(k):
-                    from ir.errors import UnsupportedError
-
                     raise UnsupportedError("indexing with a 0-d False mask is not supported")
                 expanded.append(None)
                 continue
@@ -147,8 +152,6 @@ def getitem(x: Tensor, key) -> Tensor:
 def _basic_grad_fn_name(x: Tensor, y: Tensor, items) -> Tensor:
     """Name ``y``'s grad_fn as PyTorch does, after the last index applied
     (``x[0]`` SelectBackward0, ``x[:, 1:]`` SliceBackward0, ``x[None]`` UnsqueezeBackward0)."""
-    from ._dispatch import composite
-
     name = None
     for k in items:
         if isinstance(k, int):
@@ -171,15 +174,11 @@ def _normalize_index(idx: Tensor, size: int, dim: int) -> Tensor:
             raise IndexError(f"index {int(bad.flat[0])} is out of bounds for dimension {dim} with size {size}")
         if (arr >= 0).all():
             return idx if idx._dtype is dt.int64 else apply("cast", [idx], dtype=dt.int64)
-    from ._functional import add, lt, where
-
     idx = apply("cast", [idx], dtype=dt.int64) if idx._dtype is not dt.int64 else idx
     return where(lt(idx, 0), add(idx, size), idx)
 
 
 def _advanced(y: Tensor, adv) -> Tensor:
-    from ._functional import add, broadcast_tensors, mul, permute, reshape
-
     positions = [p for p, _ in adv]
     indices = broadcast_tensors(*[i for _, i in adv])
     adjacent = positions == list(range(positions[0], positions[0] + len(positions)))
@@ -201,12 +200,8 @@ def _advanced(y: Tensor, adv) -> Tensor:
 
 
 def setitem(x: Tensor, key, value) -> None:
-    from ._inplace import _inplace_result, copy_
-
     value_requires_grad = isinstance(value, Tensor) and (value.requires_grad or value._node is not None)
-    from ._dispatch import active_tracer
-
-    if active_tracer() is None and x._node is None and not x.requires_grad and not value_requires_grad and not (
+    if _state.active_tracer() is None and x._node is None and not x.requires_grad and not value_requires_grad and not (
         x._base is not None and x._base.requires_grad
     ) and not _ints_with_advanced(key):
         _fast_setitem(x, key, value)
@@ -217,15 +212,9 @@ def setitem(x: Tensor, key, value) -> None:
         copy_(getitem(x, tuple(items)), value)
         return
     # Advanced: write through the flat positions the key selects.
-    from ._factories import _from_array
-    from ._functional import _operand, expand, reshape
-
     ids = getitem(_from_array(np.arange(x.numel(), dtype=np.int64).reshape(tuple(x.shape))), key)
     v = _operand(value, x._dtype, x._device)
     if tuple(v.shape) != tuple(ids.shape):
-        from ir.errors import ShapeError
-        from ir.ops import broadcast_shapes, fmt_shape
-
         try:
             fits = broadcast_shapes(tuple(v.shape), tuple(ids.shape)) == tuple(ids.shape)
         except ShapeError:
@@ -253,7 +242,6 @@ def _ints_with_advanced(key) -> bool:
 
 def _fast_setitem(x: Tensor, key, value) -> None:
     """No autograd and no tracing involved: numpy assignment through the view."""
-    from ._inplace import _check_overlap
 
     def conv(k):
         if isinstance(k, Tensor):
@@ -265,8 +253,6 @@ def _fast_setitem(x: Tensor, key, value) -> None:
     np_key = tuple(conv(k) for k in key) if isinstance(key, tuple) else conv(key)
     if isinstance(value, Tensor):
         if value._dtype.category > x._dtype.category:
-            from ir.errors import DTypeError
-
             raise DTypeError(
                 f"index_put_: values of dtype {value._dtype} cannot be written into a tensor of dtype {x._dtype}"
             )
@@ -278,9 +264,13 @@ def _fast_setitem(x: Tensor, key, value) -> None:
         with np.errstate(invalid="ignore"):
             x._data[np_key] = v
     except ValueError as e:
-        from ir.errors import ShapeError
-
         raise ShapeError(f"index_put_: cannot assign values of shape {list(np.shape(v))}: {e}") from None
     except IndexError as e:
         raise IndexError(str(e)) from None
     x._version.value += 1
+
+
+def masked_select(input, mask):
+    """The elements of ``input`` where ``mask`` (broadcast with it) is True, as a 1-d tensor."""
+    x, m = broadcast_tensors(input, mask)
+    return getitem(x, m)

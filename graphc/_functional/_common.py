@@ -1,0 +1,84 @@
+"""Argument handling shared by every functional module: PyTorch's dtype promotion with weak
+Python scalars, operands, ``out=``, and the cast that records an IR op only when needed."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ir import dtypes as dt
+from ir.errors import ShapeError
+from ir.ops import fmt_shape
+
+from .._dispatch import apply, constant
+from .._factories import tensor
+from .._inplace import copy_
+from .._tensor import Tensor
+
+Number = (int, float, bool)
+
+
+
+def _device_of(*xs):
+    for x in xs:
+        if isinstance(x, Tensor):
+            return x._device
+    return None
+
+
+def _to(x: Tensor, dtype: dt.DType) -> Tensor:
+    """Cast (recorded as an IR op) when the dtype differs."""
+    if x._dtype is dtype:
+        return x
+    return apply("cast", [x], dtype=dtype)
+
+
+def _operand(x, dtype: dt.DType, device) -> Tensor:
+    if isinstance(x, Tensor):
+        return _to(x, dtype)
+    if isinstance(x, (list, tuple)):
+        return tensor(x, dtype=dtype, device=device)
+    if not isinstance(x, Number) and not hasattr(x, "dtype"):
+        raise TypeError(f"expected a Tensor or a number, got {type(x).__name__}")
+    return constant(x, dtype, device)
+
+
+def _promote(*xs) -> tuple:
+    """Operands converted to their common PyTorch result dtype."""
+    converted = []
+    for x in xs:
+        if isinstance(x, (list, tuple, np.ndarray)):
+            x = tensor(x)
+        converted.append(x)
+    dtype = dt.result_type(*converted)
+    device = _device_of(*converted)
+    return tuple(_operand(x, dtype, device) for x in converted), dtype
+
+
+def _float_of(x: Tensor) -> Tensor:
+    """Integer and bool tensors become the default float (as ``torch.exp(int_tensor)`` does)."""
+    if x._dtype.is_floating_point:
+        return x
+    return _to(x, dt.default_float())
+
+
+def _write_out(out, result: Tensor) -> Tensor:
+    if out is None:
+        return result
+    if not isinstance(out, Tensor):
+        raise TypeError(f"out= must be a Tensor, got {type(out).__name__}")
+    if tuple(out.shape) != tuple(result.shape):
+        if out.numel() != 0:
+            raise ShapeError(
+                f"out=: the output has shape {fmt_shape(out.shape)} but the result has shape "
+                f"{fmt_shape(result.shape)}"
+            )
+        out._data = result._data.astype(out._dtype.numpy_dtype)
+        return out
+    copy_(out, result)
+    return out
+
+
+def _tensor_arg(x, op: str) -> Tensor:
+    if isinstance(x, Tensor):
+        return x
+    raise TypeError(f"{op}(): argument 'input' must be Tensor, not {type(x).__name__}")

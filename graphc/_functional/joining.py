@@ -1,0 +1,162 @@
+"""Joining and splitting: ``cat``, ``stack``, ``split``, ``chunk``, ``unbind``,
+``select`` and ``roll`` (a rotation is two slices joined)."""
+
+from __future__ import annotations
+
+import builtins
+
+from ir import dtypes as dt
+from ir.errors import ShapeError
+from ir.ops import fmt_shape
+
+from .._args import norm_dim
+from .._dispatch import apply, composite
+from .._tensor import Tensor
+from ._common import _tensor_arg, _to, _write_out
+from .elementwise import clone
+from .shape import _slice, flatten, reshape, squeeze, unsqueeze
+
+__all__ = [
+    "cat", "concat", "concatenate", "stack", "hstack", "vstack", "split", "tensor_split", "chunk", "unbind",
+    "select", "roll",
+]
+
+
+def cat(tensors, dim=0, *, out=None):
+    """Join tensors along an existing dim (promoting their dtypes)."""
+    tensors = list(tensors)
+    if not tensors:
+        raise RuntimeError("cat(): expected a non-empty list of Tensors")
+    for i, t in enumerate(tensors):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"cat(): expected a sequence of Tensors, item {i} is {type(t).__name__}")
+    # PyTorch skips legacy 1-d empty tensors.
+    nonempty = [t for t in tensors if not (t.ndim == 1 and t.shape[0] == 0)] or tensors[:1]
+    dtype = nonempty[0]._dtype
+    for t in nonempty[1:]:
+        dtype = dt.promote_types(dtype, t._dtype)
+    ref = nonempty[0]
+    if ref.ndim == 0:
+        raise ShapeError("cat: zero-dimensional tensor (at position 0) cannot be concatenated")
+    d = norm_dim(dim, ref.ndim, "cat")
+    for i, t in enumerate(nonempty):
+        if t.ndim != ref.ndim:
+            raise ShapeError(
+                f"cat: Tensors must have same number of dimensions: got {ref.ndim} and {t.ndim} "
+                f"(tensor 0 has shape {fmt_shape(ref.shape)}, tensor {i} has shape {fmt_shape(t.shape)})"
+            )
+    return _write_out(out, apply("concat", [_to(t, dtype) for t in nonempty], axis=d))
+
+
+concat = concatenate = cat
+
+
+def stack(tensors, dim=0, *, out=None):
+    """Join tensors of equal shape along a new dim."""
+    tensors = list(tensors)
+    if not tensors:
+        raise RuntimeError("stack expects a non-empty TensorList")
+    ref = tuple(tensors[0].shape)
+    for i, t in enumerate(tensors):
+        if tuple(t.shape) != ref:
+            raise ShapeError(
+                f"stack expects each tensor to be equal size, but got {fmt_shape(ref)} at entry 0 "
+                f"and {fmt_shape(t.shape)} at entry {i}"
+            )
+    d = norm_dim(dim, len(ref) + 1, "stack")
+    with composite("StackBackward0", *tensors) as c:
+        return _write_out(out, c.result(cat([unsqueeze(t, d) for t in tensors], d)))
+
+
+def hstack(tensors):
+    return cat(tensors, 0 if tensors[0].ndim == 1 else 1)
+
+
+def vstack(tensors):
+    return cat([t if t.ndim > 1 else unsqueeze(t, 0) for t in tensors], 0)
+
+
+def split(tensor, split_size_or_sections, dim=0):
+    """Pieces along ``dim``: of one size (the last may be smaller) or of the listed sizes."""
+    x = _tensor_arg(tensor, "split")
+    d = norm_dim(dim, x.ndim, "split")
+    n = x.shape[d]
+    if isinstance(split_size_or_sections, int):
+        size = split_size_or_sections
+        if size <= 0 and n > 0:
+            raise ValueError(f"split: split_size must be positive, got {size}")
+        sizes = [builtins.min(size, n - i) for i in range(0, n, size)] if n else [0]
+    else:
+        sizes = list(split_size_or_sections)
+        if builtins.sum(sizes) != n:
+            raise ShapeError(
+                f"split_with_sizes expects split_sizes to sum exactly to {n} (input tensor's size at "
+                f"dimension {d}), but got split_sizes={sizes}"
+            )
+    out, start = [], 0
+    for s in sizes:
+        out.append(_slice(x, d, start, start + s))
+        start += s
+    return tuple(out)
+
+
+def tensor_split(input, indices_or_sections, dim=0):
+    x = _tensor_arg(input, "tensor_split")
+    d = norm_dim(dim, x.ndim, "tensor_split")
+    n = x.shape[d]
+    if isinstance(indices_or_sections, int):
+        k = indices_or_sections
+        sizes = [n // k + (1 if i < n % k else 0) for i in range(k)]
+    else:
+        bounds = [0] + list(indices_or_sections) + [n]
+        sizes = [builtins.max(0, builtins.min(b, n) - builtins.min(a, n)) for a, b in zip(bounds, bounds[1:])]
+    return split(x, sizes, d)
+
+
+def chunk(input, chunks, dim=0):
+    """Up to ``chunks`` pieces of equal size (the last may be smaller)."""
+    x = _tensor_arg(input, "chunk")
+    if chunks <= 0:
+        raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
+    d = norm_dim(dim, x.ndim, "chunk")
+    n = x.shape[d]
+    size = -(-n // chunks) if n else 1
+    return split(x, size, d)
+
+
+def unbind(input, dim=0):
+    """The slices along ``dim``, each without that dim."""
+    x = _tensor_arg(input, "unbind")
+    d = norm_dim(dim, x.ndim, "unbind")
+    return tuple(select(x, d, i) for i in range(x.shape[d]))
+
+
+def select(input, dim, index):
+    x = _tensor_arg(input, "select")
+    d = norm_dim(dim, x.ndim, "select")
+    n = x.shape[d]
+    if not -n <= index < n:
+        raise IndexError(f"select(): index {index} out of range for tensor of size {list(x.shape)} at dimension {d}")
+    index %= n
+    with composite("SelectBackward0", input) as c:
+        return c.result(squeeze(_slice(x, d, index, index + 1), d))
+
+
+def roll(input, shifts, dims=None):
+    """Rotate elements along ``dims`` by ``shifts`` (flattened when ``dims`` is None)."""
+    x = _tensor_arg(input, "roll")
+    if dims is None:
+        return reshape(roll(flatten(x), shifts, 0), tuple(x.shape))
+    shifts = shifts if isinstance(shifts, (tuple, list)) else (shifts,)
+    dims = dims if isinstance(dims, (tuple, list)) else (dims,)
+    if len(shifts) != len(dims):
+        raise RuntimeError(f"roll: shifts ({len(shifts)}) and dims ({len(dims)}) must have the same length")
+    for s, d in zip(shifts, dims):
+        d = norm_dim(d, x.ndim, "roll")
+        n = x.shape[d]
+        if n == 0:
+            continue
+        s = s % n
+        if s:
+            x = cat([_slice(x, d, n - s, n), _slice(x, d, 0, n - s)], d)
+    return x if x is not input else clone(x)

@@ -1,0 +1,171 @@
+"""Matrix products (``matmul`` with NumPy's rules for 1-d and batched operands, ``mm``,
+``bmm``, ``mv``, ``dot``, ``outer``, ``addmm``) and matrix structure (``tril``,
+``triu``, ``diagonal``, ``diag``, ``trace``)."""
+
+from __future__ import annotations
+
+import builtins
+
+from ir.errors import DTypeError, ShapeError
+from ir.ops import fmt_shape
+
+from .._dispatch import apply, composite, constant
+from .._factories import arange, zeros
+from ._common import _tensor_arg, _write_out
+from .elementwise import add, ge, le, mul, sub
+from .indexing import index_select
+from .pointwise import where
+from .reductions import sum
+from .shape import movedim, reshape, squeeze, unsqueeze
+
+__all__ = [
+    "matmul", "mm", "bmm", "mv", "dot", "vdot", "inner", "outer", "ger", "addmm", "einsum", "tril", "triu",
+    "diagonal", "diag", "trace",
+]
+
+
+def matmul(input, other, *, out=None):
+    """Matrix product with NumPy/PyTorch rules: 1-d operands are vectors, batch dims broadcast."""
+    a, b = _tensor_arg(input, "matmul"), _tensor_arg(other, "matmul")
+    if a.ndim == 0 or b.ndim == 0:
+        raise ShapeError(
+            f"matmul: both arguments need at least 1 dimension, got {a.ndim}-d and {b.ndim}-d"
+        )
+    if a._dtype is not b._dtype:
+        raise DTypeError(
+            f"matmul: expected both inputs to have the same dtype, but got {a._dtype} and {b._dtype}"
+        )
+    if a.ndim == 1 and b.ndim == 1:
+        if a.shape[0] != b.shape[0]:
+            raise ShapeError(
+                f"dot: inconsistent tensor size, expected tensor [{a.shape[0]}] and src "
+                f"[{b.shape[0]}] to have the same number of elements, but got {a.shape[0]} and "
+                f"{b.shape[0]} elements respectively"
+            )
+        with composite("DotBackward0", a, b) as c:
+            r = apply("matmul", [reshape(a, (1, -1)), reshape(b, (-1, 1))])
+            return _write_out(out, c.result(reshape(r, ())))
+    a2 = unsqueeze(a, 0) if a.ndim == 1 else a
+    b2 = unsqueeze(b, -1) if b.ndim == 1 else b
+    if a2.shape[-1] != b2.shape[-2]:
+        raise ShapeError(
+            f"mat1 and mat2 shapes cannot be multiplied ({'x'.join(str(s) for s in a2.shape[-2:])} and "
+            f"{'x'.join(str(s) for s in b2.shape[-2:])}): matmul of {fmt_shape(a.shape)} and "
+            f"{fmt_shape(b.shape)} needs the last dim of the first to equal the "
+            f"{'only' if b.ndim == 1 else 'second-to-last'} dim of the second"
+        )
+    name = "MmBackward0" if a.ndim == 2 and b.ndim == 2 else ("MvBackward0" if b.ndim == 1 and a.ndim == 2 else "BmmBackward0")
+    with composite(name, a, b) as c:
+        r = apply("matmul", [a2, b2])
+        if a.ndim == 1:
+            r = squeeze(r, -2)
+        if b.ndim == 1:
+            r = squeeze(r, -1)
+        return _write_out(out, c.result(r))
+
+
+def mm(input, mat2, *, out=None):
+    """2-d matrix product."""
+    for name, t in (("input", input), ("mat2", mat2)):
+        if _tensor_arg(t, "mm").ndim != 2:
+            raise ShapeError(f"mm: {name} must be a matrix, got a {t.ndim}-d tensor of shape {fmt_shape(t.shape)}")
+    return matmul(input, mat2, out=out)
+
+
+def bmm(input, mat2, *, out=None):
+    """Batched matrix product of two 3-d tensors with equal batch size."""
+    a, b = _tensor_arg(input, "bmm"), _tensor_arg(mat2, "bmm")
+    if a.ndim != 3 or b.ndim != 3:
+        raise ShapeError(f"bmm: batch1 and batch2 must be 3D tensors, got {fmt_shape(a.shape)} and {fmt_shape(b.shape)}")
+    if a.shape[0] != b.shape[0]:
+        raise ShapeError(f"bmm: batch sizes differ: {fmt_shape(a.shape)} and {fmt_shape(b.shape)}")
+    return matmul(a, b, out=out)
+
+
+def mv(input, vec, *, out=None):
+    """Matrix-vector product."""
+    a, v = _tensor_arg(input, "mv"), _tensor_arg(vec, "mv")
+    if a.ndim != 2 or v.ndim != 1:
+        raise ShapeError(f"mv: expected a matrix and a vector, got {fmt_shape(a.shape)} and {fmt_shape(v.shape)}")
+    return matmul(a, v, out=out)
+
+
+def dot(input, other, *, out=None):
+    """Inner product of two 1-d tensors."""
+    a, b = _tensor_arg(input, "dot"), _tensor_arg(other, "dot")
+    if a.ndim != 1 or b.ndim != 1:
+        raise ShapeError(f"1D tensors expected, but got {a.ndim}D and {b.ndim}D tensors")
+    return matmul(a, b, out=out)
+
+
+vdot = inner = dot
+
+
+def outer(input, vec2):
+    return mul(unsqueeze(input, -1), unsqueeze(vec2, 0))
+
+
+ger = outer
+
+
+def addmm(input, mat1, mat2, *, beta=1, alpha=1):
+    with composite("AddmmBackward0", input, mat1, mat2) as c:
+        r = matmul(mat1, mat2)
+        if alpha != 1:
+            r = mul(r, alpha)
+        return c.result(add(mul(input, beta) if beta != 1 else input, r))
+
+
+def einsum(equation, *operands):
+    raise NotImplementedError("graphc.einsum is not implemented yet; use matmul, permute and sum")
+
+
+def _tri(input, diagonal, lower: bool):
+    x = _tensor_arg(input, "tril" if lower else "triu")
+    if x.ndim < 2:
+        raise RuntimeError(f"{'tril' if lower else 'triu'}: input tensor must have at least 2 dimensions")
+    rows, cols = x.shape[-2], x.shape[-1]
+    i = reshape(arange(rows, device=x._device), (rows, 1))
+    j = reshape(arange(cols, device=x._device), (1, cols))
+    keep = le(sub(j, i), diagonal) if lower else ge(sub(j, i), diagonal)
+    return where(keep, x, constant(0, x._dtype, x._device))
+
+
+def tril(input, diagonal=0):
+    """Lower triangle (elements with j - i <= diagonal); the rest zero."""
+    return _tri(input, diagonal, True)
+
+
+def triu(input, diagonal=0):
+    """Upper triangle (elements with j - i >= diagonal); the rest zero."""
+    return _tri(input, diagonal, False)
+
+
+def diagonal(input, offset=0, dim1=0, dim2=1):
+    x = _tensor_arg(input, "diagonal")
+    if (dim1, dim2) != (0, 1) and (dim1, dim2) != (-2, -1) or x.ndim != 2:
+        x = movedim(x, (dim1, dim2), (-2, -1))
+    n, m = x.shape[-2], x.shape[-1]
+    if offset >= 0:
+        k = builtins.max(0, builtins.min(n, m - offset))
+        rows, cols = arange(k), add(arange(k), offset)
+    else:
+        k = builtins.max(0, builtins.min(n + offset, m))
+        rows, cols = sub(arange(k), offset), arange(k)
+    flat = reshape(x, tuple(x.shape[:-2]) + (n * m,))
+    return index_select(flat, -1, add(mul(rows, m), cols))
+
+
+def diag(input, diagonal=0):
+    x = _tensor_arg(input, "diag")
+    if x.ndim == 2:
+        return globals()["diagonal"](x, diagonal)
+    n = x.shape[0] + builtins.abs(diagonal)
+    out = zeros(n * n, dtype=x._dtype)
+    idx = arange(x.shape[0])
+    pos = add(mul(add(idx, builtins.max(-diagonal, 0)), n), add(idx, builtins.max(diagonal, 0)))
+    return reshape(apply("index_add", [out, pos, x], axis=0), (n, n))
+
+
+def trace(input):
+    return sum(diagonal(input))

@@ -1,0 +1,116 @@
+"""Pointwise functions built from several primitives or with PyTorch-specific forms:
+``where``, ``masked_fill``, the ``clamp`` family, ``lerp``/``addcmul``/``addcdiv``,
+``nan_to_num`` and the closeness tests."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ir import dtypes as dt
+from ir.errors import DTypeError, ShapeError
+
+from .._dispatch import apply, composite, constant
+from .._tensor import Tensor
+from ._common import _device_of, _promote, _tensor_arg, _to, _write_out
+from .elementwise import abs, add, div, eq, gt, isinf, isnan, le, logical_and, logical_or, lt, mul, sub
+from .sorting import nonzero
+
+__all__ = [
+    "equal", "allclose", "isclose", "where", "masked_fill", "clamp", "clip", "clamp_min", "clamp_max", "lerp",
+    "addcmul", "addcdiv", "nan_to_num",
+]
+
+
+def equal(input, other) -> bool:
+    """True when both have the same shape and values."""
+    return tuple(input.shape) == tuple(other.shape) and bool(eq(input, other).all())
+
+
+def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False) -> bool:
+    return bool(isclose(input, other, rtol, atol, equal_nan).all())
+
+
+def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+    (a, b), _ = _promote(input, other)
+    close = le(abs(sub(a, b)), add(mul(abs(b), rtol), atol))
+    close = logical_or(close, eq(a, b))
+    if equal_nan:
+        close = logical_or(close, logical_and(isnan(a), isnan(b)))
+    return close
+
+
+def where(condition, input=None, other=None, *, out=None):
+    """``input`` where ``condition`` holds, else ``other``. With one argument: ``nonzero``."""
+    if input is None and other is None:
+        return nonzero(condition, as_tuple=True)
+    cond = _to(condition, dt.bool_) if isinstance(condition, Tensor) else condition
+    (a, b), _ = _promote(input, other)
+    if not isinstance(cond, Tensor):
+        cond = constant(bool(cond), dt.bool_, _device_of(a, b))
+    return _write_out(out, apply("where", [cond, a, b]))
+
+
+def masked_fill(input, mask, value):
+    """``value`` where ``mask`` is True; ``value`` is a number or a 0-d tensor."""
+    x = _tensor_arg(input, "masked_fill")
+    if isinstance(value, Tensor) and value.ndim != 0:
+        raise ShapeError(
+            f"masked_fill only supports a 0-dimensional value tensor, but got tensor with {value.ndim} dimension(s)."
+        )
+    if not isinstance(mask, Tensor) or not mask._dtype.is_bool:
+        raise DTypeError(f"masked_fill: expected a bool mask, got {getattr(mask, 'dtype', type(mask).__name__)}")
+    v = _to(value, x._dtype) if isinstance(value, Tensor) else constant(value, x._dtype, x._device)
+    return apply("where", [mask, v, x])
+
+
+def clamp(input, min=None, max=None, *, out=None):
+    """Values limited to [min, max] (either may be None)."""
+    x = _tensor_arg(input, "clamp")
+    if min is None and max is None:
+        raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+    # where(x < min, min, x) rather than maximum(x, min): PyTorch's clamp passes the whole
+    # gradient to x where x equals a bound (maximum would split a tie in half).
+    tensor_bounds = [b for b in (min, max) if isinstance(b, Tensor)]
+    if tensor_bounds:
+        name = "ClampBackward0"
+    elif min is not None and max is not None:
+        name = "ClampBackward1"
+    else:
+        name = "ClampMinBackward0" if min is not None else "ClampMaxBackward0"
+    with composite(name, input, *tensor_bounds) as c:
+        if min is not None:
+            x = where(lt(x, min), min, x)
+        if max is not None:
+            x = where(gt(x, max), max, x)
+        return _write_out(out, c.result(x))
+
+
+clip = clamp
+
+
+def clamp_min(input, min):
+    return clamp(input, min=min)
+
+
+def clamp_max(input, max):
+    return clamp(input, max=max)
+
+
+def lerp(input, end, weight):
+    return add(input, mul(weight, sub(end, input)))
+
+
+def addcmul(input, tensor1, tensor2, *, value=1):
+    return add(input, mul(mul(tensor1, tensor2), value))
+
+
+def addcdiv(input, tensor1, tensor2, *, value=1):
+    return add(input, mul(div(tensor1, tensor2), value))
+
+
+def nan_to_num(input, nan=0.0, posinf=None, neginf=None):
+    x = _tensor_arg(input, "nan_to_num")
+    info = np.finfo(x._dtype.numpy_dtype)
+    x = where(isnan(x), nan, x)
+    x = where(logical_and(isinf(x), gt(x, 0)), float(info.max) if posinf is None else posinf, x)
+    return where(logical_and(isinf(x), lt(x, 0)), float(info.min) if neginf is None else neginf, x)

@@ -1,0 +1,289 @@
+"""Reductions over dims (``sum``, ``mean``, ``var``, ``max``, ``norm``...), the stable
+exp-sums (``logsumexp``, ``softmax``, ``log_softmax``) and ``cumsum``.
+
+Composites are named like PyTorch's ``grad_fn`` (``MeanBackward0``) through
+:class:`~graphc._dispatch.composite`; exp-sums subtract the max first."""
+
+from __future__ import annotations
+
+import builtins
+from collections import namedtuple
+
+from ir import dtypes as dt
+from ir.errors import DTypeError
+
+from .._args import norm_dim, norm_dims, reduced_count
+from .._dispatch import apply, composite
+from .._factories import zeros
+from .._tensor import Tensor
+from ._common import _float_of, _tensor_arg, _to, _write_out
+from .elementwise import abs, add, div, exp, isinf, isnan, log, logical_not, maximum, minimum, mul, ne, pow, sqrt, sub
+from .pointwise import where
+from .shape import reshape, squeeze
+
+__all__ = [
+    "sum", "nansum", "prod", "mean", "nanmean", "var", "std", "var_mean", "std_mean", "amax", "amin", "argmax",
+    "argmin", "return_types", "max", "min", "all", "any", "count_nonzero", "norm", "logsumexp", "softmax",
+    "log_softmax", "cumsum",
+]
+
+
+def _reduce(name, x, dim, keepdim, op):
+    axes = norm_dims(dim, x.ndim, op)
+    return apply(name, [x], axes=axes, keepdim=bool(keepdim))
+
+
+def _sum_dtype(x: Tensor, dtype):
+    if dtype is not None:
+        return _to(x, dtype)
+    if x._dtype.is_bool or x._dtype.is_integer:
+        return _to(x, dt.int64)
+    return x
+
+
+def sum(input, dim=None, keepdim=False, *, dtype=None, out=None):
+    """Sum over ``dim`` (an int, a tuple, or all dims); ints and bools sum to int64."""
+    x = _sum_dtype(_tensor_arg(input, "sum"), dtype)
+    with composite("SumBackward0" if dim is None else "SumBackward1", input) as c:
+        return _write_out(out, c.result(_reduce("sum", x, dim, keepdim, "sum")))
+
+
+def nansum(input, dim=None, keepdim=False, *, dtype=None):
+    x = _tensor_arg(input, "nansum")
+    return sum(where(isnan(x), 0, x), dim, keepdim, dtype=dtype)
+
+
+def prod(input, dim=None, keepdim=False, *, dtype=None):
+    """Product over ``dim`` (one int, or all dims)."""
+    x = _sum_dtype(_tensor_arg(input, "prod"), dtype)
+    return _reduce("prod", x, dim, keepdim, "prod")
+
+
+def mean(input, dim=None, keepdim=False, *, dtype=None, out=None):
+    """Arithmetic mean over ``dim``; floating inputs only, as in PyTorch."""
+    x = _tensor_arg(input, "mean")
+    if dtype is not None:
+        x = _to(x, dtype)
+    if not x._dtype.is_floating_point:
+        raise DTypeError(
+            f"mean(): could not infer output dtype. Input dtype must be either a floating point or "
+            f"complex dtype. Got: {x._dtype.name.capitalize()}"
+        )
+    axes = norm_dims(dim, x.ndim, "mean")
+    n = reduced_count(x.shape, axes)
+    with composite("MeanBackward0" if dim is None else "MeanBackward1", input) as c:
+        s = apply("sum", [x], axes=axes, keepdim=bool(keepdim))
+        r = mul(s, 1.0 / n) if n else mul(s, float("nan"))
+        return _write_out(out, c.result(r))
+
+
+def nanmean(input, dim=None, keepdim=False):
+    x = _tensor_arg(input, "nanmean")
+    keep = logical_not(isnan(x))
+    return div(sum(where(keep, x, 0), dim, keepdim), sum(keep, dim, keepdim))
+
+
+def _correction(unbiased, correction):
+    if correction is not None:
+        return correction
+    if unbiased is None:
+        return 1
+    return 1 if unbiased else 0
+
+
+def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    """Variance over ``dim`` with Bessel's correction by default (``correction=1``)."""
+    x = _float_of(_tensor_arg(input, "var"))
+    if isinstance(dim, bool):
+        unbiased, dim = dim, None
+    axes = norm_dims(dim, x.ndim, "var")
+    n = reduced_count(x.shape, axes)
+    corr = _correction(unbiased, correction)
+    with composite("VarBackward0", input) as c:
+        mu = apply("sum", [x], axes=axes, keepdim=True)
+        mu = mul(mu, 1.0 / n) if n else mu
+        d = sub(x, mu)
+        ss = apply("sum", [mul(d, d)], axes=axes, keepdim=bool(keepdim))
+        denom = builtins.max(n - corr, 0)
+        return c.result(div(ss, float(denom)) if denom else mul(ss, float("nan")))
+
+
+def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    """Standard deviation: sqrt of :func:`var`."""
+    with composite("StdBackward0", input) as c:
+        return c.result(sqrt(var(input, dim, unbiased, keepdim, correction=correction)))
+
+
+def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    return var(input, dim, unbiased, keepdim, correction=correction), mean(input, dim, keepdim)
+
+
+def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    return std(input, dim, unbiased, keepdim, correction=correction), mean(input, dim, keepdim)
+
+
+def amax(input, dim=(), keepdim=False):
+    """Maximum over ``dim``; ties share the gradient evenly."""
+    return _reduce("amax", _tensor_arg(input, "amax"), dim if dim != () else None, keepdim, "amax")
+
+
+def amin(input, dim=(), keepdim=False):
+    """Minimum over ``dim``; ties share the gradient evenly."""
+    return _reduce("amin", _tensor_arg(input, "amin"), dim if dim != () else None, keepdim, "amin")
+
+
+def argmax(input, dim=None, keepdim=False):
+    """Index of the maximum (of the flattened tensor when ``dim`` is None)."""
+    x = _tensor_arg(input, "argmax")
+    if dim is None:
+        r = apply("argmax", [reshape(x, (-1,))], axes=(0,), keepdim=False)
+        return reshape(r, (1,) * x.ndim) if keepdim else r
+    return apply("argmax", [x], axes=(norm_dim(dim, x.ndim, "argmax"),), keepdim=bool(keepdim))
+
+
+def argmin(input, dim=None, keepdim=False):
+    """Index of the minimum (of the flattened tensor when ``dim`` is None)."""
+    x = _tensor_arg(input, "argmin")
+    if dim is None:
+        r = apply("argmin", [reshape(x, (-1,))], axes=(0,), keepdim=False)
+        return reshape(r, (1,) * x.ndim) if keepdim else r
+    return apply("argmin", [x], axes=(norm_dim(dim, x.ndim, "argmin"),), keepdim=bool(keepdim))
+
+
+class return_types:
+    """Named tuples returned by max/min/sort-like functions."""
+    max = namedtuple("max", ["values", "indices"])
+    min = namedtuple("min", ["values", "indices"])
+
+
+def _max_min(name, input, dim, keepdim, other):
+    x = _tensor_arg(input, name)
+    if isinstance(dim, Tensor) and other is None:
+        other, dim = dim, None
+    if other is not None:
+        return maximum(x, other) if name == "max" else minimum(x, other)
+    if dim is None:
+        if x.numel() == 0:
+            raise RuntimeError(
+                f"{name}(): Expected reduction dim to be specified for input.numel() == 0. "
+                "Specify the reduction dim with the 'dim' argument."
+            )
+        with composite(f"{name.capitalize()}Backward1", input) as c:
+            return c.result(_reduce("amax" if name == "max" else "amin", x, None, False, name))
+    d = norm_dim(dim, x.ndim, name)
+    idx = apply("argmax" if name == "max" else "argmin", [x], axes=(d,), keepdim=True)
+    with composite(f"{name.capitalize()}Backward0", input) as c:
+        values = apply("gather", [x, idx], axis=d) if x.ndim else apply("copy", [x])
+        if not keepdim and x.ndim:
+            values = squeeze(values, d)
+        values = c.result(values)
+    if not keepdim and x.ndim:
+        idx = squeeze(idx, d)
+    cls = return_types.max if name == "max" else return_types.min
+    return cls(values, idx)
+
+
+def max(input, dim=None, keepdim=False, *, other=None):
+    """The maximum: of all elements, or ``(values, indices)`` along ``dim``, or elementwise
+    against another tensor."""
+    return _max_min("max", input, dim, keepdim, other)
+
+
+def min(input, dim=None, keepdim=False, *, other=None):
+    """The minimum: of all elements, ``(values, indices)`` along ``dim``, or elementwise."""
+    return _max_min("min", input, dim, keepdim, other)
+
+
+def all(input, dim=None, keepdim=False):
+    x = _to(_tensor_arg(input, "all"), dt.bool_)
+    return _reduce("all", x, dim, keepdim, "all")
+
+
+def any(input, dim=None, keepdim=False):
+    x = _to(_tensor_arg(input, "any"), dt.bool_)
+    return _reduce("any", x, dim, keepdim, "any")
+
+
+def count_nonzero(input, dim=None):
+    return sum(ne(input, 0), dim)
+
+
+def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
+    """Vector p-norm over ``dim`` (Frobenius / 2-norm by default, ``inf`` for max-abs)."""
+    x = _float_of(_tensor_arg(input, "norm"))
+    if dtype is not None:
+        x = _to(x, dtype)
+    if p in ("fro", 2, 2.0, None):
+        with composite("NormBackward1" if dim is not None else "LinalgVectorNormBackward0", input) as c:
+            return c.result(sqrt(sum(mul(x, x), dim, keepdim)))
+    if p == float("inf"):
+        return amax(abs(x), dim if dim is not None else (), keepdim)
+    if p == float("-inf"):
+        return amin(abs(x), dim if dim is not None else (), keepdim)
+    if p == 1:
+        return sum(abs(x), dim, keepdim)
+    if p == 0:
+        return sum(_to(ne(x, 0), x._dtype), dim, keepdim)
+    return pow(sum(pow(abs(x), p), dim, keepdim), 1.0 / p)
+
+
+def logsumexp(input, dim, keepdim=False):
+    """log(sum(exp(x))) over ``dim``, computed stably (max-subtracted)."""
+    x = _float_of(_tensor_arg(input, "logsumexp"))
+    axes = norm_dims(dim, x.ndim, "logsumexp")
+    with composite("LogsumexpBackward0", input) as c:
+        m = _shift(x, axes)
+        m = where(isinf(m), 0.0, m)
+        s = apply("sum", [exp(sub(x, m))], axes=axes, keepdim=True)
+        r = add(log(s), m)
+        if not keepdim:
+            r = reshape(r, tuple(s_ for i, s_ in enumerate(x.shape) if i not in axes))
+        return c.result(r)
+
+
+def _zeros_kept(x, axes):
+    return zeros(tuple(1 if i in axes else s for i, s in enumerate(x.shape)), dtype=x._dtype, device=x._device)
+
+
+def _shift(x, axes):
+    """The max over ``axes`` (kept, outside autograd) that stable exp-sums subtract;
+    zeros when a reduced dim is empty (the max has no identity, the sum is 0 anyway)."""
+    if x.ndim and builtins.any(x.shape[a] == 0 for a in axes):
+        return _zeros_kept(x, axes)
+    return apply("amax", [x.detach()], axes=axes, keepdim=True)
+
+
+def softmax(input, dim=None, dtype=None, _stacklevel=3):
+    """exp(x - max) / sum(exp(x - max)) along ``dim``."""
+    x = _float_of(_tensor_arg(input, "softmax"))
+    if dtype is not None:
+        x = _to(x, dtype)
+    if dim is None:
+        dim = 0 if x.ndim in (0, 1, 3) else 1
+    d = norm_dim(dim, x.ndim, "softmax")
+    with composite("SoftmaxBackward0", input) as c:
+        m = _shift(x, (d,))
+        e = exp(sub(x, m))
+        return c.result(div(e, apply("sum", [e], axes=(d,), keepdim=True)))
+
+
+def log_softmax(input, dim=None, dtype=None, _stacklevel=3):
+    """x - logsumexp(x) along ``dim``: stable log-probabilities."""
+    x = _float_of(_tensor_arg(input, "log_softmax"))
+    if dtype is not None:
+        x = _to(x, dtype)
+    if dim is None:
+        dim = 0 if x.ndim in (0, 1, 3) else 1
+    d = norm_dim(dim, x.ndim, "log_softmax")
+    with composite("LogSoftmaxBackward0", input) as c:
+        m = _shift(x, (d,))
+        shifted = sub(x, m)
+        lse = log(apply("sum", [exp(shifted)], axes=(d,), keepdim=True))
+        return c.result(sub(shifted, lse))
+
+
+def cumsum(input, dim, *, dtype=None):
+    """Running sum along ``dim`` (ints and bools accumulate in int64)."""
+    x = _sum_dtype(_tensor_arg(input, "cumsum"), dtype)
+    d = norm_dim(dim, x.ndim, "cumsum")
+    return apply("cumsum", [x], axis=d)

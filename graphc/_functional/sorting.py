@@ -1,0 +1,74 @@
+"""Sorting and searching: ``sort``, ``argsort``, ``topk``, ``unique``, ``nonzero``.
+
+Their output shapes or orders depend on the values, so they need eager data
+(inside ``@graphc.compile`` they raise a TracingError naming the op)."""
+
+from __future__ import annotations
+
+from collections import namedtuple
+
+import numpy as np
+
+from .._args import norm_dim
+from .._factories import _from_array
+from ._common import _tensor_arg
+from .indexing import gather
+from .shape import narrow
+
+__all__ = [
+    "nonzero", "argwhere", "sort", "argsort", "topk", "unique",
+]
+
+
+def nonzero(input, *, as_tuple=False):
+    """Indices of the nonzero elements (values decide the shape: eager only)."""
+    x = _tensor_arg(input, "nonzero")
+    x._need_data("nonzero")
+    idx = np.nonzero(np.asarray(x._host()))
+    if as_tuple:
+        if x.ndim == 0:
+            return (_from_array(np.zeros(int(bool(x.item())), np.int64)),)
+        return tuple(_from_array(i.astype(np.int64)) for i in idx)
+    return _from_array(np.stack(idx, axis=1).astype(np.int64) if idx else np.zeros((int(bool(x.item())), 0), np.int64))
+
+
+def argwhere(input):
+    return nonzero(input)
+
+
+def sort(input, dim=-1, descending=False, stable=False):
+    """Sorted values and their indices along ``dim``."""
+    x = _tensor_arg(input, "sort")
+    x._need_data("sort")
+    d = norm_dim(dim, x.ndim, "sort") if x.ndim else 0
+    arr = np.asarray(x._host())
+    if x.ndim == 0:
+        idx = np.zeros((), np.int64)
+    else:
+        key = -arr if descending and not x._dtype.is_bool else arr
+        idx = np.argsort(key, axis=d, kind="stable").astype(np.int64)
+        if descending and x._dtype.is_bool:
+            idx = np.flip(np.argsort(arr, axis=d, kind="stable"), axis=d).astype(np.int64)
+    indices = _from_array(np.ascontiguousarray(idx))
+    values = gather(x, d, indices) if x.ndim else x.clone()
+    return namedtuple("sort", ["values", "indices"])(values, indices)
+
+
+def argsort(input, dim=-1, descending=False, stable=False):
+    return sort(input, dim, descending, stable).indices
+
+
+def topk(input, k, dim=-1, largest=True, sorted=True):
+    x = _tensor_arg(input, "topk")
+    d = norm_dim(dim, x.ndim, "topk")
+    s = sort(x, d, descending=largest)
+    return namedtuple("topk", ["values", "indices"])(narrow(s.values, d, 0, k), narrow(s.indices, d, 0, k))
+
+
+def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=None):
+    x = _tensor_arg(input, "unique")
+    res = np.unique(np.asarray(x._host()), return_inverse=return_inverse, return_counts=return_counts)
+    if not isinstance(res, tuple):
+        return _from_array(res, x._dtype)
+    out = [_from_array(res[0], x._dtype)] + [_from_array(np.asarray(r, np.int64)) for r in res[1:]]
+    return tuple(out)

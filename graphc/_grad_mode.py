@@ -1,0 +1,124 @@
+"""Grad mode: ``no_grad``, ``enable_grad``, ``set_grad_enabled``, ``inference_mode``.
+
+Each is a context manager and a decorator, as in PyTorch. The state is
+thread-local so a data-loader thread cannot switch grad off for the trainer.
+Public as ``graphc.autograd.grad_mode``; it lives here, below the Tensor and
+the dispatcher, which read it on every op.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+
+_state = threading.local()
+
+
+def is_grad_enabled() -> bool:
+    """Whether ops on tensors that require grad record history now."""
+    return getattr(_state, "enabled", True)
+
+
+def _set(enabled: bool) -> None:
+    _state.enabled = bool(enabled)
+
+
+class _GradModeBase:
+    _target: bool = True
+
+    def __enter__(self):
+        self._prev = is_grad_enabled()
+        _set(self._target)
+        return self
+
+    def __exit__(self, *exc):
+        _set(self._prev)
+        return False
+
+    def __call__(self, fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with self.__class__():
+                return fn(*args, **kwargs)
+
+        return wrapper
+
+
+class _NoParamDecorator(_GradModeBase):
+    """Also usable as a bare decorator (``@graphc.no_grad``), as in PyTorch 2."""
+
+    def __new__(cls, orig_func=None):
+        if orig_func is None:
+            return super().__new__(cls)
+        return cls()(orig_func)
+
+
+class no_grad(_NoParamDecorator):
+    """Context manager and decorator that stops recording autograd history.
+
+    >>> with graphc.no_grad():
+    ...     y = x * 2          # y.requires_grad is False
+    """
+
+    _target = False
+
+
+class enable_grad(_NoParamDecorator):
+    """Context manager and decorator that turns recording back on inside ``no_grad``."""
+
+    _target = True
+
+
+class inference_mode(_GradModeBase):
+    """Like ``no_grad`` (graphc has no separate inference tensors)."""
+
+    _target = False
+
+    def __init__(self, mode: bool = True):
+        self._target = not mode
+
+
+class set_grad_enabled(_GradModeBase):
+    """Set grad mode to ``mode``: as a function call, a context manager or a decorator."""
+
+    def __init__(self, mode: bool):
+        self._prev = is_grad_enabled()
+        self._target = bool(mode)
+        _set(mode)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        _set(self._prev)
+        return False
+
+    def __call__(self, fn):
+        _set(self._prev)
+        mode = self._target
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with set_grad_enabled(mode):
+                return fn(*args, **kwargs)
+
+        return wrapper
+
+
+def zero_grads(params, set_to_none: bool = True) -> None:
+    """Reset ``.grad`` of ``params``: to None, or to zeros in place (``Module.zero_grad``
+    and ``Optimizer.zero_grad`` share this). Goes through the ``.grad`` property so that
+    inside ``@graphc.compile`` the trace sees the change."""
+    for p in params:
+        g = p.grad
+        if g is None:
+            continue
+        if set_to_none:
+            p.grad = None
+            continue
+        if g._grad_fn is not None:
+            g.detach_()
+        else:
+            g.requires_grad_(False)
+        with no_grad():
+            g.zero_()

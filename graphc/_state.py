@@ -1,0 +1,54 @@
+"""Per-thread frontend state: the stack of active traces and the backward depth.
+
+Both are thread-local, as PyTorch's dispatch state is: ``@graphc.compile``
+tracing a function in one thread must not record the ops another thread runs
+eagerly at the same time (nor hand that thread its tracer), and a backward
+pass in one thread must not tag the nodes another thread traces as backward.
+Grad mode is thread-local too (:mod:`graphc._grad_mode`).
+
+This module imports nothing from graphc: the Tensor, the dispatcher and the
+tracer all read it.
+"""
+
+from __future__ import annotations
+
+import threading
+
+
+class _ThreadState(threading.local):
+    """One instance per thread (``threading.local`` runs ``__init__`` on first use in each)."""
+
+    def __init__(self):
+        self.traces: list = []  # graphc._tracing.Trace objects, innermost last
+        self.backward_depth = 0  # run_backward calls in progress in this thread
+
+
+_STATE = _ThreadState()
+
+
+def active_tracer():
+    """The innermost trace of this thread (``@graphc.compile`` tracing), or None."""
+    traces = _STATE.traces
+    return traces[-1] if traces else None
+
+
+def push_tracer(trace) -> None:
+    _STATE.traces.append(trace)
+
+
+def pop_tracer(trace) -> None:
+    popped = _STATE.traces.pop()
+    assert popped is trace, "traces must be exited in the order they were entered"
+
+
+def enter_backward() -> None:
+    _STATE.backward_depth += 1
+
+
+def exit_backward() -> None:
+    _STATE.backward_depth -= 1
+
+
+def in_backward() -> bool:
+    """True while this thread runs a backward pass (traced nodes are tagged ``phase: backward``)."""
+    return _STATE.backward_depth > 0

@@ -1,0 +1,42 @@
+"""``graphc.nn.functional``: layers, activations and losses as functions, PyTorch's names.
+
+Everything here is written from graphc tensor ops (and so from IR primitives):
+autodiff, fusion and ``@graphc.compile`` cover these functions with no rules
+of their own. Convolution and pooling use an *unfold* built from strided
+``slice`` views of the padded input, one per kernel offset, joined by a single
+``concat``; a convolution is then one (batched) ``matmul``.
+
+Where a test can see the autograd record, results carry PyTorch's
+``grad_fn`` name (``MseLossBackward0``, ``NllLossBackward0``,
+``AddmmBackward0``, ``ConvolutionBackward0``...).
+
+One module per topic — :mod:`.dense` (linear, bilinear, attention), :mod:`.conv`
+(convolution and pooling), :mod:`.activation`, :mod:`.normalization`,
+:mod:`.misc` (dropout, embedding, one_hot, pad), :mod:`.loss` — each listing its
+public names in ``__all__``; this package is their union.
+
+>>> import graphc.nn.functional as F
+>>> F.relu(graphc.tensor([-1.0, 2.0]))
+tensor([0., 2.])
+"""
+
+from __future__ import annotations
+
+# Each topic module's __all__ is the public namespace: re-export them all.
+from . import activation, conv, dense, loss, misc, normalization
+from ._common import _legacy_reduction, _ntuple, _pair  # noqa: F401 - used by graphc.nn.modules
+from .activation import *  # noqa: F403
+from .conv import *  # noqa: F403
+from .dense import *  # noqa: F403
+from .loss import *  # noqa: F403
+from .misc import *  # noqa: F403
+from .normalization import *  # noqa: F403
+
+__all__ = [
+    *dense.__all__,
+    *conv.__all__,
+    *activation.__all__,
+    *misc.__all__,
+    *normalization.__all__,
+    *loss.__all__,
+]

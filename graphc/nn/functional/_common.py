@@ -1,0 +1,82 @@
+"""Argument helpers shared by the ``graphc.nn.functional`` modules."""
+
+from __future__ import annotations
+
+import warnings
+
+from ir.errors import DTypeError
+
+from ... import _functional as _F
+from ..._dispatch import constant
+from ..._inplace import _inplace_result
+from ..._tensor import Tensor
+
+
+def _arg(x, op: str) -> Tensor:
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{op}(): argument 'input' must be Tensor, not {type(x).__name__}")
+    return x
+
+
+def _ntuple(x, n: int, name: str = "argument") -> tuple:
+    if isinstance(x, (list, tuple)):
+        x = tuple(int(v) for v in x)
+        if len(x) == 1:
+            return x * n
+        if len(x) != n:
+            raise ValueError(f"{name} must be an int or a tuple of {n} ints, got {x}")
+        return x
+    return (int(x),) * n
+
+
+def _pair(x, name: str = "argument") -> tuple:
+    return _ntuple(x, 2, name)
+
+
+def _reshape(x: Tensor, shape) -> Tensor:
+    return _F.reshape(x, tuple(shape))
+
+
+def _scalar_like(value, x: Tensor) -> Tensor:
+    return constant(value, x._dtype, x._device)
+
+
+def _inplace(x: Tensor, result: Tensor, op: str) -> Tensor:
+    return _inplace_result(x, result, op)
+
+
+def _legacy_reduction(size_average, reduce, reduction: str) -> str:
+    if size_average is None and reduce is None:
+        return reduction
+    warnings.warn(
+        "size_average and reduce args will be deprecated, please use reduction='mean' (or 'sum', 'none') instead.",
+        UserWarning,
+        stacklevel=3,
+    )
+    size_average = True if size_average is None else size_average
+    reduce = True if reduce is None else reduce
+    if not reduce:
+        return "none"
+    return "mean" if size_average else "sum"
+
+
+def _reduce(loss: Tensor, reduction: str) -> Tensor:
+    if reduction == "mean":
+        return _F.mean(loss)
+    if reduction == "sum":
+        return _F.sum(loss)
+    if reduction == "none":
+        return loss
+    raise ValueError(f"{reduction} is not a valid value for reduction")
+
+
+def _check_same_dtype(op: str, x: Tensor, w: Tensor) -> None:
+    if x._dtype is not w._dtype:
+        raise DTypeError(
+            f"{op}: Input type ({x._dtype}) and weight type ({w._dtype}) should be the same; "
+            f"convert one of them, e.g. input.to({w._dtype}) or module.to({x._dtype})"
+        )
+
+
+def _maybe_inplace(x: Tensor, out: Tensor, inplace: bool, op: str) -> Tensor:
+    return _inplace(x, out, op + "_") if inplace else out

@@ -1,0 +1,263 @@
+"""Losses, with PyTorch's ``reduction=`` (and the legacy ``size_average``/``reduce``)."""
+
+from __future__ import annotations
+
+import builtins
+import warnings
+
+from ... import _functional as _F
+from ..._dispatch import apply, composite
+from ..._tensor import Tensor
+from ._common import _arg, _legacy_reduction, _reduce, _reshape, _scalar_like
+
+__all__ = [
+    "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "nll_loss", "cross_entropy", "binary_cross_entropy",
+    "binary_cross_entropy_with_logits", "kl_div",
+]
+
+
+def _check_target_size(input, target, op):
+    if tuple(target.shape) != tuple(input.shape):
+        warnings.warn(
+            f"Using a target size ({target.size()}) that is different to the input size ({input.size()}). "
+            "This will likely lead to incorrect results due to broadcasting. Please ensure they have the same size.",
+            UserWarning,
+            stacklevel=3,
+        )
+
+
+def mse_loss(input, target, size_average=None, reduce=None, reduction: str = "mean", weight=None):
+    """Mean squared error (grad_fn ``MseLossBackward0``)."""
+    x = _arg(input, "mse_loss")
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    _check_target_size(x, target, "mse_loss")
+    with composite("MseLossBackward0", input, target) as cmp:
+        d = _F.sub(x, target)
+        sq = _F.mul(d, d)
+        if weight is not None:
+            sq = _F.mul(sq, weight)
+        return cmp.result(_reduce(sq, reduction))
+
+
+def l1_loss(input, target, size_average=None, reduce=None, reduction: str = "mean", weight=None):
+    """Mean absolute error."""
+    x = _arg(input, "l1_loss")
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    _check_target_size(x, target, "l1_loss")
+    loss = _F.abs(_F.sub(x, target))
+    if weight is not None:
+        loss = _F.mul(loss, weight)
+    return _reduce(loss, reduction)
+
+
+def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction: str = "mean", beta: float = 1.0):
+    """0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta."""
+    x = _arg(input, "smooth_l1_loss")
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    _check_target_size(x, target, "smooth_l1_loss")
+    if beta < 0:
+        raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
+    with composite("SmoothL1LossBackward0", input, target) as cmp:
+        d = _F.abs(_F.sub(x, target))
+        if beta == 0:
+            loss = d
+        else:
+            loss = _F.where(_F.lt(d, beta), _F.mul(_F.mul(d, d), 0.5 / beta), _F.sub(d, 0.5 * beta))
+        return cmp.result(_reduce(loss, reduction))
+
+
+def huber_loss(input, target, reduction: str = "mean", delta: float = 1.0, weight=None):
+    """0.5 d^2 where |d| < delta, else delta (|d| - 0.5 delta)."""
+    x = _arg(input, "huber_loss")
+    _check_target_size(x, target, "huber_loss")
+    with composite("HuberLossBackward0", input, target) as cmp:
+        d = _F.abs(_F.sub(x, target))
+        loss = _F.where(_F.lt(d, delta), _F.mul(_F.mul(d, d), 0.5), _F.mul(_F.sub(d, 0.5 * delta), delta))
+        if weight is not None:
+            loss = _F.mul(loss, weight)
+        return cmp.result(_reduce(loss, reduction))
+
+
+def nll_loss(
+    input, target, weight=None, size_average=None, ignore_index: int = -100, reduce=None, reduction: str = "mean"
+):
+    """Negative log-likelihood of log-probabilities ``input`` (N, C, ...) at class indices ``target`` (N, ...).
+
+    ``weight`` rescales each class; targets equal to ``ignore_index`` contribute
+    nothing, and ``'mean'`` divides by the summed weights of the counted targets.
+    """
+    x = _arg(input, "nll_loss")
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    if not isinstance(target, Tensor):
+        raise TypeError(f"nll_loss(): argument 'target' must be Tensor, not {type(target).__name__}")
+    if not target._dtype.is_integer:
+        raise RuntimeError(
+            f"nll_loss: expected scalar type Long for target (class indices) but found {target._dtype}; "
+            "use .long(), or pass class probabilities to cross_entropy"
+        )
+    unbatched = x.ndim == 1
+    if unbatched:
+        if target.ndim != 0:
+            raise ValueError(
+                f"nll_loss: expected a 0-d target for a 1-d input, got target of shape {list(target.shape)}"
+            )
+        x, target = _F.unsqueeze(x, 0), _F.unsqueeze(target, 0)
+    if x.ndim < 2:
+        raise ValueError(f"Expected 2 or more dimensions (got {x.ndim})")
+    if target.shape[0] != x.shape[0]:
+        raise ValueError(f"Expected input batch_size ({x.shape[0]}) to match target batch_size ({target.shape[0]}).")
+    if tuple(target.shape[1:]) != tuple(x.shape[2:]):
+        raise ValueError(
+            f"nll_loss: expected target of shape {[x.shape[0]] + list(x.shape[2:])}, got {list(target.shape)}"
+        )
+    c = x.shape[1]
+    if weight is not None and tuple(weight.shape) != (c,):
+        raise RuntimeError(
+            f"weight tensor should be defined either for all {c} classes or no classes but got weight tensor of shape: {list(weight.shape)}"
+        )
+    with composite("NllLossBackward0", input, target, weight) as cmp:
+        valid = _F.ne(target, ignore_index)
+        safe = _F.where(valid, target, 0)
+        picked = _F.squeeze(apply("gather", [x, _F.unsqueeze(safe, 1)], axis=1), 1)
+        if weight is not None:
+            w = _reshape(
+                apply("index_select", [_F._to(weight, x._dtype), _reshape(safe, (-1,))], axis=0), tuple(safe.shape)
+            )
+            w = _F.where(valid, w, _scalar_like(0, w))
+        else:
+            w = _F._to(valid, x._dtype)
+        loss = _F.neg(_F.mul(picked, w))
+        if reduction == "mean":
+            out = _F.div(_F.sum(loss), _F.sum(w))
+        elif reduction == "sum":
+            out = _F.sum(loss)
+        elif reduction == "none":
+            out = _F.squeeze(loss, 0) if unbatched else loss
+        else:
+            raise ValueError(f"{reduction} is not a valid value for reduction")
+        return cmp.result(out)
+
+
+def cross_entropy(
+    input,
+    target,
+    weight=None,
+    size_average=None,
+    ignore_index: int = -100,
+    reduce=None,
+    reduction: str = "mean",
+    label_smoothing: float = 0.0,
+):
+    """Cross entropy of logits ``input`` (N, C, ...) against class indices or class probabilities.
+
+    With class indices it is ``nll_loss(log_softmax(input, 1), target)`` (grad_fn
+    ``NllLossBackward0``); ``label_smoothing`` mixes in the uniform distribution.
+    """
+    x = _arg(input, "cross_entropy")
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
+    cdim = 0 if x.ndim == 1 else 1
+    c = x.shape[cdim]
+    logp = _F.log_softmax(x, cdim)
+    wshape = [1] * x.ndim
+    wshape[cdim] = c
+    if isinstance(target, Tensor) and target._dtype.is_floating_point:
+        if tuple(target.shape) != tuple(x.shape):
+            raise RuntimeError(
+                f"cross_entropy: class-probability targets must have the input's shape {list(x.shape)}, got {list(target.shape)}"
+            )
+        t = target
+        if label_smoothing > 0:
+            t = _F.add(_F.mul(t, 1.0 - label_smoothing), label_smoothing / c)
+        prod = _F.mul(logp, t)
+        if weight is not None:
+            prod = _F.mul(prod, _reshape(weight, wshape))
+        loss = _F.neg(_F.sum(prod, cdim))
+        if reduction == "mean":
+            return _F.div(_F.sum(loss), float(builtins.max(x.numel() // c, 1)) if x.ndim > 1 else 1.0)
+        return _reduce(loss, reduction)
+    nll = nll_loss(logp, target, weight, ignore_index=ignore_index, reduction=reduction)
+    if label_smoothing == 0.0:
+        return nll
+    valid = _F.ne(target, ignore_index)
+    if weight is not None:
+        smooth = _F.neg(_F.sum(_F.mul(logp, _reshape(weight, wshape)), cdim))
+    else:
+        smooth = _F.neg(_F.sum(logp, cdim))
+    smooth = _F.where(valid, smooth, _scalar_like(0, smooth))
+    if reduction == "mean":
+        if weight is not None:
+            safe = _F.where(valid, target, 0)
+            w = _reshape(
+                apply("index_select", [_F._to(weight, x._dtype), _reshape(safe, (-1,))], axis=0), tuple(safe.shape)
+            )
+            denom = _F.sum(_F.where(valid, w, _scalar_like(0, w)))
+        else:
+            denom = _F.sum(_F._to(valid, x._dtype))
+        smooth = _F.div(_F.sum(smooth), denom)
+    elif reduction == "sum":
+        smooth = _F.sum(smooth)
+    return _F.add(_F.mul(nll, 1.0 - label_smoothing), _F.mul(smooth, label_smoothing / c))
+
+
+def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None, reduction: str = "mean"):
+    """-(t log x + (1 - t) log(1 - x)), each log clamped at -100 as in PyTorch."""
+    x = _arg(input, "binary_cross_entropy")
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    if tuple(target.shape) != tuple(x.shape):
+        raise ValueError(
+            f"Using a target size ({target.size()}) that is different to the input size ({x.size()}) is deprecated. "
+            "Please ensure they have the same size."
+        )
+    with composite("BinaryCrossEntropyBackward0", input, target, weight) as cmp:
+        log_x = _F.clamp_min(_F.log(x), -100.0)
+        log_1mx = _F.clamp_min(_F.log(_F.rsub(x, 1.0)), -100.0)
+        loss = _F.neg(_F.add(_F.mul(target, log_x), _F.mul(_F.rsub(target, 1.0), log_1mx)))
+        if weight is not None:
+            loss = _F.mul(loss, weight)
+        return cmp.result(_reduce(loss, reduction))
+
+
+def binary_cross_entropy_with_logits(
+    input, target, weight=None, size_average=None, reduce=None, reduction: str = "mean", pos_weight=None
+):
+    """Sigmoid + binary cross entropy in one stable formula; ``pos_weight`` weighs the positive term."""
+    x = _arg(input, "binary_cross_entropy_with_logits")
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    if tuple(target.shape) != tuple(x.shape):
+        raise ValueError(f"Target size ({target.size()}) must be the same as input size ({x.size()})")
+    with composite("BinaryCrossEntropyWithLogitsBackward0", input, target, weight, pos_weight) as cmp:
+        # log(1 + exp(-x)) computed without overflow: relu(-x) + log1p(exp(-|x|)).
+        log_sig_neg = _F.add(_F.relu(_F.neg(x)), _F.log1p(_F.exp(_F.neg(_F.abs(x)))))
+        one_minus_t = _F.rsub(target, 1.0)
+        if pos_weight is not None:
+            log_weight = _F.add(_F.mul(_F.sub(pos_weight, 1.0), target), 1.0)
+            loss = _F.add(_F.mul(one_minus_t, x), _F.mul(log_weight, log_sig_neg))
+        else:
+            loss = _F.add(_F.mul(one_minus_t, x), log_sig_neg)
+        if weight is not None:
+            loss = _F.mul(loss, weight)
+        return cmp.result(_reduce(loss, reduction))
+
+
+def kl_div(input, target, size_average=None, reduce=None, reduction: str = "mean", log_target: bool = False):
+    """KL divergence with ``input`` as log-probabilities; use ``reduction='batchmean'`` for the true KL."""
+    x = _arg(input, "kl_div")
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    if log_target:
+        loss = _F.mul(_F.exp(target), _F.sub(target, x))
+    else:
+        pos = _F.gt(target, 0)
+        safe = _F.where(pos, target, _scalar_like(1, target))
+        loss = _F.where(pos, _F.mul(target, _F.sub(_F.log(safe), x)), _F.neg(_F.mul(target, x)))
+    if reduction == "batchmean":
+        return _F.div(_F.sum(loss), float(x.shape[0]) if x.ndim else 1.0)
+    if reduction == "mean":
+        warnings.warn(
+            "reduction: 'mean' divides the total loss by both the batch size and the support size."
+            "'batchmean' divides only by the batch size, and aligns with the KL div math definition.",
+            UserWarning,
+            stacklevel=2,
+        )
+    return _reduce(loss, reduction)

@@ -1,0 +1,159 @@
+"""Dropout (elementwise, and of whole channels), lookups and encodings (``embedding``,
+``one_hot``) and ``pad``."""
+
+from __future__ import annotations
+
+from ir import dtypes as dt
+from ir.errors import DTypeError
+
+from ... import _functional as _F
+from ..._dispatch import apply, composite
+from ..._factories import arange, rand
+from ..._tensor import Tensor
+from ._common import _arg, _maybe_inplace, _reshape
+
+__all__ = [
+    "dropout", "dropout1d", "dropout2d", "embedding", "one_hot", "pad",
+]
+
+
+def _dropout_mask(shape, p: float, x: Tensor) -> Tensor:
+    u = rand(tuple(shape), dtype=x._dtype if x._dtype.is_floating_point else None, device=x._device)
+    keep = _F._to(_F.ge(u, p), x._dtype)
+    return _F.mul(keep, 1.0 / (1.0 - p))
+
+
+def dropout(input, p: float = 0.5, training: bool = True, inplace: bool = False):
+    """Zero each element with probability ``p`` and scale the rest by 1/(1-p) (training only)."""
+    x = _arg(input, "dropout")
+    if p < 0.0 or p > 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if not training or p == 0.0:
+        return x
+    if p == 1.0:
+        out = _F.mul(x, 0.0)
+    else:
+        out = _F.mul(x, _dropout_mask(x.shape, p, x))
+    return _maybe_inplace(x, out, inplace, "dropout")
+
+
+def _feature_dropout(input, p, training, inplace, min_ndim, op):
+    x = _arg(input, op)
+    if p < 0.0 or p > 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if not training or p == 0.0:
+        return x
+    batched = x.ndim == min_ndim + 1
+    shape = tuple(x.shape[:2]) if batched else tuple(x.shape[:1])
+    shape = shape + (1,) * (x.ndim - len(shape))
+    out = _F.mul(x, 0.0) if p == 1.0 else _F.mul(x, _dropout_mask(shape, p, x))
+    return _maybe_inplace(x, out, inplace, op)
+
+
+def dropout1d(input, p: float = 0.5, training: bool = True, inplace: bool = False):
+    """Zero whole channels of (N, C, L) / (C, L) inputs."""
+    return _feature_dropout(input, p, training, inplace, 2, "dropout1d")
+
+
+def dropout2d(input, p: float = 0.5, training: bool = True, inplace: bool = False):
+    """Zero whole channels of (N, C, H, W) / (C, H, W) inputs."""
+    return _feature_dropout(input, p, training, inplace, 3, "dropout2d")
+
+
+def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, scale_grad_by_freq=False, sparse=False):
+    """Rows of ``weight`` at the indices ``input`` (any shape): shape ``input.shape + (dim,)``.
+
+    Rows looked up at ``padding_idx`` receive no gradient.
+    """
+    idx = _arg(input, "embedding")
+    if not idx._dtype.is_integer:
+        raise DTypeError(
+            f"Expected tensor for argument #1 'indices' to have one of the following scalar types: Long, Int; "
+            f"but got {idx._dtype} instead (while checking arguments for embedding)"
+        )
+    if max_norm is not None or scale_grad_by_freq:
+        raise NotImplementedError("embedding: max_norm and scale_grad_by_freq are not implemented")
+    with composite("EmbeddingBackward0", weight) as cmp:
+        rows = apply("index_select", [weight, _reshape(idx, (-1,))], axis=0)
+        out = _reshape(rows, tuple(idx.shape) + (weight.shape[1],))
+        if padding_idx is not None:
+            if padding_idx < 0:
+                padding_idx += weight.shape[0]
+            mask = _F.unsqueeze(_F.eq(idx, padding_idx), -1)
+            out = _F.where(mask, out.detach(), out)
+        return cmp.result(out)
+
+
+def one_hot(tensor, num_classes: int = -1):
+    """int64 one-hot encoding: shape ``tensor.shape + (num_classes,)``."""
+    t = _arg(tensor, "one_hot")
+    if not t._dtype.is_integer:
+        raise RuntimeError("one_hot is only applicable to index tensor of type LongTensor.")
+    if num_classes == -1:
+        num_classes = int(_F.max(t).item()) + 1 if t.numel() else 0
+    return _F._to(_F.eq(_F.unsqueeze(t, -1), arange(num_classes, device=t._device)), dt.int64)
+
+
+def _narrow(x: Tensor, dim: int, start: int, stop: int) -> Tensor:
+    return _F._slice(x, dim, start, stop)
+
+
+def pad(input, pad, mode: str = "constant", value=None):
+    """Pad the last ``len(pad) // 2`` dims: ``pad = (left, right, top, bottom, ...)`` from the last dim.
+
+    ``mode`` is ``'constant'`` (negative pads crop), ``'reflect'``, ``'replicate'``
+    or ``'circular'``.
+    """
+    x = _arg(input, "pad")
+    pad = tuple(int(p) for p in pad)
+    if len(pad) % 2 or len(pad) // 2 > x.ndim:
+        raise ValueError(
+            f"Padding length must be divisible by 2 and at most twice the input's dims, got {len(pad)} for a {x.ndim}-d input"
+        )
+    pairs = [(0, 0)] * x.ndim
+    for i in range(len(pad) // 2):
+        pairs[x.ndim - 1 - i] = (pad[2 * i], pad[2 * i + 1])
+    if mode == "constant":
+        v = 0 if value is None else value
+        if all(lo == 0 and hi == 0 for lo, hi in pairs):
+            return x
+        return apply("pad", [x], pads=tuple(pairs), value=v)
+    if value not in (None, 0, 0.0):
+        raise ValueError(f"Padding mode {mode!r} doesn't take in value argument")
+    for dim, (lo, hi) in enumerate(pairs):
+        if not (lo or hi):
+            continue
+        if lo < 0 or hi < 0:
+            raise ValueError(f"pad: negative padding is only supported in constant mode, got {pad}")
+        n = x.shape[dim]
+        parts = []
+        if mode == "reflect":
+            if lo >= n or hi >= n:
+                raise RuntimeError(
+                    f"Argument #4: Padding size should be less than the corresponding input dimension, but got: padding ({lo}, {hi}) at dimension {dim} of input {list(x.shape)}"
+                )
+            if lo:
+                parts.append(_F.flip(_narrow(x, dim, 1, lo + 1), dim))
+            parts.append(x)
+            if hi:
+                parts.append(_F.flip(_narrow(x, dim, n - 1 - hi, n - 1), dim))
+        elif mode == "replicate":
+            if lo:
+                edge = _narrow(x, dim, 0, 1)
+                parts.append(_F.expand(edge, tuple(lo if d == dim else s for d, s in enumerate(x.shape))))
+            parts.append(x)
+            if hi:
+                edge = _narrow(x, dim, n - 1, n)
+                parts.append(_F.expand(edge, tuple(hi if d == dim else s for d, s in enumerate(x.shape))))
+        elif mode == "circular":
+            if lo > n or hi > n:
+                raise ValueError("Padding value causes wrapping around more than once.")
+            if lo:
+                parts.append(_narrow(x, dim, n - lo, n))
+            parts.append(x)
+            if hi:
+                parts.append(_narrow(x, dim, 0, hi))
+        else:
+            raise NotImplementedError(f"pad: mode {mode!r} is not supported (constant, reflect, replicate, circular)")
+        x = apply("concat", parts, axis=dim)
+    return x
