@@ -27,9 +27,8 @@ from importlib.metadata import PackageNotFoundError, version
 import graphc
 
 from . import cuda, viz
-from .viz._dump import write_listing
-
 from .distributed import run as _distributed_run
+from .viz._dump import write_listing
 
 USAGE = __doc__
 

@@ -12,43 +12,45 @@ import numpy as np
 
 from ir import dtypes as dt
 from ir.errors import DeviceError
+from ir.ops import ELEMENTWISE, OPS
 
 from . import _factories, _inplace
 from . import _functional as F
+from ._functional.elementwise import DERIVED
 from ._functional.getitem import getitem, setitem
 from ._tensor import Tensor
 from .device import as_device, backend_for
 
 # Methods whose first argument is the tensor.
 _METHODS = """
-exp exp2 log log2 log10 sqrt rsqrt sin cos tan tanh sigmoid erf log1p expm1 reciprocal
-asin acos atan arcsin arccos arctan sinh cosh neg negative abs absolute sign floor ceil round trunc
-square relu logical_not bitwise_not isnan isinf isfinite clone nan_to_num
-add sub subtract mul multiply div divide true_divide floor_divide remainder fmod pow float_power
-maximum minimum fmax fmin atan2 arctan2 eq ne lt le gt ge greater greater_equal less less_equal not_equal
-logical_and logical_or logical_xor bitwise_and bitwise_or bitwise_xor equal allclose isclose
-masked_fill clamp clip clamp_min clamp_max lerp addcmul addcdiv
-sum nansum prod mean nanmean var std amax amin argmax argmin max min all any count_nonzero norm
-logsumexp softmax log_softmax cumsum
-matmul mm bmm mv dot inner outer addmm
-view reshape view_as reshape_as flatten unflatten squeeze unsqueeze permute transpose swapaxes swapdims
-t adjoint movedim moveaxis expand expand_as broadcast_to contiguous narrow flip fliplr flipud roll
-tril triu diagonal diag trace split tensor_split chunk unbind select gather scatter scatter_add
-index_select index_add index_copy take nonzero argwhere masked_select sort argsort topk unique
-repeat tile repeat_interleave type_as
+log10 round square relu logical_not clone nan_to_num add sub subtract div divide true_divide fmod
+pow float_power fmax fmin logical_and logical_or logical_xor equal allclose isclose masked_fill
+clamp clip clamp_min clamp_max lerp addcmul addcdiv sum nansum prod mean nanmean var std amax amin
+argmax argmin max min all any count_nonzero norm logsumexp softmax log_softmax cumsum matmul mm bmm
+mv dot inner outer addmm view reshape view_as reshape_as flatten unflatten squeeze unsqueeze permute
+transpose swapaxes swapdims t adjoint movedim moveaxis expand expand_as broadcast_to contiguous
+narrow flip fliplr flipud roll tril triu diagonal diag trace split tensor_split chunk unbind select
+gather scatter scatter_add index_select index_add index_copy take nonzero argwhere masked_select
+sort argsort topk unique repeat tile repeat_interleave type_as
 """.split()
 
 for _name in _METHODS:
     setattr(Tensor, _name, getattr(F, _name))
 
+# Methods and in-place forms derived from the op table: every elementwise row with a Binding.
+for _row in OPS.values():
+    _binding = _row.binding
+    if _binding is None or _row.kind != ELEMENTWISE:
+        continue
+    for _name in _binding.names:
+        if _binding.method:
+            setattr(Tensor, _name, DERIVED[_name])
+
 # In-place forms: out-of-place op, then write back.
 _INPLACE = """
-exp exp2 log log2 log10 sqrt rsqrt sin cos tan tanh sigmoid erf log1p expm1 reciprocal
-asin acos atan sinh cosh neg negative abs sign floor ceil round trunc square relu logical_not
-nan_to_num add sub subtract mul multiply div divide true_divide floor_divide remainder fmod pow
-maximum minimum atan2 eq ne lt le gt ge logical_and logical_or logical_xor bitwise_and bitwise_or
-bitwise_xor masked_fill clamp clip clamp_min clamp_max lerp addcmul addcdiv cumsum tril triu
-scatter scatter_add index_add index_copy
+log10 round square relu logical_not nan_to_num add sub subtract div divide true_divide fmod pow
+logical_and logical_or logical_xor masked_fill clamp clip clamp_min clamp_max lerp addcmul addcdiv
+cumsum tril triu scatter scatter_add index_add index_copy
 """.split()
 
 
@@ -63,6 +65,11 @@ def _make_inplace(fn, name):
 
 for _name in _INPLACE:
     setattr(Tensor, _name + "_", _make_inplace(getattr(F, _name), _name + "_"))
+for _row in OPS.values():
+    _binding = _row.binding
+    if _binding is not None and _row.kind == ELEMENTWISE and _binding.method and _binding.inplace:
+        for _name in _binding.names:
+            setattr(Tensor, _name + "_", _make_inplace(DERIVED[_name], _name + "_"))
 
 Tensor.copy_ = _inplace.copy_
 Tensor.fill_ = _inplace.fill_

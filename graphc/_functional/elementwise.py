@@ -17,6 +17,7 @@ import math
 
 from ir import dtypes as dt
 from ir.errors import DTypeError
+from ir.ops import ELEMENTWISE, OPS
 
 from .._dispatch import apply
 from .._inplace import _inplace_result
@@ -24,13 +25,7 @@ from .._tensor import Tensor
 from ._common import Number, _float_of, _promote, _tensor_arg, _to, _write_out
 
 __all__ = [
-    "exp", "exp2", "log", "log2", "sqrt", "rsqrt", "sin", "cos", "tan", "tanh", "sigmoid", "erf", "log1p", "expm1",
-    "reciprocal", "asin", "acos", "atan", "sinh", "cosh", "neg", "abs", "sign", "floor", "ceil", "round", "trunc",
-    "negative", "absolute", "arcsin", "arccos", "arctan", "relu", "log10", "square", "logical_not", "bitwise_not",
-    "isnan", "isinf", "isfinite", "clone", "add", "sub", "subtract", "rsub", "mul", "multiply", "div", "divide",
-    "true_divide", "floor_divide", "remainder", "fmod", "pow", "float_power", "maximum", "minimum", "fmax", "fmin",
-    "atan2", "arctan2", "eq", "ne", "lt", "le", "gt", "ge", "greater", "greater_equal", "less", "less_equal",
-    "not_equal", "logical_and", "logical_or", "logical_xor", "bitwise_and", "bitwise_or", "bitwise_xor", "type_as",
+    "round", "relu", "log10", "square", "logical_not", "clone", "add", "sub", "subtract", "rsub", "div", "divide", "true_divide", "fmod", "pow", "float_power", "fmax", "fmin", "logical_and", "logical_or", "logical_xor", "type_as",
 ]
 
 
@@ -46,36 +41,54 @@ def _unary(name: str, float_only: bool):
     return fn
 
 
-# Float-only maps (integers are promoted to the default float first) and maps that keep the dtype.
-exp = _unary("exp", float_only=True)
-exp2 = _unary("exp2", float_only=True)
-log = _unary("log", float_only=True)
-log2 = _unary("log2", float_only=True)
-sqrt = _unary("sqrt", float_only=True)
-rsqrt = _unary("rsqrt", float_only=True)
-sin = _unary("sin", float_only=True)
-cos = _unary("cos", float_only=True)
-tan = _unary("tan", float_only=True)
-tanh = _unary("tanh", float_only=True)
-sigmoid = _unary("sigmoid", float_only=True)
-erf = _unary("erf", float_only=True)
-log1p = _unary("log1p", float_only=True)
-expm1 = _unary("expm1", float_only=True)
-reciprocal = _unary("reciprocal", float_only=True)
-asin = _unary("asin", float_only=True)
-acos = _unary("acos", float_only=True)
-atan = _unary("atan", float_only=True)
-sinh = _unary("sinh", float_only=True)
-cosh = _unary("cosh", float_only=True)
-neg = _unary("neg", float_only=False)
-abs = _unary("abs", float_only=False)
-sign = _unary("sign", float_only=False)
-floor = _unary("floor", float_only=False)
-ceil = _unary("ceil", float_only=False)
-round = _unary("round", float_only=False)
-trunc = _unary("trunc", float_only=False)
-negative, absolute = neg, abs
-arcsin, arccos, arctan = asin, acos, atan
+round = _unary("round", float_only=False)  # hand-written: PyTorch's round also takes decimals= (not yet)
+
+
+# ----------------------------------------------------------------------------
+# functions derived from the op table: every row with a Binding (names, promotion, out=)
+
+
+def _binary_row(name: str, promote: str):
+    def fn(input, other, *, out=None):
+        (a, b), dtype = _promote(input, other)
+        if promote == "float" and not dtype.is_floating_point:
+            a, b = _to(a, dt.default_float()), _to(b, dt.default_float())
+        return _write_out(out, apply(name, [a, b]))
+
+    return fn
+
+
+def _derive(row):
+    """graphc.<name> for ``row``: promote as the binding says, run the primitive, honour out=."""
+    binding = row.binding
+    if row.arity == 1:
+        fn = _unary(row.name, binding.promote == "float")
+    else:
+        fn = _binary_row(row.name, binding.promote)
+    if not binding.out:
+        inner = fn
+
+        def fn(input):  # noqa: F811 - PyTorch's signature has no out=
+            return inner(input)
+
+    fn.__name__ = fn.__qualname__ = binding.names[0]
+    fn.__module__ = __name__
+    fn.__doc__ = (row.doc or f"Elementwise ``{binding.names[0]}``; the IR primitive ``{row.name}``.") + (
+        f" Aliases: {', '.join(binding.names[1:])}." if len(binding.names) > 1 else ""
+    )
+    return fn
+
+
+DERIVED: dict = {}  # public name -> function, for graphc._methods to bind as methods and _ forms
+for _row in OPS.values():
+    if _row.binding is not None and _row.kind == ELEMENTWISE:
+        _fn = _derive(_row)
+        for _name in _row.binding.names:
+            DERIVED[_name] = _fn
+globals().update(DERIVED)
+__all__ += sorted(DERIVED)
+# the derived functions this module's hand-written ones call
+floor_divide, log, maximum, minimum, mul, trunc = (DERIVED[n] for n in ("floor_divide", "log", "maximum", "minimum", "mul", "trunc"))
 
 
 def relu(input, inplace: bool = False):
@@ -101,20 +114,8 @@ def logical_not(input, *, out=None):
     return _write_out(out, apply("logical_not", [x]))
 
 
-def bitwise_not(input, *, out=None):
-    return _write_out(out, apply("bitwise_not", [_tensor_arg(input, "bitwise_not")]))
 
 
-def isnan(input):
-    return apply("isnan", [_tensor_arg(input, "isnan")])
-
-
-def isinf(input):
-    return apply("isinf", [_tensor_arg(input, "isinf")])
-
-
-def isfinite(input):
-    return apply("isfinite", [_tensor_arg(input, "isfinite")])
 
 
 def clone(input, *, memory_format=None):
@@ -153,12 +154,6 @@ def rsub(input, other, *, alpha=1):
     return sub(other, input, alpha=alpha)
 
 
-def mul(input, other, *, out=None):
-    """Elementwise product."""
-    return _binary("mul", input, other, out)
-
-
-multiply = mul
 
 
 def div(input, other, *, rounding_mode=None, out=None):
@@ -182,13 +177,8 @@ def div(input, other, *, rounding_mode=None, out=None):
 divide = true_divide = div
 
 
-def floor_divide(input, other, *, out=None):
-    return _binary("floor_divide", input, other, out)
 
 
-def remainder(input, other, *, out=None):
-    """Python-style modulus: the result takes the sign of the divisor."""
-    return _binary("remainder", input, other, out)
 
 
 def fmod(input, other, *, out=None):
@@ -212,38 +202,15 @@ def float_power(input, exponent):
     return pow(_to(input, dt.float64) if isinstance(input, Tensor) else input, exponent if not isinstance(exponent, Tensor) else _to(exponent, dt.float64))
 
 
-def maximum(input, other, *, out=None):
-    return _binary("maximum", input, other, out)
 
 
-def minimum(input, other, *, out=None):
-    return _binary("minimum", input, other, out)
 
 
 fmax, fmin = maximum, minimum
 
 
-def atan2(input, other, *, out=None):
-    (a, b), dtype = _promote(input, other)
-    if not dtype.is_floating_point:
-        a, b = _to(a, dt.default_float()), _to(b, dt.default_float())
-    return _write_out(out, apply("atan2", [a, b]))
 
 
-arctan2 = atan2
-
-
-def _compare(name):
-    def fn(input, other, *, out=None):
-        return _binary(name, input, other, out)
-
-    fn.__name__ = name
-    fn.__doc__ = f"Elementwise ``{name}`` comparison; a bool tensor."
-    return fn
-
-
-eq, ne, lt, le, gt, ge = (_compare(n) for n in ("eq", "ne", "lt", "le", "gt", "ge"))
-greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
 
 
 def _logical(name):
@@ -261,15 +228,6 @@ def _logical(name):
 logical_and, logical_or, logical_xor = (_logical(n) for n in ("logical_and", "logical_or", "logical_xor"))
 
 
-def _bitwise(name):
-    def fn(input, other, *, out=None):
-        return _binary(name, input, other, out)
-
-    fn.__name__ = name
-    return fn
-
-
-bitwise_and, bitwise_or, bitwise_xor = (_bitwise(n) for n in ("bitwise_and", "bitwise_or", "bitwise_xor"))
 
 
 def type_as(input, other):

@@ -48,9 +48,10 @@ def sum(input, dim=None, keepdim=False, *, dtype=None, out=None):
         return _write_out(out, c.result(_reduce("sum", x, dim, keepdim, "sum")))
 
 
-def nansum(input, dim=None, keepdim=False, *, dtype=None):
-    x = _tensor_arg(input, "nansum")
-    return sum(where(isnan(x), 0, x), dim, keepdim, dtype=dtype)
+def nansum(input, dim=None, keepdim=False, *, dtype=None, out=None):
+    """Sum over ``dim`` treating NaN as zero (the ``nansum`` primitive)."""
+    x = _sum_dtype(_tensor_arg(input, "nansum"), dtype)
+    return _write_out(out, _reduce("nansum", x, dim, keepdim, "nansum"))
 
 
 def prod(input, dim=None, keepdim=False, *, dtype=None):

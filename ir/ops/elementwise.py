@@ -245,7 +245,7 @@ binary("sub", dtype_numeric, ufunc="subtract", triton="({0} - {1})", grad=(lambd
        props=Props(identity=0, identity_side="right"))
 binary("mul", ufunc="multiply", triton={"bool": "({0} & {1})", "*": "({0} * {1})"},
        grad=(lambda n, g: g * n[1], lambda n, g: g * n[0]), saves=(0, 1),
-       props=Props(commutative=True, associative=True, identity=1, absorbing=0))
+       props=Props(commutative=True, associative=True, identity=1, absorbing=0), binding=Binding(("mul", "multiply")))
 binary("div", dtype_float, ufunc="true_divide", triton="({0} / {1})",
        grad=(lambda n, g: g / n[1], lambda n, g: -(g / n[1] * n[0] / n[1])), saves=(0, 1),
        props=Props(identity=1, identity_side="right"))
@@ -273,6 +273,7 @@ def _minmax(cmp):
 
 for _n, _cmp, _bool in (("maximum", "gt", "|"), ("minimum", "lt", "&")):
     binary(_n, ufunc=_n, grad=_minmax(_cmp), saves=(0, 1), props=Props(commutative=True, associative=True, idempotent=True),
+           binding=Binding((_n,)),
            triton={"bool": f"({{0}} {_bool} {{1}})", "float": f"tl.{_n}({{0}}, {{1}}, propagate_nan=tl.PropagateNan.ALL)",
                    "*": f"tl.{_n}({{0}}, {{1}})"})
 
@@ -288,10 +289,10 @@ def _atan2_dx(n, g):
 
 
 binary("atan2", dtype_float, ufunc="arctan2", triton="_atan2({0}, {1})", libdevice="atan2", grad=(_atan2_dy, _atan2_dx),
-       saves=(0, 1))
-binary("floor_divide", dtype_numeric, ufunc="floor_divide",
+       saves=(0, 1), binding=Binding(("atan2", "arctan2"), promote=FLOAT))
+binary("floor_divide", dtype_numeric, ufunc="floor_divide", binding=Binding(("floor_divide",)),
        triton={"float32": "tl.floor(tl.math.div_rn({0}, {1}))", "float": "tl.floor({0} / {1})", "*": "_floordiv_int({0}, {1})"})
-binary("remainder", dtype_numeric, ufunc="remainder", triton={"float": "_mod_float({0}, {1})", "*": "_mod_int({0}, {1})"},
+binary("remainder", dtype_numeric, ufunc="remainder", binding=Binding(("remainder",)), triton={"float": "_mod_float({0}, {1})", "*": "_mod_int({0}, {1})"},
        grad=(lambda n, g: g, lambda n, g: -(g * n[0].op("floor_divide", n[1]))), saves=(0, 1))
 binary("logaddexp", dtype_float, ufunc="logaddexp", triton="_logaddexp({0}, {1})",
        grad=(lambda n, g: g / (1 + (n[1] - n[0]).exp()), lambda n, g: g / (1 + (n[0] - n[1]).exp())), saves=(0, 1),
@@ -304,15 +305,15 @@ binary("hypot", dtype_float, ufunc="hypot", triton="_hypot({0}, {1})", libdevice
 # ----------------------------------------------------------------------------
 # comparisons, logic, bits
 
-for _n, _uf, _sym, _props in (
-    ("eq", "equal", "==", Props(commutative=True)),
-    ("ne", "not_equal", "!=", Props(commutative=True)),
-    ("lt", "less", "<", Props()),
-    ("le", "less_equal", "<=", Props()),
-    ("gt", "greater", ">", Props()),
-    ("ge", "greater_equal", ">=", Props()),
+for _n, _uf, _sym, _props, _names in (
+    ("eq", "equal", "==", Props(commutative=True), ("eq",)),
+    ("ne", "not_equal", "!=", Props(commutative=True), ("ne", "not_equal")),
+    ("lt", "less", "<", Props(), ("lt", "less")),
+    ("le", "less_equal", "<=", Props(), ("le", "less_equal")),
+    ("gt", "greater", ">", Props(), ("gt", "greater")),
+    ("ge", "greater_equal", ">=", Props(), ("ge", "greater_equal")),
 ):
-    binary(_n, dtype_bool_out, ufunc=_uf, triton=f"({{0}} {_sym} {{1}})", props=_props)
+    binary(_n, dtype_bool_out, ufunc=_uf, triton=f"({{0}} {_sym} {{1}})", props=_props, binding=Binding(_names))
 
 
 def _logical(sym):
