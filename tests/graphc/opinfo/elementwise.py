@@ -224,6 +224,7 @@ OPS: list[OpSpec] = [
     _u("asin", np.arcsin, -0.9, 0.9),
     _u("acos", np.arccos, -0.9, 0.9),
     _u("atan", np.arctan),
+    _u("atanh", np.arctanh, -0.9, 0.9),
     _u("sinh", np.sinh),
     _u("cosh", np.cosh),
     OpSpec(
@@ -315,6 +316,8 @@ OPS: list[OpSpec] = [
     _b("maximum", np.maximum, scalar_b=None),
     _b("minimum", np.minimum, scalar_b=None),
     _b("atan2", np.arctan2, a=NONZERO, b=NONZERO, dtypes=FLOAT, scalar_b=None),
+    _b("logaddexp", np.logaddexp, a=(-3.0, 3.0, 0.0), b=(-3.0, 3.0, 0.0), dtypes=FLOAT, scalar_b=None, inplace=False),
+    _b("hypot", np.hypot, a=NONZERO, b=NONZERO, dtypes=FLOAT, scalar_b=None, inplace="hypot_"),
     OpSpec(
         "rsub_operator", lambda x: 2.0 - x, lambda x: 2.0 - x, unary_samples(), dtypes=FLOAT + INT, out_dtype=FLOATIFY
     ),

@@ -271,6 +271,15 @@ def cumsum_samples(rng, dtype):
     ]
 
 
+def nansum_samples(rng, dtype):
+    out = reduce_samples()(rng, dtype)
+    if dtype in FLOAT16:
+        x = make(rng, (3, 4), dtype)
+        x[0, 1] = x[2, 3] = np.nan
+        out += [S(x, desc="NaNs, all dims"), S(x, dim=1, desc="NaNs, dim=1"), S(x, dim=0, keepdim=True, desc="NaNs keepdim")]
+    return out
+
+
 OPS: list[OpSpec] = [
     # -- reductions -------------------------------------------------------
     OpSpec(
@@ -281,6 +290,16 @@ OPS: list[OpSpec] = [
         dtypes=FLOAT16 + INT + (b8,),
         out_dtype=INT64IFY,
         method="sum",
+        tol={f16: (4e-3, 4e-3)},
+    ),
+    OpSpec(
+        "nansum",
+        graphc.nansum,
+        red_ref(np.nansum),
+        nansum_samples,
+        dtypes=FLOAT16 + INT,
+        out_dtype=INT64IFY,
+        method="nansum",
         tol={f16: (4e-3, 4e-3)},
     ),
     OpSpec(
