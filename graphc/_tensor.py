@@ -27,6 +27,7 @@ import numpy as np
 
 from ir import dtypes as dt
 from ir.errors import AutogradError, TracingError, user_location
+from ir.ops.movement import contiguous_strides
 
 from . import _state
 from ._args import norm_dim
@@ -169,11 +170,12 @@ class Tensor:
         """Strides in elements, as PyTorch reports them."""
         data = self._data
         if data is None and self._node is not None:  # a tracer: the strides eager would have
-            data = self._trace.layout(self)
-        if data is None:
-            self._need_data("stride")
-        item = data.itemsize
-        strides = tuple(s // item for s in data.strides)
+            lay = self._trace.layout(self)
+            strides = lay[0] if lay is not None else contiguous_strides(self.shape)
+        else:
+            if data is None:
+                self._need_data("stride")
+            strides = tuple(s // data.itemsize for s in data.strides)
         return strides if dim is None else strides[dim]
 
     def storage_offset(self) -> int:

@@ -26,13 +26,13 @@ backward graph into the same graph.
 from __future__ import annotations
 
 import numpy as np
-from numpy.lib.stride_tricks import as_strided
 
 from backends.numpy.kernels import run_op
 from ir import dtypes as dt
 from ir import ops as ops_table
 from ir.errors import TracingError, user_location
 from ir.graph import Graph
+from ir.ops.movement import contiguous_strides
 
 from . import _state
 from ._autograd_graph import current_seq
@@ -164,47 +164,37 @@ class Trace:
         return self._tracer(node)
 
     def layout(self, t: Tensor):
-        """A dummy numpy array (never read) with the strides eager would give ``t``, or None.
+        """``(strides, offset)`` in elements that eager would give ``t``, or None (a copy).
 
-        Tracers have no strides: they are rebuilt from the root's layout (a real
-        argument's or lifted tensor's own strides, else contiguous) through ``t``'s
-        view ops. ``reshape``/``view``/``contiguous`` ask it whether eager would copy.
+        Tracers have no memory: their layout is rebuilt from the root's (a real argument's or
+        lifted tensor's own strides, else contiguous) through ``t``'s view ops with the view
+        rows' stride rules — the same rules the Triton runtime's device arrays follow, and that
+        numpy's views are tested against. ``reshape``/``view``/``contiguous`` ask whether
+        eager would copy.
         """
         root = t._base if t._base is not None else t
         real = self.real_of(root)
-        dtype = t.dtype.numpy_dtype
-        if real is not None and isinstance(real._data, np.ndarray):
-            strides = real._data.strides
+        shape = tuple(root.shape)
+        if real is not None and real._data is not None:
+            strides = tuple(real.stride())
         else:
-            strides = np.empty((0,) + tuple(root.shape), dtype=dtype).strides[1:]
-        a = as_strided(np.empty(1, dtype=dtype), shape=tuple(root.shape), strides=strides)
-        try:
-            for name, attrs in t._view_ops or ():
-                if name == "reshape":
-                    a = a.view()
-                    a.shape = attrs["shape"]
-                else:
-                    opdef = ops_table.OPS[name]
-                    a = run_op(opdef, [a], attrs, opdef.infer([_Meta(a.shape)], attrs)[0], None)
-        except AttributeError:
-            return None
-        return a
-
-    def viewable(self, t: Tensor, shape) -> bool:
-        """Whether eager ``reshape`` would give a view of ``t`` (else it copies)."""
-        a = self.layout(t)
-        if a is None:
-            return False
-        try:
-            a = a.view()
-            a.shape = tuple(shape)
-        except AttributeError:  # numpy would have to copy
-            return False
-        return True
+            strides = contiguous_strides(shape)
+        offset = 0
+        for name, attrs in t._view_ops or ():
+            row = ops_table.OPS[name]
+            out_shape, _ = row.infer([_Meta(shape)], attrs)
+            step = row.strided(shape, strides, offset, attrs, out_shape)
+            if step is None:
+                return None
+            (strides, offset), shape = step, out_shape
+        return strides, offset
 
     def is_contiguous(self, t: Tensor) -> bool:
-        a = self.layout(t)
-        return a is not None and bool(a.flags.c_contiguous)
+        lay = self.layout(t)
+        if lay is None:
+            return False
+        shape = tuple(t.shape)
+        return all(st == c for st, c, s in zip(lay[0], contiguous_strides(shape), shape) if s != 1)
 
     def guard_values(self, real: Tensor) -> None:
         """Remember the values of a real tensor read while tracing (``.item()``, a mask):

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from ir import dtypes as dt
 from ir.errors import ShapeError
+from ir.ops import OPS, fmt_shape
 from ir.ops import broadcast_shapes as _broadcast_shapes
-from ir.ops import fmt_shape
 
 from .._args import infer_shape, norm_dim, norm_dims, reduced_count
 from .._dispatch import apply, composite
@@ -24,14 +24,12 @@ __all__ = [
 
 
 def _viewable(x: Tensor, shape) -> bool:
-    if x._data is None:  # a tracer: ask the trace, which knows the layout eager would have
-        return x._trace.viewable(x, shape)
-    try:
-        v = x._data.view()
-        v.shape = shape
-        return True
-    except AttributeError:
-        return False
+    """Whether ``x`` can be seen with ``shape`` without a copy: the reshape row's stride rule on
+    ``x``'s layout (a tracer's layout is the one eager would have)."""
+    if x._data is None and x._trace.layout(x) is None:
+        return False  # the tracer itself came from a copy-making reshape: contiguous then
+    shape = tuple(shape)
+    return OPS["reshape"].strided(tuple(x.shape), tuple(x.stride()), 0, {"shape": shape}, shape) is not None
 
 
 def view(input, *shape):
