@@ -28,10 +28,11 @@ import os
 import time
 import warnings
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
+from backends import KernelInfo, backend_for_device, backend_named  # noqa: F401  (KernelInfo: graphc.viz reads it here)
 from ir.errors import TracingError, UnsupportedError
 from ir.passes.fusion import fuse
 from ir.passes.simplify import simplify
@@ -140,20 +141,6 @@ def _spec_text(spec) -> str:
 
 # ----------------------------------------------------------------------------
 # reports
-
-
-@dataclass
-class KernelInfo:
-    """One generated kernel: its name, kind, source text and the IR nodes it covers."""
-
-    name: str
-    kind: str
-    source: str
-    nodes: list  # node ids in the optimized graph
-    node_text: list = field(default_factory=list)
-
-    def compile_ahead(self, target: str = "sm_90"):
-        raise UnsupportedError(f"kernel {self.name} is a numpy kernel; ahead-of-time compilation applies to Triton kernels")
 
 
 @dataclass
@@ -492,7 +479,7 @@ class CompiledFunction:
                         aot_plan.saved[i] = ("output", len(trace.graph.outputs) - 1)
         self._traces += 1
         t1 = time.perf_counter()
-        backend = self.backend or ("triton" if device.type == "cuda" else None)  # the device decides by default
+        backend = self.backend or backend_for_device(device.type).name  # the device decides by default
         report = build(trace.graph, self.__name__, _signature(leaves), backend, {"trace": t1 - t0})
         entry = _Entry(trace, out_spec, report._program, report, len(out_leaves), leaves)
         if aot_plan is not None:
@@ -546,24 +533,14 @@ def build(graph, name: str, signature: str = "", backend=None, timings=None) -> 
 
 
 def _build_new(graph, name, signature, backend, timings, t0) -> Report:
-    from backends.numpy.codegen import compile_schedule
-
+    chosen = backend_named(backend)  # raises for an unknown name
     optimized = simplify(graph)
     t1 = time.perf_counter()
-    schedule = fuse(optimized)
+    schedule = fuse(optimized, policy=chosen.fusion_policy())
     t2 = time.perf_counter()
-    if backend == "numpy":
-        program = compile_schedule(schedule, name)
-        kernels = [KernelInfo(k.name, k.kind, k.source, k.node_ids, k.nodes_text) for k in program.kernels]
-        source = program.source
-    elif backend == "triton":
-        from backends.triton import compile_schedule as triton_compile
-
-        program = triton_compile(schedule, name)
-        kernels = program.kernel_infos()
-        source = program.source
-    else:
-        raise UnsupportedError(f"unknown backend {backend!r}; expected 'numpy' or 'triton'")
+    program = chosen.compile(schedule, name)
+    kernels = program.kernel_infos()
+    source = program.source
     t3 = time.perf_counter()
     timings.update({"simplify": t1 - t0, "fusion": t2 - t1, "codegen": t3 - t2})
     report = Report(name, signature, graph, optimized, kernels, source, backend, timings, schedule)

@@ -6,6 +6,7 @@ asking for it without them raises :class:`~ir.errors.DeviceError` saying so.
 
 from __future__ import annotations
 
+from backends import backend_for_device
 from ir.errors import DeviceError
 
 
@@ -87,11 +88,9 @@ def as_device(d) -> device:
 
 
 def backend_for(d: device):
-    """The runtime module that executes ops for tensors on ``d``."""
+    """The backend (:class:`backends.Backend`) that executes ops for tensors on ``d``."""
     if d.type == "cpu":
-        from backends.numpy import kernels
-
-        return kernels
+        return backend_for_device("cpu")
     from . import cuda
 
     return cuda._backend()

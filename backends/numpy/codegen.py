@@ -15,11 +15,11 @@ per kernel ``program.kernels[i].source``) so a user can read what runs.
 
 from __future__ import annotations
 
-import linecache
-from dataclasses import dataclass, field
-
 import numpy as np
 
+from backends.base import KernelInfo
+from backends.base import Program as BaseProgram
+from backends.loader import load_source
 from ir import dtypes as dt
 from ir import ops as ops_table
 from ir.graph import is_scalar_constant, leaving_aliases
@@ -156,18 +156,9 @@ def view_expr(node, src: str, shape_override=None) -> str:
     raise KeyError(node.op)
 
 
-@dataclass
-class GeneratedKernel:
-    """One kernel's source and the IR nodes it implements."""
-
-    name: str
-    kind: str
-    node_ids: list
-    source: str
-    nodes_text: list = field(default_factory=list)
-
-    def __repr__(self) -> str:
-        return f"<GeneratedKernel {self.name}: {len(self.node_ids)} nodes>"
+def GeneratedKernel(name: str, kind: str, node_ids: list, source: str, nodes_text: list) -> KernelInfo:
+    """One kernel's source and the IR nodes it implements, as the shared :class:`KernelInfo`."""
+    return KernelInfo(name, kind, source, list(node_ids), list(nodes_text))
 
 
 
@@ -655,15 +646,8 @@ class Buffers:
         return arr[:n].reshape(shape)
 
 
-@dataclass
-class Program:
+class Program(BaseProgram):
     """A compiled numpy program: call ``program(inputs)`` with numpy arrays."""
-
-    name: str
-    source: str
-    kernels: list
-    plan: object
-    fn: object = None
 
     def __call__(self, inputs):
         # Silent on inf/nan like the eager kernels (and PyTorch); pool threads are set up alike.
@@ -671,17 +655,11 @@ class Program:
             return self.fn(inputs)
 
 
-_counter = [0]
-
-
 def compile_schedule(schedule, name: str = "graph") -> Program:
     """Generate, compile and return the numpy :class:`Program` for ``schedule``."""
     gen = NumpyCodegen(schedule, name)
     source = gen.generate()
-    _counter[0] += 1
-    filename = f"<graphc-numpy-{name}-{_counter[0]}>"
-    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-    namespace = {"np": np, "K": K, "R": R, "B": Buffers(gen.plan)}
+    namespace = {"np": np, "K": K, "R": R, "B": Buffers(gen.plan), "__name__": "graphc_numpy_program"}
     namespace.update(gen.consts)
-    exec(compile(source, filename, "exec"), namespace)
-    return Program(name, source, gen.kernels, gen.plan, namespace["run"])
+    fn = load_source(source, f"numpy-{name}", namespace, "run")
+    return Program(name, source, gen.kernels, fn, gen.plan)

@@ -20,7 +20,7 @@ import numpy as np
 
 import graphc
 import graphc.nn.functional as F
-from backends.triton import codegen
+from backends.triton.codegen import program
 
 AOT_MAX = int(os.environ.get("GRAPHC_AOT_MAX", "120"))
 
@@ -61,7 +61,7 @@ def _diverse(kernels, cap):
 
 
 def test_every_generated_kernel_compiles_for_sm_90():
-    kernels = list(codegen.RECORDED or []) + _representative_kernels()
+    kernels = list(program.RECORDED or []) + _representative_kernels()
     unique = {}
     for k in kernels:
         unique.setdefault(k.source, k)

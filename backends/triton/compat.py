@@ -1,0 +1,23 @@
+"""Where the Triton releases graphc supports differ, decided once, on the installed version.
+
+graphc supports Triton 3.4 through 3.9 (``pyproject.toml``). Each difference below names the
+release that changed; code elsewhere asks these flags instead of comparing versions itself.
+"""
+
+from __future__ import annotations
+
+import re
+
+import triton
+
+VERSION: tuple = tuple(int(x) for x in re.match(r"(\d+)\.(\d+)", triton.__version__).groups())
+
+# float64 tiles in ``tl.dot``: Triton 3.5 accepts fp64 operands with an fp64 accumulator; 3.4
+# asserts "Unsupported lhs dtype fp64". Where it is missing, a float64 matmul multiplies and
+# sums its tiles explicitly (exact fp64, no tensor cores).
+FP64_DOT: bool = VERSION >= (3, 5)
+
+# ``tl.dot``'s ``out_dtype``: Triton 3.5-3.8 default it to float32 and assert that the
+# accumulator has that type, so a float64 accumulator needs ``out_dtype=tl.float64`` spelled
+# out (Triton 3.9 infers it from the accumulator). Spelling it out is right on every release.
+DOT_FP64_ARGS: str = ", out_dtype=tl.float64"

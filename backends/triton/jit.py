@@ -1,0 +1,24 @@
+"""Loading a generated ``@triton.jit`` kernel from its source text.
+
+Kernels are exec'd through the shared loader (:func:`backends.loader.load_source`), which
+keeps their text in ``linecache`` while they live: Triton reads a kernel's source through
+``inspect`` to parse it, and tracebacks show the generated lines.
+"""
+
+from __future__ import annotations
+
+import triton
+import triton.language as tl
+from triton.language.extra import libdevice
+
+from backends.loader import load_source
+
+from . import _env
+
+
+def load_kernel(source: str, fn_name: str, tag: str):
+    """The ``@triton.jit`` function ``fn_name`` defined by ``source`` (an interpreted one
+    under ``TRITON_INTERPRET=1``)."""
+    _env.check_usable()
+    ns = {"triton": triton, "tl": tl, "libdevice": libdevice, "__name__": f"graphc_triton_{tag}"}
+    return load_source(source, f"triton-{tag}", ns, fn_name)
