@@ -21,3 +21,23 @@ FP64_DOT: bool = VERSION >= (3, 5)
 # accumulator has that type, so a float64 accumulator needs ``out_dtype=tl.float64`` spelled
 # out (Triton 3.9 infers it from the accumulator). Spelling it out is right on every release.
 DOT_FP64_ARGS: str = ", out_dtype=tl.float64"
+
+
+def release_kernel(fn) -> None:
+    """Drop the references Triton itself keeps to a loaded kernel that graphc no longer uses,
+    so the kernel (and its source in ``linecache``) can be garbage-collected.
+
+    Triton's interpreter (3.4-3.9) caches each kernel's rewritten function in the class-level
+    dict ``InterpretedFunction.rewritten_fn``, never evicted; Triton 3.9 also registers each
+    ``JITFunction`` under ``"module:qualname"`` in ``triton.runtime.jit._triton_jit_function_registry``
+    (earlier releases have no such registry).
+    """
+    cache = getattr(type(fn), "rewritten_fn", None)
+    if isinstance(cache, dict):
+        cache.pop(getattr(fn, "fn", None), None)
+    registry = getattr(triton.runtime.jit, "_triton_jit_function_registry", None)
+    inner = getattr(fn, "fn", None)
+    if isinstance(registry, dict) and inner is not None:
+        key = f"{getattr(fn, 'module', '')}:{getattr(inner, '__qualname__', '')}"
+        if registry.get(key) is fn:
+            del registry[key]

@@ -264,10 +264,31 @@ class _Fuser:
             if self._path_between(k.id, other.id) or self._path_between(other.id, k.id):
                 log.debug("not merging %s into %s: another kernel lies between them", other.name, k.name)
                 continue
+            crossing = self._non_broadcast_read(k, other)
+            if crossing is not None:
+                log.debug("not merging %s into %s: %s", other.name, k.name, crossing)
+                continue
             nodes = sorted(k.nodes + other.nodes, key=lambda m: self.position[m.id])
             if self._policy_refuses(k, k.kind, k.axes, nodes, other.nodes) is not None:
                 continue
             self.merge(k, other)
+
+    def _non_broadcast_read(self, k: Kernel, other: Kernel) -> str | None:
+        """Why ``k`` and ``other`` cannot merge because one reads the other through a view that
+        is not a broadcast (inside a kernel that would be a read of its own unwritten output),
+        or None."""
+        pair = {k.id, other.id}
+        for m in k.nodes + other.nodes:
+            for i in m.inputs:
+                j, crossed = i, None
+                while j.id not in self.kernel_of and j.kind == ops_table.VIEW:
+                    if crossed is None and not is_broadcast_view(j):
+                        crossed = j
+                    j = j.inputs[0]
+                owner = self.kernel_of.get(j.id)
+                if crossed is not None and owner in pair and owner != self.kernel_of[m.id]:
+                    return f"%{m.id} reads %{j.id} through {crossed.op} view %{crossed.id}, which is not a broadcast"
+        return None
 
     def _path_between(self, src: int, dst: int) -> bool:
         """Whether ``dst`` reads from ``src`` through at least one other kernel."""

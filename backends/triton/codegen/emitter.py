@@ -131,7 +131,7 @@ class TritonKernel:
         if self._fn is None:
             with self._lock:
                 if self._fn is None:
-                    self._fn = load_kernel(self.source, self.fn_name, self.name)
+                    self._fn = load_kernel(self.source, self.fn_name, self.name, owner=self)
         return self._fn
 
     # -- launching --------------------------------------------------------------------
