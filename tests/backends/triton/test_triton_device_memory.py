@@ -186,3 +186,12 @@ def test_compiled_mlp_training_step_on_cuda(gpu):
     for pc, pg in zip(mc.parameters(), mg.parameters()):
         assert pg.is_cuda
         np.testing.assert_allclose(_c(pg), pc.detach().numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_out_of_range_index_on_cuda_tensors_raises(gpu):
+    """Eager index ops on device memory check their indices too (the host copy of the index
+    under the interpreter; a device-side assert with GRAPHC_TRITON_DEBUG=1 on a GPU)."""
+    g = graphc.randn(4, 6).cuda()
+    with pytest.raises(IndexError, match="index_select: index 6 is out of bounds for dimension 1 with size 6"):
+        g.index_select(1, graphc.tensor([0, 6]).cuda())
+    np.testing.assert_array_equal(_c(g.index_select(1, graphc.tensor([5, -1]).cuda())), _c(g)[:, [5, 5]])
