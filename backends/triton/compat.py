@@ -23,6 +23,11 @@ FP64_DOT: bool = VERSION >= (3, 5)
 DOT_FP64_ARGS: str = ", out_dtype=tl.float64"
 
 
+# ``tl.load`` with a mask: Triton 3.4 broadcasts the mask to the pointer block only (3.5
+# broadcasts both ways), so a [1, N] load with an [M, N] mask fails there. The generated code
+# needs no flag for it: every load's mask has the load's own block shape (codegen/matmul.py).
+
+
 def release_kernel(fn) -> None:
     """Drop the references Triton itself keeps to a loaded kernel that graphc no longer uses,
     so the kernel (and its source in ``linecache``) can be garbage-collected.

@@ -59,9 +59,14 @@ class MatmulKernel(TileKernel):
         return None
 
     def masks_for(self, omap):
+        """A mask of the load's own block shape (Triton 3.4 broadcasts a mask to the pointer
+        block, never the pointer to the mask): rows, columns, both, or none."""
         nd = len(self.domain)
-        if any(x is not None and x >= nd - 2 for x in omap):
+        rows, cols = nd - 2 in omap, nd - 1 in omap
+        if rows and cols:
             return "mask"
+        if rows or cols:
+            return "mmask" if rows else "nmask"
         return None  # indexed by batch coordinates only: a scalar load, in bounds
 
     def generate(self) -> TritonKernel:
@@ -152,7 +157,9 @@ class MatmulKernel(TileKernel):
         e.emit(f"a_ptrs += BLOCK_K * {ak}")
         e.emit(f"b_ptrs += BLOCK_K * {bk}")
         e.depth -= 1
-        e.emit(f"mask = (rm[:, None] < {M}) & (rn[None, :] < {N})")
+        e.emit(f"mmask = rm[:, None] < {M}")
+        e.emit(f"nmask = rn[None, :] < {N}")
+        e.emit("mask = mmask & nmask")
         conv = (
             f"acc.to({E.tl_type(E.compute_type(mm.dtype))})" if acc_t != E.tl_type(E.compute_type(mm.dtype)) else "acc"
         )

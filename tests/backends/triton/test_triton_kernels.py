@@ -15,6 +15,7 @@ import pytest
 import backends.triton as BT
 from backends.numpy.interpreter import interpret
 from backends.numpy.kernels import round_bf16
+from backends.triton import compat
 from backends.triton.codegen import matmul, tiles
 from ir import dtypes as dt
 from ir import ops as O
@@ -255,6 +256,21 @@ def test_matmul(d, rng):
         if d in (f16, bf16):
             a, b = a / 4, b / 4
         check(lambda g, x, y: g.add("matmul", [x, y]), [(a, d), (b, d)], tol=tol, name=f"mm{sa}{sb}")
+
+
+def test_float64_matmul_follows_the_installed_triton(rng):
+    """float64 matmul: ``tl.dot`` with an fp64 accumulator where Triton has it (3.5+, with
+    ``out_dtype`` spelled out for 3.5-3.8), an explicit multiply-and-sum on 3.4; exact either
+    way, and it compiles for sm_90."""
+    a, b = rand(rng, (33, 20), f64), rand(rng, (20, 17), f64)
+    p = check(lambda g, x, y: g.add("matmul", [x, y]), [(a, f64), (b, f64)], tol=(1e-12, 1e-12))
+    (k,) = p.kernel_infos()
+    if compat.FP64_DOT:
+        assert "tl.dot(av, bv, acc" in k.source and "out_dtype=tl.float64" in k.source
+    else:
+        assert "tl.dot(" not in k.source and "tl.sum(av[:, :, None] * bv[None, :, :], axis=1)" in k.source
+    assert "float64 accumulation" in k.source
+    assert ".target sm_90" in k.compile_ahead("sm_90")
 
 
 def test_matmul_transposed_operands_and_epilogue(rng):
