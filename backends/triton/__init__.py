@@ -17,8 +17,9 @@ from ._env import GPU_PRESENT, NO_GPU_REASON, interpreting  # noqa: F401  (sets 
 try:
     import triton  # noqa: F401
 except ImportError as e:  # an ImportError still: graphc.cuda reports it as the reason cuda is unavailable
-    raise ImportError(f"graphc's Triton backend needs Triton 3.4 or newer: pip install 'graphc[triton]' ({e})") from e
+    raise ImportError(f"graphc's Triton backend needs Triton 3.4 to 3.9: pip install 'graphc[triton]' ({e})") from e
 
+from . import compat  # noqa: E402, F401  (refuses a Triton older than the supported range)
 from .backend import BACKEND, TritonBackend  # noqa: E402
 from .codegen import CONFIG, Program, TritonKernel, compile_schedule  # noqa: E402
 

@@ -7,10 +7,24 @@ release that changed; code elsewhere asks these flags instead of comparing versi
 from __future__ import annotations
 
 import re
+import warnings
 
 import triton
 
 VERSION: tuple = tuple(int(x) for x in re.match(r"(\d+)\.(\d+)", triton.__version__).groups())
+OLDEST, NEWEST = (3, 4), (3, 9)  # the supported range, as pyproject.toml states it
+
+if VERSION < OLDEST:
+    raise ImportError(
+        f"graphc's Triton backend needs Triton 3.4 to 3.9; Triton {triton.__version__} is installed "
+        "(pip install 'graphc[triton]')"
+    )
+if VERSION > NEWEST:
+    warnings.warn(
+        f"graphc's Triton backend is tested with Triton 3.4 to 3.9; Triton {triton.__version__} may differ",
+        RuntimeWarning,
+        stacklevel=2,
+    )
 
 # float64 tiles in ``tl.dot``: Triton 3.5 accepts fp64 operands with an fp64 accumulator; 3.4
 # asserts "Unsupported lhs dtype fp64". Where it is missing, a float64 matmul multiplies and
