@@ -142,3 +142,25 @@ def test_host_fallback_is_interpreter_only(monkeypatch):
     monkeypatch.setattr(program, "device_memory", lambda: True)
     with pytest.raises(UnsupportedError):
         program.TritonCodegen(fuse(g), "fb").generate()
+
+
+@pytest.mark.skipif(_env.GPU_PRESENT, reason="a GPU is present")
+def test_triton_imported_before_graphc_without_a_gpu_gives_the_interpreter_guidance():
+    """Issue 11: with triton imported first (so TRITON_INTERPRET could not be set) and no GPU,
+    backend="triton" used to fail in the CUDA allocator; it now says what to do."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import triton, graphc\n"
+        "from ir.errors import UnsupportedError\n"
+        "try:\n"
+        "    graphc.compile(lambda x: x * 2, backend='triton', warmup=False)(graphc.ones(3))\n"
+        "except UnsupportedError as e:\n"
+        "    print('UnsupportedError:', e)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "TRITON_INTERPRET"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert "UnsupportedError:" in out.stdout, out.stdout + out.stderr
+    assert "set TRITON_INTERPRET=1" in out.stdout
