@@ -11,24 +11,39 @@ checks the same layout again and treats a failure as a bug (it never splits a gr
 
 from __future__ import annotations
 
+import functools
+
 from ir.graph import view_root
 from ir.passes.fusion import FusionPolicy, Proposal
 
 from .codegen.layout import LayoutError, TileLayout
 
 
+@functools.lru_cache(maxsize=512)
+def _layout(kind, domain, axes) -> TileLayout:
+    return TileLayout(kind, domain, axes)
+
+
 class TritonFusionPolicy(FusionPolicy):
     name = "triton"
 
     def refuse(self, proposal: Proposal) -> str | None:
-        layout = TileLayout(proposal.kind, proposal.domain, proposal.axes)
-        inside = {n.id for n in proposal.nodes}
+        """Check the reads the change adds: the group's other reads were checked when their
+        nodes joined (a pointwise group that becomes a reduction keeps its values in the dom
+        space, where they read alike)."""
+        layout = _layout(proposal.kind, proposal.domain, proposal.axes)
+        nodes = proposal.nodes
+        inside = {n.id for n in nodes}
         added = {n.id for n in proposal.added}
+        # a joining node is read by nothing in the kernel; after a merge, either side may read the other
+        check = (
+            [n for n in nodes if n.id in added or any(view_root(i, inside)[0].id in added for i in n.inputs)]
+            if proposal.merge
+            else proposal.added
+        )
         try:
-            for n in proposal.nodes:
-                # only reads the change adds: the group's other reads were checked when they joined
-                if n.id in added or any(view_root(i, inside)[0].id in added for i in n.inputs):
-                    layout.check_node(n, inside)
+            for n in check:
+                layout.check_node(n, inside)
         except LayoutError as e:
             return str(e)
         return None

@@ -72,21 +72,34 @@ class Kernel:
         return f"<Kernel {self.name}: nodes {[f'%{n.id}' for n in self.nodes]}>"
 
 
-@dataclass(frozen=True)
 class Proposal:
     """A kernel as it would be after a join or a merge, shown to the backend's policy.
 
     ``nodes`` are all the group's nodes in graph order; ``added`` the ones joining it (the
     new node, or the other kernel's nodes); ``kind``, ``domain`` and ``axes`` the group's
-    after the change (a pointwise group that a reduction joins becomes a reduction).
+    after the change (a pointwise group that a reduction joins becomes a reduction);
+    ``kernel`` the kernel that grows, as it is before the change; ``merge`` whether another
+    kernel merges into it (else one node joins it: a node later in graph order than every
+    node of the kernel, so none of them reads it).
     """
 
-    kind: str
-    domain: tuple
-    axes: tuple
-    nodes: tuple
-    added: tuple
-    kernel: Kernel  # the kernel that grows
+    __slots__ = ("kind", "domain", "axes", "added", "kernel", "_order")
+
+    def __init__(self, kind: str, domain: tuple, axes: tuple, added: tuple, kernel: Kernel, order=None):
+        self.kind, self.domain, self.axes, self.added, self.kernel = kind, domain, axes, added, kernel
+        self._order = order  # graph positions by node id, when the added nodes interleave
+
+    @property
+    def merge(self) -> bool:
+        return self._order is not None
+
+    @property
+    def nodes(self) -> list:
+        """Built on demand: policies that look only at ``added`` pay nothing for big kernels."""
+        nodes = self.kernel.nodes + list(self.added)
+        if self._order is not None:
+            nodes.sort(key=lambda m: self._order[m.id])
+        return nodes
 
 
 class FusionPolicy:
@@ -121,6 +134,7 @@ class _Fuser:
     def __init__(self, graph: Graph, policy: FusionPolicy):
         self.graph = graph
         self.policy = policy
+        self.accepts_all = type(policy).refuse is FusionPolicy.refuse  # the base policy: skip asking
         self.kernels: dict[int, Kernel] = {}
         self.kernel_of: dict[int, int] = {}
         self.next_id = 0
@@ -165,8 +179,10 @@ class _Fuser:
             stack.extend(self.deps[k])
         return False
 
-    def _policy_refuses(self, k: Kernel, kind, axes, nodes, added) -> str | None:
-        why = self.policy.refuse(Proposal(kind, k.domain, tuple(axes), tuple(nodes), tuple(added), k))
+    def _policy_refuses(self, k: Kernel, kind, axes, added, order=None) -> str | None:
+        if self.accepts_all:
+            return None
+        why = self.policy.refuse(Proposal(kind, k.domain, tuple(axes), tuple(added), k, order))
         if why is not None:
             what = f"%{added[0].id}" if len(added) == 1 else f"{len(added)} nodes"
             log.debug("not fusing %s into %s: the %s backend refuses: %s", what, k.name, self.policy.name, why)
@@ -180,7 +196,7 @@ class _Fuser:
                 log.debug("not fusing %%%d into %s: it also reads kernel k%d, which depends on it (cycle)", n.id, k.name, other)
                 return False
         kind, axes = kind or k.kind, k.axes if axes is None else tuple(axes)
-        if self._policy_refuses(k, kind, axes, k.nodes + [n], [n]) is not None:
+        if self._policy_refuses(k, kind, axes, [n]) is not None:
             return False
         k.kind, k.axes = kind, axes
         k.nodes.append(n)
@@ -268,8 +284,7 @@ class _Fuser:
             if crossing is not None:
                 log.debug("not merging %s into %s: %s", other.name, k.name, crossing)
                 continue
-            nodes = sorted(k.nodes + other.nodes, key=lambda m: self.position[m.id])
-            if self._policy_refuses(k, k.kind, k.axes, nodes, other.nodes) is not None:
+            if self._policy_refuses(k, k.kind, k.axes, other.nodes, self.position) is not None:
                 continue
             self.merge(k, other)
 
@@ -280,6 +295,8 @@ class _Fuser:
         pair = {k.id, other.id}
         for m in k.nodes + other.nodes:
             for i in m.inputs:
+                if i.kind != ops_table.VIEW or i.id in self.kernel_of:
+                    continue
                 j, crossed = i, None
                 while j.id not in self.kernel_of and j.kind == ops_table.VIEW:
                     if crossed is None and not is_broadcast_view(j):
