@@ -40,7 +40,7 @@ def load_source(source: str, tag: str, namespace: dict, name: str):
         raise
     try:
         weakref.finalize(obj, _forget, filename)
-    except TypeError:  # not weak-referenceable: tie the entry to nothing, keep it (rare, small)
+    except TypeError:  # a value without weak references (not a function or kernel): the entry stays
         pass
     return obj
 
