@@ -382,11 +382,11 @@ def measure_ceilings(cfg: Config) -> GpuCeilings:
             mm = _gpu_measure(lambda: torch.matmul(a, a), peers.sync, cfg)
             tflops[name] = 2 * n**3 / mm.seconds / 1e12
         return GpuCeilings(nbytes, gbs, n, tflops, "torch")
-    from backends.triton import runtime as R
+    from backends.triton import driver, memory
 
-    src = R.DeviceArray.empty((nbytes // 4,), "float32")
-    dst = R.DeviceArray.empty((nbytes // 4,), "float32")
-    m = _gpu_measure(lambda: R.driver().dtod(dst.data_ptr(), src.data_ptr(), nbytes), R.synchronize, cfg)
+    src = memory.DeviceArray.empty((nbytes // 4,), "float32")
+    dst = memory.DeviceArray.empty((nbytes // 4,), "float32")
+    m = _gpu_measure(lambda: driver.driver().dtod(dst.data_ptr(), src.data_ptr(), nbytes), driver.synchronize, cfg)
     return GpuCeilings(nbytes, 2 * nbytes / m.seconds / 1e9, 0, {}, "cuMemcpyDtoD")
 
 

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from backends import backend_for_device
 from ir.errors import TracingError, UnsupportedError
 
 from . import _aot, _state
@@ -431,7 +432,7 @@ class CompiledFunction:
                         aot_plan.saved[i] = ("output", len(trace.graph.outputs) - 1)
         self._traces += 1
         t1 = time.perf_counter()
-        backend = self.backend or ("triton" if device.type == "cuda" else None)  # the device decides by default
+        backend = self.backend or backend_for_device(device.type).name  # the device decides by default
         report = build(trace.graph, self.__name__, _signature(leaves), backend, {"trace": t1 - t0})
         entry = _Entry(trace, out_spec, report._program, report, len(out_leaves), leaves)
         if aot_plan is not None:

@@ -16,13 +16,12 @@ import sys
 import time
 from collections import OrderedDict
 
-from backends.numpy.codegen import compile_schedule
-from ir.errors import UnsupportedError
+from backends import backend_named
 from ir.passes.fusion import fuse
 from ir.passes.simplify import simplify
 
 from . import viz
-from ._report import KernelInfo, Report
+from ._report import Report
 
 log = logging.getLogger("graphc.compile")
 
@@ -59,22 +58,14 @@ def build(graph, name: str, signature: str = "", backend=None, timings=None) -> 
 
 
 def _build_new(graph, name, signature, backend, timings, t0) -> Report:
+    chosen = backend_named(backend)  # raises for an unknown name
     optimized = simplify(graph)
     t1 = time.perf_counter()
-    schedule = fuse(optimized)
+    schedule = fuse(optimized, policy=chosen.fusion_policy())  # the backend says what may fuse
     t2 = time.perf_counter()
-    if backend == "numpy":
-        program = compile_schedule(schedule, name)
-        kernels = [KernelInfo(k.name, k.kind, k.source, k.node_ids, k.nodes_text) for k in program.kernels]
-        source = program.source
-    elif backend == "triton":
-        from backends.triton import compile_schedule as triton_compile  # optional backend: imports triton
-
-        program = triton_compile(schedule, name)
-        kernels = program.kernel_infos()
-        source = program.source
-    else:
-        raise UnsupportedError(f"unknown backend {backend!r}; expected 'numpy' or 'triton'")
+    program = chosen.compile(schedule, name)
+    kernels = program.kernel_infos()
+    source = program.source
     t3 = time.perf_counter()
     timings.update({"simplify": t1 - t0, "fusion": t2 - t1, "codegen": t3 - t2})
     report = Report(name, signature, graph, optimized, kernels, source, backend, timings, schedule)

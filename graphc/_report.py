@@ -1,5 +1,6 @@
 """What a compilation produces, as data: :class:`Report` (the graphs at each stage, the
-kernels, the generated program) and :class:`KernelInfo` (one kernel's source and nodes).
+kernels, the generated program); :class:`KernelInfo` (one kernel's source and nodes) is the
+backends' shared type, re-exported here.
 
 Plain data classes, below both the pipeline that fills them (:mod:`graphc._pipeline`)
 and :mod:`graphc.viz`, which draws and (de)serializes them.
@@ -7,23 +8,9 @@ and :mod:`graphc.viz`, which draws and (de)serializes them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from ir.errors import UnsupportedError
-
-
-@dataclass
-class KernelInfo:
-    """One generated kernel: its name, kind, source text and the IR nodes it covers."""
-
-    name: str
-    kind: str
-    source: str
-    nodes: list  # node ids in the optimized graph
-    node_text: list = field(default_factory=list)
-
-    def compile_ahead(self, target: str = "sm_90"):
-        raise UnsupportedError(f"kernel {self.name} is a numpy kernel; ahead-of-time compilation applies to Triton kernels")
+from backends import KernelInfo  # noqa: F401  (its home; graphc.viz and explain() read it here)
 
 
 @dataclass

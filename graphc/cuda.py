@@ -8,8 +8,8 @@ devices (:func:`graphc.device.register_backend`); the probe runs on first use.
 
 from __future__ import annotations
 
-import ctypes
-
+from backends import backend_for_device
+from backends.probe import gpu_unavailable_reason
 from ir.errors import DeviceError
 
 from . import random as _random
@@ -18,22 +18,18 @@ from .device import register_backend
 
 def _probe() -> str | None:
     """None when a GPU can be used, else the reason it cannot."""
+    reason = gpu_unavailable_reason()
+    if reason is not None:
+        return reason
     try:
-        lib = ctypes.CDLL("libcuda.so.1")
-    except OSError:
-        return "no CUDA driver (libcuda.so.1) was found on this machine"
-    count = ctypes.c_int(0)
-    if lib.cuInit(0) != 0 or lib.cuDeviceGetCount(ctypes.byref(count)) != 0 or count.value == 0:
-        return "the CUDA driver reports no GPU"
-    try:
-        import triton  # noqa: F401  # optional heavy dependency: only probed when a GPU is present
+        import triton  # noqa: F401  (optional heavy dependency)
     except ImportError:
         return "Triton is not installed (pip install 'graphc[triton]')"
     try:
-        from backends.triton import runtime  # optional backend: imports triton
+        from backends.triton import _env  # optional heavy dependency: the Triton backend
     except ImportError as e:
-        return f"graphc's Triton runtime is not available ({e})"
-    if runtime.interpreting():
+        return f"graphc's Triton backend is not available ({e})"
+    if _env.interpreting():
         return "TRITON_INTERPRET=1 is set, so the Triton backend runs its kernels on host buffers"
     return None
 
@@ -63,9 +59,7 @@ def _backend():
             f"CUDA is not available: {reason}. Keep tensors on the CPU (the default), or check "
             "graphc.cuda.is_available() before moving them with .to('cuda')."
         )
-    from backends.triton import runtime  # optional backend: imports triton
-
-    return runtime
+    return backend_for_device("cuda")
 
 
 register_backend("cuda", _backend)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 
-from backends.numpy import kernels as _numpy_kernels
+from backends import backend_for_device
 from ir.errors import DeviceError
 
 
@@ -90,20 +90,24 @@ def as_device(d) -> device:
     return device(d)
 
 
-# device type -> a function returning the runtime module that executes ops there
-_BACKENDS: dict = {"cpu": lambda: _numpy_kernels}
+_CPU_BACKEND = backend_for_device("cpu")
+
+# device type -> a function returning the backend (backends.Backend) that executes ops there; the
+# frontend's getters first check the device is usable and raise DeviceError saying why not.
+_BACKENDS: dict = {"cpu": lambda: _CPU_BACKEND}
 
 
 def register_backend(device_type: str, getter) -> None:
-    """Make ``getter()`` the runtime module for tensors on ``device_type`` devices.
-    The getter may raise :class:`~ir.errors.DeviceError` when the device is unusable."""
+    """Make ``getter()`` the backend for tensors on ``device_type`` devices (``graphc.cuda``
+    registers the Triton backend). The getter may raise :class:`~ir.errors.DeviceError` when
+    the device is unusable."""
     _BACKENDS[device_type] = getter
 
 
 def backend_for(d: device):
-    """The runtime module that executes ops for tensors on ``d``."""
+    """The backend (:class:`backends.Backend`) that executes ops for tensors on ``d``."""
     if d.type == "cpu":  # every eager CPU op asks: keep it a comparison
-        return _numpy_kernels
+        return _CPU_BACKEND
     getter = _BACKENDS.get(d.type)
     if getter is None:
         raise DeviceError(f"no backend is registered for device type {d.type!r} (import graphc first)")

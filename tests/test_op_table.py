@@ -23,6 +23,7 @@ import numpy as np
 import pytest
 
 import backends.triton._env  # noqa: F401  (sets TRITON_INTERPRET before triton is imported)
+from backends import backend_named
 from backends.numpy import codegen as np_codegen
 from backends.numpy.kernels import run_op
 from ir import dtypes as dt
@@ -228,8 +229,9 @@ def _numpy_codegen(name, arrays, dtypes, attrs, shape, out_dtype):
 def _triton(name, arrays, dtypes, attrs, shape, out_dtype):
     import backends.triton as BT  # optional dependency: the row still runs on the numpy backend without it
 
+    policy = backend_named("triton").fusion_policy()
     with np.errstate(all="ignore"):
-        return BT.compile_schedule(fuse(_graph(name, arrays, dtypes, attrs)), name, quiet=True)(list(arrays))[0]
+        return BT.compile_schedule(fuse(_graph(name, arrays, dtypes, attrs), policy), name, quiet=True)(list(arrays))[0]
 
 
 BACKENDS = {"numpy-eager": _numpy_eager, "numpy-codegen": _numpy_codegen, "triton": _triton}

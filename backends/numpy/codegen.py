@@ -15,12 +15,13 @@ per kernel ``program.kernels[i].source``) so a user can read what runs.
 
 from __future__ import annotations
 
-import linecache
 import re
-from dataclasses import dataclass, field
 
 import numpy as np
 
+from backends.base import KernelInfo
+from backends.base import Program as BaseProgram
+from backends.loader import load_source
 from ir import dtypes as dt
 from ir import ops as ops_table
 from ir.graph import is_scalar_constant, leaving_aliases
@@ -123,22 +124,6 @@ def view_expr(node, src: str, shape_override=None) -> str:
     return node.opdef.extra["np_src"](src, node.attrs, shape)
 
 
-@dataclass
-class GeneratedKernel:
-    """One kernel's source and the IR nodes it implements."""
-
-    name: str
-    kind: str
-    node_ids: list
-    source: str
-    nodes_text: list = field(default_factory=list)
-
-    def __repr__(self) -> str:
-        return f"<GeneratedKernel {self.name}: {len(self.node_ids)} nodes>"
-
-
-
-
 def _doc_lines(kernel) -> list:
     return [format_node(n) for n in kernel.nodes]
 
@@ -153,7 +138,7 @@ class NumpyCodegen:
         self.plan = plan_memory(schedule)
         self.consts: dict[str, object] = {}
         self.env_ready: set = set()  # node ids with a value in run()'s scope
-        self.kernels: list[GeneratedKernel] = []
+        self.kernels: list[KernelInfo] = []
         self.kernel_src: list[str] = []
 
     # -- naming ------------------------------------------------------------
@@ -546,7 +531,7 @@ class NumpyCodegen:
             fname, lines, ins, outs = self.write_kernel(k)
             src = "\n".join(lines)
             self.kernel_src.append(src)
-            self.kernels.append(GeneratedKernel(f"k{k.id}_{k.kind}", k.kind, k.node_ids(), src, _doc_lines(k)))
+            self.kernels.append(KernelInfo(f"k{k.id}_{k.kind}", k.kind, src, k.node_ids(), _doc_lines(k)))
             if k.kind == SINGLE:
                 run.append(f"    {self.v(outs[0])} = {fname}({', '.join(self.v(i) for i in ins)})")
             else:
@@ -619,15 +604,8 @@ class Buffers:
         return arr[:n].reshape(shape)
 
 
-@dataclass
-class Program:
+class Program(BaseProgram):
     """A compiled numpy program: call ``program(inputs)`` with numpy arrays."""
-
-    name: str
-    source: str
-    kernels: list
-    plan: object
-    fn: object = None
 
     def __call__(self, inputs):
         # Silent on inf/nan like the eager kernels (and PyTorch); pool threads are set up alike.
@@ -635,17 +613,11 @@ class Program:
             return self.fn(inputs)
 
 
-_counter = [0]
-
-
 def compile_schedule(schedule, name: str = "graph") -> Program:
     """Generate, compile and return the numpy :class:`Program` for ``schedule``."""
     gen = NumpyCodegen(schedule, name)
     source = gen.generate()
-    _counter[0] += 1
-    filename = f"<graphc-numpy-{name}-{_counter[0]}>"
-    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-    namespace = {"np": np, "K": K, "R": R, "O": K.row_functions(), "B": Buffers(gen.plan)}
+    namespace = {"np": np, "K": K, "R": R, "O": K.row_functions(), "B": Buffers(gen.plan), "__name__": "graphc_numpy_program"}
     namespace.update(gen.consts)
-    exec(compile(source, filename, "exec"), namespace)
-    return Program(name, source, gen.kernels, gen.plan, namespace["run"])
+    fn = load_source(source, f"numpy-{name}", namespace, "run")
+    return Program(name, source, gen.kernels, fn, gen.plan)

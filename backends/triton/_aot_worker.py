@@ -20,9 +20,9 @@ import traceback
 
 
 def _compile(req, cache):
-    import triton
-    import triton.language as tl
-    from triton.language.extra import libdevice
+    import triton  # optional heavy dependency: only the worker process imports it, on its first request
+    import triton.language as tl  # (the same)
+    from triton.language.extra import libdevice  # (the same)
 
     src = req["source"]
     fn = cache.get(src)

@@ -16,29 +16,15 @@ Triton 3.9 warns on every compile while it is unset).
 
 from __future__ import annotations
 
-import ctypes
 import os
 import sys
 
+from backends.probe import gpu_unavailable_reason
+from ir.errors import UnsupportedError
+
 _TRUE = ("1", "true", "on", "yes")
 
-
-def _probe_gpu() -> str | None:
-    """None when a CUDA driver reports a GPU, else why not."""
-    try:
-        lib = ctypes.CDLL("libcuda.so.1")
-    except OSError:
-        return "no CUDA driver (libcuda.so.1) was found"
-    count = ctypes.c_int(0)
-    try:
-        if lib.cuInit(0) != 0 or lib.cuDeviceGetCount(ctypes.byref(count)) != 0 or count.value == 0:
-            return "the CUDA driver reports no GPU"
-    except Exception as e:  # pragma: no cover - odd drivers
-        return f"the CUDA driver could not be queried ({e})"
-    return None
-
-
-NO_GPU_REASON = _probe_gpu()
+NO_GPU_REASON = gpu_unavailable_reason()
 GPU_PRESENT = NO_GPU_REASON is None
 
 _triton_was_imported = "triton" in sys.modules
@@ -52,15 +38,14 @@ def interpreting() -> bool:
     return os.environ.get("TRITON_INTERPRET", "0").strip().lower() in _TRUE
 
 
-def check_interpreter_usable() -> None:
-    """Raise a clear error when the interpreter cannot work in this process.
+def check_usable() -> None:
+    """Raise a clear error when kernels can run neither on a GPU nor under the interpreter.
 
     That happens when ``triton`` was imported (by someone else) before this
-    package could set ``TRITON_INTERPRET=1``: Triton's own jit helpers are then
+    package could set ``TRITON_INTERPRET=1``: with no GPU there is nowhere to
+    run, and with ``TRITON_INTERPRET=1`` set late Triton's own jit helpers are
     compiled-mode functions that the interpreter cannot call.
     """
-    from ir.errors import UnsupportedError
-
     if not interpreting():
         if not GPU_PRESENT:
             raise UnsupportedError(
@@ -69,7 +54,7 @@ def check_interpreter_usable() -> None:
                 "Python to run the Triton kernels under Triton's interpreter, or use the numpy backend"
             )
         return
-    import triton.language as tl
+    import triton.language as tl  # optional heavy dependency, imported by the caller already
 
     if type(tl.standard.sum).__name__ != "InterpretedFunction":
         raise UnsupportedError(

@@ -23,9 +23,12 @@ import subprocess
 import sys
 import threading
 
+import triton
+
 from ir.errors import UnsupportedError
 
-from . import runtime as R
+from . import _env
+from .jit import load_kernel
 
 _worker = None
 _worker_lock = threading.Lock()
@@ -56,11 +59,7 @@ def _request(kernel, target):
 
 
 def _in_process(req) -> str:
-    import triton
-
-    from .codegen import load_source
-
-    fn = load_source(req["source"], req["fn"], "aot")
+    fn = load_kernel(req["source"], req["fn"], "aot")
     backend, arch, warp = req["target"]
     # constexprs keyed by argument position: what every Triton 3.x accepts (3.9 also takes names)
     consts = {(fn.arg_names.index(k),): v for k, v in req["constexprs"].items()}
@@ -128,6 +127,6 @@ def _get_worker() -> _Worker:
 def compile_ahead(kernel, target: str = "sm_90") -> str:
     """PTX text of ``kernel`` compiled for ``target`` (no GPU needed)."""
     req = _request(kernel, target)
-    if R.interpreting():
+    if _env.interpreting():
         return _get_worker().compile(req)
     return _in_process(req)

@@ -2,8 +2,8 @@
 
 NCCL comes from the ``nvidia-nccl-cu12`` wheel (``nvidia/nccl/lib/libnccl.so.2``,
 or ``GRAPHC_NCCL_LIBRARY``, or the system's ``libnccl.so.2``), bound through
-ctypes like the CUDA driver in :mod:`backends.triton.runtime`; buffers are
-:class:`~backends.triton.runtime.DeviceArray` pointers, no other framework's
+ctypes like the CUDA driver in :mod:`backends.triton.driver`; buffers are
+:class:`~backends.triton.memory.DeviceArray` pointers, no other framework's
 tensors. Calls go on the device's default stream, the stream graphc's
 kernels run on, so a collective is ordered after the kernels that produced
 its input and before those that read its output.
@@ -27,7 +27,8 @@ import numpy as np
 
 from ir.errors import DistributedError, DistributedTimeoutError, UnsupportedError
 
-from . import runtime as R
+from .driver import driver as _driver
+from .memory import copy_into as _copy_into
 
 # ncclDataType_t and ncclRedOp_t values (nccl.h, stable since NCCL 2.0; bfloat16 since 2.10)
 _NCCL_DTYPE = {"int8": 0, "uint8": 1, "bool": 1, "int32": 2, "int64": 4, "float16": 6, "float32": 7, "float64": 8, "bfloat16": 9}
@@ -113,7 +114,7 @@ class _Event:
     """A CUDA event recorded on the default stream, polled for completion."""
 
     def __init__(self):
-        d = R.driver()
+        d = _driver()
         self.d = d
         self.ev = ctypes.c_void_p()
         d.check(d.lib.cuEventCreate(ctypes.byref(self.ev), 2), "cuEventCreate")  # CU_EVENT_DISABLE_TIMING
@@ -176,7 +177,7 @@ class NCCLGroup:
         self.name, self.rank, self.size = name, ctrl.rank, ctrl.size
         self.timeout = ctrl.timeout if timeout is None else float(timeout)
         self.lib = lib()
-        R.driver()  # the CUDA context NCCL will use
+        _driver()  # the CUDA context NCCL will use
         uid = np.frombuffer(self.lib.unique_id() if self.rank == 0 else bytes(128), dtype=np.uint8).copy()
         ctrl.broadcast(uid, 0)
         self.comm = ctypes.c_void_p()
@@ -211,7 +212,7 @@ class NCCLGroup:
         if arr.is_contiguous():
             return arr, None
         tmp = arr.contiguous()
-        return tmp, lambda: R.copy_into(arr, tmp)
+        return tmp, lambda: _copy_into(arr, tmp)
 
     def _begin(self, call, detail, dtype, shape, op="", root=-1):
         if not self.comm:

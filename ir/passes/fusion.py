@@ -21,8 +21,15 @@ arithmetic in Triton). Inside a fused group only broadcast-like views
 Legality: a node joins a producer's kernel only if no other input of it
 comes from a kernel that depends on that producer's kernel (no cycles), and
 a reduction or matmul is never duplicated. The final kernel graph is checked
-to be acyclic with networkx. Every refusal is logged at debug level on the
-``graphc.fusion`` logger with its reason.
+to be acyclic with networkx.
+
+The backend has the last word: ``fuse(graph, policy=...)`` takes the
+backend's :class:`FusionPolicy`, which is shown each :class:`Proposal` (the
+kernel as it would be after a node joins it or two kernels merge) before it
+happens, and may refuse it with a reason: the Triton backend refuses groups
+its tile mapping cannot express. Every refusal, fusion's own and the
+policy's, is logged at debug level on the ``graphc.fusion`` logger with its
+reason.
 """
 
 from __future__ import annotations
@@ -68,6 +75,51 @@ class Kernel:
         return f"<Kernel {self.name}: nodes {[f'%{n.id}' for n in self.nodes]}>"
 
 
+class Proposal:
+    """A kernel as it would be after a join or a merge, shown to the backend's policy.
+
+    ``nodes`` are all the group's nodes in graph order; ``added`` the ones joining it (the
+    new node, or the other kernel's nodes); ``kind``, ``domain`` and ``axes`` the group's
+    after the change (a pointwise group that a reduction joins becomes a reduction);
+    ``kernel`` the kernel that grows, as it is before the change; ``merge`` whether another
+    kernel merges into it (else one node joins it: a node later in graph order than every
+    node of the kernel, so none of them reads it).
+    """
+
+    __slots__ = ("kind", "domain", "axes", "added", "kernel", "_order")
+
+    def __init__(self, kind: str, domain: tuple, axes: tuple, added: tuple, kernel: Kernel, order=None):
+        self.kind, self.domain, self.axes, self.added, self.kernel = kind, domain, axes, added, kernel
+        self._order = order  # graph positions by node id, when the added nodes interleave
+
+    @property
+    def merge(self) -> bool:
+        return self._order is not None
+
+    @property
+    def nodes(self) -> list:
+        """Built on demand: policies that look only at ``added`` pay nothing for big kernels."""
+        nodes = self.kernel.nodes + list(self.added)
+        if self._order is not None:
+            nodes.sort(key=lambda m: self._order[m.id])
+        return nodes
+
+
+class FusionPolicy:
+    """What a backend can run as one kernel.
+
+    Fusion forms kernels by its own rules (shapes, broadcast-only views, no cycles) and, before
+    each join or merge, asks :meth:`refuse`: ``None`` accepts, a string refuses and says why
+    (logged on ``graphc.fusion``). This base accepts everything fusion's rules accept; it is the
+    numpy backend's policy.
+    """
+
+    name = "default"
+
+    def refuse(self, proposal: Proposal) -> str | None:
+        return None
+
+
 @dataclass
 class Schedule:
     """The fused program: kernels in execution order, plus free view nodes."""
@@ -82,8 +134,10 @@ class Schedule:
 
 
 class _Fuser:
-    def __init__(self, graph: Graph):
+    def __init__(self, graph: Graph, policy: FusionPolicy):
         self.graph = graph
+        self.policy = policy
+        self.accepts_all = type(policy).refuse is FusionPolicy.refuse  # the base policy: skip asking
         self.kernels: dict[int, Kernel] = {}
         self.kernel_of: dict[int, int] = {}
         self.next_id = 0
@@ -128,12 +182,26 @@ class _Fuser:
             stack.extend(self.deps[k])
         return False
 
-    def join(self, k: Kernel, n) -> bool:
-        """Add ``n`` to ``k`` if that creates no cycle."""
+    def _policy_refuses(self, k: Kernel, kind, axes, added, order=None) -> str | None:
+        if self.accepts_all:
+            return None
+        why = self.policy.refuse(Proposal(kind, k.domain, tuple(axes), tuple(added), k, order))
+        if why is not None:
+            what = f"%{added[0].id}" if len(added) == 1 else f"{len(added)} nodes"
+            log.debug("not fusing %s into %s: the %s backend refuses: %s", what, k.name, self.policy.name, why)
+        return why
+
+    def join(self, k: Kernel, n, kind=None, axes=None) -> bool:
+        """Add ``n`` to ``k`` (which becomes a ``kind`` kernel over ``axes``) if that creates no
+        cycle and the backend's policy accepts it."""
         for other in self._producer_kernels(n):
             if other != k.id and self._reaches(k.id, other):
                 log.debug("not fusing %%%d into %s: it also reads kernel k%d, which depends on it (cycle)", n.id, k.name, other)
                 return False
+        kind, axes = kind or k.kind, k.axes if axes is None else tuple(axes)
+        if self._policy_refuses(k, kind, axes, [n]) is not None:
+            return False
+        k.kind, k.axes = kind, axes
         k.nodes.append(n)
         self.kernel_of[n.id] = k.id
         self._add_deps(k.id, n)
@@ -215,7 +283,32 @@ class _Fuser:
             if self._path_between(k.id, other.id) or self._path_between(other.id, k.id):
                 log.debug("not merging %s into %s: another kernel lies between them", other.name, k.name)
                 continue
+            crossing = self._non_broadcast_read(k, other)
+            if crossing is not None:
+                log.debug("not merging %s into %s: %s", other.name, k.name, crossing)
+                continue
+            if self._policy_refuses(k, k.kind, k.axes, other.nodes, self.position) is not None:
+                continue
             self.merge(k, other)
+
+    def _non_broadcast_read(self, k: Kernel, other: Kernel) -> str | None:
+        """Why ``k`` and ``other`` cannot merge because one reads the other through a view that
+        is not a broadcast (inside a kernel that would be a read of its own unwritten output),
+        or None."""
+        pair = {k.id, other.id}
+        for m in k.nodes + other.nodes:
+            for i in m.inputs:
+                if i.kind != ops_table.VIEW or i.id in self.kernel_of:
+                    continue
+                j, crossed = i, None
+                while j.id not in self.kernel_of and j.kind == ops_table.VIEW:
+                    if crossed is None and not is_broadcast_view(j):
+                        crossed = j
+                    j = j.inputs[0]
+                owner = self.kernel_of.get(j.id)
+                if crossed is not None and owner in pair and owner != self.kernel_of[m.id]:
+                    return f"%{m.id} reads %{j.id} through {crossed.op} view %{crossed.id}, which is not a broadcast"
+        return None
 
     def _path_between(self, src: int, dst: int) -> bool:
         """Whether ``dst`` reads from ``src`` through at least one other kernel."""
@@ -239,8 +332,7 @@ class _Fuser:
         for k in self.candidate_kernels(n):
             if k.kind == POINTWISE and k.domain == domain and self._via_views_ok(n, k):
                 # Prologue: the pointwise group becomes this reduction's row kernel.
-                if self.join(k, n):
-                    k.kind, k.axes = REDUCTION, axes
+                if self.join(k, n, REDUCTION, axes):
                     self.absorb_siblings(k, n)
                     return
             elif k.kind == REDUCTION and k.domain == domain and k.axes == axes and self._via_views_ok(n, k):
@@ -346,6 +438,8 @@ def _reduced(domain, axes, keepdim):
     return tuple(s for i, s in enumerate(domain) if i not in axes)
 
 
-def fuse(graph: Graph) -> Schedule:
-    """Partition ``graph`` into kernels (see the module docstring)."""
-    return _Fuser(order_collectives(graph)).run()
+def fuse(graph: Graph, policy: FusionPolicy | None = None) -> Schedule:
+    """Partition ``graph`` into kernels (see the module docstring); ``policy`` is the backend's
+    say in what may fuse (by default everything fusion's own rules allow). Collectives are first
+    placed so that each all-reduce starts early and waits late."""
+    return _Fuser(order_collectives(graph), policy or FusionPolicy()).run()

@@ -10,11 +10,11 @@ try:
 except ImportError:  # no Triton: nothing here can run
     collect_ignore_glob = ["test_*.py"]
 else:
-    from backends.triton import codegen
+    from backends.triton.codegen import program
 
     # Every kernel the suite generates is kept, so that test_zz_aot.py compiles each one ahead of time.
-    if codegen.RECORDED is None:
-        codegen.RECORDED = []
+    if program.RECORDED is None:
+        program.RECORDED = []
 
 
 @pytest.fixture(autouse=True)
@@ -32,7 +32,7 @@ def rng():
 @pytest.fixture
 def looped_reductions(monkeypatch):
     """Force the looped (multi-pass) row form at tiny sizes: rows longer than 4 loop in chunks of 4."""
-    from backends.triton import codegen
+    from backends.triton.codegen import CONFIG
 
-    monkeypatch.setitem(codegen.CONFIG, "persistent_rblock_max", 4)
-    monkeypatch.setitem(codegen.CONFIG, "looped_rblock", 4)
+    monkeypatch.setitem(CONFIG, "persistent_rblock_max", 4)
+    monkeypatch.setitem(CONFIG, "looped_rblock", 4)

@@ -181,11 +181,12 @@ def test_random_ops_under_compile():
 
 
 def test_one_time_interpreter_warning():
-    from backends.triton import _env, codegen
+    from backends.triton import _env
+    from backends.triton.codegen import program
 
     if not _env.interpreting():
         pytest.skip("kernels run on a GPU here")
-    codegen._warned[0] = False
+    program._warned[0] = False
     x = graphc.randn(3, 3)
     with warnings.catch_warnings(record=True) as seen:
         warnings.simplefilter("always")

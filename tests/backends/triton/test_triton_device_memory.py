@@ -11,6 +11,7 @@ covers those on a GPU.
 from __future__ import annotations
 
 import ctypes
+from collections import OrderedDict
 
 import numpy as np
 import pytest
@@ -18,8 +19,7 @@ import pytest
 import graphc
 import graphc.nn as nn
 import graphc.nn.functional as F
-from backends.triton import _env
-from backends.triton import runtime as R
+from backends.triton import _env, driver, eager, memory
 
 pytestmark = pytest.mark.skipif(
     not _env.interpreting() or _env.GPU_PRESENT, reason="simulates a GPU only where there is none"
@@ -61,10 +61,10 @@ class HostMemoryDriver:
 @pytest.fixture
 def gpu(monkeypatch):
     drv = HostMemoryDriver()
-    monkeypatch.setattr(R, "_driver", drv)
-    monkeypatch.setattr(R, "FORCE_DEVICE_MEMORY", True)
-    monkeypatch.setattr(R, "allocator", R.CachingAllocator())
-    monkeypatch.setattr(R, "_op_cache", {})
+    monkeypatch.setattr(driver, "_driver", drv)
+    monkeypatch.setattr(driver, "FORCE_DEVICE_MEMORY", True)
+    monkeypatch.setattr(driver, "allocator", driver.CachingAllocator())
+    monkeypatch.setattr(eager, "_op_cache", OrderedDict())
     monkeypatch.setattr(graphc.cuda, "_reason", [None])
     yield drv
 
@@ -85,20 +85,20 @@ def test_moves_keep_values_and_dtypes(gpu):
     ):
         x = (graphc.randn(5, 7) * 4).to(dtype)
         g = x.to("cuda")
-        assert g.is_cuda and g.dtype == dtype and isinstance(g._data, R.DeviceArray)
+        assert g.is_cuda and g.dtype == dtype and isinstance(g._data, memory.DeviceArray)
         np.testing.assert_array_equal(g.cpu().numpy(), x.numpy())
     assert graphc.randn(3).cuda()._data.storage == "float32"
     assert graphc.randn(3).to(graphc.bfloat16).cuda()._data.itemsize == 2  # real bfloat16 storage
 
 
 def test_caching_allocator_reuses_blocks(gpu):
-    a = R.DeviceArray.empty((256, 256), "float32")
+    a = memory.DeviceArray.empty((256, 256), "float32")
     ptr, allocs = a.block.ptr, gpu.allocs
     del a
-    b = R.DeviceArray.empty((255, 257), "float32")  # 262140 bytes: the same 512-byte bucket
+    b = memory.DeviceArray.empty((255, 257), "float32")  # 262140 bytes: the same 512-byte bucket
     assert b.block.ptr == ptr and gpu.allocs == allocs
-    R.empty_cache()
-    assert R.allocator.stats()["cached_bytes"] == 0
+    driver.empty_cache()
+    assert driver.allocator.stats()["cached_bytes"] == 0
 
 
 def test_eager_ops_on_cuda_tensors(gpu):
@@ -145,7 +145,7 @@ def test_compiled_function_on_cuda_tensors(gpu):
     gx, gw, gb = x.cuda(), w.cuda(), b.cuda()
     for _ in range(3):
         out = compiled(gx, gw, gb)
-    assert out.is_cuda and isinstance(out._data, R.DeviceArray)
+    assert out.is_cuda and isinstance(out._data, memory.DeviceArray)
     np.testing.assert_allclose(_c(out), f(x, w, b).numpy(), rtol=1e-5, atol=1e-7)
     assert compiled.explain(gx, gw, gb).backend == "triton"
 
@@ -186,3 +186,12 @@ def test_compiled_mlp_training_step_on_cuda(gpu):
     for pc, pg in zip(mc.parameters(), mg.parameters()):
         assert pg.is_cuda
         np.testing.assert_allclose(_c(pg), pc.detach().numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_out_of_range_index_on_cuda_tensors_raises(gpu):
+    """Eager index ops on device memory check their indices too (the host copy of the index
+    under the interpreter; a device-side assert with GRAPHC_TRITON_DEBUG=1 on a GPU)."""
+    g = graphc.randn(4, 6).cuda()
+    with pytest.raises(IndexError, match="index_select: index 6 is out of bounds for dimension 1 with size 6"):
+        g.index_select(1, graphc.tensor([0, 6]).cuda())
+    np.testing.assert_array_equal(_c(g.index_select(1, graphc.tensor([5, -1]).cuda())), _c(g)[:, [5, 5]])

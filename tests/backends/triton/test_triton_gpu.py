@@ -24,7 +24,7 @@ def _cpu(t):
 
 
 def test_to_cuda_and_back_keeps_values_for_every_dtype():
-    from backends.triton.runtime import DeviceArray
+    from backends.triton.memory import DeviceArray
 
     for dtype in (
         graphc.float32,
@@ -129,14 +129,14 @@ def test_compiled_mlp_training_step_on_cuda():
 
 
 def test_caching_allocator_reuses_blocks():
-    from backends.triton import runtime as R
+    from backends.triton import driver, memory
 
-    a = R.DeviceArray.empty((1024, 1024), "float32")
+    a = memory.DeviceArray.empty((1024, 1024), "float32")
     ptr = a.block.ptr
-    before = R.allocator.stats()["driver_allocs"]
+    before = driver.allocator.stats()["driver_allocs"]
     del a
-    b = R.DeviceArray.empty((1024, 1024), "float32")
-    assert b.block.ptr == ptr and R.allocator.stats()["driver_allocs"] == before
+    b = memory.DeviceArray.empty((1024, 1024), "float32")
+    assert b.block.ptr == ptr and driver.allocator.stats()["driver_allocs"] == before
     graphc.cuda.synchronize()
 
 

@@ -15,7 +15,8 @@ import pytest
 import backends.triton as BT
 from backends.numpy.interpreter import interpret
 from backends.numpy.kernels import round_bf16
-from backends.triton import codegen
+from backends.triton import compat
+from backends.triton.codegen import matmul, tiles
 from ir import dtypes as dt
 from ir import ops as O
 from ir.graph import Graph
@@ -36,12 +37,17 @@ def rand(rng, shape, d):
     return round_bf16(a) if d is bf16 else a
 
 
+def triton_fuse(g):
+    """Fuse as the Triton backend does: with its fusion policy."""
+    return fuse(g, policy=BT.BACKEND.fusion_policy())
+
+
 def compile_graph(build, specs, name="t"):
     g = Graph(name)
     ins = [g.add_input(shape, d) for shape, d in specs]
     outs = build(g, *ins)
     g.outputs.extend(outs if isinstance(outs, (list, tuple)) else [outs])
-    return g, BT.compile_schedule(fuse(g), name)
+    return g, BT.compile_schedule(triton_fuse(g), name)
 
 
 def check(build, inputs, tol=None, name="t"):
@@ -128,7 +134,7 @@ def test_elementwise_other_dtypes(d, rng):
     g = Graph("many")
     gx, gy = g.add_input(x.shape, d), g.add_input(y.shape, d)
     g.outputs.extend(build(g, gx, g.add("expand", [gy], shape=x.shape)))
-    program = BT.compile_schedule(fuse(g), "many")
+    program = BT.compile_schedule(triton_fuse(g), "many")
     expected = interpret(g, [x, y])
     got = program([x, y])
     for op, e, o in zip(ops, expected, got):
@@ -232,19 +238,6 @@ def test_softmax_and_layer_norm_are_one_kernel(form, rng, request):
     assert [k.kind for k in p.kernels] == ["reduction"]
 
 
-def test_broadcast_the_tile_cannot_express_is_split(rng):
-    """``x - x.sum(1)[None, :]`` on a square input broadcasts a row value along the other axis:
-    the group is split into one kernel per node rather than computed wrongly."""
-    x = rand(rng, (5, 5), f32)
-
-    def build(g, a):
-        s = g.add("sum", [a], axes=(1,), keepdim=False)
-        return g.add("sub", [a, g.add("expand", [g.add("reshape", [s], shape=(1, 5))], shape=(5, 5))])
-
-    p = check(build, [(x, f32)])
-    assert len(p.kernels) == 2
-
-
 MATMUL_SHAPES = [
     ((5, 7), (7, 3)),
     ((2, 5, 7), (7, 3)),
@@ -263,6 +256,21 @@ def test_matmul(d, rng):
         if d in (f16, bf16):
             a, b = a / 4, b / 4
         check(lambda g, x, y: g.add("matmul", [x, y]), [(a, d), (b, d)], tol=tol, name=f"mm{sa}{sb}")
+
+
+def test_float64_matmul_follows_the_installed_triton(rng):
+    """float64 matmul: ``tl.dot`` with an fp64 accumulator where Triton has it (3.5+, with
+    ``out_dtype`` spelled out for 3.5-3.8), an explicit multiply-and-sum on 3.4; exact either
+    way, and it compiles for sm_90."""
+    a, b = rand(rng, (33, 20), f64), rand(rng, (20, 17), f64)
+    p = check(lambda g, x, y: g.add("matmul", [x, y]), [(a, f64), (b, f64)], tol=(1e-12, 1e-12))
+    (k,) = p.kernel_infos()
+    if compat.FP64_DOT:
+        assert "tl.dot(av, bv, acc" in k.source and "out_dtype=tl.float64" in k.source
+    else:
+        assert "tl.dot(" not in k.source and "tl.sum(av[:, :, None] * bv[None, :, :], axis=1)" in k.source
+    assert "float64 accumulation" in k.source
+    assert ".target sm_90" in k.compile_ahead("sm_90")
 
 
 def test_matmul_transposed_operands_and_epilogue(rng):
@@ -340,7 +348,7 @@ def test_random_ops():
         g.add("random_uniform", [seed], shape=(64, 64), dtype=f32),
         g.add("random_normal", [seed], shape=(64, 64), dtype=f64),
     ]
-    program = BT.compile_schedule(fuse(g), "r")
+    program = BT.compile_schedule(triton_fuse(g), "r")
     u, n = program([np.int64(123)])
     assert u.dtype == np.float32 and n.dtype == np.float64
     assert 0.0 <= u.min() and u.max() < 1.0 and abs(u.mean() - 0.5) < 0.02
@@ -363,9 +371,9 @@ def test_generated_source_names_ir_nodes(rng):
 
 
 def test_block_sizes_follow_shapes():
-    cfg = codegen._row_config(64, 4096, True, True, gpu=True)(None)
+    cfg = tiles.row_config(64, 4096, True, True, gpu=True)(None)
     assert cfg["RBLOCK"] == 4096 and cfg["XBLOCK"] == 1 and cfg["num_warps"] >= 8
-    cfg = codegen._row_config(4096, 32, True, True, gpu=True)(None)
+    cfg = tiles.row_config(4096, 32, True, True, gpu=True)(None)
     assert cfg["XBLOCK"] * cfg["RBLOCK"] <= 4096 and cfg["XBLOCK"] > 1
-    mm = codegen._mm_default(4096, 4096, 4096, small=False)
+    mm = matmul.mm_default(4096, 4096, 4096, small=False)
     assert mm["BLOCK_M"] == 128 and mm["BLOCK_K"] == 64 and mm["EVEN_K"]

@@ -20,7 +20,7 @@ import numpy as np
 
 import graphc
 import graphc.nn.functional as F
-from backends.triton import codegen
+from backends.triton.codegen import program
 
 AOT_MAX = int(os.environ.get("GRAPHC_AOT_MAX", "120"))
 
@@ -47,21 +47,41 @@ def _representative_kernels():
     return kernels
 
 
+def _round_robin(lists):
+    lists = [list(x) for x in lists]
+    out = []
+    while any(lists):
+        for x in lists:
+            if x:
+                out.append(x.pop(0))
+    return out
+
+
 def _diverse(kernels, cap):
-    """Distinct sources, picked round-robin over (kind, ops) groups so a cap keeps variety."""
-    groups = {}
+    """Distinct sources, picked round-robin over kernel kinds and, within a kind, over op
+    compositions: with a cap of at least 4, every kind present is compiled however many
+    kernels of one kind the suite generated (a failing hypothesis run makes thousands)."""
+    by_kind = {}
     for k in kernels:
-        groups.setdefault((k.kind, re.sub(r"^k[0-9_]+_", "", k.name)), []).append(k)
-    picked, lists = [], sorted(groups.values(), key=lambda g: (g[0].kind != "matmul", g[0].name))
-    while len(picked) < cap and any(lists):
-        for g in lists:
-            if g and len(picked) < cap:
-                picked.append(g.pop(0))
-    return picked
+        groups = by_kind.setdefault(k.kind, {})
+        groups.setdefault(re.sub(r"^k[0-9_]+_", "", k.name), []).append(k)
+    per_kind = [_round_robin(groups[key] for key in sorted(groups)) for _, groups in sorted(by_kind.items())]
+    return _round_robin(per_kind)[:cap]
+
+
+def test_the_pick_covers_every_kind_however_many_kernels_of_one_kind():
+    class K:
+        def __init__(self, kind, name):
+            self.kind, self.name = kind, name
+
+    many = [K("pointwise", f"k{i}_pointwise_op{i}") for i in range(3000)]
+    few = [K("matmul", "k9_matmul_matmul"), K("reduction", "k3_reduction_sum"), K("single", "k4_single_gather")]
+    picked = _diverse(many + few, 120)
+    assert len(picked) == 120 and {k.kind for k in picked} == {"pointwise", "matmul", "reduction", "single"}
 
 
 def test_every_generated_kernel_compiles_for_sm_90():
-    kernels = list(codegen.RECORDED or []) + _representative_kernels()
+    kernels = list(program.RECORDED or []) + _representative_kernels()
     unique = {}
     for k in kernels:
         unique.setdefault(k.source, k)
