@@ -69,10 +69,3 @@ def infer_shape(shape, numel: int, op: str, in_shape) -> tuple:
     return tuple(shape)
 
 
-def contiguous_strides(shape) -> tuple:
-    """Row-major strides, in elements, of a tensor of ``shape``."""
-    strides, acc = [], 1
-    for s in reversed(shape):
-        strides.append(acc)
-        acc *= s
-    return tuple(reversed(strides))

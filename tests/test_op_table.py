@@ -253,8 +253,6 @@ def _compare(got, ref, out_dtype, what):
 def test_row_on_backend(name, sample, backend):
     if backend == "triton":
         pytest.importorskip("triton")
-        if name == "nansum":  # TODO(merge): the Triton reduction codegen reads ReduceSpec once the split lands
-            pytest.xfail("Triton reductions still branch on op names")
     tag, arrays, dtypes, attrs = sample
     if name in RANDOM:
         got = np.asarray(BACKENDS[backend](name, arrays, dtypes, attrs, attrs["shape"], attrs["dtype"]))

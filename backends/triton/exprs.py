@@ -82,9 +82,6 @@ def literal(value, d: dt.DType) -> str:
 
 
 _SOURCES: dict[str, str] = dict(triton_math.HELPERS)
-_SOURCES["_prod_combine"] = """@triton.jit
-def _prod_combine(a, b):
-    return a * b"""
 
 # Helpers that take a LIBDEVICE constexpr (none: a GPU build calls libdevice directly instead).
 LIBDEVICE_HELPERS: set = set()
@@ -101,6 +98,29 @@ def helpers_called(text: str) -> list:
 HELPERS: dict[str, tuple] = {
     name: (src, tuple(h for h in helpers_called(src.split("\n", 2)[-1]) if h != name)) for name, src in _SOURCES.items()
 }
+
+
+def _register(name: str, source: str) -> None:
+    _SOURCES[name] = source
+    HELPERS[name] = (source, tuple(h for h in helpers_called(source.split("\n", 2)[-1]) if h != name))
+
+
+def combine_helper(row: str, acc: dt.DType) -> str:
+    """The name of a ``@triton.jit`` function merging two ``acc`` partials with elementwise
+    ``row`` (a reduction spec's combine), registered as a helper on first use."""
+    name = f"_combine_{row}_{acc.short}"
+    if name not in HELPERS:
+        expr = elementwise(row, ["a", "b"], [acc, acc], acc, lambda h: None)
+        out = ops_table.OPS[row].dtype_rule(ops_table.OPS[row], [_Arg(acc), _Arg(acc)], {})
+        if out is not acc:  # a bool result (logical and/or) goes back into the int32 partials
+            expr = f"({expr}).to({tl_type(acc)})"
+        _register(name, f"@triton.jit\ndef {name}(a, b):\n    return {expr}")
+    return name
+
+
+class _Arg:
+    def __init__(self, d):
+        self.shape, self.dtype = (), d
 
 
 def helper_closure(names) -> list:

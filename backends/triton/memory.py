@@ -19,6 +19,7 @@ import numpy as np
 from backends.numpy import kernels as numpy_kernels
 from ir import dtypes as dt
 from ir import ops as ops_table
+from ir.ops.movement import contiguous_strides, reshape_strides
 
 from .args import STORAGE_ITEMSIZE, TRITON_NAME, HostArray, InterpretedDeviceArg, storage_name
 from .driver import Block, device_memory, driver, interpreting
@@ -31,14 +32,6 @@ class _Flags:
     def __init__(self, c_contiguous: bool):
         self.c_contiguous = c_contiguous
         self.writeable = True
-
-
-def contiguous_strides(shape) -> tuple:
-    out, acc = [], 1
-    for s in reversed(tuple(shape)):
-        out.append(acc)
-        acc *= max(s, 1)
-    return tuple(reversed(out))
 
 
 def is_contiguous(shape, strides) -> bool:
@@ -146,7 +139,7 @@ class DeviceArray:
                 if s != -1:
                     known *= s
             shape = tuple(self.size // max(known, 1) if s == -1 else s for s in shape)
-        strides = _reshape_strides(self.shape, self.estrides, shape)
+        strides = reshape_strides(self.shape, self.estrides, shape)
         if strides is None:
             return self.contiguous().reshape(shape)
         return self.as_strided(shape, strides)
@@ -227,36 +220,6 @@ def _host_dtype(storage: str):
     return np.bool_ if storage == "bool" else (np.float32 if storage == "bfloat16" else np.dtype(storage))
 
 
-def _reshape_strides(old_shape, old_strides, new_shape):
-    """Strides that view ``old`` as ``new_shape`` without a copy, or None (PyTorch's computeStride)."""
-    numel = 1
-    for s in old_shape:
-        numel *= s
-    if numel == 0 or not old_shape:
-        return contiguous_strides(new_shape)
-    new_strides = [0] * len(new_shape)
-    view_d = len(new_shape) - 1
-    chunk_base_stride = old_strides[-1]
-    tensor_numel, view_numel = 1, 1
-    for tensor_d in range(len(old_shape) - 1, -1, -1):
-        tensor_numel *= old_shape[tensor_d]
-        if tensor_d == 0 or (
-            old_shape[tensor_d - 1] != 1 and old_strides[tensor_d - 1] != tensor_numel * chunk_base_stride
-        ):
-            while view_d >= 0 and (view_numel < tensor_numel or new_shape[view_d] == 1):
-                new_strides[view_d] = view_numel * chunk_base_stride
-                view_numel *= new_shape[view_d]
-                view_d -= 1
-            if view_numel != tensor_numel:
-                return None
-            if tensor_d > 0:
-                chunk_base_stride = old_strides[tensor_d - 1]
-                tensor_numel, view_numel = 1, 1
-    if view_d != -1:
-        return None
-    return tuple(new_strides)
-
-
 # ----------------------------------------------------------------------------
 # host <-> device
 
@@ -323,30 +286,21 @@ def kernel_arg(a):
 
 
 def view(a, node_op: str, attrs: dict, shape):
-    """View op ``node_op`` of ``a`` (numpy view, or DeviceArray metadata; a copy only where a
-    reshape cannot be expressed with strides)."""
+    """View op ``node_op`` of ``a``: a numpy view, or DeviceArray metadata computed by the view
+    row's stride rule (the one definition of view semantics); a copy only where a reshape cannot
+    be expressed with strides, as in eager."""
     shape = tuple(shape)
+    row = ops_table.OPS[node_op]
     if not isinstance(a, DeviceArray):
-        return numpy_kernels.run_op(ops_table.OPS[node_op], [a], attrs, shape, None)
-    if node_op == "reshape":
-        return a.reshape(shape)
-    if node_op == "permute":
-        dims = attrs["dims"]
-        return a.as_strided([a.shape[d] for d in dims], [a.estrides[d] for d in dims])
-    if node_op == "expand":
-        lead = len(shape) - a.ndim
-        strides = [0] * lead + [0 if s == 1 and t != 1 else st for s, t, st in zip(a.shape, shape[lead:], a.estrides)]
-        return a.as_strided(shape, strides)
-    if node_op == "slice":
+        return numpy_kernels.run_op(row, [a], attrs, shape, None)
+    layout = row.strided(tuple(a.shape), tuple(a.estrides), a.offset, attrs, shape)
+    if layout is None:  # a reshape of a non-contiguous layout
+        a = a.contiguous()
+        layout = row.strided(tuple(a.shape), tuple(a.estrides), a.offset, attrs, shape)
+    strides, offset = layout
+    if any(s == 0 for s in shape):  # an empty view reads nothing: keep the base offset in range
         offset = a.offset
-        strides = []
-        for st, start, step in zip(a.estrides, attrs["starts"], attrs["steps"]):
-            offset += start * st
-            strides.append(st * step)
-        if any(s == 0 for s in shape):
-            offset = a.offset
-        return a.as_strided(shape, strides, offset)
-    raise KeyError(node_op)
+    return a.as_strided(shape, strides, offset)
 
 
 def constant(value: np.ndarray, dtype: dt.DType):

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from ir.errors import ShapeError
 from ir.ops import fmt_shape
+from ir.ops.movement import contiguous_strides
 
-from .._args import contiguous_strides, norm_dim
+from .._args import norm_dim
 from .._dispatch import apply
 from .._factories import arange, full, tensor
 from .._tensor import Tensor

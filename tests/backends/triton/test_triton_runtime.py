@@ -11,6 +11,7 @@ import graphc
 from backends.triton import _env, aot, args, driver, eager, memory, strided_copy
 from backends.triton.codegen import program, single
 from ir.errors import DeviceError, UnsupportedError
+from ir.ops.movement import reshape_strides
 
 needs_interpreter = pytest.mark.skipif(not _env.interpreting(), reason="kernels run on a GPU here")
 
@@ -29,11 +30,12 @@ def test_host_array_answers_the_interpreter_protocol_without_copies():
 
 
 def test_reshape_strides_follow_pytorch():
-    assert memory._reshape_strides((4, 6), (6, 1), (24,)) == (1,)
-    assert memory._reshape_strides((4, 6), (6, 1), (2, 2, 6)) == (12, 6, 1)
-    assert memory._reshape_strides((6, 4), (1, 6), (24,)) is None  # transposed: needs a copy
-    assert memory._reshape_strides((6, 4), (1, 6), (6, 2, 2)) == (1, 12, 6)
-    assert memory._reshape_strides((4, 1, 6), (6, 99, 1), (4, 6)) == (6, 1)
+    """The reshape row's stride rule, which DeviceArray views use (ir.ops.movement)."""
+    assert reshape_strides((4, 6), (6, 1), (24,)) == (1,)
+    assert reshape_strides((4, 6), (6, 1), (2, 2, 6)) == (12, 6, 1)
+    assert reshape_strides((6, 4), (1, 6), (24,)) is None  # transposed: needs a copy
+    assert reshape_strides((6, 4), (1, 6), (6, 2, 2)) == (1, 12, 6)
+    assert reshape_strides((4, 1, 6), (6, 99, 1), (4, 6)) == (6, 1)
 
 
 def test_contiguity():
