@@ -188,8 +188,10 @@ _float_unary("atan", "arctan", triton="_atan({0})", libdevice="atan", names=("at
              grad=lambda n, g: g / (1 + n[0] * n[0]), saves=(0,))
 _float_unary("sinh", "sinh", triton="_sinh({0})", libdevice="sinh", grad=lambda n, g: g * n[0].cosh(), saves=(0,))
 _float_unary("cosh", "cosh", triton="_cosh({0})", libdevice="cosh", grad=lambda n, g: g * n[0].sinh(), saves=(0,))
-_float_unary("atanh", "arctanh", triton="_atanh({0})", libdevice="atanh", names=("atanh", "arctanh"),
-             grad=lambda n, g: g / (1 - n[0] * n[0]), saves=(0,), ref=npmath.ref_atanh)
+_float_unary("atanh", "arctanh", names=("atanh", "arctanh"), libdevice="atanh",
+             triton='tl.where(tl.abs({0}) > 1.0, float("nan"), 0.5 * _log1p(2.0 * {0} / (1.0 - {0})))',
+             grad=lambda n, g: g / (1 - n[0] * n[0]), saves=(0,),
+             ref=lambda x: math.atanh(x) if abs(x) < 1 else math.copysign(math.inf, x) if abs(x) == 1 else math.nan)
 
 # ----------------------------------------------------------------------------
 # predicates and logic

@@ -48,14 +48,6 @@ def rsqrt(x):
 # (independent of the numpy code the rows run), defined on the whole extended real line.
 
 
-def ref_atanh(x: float) -> float:
-    if math.isnan(x) or abs(x) > 1:
-        return math.nan
-    if abs(x) == 1:
-        return math.copysign(math.inf, x)
-    return math.atanh(x)
-
-
 def ref_logaddexp(a: float, b: float) -> float:
     if math.isnan(a) or math.isnan(b):
         return math.nan

@@ -80,11 +80,6 @@ def _asin(x):
 def _acos(x):
     r = 2.0 * _atan(tl.sqrt((1.0 - x) / (1.0 + x)))
     return tl.where(tl.abs(x) > 1.0, float("nan"), r)""",
-    "_atanh": '''@triton.jit
-def _atanh(x):
-    """atanh(x) = log1p(2x / (1 - x)) / 2, which keeps small x accurate."""
-    r = 0.5 * _log1p(2.0 * x / (1.0 - x))
-    return tl.where(tl.abs(x) > 1.0, float("nan"), r)''',
     "_atan2": """@triton.jit
 def _atan2(y, x):
     r = _atan(y / x)
