@@ -83,6 +83,17 @@ def _reduce(op, arrays, attrs, shape, dtype):
     return finish(out, dtype)
 
 
+def _scan(op, arrays, attrs, shape, dtype):
+    """A running reduction: the combine row's ufunc ``accumulate`` along the axis."""
+    (x,) = arrays
+    if x.ndim == 0:
+        return finish(x.copy(), dtype)
+    spec = op.reduce
+    ufunc = getattr(np, ops_table.OPS[spec.combine].np_ufunc)
+    with np.errstate(all="ignore"):
+        return finish(ufunc.accumulate(x, axis=attrs["axis"], **reduce_kwargs(spec, op_input_dtype(x, dtype))), dtype)
+
+
 def op_input_dtype(x: np.ndarray, out_dtype: dt.DType) -> dt.DType:
     """The IR dtype of an input array (bfloat16 arrays are float32 storage of a bf16 result)."""
     if out_dtype is dt.bfloat16 and x.dtype == np.float32:
@@ -105,7 +116,7 @@ KIND_IMPLS = {
     ops_table.CAST: _cast,
     ops_table.REDUCE: _reduce,
     ops_table.VIEW: _view,
-    ops_table.SCAN: _rowwise,
+    ops_table.SCAN: _scan,
     ops_table.PAD: _rowwise,
     ops_table.MATMUL: _rowwise,
     ops_table.INDEX: _rowwise,

@@ -145,14 +145,16 @@ reduction("argmin", dtype_int64, ReduceSpec("minimum", _highest, "argmin", empty
 
 
 # ----------------------------------------------------------------------------
-# scan
+# scans
 
 
-def _np_cumsum(arrays, attrs, shape, dtype):
-    (x,) = arrays
-    if x.ndim == 0:
-        return x.copy()
-    return np.cumsum(x, axis=attrs["axis"])
+def scan(name, dtype_rule, spec: ReduceSpec, *, grad=None, saves=(), grad_name=None, doc=""):
+    """Declare one scan row: a running reduction along ``attrs['axis']``. The spec's combine row
+    (its numpy ufunc's ``accumulate``, its Triton expression) and identity are all the backends
+    read."""
+    return register(OpDef(name, SCAN, 1, shape_same, dtype_rule, ("axis",), differentiable=grad is not None,
+                          saves=saves, grad=grad, grad_name=grad_name or f"{camel(name)}Backward0", doc=doc,
+                          reduce=spec))
 
 
 def _flip(v, axis):
@@ -171,5 +173,4 @@ def _cumsum_grad(n, g):
     return [_flip(_flip(g, axis).op("cumsum", axis=axis), axis)]
 
 
-register(OpDef("cumsum", SCAN, 1, shape_same, dtype_numeric, ("axis",), grad=_cumsum_grad, grad_name="CumsumBackward0",
-               numpy=_np_cumsum))
+scan("cumsum", dtype_numeric, ReduceSpec("add", lambda d: 0, "cumsum", acc=_wide_float), grad=_cumsum_grad)

@@ -35,7 +35,7 @@ def _bool_combine(spec, d: dt.DType) -> bool:
     return ops_table.OPS[spec.combine].infer([_Meta(d), _Meta(d)], {})[1].is_bool
 
 
-def _number(value, d: dt.DType) -> str:
+def number_literal(value, d: dt.DType) -> str:
     """A Python literal for a scalar of dtype ``d`` (what tl.full and tl.where take)."""
     if d.is_floating_point:
         v = float(value)
@@ -58,7 +58,7 @@ class RowReductions:
         return dt.int32 if ct.is_bool or _bool_combine(spec, src) else ct
 
     def _identity(self, n) -> str:
-        return _number(n.opdef.reduce.identity(n.inputs[0].dtype), self._acc_type(n))
+        return number_literal(n.opdef.reduce.identity(n.inputs[0].dtype), self._acc_type(n))
 
     def _combine(self, n) -> str:
         """The name of the @triton.jit function merging two partials of ``n``."""

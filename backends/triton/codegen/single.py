@@ -19,6 +19,7 @@ from .. import _env
 from .. import exprs as E
 from ..memory import contiguous_strides
 from .emitter import Emitter, TritonKernel, next_pow2, pointwise_config, prod
+from .reduction import number_literal
 
 
 class SingleKernel:
@@ -86,7 +87,7 @@ class SingleKernel:
     def generate(self):
         n = self.n
         op = n.op
-        fn = getattr(self, "gen_" + op, None)
+        fn = self.gen_scan if n.kind == ops_table.SCAN else getattr(self, "gen_" + op, None)
         if fn is None:
             if n.kind == ops_table.REDUCE and n.numel == 0:
                 return [], [f"{self.cg.v(n)} = R.empty({tuple(n.shape)!r}, D{n.id})"]
@@ -320,7 +321,9 @@ class SingleKernel:
         return [], lines
 
     # -- cumsum: a row scan with a carry across chunks ----------------------------------------------------------
-    def gen_cumsum(self):
+    def gen_scan(self):
+        """A scan row (its ReduceSpec): ``tl.associative_scan`` with the combine row's function over
+        RBLOCK-wide chunks of each row, and a carry of the chunks before."""
         n = self.n
         x = n.inputs[0]
         D = tuple(x.shape)
@@ -345,8 +348,12 @@ class SingleKernel:
             if D[d] != 1:
                 e.emit(f"x{d}_ = {expr}")
                 xc[d] = f"x{d}_"
-        ct = E.compute_type(n.dtype)
-        e.emit(f"carry = tl.zeros([XBLOCK, 1], {E.tl_type(ct)})")
+        spec = n.opdef.reduce
+        acc = E.compute_type(spec.acc_dtype(x.dtype))
+        combine = E.combine_helper(spec.combine, acc)
+        e.use_helper(combine)
+        ident = number_literal(spec.identity(x.dtype), acc)
+        e.emit(f"carry = tl.full([XBLOCK, 1], {ident}, {E.tl_type(acc)})")
         e.emit(f"for roff in range(0, {L}, RBLOCK):")
         e.depth += 1
         e.emit("roffs = roff + tl.arange(0, RBLOCK)[None, :]")
@@ -355,16 +362,20 @@ class SingleKernel:
         coords[axis] = "roffs"
         spec = e.add_input(x)
         v = e.load_operand(spec, {d: coords[d] for d in spec.stride_dims}, "mask", None, x.dtype)
-        e.emit(f"s = tl.cumsum(tl.where(mask, {v}, 0), axis=1) + carry")
+        if E.compute_type(x.dtype) is not acc:
+            v = f"{v}.to({E.tl_type(acc)})"
+        e.emit(f"t = tl.where(mask, {v}, {ident})")
+        e.emit(f"s = {combine}(carry, tl.associative_scan(t, 1, {combine}))")
         c = contiguous_strides(D)
         off = " + ".join(f"{coords[d]} * {c[d]}" if c[d] != 1 else coords[d] for d in range(len(D)) if D[d] != 1) or "0"
-        e.store(out, off, E.round_to("s", n.dtype), "mask", n)
-        e.emit("carry = carry + tl.sum(tl.where(mask, " + v + ", 0), axis=1, keep_dims=True)")
+        ct = E.compute_type(n.dtype)
+        e.store(out, off, E.round_to("s" if ct is acc else f"s.to({E.tl_type(ct)})", n.dtype), "mask", n)
+        e.emit(f"carry = {combine}(carry, tl.reduce(t, 1, {combine}, keep_dims=True))")
         e.depth -= 1
         k = TritonKernel(
             name=self.name,
             kind=SINGLE,
-            source=e.source(self.name, [f"cumsum along axis {axis}: {M} rows of {L}, RBLOCK-wide chunks with a carry"]),
+            source=e.source(self.name, [f"{n.op} along axis {axis}: {M} rows of {L}, RBLOCK-wide chunks with a carry"]),
             fn_name=self.name,
             node_ids=[n.id],
             node_text=[format_node(n)],
