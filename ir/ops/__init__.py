@@ -2,12 +2,22 @@
 
 Rows live in one module per kind — :mod:`.elementwise` (maps and ``cast``), :mod:`.reduce`
 (reductions and the scan), :mod:`.movement` (views, pad, concat), :mod:`.index`,
-:mod:`.creation` (sources, ``full``, ``iota``, random) and :mod:`.linalg` (matmul) — and
+:mod:`.creation` (sources, ``full``, ``iota``, random), :mod:`.linalg` (matmul),
+:mod:`.special` (special functions) and :mod:`.bits` (sign bits, frexp, gcd, shifts) — and
 :mod:`.core` says what a row holds. ``OPS`` maps names to rows. Backends implement kinds
 generically and read rows; passes read properties and specs; nothing else lists op names.
 """
 
-from . import creation, elementwise, index, linalg, movement, reduce  # noqa: F401  (each registers its rows)
+from . import (  # noqa: F401  (each registers its rows)
+    bits,
+    creation,
+    elementwise,
+    index,
+    linalg,
+    movement,
+    reduce,
+    special,
+)
 from .core import (
     CAST,
     COLLECTIVE,

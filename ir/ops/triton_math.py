@@ -12,6 +12,8 @@ assigned a Python float would become a float32 tensor in a float64 computation).
 
 from __future__ import annotations
 
+from .triton_special import SPECIAL_HELPERS
+
 
 def _atan_series() -> str:
     # atan(a) for |a| <= tan(pi/16): a * sum_k (-1)^k a^(2k) / (2k+1), 12 terms (float64-exact).
@@ -154,3 +156,4 @@ def _hypot(a, b):
     r = m * tl.sqrt(1.0 + q * q)
     return tl.where((x == float("inf")) | (y == float("inf")), float("inf"), r)''',
 }
+HELPERS.update(SPECIAL_HELPERS)  # the special-function rows' helpers (ir/ops/triton_special.py)
