@@ -10,23 +10,39 @@ import math
 import numpy as np
 
 from . import cheb_coeffs as C
-from .npspecial import BERNOULLI, FACTORIALS, cheb, in_float64
+from .npspecial import BERNOULLI, FACTORIALS, cheb, in_float64, sinpi
 
 EPS = 2.0**-53
 
 
-def _lgamma_scalar(v: float) -> float:
-    try:
-        return math.lgamma(v)
-    except ValueError:  # the poles 0, -1, -2, ...
-        return math.inf
-
-
-_LGAMMA = np.frompyfunc(_lgamma_scalar, 1, 1)
+def _lgamma_pos(y):
+    """lgamma for y >= 0.5: (y - 1)(y - 2) h(y) on [0.5, 3] (h a Chebyshev series; the exact
+    factors keep the roots 1 and 2 at full relative accuracy), the recurrence
+    lgamma(y) = lgamma(y - m) + log((y-1)...(y-m)) down to [2, 3) below 10, and Stirling's series
+    (Bernoulli coefficients) from 10."""
+    m = np.clip(np.floor(y) - 2.0, 0.0, 7.0)
+    prod = np.ones_like(y)
+    for k in range(1, 8):
+        prod = prod * np.where(k <= m, y - k, 1.0)
+    base = np.where(y <= 3.0, y, y - m)
+    mid = (base - 1.0) * (base - 2.0) * cheb(C.LGAMMA_MID, (base - 1.75) * 0.8)
+    mid = np.where(y <= 3.0, mid, mid + np.log(prod))
+    z = np.maximum(y, 10.0)
+    w = 1.0 / (z * z)
+    s = np.zeros_like(z)
+    for k in range(8, 0, -1):
+        s = s * w + BERNOULLI[k - 1] / (2 * k * (2 * k - 1))
+    big = z * (np.log(z) - 1.0) - 0.5 * np.log(z) + 0.5 * math.log(2 * math.pi) + s / z
+    return np.where(y >= 10.0, big, mid)
 
 
 def _lgamma(x):
-    return np.asarray(_LGAMMA(x), dtype=np.float64) if np.size(x) else np.array(x, dtype=np.float64)
+    """log |Gamma(x)|; the reflection log(pi / |sin(pi x)|) - lgamma(1 - x) below 0.5; +inf at the
+    poles 0, -1, -2, ... and at +-inf (C's lgamma)."""
+    refl = np.log(math.pi / np.abs(sinpi(x))) - _lgamma_pos(np.maximum(1.0 - x, 0.5))
+    r = np.where(x < 0.5, refl, _lgamma_pos(np.maximum(x, 0.5)))
+    r = np.where((x <= 0) & (x == np.floor(x)), np.inf, r)
+    return np.where(np.isinf(x), np.inf, r)
 
 
 lgamma = in_float64(_lgamma)
@@ -52,7 +68,7 @@ def _digamma(x):
     for k in range(1, 9):
         acc = acc + np.where(k <= m, 1.0 / (y - k), 0.0)
     base = np.where(y < 1.0, y + 1.0, base)
-    mid = (base - C.PSI_X0_HI - C.PSI_X0_LO) * cheb(C.PSI_ROOT, 2.0 * base - 3.0) + acc
+    mid = (base - C.PSI_X0[0] - C.PSI_X0[1] - C.PSI_X0[2]) * cheb(C.PSI_ROOT, 2.0 * base - 3.0) + acc
     mid = np.where(y < 1.0, mid - 1.0 / y, mid)
     r = np.where(y >= 10.0, big, mid)
     frac = x - np.trunc(x)

@@ -186,8 +186,9 @@ def _k0e(x):
 
 
 def _k1e(x):
-    i1x = _scale_exp(_i1e(x), x)
-    small = (cheb(C.K1_A, x * x * 0.5 - 1.0) + x * np.log(0.5 * x) * i1x) / x * np.exp(x)
+    term = x * np.log(0.5 * x) * _scale_exp(_i1e(x), x)
+    term = np.where(np.isnan(term), 0.0, term)  # x so small that I1(x) underflows: the term is 0
+    small = (cheb(C.K1_A, x * x * 0.5 - 1.0) + term) / x * np.exp(x)
     large = cheb(C.K1E_B, 4.0 / x - 1.0) / np.sqrt(x)
     r = np.where(x <= 2.0, small, large)
     return np.where(x < 0, np.nan, np.where(x == 0, np.inf, r))
@@ -284,9 +285,17 @@ def spherical_j0(x):
 
 @in_float64
 def sinc(x):
-    """sin(pi x) / (pi x), 1 at 0, NaN at +-inf; sin(pi x) after the exact reduction x - 2 round(x / 2)."""
+    """sin(pi x) / (pi x), 1 at 0, NaN at +-inf (see :func:`sinpi`)."""
+    return np.where(x == 0, 1.0, sinpi(x) / (math.pi * x))
+
+
+def sinpi(x):
+    """sin(pi x) with exact argument reduction: r = x - 2 round(x / 2) in [-1, 1), then folded
+    into [-1/2, 1/2] by sin(pi r) = sin(pi (+-1 - r)) (exact subtractions), so that pi * r is
+    rounded only relative to r and sin(pi x) keeps its relative accuracy next to the integers."""
     r = x - 2.0 * np.floor(0.5 * x + 0.5)
-    return np.where(x == 0, 1.0, np.sin(math.pi * r) / (math.pi * x))
+    r = np.where(r > 0.5, 1.0 - r, np.where(r < -0.5, -1.0 - r, r))
+    return np.sin(math.pi * r)
 
 
 @in_float64

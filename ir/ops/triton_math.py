@@ -30,14 +30,14 @@ def _expm1(x):
     """exp(x) - 1 without cancellation near 0 (Kahan's trick)."""
     u = tl.exp(x)
     um1 = u - 1.0
-    r = tl.where(u == 1.0, x, um1 * x / tl.log(u))
+    r = tl.where(u == 1.0, x, um1 * (x / tl.log(u)))  # x / log(u) first: um1 * x overflows near the top
     r = tl.where(um1 == -1.0, -1.0, r)
     return tl.where(u == float("inf"), u, r)''',
     "_log1p": '''@triton.jit
 def _log1p(x):
     """log(1 + x) without cancellation near 0."""
     u = 1.0 + x
-    r = tl.where(u == 1.0, x, tl.log(u) * x / (u - 1.0))
+    r = tl.where(u == 1.0, x, tl.log(u) * (x / (u - 1.0)))  # x / (u - 1) first: log(u) * x overflows for huge x
     return tl.where(u == float("inf"), u, r)''',
     "_tanh": '''@triton.jit
 def _tanh(x):

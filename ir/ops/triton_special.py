@@ -25,7 +25,7 @@ def _cheb(name: str, coeffs) -> str:
     return "\n".join(lines)
 
 
-_FITS = ("ERFCX I0E_A I1E_A I0E_B I1E_B K0_A K1_A K0E_B K1E_B J0_A J1_A Y0_A Y1_A P0 Q0 P1 Q1 AI_MID AI_POS "
+_FITS = ("LGAMMA_MID ERFCX I0E_A I1E_A I0E_B I1E_B K0_A K1_A K0E_B K1E_B J0_A J1_A Y0_A Y1_A P0 Q0 P1 Q1 AI_MID AI_POS "
          "AI_NEG_F AI_NEG_G PSI_ROOT").split()
 
 PI = repr(math.pi)
@@ -103,7 +103,7 @@ def _ndtri_lower(p):
     "_ndtri": """@triton.jit
 def _ndtri(p):
     q = tl.where(p > 0.5, 1.0 - p, p)
-    z = _ndtri_lower(tl.minimum(tl.maximum(q, 1e-37), 0.5))
+    z = _ndtri_lower(tl.where(q > 0, tl.minimum(q, 0.5), 0.5))
     z = tl.where(p > 0.5, -z, z)
     z = tl.where(p == 0, -float("inf"), tl.where(p == 1, float("inf"), z))
     return tl.where((p < 0) | (p > 1) | (p != p), float("nan"), z)""",
@@ -116,7 +116,8 @@ def _erfinv(y):
         erf = 2.0 * {INV_SQRT_PI} * x * ({_poly("z", _ERF_SERIES)})
         d = (erf - a) / (2.0 * {INV_SQRT_PI} * tl.exp(-z))
         x = x - d / (1.0 + x * d)
-    tail = -_ndtri_lower(tl.minimum(tl.maximum(0.5 * (1.0 - a), 1e-37), 0.5)) * {SQRT_HALF}
+    w = 0.5 * (1.0 - a)
+    tail = -_ndtri_lower(tl.where(w > 0, tl.minimum(w, 0.5), 0.5)) * {SQRT_HALF}
     r = tl.where(a <= 0.5, x, tail)
     r = tl.where(a == 1, float("inf"), r)
     r = tl.where(y < 0, -r, r)
@@ -149,7 +150,9 @@ def _k0e(x):
     return tl.where(x < 0, float("nan"), tl.where(x == 0, float("inf"), r))""",
     "_k1e": """@triton.jit
 def _k1e(x):
-    small = (_cheb_k1_a(x * x * 0.5 - 1.0) + x * tl.log(0.5 * x) * _i1(x)) / x * tl.exp(x)
+    term = x * tl.log(0.5 * x) * _i1(x)
+    term = tl.where(term != term, 0.0, term)
+    small = (_cheb_k1_a(x * x * 0.5 - 1.0) + term) / x * tl.exp(x)
     r = tl.where(x <= 2.0, small, _cheb_k1e_b(4.0 / x - 1.0) / tl.sqrt(x))
     return tl.where(x < 0, float("nan"), tl.where(x == 0, float("inf"), r))""",
     "_k0": """@triton.jit
@@ -219,22 +222,29 @@ def _sph_j0(x):
     # ---- gamma family
     "_sinpi": '''@triton.jit
 def _sinpi(x):
-    """sin(pi x) with exact argument reduction (x - 2 round(x / 2) is exact)."""
+    """sin(pi x) with exact argument reduction (as numpy's sinpi in ir/ops/npspecial.py)."""
     r = x - 2.0 * tl.floor(0.5 * x + 0.5)
+    r = tl.where(r > 0.5, 1.0 - r, tl.where(r < -0.5, -1.0 - r, r))
     return tl.sin(3.141592653589793 * r)''',
     "_lgamma_pos": f'''@triton.jit
-def _lgamma_pos(x):
-    """lgamma for x >= 0.5: shifted up to >= 8 by lgamma(x) = lgamma(x + 8) - log(x (x+1) ... (x+7)), then Stirling's series."""
-    small = x < 8.0
-    z = tl.where(small, x + 8.0, x)
-    p = x * (x + 1.0) * (x + 2.0) * (x + 3.0) * (x + 4.0) * (x + 5.0) * (x + 6.0) * (x + 7.0)
+def _lgamma_pos(y):
+    """lgamma for y >= 0.5, as numpy's (ir/ops/npgamma.py): (y - 1)(y - 2) h(y) on [0.5, 3], the
+    recurrence down to [2, 3) below 10, Stirling's series from 10."""
+    m = tl.minimum(tl.maximum(tl.floor(y) - 2.0, 0.0), 7.0)
+    prod = y * 0.0 + 1.0
+    for k in tl.static_range(1, 8):
+        prod = prod * tl.where(k <= m, y - k, 1.0)
+    base = tl.where(y <= 3.0, y, y - m)
+    mid = (base - 1.0) * (base - 2.0) * _cheb_lgamma_mid((base - 1.75) * 0.8)
+    mid = tl.where(y <= 3.0, mid, mid + tl.log(prod))
+    z = tl.maximum(y, 10.0)
     w = 1.0 / (z * z)
     s = ({_poly("w", _LGAMMA_ASYM)}) / z
-    r = (z - 0.5) * tl.log(z) - z + {0.5 * math.log(2 * math.pi)!r} + s
-    return tl.where(small, r - tl.log(p), r)''',
+    big = z * (tl.log(z) - 1.0) - 0.5 * tl.log(z) + {0.5 * math.log(2 * math.pi)!r} + s
+    return tl.where(y >= 10.0, big, mid)''',
     "_lgamma": f"""@triton.jit
 def _lgamma(x):
-    refl = tl.log({PI} / tl.abs(_sinpi(x))) - _lgamma_pos(1.0 - x)
+    refl = tl.log({PI} / tl.abs(_sinpi(x))) - _lgamma_pos(tl.maximum(1.0 - x, 0.5))
     r = tl.where(x < 0.5, refl, _lgamma_pos(tl.maximum(x, 0.5)))
     r = tl.where((x <= 0) & (x == tl.floor(x)), float("inf"), r)
     return tl.where(tl.abs(x) == float("inf"), float("inf"), r)""",
@@ -249,7 +259,7 @@ def _digamma(x):
     for k in tl.static_range(1, 9):
         acc = acc + tl.where(k <= m, 1.0 / (y - k), 0.0)
     base = tl.where(y < 1.0, y + 1.0, y - m)
-    mid = (base - {C.PSI_X0_HI!r} - {C.PSI_X0_LO!r}) * _cheb_psi_root(2.0 * base - 3.0) + acc
+    mid = (base - {C.PSI_X0[0]!r} - {C.PSI_X0[1]!r} - {C.PSI_X0[2]!r}) * _cheb_psi_root(2.0 * base - 3.0) + acc
     mid = tl.where(y < 1.0, mid - 1.0 / y, mid)
     r = tl.where(y >= 10.0, big, mid)
     frac = x - tl.where(x < 0, tl.ceil(x), tl.floor(x))
@@ -374,8 +384,7 @@ def _logaddexp2(a, b):
     return tl.where(a == b, a + 1.0, r)''',
     "_sinc": f"""@triton.jit
 def _sinc(x):
-    r = x - 2.0 * tl.floor(0.5 * x + 0.5)
-    return tl.where(x == 0, 1.0, tl.sin({PI} * r) / ({PI} * x))""",
+    return tl.where(x == 0, 1.0, _sinpi(x) / ({PI} * x))""",
     "_xlogy": """@triton.jit
 def _xlogy(x, y):
     return tl.where(y != y, float("nan"), tl.where(x == 0, 0.0, x * tl.log(y)))""",
