@@ -26,7 +26,7 @@ def _lgamma_pos(y):
         prod = prod * np.where(k <= m, y - k, 1.0)
     base = np.where(y <= 3.0, y, y - m)
     mid = (base - 1.0) * (base - 2.0) * cheb(C.LGAMMA_MID, (base - 1.75) * 0.8)
-    mid = np.where(y <= 3.0, mid, mid + np.log(prod))
+    mid = np.where(y <= 3.0, mid, mid + np.log(prod)) + 0.0  # + 0.0: lgamma(1) is +0, not -0
     z = np.maximum(y, 10.0)
     w = 1.0 / (z * z)
     s = np.zeros_like(z)

@@ -56,7 +56,8 @@ def exp_sq(a, scale=-1.0):
     a = hi + lo with hi on a 1/16 grid, so hi * hi is exact and the rest is a small correction."""
     hi = np.floor(a * 16.0) / 16.0
     lo = a - hi
-    return np.exp(scale * (hi * hi)) * np.exp(scale * (lo * (hi + a)))
+    r = np.exp(scale * (hi * hi)) * np.exp(scale * (lo * (hi + a)))
+    return np.where(np.isinf(a), np.exp(scale * np.abs(a)), r)
 
 
 # ----------------------------------------------------------------------------
@@ -121,7 +122,7 @@ def ndtri(p):
     q = np.where(p > 0.5, 1.0 - p, p)  # exact for p >= 0.5 (Sterbenz)
     z = _ndtri_lower(np.clip(q, 1e-320, 0.5))
     z = np.where(p > 0.5, -z, z)
-    z = np.where(p == 0, -np.inf, np.where(p == 1, np.inf, z))
+    z = np.where(p == 0, -np.inf, np.where(p == 1, np.inf, np.where(p == 0.5, 0.0, z)))
     return np.where((p < 0) | (p > 1) | np.isnan(p), np.nan, z)
 
 
@@ -174,8 +175,8 @@ def _scale_exp(v, a):
 
 i0e = in_float64(lambda x: _i0e(np.abs(x)))
 i1e = in_float64(_i1e)
-i0 = in_float64(lambda x: _scale_exp(_i0e(np.abs(x)), np.abs(x)))
-i1 = in_float64(lambda x: _scale_exp(_i1e(x), np.abs(x)))
+i0 = in_float64(lambda x: np.where(np.isinf(x), np.inf, _scale_exp(_i0e(np.abs(x)), np.abs(x))))
+i1 = in_float64(lambda x: np.where(np.isinf(x), x, _scale_exp(_i1e(x), np.abs(x))))
 
 
 def _k0e(x):
@@ -210,7 +211,7 @@ def _j0(a):
     t = 16.0 / a - 1.0
     p, q = cheb(C.P0, t), cheb(C.Q0, t) / a
     large = np.where(a == np.inf, 0.0, f * (p * (c + s) - q * (s - c)))
-    return np.where(a <= 8.0, cheb(C.J0_A, a * a / 32.0 - 1.0), large)
+    return np.where(a == 0, 1.0, np.where(a <= 8.0, cheb(C.J0_A, a * a / 32.0 - 1.0), large))
 
 
 def _j1(x):

@@ -55,17 +55,20 @@ def _exp_msq(a):
     """exp(-a * a) without the rounding error of a * a (hi on a 1/16 grid: hi * hi is exact)."""
     hi = tl.floor(a * 16.0) / 16.0
     lo = a - hi
-    return tl.exp(-(hi * hi)) * tl.exp(-(lo * (hi + a)))''',
+    r = tl.exp(-(hi * hi)) * tl.exp(-(lo * (hi + a)))
+    return tl.where(tl.abs(a) == float("inf"), 0.0, r)''',
     "_exp_psq": """@triton.jit
 def _exp_psq(a):
     hi = tl.floor(a * 16.0) / 16.0
     lo = a - hi
-    return tl.exp(hi * hi) * tl.exp(lo * (hi + a))""",
+    r = tl.exp(hi * hi) * tl.exp(lo * (hi + a))
+    return tl.where(tl.abs(a) == float("inf"), float("inf"), r)""",
     "_exp_mhsq": """@triton.jit
 def _exp_mhsq(a):
     hi = tl.floor(a * 16.0) / 16.0
     lo = a - hi
-    return tl.exp(-0.5 * (hi * hi)) * tl.exp(-0.5 * (lo * (hi + a)))""",
+    r = tl.exp(-0.5 * (hi * hi)) * tl.exp(-0.5 * (lo * (hi + a)))
+    return tl.where(tl.abs(a) == float("inf"), 0.0, r)""",
     "_erfcx_pos": """@triton.jit
 def _erfcx_pos(a):
     r = _cheb_erfcx((a - 4.0) / (a + 4.0)) / (a + 4.0)
@@ -105,7 +108,7 @@ def _ndtri(p):
     q = tl.where(p > 0.5, 1.0 - p, p)
     z = _ndtri_lower(tl.where(q > 0, tl.minimum(q, 0.5), 0.5))
     z = tl.where(p > 0.5, -z, z)
-    z = tl.where(p == 0, -float("inf"), tl.where(p == 1, float("inf"), z))
+    z = tl.where(p == 0, -float("inf"), tl.where(p == 1, float("inf"), tl.where(p == 0.5, 0.0, z)))
     return tl.where((p < 0) | (p > 1) | (p != p), float("nan"), z)""",
     "_erfinv": f"""@triton.jit
 def _erfinv(y):
@@ -120,7 +123,7 @@ def _erfinv(y):
     tail = -_ndtri_lower(tl.where(w > 0, tl.minimum(w, 0.5), 0.5)) * {SQRT_HALF}
     r = tl.where(a <= 0.5, x, tail)
     r = tl.where(a == 1, float("inf"), r)
-    r = tl.where(y < 0, -r, r)
+    r = tl.where(y < 0, -r, tl.where(y == 0, y, r))
     return tl.where((a > 1) | (y != y), float("nan"), r)""",
     # ---- Bessel functions
     "_i0e_abs": """@triton.jit
@@ -138,11 +141,11 @@ def _i0e(x):
 def _i0(x):
     a = tl.abs(x)
     h = tl.exp(0.5 * a)
-    return (_i0e_abs(a) * h) * h""",
+    return tl.where(a == float("inf"), a, (_i0e_abs(a) * h) * h)""",
     "_i1": """@triton.jit
 def _i1(x):
     h = tl.exp(0.5 * tl.abs(x))
-    return (_i1e(x) * h) * h""",
+    return tl.where(tl.abs(x) == float("inf"), x, (_i1e(x) * h) * h)""",
     "_k0e": """@triton.jit
 def _k0e(x):
     small = (_cheb_k0_a(x * x * 0.5 - 1.0) - tl.log(0.5 * x) * _i0(x)) * tl.exp(x)
@@ -168,7 +171,7 @@ def _j0_abs(a):
     t = 16.0 / a - 1.0
     large = (_cheb_p0(t) * (c + s) - _cheb_q0(t) / a * (s - c)) / tl.sqrt({PI} * a)
     large = tl.where(a == float("inf"), 0.0, large)
-    return tl.where(a <= 8.0, _cheb_j0_a(a * a / 32.0 - 1.0), large)""",
+    return tl.where(a == 0, 1.0, tl.where(a <= 8.0, _cheb_j0_a(a * a / 32.0 - 1.0), large))""",
     "_j0": """@triton.jit
 def _j0(x):
     return _j0_abs(tl.abs(x))""",
@@ -236,7 +239,7 @@ def _lgamma_pos(y):
         prod = prod * tl.where(k <= m, y - k, 1.0)
     base = tl.where(y <= 3.0, y, y - m)
     mid = (base - 1.0) * (base - 2.0) * _cheb_lgamma_mid((base - 1.75) * 0.8)
-    mid = tl.where(y <= 3.0, mid, mid + tl.log(prod))
+    mid = tl.where(y <= 3.0, mid, mid + tl.log(prod)) + 0.0
     z = tl.maximum(y, 10.0)
     w = 1.0 / (z * z)
     s = ({_poly("w", _LGAMMA_ASYM)}) / z
@@ -367,7 +370,7 @@ def _asinh(x):
     s = tl.where(big, 1.0, a)
     r = _log1p(s + s * s / (1.0 + tl.sqrt(1.0 + s * s)))
     r = tl.where(big, tl.log(a) + 0.6931471805599453, r)
-    return tl.where(x < 0, -r, r)''',
+    return tl.where(x < 0, -r, tl.where(x == 0, x, r))''',
     "_acosh": '''@triton.jit
 def _acosh(x):
     """acosh x = log1p(t + sqrt(2t + t^2)), t = x - 1 (accurate near 1); log(2x) beyond 2^28."""
