@@ -12,9 +12,12 @@ from __future__ import annotations
 from .. import dtypes as dt
 from ..errors import DTypeError
 from . import npspecial
-from .core import Binding, dtype_bool_out, dtype_float, dtype_same, same_dtype
+from .core import OPS, Binding, dtype_bool_out, dtype_float, dtype_same, same_dtype
 from .elementwise import FLOAT, binary, unary, uses
 from .grad import ZERO, where
+
+
+_FIRST = len(OPS)  # the rows this module declares are OPS's entries from here on (NAMES, at the end)
 
 
 def dtype_int_only(op, inputs, attrs):
@@ -79,3 +82,5 @@ binary("bitwise_left_shift", dtype_int_only, numpy=npspecial.left_shift, triton=
 binary("bitwise_right_shift", dtype_int_only, numpy=npspecial.right_shift, triton=_shift_right,
        binding=Binding(("bitwise_right_shift",)),
        doc="a >> b (arithmetic); the sign fill when b is negative or at least the width.")
+
+NAMES = tuple(list(OPS)[_FIRST:])

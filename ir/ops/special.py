@@ -23,10 +23,11 @@ import math
 
 from . import npgamma, npspecial, polynomials
 from . import special_refs as R
-from .core import Binding, dtype_float
+from .core import OPS, Binding, dtype_float
 from .elementwise import FLOAT, binary, unary
 from .grad import V, where
 
+_FIRST = len(OPS)  # the rows this module declares are OPS's entries from here on (NAMES, at the end)
 SQRT_PI = math.sqrt(math.pi)
 SQRT_2PI = math.sqrt(2.0 * math.pi)
 
@@ -155,3 +156,5 @@ for _name in polynomials.KINDS:
     binary(_name, dtype_float, numpy=polynomials.numpy_impl(_name), triton=f"_{_name}({{0}}, {{1}})",
            ref=polynomials.reference(_name), binding=_special(_name),
            doc=f"torch.special.{_name}(x, n): the degree-n polynomial at x (n truncated toward 0; n < 0 gives 0).")
+
+NAMES = tuple(list(OPS)[_FIRST:])
