@@ -12,10 +12,9 @@ from __future__ import annotations
 from .. import dtypes as dt
 from ..errors import DTypeError
 from . import npspecial
-from .core import OPS, Binding, dtype_bool_out, dtype_float, dtype_same, same_dtype
+from .core import OPS, Binding, Props, dtype_bool_out, dtype_float, dtype_same, same_dtype
 from .elementwise import FLOAT, binary, unary, uses
 from .grad import ZERO, where
-
 
 _FIRST = len(OPS)  # the rows this module declares are OPS's entries from here on (NAMES, at the end)
 
@@ -58,8 +57,10 @@ unary("frexp_mantissa", dtype_float, numpy=npspecial.frexp_mantissa, triton="_fr
       doc="frexp's first output: x / 2^e with |x / 2^e| in [0.5, 1) (x itself at 0, +-inf and NaN).")
 unary("frexp_exponent", dtype_frexp_exponent, numpy=npspecial.frexp_exponent, triton="_frexp_e({0})",
       doc="frexp's second output (int32): e with x = mantissa * 2^e (0 at 0, +-inf and NaN).")
-binary("gcd", dtype_int_only, ufunc="gcd", triton="_gcd({0}, {1})", binding=Binding(("gcd",)))
-binary("lcm", dtype_int_only, ufunc="lcm", triton="_lcm({0}, {1})", binding=Binding(("lcm",)))
+binary("gcd", dtype_int_only, ufunc="gcd", triton="_gcd({0}, {1})", binding=Binding(("gcd",)),
+       props=Props(commutative=True, associative=True))
+binary("lcm", dtype_int_only, ufunc="lcm", triton="_lcm({0}, {1})", binding=Binding(("lcm",)),
+       props=Props(commutative=True, associative=True))
 
 
 @uses()

@@ -12,6 +12,7 @@ them, ~2 minutes): all compile.
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import warnings
@@ -52,7 +53,12 @@ def _diverse(kernels, cap):
     groups = {}
     for k in kernels:
         groups.setdefault((k.kind, re.sub(r"^k[0-9_]+_", "", k.name)), []).append(k)
-    picked, lists = [], sorted(groups.values(), key=lambda g: (g[0].kind != "matmul", g[0].name))
+    # groups ordered kind by kind in turn (matmul first), so that a cap smaller than the number of
+    # groups still takes every kind: there are hundreds of pointwise groups, one per elementwise row
+    by_kind: dict = {}
+    for g in sorted(groups.values(), key=lambda g: (g[0].kind != "matmul", g[0].kind, g[0].name)):
+        by_kind.setdefault(g[0].kind, []).append(g)
+    picked, lists = [], [g for rank in itertools.zip_longest(*by_kind.values()) for g in rank if g]
     while len(picked) < cap and any(lists):
         for g in lists:
             if g and len(picked) < cap:
