@@ -13,7 +13,7 @@ from .. import dtypes as dt
 from ..errors import DTypeError
 from . import npspecial
 from .core import OPS, Binding, Props, dtype_bool_out, dtype_float, dtype_same, same_dtype
-from .elementwise import FLOAT, binary, unary, uses
+from .elementwise import FLOAT, binary, unary
 from .grad import ZERO, where
 
 _FIRST = len(OPS)  # the rows this module declares are OPS's entries from here on (NAMES, at the end)
@@ -63,13 +63,11 @@ binary("lcm", dtype_int_only, ufunc="lcm", triton="_lcm({0}, {1})", binding=Bind
        props=Props(commutative=True, associative=True))
 
 
-@uses()
 def _shift_left(t):
     bits = t.in_dtypes[0].itemsize * 8
     return f"tl.where(({{1}} < 0) | ({{1}} >= {bits}), 0, {{0}} << tl.minimum(tl.maximum({{1}}, 0), {bits - 1}))"
 
 
-@uses()
 def _shift_right(t):
     d = t.in_dtypes[0]
     bits = d.itemsize * 8
