@@ -39,8 +39,9 @@ def _lgamma_pos(y):
 def _lgamma(x):
     """log |Gamma(x)|; the reflection log(pi / |sin(pi x)|) - lgamma(1 - x) below 0.5; +inf at the
     poles 0, -1, -2, ... and at +-inf (C's lgamma)."""
-    refl = np.log(math.pi / np.abs(sinpi(x))) - _lgamma_pos(np.maximum(1.0 - x, 0.5))
-    r = np.where(x < 0.5, refl, _lgamma_pos(np.maximum(x, 0.5)))
+    low = x < 0.5
+    lg = _lgamma_pos(np.where(low, 1.0 - x, x))
+    r = np.where(low, np.log(math.pi / np.abs(sinpi(x))) - lg, lg)
     r = np.where((x <= 0) & (x == np.floor(x)), np.inf, r)
     return np.where(np.isinf(x), np.inf, r)
 
@@ -162,14 +163,19 @@ def _q_series(a, x):
 
 
 def _q_fraction(a, x):
-    """Q(a, x) by Legendre's continued fraction (DLMF 8.9.2), with the modified Lentz method."""
+    """Q(a, x) by Legendre's continued fraction (DLMF 8.9.2), with the modified Lentz method.
+
+    Lanes leave the loop as they converge (a few ulps of rounding in the factor persist after
+    convergence, hence the 1e-15), so the cost is that of each lane's own iteration count."""
     tiny = 1e-300
     b = x + 1.0 - a
     c = np.full_like(x, 1.0 / tiny)
     d = 1.0 / np.where(b == 0, tiny, b)
     h = d.copy()
+    out = np.empty_like(x)
+    idx, aa = np.arange(x.size), a
     for i in range(1, 2000):
-        an = -i * (i - a)
+        an = -i * (i - aa)
         b = b + 2.0
         d = an * d + b
         d = np.where(d == 0, tiny, d)
@@ -178,9 +184,15 @@ def _q_fraction(a, x):
         d = 1.0 / d
         delta = d * c
         h = h * delta
-        if not np.any(np.abs(delta - 1.0) > EPS):
-            break
-    return np.exp(_log_prefactor(a, x)) * h
+        done = np.abs(delta - 1.0) <= 1e-15
+        if done.any():
+            out[idx[done]] = h[done]
+            keep = ~done
+            idx, aa, b, c, d, h = idx[keep], aa[keep], b[keep], c[keep], d[keep], h[keep]
+            if not idx.size:
+                break
+    out[idx] = h
+    return np.exp(_log_prefactor(a, x)) * out
 
 
 def _igamma_pair(a, x):

@@ -247,8 +247,9 @@ def _lgamma_pos(y):
     return tl.where(y >= 10.0, big, mid)''',
     "_lgamma": f"""@triton.jit
 def _lgamma(x):
-    refl = tl.log({PI} / tl.abs(_sinpi(x))) - _lgamma_pos(tl.maximum(1.0 - x, 0.5))
-    r = tl.where(x < 0.5, refl, _lgamma_pos(tl.maximum(x, 0.5)))
+    low = x < 0.5
+    lg = _lgamma_pos(tl.where(low, 1.0 - x, x))
+    r = tl.where(low, tl.log({PI} / tl.abs(_sinpi(x))) - lg, lg)
     r = tl.where((x <= 0) & (x == tl.floor(x)), float("inf"), r)
     return tl.where(tl.abs(x) == float("inf"), float("inf"), r)""",
     "_digamma": f"""@triton.jit
