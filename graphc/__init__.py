@@ -145,7 +145,7 @@ from ._functional import (  # noqa: E402
 _sys.modules.setdefault("graphc.functional", _sys.modules[__name__ + "._functional"])
 
 # nn, optim, data loading and serialization.
-from . import distributed, nn, optim, utils  # noqa: E402
+from . import distributed, nn, optim, special, utils  # noqa: E402
 from .serialization import load, save  # noqa: E402
 
 from ._compiler import compile, trace  # noqa: E402,A004 - PyTorch's name

@@ -23,6 +23,7 @@ from .device import as_device, backend_for
 
 # Methods whose first argument is the tensor.
 _METHODS = """
+frexp ldexp logit mvlgamma
 log10 round square relu logical_not clone nan_to_num add sub subtract div divide true_divide fmod
 pow float_power fmax fmin logical_and logical_or logical_xor equal allclose isclose masked_fill
 clamp clip clamp_min clamp_max lerp addcmul addcdiv sum nansum prod mean nanmean var std amax amin
@@ -43,11 +44,12 @@ for _row in OPS.values():
     if _binding is None or _row.kind != ELEMENTWISE:
         continue
     for _name in _binding.names:
-        if _binding.method:
+        if _binding.method and _name in DERIVED:  # special.<name> lives only in graphc.special
             setattr(Tensor, _name, DERIVED[_name])
 
 # In-place forms: out-of-place op, then write back.
 _INPLACE = """
+ldexp logit mvlgamma
 log10 round square relu logical_not nan_to_num add sub subtract div divide true_divide fmod pow
 logical_and logical_or logical_xor masked_fill clamp clip clamp_min clamp_max lerp addcmul addcdiv
 cumsum tril triu scatter scatter_add index_add index_copy
@@ -69,7 +71,12 @@ for _row in OPS.values():
     _binding = _row.binding
     if _binding is not None and _row.kind == ELEMENTWISE and _binding.method and _binding.inplace:
         for _name in _binding.names:
-            setattr(Tensor, _name + "_", _make_inplace(DERIVED[_name], _name + "_"))
+            if _name in DERIVED:
+                setattr(Tensor, _name + "_", _make_inplace(DERIVED[_name], _name + "_"))
+
+# polygamma(n, x): the order comes first in the function, after self in the method
+Tensor.polygamma = lambda self, n: F.polygamma(n, self)
+Tensor.polygamma_ = lambda self, n: _inplace._inplace_result(self, F.polygamma(n, self), "polygamma_")
 
 Tensor.copy_ = _inplace.copy_
 Tensor.fill_ = _inplace.fill_
@@ -305,6 +312,12 @@ _OPERATORS = {
     "__iand__": lambda self, other: _inplace._inplace_result(self, _and(self, other), "__iand__"),
     "__ior__": lambda self, other: _inplace._inplace_result(self, _or(self, other), "__ior__"),
     "__ixor__": lambda self, other: _inplace._inplace_result(self, _xor(self, other), "__ixor__"),
+    "__lshift__": F.bitwise_left_shift,
+    "__rlshift__": _reflected(F.bitwise_left_shift),
+    "__rshift__": F.bitwise_right_shift,
+    "__rrshift__": _reflected(F.bitwise_right_shift),
+    "__ilshift__": _iop("bitwise_left_shift"),
+    "__irshift__": _iop("bitwise_right_shift"),
     "__getitem__": getitem,
     "__setitem__": setitem,
 }

@@ -79,6 +79,26 @@ DOMAIN = {
     "pow": {"int": dict(exponent_small=True)},
     "floor_divide": {"int": dict(nonzero=True)},
     "remainder": {"int": dict(nonzero=True)},
+    # float inputs mapped into the rows' domains (one map per input; None keeps the normal samples),
+    # so that the comparison is not of NaN with NaN
+    "acosh": {"float": (lambda a: 1 + np.abs(a),)},
+    "erfinv": {"float": (np.tanh,)},
+    "ndtri": {"float": (lambda a: 1 / (1 + np.exp(-a)),)},
+    "entr": {"float": (np.abs,)},
+    "xlogy": {"float": (None, np.abs)},
+    "polygamma": {"float": (lambda a: np.round(np.abs(a)), None)},
+    "zeta": {"float": (lambda a: 1.5 + np.abs(a), lambda a: 0.2 + np.abs(a))},
+    "igamma": {"float": (np.abs, np.abs)},
+    "igammac": {"float": (np.abs, np.abs)},
+    "bessel_y0": {"float": (lambda a: np.abs(a) * 3,)},
+    "bessel_y1": {"float": (lambda a: np.abs(a) * 3,)},
+    **{n: {"float": (lambda a: np.abs(a) * 3,)} for n in ("modified_bessel_k0", "modified_bessel_k1",
+                                                          "scaled_modified_bessel_k0", "scaled_modified_bessel_k1")},
+    **{n: {"float": (None, lambda a: np.round(np.abs(a) * 3))} for n in (
+        "chebyshev_polynomial_t", "chebyshev_polynomial_u", "chebyshev_polynomial_v", "chebyshev_polynomial_w",
+        "shifted_chebyshev_polynomial_t", "shifted_chebyshev_polynomial_u", "shifted_chebyshev_polynomial_v",
+        "shifted_chebyshev_polynomial_w", "hermite_polynomial_h", "hermite_polynomial_he", "laguerre_polynomial_l",
+        "legendre_polynomial_p")},
 }
 
 ELEMENTWISE_SHAPES = [
@@ -105,7 +125,11 @@ def _elementwise_samples(name, row):
                     kw["nonzero"] = True
                 if di.is_integer and DOMAIN.get(name, {}).get("int", {}).get("exponent_small"):
                     kw.update(positive=i == 1, small=True)
-                arrays.append(_values(rng, shape, di, **kw))
+                a = _values(rng, shape, di, **kw)
+                maps = DOMAIN.get(name, {}).get("float", ())
+                if di.is_floating_point and i < len(maps) and maps[i] is not None:
+                    a = maps[i](a).astype(a.dtype)
+                arrays.append(a)
             if k == 1:
                 arrays[0] = _noncontiguous(arrays[0])
             out.append((f"{d.short}-{k}", arrays, ds, {}))

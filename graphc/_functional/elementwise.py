@@ -71,7 +71,7 @@ def _derive(row):
         def fn(input):  # noqa: F811 - PyTorch's signature has no out=
             return inner(input)
 
-    fn.__name__ = fn.__qualname__ = binding.names[0]
+    fn.__name__ = fn.__qualname__ = binding.names[0].rpartition(".")[2]
     fn.__module__ = __name__
     fn.__doc__ = (row.doc or f"Elementwise ``{binding.names[0]}``; the IR primitive ``{row.name}``.") + (
         f" Aliases: {', '.join(binding.names[1:])}." if len(binding.names) > 1 else ""
@@ -80,11 +80,15 @@ def _derive(row):
 
 
 DERIVED: dict = {}  # public name -> function, for graphc._methods to bind as methods and _ forms
+SPECIAL: dict = {}  # graphc.special names (a binding's "special.<name>"), for graphc.special
 for _row in OPS.values():
     if _row.binding is not None and _row.kind == ELEMENTWISE:
         _fn = _derive(_row)
         for _name in _row.binding.names:
-            DERIVED[_name] = _fn
+            if _name.startswith("special."):
+                SPECIAL[_name[len("special."):]] = _fn
+            else:
+                DERIVED[_name] = _fn
 globals().update(DERIVED)
 __all__ += sorted(DERIVED)
 # the derived functions this module's hand-written ones call

@@ -1,13 +1,24 @@
 """The op table: every primitive of the IR, declared once, as a row that carries its behaviour.
 
 Rows live in one module per kind — :mod:`.elementwise` (maps and ``cast``), :mod:`.reduce`
-(reductions and the scan), :mod:`.movement` (views, pad, concat), :mod:`.index`, :mod:`.collective` (all-reduce),
-:mod:`.creation` (sources, ``full``, ``iota``, random) and :mod:`.linalg` (matmul) — and
+(reductions and the scan), :mod:`.movement` (views, pad, concat), :mod:`.index`,
+:mod:`.creation` (sources, ``full``, ``iota``, random), :mod:`.linalg` (matmul),
+:mod:`.collective` (all-reduce start/wait), :mod:`.special` (special functions) and :mod:`.bits` (sign bits, frexp, gcd, shifts) — and
 :mod:`.core` says what a row holds. ``OPS`` maps names to rows. Backends implement kinds
 generically and read rows; passes read properties and specs; nothing else lists op names.
 """
 
-from . import collective, creation, elementwise, index, linalg, movement, reduce  # noqa: F401  (each registers its rows)
+from . import (  # noqa: F401  (each registers its rows)
+    bits,
+    collective,
+    creation,
+    elementwise,
+    index,
+    linalg,
+    movement,
+    reduce,
+    special,
+)
 from .core import (
     CAST,
     COLLECTIVE,

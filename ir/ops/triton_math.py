@@ -12,6 +12,8 @@ assigned a Python float would become a float32 tensor in a float64 computation).
 
 from __future__ import annotations
 
+from .triton_special import SPECIAL_HELPERS
+
 
 def _atan_series() -> str:
     # atan(a) for |a| <= tan(pi/16): a * sum_k (-1)^k a^(2k) / (2k+1), 12 terms (float64-exact).
@@ -28,14 +30,14 @@ def _expm1(x):
     """exp(x) - 1 without cancellation near 0 (Kahan's trick)."""
     u = tl.exp(x)
     um1 = u - 1.0
-    r = tl.where(u == 1.0, x, um1 * x / tl.log(u))
+    r = tl.where(u == 1.0, x, um1 * (x / tl.log(u)))  # x / log(u) first: um1 * x overflows near the top
     r = tl.where(um1 == -1.0, -1.0, r)
     return tl.where(u == float("inf"), u, r)''',
     "_log1p": '''@triton.jit
 def _log1p(x):
     """log(1 + x) without cancellation near 0."""
     u = 1.0 + x
-    r = tl.where(u == 1.0, x, tl.log(u) * x / (u - 1.0))
+    r = tl.where(u == 1.0, x, tl.log(u) * (x / (u - 1.0)))  # x / (u - 1) first: log(u) * x overflows for huge x
     return tl.where(u == float("inf"), u, r)''',
     "_tanh": '''@triton.jit
 def _tanh(x):
@@ -149,3 +151,4 @@ def _hypot(a, b):
     r = m * tl.sqrt(1.0 + q * q)
     return tl.where((x == float("inf")) | (y == float("inf")), float("inf"), r)''',
 }
+HELPERS.update(SPECIAL_HELPERS)  # the special-function rows' helpers (ir/ops/triton_special.py)

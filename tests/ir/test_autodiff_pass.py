@@ -106,6 +106,13 @@ UNARY_DOMAIN = {
     "atanh": (-0.8, 0.8),
     "log1p": (-0.5, 2.0),
     "tan": (-1.0, 1.0),
+    "acosh": (1.2, 3.0),
+    "entr": (0.2, 2.0),
+    "erfinv": (-0.8, 0.8),
+    "ndtri": (0.1, 0.9),
+    "lgamma": (0.3, 3.0),
+    "digamma": (0.3, 3.0),
+    "frexp_mantissa": (0.55, 0.95),
 }
 
 
@@ -276,6 +283,18 @@ def _case_all_reduce_wait(g, rng):
     return g.add("all_reduce_wait", [s], reduce_op="avg", group="self"), vals
 
 
+def _case_order_first(name, order, lo, hi):
+    """Rows whose first input is an order (polygamma's n, zeta's s, igamma's a): a constant, as the
+    frontend passes it; the gradient is checked in the second input."""
+
+    def build(g, rng):
+        first = g.add_constant(np.asarray(order, dtype=np.float64), F64)
+        (x,), vals = _inputs(g, rng, ((2, 3), lo, hi))
+        return g.add(name, [first, x]), vals
+
+    return build
+
+
 CASES = {
     **{n: _unary_case(n) for n in ["neg", "abs", "relu", "copy", "sign", "floor", "ceil", "round", "trunc"]},
     **{
@@ -293,6 +312,17 @@ CASES = {
     "logaddexp": _binary_case("logaddexp", -2, 2, -2, 2),
     "hypot": _binary_case("hypot", 0.3, 1.5, -1.5, -0.3),
     "maximum": _case_minmax("maximum"),
+    **{n: _unary_case(n) for n in (
+        "asinh acosh sinc entr erfc erfcx erfinv ndtr ndtri log_ndtr lgamma digamma i0 i0e i1 i1e frexp_mantissa"
+    ).split()},
+    "xlogy": _binary_case("xlogy", -1.5, 1.5, 0.3, 2.0),
+    "xlog1py": _binary_case("xlog1py", -1.5, 1.5, -0.5, 2.0),
+    "logaddexp2": _binary_case("logaddexp2", -2, 2, -2, 2),
+    "copysign": _binary_case("copysign", 0.3, 1.5, -1.5, -0.3),
+    "polygamma": _case_order_first("polygamma", 2.0, 0.3, 3.0),
+    "zeta": _case_order_first("zeta", 3.0, 0.5, 2.0),
+    "igamma": _case_order_first("igamma", [0.7, 1.5, 3.0], 0.3, 3.0),
+    "igammac": _case_order_first("igammac", [0.7, 1.5, 3.0], 0.3, 3.0),
     "minimum": _case_minmax("minimum"),
     "remainder": _case_remainder,
     "where": _case_where,
@@ -525,7 +555,8 @@ def test_composite_graph_softmax_cross_entropy():
 # second order: differentiate the backward graph again
 
 
-SECOND_ORDER = ["tanh", "sigmoid", "exp", "log", "sqrt", "mul", "div", "pow", "matmul", "amax", "prod", "sin", "atan2"]
+SECOND_ORDER = ["tanh", "sigmoid", "exp", "log", "sqrt", "mul", "div", "pow", "matmul", "amax", "prod", "sin", "atan2",
+                "lgamma", "digamma", "polygamma", "erfinv", "sinc", "i0e", "xlogy"]
 
 
 @pytest.mark.parametrize("name", SECOND_ORDER)
