@@ -136,8 +136,13 @@ _UNCACHED_KINDS = frozenset((ops_table.SOURCE, ops_table.CREATION, ops_table.COL
 
 def _mark_view(out: Tensor, src: Tensor, view_op: tuple) -> None:
     """Make ``out`` a view of ``src``'s base: shared version counter, base, view ops from it."""
-    if src._data is not None and not np.may_share_memory(out._data, src._data):
-        return  # eagerly, numpy had to copy (a reshape of a layout that cannot be viewed)
+    data = src._data
+    if data is not None:
+        base = out._data.base
+        # Eagerly, numpy may have had to copy (a reshape of a layout that cannot be viewed).
+        if base is None or (base is not data and base is not data.base):
+            if not np.may_share_memory(out._data, data):
+                return
     out._version = src._version
     out._base = src._base if src._base is not None else src
     out._view_ops = (src._view_ops or ()) + (view_op,)

@@ -167,15 +167,23 @@ class Tensor:
 
     @property
     def ndim(self) -> int:
-        return len(self.shape)
+        data = self._data
+        return data.ndim if data is not None else len(self._node.shape)
 
     def dim(self) -> int:
-        return len(self.shape)
+        data = self._data
+        return data.ndim if data is not None else len(self._node.shape)
 
     ndimension = dim
 
     def numel(self) -> int:
-        return self.shape.numel()
+        data = self._data
+        if data is not None:
+            return data.size
+        n = 1
+        for s in self._node.shape:
+            n *= s
+        return n
 
     nelement = numel
 

@@ -14,7 +14,8 @@ answer cannot change:
 * reductions whose result dtype is their input dtype call the combining row's
   ufunc ``reduce`` (``np.add.reduce`` is what ``np.sum`` calls, without the
   Python wrapper), with the accumulation dtype decided once;
-* views call the row's numpy view directly.
+* views call the row's numpy view directly (basic-indexing views index with the row's
+  ``np_index`` tuple, built once).
 
 Anything else (bfloat16 results, which need rounding; other kinds) runs ``run_op``.
 The kernel is a function ``kernel(arrays, attrs) -> ndarray``.
@@ -112,7 +113,15 @@ def _reduce(op, attrs, in_dtypes, in_shapes, dtype):
     return kernel
 
 
-def _view(op, shape):
+def _view(op, attrs, shape):
+    index = op.extra.get("np_index")
+    if index is not None:  # numpy basic indexing: the index tuple is fixed by the signature
+        key = index(attrs)
+
+        def kernel(arrays, attrs):
+            return arrays[0][key]
+
+        return kernel
     fn = op.numpy
 
     def kernel(arrays, attrs):
@@ -126,7 +135,7 @@ def eager_kernel(op, attrs: dict, in_shapes, in_dtypes, shape, dtype):
     ``in_shapes``/``in_dtypes`` and these ``attrs`` (the signature it is cached under)."""
     kernel = None
     if op.kind == ops_table.VIEW:
-        kernel = _view(op, shape)
+        kernel = _view(op, attrs, shape)
     elif dtype is not dt.bfloat16 and _EXTOBJ is not None:  # bfloat16 rounds after every op: run_op does it
         if op.kind == ops_table.ELEMENTWISE and op.numpy is not None:
             kernel = _elementwise(op, shape, dtype)

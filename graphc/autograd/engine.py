@@ -18,6 +18,8 @@ from __future__ import annotations
 import logging
 import os
 
+import numpy as np
+
 from ir.errors import AutogradError
 from ir.ops import fmt_shape
 from ir.passes.autodiff import backprop
@@ -84,6 +86,9 @@ def _seed(out, grad):
                 f"grad can be implicitly created only for scalar outputs (the output has shape "
                 f"{fmt_shape(out.shape)}); pass gradient= with a tensor of that shape"
             )
+        data = out._data
+        if data.__class__ is np.ndarray:  # eager on the CPU: the ones directly, outside autograd
+            return Tensor._wrap(np.ones(data.shape, data.dtype), out._dtype, out._device)
         with no_grad():
             return ones_like(out)
     if not isinstance(grad, Tensor):
@@ -248,6 +253,13 @@ def _accumulate(t, g, create_graph):
 
     if g.shape != t.shape:
         g = _dispatch.apply("reshape", [g], shape=tuple(t.shape))
+    if not create_graph and g._data.__class__ is np.ndarray:  # eager on the CPU (grad mode is off here)
+        if t._grad is None:
+            t._grad = Tensor._wrap(np.copy(g._data), g._dtype, g._device)  # what clone(g) computes
+        else:
+            t._grad._data += g._data
+            t._grad._version.value += 1
+        return
     if t._grad is None:
         if create_graph:
             t._grad = clone(g)
