@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 
 import numpy as np
 
@@ -172,18 +173,29 @@ def _run_backward(outputs, grad_outputs, *, retain_graph, create_graph, inputs=N
             captured[v] = g
         return g
 
-    if not create_graph and inputs is None and accumulate and _dispatch.active_tracer() is None:
-        if _fused_backward(order, seeds, outputs):
-            if not retain_graph:
-                for v in order:
-                    if isinstance(v, GradNode):
-                        v.release()
-            return None
+    choice = None
+    if not create_graph and inputs is None and accumulate and not _fused_failed and _dispatch.active_tracer() is None:
+        choice = fused.choose(order, seeds, outputs)
+        if choice is not None and choice.wants_fused():
+            had_plan = choice.plan is not None  # the call that builds the plan compiles: not timed
+            t0 = time.perf_counter()
+            if _fused_backward(order, seeds, choice):
+                if had_plan:
+                    choice.record(True, time.perf_counter() - t0)
+                if not retain_graph:
+                    for v in order:
+                        if isinstance(v, GradNode):
+                            v.release()
+                return None
+            choice = None
 
     device = outputs[0].device
     mode = enable_grad() if create_graph else no_grad()
+    t0 = time.perf_counter()
     with mode:
         backprop(order, seeds, _EagerBuilder(device), _ctx_of, _parents, on_grad)
+    if choice is not None:
+        choice.record(False, time.perf_counter() - t0)
     if not retain_graph:
         for v in order:
             if isinstance(v, GradNode):
@@ -205,13 +217,10 @@ def _run_backward(outputs, grad_outputs, *, retain_graph, create_graph, inputs=N
 _fused_failed: list = []
 
 
-def _fused_backward(order, seeds, outputs) -> bool:
-    """Run this backward as one compiled graph (see graphc.autograd.fused); False if not."""
-    if _fused_failed or not fused.enabled() or not fused.eligible(order, outputs):
-        return False
-    leaf_order = [v for v in order if isinstance(v, AccumulateGrad)]
+def _fused_backward(order, seeds, choice) -> bool:
+    """Run this backward as one compiled graph (see graphc.autograd.fused); False if it failed."""
     try:
-        grads = fused.run(order, seeds, _parents, leaf_order)
+        grads = fused.run(order, seeds, _parents, choice)
     except AutogradError:
         raise
     except Exception as e:  # never worse than the op-by-op engine: fall back, and say so once
