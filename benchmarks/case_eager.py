@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import case_classifier as cc
-from .cases_cpu import Impls, _note_mismatch, _np, compare
+from .common import Impls, _note_mismatch, _np, compare
 from .harness import Config, Measurement, Row, Target
 from .peers import Peers
 

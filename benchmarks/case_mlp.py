@@ -15,7 +15,7 @@ import time
 
 import numpy as np
 
-from .cases_cpu import Impls, _compile_graphc, _note_compile_health, _note_mismatch, _np, _profile_kernels
+from .common import Impls, _compile_graphc, _note_compile_health, _note_mismatch, _np, _profile_kernels
 from .harness import Config, Row, Target
 from .peers import Peers
 
