@@ -65,11 +65,13 @@ def apply(name: str, inputs, **attrs):
         result = tracer.add_node(opdef, inputs, attrs)
     if opdef.kind == _VIEW:
         _mark_view(result, inputs[0], (name, attrs))
-    # Autograd records a node only when an input may need grad: cheap slot reads first (a view's
-    # grad_fn may have to be re-derived from its base, so views take the full check).
+    # Autograd records a node only when an input may need grad: cheap slot reads first. A view
+    # whose base has a history may need its grad_fn re-derived (the base was written in place),
+    # so it takes the full check; a view of a base without history has none to inherit.
     if opdef.differentiable:
         for t in inputs:
-            if t._requires_grad or t._grad_fn is not None or t._base is not None:
+            base = t._base
+            if t._requires_grad or t._grad_fn is not None or (base is not None and base._grad_fn is not None):
                 # Integer and bool results never require grad (argmax, comparisons, .long()), as in PyTorch.
                 if result._dtype.is_floating_point and is_grad_enabled():
                     edges = [grad_edge(t) for t in inputs]
