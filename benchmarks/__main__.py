@@ -2,6 +2,7 @@
 
     python -m benchmarks                      # full CPU suite (about 3 minutes)
     python -m benchmarks --quick              # smaller sizes and repeats, no torch.compile (< 30 s)
+    python -m benchmarks --cases eager_ops    # graphc eager per-op time against PyTorch eager
     python -m benchmarks --json out.json      # also write every raw time to a file
     python -m benchmarks --cases gelu,mlp --profile   # some cases, with per-kernel times
     python -m benchmarks --device cuda        # the GPU suite (benchmarks.bench_gpu)
@@ -47,6 +48,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--cases", help="comma-separated case names (default: all)")
     p.add_argument("--repeats", type=int, help="timed repeats per measurement (median taken)")
     p.add_argument("--no-torch", action="store_true", help="do not measure the PyTorch peers (reported as disabled)")
+    p.add_argument("--no-jax", action="store_true", help="do not measure the JAX jit peer")
+    p.add_argument("--no-tinygrad", action="store_true", help="do not measure the tinygrad JIT peer")
     tc = p.add_mutually_exclusive_group()
     tc.add_argument(
         "--torch-compile",
@@ -76,6 +79,8 @@ def config_from(args) -> harness.Config:
         repeats=args.repeats,
         torch=not args.no_torch,
         torch_compile=args.torch_compile,
+        jax=False if args.no_jax else None,
+        tinygrad=False if args.no_tinygrad else None,
         cases=tuple(c.strip() for c in args.cases.split(",") if c.strip()) if args.cases else None,
         profile=args.profile,
         wait_quiet_s=args.wait_quiet,

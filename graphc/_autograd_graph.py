@@ -88,19 +88,19 @@ class GradNode(Node):
     def __init__(self, opdef, attrs, inputs, edges, output):
         self.op = opdef.name
         self.attrs = attrs
-        self.shape = tuple(output.shape)
-        self.dtype = output.dtype
-        self.in_shapes = [tuple(t.shape) for t in inputs]
-        self.in_dtypes = [t.dtype for t in inputs]
+        self.shape = _shape_of(output)
+        self.dtype = output._dtype
+        self.in_shapes = [_shape_of(t) for t in inputs]
+        self.in_dtypes = [t._dtype for t in inputs]
         self._next = tuple(edges)
-        self._saved = {}
+        saved = self._saved = {}
         self._saved_out = None
         for key in opdef.saves:
             if key == "out":
                 self._saved_out = (output, output._version.value)
             else:
                 t = inputs[key]
-                self._saved[key] = (t, t._version.value)
+                saved[key] = (t, t._version.value)
         self._freed = False
         self._name = opdef.grad_name or f"{opdef.name}Backward0"
         self._hooks = None
@@ -165,6 +165,12 @@ class GradNode(Node):
             self._hooks = []
         self._hooks.append(fn)
         return _RemovableHandle(self._hooks, fn)
+
+
+def _shape_of(t) -> tuple:
+    """A tensor's shape as a plain tuple (its array's, or a tracer's node's), without a Size."""
+    data = t._data
+    return tuple(data.shape) if data is not None else tuple(t._node.shape)
 
 
 class CompositeNode(Node):

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from backends.numpy.eager import eager_kernel
 from ir import dtypes as dt
 from ir import ops as ops_table
 from ir.errors import DeviceError, TracingError, user_location
@@ -32,7 +33,18 @@ from ._grad_mode import enable_grad, is_grad_enabled
 from ._tensor import Tensor
 from .device import backend_for, cpu_device
 
+_wrap = Tensor._wrap
+
 _VIEW = ops_table.VIEW
+_OPS = ops_table.OPS
+_THREAD = _state._STATE  # this thread's trace stack: read once per op
+_CPU_TYPE = "cpu"
+
+# Eager signatures seen on the CPU: (op, attrs, input shapes and dtypes) -> (shape, dtype, kernel).
+# The op's rules validated the signature when it was added, so a hit skips them; errors are never
+# cached (the rules raise before the entry exists). Bounded: cleared when it grows past the limit.
+_SIGNATURES: dict = {}
+_SIGNATURE_LIMIT = 8192
 
 
 def active_tracer():
@@ -42,26 +54,63 @@ def active_tracer():
 
 def apply(name: str, inputs, **attrs):
     """Run (or trace) IR op ``name`` on ``inputs`` (tensors) with ``attrs``."""
-    opdef = ops_table.OPS[name]
-    tracer = _state.active_tracer()
-    if tracer is None:
+    opdef = _OPS[name]
+    traces = _THREAD.traces
+    if not traces:
         result = _run(opdef, inputs, attrs)
     else:
+        tracer = traces[-1]
         attrs.pop("_device", None)
         inputs = [tracer.to_tracer(t) for t in inputs]
         result = tracer.add_node(opdef, inputs, attrs)
     if opdef.kind == _VIEW:
         _mark_view(result, inputs[0], (name, attrs))
-    # Integer and bool results never require grad (argmax, comparisons, .long()), as in PyTorch.
-    if opdef.differentiable and result._dtype.is_floating_point and is_grad_enabled():
-        edges = [grad_edge(t) for t in inputs]
-        if any(e is not None for e in edges):
-            result._grad_fn = GradNode(opdef, attrs, inputs, edges, result)
+    # Autograd records a node only when an input may need grad: cheap slot reads first. A view
+    # whose base has a history may need its grad_fn re-derived (the base was written in place),
+    # so it takes the full check; a view of a base without history has none to inherit.
+    if opdef.differentiable:
+        for t in inputs:
+            base = t._base
+            if t._requires_grad or t._grad_fn is not None or (base is not None and base._grad_fn is not None):
+                # Integer and bool results never require grad (argmax, comparisons, .long()), as in PyTorch.
+                if result._dtype.is_floating_point and is_grad_enabled():
+                    edges = [grad_edge(t) for t in inputs]
+                    if any(e is not None for e in edges):
+                        result._grad_fn = GradNode(opdef, attrs, inputs, edges, result)
+                break
     return result
 
 
 def _run(opdef, inputs, attrs) -> Tensor:
-    """The eager half of :func:`apply`: the op's output, computed now on its device's backend."""
+    """The eager half of :func:`apply`: the op's output, computed now on its device's backend.
+
+    On the CPU the checked output shape and dtype and the kernel are cached per signature
+    (op, attrs, input shapes and dtypes; see :mod:`backends.numpy.eager`)."""
+    try:
+        if len(inputs) == 2:
+            a, b = inputs
+            key = (opdef, a._data.shape, a._dtype, a._device.type, b._data.shape, b._dtype, b._device.type,
+                   *attrs.items())
+        elif len(inputs) == 1:
+            a = inputs[0]
+            key = (opdef, a._data.shape, a._dtype, a._device.type, *attrs.items())
+        else:
+            key = (opdef, *[(t._data.shape, t._dtype, t._device.type) for t in inputs], *attrs.items())
+        entry = _SIGNATURES.get(key)
+    except (AttributeError, TypeError):  # an escaped tracer (no data), or unhashable attrs
+        entry = key = None
+    if entry is None:
+        return _run_uncached(opdef, inputs, attrs, key)
+    shape, dtype, kernel = entry
+    if len(inputs) == 1:
+        out = kernel([inputs[0]._data], attrs)
+    else:
+        out = kernel([t._data for t in inputs], attrs)
+    return _wrap(out, dtype, inputs[0]._device)
+
+
+def _run_uncached(opdef, inputs, attrs, key) -> Tensor:
+    """:func:`_run` for a signature not seen yet (or not cacheable): the rules check it."""
     shape, dtype = opdef.infer(inputs, attrs)
     device = inputs[0]._device if inputs else attrs.pop("_device", None)
     for t in inputs[1:]:
@@ -72,14 +121,30 @@ def _run(opdef, inputs, attrs) -> Tensor:
     arrays = [t._data for t in inputs]
     if any(a is None for a in arrays):
         _escaped_tracer(opdef.name)
+    if key is not None and device.type == _CPU_TYPE and opdef.kind not in _UNCACHED_KINDS:
+        kernel = eager_kernel(opdef, attrs, [a.shape for a in arrays], [t._dtype for t in inputs], shape, dtype)
+        if len(_SIGNATURES) >= _SIGNATURE_LIMIT:
+            _SIGNATURES.clear()
+        _SIGNATURES[key] = (shape, dtype, kernel)
+        return _wrap(kernel(arrays, attrs), dtype, device)
     out = backend_for(device).run_op(opdef, arrays, attrs, shape, dtype)
-    return Tensor._wrap(out, dtype, device)
+    return _wrap(out, dtype, device)
+
+
+# Kinds whose eager result is not a function of the signature alone: sources and creations take
+# their device from attrs (no inputs); collectives talk to other processes.
+_UNCACHED_KINDS = frozenset((ops_table.SOURCE, ops_table.CREATION, ops_table.COLLECTIVE))
 
 
 def _mark_view(out: Tensor, src: Tensor, view_op: tuple) -> None:
     """Make ``out`` a view of ``src``'s base: shared version counter, base, view ops from it."""
-    if src._data is not None and not np.may_share_memory(out._data, src._data):
-        return  # eagerly, numpy had to copy (a reshape of a layout that cannot be viewed)
+    data = src._data
+    if data is not None:
+        base = out._data.base
+        # Eagerly, numpy may have had to copy (a reshape of a layout that cannot be viewed).
+        if base is None or (base is not data and base is not data.base):
+            if not np.may_share_memory(out._data, data):
+                return
     out._version = src._version
     out._base = src._base if src._base is not None else src
     out._view_ops = (src._view_ops or ()) + (view_op,)

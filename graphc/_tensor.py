@@ -35,12 +35,17 @@ from ._autograd_graph import _RemovableHandle, current_seq, resolve
 from ._printing import format_tensor
 from .device import cpu_device
 
+_CPU = cpu_device()
+
 
 class _Version:
     """A version counter shared by a base tensor and all its views.
 
     ``seq`` is the autograd node counter when the memory was last written, so
-    only nodes recorded after it can have saved the current values.
+    only nodes recorded after it can have saved the current values. A tensor
+    makes its counter on first use (``Tensor._version``): a node that saves the
+    tensor reads the counter before the node is numbered, so ``seq`` taken then
+    still bounds the nodes that can hold the current values.
     """
 
     __slots__ = ("value", "seq")
@@ -82,7 +87,7 @@ class Tensor:
         "_requires_grad",
         "_grad",
         "_grad_fn",
-        "_version",
+        "_ver",
         "_base",
         "_view_ops",
         "_view_version",
@@ -108,11 +113,11 @@ class Tensor:
         t = object.__new__(cls)
         t._data = data
         t._dtype = dtype
-        t._device = device or cpu_device()
+        t._device = device or _CPU
         t._requires_grad = False
         t._grad = None
         t._grad_fn = None
-        t._version = _Version()
+        t._ver = None  # the version counter, made on first use (most results are never written)
         t._base = None
         t._view_ops = None
         t._view_version = None
@@ -122,6 +127,18 @@ class Tensor:
         t._node = None
         t._trace = None
         return t
+
+    @property
+    def _version(self) -> _Version:
+        """The version counter shared with this tensor's views (created when first asked for)."""
+        v = self._ver
+        if v is None:
+            v = self._ver = _Version()
+        return v
+
+    @_version.setter
+    def _version(self, value: _Version) -> None:
+        self._ver = value
 
     # -- attributes --------------------------------------------------------
     @property
@@ -151,15 +168,23 @@ class Tensor:
 
     @property
     def ndim(self) -> int:
-        return len(self.shape)
+        data = self._data
+        return data.ndim if data is not None else len(self._node.shape)
 
     def dim(self) -> int:
-        return len(self.shape)
+        data = self._data
+        return data.ndim if data is not None else len(self._node.shape)
 
     ndimension = dim
 
     def numel(self) -> int:
-        return self.shape.numel()
+        data = self._data
+        if data is not None:
+            return data.size
+        n = 1
+        for s in self._node.shape:
+            n *= s
+        return n
 
     nelement = numel
 

@@ -32,6 +32,8 @@ def test_every_case_runs_and_is_correct(tiny_run):
         "layer_norm",
         "mlp_train_step",
         "classifier_train_step",
+        *["eager_ops"] * 5,
+        "eager_train_step",
         "ddp_train_step",
         "compile_200_nodes",
         "call_overhead_3ops",
@@ -41,7 +43,7 @@ def test_every_case_runs_and_is_correct(tiny_run):
         assert r.graphc.seconds > 0 and r.graphc.times
         assert not r.check.startswith("MISMATCH"), (r.case, r.check)
         assert r.targets
-        assert r.peers["numpy"].ok or r.peers["numpy"].status.startswith("n/a"), r.peers["numpy"].status
+        assert r.peers["numpy"].ok or r.peers["numpy"].status.startswith("n/a") or r.peers["numpy"].status == "-"
         for t in r.targets:
             verdict, _ = t.evaluate(r)
             assert verdict in ("met", "NOT met") or verdict.startswith("unknown"), verdict
@@ -51,14 +53,16 @@ def test_missing_peers_are_reported_not_dropped(tiny_run):
     _, _, ceilings, rows = tiny_run
     for r in rows:
         assert r.peers["torch"].status.startswith("n/a ("), r.peers["torch"].status
-        assert r.peers["torch.compile"].status.startswith("n/a ("), r.peers["torch.compile"].status
+        assert r.peers["torch.compile"].status.startswith("n/a (") or r.peers["torch.compile"].status == "-"
+        for key in ("jax", "tinygrad"):  # off in tiny mode unless asked for
+            assert r.peers[key].status.startswith(("skipped (", "n/a (")) or r.peers[key].status == "-", r.peers[key].status
     table = harness.format_table(rows, ceilings, {"cores": 1})
     for r in rows:
         assert r.case in table
     assert "n/a (disabled by --no-torch)" in table
     assert "targets" in table and "met" in table
     gelu = next(r for r in rows if r.case == "gelu_tanh")
-    verdict, _ = next(t for t in gelu.targets if t.peer == "torch.compile").evaluate(gelu)
+    verdict, _ = next(t for t in gelu.targets if "torch.compile" in t.peer).evaluate(gelu)
     assert verdict.startswith("unknown (torch.compile n/a")
 
 
@@ -103,6 +107,12 @@ def test_harness_pieces():
     assert harness.Target("≥1.5x numpy", "numpy", 1.5).evaluate(row)[0] == "met"
     assert harness.Target("≥1x torch", "torch", 1.0).evaluate(row)[0].startswith("unknown")
     assert harness.Target("< 1 s", max_seconds=1.0).evaluate(row)[0] == "NOT met"
+    # a tuple of peers: the fastest of those that ran
+    row.peers["jax"] = harness.Measurement.of([3.0])
+    verdict, measured = harness.Target("best", ("torch", "numpy", "jax"), 1.0).evaluate(row)
+    assert verdict == "met" and measured == "1.50x (JAX jit)"
+    row.peers["jax"] = harness.Measurement.of([1.0])
+    assert harness.Target("best", ("numpy", "jax"), 1.0).evaluate(row)[0] == "NOT met"
 
 
 def test_cli_tiny_one_case(tmp_path, capsys):
@@ -123,3 +133,18 @@ def test_cli_cuda_without_gpu_suite_says_so(capsys):
         pytest.skip("benchmarks.bench_gpu exists; its own tests cover it")
     assert cli.main(["--device", "cuda", "-q"]) == 2
     assert "GPU benchmarks are not available" in capsys.readouterr().err
+
+
+def test_jax_and_tinygrad_columns_when_installed():
+    """The JAX and tinygrad peers on one tiny case: a time and a checked result, or why not."""
+    cfg = harness.Config(mode="tiny", repeats=2, warmup=1, torch=False, jax=True, tinygrad=True, progress=False,
+                         wait_quiet_s=0, cases=("softmax",))
+    peers = cases_cpu.Peers(cfg)
+    (row,) = cases_cpu.run_cases(cfg, peers)
+    for key, lib in (("jax", peers.jax), ("tinygrad", peers.tinygrad)):
+        m = row.peers[key]
+        if lib is None:
+            assert m.status.startswith("n/a ("), m.status
+        else:
+            assert m.ok, (key, m.status)
+            assert not any(n.startswith(("JAX jit result", "tinygrad result")) for n in row.notes), row.notes

@@ -65,13 +65,90 @@ def writes_in_place(n) -> bool:
 
 
 def reduce_call(n, src: str, out: str | None = None) -> str:
-    """The numpy call of reduction node ``n`` over ``src`` (into ``out`` when given)."""
+    """The numpy call of reduction node ``n`` over ``src`` (into ``out`` when given).
+
+    A reduction whose result keeps its input's dtype is its combining row's ufunc ``reduce``
+    (``np.add.reduce`` is what ``np.sum`` calls, without ``np.sum``'s Python wrapper)."""
     spec = n.opdef.reduce
     axes = tuple(n.attrs["axes"])
     axis = (str(axes[0]) if axes else "None") if spec.index else repr(axes)
     extra = "".join(f", {k}=np.{np.dtype(v).name}" for k, v in K.reduce_kwargs(spec, n.inputs[0].dtype).items())
     target = f", out={out}" if out is not None else ""
-    return f"np.{spec.numpy}({src}, axis={axis}, keepdims={bool(n.attrs['keepdim'])}{target}{extra})"
+    ufunc = combine_ufunc(n)
+    call = f"np.{ufunc}.reduce" if ufunc is not None and len(n.inputs[0].shape) > 0 else f"np.{spec.numpy}"
+    return f"{call}({src}, axis={axis}, keepdims={bool(n.attrs['keepdim'])}{target}{extra})"
+
+
+# A reduction over at most this many elements per output is unrolled into combine ufunc calls:
+# numpy reduces a short axis one output at a time (a sum over a size-4 axis of 16K elements
+# takes ~80 µs), while three elementwise adds over strided slices take ~20 µs.
+UNROLL_MAX = 8
+# Rows at least this long reduce through np.vecdot (a dot product: one pass, no temporary,
+# accuracy like np.sum's pairwise sum) when the reduction is a sum over the last axis.
+VECDOT_MIN = 16
+_HAS_VECDOT = hasattr(np, "vecdot")  # numpy >= 2.0
+
+
+def combine_ufunc(n) -> str | None:
+    """The numpy ufunc that combines partial results of reduction ``n`` (``add`` for a sum), when
+    reducing with it is the reduction itself: not an arg-reduction, NaN handled by the ufunc, and
+    the result in the input's dtype (no wider accumulator)."""
+    spec = n.opdef.reduce
+    if spec.index or spec.nan != "combine" or n.dtype is not n.inputs[0].dtype or n.dtype is dt.bfloat16:
+        return None
+    if K.reduce_kwargs(spec, n.inputs[0].dtype):
+        return None
+    name = ops_table.OPS[spec.combine].np_ufunc
+    return name if isinstance(getattr(np, name or "", None), np.ufunc) else None
+
+
+def unrolled_reduce(n, src: str, out: str | None, name: str | None = None) -> list | None:
+    """Statements reducing ``src`` by node ``n`` as elementwise combine calls over slices of the
+    reduced axes (see :data:`UNROLL_MAX`), into ``out`` (or a new array ``name``); None when the
+    reduction is not one the combine ufunc computes, or is too long or empty."""
+    ufunc = combine_ufunc(n)
+    shape = tuple(n.inputs[0].shape)
+    axes = tuple(n.attrs["axes"])
+    count = 1
+    for a in axes:
+        count *= shape[a]
+    if ufunc is None or not axes or not shape or not 2 <= count <= UNROLL_MAX:
+        return None
+    keep = bool(n.attrs["keepdim"])
+    picks = [()]
+    for a in axes:
+        picks = [p + (j,) for p in picks for j in range(shape[a])]
+
+    def piece(p):
+        idx = [":"] * len(shape)
+        for a, j in zip(axes, p):
+            idx[a] = f"{j}:{j + 1}" if keep else str(j)
+        while idx and idx[-1] == ":":
+            idx.pop()
+        return f"{src}[{', '.join(idx)}]"
+
+    first, rest = picks[0], picks[1:]
+    if out is None:  # new arrays (a 0-d result is a numpy scalar, which takes no out=)
+        lines = [f"{name} = np.{ufunc}({piece(first)}, {piece(rest[0])})"]
+        return lines + [f"{name} = np.{ufunc}({name}, {piece(p)})" for p in rest[1:]]
+    lines = [f"np.{ufunc}({piece(first)}, {piece(rest[0])}, out={out})"]
+    return lines + [f"np.{ufunc}({out}, {piece(p)}, out={out})" for p in rest[1:]]
+
+
+def vecdot_reduce(n, operands, out: str | None, name: str | None = None) -> list | None:
+    """A sum over the last axis as ``np.vecdot`` of ``operands``: (a, b) when the summed value is
+    their product (``sum(a * b)``: no product array), else the value and a ones vector. None when
+    the reduction is not such a sum of float32/float64 rows of at least :data:`VECDOT_MIN`."""
+    shape = tuple(n.inputs[0].shape)
+    if not _HAS_VECDOT or combine_ufunc(n) != "add" or n.dtype not in (dt.float32, dt.float64):
+        return None
+    if len(shape) < 1 or tuple(n.attrs["axes"]) != (len(shape) - 1,) or shape[-1] < VECDOT_MIN:
+        return None
+    keep = bool(n.attrs["keepdim"])
+    args = ", ".join(operands)
+    if out is not None:
+        return [f"np.vecdot({args}, out={out}[..., 0])" if keep else f"np.vecdot({args}, out={out})"]
+    return [f"{name} = np.vecdot({args})" + ("[..., None]" if keep else "")]
 
 
 def scalar_literal(node) -> str:
@@ -146,6 +223,12 @@ class NumpyCodegen:
     def v(n) -> str:
         return f"v{n.id}"
 
+    def ones(self, length: int, dtype) -> str:
+        """A constant ones vector (the second operand of a sum as a dot product)."""
+        name = f"ONES{length}_{dtype.numpy_dtype.name}"
+        self.consts[name] = np.ones(length, dtype=dtype.numpy_dtype)
+        return name
+
     def const(self, n) -> str:
         name = f"C{n.id}"
         self.consts[name] = np.asarray(n.attrs["value"], dtype=n.dtype.numpy_dtype) if n.op == "constant" else np.full(n.shape, n.attrs["value"], dtype=n.dtype.numpy_dtype)
@@ -161,7 +244,9 @@ class NumpyCodegen:
         lines.append('    """' + "\n    ".join(doc) + '\n    """')
         in_name = {n.id: f"i{j}" for j, n in enumerate(ins)}
         out_name = {n.id: f"o{j}" for j, n in enumerate(outputs)}
-        full = all(tuple(n.shape) == tuple(domain) for n in ins) and len(domain) >= 1
+        # Flat blocks need contiguous operands: a view (a broadcast, a transpose) would be copied
+        # whole by the flattening, so kernels reading one block along the first axis instead.
+        full = all(tuple(n.shape) == tuple(domain) and n.kind != ops_table.VIEW for n in ins) and len(domain) >= 1
         if len(domain) == 0:
             rows, row_elems, flat = None, 1, False
         elif full and len(domain) > 1:
@@ -350,15 +435,29 @@ class NumpyCodegen:
         if blocked and all(row_of[n.id] == 0 for n in k.nodes):
             return self._reduction_out_form(k, lines, value, names, out_name, axes, rows, domain)
         for n in k.nodes:
+            name = f"t{n.id}"
+            unrolled = None
             if n.kind == ops_table.REDUCE:
-                expr = reduce_call(n, value(n.inputs[0], domain, b if blocked else None))
+                src = value(n.inputs[0], domain, b if blocked else None)
+                unrolled = unrolled_reduce(n, src, None, name)
+                expr = reduce_call(n, src)
             else:
                 args = [value(i, tuple(n.shape), row_of[n.id]) for i in n.inputs]
                 expr = emit_expr(n, args)
             if "__unblockable__" in expr:
                 return None
-            name = f"t{n.id}"
-            if _numpy_result_dtype(n) == n.dtype.numpy_dtype:
+            if not blocked and n.id in out_name and n.kind != ops_table.REDUCE:
+                # an output of an unblocked kernel is computed into its array (out=): no
+                # temporary, no copy, and where's bitwise blend instead of np.where
+                target = out_name[n.id]
+                body.extend(_annotate(emit_out(n, args, target), n))
+                if n.dtype is dt.bfloat16:
+                    body.append(f"{target}[...] = K.round_bf16({target})")
+                names[n.id] = target
+                continue
+            if unrolled is not None:
+                body.extend(_annotate(unrolled, n))
+            elif _numpy_result_dtype(n) == n.dtype.numpy_dtype:
                 body.append(f"{name} = {expr}  # %{n.id}")
             else:  # numpy widens (an int32 sum counts in int64): back to the IR dtype
                 body.append(f"{name} = np.asarray({expr}).astype(np.{n.dtype.numpy_dtype.name}, copy=False)  # %{n.id}")
@@ -386,21 +485,48 @@ class NumpyCodegen:
                 i = i.inputs[0]
             return i
 
+        # A sum over the last axis of a product that nothing else reads is one np.vecdot of the
+        # product's operands: the product array is never made (see vecdot_reduce).
+        readers: dict = {}
+        for n in k.nodes:
+            for i in n.inputs:
+                readers.setdefault(root_of(i).id, []).append((n, i))
+        dot_of, folded = {}, set()
+        for n in k.nodes:
+            m = n.inputs[0] if n.kind == ops_table.REDUCE else None
+            if (
+                m is not None
+                and m.id in inside
+                and m.id not in out_name
+                and m.kind == ops_table.ELEMENTWISE
+                and m.opdef.np_ufunc == "multiply"
+                and readers.get(m.id) == [(n, m)]
+                and all(len(i.shape) and i.shape[-1] == domain[-1] for i in m.inputs)
+                and vecdot_reduce(n, ("a", "b"), "t") is not None
+            ):
+                dot_of[n.id] = m
+                folded.add(m.id)
+
+        def operands_of(n):
+            return list(dot_of[n.id].inputs) if n.id in dot_of else ([] if n.id in folded else list(n.inputs))
+
         last_use = {}
         for idx, n in enumerate(k.nodes):
-            for i in n.inputs:
+            for i in operands_of(n):
                 r = root_of(i)
                 if r.id in inside:
                     last_use[r.id] = idx
         body, slots, free, slot_of = [], [], {}, {}
         def release_inputs(n, idx):
-            for i in n.inputs:
+            for i in operands_of(n):
                 r = root_of(i)
                 if last_use.get(r.id) == idx and r.id not in out_name and r.id in slot_of:
                     key_r, slot_r = slot_of.pop(r.id)
                     free.setdefault(key_r, []).append(slot_r)
 
         for idx, n in enumerate(k.nodes):
+            if n.id in folded:
+                continue
             if writes_in_place(n):
                 # one elementwise ufunc may write over an input it is the last reader of
                 release_inputs(n, idx)
@@ -417,7 +543,16 @@ class NumpyCodegen:
                 target = f"t{slot}"
                 k_slot = slot
             if n.kind == ops_table.REDUCE:
-                body.append(reduce_call(n, value(n.inputs[0], domain, 0), target) + f"  # %{n.id}")
+                if n.id in dot_of:
+                    m = dot_of[n.id]
+                    stmts = vecdot_reduce(n, [value(i, tuple(m.shape), 0) for i in m.inputs], target)
+                else:
+                    src = value(n.inputs[0], domain, 0)
+                    stmts = unrolled_reduce(n, src, target) or vecdot_reduce(
+                        n, [src, self.ones(n.inputs[0].shape[-1], n.dtype)], target
+                    )
+                    stmts = stmts or [reduce_call(n, src, target)]
+                body.extend(_annotate(stmts, n))
             else:
                 args = [value(i, tuple(n.shape), 0) for i in n.inputs]
                 body.extend(_annotate(emit_out(n, args, target), n))

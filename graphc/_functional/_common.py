@@ -15,6 +15,7 @@ from .._inplace import copy_
 from .._tensor import Tensor
 
 Number = (int, float, bool)
+_WEAK = frozenset((int, float))  # Python numbers that take a float tensor's dtype
 
 
 
@@ -44,6 +45,15 @@ def _operand(x, dtype: dt.DType, device) -> Tensor:
 
 def _promote(*xs) -> tuple:
     """Operands converted to their common PyTorch result dtype."""
+    if len(xs) == 2:  # the common cases of every binary op, decided without result_type
+        a, b = xs
+        if isinstance(a, Tensor):
+            d = a._dtype
+            if isinstance(b, Tensor):
+                if b._dtype is d:
+                    return xs, d
+            elif b.__class__ in _WEAK and d.category == dt.FLOATING:  # a float tensor and a Python number
+                return (a, constant(b, d, a._device)), d
     converted = []
     for x in xs:
         if isinstance(x, (list, tuple, np.ndarray)):

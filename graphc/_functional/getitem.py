@@ -93,7 +93,88 @@ def _mask_to_indices(mask: Tensor):
     return [tensor(i.astype(np.int64), device=mask._device) for i in idx]
 
 
+def _basic_getitem(x: Tensor, key):
+    """``x[key]`` for a key of ints, slices, ``None`` and one ``...`` (the common case, in one
+    pass and without isinstance chains); None for any other key or any error, which the general
+    path then handles or reports."""
+    if key.__class__ is not tuple:
+        key = (key,)
+    shape = x._data.shape if x._data is not None else tuple(x.shape)
+    ndim = len(shape)
+    consumed = 0
+    ellipsis = None
+    for i, k in enumerate(key):
+        c = k.__class__
+        if c is int or c is slice:
+            consumed += 1
+        elif k is Ellipsis:
+            if ellipsis is not None:
+                return None
+            ellipsis = i
+        elif k is not None:
+            return None
+    if consumed > ndim:
+        return None
+    if ellipsis is not None:
+        key = key[:ellipsis] + (_FULL,) * (ndim - consumed) + key[ellipsis + 1 :]
+    starts, stops, steps, mid_shape = [], [], [], []
+    name = None
+    trivial = True
+    dim = 0
+    for k in key:
+        if k is None:
+            mid_shape.append(1)
+            name = "UnsqueezeBackward0"
+            continue
+        size = shape[dim]
+        if k.__class__ is int:
+            if not -size <= k < size:
+                return None
+            k %= size
+            starts.append(k)
+            stops.append(k + 1)
+            steps.append(1)
+            trivial = False
+            name = "SelectBackward0"
+        else:
+            if k.step is not None and k.step <= 0:
+                return None
+            start, stop, step = k.indices(size)
+            if stop < start:
+                stop = start
+            starts.append(start)
+            stops.append(stop)
+            steps.append(step)
+            mid_shape.append((stop - start + step - 1) // step)
+            if start != 0 or stop != size or step != 1:
+                trivial = False
+            if k != _FULL:
+                name = "SliceBackward0"
+        dim += 1
+    for size in shape[dim:]:
+        starts.append(0)
+        stops.append(size)
+        steps.append(1)
+        mid_shape.append(size)
+    y = x
+    if not trivial:
+        y = apply("slice", [y], starts=tuple(starts), stops=tuple(stops), steps=tuple(steps))
+    mid_shape = tuple(mid_shape)
+    if y is x or mid_shape != y.shape:  # x[...] and x[:] are views too, not x
+        y = apply("reshape", [y], shape=mid_shape)
+    if name is None or y._grad_fn is None:
+        return y
+    with composite(name, x) as c:
+        return c.result(y)
+
+
+_FULL = slice(None)
+
+
 def getitem(x: Tensor, key) -> Tensor:
+    y = _basic_getitem(x, key)
+    if y is not None:
+        return y
     items = _expand_key(x, key)
     # Bool masks become one integer index tensor per masked dim.
     expanded = []

@@ -17,6 +17,9 @@ from __future__ import annotations
 
 import logging
 import os
+import time
+
+import numpy as np
 
 from ir.errors import AutogradError
 from ir.ops import fmt_shape
@@ -84,6 +87,9 @@ def _seed(out, grad):
                 f"grad can be implicitly created only for scalar outputs (the output has shape "
                 f"{fmt_shape(out.shape)}); pass gradient= with a tensor of that shape"
             )
+        data = out._data
+        if data.__class__ is np.ndarray:  # eager on the CPU: the ones directly, outside autograd
+            return Tensor._wrap(np.ones(data.shape, data.dtype), out._dtype, out._device)
         with no_grad():
             return ones_like(out)
     if not isinstance(grad, Tensor):
@@ -167,18 +173,29 @@ def _run_backward(outputs, grad_outputs, *, retain_graph, create_graph, inputs=N
             captured[v] = g
         return g
 
-    if not create_graph and inputs is None and accumulate and _dispatch.active_tracer() is None:
-        if _fused_backward(order, seeds, outputs):
-            if not retain_graph:
-                for v in order:
-                    if isinstance(v, GradNode):
-                        v.release()
-            return None
+    choice = None
+    if not create_graph and inputs is None and accumulate and not _fused_failed and _dispatch.active_tracer() is None:
+        choice = fused.choose(order, seeds, outputs)
+        if choice is not None and choice.wants_fused():
+            had_plan = choice.plan is not None  # the call that builds the plan compiles: not timed
+            t0 = time.perf_counter()
+            if _fused_backward(order, seeds, choice):
+                if had_plan:
+                    choice.record(True, time.perf_counter() - t0)
+                if not retain_graph:
+                    for v in order:
+                        if isinstance(v, GradNode):
+                            v.release()
+                return None
+            choice = None
 
     device = outputs[0].device
     mode = enable_grad() if create_graph else no_grad()
+    t0 = time.perf_counter()
     with mode:
         backprop(order, seeds, _EagerBuilder(device), _ctx_of, _parents, on_grad)
+    if choice is not None:
+        choice.record(False, time.perf_counter() - t0)
     if not retain_graph:
         for v in order:
             if isinstance(v, GradNode):
@@ -200,13 +217,10 @@ def _run_backward(outputs, grad_outputs, *, retain_graph, create_graph, inputs=N
 _fused_failed: list = []
 
 
-def _fused_backward(order, seeds, outputs) -> bool:
-    """Run this backward as one compiled graph (see graphc.autograd.fused); False if not."""
-    if _fused_failed or not fused.enabled() or not fused.eligible(order, outputs):
-        return False
-    leaf_order = [v for v in order if isinstance(v, AccumulateGrad)]
+def _fused_backward(order, seeds, choice) -> bool:
+    """Run this backward as one compiled graph (see graphc.autograd.fused); False if it failed."""
     try:
-        grads = fused.run(order, seeds, _parents, leaf_order)
+        grads = fused.run(order, seeds, _parents, choice)
     except AutogradError:
         raise
     except Exception as e:  # never worse than the op-by-op engine: fall back, and say so once
@@ -248,6 +262,13 @@ def _accumulate(t, g, create_graph):
 
     if g.shape != t.shape:
         g = _dispatch.apply("reshape", [g], shape=tuple(t.shape))
+    if not create_graph and g._data.__class__ is np.ndarray:  # eager on the CPU (grad mode is off here)
+        if t._grad is None:
+            t._grad = Tensor._wrap(np.copy(g._data), g._dtype, g._device)  # what clone(g) computes
+        else:
+            t._grad._data += g._data
+            t._grad._version.value += 1
+        return
     if t._grad is None:
         if create_graph:
             t._grad = clone(g)

@@ -179,6 +179,8 @@ def _np_permute(x, attrs, shape):
 def _np_expand(x, attrs, shape):
     lead = len(shape) - x.ndim
     strides = [0] * lead + [0 if s == 1 and t != 1 else st for s, t, st in zip(x.shape, shape[lead:], x.strides)]
+    if x.flags.c_contiguous and x.size:  # a view over x's own buffer: far cheaper than as_strided
+        return np.ndarray(shape, x.dtype, x, 0, strides)
     return as_strided(x, shape=shape, strides=strides)
 
 
@@ -284,12 +286,14 @@ def _compose_permute(inner_attrs, attrs):
     return {"dims": tuple(inner[d] for d in outer)}
 
 
-def view(name, shape_rule, attrs, strided, numpy, np_src, grad, grad_name, compose=None, doc=""):
+def view(name, shape_rule, attrs, strided, numpy, np_src, grad, grad_name, compose=None, np_index=None, doc=""):
     """Declare a view row: ``numpy(x, attrs, shape)`` is numpy's view, ``np_src(src, attrs, shape)``
-    the same as source text; ``compose(inner_attrs, attrs)`` folds this view of the same view."""
+    the same as source text; ``compose(inner_attrs, attrs)`` folds this view of the same view;
+    ``np_index(attrs)``, for a view that is numpy basic indexing, the index tuple (eager kernels
+    build it once per signature)."""
     return register(
         OpDef(name, VIEW, 1, shape_rule, dtype_first, attrs, grad=grad, grad_name=grad_name, doc=doc,
-              strided=strided, numpy=numpy, extra={"compose": compose, "np_src": np_src})
+              strided=strided, numpy=numpy, extra={"compose": compose, "np_src": np_src, "np_index": np_index})
     )
 
 
@@ -300,7 +304,7 @@ view("permute", _shape_permute, ("dims",), _strided_permute, _np_permute, _src_p
 view("expand", _shape_expand, ("shape",), _strided_expand, _np_expand, _src_expand, _expand_grad, "ExpandBackward0",
      compose=_compose_reshape)
 view("slice", _shape_slice, ("starts", "stops", "steps"), _strided_slice, _np_slice, _src_slice, _slice_grad,
-     "SliceBackward0", doc="Per dim: start, stop, step already clipped to the input (step may be negative).")
+     "SliceBackward0", np_index=slice_key, doc="Per dim: start, stop, step already clipped to the input (step may be negative).")
 
 
 # ----------------------------------------------------------------------------

@@ -36,7 +36,7 @@ def sigmoid(x):
 
 
 def relu(x):
-    return np.maximum(x, x.dtype.type(0))
+    return np.maximum(x, 0)  # a Python 0 takes x.dtype (numpy 2 promotion)
 
 
 def rsqrt(x):

@@ -211,18 +211,21 @@ def _pool_geometry(x, kernel_size, stride, padding, dilation, ceil_mode, op):
 
 
 def _blocked(x: Tensor, k, out_hw) -> Tensor:
-    """(N, C, KH*KW, OH, OW) for non-overlapping windows (stride == kernel, no padding).
+    """(KH*KW, N, C, OH, OW) for non-overlapping windows (stride == kernel, no padding): reduce axis 0.
 
     A reshape/permute of ``x`` and one copy: its backward is two copies, where
     strided slices would need an interleaving pad per kernel offset (and numpy
-    reduces badly over the tiny window axes of the plain reshape).
+    reduces badly over the tiny window axes of the plain reshape). The window axis
+    comes first so that the pooling and its gradient work on whole (N, C, OH, OW)
+    slabs per window offset: numpy's loops then run over long contiguous rows
+    instead of the OH*OW elements (4 in a small CNN) that a middle window axis leaves.
     """
     n, c = x.shape[0], x.shape[1]
     (kh, kw), (oh, ow) = k, out_hw
     if x.shape[2] != oh * kh or x.shape[3] != ow * kw:
         x = apply("slice", [x], starts=(0, 0, 0, 0), stops=(n, c, oh * kh, ow * kw), steps=(1, 1, 1, 1))
-    b = apply("permute", [_reshape(x, (n, c, oh, kh, ow, kw))], dims=(0, 1, 3, 5, 2, 4))
-    return _reshape(b, (n, c, kh * kw, oh, ow))
+    b = apply("permute", [_reshape(x, (n, c, oh, kh, ow, kw))], dims=(3, 5, 0, 1, 2, 4))
+    return _reshape(b, (kh * kw, n, c, oh, ow))
 
 
 def _lowest(dtype) -> float:
@@ -242,7 +245,7 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     n, c, h, w = x.shape
     with composite("MaxPool2DWithIndicesBackward0", input) as cmp:
         if s == k and d == (1, 1) and p == (0, 0) and not (eh or ew) and not return_indices:
-            out = apply("amax", [_blocked(x, k, (oh, ow))], axes=(2,), keepdim=False)
+            out = apply("amax", [_blocked(x, k, (oh, ow))], axes=(0,), keepdim=False)
         else:
             xp = _pad4(x, p[0], p[0] + eh, p[1], p[1] + ew, _lowest(x._dtype))
             win = _windows(xp, k, s, d, (oh, ow))
@@ -291,7 +294,7 @@ def avg_pool2d(
     k, s, p, d, (oh, ow), (eh, ew) = _pool_geometry(x, kernel_size, stride, padding, 1, ceil_mode, "avg_pool2d")
     with composite("AvgPool2DBackward0", input) as cmp:
         if s == k and p == (0, 0) and not (eh or ew):
-            total = apply("sum", [_blocked(x, k, (oh, ow))], axes=(2,), keepdim=False)
+            total = apply("sum", [_blocked(x, k, (oh, ow))], axes=(0,), keepdim=False)
         else:
             xp = _pad4(x, p[0], p[0] + eh, p[1], p[1] + ew, 0.0)
             total = apply("sum", [_windows(xp, k, s, d, (oh, ow))], axes=(2,), keepdim=False)

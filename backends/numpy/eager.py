@@ -1,0 +1,149 @@
+"""Per-signature eager kernels: a row's numpy evaluation with the per-call decisions taken once.
+
+:func:`ir.ops.evaluate.run_op` is the reference: for every call it picks the kind's
+implementation, enters ``np.errstate``, and then checks the result's storage dtype.
+For one *signature* (op, attributes, input shapes and dtypes) all of that is fixed,
+so the eager dispatcher asks :func:`eager_kernel` once per signature and calls the
+closure it returns on every later call. The closures compute exactly what
+``run_op`` computes (the conformance tests run both); they only skip the work whose
+answer cannot change:
+
+* elementwise rows call the row's numpy callable directly, under a cheap switch of
+  numpy's error state (numpy keeps it in a context variable; entering
+  ``np.errstate`` costs a few times more than the ufunc on a small array);
+* reductions whose result dtype is their input dtype call the combining row's
+  ufunc ``reduce`` (``np.add.reduce`` is what ``np.sum`` calls, without the
+  Python wrapper), with the accumulation dtype decided once;
+* views call the row's numpy view directly (basic-indexing views index with the row's
+  ``np_index`` tuple, built once).
+
+Anything else (bfloat16 results, which need rounding; other kinds) runs ``run_op``.
+The kernel is a function ``kernel(arrays, attrs) -> ndarray``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ir import dtypes as dt
+from ir.ops import core as ops_table
+from ir.ops.evaluate import finish, reduce_kwargs, run_op
+
+try:  # numpy >= 2: the error state is a context variable; setting it directly is cheap
+    from numpy._core._ufunc_config import _extobj_contextvar as _EXTOBJ
+
+    with np.errstate(all="ignore"):
+        _IGNORE = _EXTOBJ.get()
+except (ImportError, AttributeError):  # pragma: no cover - other numpy versions use np.errstate
+    _EXTOBJ = _IGNORE = None
+
+_ndarray = np.ndarray
+
+
+def _elementwise(op, shape, dtype):
+    fn = op.numpy
+    want = dtype.numpy_dtype
+    set_, reset, ignore = _EXTOBJ.set, _EXTOBJ.reset, _IGNORE
+    if op.arity == 1:
+
+        def kernel(arrays, attrs):
+            token = set_(ignore)
+            try:
+                out = fn(arrays[0])
+            finally:
+                reset(token)
+            if out.__class__ is not _ndarray or out.dtype != want:
+                out = finish(out, dtype)
+            return out
+
+    elif op.arity == 2:
+
+        def kernel(arrays, attrs):
+            token = set_(ignore)
+            try:
+                out = fn(arrays[0], arrays[1])
+            finally:
+                reset(token)
+            if out.__class__ is not _ndarray or out.dtype != want:
+                out = finish(out, dtype)
+            return out
+
+    else:
+
+        def kernel(arrays, attrs):
+            token = set_(ignore)
+            try:
+                out = fn(*arrays)
+            finally:
+                reset(token)
+            if out.__class__ is not _ndarray or out.dtype != want:
+                out = finish(out, dtype)
+            return out
+
+    return kernel
+
+
+def _reduce(op, attrs, in_dtypes, in_shapes, dtype):
+    """The combining ufunc's ``reduce`` when that is the row's reduction, else None."""
+    spec = op.reduce
+    (in_dtype,) = in_dtypes
+    if spec.index or spec.nan != "combine" or in_dtype is not dtype:
+        return None
+    ufunc = getattr(np, ops_table.OPS[spec.combine].np_ufunc or "", None)
+    if not isinstance(ufunc, np.ufunc):
+        return None
+    reduce = ufunc.reduce
+    axis = tuple(attrs["axes"]) if len(in_shapes[0]) else None
+    keepdims = bool(attrs.get("keepdim", False))
+    kwargs = reduce_kwargs(spec, in_dtype)
+    acc = kwargs.get("dtype")
+    want = dtype.numpy_dtype
+    set_, reset, ignore = _EXTOBJ.set, _EXTOBJ.reset, _IGNORE
+
+    def kernel(arrays, attrs):
+        token = set_(ignore)
+        try:
+            out = reduce(arrays[0], axis, acc, None, keepdims)
+        finally:
+            reset(token)
+        if out.__class__ is not _ndarray or out.dtype != want:
+            out = finish(out, dtype)
+        return out
+
+    return kernel
+
+
+def _view(op, attrs, shape):
+    index = op.extra.get("np_index")
+    if index is not None:  # numpy basic indexing: the index tuple is fixed by the signature
+        key = index(attrs)
+
+        def kernel(arrays, attrs):
+            return arrays[0][key]
+
+        return kernel
+    fn = op.numpy
+
+    def kernel(arrays, attrs):
+        return fn(arrays[0], attrs, shape)
+
+    return kernel
+
+
+def eager_kernel(op, attrs: dict, in_shapes, in_dtypes, shape, dtype):
+    """``kernel(arrays, attrs)`` computing ``run_op(op, arrays, attrs, shape, dtype)`` for inputs of
+    ``in_shapes``/``in_dtypes`` and these ``attrs`` (the signature it is cached under)."""
+    kernel = None
+    if op.kind == ops_table.VIEW:
+        kernel = _view(op, attrs, shape)
+    elif dtype is not dt.bfloat16 and _EXTOBJ is not None:  # bfloat16 rounds after every op: run_op does it
+        if op.kind == ops_table.ELEMENTWISE and op.numpy is not None:
+            kernel = _elementwise(op, shape, dtype)
+        elif op.kind == ops_table.REDUCE:
+            kernel = _reduce(op, attrs, in_dtypes, in_shapes, dtype)
+    if kernel is None:
+
+        def kernel(arrays, attrs):
+            return run_op(op, arrays, attrs, shape, dtype)
+
+    return kernel
