@@ -22,13 +22,15 @@ downwards:
 * :mod:`.getitem` — ``tensor[key]`` (read and write) and ``masked_select``;
 * :mod:`.reductions` — ``sum``, ``mean``, ``var``, ``max``, ``softmax``...;
 * :mod:`.linalg` — ``matmul`` and friends, ``tril``/``triu``/``diagonal``;
-* :mod:`.joining` — ``cat``, ``stack``, ``split``, ``chunk``, ``roll``.
+* :mod:`.joining` — ``cat``, ``stack``, ``split``, ``chunk``, ``roll``;
+* :mod:`.scans` — ``cumprod``, ``cummax``/``cummin``, ``logcumsumexp``.
 """
 
 from __future__ import annotations
 
 # Each topic module's __all__ is the public namespace: re-export them all.
 from . import elementwise, getitem, indexing, joining, linalg, pointwise, reductions, shape, sorting
+from . import scans
 from ._common import _operand, _to  # noqa: F401 - used across graphc as F._to / F._operand
 from .elementwise import *  # noqa: F403
 from .getitem import *  # noqa: F403
@@ -40,6 +42,7 @@ from .reductions import *  # noqa: F403
 from .shape import *  # noqa: F403
 from .shape import _slice  # noqa: F401 - used by graphc.nn.functional
 from .sorting import *  # noqa: F403
+from .scans import *  # noqa: F403
 
 __all__ = [
     *elementwise.__all__,
@@ -51,4 +54,5 @@ __all__ = [
     *indexing.__all__,
     *getitem.__all__,
     *sorting.__all__,
+    *scans.__all__,
 ]
