@@ -23,14 +23,15 @@ downwards:
 * :mod:`.reductions` — ``sum``, ``mean``, ``var``, ``max``, ``softmax``...;
 * :mod:`.linalg` — ``matmul`` and friends, ``tril``/``triu``/``diagonal``;
 * :mod:`.joining` — ``cat``, ``stack``, ``split``, ``chunk``, ``roll``;
-* :mod:`.scans` — ``cumprod``, ``cummax``/``cummin``, ``logcumsumexp``.
+* :mod:`.scans` — ``cumprod``, ``cummax``/``cummin``, ``logcumsumexp``;
+* :mod:`.products` — ``einsum``, ``tensordot``, ``kron``, ``baddbmm`` and friends, ``cross``, ``cdist``.
 """
 
 from __future__ import annotations
 
 # Each topic module's __all__ is the public namespace: re-export them all.
 from . import elementwise, getitem, indexing, joining, linalg, pointwise, reductions, shape, sorting
-from . import scans
+from . import products, scans
 from ._common import _operand, _to  # noqa: F401 - used across graphc as F._to / F._operand
 from .elementwise import *  # noqa: F403
 from .getitem import *  # noqa: F403
@@ -42,6 +43,7 @@ from .reductions import *  # noqa: F403
 from .shape import *  # noqa: F403
 from .shape import _slice  # noqa: F401 - used by graphc.nn.functional
 from .sorting import *  # noqa: F403
+from .products import *  # noqa: F403
 from .scans import *  # noqa: F403
 
 __all__ = [
@@ -55,4 +57,5 @@ __all__ = [
     *getitem.__all__,
     *sorting.__all__,
     *scans.__all__,
+    *products.__all__,
 ]
