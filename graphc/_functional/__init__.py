@@ -24,14 +24,29 @@ downwards:
 * :mod:`.linalg` — ``matmul`` and friends, ``tril``/``triu``/``diagonal``;
 * :mod:`.joining` — ``cat``, ``stack``, ``split``, ``chunk``, ``roll``;
 * :mod:`.scans` — ``cumprod``, ``cummax``/``cummin``, ``logcumsumexp``;
-* :mod:`.products` — ``einsum``, ``tensordot``, ``kron``, ``baddbmm`` and friends, ``cross``, ``cdist``.
+* :mod:`.products` — ``einsum``, ``tensordot``, ``kron``, ``baddbmm`` and friends, ``cross``, ``cdist``;
+* :mod:`.views` — ``as_strided``, ``*_copy`` and ``*_scatter`` forms, ``hsplit``, ``atleast_*d``, ``rot90``;
+* :mod:`.stats` — ``median``, ``quantile``, ``mode``, ``cov``, histograms, ``searchsorted``, ``isin``.
 """
 
 from __future__ import annotations
 
 # Each topic module's __all__ is the public namespace: re-export them all.
-from . import elementwise, getitem, indexing, joining, linalg, pointwise, reductions, shape, sorting
-from . import products, scans
+from . import (
+    elementwise,
+    getitem,
+    indexing,
+    joining,
+    linalg,
+    pointwise,
+    products,
+    reductions,
+    scans,
+    shape,
+    sorting,
+    stats,
+    views,
+)
 from ._common import _operand, _to  # noqa: F401 - used across graphc as F._to / F._operand
 from .elementwise import *  # noqa: F403
 from .getitem import *  # noqa: F403
@@ -39,12 +54,14 @@ from .indexing import *  # noqa: F403
 from .joining import *  # noqa: F403
 from .linalg import *  # noqa: F403
 from .pointwise import *  # noqa: F403
+from .products import *  # noqa: F403
 from .reductions import *  # noqa: F403
+from .scans import *  # noqa: F403
 from .shape import *  # noqa: F403
 from .shape import _slice  # noqa: F401 - used by graphc.nn.functional
 from .sorting import *  # noqa: F403
-from .products import *  # noqa: F403
-from .scans import *  # noqa: F403
+from .stats import *  # noqa: F403
+from .views import *  # noqa: F403
 
 __all__ = [
     *elementwise.__all__,
@@ -58,4 +75,6 @@ __all__ = [
     *sorting.__all__,
     *scans.__all__,
     *products.__all__,
+    *views.__all__,
+    *stats.__all__,
 ]

@@ -23,8 +23,8 @@ from .._factories import tensor
 from .._tensor import Tensor
 from ._common import _promote, _tensor_arg, _to, _write_out
 from .elementwise import abs, add, eq, mul, ne, pow, sqrt, sub
-from .joining import cat, stack
 from .indexing import index_select
+from .joining import cat, stack
 from .linalg import diagonal, matmul
 from .pointwise import where
 from .reductions import amax, amin, sum
@@ -48,7 +48,7 @@ def _parse_einsum(equation: str, operands):
     terms = lhs.split(",")
     if len(terms) != len(operands):
         raise ValueError(
-            f"einsum(): more operands were provided than specified in the equation"
+            "einsum(): more operands were provided than specified in the equation"
             if len(operands) > len(terms)
             else "einsum(): fewer operands were provided than specified in the equation"
         )
