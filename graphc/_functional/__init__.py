@@ -26,7 +26,8 @@ downwards:
 * :mod:`.scans` — ``cumprod``, ``cummax``/``cummin``, ``logcumsumexp``;
 * :mod:`.products` — ``einsum``, ``tensordot``, ``kron``, ``baddbmm`` and friends, ``cross``, ``cdist``;
 * :mod:`.views` — ``as_strided``, ``*_copy`` and ``*_scatter`` forms, ``hsplit``, ``atleast_*d``, ``rot90``;
-* :mod:`.stats` — ``median``, ``quantile``, ``mode``, ``cov``, histograms, ``searchsorted``, ``isin``.
+* :mod:`.stats` — ``median``, ``quantile``, ``mode``, ``cov``, histograms, ``searchsorted``, ``isin``;
+* :mod:`.mathops` — ``deg2rad``, ``frac``, ``logit``, ``isposinf``, ``renorm`` and other elementwise composites.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from . import (
     indexing,
     joining,
     linalg,
+    mathops,
     pointwise,
     products,
     reductions,
@@ -53,6 +55,7 @@ from .getitem import *  # noqa: F403
 from .indexing import *  # noqa: F403
 from .joining import *  # noqa: F403
 from .linalg import *  # noqa: F403
+from .mathops import *  # noqa: F403
 from .pointwise import *  # noqa: F403
 from .products import *  # noqa: F403
 from .reductions import *  # noqa: F403
@@ -77,4 +80,5 @@ __all__ = [
     *products.__all__,
     *views.__all__,
     *stats.__all__,
+    *mathops.__all__,
 ]
