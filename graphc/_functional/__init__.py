@@ -27,7 +27,8 @@ downwards:
 * :mod:`.products` — ``einsum``, ``tensordot``, ``kron``, ``baddbmm`` and friends, ``cross``, ``cdist``;
 * :mod:`.views` — ``as_strided``, ``*_copy`` and ``*_scatter`` forms, ``hsplit``, ``atleast_*d``, ``rot90``;
 * :mod:`.stats` — ``median``, ``quantile``, ``mode``, ``cov``, histograms, ``searchsorted``, ``isin``;
-* :mod:`.mathops` — ``deg2rad``, ``frac``, ``logit``, ``isposinf``, ``renorm`` and other elementwise composites.
+* :mod:`.mathops` — ``deg2rad``, ``frac``, ``logit``, ``isposinf``, ``renorm`` and other elementwise composites;
+* :mod:`.index_ops` — ``scatter_reduce``, ``index_reduce``, ``index_put``, ``masked_scatter``, ``put``, ``take_along_dim``.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from __future__ import annotations
 from . import (
     elementwise,
     getitem,
+    index_ops,
     indexing,
     joining,
     linalg,
@@ -52,6 +54,7 @@ from . import (
 from ._common import _operand, _to  # noqa: F401 - used across graphc as F._to / F._operand
 from .elementwise import *  # noqa: F403
 from .getitem import *  # noqa: F403
+from .index_ops import *  # noqa: F403
 from .indexing import *  # noqa: F403
 from .joining import *  # noqa: F403
 from .linalg import *  # noqa: F403
@@ -81,4 +84,5 @@ __all__ = [
     *views.__all__,
     *stats.__all__,
     *mathops.__all__,
+    *index_ops.__all__,
 ]

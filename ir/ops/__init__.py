@@ -1,13 +1,13 @@
 """The op table: every primitive of the IR, declared once, as a row that carries its behaviour.
 
 Rows live in one module per kind — :mod:`.elementwise` (maps and ``cast``), :mod:`.reduce`
-(reductions and the scan), :mod:`.movement` (views, pad, concat), :mod:`.windows` (``unfold``, ``as_strided``), :mod:`.index`, :mod:`.collective` (all-reduce),
+(reductions and the scan), :mod:`.movement` (views, pad, concat), :mod:`.windows` (``unfold``, ``as_strided``), :mod:`.index` (and :mod:`.scatter`: ``scatter_reduce``), :mod:`.collective` (all-reduce),
 :mod:`.creation` (sources, ``full``, ``iota``, random) and :mod:`.linalg` (matmul) — and
 :mod:`.core` says what a row holds. ``OPS`` maps names to rows. Backends implement kinds
 generically and read rows; passes read properties and specs; nothing else lists op names.
 """
 
-from . import collective, creation, elementwise, index, linalg, movement, reduce, windows  # noqa: F401  (each registers its rows)
+from . import collective, creation, elementwise, index, linalg, movement, reduce, scatter, windows  # noqa: F401  (each registers its rows)
 from .core import (
     CAST,
     COLLECTIVE,
