@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from . import _functional as F
 from . import _inplace
+from ._functional.creation_ops import _new_empty_strided, _resize_, _resize_as_
 from ._functional.views import _tensor_unfold
 from ._tensor import Tensor
 
@@ -17,12 +18,15 @@ kthvalue mode quantile nanquantile msort histc histogram bincount cov corrcoef u
 as_strided_scatter diagonal_scatter select_scatter slice_scatter narrow_copy split_with_sizes unsafe_split
 unsafe_chunk hsplit vsplit dsplit ravel rot90 diag_embed diagflat sum_to_size deg2rad rad2deg frac logit
 isposinf isneginf positive renorm scatter_reduce index_reduce index_fill index_put masked_scatter put
-take_along_dim repeat_interleave fmax fmin round sign
+take_along_dim repeat_interleave fmax fmin round sign diff nonzero_static
 """.split()
 
 for _name in _METHODS:
     setattr(Tensor, _name, getattr(F, _name))
 Tensor.unfold = _tensor_unfold
+Tensor.resize_ = _resize_
+Tensor.resize_as_ = _resize_as_
+Tensor.new_empty_strided = _new_empty_strided
 
 # In-place forms: the out-of-place op, then written into the tensor (its dtype must hold the result).
 _INPLACE = """

@@ -28,13 +28,17 @@ downwards:
 * :mod:`.views` — ``as_strided``, ``*_copy`` and ``*_scatter`` forms, ``hsplit``, ``atleast_*d``, ``rot90``;
 * :mod:`.stats` — ``median``, ``quantile``, ``mode``, ``cov``, histograms, ``searchsorted``, ``isin``;
 * :mod:`.mathops` — ``deg2rad``, ``frac``, ``logit``, ``isposinf``, ``renorm`` and other elementwise composites;
-* :mod:`.index_ops` — ``scatter_reduce``, ``index_reduce``, ``index_put``, ``masked_scatter``, ``put``, ``take_along_dim``.
+* :mod:`.index_ops` — ``scatter_reduce``, ``index_reduce``, ``index_put``, ``masked_scatter``, ``put``, ``take_along_dim``;
+* :mod:`.calculus` — ``diff``, ``gradient``, ``trapezoid``, ``cumulative_trapezoid``;
+* :mod:`.creation_ops` — ``tril_indices``, ``meshgrid``, ``empty_strided``, ``unravel_index``, ``nonzero_static``, ``cosine_similarity``.
 """
 
 from __future__ import annotations
 
 # Each topic module's __all__ is the public namespace: re-export them all.
 from . import (
+    calculus,
+    creation_ops,
     elementwise,
     getitem,
     index_ops,
@@ -52,6 +56,8 @@ from . import (
     views,
 )
 from ._common import _operand, _to  # noqa: F401 - used across graphc as F._to / F._operand
+from .calculus import *  # noqa: F403
+from .creation_ops import *  # noqa: F403
 from .elementwise import *  # noqa: F403
 from .getitem import *  # noqa: F403
 from .index_ops import *  # noqa: F403
@@ -85,4 +91,6 @@ __all__ = [
     *stats.__all__,
     *mathops.__all__,
     *index_ops.__all__,
+    *calculus.__all__,
+    *creation_ops.__all__,
 ]
