@@ -23,8 +23,8 @@ from .reductions import _sum_dtype
 
 __all__ = ["cumprod", "cummax", "cummin", "logcumsumexp"]
 
-cummax_t = namedtuple("cummax", ["values", "indices"])
-cummin_t = namedtuple("cummin", ["values", "indices"])
+_cummax_t = namedtuple("cummax", ["values", "indices"])
+_cummin_t = namedtuple("cummin", ["values", "indices"])
 
 
 def _dim(x, dim, op):
@@ -52,7 +52,7 @@ def _running_extreme(name, input, dim, out):
     d = _dim(x, dim, name)
     if x.ndim == 0:
         res = (apply("copy", [x]), apply("full", [], shape=(), dtype=dt.int64, value=0, _device=x._device))
-        return cummax_t(*res) if name == "cummax" else cummin_t(*res)
+        return _cummax_t(*res) if name == "cummax" else _cummin_t(*res)
     work = _to(x, dt.uint8) if x._dtype.is_bool else x
     running = apply(name, [work.detach()], axis=d)
     record = eq(work, running)  # this element sets (or ties) the running extreme
@@ -65,7 +65,7 @@ def _running_extreme(name, input, dim, out):
     res = (values, indices)
     if out is not None:
         res = (_write_out(out[0], values), _write_out(out[1], indices))
-    return cummax_t(*res) if name == "cummax" else cummin_t(*res)
+    return _cummax_t(*res) if name == "cummax" else _cummin_t(*res)
 
 
 def cummax(input, dim, *, out=None):

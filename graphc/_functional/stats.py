@@ -58,13 +58,13 @@ __all__ = [
     "histc", "histogram", "histogramdd", "bincount", "bucketize", "searchsorted", "isin", "unique_consecutive",
 ]
 
-kthvalue_t = namedtuple("kthvalue", ["values", "indices"])
-median_t = namedtuple("median", ["values", "indices"])
-nanmedian_t = namedtuple("nanmedian", ["values", "indices"])
-mode_t = namedtuple("mode", ["values", "indices"])
-aminmax_t = namedtuple("aminmax", ["min", "max"])
-histogram_t = namedtuple("histogram", ["hist", "bin_edges"])
-histogramdd_t = namedtuple("histogramdd", ["hist", "bin_edges"])
+_kthvalue_t = namedtuple("kthvalue", ["values", "indices"])
+_median_t = namedtuple("median", ["values", "indices"])
+_nanmedian_t = namedtuple("nanmedian", ["values", "indices"])
+_mode_t = namedtuple("mode", ["values", "indices"])
+_aminmax_t = namedtuple("aminmax", ["min", "max"])
+_histogram_t = namedtuple("histogram", ["hist", "bin_edges"])
+_histogramdd_t = namedtuple("histogramdd", ["hist", "bin_edges"])
 
 
 # ----------------------------------------------------------------------------
@@ -80,7 +80,7 @@ def _argsort_host(x: Tensor, d: int, op: str) -> np.ndarray:
 def _pick(x: Tensor, d: int, pos: np.ndarray, keepdim: bool, op: str, cls):
     """values and indices at sorted positions ``pos`` (one per slice, kept dim of size 1)."""
     idx = _from_array(np.ascontiguousarray(pos), dt.int64, x._device) if x._device.type == "cpu" else tensor(pos, device=x._device)
-    with composite(f"{cls.__name__.capitalize()}Backward0" if cls is not median_t else "MedianBackward1", x) as c:
+    with composite(f"{cls.__name__.capitalize()}Backward0" if cls is not _median_t else "MedianBackward1", x) as c:
         values = c.result(gather(x, d, idx))
     if not keepdim:
         values, idx = squeeze(values, d), squeeze(idx, d)
@@ -113,7 +113,7 @@ def kthvalue(input, k, dim=-1, keepdim=False, *, out=None):
         raise IndexError(f"kthvalue(): selected number k out of range for dimension {d} (k={k}, size {n})")
     order = _argsort_host(x, d, "kthvalue")
     pos = np.take(order, [k - 1], axis=d)
-    return _zero_d(_pick(x, d, pos, keepdim or was0d, "kthvalue", kthvalue_t), was0d, kthvalue_t)
+    return _zero_d(_pick(x, d, pos, keepdim or was0d, "kthvalue", _kthvalue_t), was0d, _kthvalue_t)
 
 
 def _median_positions(arr, order, d, ignore_nan):
@@ -146,12 +146,12 @@ def _median(name, input, dim, keepdim, ignore_nan, cls):
 
 def median(input, dim=None, keepdim=False, *, out=None):
     """The lower median (of all elements, or ``(values, indices)`` along ``dim``); NaN if a NaN is present."""
-    return _median("median", input, dim, keepdim, False, median_t)
+    return _median("median", input, dim, keepdim, False, _median_t)
 
 
 def nanmedian(input, dim=None, keepdim=False, *, out=None):
     """The lower median ignoring NaNs (NaN only where a slice is all NaN)."""
-    return _median("nanmedian", input, dim, keepdim, True, nanmedian_t)
+    return _median("nanmedian", input, dim, keepdim, True, _nanmedian_t)
 
 
 def mode(input, dim=-1, keepdim=False, *, out=None):
@@ -170,7 +170,7 @@ def mode(input, dim=-1, keepdim=False, *, out=None):
         winner = vals[np.argmax(counts)]  # np.unique sorts, argmax takes the first (smallest) of the ties
         best[r] = np.flatnonzero(keys == winner)[-1]
     pos = np.moveaxis(best.reshape(arr.shape[:-1] + (1,)), -1, d)
-    return _zero_d(_pick(x, d, pos, keepdim or was0d, "mode", mode_t), was0d, mode_t)
+    return _zero_d(_pick(x, d, pos, keepdim or was0d, "mode", _mode_t), was0d, _mode_t)
 
 
 _INTERPOLATIONS = ("linear", "lower", "higher", "midpoint", "nearest")
@@ -256,7 +256,7 @@ def aminmax(input, *, dim=None, keepdim=False, out=None):
         lo, hi = reshape(lo, (1,) * x.ndim), reshape(hi, (1,) * x.ndim)
     if out is not None:
         lo, hi = _write_out(out[0], lo), _write_out(out[1], hi)
-    return aminmax_t(lo, hi)
+    return _aminmax_t(lo, hi)
 
 
 def cov(input, *, correction=1, fweights=None, aweights=None):
@@ -474,7 +474,7 @@ def histogram(input, bins=100, *, range=None, weight=None, density=False, out=No
     if out is not None:
         hist = _write_out(out[0], hist)
         edges = _write_out(out[1], edges)
-    return histogram_t(hist, edges)
+    return _histogram_t(hist, edges)
 
 
 def histogramdd(input, bins=10, *, range=None, weight=None, density=False):
@@ -518,7 +518,7 @@ def histogramdd(input, bins=10, *, range=None, weight=None, density=False):
             wd = reshape(wd, tuple(shape))
             vol = wd if vol is None else mul(vol, wd)
         hist = div(hist, mul(sum(hist), vol))
-    return histogramdd_t(hist, tuple(all_edges))
+    return _histogramdd_t(hist, tuple(all_edges))
 
 
 def bincount(input, weights=None, minlength=0):
