@@ -184,7 +184,7 @@ def _quantile(name, input, q, dim, keepdim, interpolation, ignore_nan, out):
         raise ValueError(f"{name}() interpolation must be one of linear, lower, higher, midpoint or nearest. "
                          f"Got {interpolation}")
     scalar_q = not isinstance(q, Tensor)
-    qt = tensor(float(q), dtype=x._dtype, device=x._device) if scalar_q else _to(q, x._dtype)
+    qt = tensor(float(q), dtype=x._dtype, device=x._device) if scalar_q else _to(q, x._dtype).detach()  # as PyTorch: no grad to q
     if qt.ndim > 1:
         raise ShapeError(f"{name}() q must be a scalar or 1D tensor, got shape {fmt_shape(qt.shape)}")
     if qt._data is not None and qt.numel() and (float(qt.min()) < 0 or float(qt.max()) > 1):
