@@ -13,7 +13,7 @@ from ir.errors import DTypeError
 from .._args import norm_dim
 from .._dispatch import apply, composite
 from ._common import _float_of, _tensor_arg, _write_out
-from .elementwise import abs, div, eq, isinf, log, logical_and, mul, pow, sub, trunc
+from .elementwise import abs, div, gt, isinf, log, logical_and, lt, mul, pow, sub, trunc
 from .pointwise import clamp, where
 from .reductions import amax, sum
 
@@ -55,7 +55,7 @@ def isposinf(input, *, out=None):
     x = _tensor_arg(input, "isposinf")
     if not x._dtype.is_floating_point:
         return _write_out(out, apply("full", [], shape=tuple(x.shape), dtype=dt.bool_, value=False, _device=x._device))
-    return _write_out(out, logical_and(isinf(x), eq(x, math.inf)))
+    return _write_out(out, logical_and(isinf(x), gt(x, 0)))
 
 
 def isneginf(input, *, out=None):
@@ -63,7 +63,7 @@ def isneginf(input, *, out=None):
     x = _tensor_arg(input, "isneginf")
     if not x._dtype.is_floating_point:
         return _write_out(out, apply("full", [], shape=tuple(x.shape), dtype=dt.bool_, value=False, _device=x._device))
-    return _write_out(out, logical_and(isinf(x), eq(x, -math.inf)))
+    return _write_out(out, logical_and(isinf(x), lt(x, 0)))
 
 
 def positive(input):
