@@ -30,7 +30,8 @@ downwards:
 * :mod:`.mathops` — ``deg2rad``, ``frac``, ``logit``, ``isposinf``, ``renorm`` and other elementwise composites;
 * :mod:`.index_ops` — ``scatter_reduce``, ``index_reduce``, ``index_put``, ``masked_scatter``, ``put``, ``take_along_dim``;
 * :mod:`.calculus` — ``diff``, ``gradient``, ``trapezoid``, ``cumulative_trapezoid``;
-* :mod:`.creation_ops` — ``tril_indices``, ``meshgrid``, ``empty_strided``, ``unravel_index``, ``nonzero_static``, ``cosine_similarity``.
+* :mod:`.creation_ops` — ``tril_indices``, ``meshgrid``, ``empty_strided``, ``unravel_index``, ``nonzero_static``, ``cosine_similarity``;
+* :mod:`.native` — ``native_layer_norm``, ``native_group_norm``, ``native_batch_norm`` and two backward formulas.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ from . import (
     joining,
     linalg,
     mathops,
+    native,
     pointwise,
     products,
     reductions,
@@ -65,6 +67,7 @@ from .indexing import *  # noqa: F403
 from .joining import *  # noqa: F403
 from .linalg import *  # noqa: F403
 from .mathops import *  # noqa: F403
+from .native import *  # noqa: F403
 from .pointwise import *  # noqa: F403
 from .products import *  # noqa: F403
 from .reductions import *  # noqa: F403
@@ -93,4 +96,5 @@ __all__ = [
     *index_ops.__all__,
     *calculus.__all__,
     *creation_ops.__all__,
+    *native.__all__,
 ]

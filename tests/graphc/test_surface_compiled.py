@@ -229,3 +229,20 @@ def test_cumprod_gradient_with_zeros_by_hand():
     graphc.cumprod(x, 0).sum().backward()
     # out = [2, 0, 0, 0, 0]; d/dx0 = 1; d/dx1 = 2 + 2*3 = 8 (the first zero); after it every output holds that zero
     np.testing.assert_allclose(x.grad.numpy(), [1.0, 8.0, 0.0, 0.0, 0.0])
+
+
+def test_native_batch_norm_updates_running_stats():
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((5, 3))
+    rm, rv = graphc.zeros(3, dtype=graphc.float64), graphc.ones(3, dtype=graphc.float64)
+    graphc.native_batch_norm(graphc.tensor(x), None, None, rm, rv, True, 0.1, 1e-5)
+    np.testing.assert_allclose(rm.numpy(), 0.1 * x.mean(0), rtol=1e-12)
+    np.testing.assert_allclose(rv.numpy(), 0.9 + 0.1 * x.var(0, ddof=1), rtol=1e-12)
+
+
+def test_max_pool2d_with_indices_backward_by_hand():
+    x = graphc.zeros(1, 1, 2, 3)
+    g = graphc.tensor([[[[1.0, 2.0]]]])
+    idx = graphc.tensor([[[[4, 4]]]])  # both windows picked input (1, 1)
+    out = graphc.max_pool2d_with_indices_backward(g, x, (2, 2), (1, 1), 0, 1, False, idx)
+    np.testing.assert_array_equal(out.numpy()[0, 0], [[0.0, 0.0, 0.0], [0.0, 3.0, 0.0]])

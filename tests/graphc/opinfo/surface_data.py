@@ -618,3 +618,64 @@ OPS: list[OpSpec] = [
     OpSpec("unravel_index", graphc.unravel_index, ref_unravel, unravel_samples, dtypes=(i64,), differentiable=False),
     OpSpec("meshgrid", graphc.meshgrid, ref_meshgrid, meshgrid_samples, dtypes=FLOAT + (i64,)),
 ]
+
+
+# ----------------------------------------------------------------------------
+# native_* (result and statistics)
+
+
+def layer_norm_samples(rng, dtype):
+    A = _A(rng, dtype)
+    return [S(A(3, 4), (4,), A(4), A(4), 1e-5, desc="affine"), S(A(2, 3, 4), (3, 4), None, None, 1e-5, desc="2 dims")]
+
+
+def ref_layer_norm(x, shape, w, b, eps):
+    axes = tuple(range(x.ndim - len(shape), x.ndim))
+    m = x.mean(axis=axes, keepdims=True)
+    rstd = 1 / np.sqrt(((x - m) ** 2).mean(axis=axes, keepdims=True) + eps)
+    out = (x - m) * rstd
+    if w is not None:
+        out = out * w + b
+    return out, m, rstd
+
+
+def group_norm_samples(rng, dtype):
+    A = _A(rng, dtype)
+    return [S(A(2, 4, 3), A(4), A(4), 2, 4, 3, 2, 1e-5, desc="2 groups")]
+
+
+def ref_group_norm(x, w, b, n, c, hw, group, eps):
+    g = x.reshape(n, group, -1)
+    m = g.mean(axis=2, keepdims=True)
+    rstd = 1 / np.sqrt(((g - m) ** 2).mean(axis=2, keepdims=True) + eps)
+    out = ((g - m) * rstd).reshape(x.shape) * w.reshape(1, c, 1) + b.reshape(1, c, 1)
+    return out, m.reshape(n, group), rstd.reshape(n, group)
+
+
+def batch_norm_samples(rng, dtype):
+    A = _A(rng, dtype)
+    return [S(A(4, 3, 2), A(3), A(3), None, None, True, 0.1, 1e-5, desc="training"),
+            S(A(4, 3), None, None, np.abs(A(3)), np.abs(A(3)) + 0.5, False, 0.1, 1e-5, desc="eval", grad=False)]
+
+
+def ref_batch_norm(x, w, b, rm, rv, training, momentum, eps):
+    axes = (0,) + tuple(range(2, x.ndim))
+    shape = (1, x.shape[1]) + (1,) * (x.ndim - 2)
+    if training:
+        m = x.mean(axis=axes)
+        inv = 1 / np.sqrt(x.var(axis=axes) + eps)
+    else:
+        m, inv = rm, 1 / np.sqrt(rv + eps)
+    out = (x - m.reshape(shape)) * inv.reshape(shape)
+    if w is not None:
+        out = out * w.reshape(shape) + b.reshape(shape)
+    return (out, m, inv) if training else (out, np.zeros(0), np.zeros(0))
+
+
+OPS += [
+    OpSpec("native_layer_norm", graphc.native_layer_norm, ref_layer_norm, layer_norm_samples),
+    OpSpec("native_group_norm", graphc.native_group_norm, ref_group_norm, group_norm_samples),
+    OpSpec("native_batch_norm", graphc.native_batch_norm, ref_batch_norm, batch_norm_samples),
+    OpSpec("native_dropout_backward", graphc.native_dropout_backward, lambda g, m, s: g * m * s,
+           lambda r, d: [S(make(r, (3, 4), d), make(r, (3, 4), graphc.bool), 2.0, desc="mask")]),
+]
