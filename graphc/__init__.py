@@ -48,6 +48,7 @@ from ir.errors import (
 # order below is only the order of the public names. Importing _methods binds the Tensor's
 # methods; importing cuda registers the Triton runtime as the backend of cuda devices.
 from . import _methods  # noqa: F401  (binds Tensor methods)
+from . import _methods_ops  # noqa: F401  (binds the methods of the newer topic modules)
 from . import accelerator, autograd, cuda, random
 from ._factories import (
     arange,

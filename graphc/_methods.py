@@ -23,7 +23,7 @@ from .device import as_device, backend_for
 
 # Methods whose first argument is the tensor.
 _METHODS = """
-frexp ldexp logit mvlgamma
+frexp ldexp mvlgamma
 log10 round square relu logical_not clone nan_to_num add sub subtract div divide true_divide fmod
 pow float_power fmax fmin logical_and logical_or logical_xor equal allclose isclose masked_fill
 clamp clip clamp_min clamp_max lerp addcmul addcdiv sum nansum prod mean nanmean var std amax amin
@@ -49,7 +49,7 @@ for _row in OPS.values():
 
 # In-place forms: out-of-place op, then write back.
 _INPLACE = """
-ldexp logit mvlgamma
+ldexp mvlgamma
 log10 round square relu logical_not nan_to_num add sub subtract div divide true_divide fmod pow
 logical_and logical_or logical_xor masked_fill clamp clip clamp_min clamp_max lerp addcmul addcdiv
 cumsum tril triu scatter scatter_add index_add index_copy

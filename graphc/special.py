@@ -14,8 +14,9 @@ from __future__ import annotations
 
 from ._functional import elementwise as _elementwise
 from ._functional.elementwise import erf, exp2, expm1, log1p, round, sigmoid  # noqa: F401 (re-exported)
+from ._functional.mathops import logit  # noqa: F401 (re-exported)
 from ._functional.reductions import log_softmax, logsumexp, softmax  # noqa: F401 (re-exported)
-from ._functional.special_math import logit, mvlgamma  # noqa: F401 (re-exported)
+from ._functional.special_math import mvlgamma
 from ._functional.special_math import polygamma as _polygamma
 
 globals().update(_elementwise.SPECIAL)  # airy_ai, bessel_j0, ..., zeta: the rows' special. names

@@ -23,25 +23,63 @@ downwards:
 * :mod:`.reductions` — ``sum``, ``mean``, ``var``, ``max``, ``softmax``...;
 * :mod:`.linalg` — ``matmul`` and friends, ``tril``/``triu``/``diagonal``;
 * :mod:`.joining` — ``cat``, ``stack``, ``split``, ``chunk``, ``roll``;
-* :mod:`.special_math` — ``polygamma``, ``frexp``, ``ldexp``, ``logit``, ``mvlgamma``.
+* :mod:`.scans` — ``cumprod``, ``cummax``/``cummin``, ``logcumsumexp``;
+* :mod:`.products` — ``einsum``, ``tensordot``, ``kron``, ``baddbmm`` and friends, ``cross``, ``cdist``;
+* :mod:`.views` — ``as_strided``, ``*_copy`` and ``*_scatter`` forms, ``hsplit``, ``atleast_*d``, ``rot90``;
+* :mod:`.stats` — ``median``, ``quantile``, ``mode``, ``cov``, histograms, ``searchsorted``, ``isin``;
+* :mod:`.mathops` — ``deg2rad``, ``frac``, ``logit``, ``isposinf``, ``renorm`` and other elementwise composites;
+* :mod:`.index_ops` — ``scatter_reduce``, ``index_reduce``, ``index_put``, ``masked_scatter``, ``put``, ``take_along_dim``;
+* :mod:`.calculus` — ``diff``, ``gradient``, ``trapezoid``, ``cumulative_trapezoid``;
+* :mod:`.creation_ops` — ``tril_indices``, ``meshgrid``, ``empty_strided``, ``unravel_index``, ``nonzero_static``, ``cosine_similarity``;
+* :mod:`.native` — ``native_layer_norm``, ``native_group_norm``, ``native_batch_norm`` and two backward formulas;
+* :mod:`.special_math` — ``polygamma``, ``frexp``, ``ldexp``, ``mvlgamma``.
 """
 
 from __future__ import annotations
 
 # Each topic module's __all__ is the public namespace: re-export them all.
-from . import elementwise, getitem, indexing, joining, linalg, pointwise, reductions, shape, sorting, special_math
+from . import (
+    calculus,
+    creation_ops,
+    elementwise,
+    getitem,
+    index_ops,
+    indexing,
+    joining,
+    linalg,
+    mathops,
+    native,
+    pointwise,
+    products,
+    reductions,
+    scans,
+    shape,
+    sorting,
+    special_math,
+    stats,
+    views,
+)
 from ._common import _operand, _to  # noqa: F401 - used across graphc as F._to / F._operand
+from .calculus import *  # noqa: F403
+from .creation_ops import *  # noqa: F403
 from .elementwise import *  # noqa: F403
 from .getitem import *  # noqa: F403
+from .index_ops import *  # noqa: F403
 from .indexing import *  # noqa: F403
 from .joining import *  # noqa: F403
 from .linalg import *  # noqa: F403
+from .mathops import *  # noqa: F403
+from .native import *  # noqa: F403
 from .pointwise import *  # noqa: F403
+from .products import *  # noqa: F403
 from .reductions import *  # noqa: F403
+from .scans import *  # noqa: F403
 from .shape import *  # noqa: F403
 from .shape import _slice  # noqa: F401 - used by graphc.nn.functional
 from .sorting import *  # noqa: F403
 from .special_math import *  # noqa: F403
+from .stats import *  # noqa: F403
+from .views import *  # noqa: F403
 
 __all__ = [
     *elementwise.__all__,
@@ -54,4 +92,13 @@ __all__ = [
     *getitem.__all__,
     *sorting.__all__,
     *special_math.__all__,
+    *scans.__all__,
+    *products.__all__,
+    *views.__all__,
+    *stats.__all__,
+    *mathops.__all__,
+    *index_ops.__all__,
+    *calculus.__all__,
+    *creation_ops.__all__,
+    *native.__all__,
 ]

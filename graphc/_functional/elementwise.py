@@ -13,6 +13,7 @@ primitives (``where``, ``clamp``, ``isclose``...) are in
 
 from __future__ import annotations
 
+import builtins
 import math
 
 from ir import dtypes as dt
@@ -41,7 +42,21 @@ def _unary(name: str, float_only: bool):
     return fn
 
 
-round = _unary("round", float_only=False)  # hand-written: PyTorch's round also takes decimals= (not yet)
+_round = _unary("round", float_only=False)
+
+
+def round(input, *, decimals=0, out=None):
+    """Round half to even; with ``decimals``, to that many decimal places (negative: to tens,
+    hundreds...), as ``round(x * 10**decimals) / 10**decimals`` (PyTorch's formula)."""
+    if decimals == 0:
+        return _round(input, out=out)
+    x = _tensor_arg(input, "round")
+    if not x._dtype.is_floating_point:
+        raise DTypeError(f"round(decimals={decimals}): not implemented for integer dtype {x._dtype}")
+    scale = 10.0 ** builtins.abs(decimals)
+    if decimals > 0:
+        return _write_out(out, div(_round(mul(x, scale)), scale))
+    return _write_out(out, mul(_round(div(x, scale)), scale))
 
 
 # ----------------------------------------------------------------------------
@@ -210,7 +225,36 @@ def float_power(input, exponent):
 
 
 
-fmax, fmin = maximum, minimum
+def _fmax_fmin(name, better):
+    def fn(input, other, *, out=None):
+        (a, b), _ = _promote(input, other)
+        # a where it wins, ties included, or where b is NaN: PyTorch's choice, so the gradient of a
+        # tie goes to the first operand; NaN only where both are NaN.
+        take_a = apply("logical_or", [apply(better, [a, b]), apply("isnan", [b])]) if a._dtype.is_floating_point else (
+            apply(better, [a, b]))
+        return _write_out(out, apply("where", [take_a, a, b]))
+
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = f"Elementwise {'maximum' if name == 'fmax' else 'minimum'} that ignores NaN (NaN only where both are)."
+    return fn
+
+
+fmax = _fmax_fmin("fmax", "ge")
+fmin = _fmax_fmin("fmin", "le")
+
+
+_derived_sign = DERIVED["sign"]
+
+
+def sign(input, *, out=None):
+    """-1, 0 or 1 by sign (NaN stays NaN); a bool tensor is its own sign, as in PyTorch."""
+    x = _tensor_arg(input, "sign")
+    if x._dtype.is_bool:
+        return _write_out(out, apply("copy", [x]))
+    return _derived_sign(x, out=out)
+
+
+DERIVED["sign"] = sign
 
 
 

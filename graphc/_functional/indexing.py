@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+import math
+
 from ir.errors import ShapeError
 from ir.ops import fmt_shape
 from ir.ops.movement import contiguous_strides
@@ -21,18 +23,27 @@ __all__ = [
 ]
 
 
+def _as_1d(x: Tensor) -> Tensor:
+    return reshape(x, (1,)) if x.ndim == 0 else x
+
+
 def gather(input, dim, index, *, sparse_grad=False):
-    """out[i][j] = input[index[i][j]][j] for dim 0 (and likewise for other dims)."""
+    """out[i][j] = input[index[i][j]][j] for dim 0 (and likewise for other dims). A 0-d input
+    or index counts as one element along ``dim`` (PyTorch's rule); the result has the index's shape."""
     x = _tensor_arg(input, "gather")
-    d = norm_dim(dim, x.ndim, "gather")
-    if x.ndim == 0:
-        return apply("reshape", [apply("gather", [reshape(x, (1,)), reshape(index, (1,))], axis=0)], shape=())
+    d = norm_dim(dim, x.ndim, "gather") if x.ndim else norm_dim(dim, 1, "gather")
+    if x.ndim == 0 or index.ndim == 0:
+        out = apply("gather", [_as_1d(x), _as_1d(index)], axis=0 if x.ndim <= 1 else d)
+        return reshape(out, tuple(index.shape))
     return apply("gather", [x, index], axis=d)
 
 
 def scatter_add(input, dim, index, src):
     x = _tensor_arg(input, "scatter_add")
-    d = norm_dim(dim, x.ndim, "scatter_add")
+    d = norm_dim(dim, x.ndim, "scatter_add") if x.ndim else norm_dim(dim, 1, "scatter_add")
+    if x.ndim == 0 or index.ndim == 0:
+        out = scatter_add(_as_1d(x), d if x.ndim else 0, _as_1d(index), _as_1d(src) if src.ndim == 0 else src)
+        return reshape(out, tuple(x.shape))
     if tuple(src.shape) != tuple(index.shape):
         src = _slice_to(src, index.shape)
     return apply("scatter_add", [x, index, _to(src, x._dtype)], axis=d)
@@ -46,15 +57,24 @@ def _slice_to(x, shape):
 
 
 def scatter(input, dim, index, src=None, value=None, *, reduce=None):
-    """Write ``src`` (or ``value``) at ``index`` along ``dim`` (the last write wins on repeats)."""
+    """Write ``src`` (or ``value``) at ``index`` along ``dim`` (the last write wins on repeats);
+    ``reduce="add"`` or ``"multiply"`` combines with the existing values instead."""
     x = _tensor_arg(input, "scatter")
-    if reduce == "add":
-        return scatter_add(x, dim, index, src if src is not None else full_like_index(index, value, x))
-    if reduce is not None:
-        raise NotImplementedError(f"scatter(reduce={reduce!r}) is not implemented; use scatter_add")
-    d = norm_dim(dim, x.ndim, "scatter")
+    if not isinstance(index, Tensor):
+        raise TypeError(f"scatter(): argument 'index' must be Tensor, not {type(index).__name__}")
     if src is None or not isinstance(src, Tensor):
         src = full_like_index(index, value if value is not None else src, x)
+    if x.ndim == 0 or index.ndim == 0:
+        src1 = _as_1d(src) if src.ndim == 0 else src
+        return reshape(scatter(_as_1d(x), dim if x.ndim else 0, _as_1d(index), src1, reduce=reduce), tuple(x.shape))
+    if reduce == "add":
+        return scatter_add(x, dim, index, src)
+    if reduce == "multiply":
+        d = norm_dim(dim, x.ndim, "scatter")
+        return apply("scatter_reduce", [x, index, _to(_slice_to(src, index.shape), x._dtype)], axis=d, reduce="prod")
+    if reduce is not None:
+        raise ValueError(f"reduce argument must be either add or multiply, got {reduce!r}")
+    d = norm_dim(dim, x.ndim, "scatter")
     src = _slice_to(_to(src, x._dtype), index.shape)
     # Flatten to one axis of positions so index_copy can write them.
     strides = contiguous_strides(x.shape)
@@ -90,17 +110,36 @@ def index_select(input, dim, index):
     return apply("index_select", [x, reshape(index, (-1,))], axis=d)
 
 
+def _index_update_args(name, x, dim, index, source):
+    """PyTorch's 0-d forms: a 0-d input, index or source counts as one element along ``dim``."""
+    d = norm_dim(dim, x.ndim, name) if x.ndim else norm_dim(dim, 1, name)
+    if not isinstance(index, Tensor):
+        index = tensor(index)
+    idx = reshape(index, (-1,))
+    src = source if isinstance(source, Tensor) else tensor(source, dtype=x._dtype)
+    xs = _as_1d(x)
+    want = tuple(xs.shape[:d]) + (idx.shape[0],) + tuple(xs.shape[d + 1 :])
+    if tuple(src.shape) != want and src.numel() == math.prod(want) and (src.ndim == 0 or x.ndim == 0):
+        src = reshape(src, want)
+    return xs, d, idx, _to(src, x._dtype)
+
+
 def index_add(input, dim, index, source, *, alpha=1):
+    """``input`` with ``alpha * source`` added at ``index`` along ``dim`` (repeats accumulate)."""
     x = _tensor_arg(input, "index_add")
-    d = norm_dim(dim, x.ndim, "index_add")
-    src = mul(source, alpha) if alpha != 1 else source
-    return apply("index_add", [x, index, _to(src, x._dtype)], axis=d)
+    xs, d, idx, src = _index_update_args("index_add", x, dim, index, source)
+    if alpha != 1:
+        src = mul(src, alpha)
+    return reshape(apply("index_add", [xs, idx, src], axis=d), tuple(x.shape)) if x.ndim == 0 else apply(
+        "index_add", [xs, idx, src], axis=d)
 
 
 def index_copy(input, dim, index, source):
+    """``input`` with ``source`` written at ``index`` along ``dim``."""
     x = _tensor_arg(input, "index_copy")
-    d = norm_dim(dim, x.ndim, "index_copy")
-    return apply("index_copy", [x, index, _to(source, x._dtype)], axis=d)
+    xs, d, idx, src = _index_update_args("index_copy", x, dim, index, source)
+    out = apply("index_copy", [xs, idx, src], axis=d)
+    return reshape(out, ()) if x.ndim == 0 else out
 
 
 def take(input, index):

@@ -19,7 +19,7 @@ from .reductions import sum
 from .shape import movedim, reshape, squeeze, unsqueeze
 
 __all__ = [
-    "matmul", "mm", "bmm", "mv", "dot", "vdot", "inner", "outer", "ger", "addmm", "einsum", "tril", "triu",
+    "matmul", "mm", "bmm", "mv", "dot", "vdot", "outer", "ger", "addmm", "tril", "triu",
     "diagonal", "diag", "trace",
 ]
 
@@ -98,7 +98,7 @@ def dot(input, other, *, out=None):
     return matmul(a, b, out=out)
 
 
-vdot = inner = dot
+vdot = dot
 
 
 def outer(input, vec2):
@@ -114,10 +114,6 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1):
         if alpha != 1:
             r = mul(r, alpha)
         return c.result(add(mul(input, beta) if beta != 1 else input, r))
-
-
-def einsum(equation, *operands):
-    raise NotImplementedError("graphc.einsum is not implemented yet; use matmul, permute and sum")
 
 
 def _tri(input, diagonal, lower: bool):

@@ -123,14 +123,21 @@ def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     return std(input, dim, unbiased, keepdim, correction=correction), mean(input, dim, keepdim)
 
 
+def _extreme(name, x, dim, keepdim):
+    """amax/amin; bools reduce as uint8 and come back as bool (PyTorch: any/all)."""
+    if x._dtype.is_bool:
+        return _to(_reduce(name, _to(x, dt.uint8), dim, keepdim, name), dt.bool_)
+    return _reduce(name, x, dim, keepdim, name)
+
+
 def amax(input, dim=(), keepdim=False):
     """Maximum over ``dim``; ties share the gradient evenly."""
-    return _reduce("amax", _tensor_arg(input, "amax"), dim if dim != () else None, keepdim, "amax")
+    return _extreme("amax", _tensor_arg(input, "amax"), dim if dim != () else None, keepdim)
 
 
 def amin(input, dim=(), keepdim=False):
     """Minimum over ``dim``; ties share the gradient evenly."""
-    return _reduce("amin", _tensor_arg(input, "amin"), dim if dim != () else None, keepdim, "amin")
+    return _extreme("amin", _tensor_arg(input, "amin"), dim if dim != () else None, keepdim)
 
 
 def argmax(input, dim=None, keepdim=False):
@@ -170,7 +177,7 @@ def _max_min(name, input, dim, keepdim, other):
                 "Specify the reduction dim with the 'dim' argument."
             )
         with composite(f"{name.capitalize()}Backward1", input) as c:
-            return c.result(_reduce("amax" if name == "max" else "amin", x, None, False, name))
+            return c.result(_extreme("amax" if name == "max" else "amin", x, None, False))
     d = norm_dim(dim, x.ndim, name)
     idx = apply("argmax" if name == "max" else "argmin", [x], axes=(d,), keepdim=True)
     with composite(f"{name.capitalize()}Backward0", input) as c:

@@ -19,7 +19,7 @@ __all__ = [
     "view", "reshape", "view_as", "reshape_as", "flatten", "unflatten", "squeeze", "unsqueeze", "permute",
     "transpose", "swapaxes", "swapdims", "t", "adjoint", "movedim", "moveaxis", "expand", "expand_as",
     "broadcast_to", "broadcast_tensors", "broadcast_shapes", "contiguous", "narrow", "flip", "fliplr", "flipud",
-    "repeat", "tile", "repeat_interleave",
+    "repeat", "tile",
 ]
 
 
@@ -265,17 +265,3 @@ def tile(input, dims):
     if len(dims) < x.ndim:
         dims = (1,) * (x.ndim - len(dims)) + dims
     return repeat(x, dims)
-
-
-def repeat_interleave(input, repeats, dim=None):
-    x = _tensor_arg(input, "repeat_interleave")
-    if dim is None:
-        x, dim = flatten(x), 0
-    d = norm_dim(dim, x.ndim, "repeat_interleave")
-    if not isinstance(repeats, int):
-        raise NotImplementedError("repeat_interleave with a tensor of repeats is not implemented")
-    shape = list(x.shape)
-    y = unsqueeze(x, d + 1)
-    target = shape[: d + 1] + [repeats] + shape[d + 1 :]
-    shape[d] *= repeats
-    return reshape(expand(y, tuple(target)), tuple(shape))

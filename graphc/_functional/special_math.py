@@ -1,5 +1,5 @@
 """Math functions whose PyTorch signature is not a plain row binding: ``polygamma(n, x)`` (the
-order first, an int), ``frexp`` (two outputs, from two rows), ``ldexp``, ``logit``, ``mvlgamma``.
+order first, an int), ``frexp`` (two outputs, from two rows), ``ldexp``, ``mvlgamma``.
 The rows they use are in ``ir/ops/special.py`` and ``ir/ops/bits.py``."""
 
 from __future__ import annotations
@@ -12,10 +12,9 @@ from ir.errors import DTypeError
 
 from .._dispatch import apply
 from ._common import _float_of, _promote, _tensor_arg, _to, _write_out
-from .elementwise import SPECIAL, add, exp2, lgamma, log, log1p, mul, sub
-from .pointwise import clamp
+from .elementwise import SPECIAL, add, exp2, lgamma, mul, sub
 
-__all__ = ["polygamma", "frexp", "ldexp", "logit", "mvlgamma"]
+__all__ = ["polygamma", "frexp", "ldexp", "mvlgamma"]
 
 _FrexpResult = namedtuple("frexp", ["mantissa", "exponent"])
 
@@ -50,12 +49,6 @@ def ldexp(input, other, *, out=None):
     return _write_out(out, mul(a, exp2(b)))
 
 
-def logit(input, eps=None, *, out=None):
-    """``log(x / (1 - x))``; with ``eps``, ``x`` is first clamped to ``[eps, 1 - eps]``."""
-    x = _float_of(_tensor_arg(input, "logit"))
-    if eps is not None:
-        x = clamp(x, float(eps), 1.0 - float(eps))
-    return _write_out(out, sub(log(x), log1p(mul(x, -1.0))))
 
 
 def mvlgamma(input, p):

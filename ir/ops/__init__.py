@@ -1,7 +1,7 @@
 """The op table: every primitive of the IR, declared once, as a row that carries its behaviour.
 
 Rows live in one module per kind — :mod:`.elementwise` (maps and ``cast``), :mod:`.reduce`
-(reductions and the scan), :mod:`.movement` (views, pad, concat), :mod:`.index`,
+(reductions and the scan), :mod:`.movement` (views, pad, concat), :mod:`.windows` (``unfold``, ``as_strided``), :mod:`.index` (and :mod:`.scatter`: ``scatter_reduce``),
 :mod:`.creation` (sources, ``full``, ``iota``, random), :mod:`.linalg` (matmul),
 :mod:`.collective` (all-reduce start/wait), :mod:`.special` (special functions) and :mod:`.bits` (sign bits, frexp, gcd, shifts) — and
 :mod:`.core` says what a row holds. ``OPS`` maps names to rows. Backends implement kinds
@@ -17,7 +17,9 @@ from . import (  # noqa: F401  (each registers its rows)
     linalg,
     movement,
     reduce,
+    scatter,
     special,
+    windows,
 )
 from .core import (
     CAST,

@@ -1,4 +1,4 @@
-"""Reductions over axes, and the scan (cumsum).
+"""Reductions over axes, and the scans (cumsum, cumprod, logcumsumexp, cummax, cummin).
 
 A reduction row is declared by :func:`reduction` with a :class:`~ir.ops.core.ReduceSpec`; the
 numpy eager kernel, the numpy code generator and the Triton code generator all read the spec
@@ -20,6 +20,7 @@ from .core import (
     camel,
     check_axes,
     dtype_bool_out,
+    dtype_float,
     dtype_int64,
     dtype_numeric,
     fmt_shape,
@@ -174,3 +175,60 @@ def _cumsum_grad(n, g):
 
 
 scan("cumsum", dtype_numeric, ReduceSpec("add", lambda d: 0, "cumsum", acc=_wide_float), grad=_cumsum_grad)
+
+
+def _rev_cumsum(v, axis):
+    """sum_{j >= i} v_j along ``axis``: a cumsum of the reversed values, reversed back."""
+    return _flip(_flip(v, axis).op("cumsum", axis=axis), axis)
+
+
+def _cumprod_grad(n, g):
+    """d out_j / d x_i = prod_{k <= j, k != i} x_k, without dividing by zero.
+
+    Before the first zero of a slice the classic ``rev_cumsum(g * out) / x`` is exact (every
+    later output that holds the zero is 0, as its derivative is). At the first zero z the
+    derivative is ``prod_{k<z} x_k * sum_{j>=z} g_j prod_{z<k<=j} x_k``; after it, 0 (each
+    output there still holds that zero). Built from rows, so it differentiates again.
+    """
+    if not n.needs(0):
+        return [None]
+    if g.ndim == 0:
+        return [g]
+    axis = n.attrs["axis"]
+    x, out = n[0], n.out
+    zeros_so_far = x.eq(0).cast(g.dtype).op("cumsum", axis=axis)
+    before = zeros_so_far.eq(0)
+    first = x.eq(0) & zeros_so_far.eq(1)
+    g_before = _rev_cumsum(g * out, axis) / where(before, x, 1)
+    prefix = where(before, x, 1).op("cumprod", axis=axis)  # at z: the product of the values before it
+    after = where(before | first, 1, x).op("cumprod", axis=axis)  # at j >= z: prod_{z<k<=j} x_k
+    g_first = prefix * _rev_cumsum(g * after, axis)
+    return [where(before, g_before, where(first, g_first, 0))]
+
+
+def _logcumsumexp_grad(n, g):
+    """grad_i = sum_{j>=i} g_j exp(x_i - out_j), summed in log space (PyTorch's way): the
+    positive and negative parts of ``g`` each through a reversed logcumsumexp, so nothing
+    overflows."""
+    if not n.needs(0):
+        return [None]
+    if g.ndim == 0:
+        return [g]
+    axis = n.attrs["axis"]
+    x, out = n[0], n.out
+
+    def part(mag):
+        rev = _flip(_flip(mag.log() - out, axis).op("logcumsumexp", axis=axis), axis)
+        return (rev + x).exp()
+
+    return [part(where(g > 0, g, 0)) - part(where(g < 0, -g, 0))]
+
+
+scan("cumprod", dtype_numeric, ReduceSpec("mul", lambda d: 1, "cumprod", acc=_wide_float), grad=_cumprod_grad,
+     saves=(0, "out"), doc="Running product along the axis.")
+scan("logcumsumexp", dtype_float, ReduceSpec("logaddexp", lambda d: -float("inf"), "logcumsumexp", acc=_wide_float),
+     grad=_logcumsumexp_grad, saves=(0, "out"), doc="log(cumsum(exp(x))) along the axis, computed stably.")
+# Running extremes: the values only (NaN propagates, as maximum/minimum do). The frontend's cummax/cummin
+# find the indices from them and gather the values, so the gradient is gather's (PyTorch's too).
+scan("cummax", dtype_numeric, ReduceSpec("maximum", _lowest, "cummax"), doc="Running maximum along the axis.")
+scan("cummin", dtype_numeric, ReduceSpec("minimum", _highest, "cummin"), doc="Running minimum along the axis.")

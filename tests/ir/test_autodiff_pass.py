@@ -199,6 +199,41 @@ def _case_cumsum(g, rng):
     return g.add("cumsum", [x], axis=1), vals
 
 
+def _case_scan(name, lo=-1, hi=1):
+    def build(g, rng):
+        (x,), vals = _inputs(g, rng, ((2, 4), lo, hi))
+        return g.add(name, [x], axis=1), vals
+
+    return build
+
+
+def _case_cumprod_zeros(g, rng):
+    x = g.add_input((2, 5), F64)
+    v = np.array([[0.5, 0.0, 1.3, -0.7, 0.0], [1.1, -0.4, 0.8, 0.0, 2.0]])  # zeros: first, second and last
+    return g.add("cumprod", [x], axis=1), [v]
+
+
+def _case_scatter_reduce(reduce):
+    def build(g, rng):
+        idx = g.add_constant(np.array([[0, 2, 0], [1, 1, 3]]), dt.int64)
+        (x, src), _ = _inputs(g, rng, ((2, 4), -1, 1), ((2, 3), -1, 1))
+        vx = np.array([[0.3, -0.8, 1.2, 0.5], [0.0, 0.9, -0.6, 1.4]])  # distinct; one zero (prod)
+        vs = np.array([[1.1, -0.2, 0.7], [-1.3, 0.45, 0.0]])
+        return g.add("scatter_reduce", [x, idx, src], axis=1, reduce=reduce), [vx, vs]
+
+    return build
+
+
+def _case_unfold(g, rng):
+    (x,), vals = _inputs(g, rng, ((3, 7), -1, 1))
+    return g.add("unfold", [x], dim=1, size=3, step=2), vals
+
+
+def _case_as_strided(g, rng):
+    (x,), vals = _inputs(g, rng, ((3, 4), -1, 1))
+    return g.add("as_strided", [x], size=(3, 3), stride=(3, 1), offset=1, in_offset=0), vals  # overlapping windows
+
+
 def _case_reshape(g, rng):
     (x,), vals = _inputs(g, rng, ((2, 6), -1, 1))
     return g.add("reshape", [x], shape=(3, 2, 2)), vals
@@ -333,6 +368,11 @@ CASES = {
     "amax": _case_reduce("amax", (1,), False),
     "amin": _case_reduce("amin", (0, 2), True),
     "cumsum": _case_cumsum,
+    "cumprod": _case_cumprod_zeros,
+    "logcumsumexp": _case_scan("logcumsumexp", -3, 3),
+    "scatter_reduce": _case_scatter_reduce("prod"),
+    "unfold": _case_unfold,
+    "as_strided": _case_as_strided,
     "reshape": _case_reshape,
     "permute": _case_permute,
     "expand": _case_expand,

@@ -24,10 +24,10 @@ this package's ``OPS`` is their concatenation, in the order below.
 
 from __future__ import annotations
 
-from . import elementwise, indexing, reductions, shape
+from . import elementwise, indexing, reductions, shape, surface_data, surface_math
 from .core import NC, TOLERANCES, OpSpec, S, b8, f16, f32, f64, i32, i64, layout, to_graphc, to_numpy, u8  # noqa: F401
 
-OPS: list[OpSpec] = [*elementwise.OPS, *reductions.OPS, *shape.OPS, *indexing.OPS]
+OPS: list[OpSpec] = [*elementwise.OPS, *reductions.OPS, *shape.OPS, *indexing.OPS, *surface_math.OPS, *surface_data.OPS]
 
 
 def by_name(name: str) -> OpSpec:

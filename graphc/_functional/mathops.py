@@ -1,0 +1,97 @@
+"""Elementwise composites PyTorch has as functions: ``deg2rad``, ``rad2deg``, ``frac``,
+``logit`` (with ``eps``), ``isposinf``/``isneginf``, ``positive``, and ``renorm`` (rescale
+slices whose p-norm exceeds a bound). Each is a few rows, so it fuses, traces and
+differentiates through them."""
+
+from __future__ import annotations
+
+import math
+
+from ir import dtypes as dt
+from ir.errors import DTypeError
+
+from .._args import norm_dim
+from .._dispatch import apply, composite
+from ._common import _float_of, _tensor_arg, _write_out
+from .elementwise import abs, div, gt, isinf, log, logical_and, lt, mul, pow, sub, trunc
+from .pointwise import clamp, where
+from .reductions import amax, sum
+
+__all__ = ["deg2rad", "rad2deg", "frac", "logit", "isposinf", "isneginf", "positive", "renorm"]
+
+
+def deg2rad(input, *, out=None):
+    """Degrees to radians (integers become the default float)."""
+    x = _float_of(_tensor_arg(input, "deg2rad"))
+    return _write_out(out, mul(x, math.pi / 180.0))
+
+
+def rad2deg(input, *, out=None):
+    """Radians to degrees (integers become the default float)."""
+    x = _float_of(_tensor_arg(input, "rad2deg"))
+    return _write_out(out, mul(x, 180.0 / math.pi))
+
+
+def frac(input, *, out=None):
+    """The fractional part, ``x - trunc(x)`` (keeps the sign of ``x``); floats only."""
+    x = _tensor_arg(input, "frac")
+    if not x._dtype.is_floating_point:
+        raise DTypeError(f'"frac_cpu" not implemented for \'{x._dtype.name.capitalize()}\': frac expects a floating-point input')
+    with composite("FracBackward0", input) as c:
+        return _write_out(out, c.result(sub(x, trunc(x))))
+
+
+def logit(input, eps=None, *, out=None):
+    """``log(p / (1 - p))``; with ``eps``, ``p`` is first clamped to [eps, 1 - eps] (and the
+    gradient is zero outside that range, as in PyTorch)."""
+    x = _float_of(_tensor_arg(input, "logit"))
+    with composite("LogitBackward0", input) as c:
+        p = clamp(x, eps, 1.0 - eps) if eps is not None else x
+        return _write_out(out, c.result(log(div(p, sub(1.0, p)))))
+
+
+def isposinf(input, *, out=None):
+    """True where the element is +inf."""
+    x = _tensor_arg(input, "isposinf")
+    if not x._dtype.is_floating_point:
+        return _write_out(out, apply("full", [], shape=tuple(x.shape), dtype=dt.bool_, value=False, _device=x._device))
+    return _write_out(out, logical_and(isinf(x), gt(x, 0)))
+
+
+def isneginf(input, *, out=None):
+    """True where the element is -inf."""
+    x = _tensor_arg(input, "isneginf")
+    if not x._dtype.is_floating_point:
+        return _write_out(out, apply("full", [], shape=tuple(x.shape), dtype=dt.bool_, value=False, _device=x._device))
+    return _write_out(out, logical_and(isinf(x), lt(x, 0)))
+
+
+def positive(input):
+    """``input`` itself (unary plus); not defined for bool, as in PyTorch."""
+    x = _tensor_arg(input, "positive")
+    if x._dtype.is_bool:
+        raise DTypeError("The `+` operator, on a bool tensor is not supported.")
+    return x
+
+
+def renorm(input, p, dim, maxnorm, *, out=None):
+    """Each slice along ``dim`` (all dims but ``dim``) whose ``p``-norm exceeds ``maxnorm`` is
+    scaled by ``maxnorm / (norm + 1e-7)``, as PyTorch does; others are kept."""
+    x = _tensor_arg(input, "renorm")
+    if not x._dtype.is_floating_point:
+        raise DTypeError(f"renorm: expected a floating-point input, got {x._dtype}")
+    if p <= 0:
+        raise RuntimeError(f"renorm: non-positive-norm not supported, got p={p}")
+    if maxnorm < 0:
+        raise RuntimeError(f"renorm: expected maxnorm to be >= 0 but got {maxnorm}")
+    if x.ndim <= 1:
+        raise RuntimeError(f"renorm: input needs at least 2 dimensions, got {x.ndim} dimensions")
+    d = norm_dim(dim, x.ndim, "renorm")
+    axes = tuple(i for i in range(x.ndim) if i != d)
+    with composite("RenormBackward0", input) as c:
+        if p == math.inf:
+            norm = amax(abs(x), axes, keepdim=True)
+        else:
+            norm = pow(sum(pow(abs(x), p), axes, keepdim=True), 1.0 / p)
+        factor = where(norm > maxnorm, div(maxnorm, norm + 1e-7), 1.0)
+        return _write_out(out, c.result(mul(x, factor)))
