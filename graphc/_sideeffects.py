@@ -1,0 +1,353 @@
+"""Python side effects inside a compiled function: seen while tracing, replayed or refused.
+
+A trace runs the user's Python once; a replay runs only the graph. Whatever else the
+Python did — draw from :mod:`random`, read a clock, print, open a file — would happen
+on the first call only, and a compiled function would silently differ from eager.
+While a trace runs, :class:`recording` watches those calls (the module-level functions
+of ``random`` and ``time``, ``print``, ``open`` and ``input``, when called from the
+user's code in the tracing thread) and the :class:`Recorder` decides:
+
+* **random draws are replayed.** Each call is recorded with its arguments. A discrete
+  draw (``randint``, ``randrange``, ``choice``, ``sample``, ``choices`` with few
+  outcomes) may steer Python control flow, so its result becomes part of the cache
+  key: a replay first makes the same draws (advancing Python's generator exactly as
+  eager would) and uses the entry traced for those results, or traces a new one. A
+  continuous draw (``random()``, ``uniform``, ``gauss``...; an integer with a wide
+  range) returns a 0-d tracer that promotes like a Python number: a graph input fed
+  a fresh draw on every call, as graphc's own seeds are. Reading its value in Python
+  (``if r < 0.5``, ``int(r)``) raises TracingError, which makes the function fall
+  back to eager (:class:`DrawFallback`).
+* **print is deferred** to the end of the first call, with the tensors it was given
+  materialized; later calls run eagerly so that every call prints.
+* **clocks, sleep, files, input, seeding or shuffling** make the function run
+  eagerly from the next call on (the first call already ran them once, as eager).
+* draws the recorder could not see (``from random import random``, numpy's global
+  generator) are found by comparing the generators' states before and after.
+
+Every fallback is a warning naming the call and the user's line (graphc._compiler).
+"""
+
+from __future__ import annotations
+
+import builtins
+import functools
+import os
+import random
+import sys
+import sysconfig
+import threading
+import time
+
+import numpy as np
+
+from ir import dtypes as dt
+
+from ._tensor import Tensor
+
+_GRAPHC_ROOTS = tuple(
+    os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep + name + os.sep
+    for name in ("ir", "graphc", "backends")
+)
+_STDLIB = tuple({os.path.abspath(sysconfig.get_paths()[k]) + os.sep for k in ("stdlib", "platstdlib")})
+
+# Draws whose result may steer Python: the cache key includes it (few outcomes).
+KEYED = {"randint", "randrange", "choice", "choices", "sample", "getrandbits"}
+# Draws of a continuous value: a per-call graph input.
+CONTINUOUS = {
+    "random",
+    "uniform",
+    "triangular",
+    "gauss",
+    "normalvariate",
+    "lognormvariate",
+    "expovariate",
+    "vonmisesvariate",
+    "gammavariate",
+    "betavariate",
+    "paretovariate",
+    "weibullvariate",
+}
+# Calls that change the generator or a Python object in ways a replay cannot redo.
+REFUSED_RANDOM = {"seed", "setstate", "shuffle", "randbytes", "binomialvariate"}
+CLOCKS = {
+    "time",
+    "time_ns",
+    "perf_counter",
+    "perf_counter_ns",
+    "monotonic",
+    "monotonic_ns",
+    "process_time",
+    "process_time_ns",
+    "thread_time",
+    "thread_time_ns",
+    "sleep",
+}
+MAX_KEYED_OUTCOMES = 64  # an integer draw with more outcomes is a graph input instead
+
+_tls = threading.local()
+_patch_lock = threading.Lock()
+_patched = [0]  # traces in progress (any thread) that need the patches
+_originals: dict = {}
+
+
+class TracedFloat(Tensor):
+    """A 0-d tracer standing for a Python float drawn from ``random``: it promotes like a
+    Python number (``ir.dtypes.result_type`` reads ``weak_scalar``), so ``x * r`` keeps
+    ``x``'s dtype as it does eagerly."""
+
+    __slots__ = ()
+    weak_scalar = 1.0
+
+
+class TracedInt(Tensor):
+    """A 0-d tracer standing for a Python int drawn from ``random`` (see TracedFloat)."""
+
+    __slots__ = ()
+    weak_scalar = 1
+
+
+class Draw:
+    """One call into ``random`` made while tracing."""
+
+    __slots__ = ("name", "fn", "args", "kwargs", "result", "where", "mode", "dtype")
+
+    def __init__(self, name, fn, args, kwargs, result, where, mode, dtype=None):
+        self.name, self.fn, self.args, self.kwargs, self.result = name, fn, args, kwargs, result
+        self.where, self.mode, self.dtype = where, mode, dtype  # mode: "keyed" | "input"
+
+
+class DrawFallback(Exception):
+    """A traced draw's value was needed in Python: the function runs eagerly."""
+
+
+def _is_user(frame) -> bool:
+    filename = os.path.abspath(frame.f_code.co_filename)
+    if filename.startswith(_GRAPHC_ROOTS) or filename.startswith("<frozen"):
+        return False
+    if filename.startswith(_STDLIB) and "-packages" + os.sep not in filename:
+        return False
+    return True
+
+
+def _where(frame) -> str:
+    return f"{frame.f_code.co_filename}:{frame.f_lineno}"
+
+
+def _same(a, b) -> bool:
+    """Whether a replayed draw's result equals the traced one (objects by identity)."""
+    if a is b:
+        return True
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, (list, tuple)):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    if isinstance(a, (bool, int, float, str, bytes)):
+        return a == b
+    return False
+
+
+def _outcomes(name, args, kwargs) -> int | None:
+    """How many results an integer draw can have (None: not an integer draw)."""
+    try:
+        if name == "randint":
+            return int(args[1]) - int(args[0]) + 1
+        if name == "randrange":
+            return len(range(*[int(a) for a in args]))
+        if name == "getrandbits":
+            return 1 << int(args[0] if args else kwargs["k"])
+    except (TypeError, ValueError, IndexError, KeyError):
+        return None
+    return None
+
+
+class Recorder:
+    """The side effects of one trace (see the module docstring)."""
+
+    def __init__(self, trace):
+        self.trace = trace
+        self.draws: list[Draw] = []
+        self.refused: list[str] = []  # "time.time() at f.py:3", in call order
+        self.prints: list = []  # (args, kwargs) of print calls, deferred
+        self.print_sites: list = []  # where print was called
+        self.random_state = random.getstate()
+        self.np_state = np.random.get_state(legacy=False)
+
+    # -- calls seen while tracing -----------------------------------------------------
+    def draw(self, name, orig, args, kwargs, where):
+        if name in REFUSED_RANDOM:
+            self.refused.append(f"random.{name}() at {where}")
+            return orig(*args, **kwargs)
+        if any(isinstance(a, Tensor) for a in (*args, *kwargs.values())):
+            self.refused.append(f"random.{name}() with a tensor argument at {where}")
+            return orig(*args, **kwargs)
+        result = orig(*args, **kwargs)
+        index = len(self.draws)
+        n = _outcomes(name, args, kwargs)
+        if name in CONTINUOUS or (n is not None and n > MAX_KEYED_OUTCOMES):
+            is_float = isinstance(result, float)
+            dtype = dt.float64 if is_float else dt.int64
+            self.draws.append(Draw(name, orig, args, kwargs, result, where, "input", dtype))
+            return self.trace.draw_input(index, result, dtype, TracedFloat if is_float else TracedInt)
+        self.draws.append(Draw(name, orig, args, kwargs, result, where, "keyed"))
+        return result
+
+    def clock(self, name, orig, args, kwargs, where):
+        self.refused.append(f"time.{name}() at {where}")
+        return orig(*args, **kwargs)
+
+    def builtin(self, name, orig, args, kwargs, where):
+        if name == "print":
+            self.prints.append((args, kwargs))
+            self.print_sites.append(where)
+            return None
+        self.refused.append(f"{name}() at {where}")
+        return orig(*args, **kwargs)
+
+    # -- after the trace --------------------------------------------------------------
+    def check_generators(self) -> None:
+        """Refuse draws the recorder did not see: replaying the recorded ones from the
+        saved state must give the generator's state now."""
+        if not any(r.startswith("random.") for r in self.refused):
+            replica = random.Random()
+            replica.setstate(self.random_state)
+            for d in self.draws:
+                getattr(replica, d.name)(*d.args, **d.kwargs)
+            if replica.getstate() != random.getstate():
+                self.refused.append("Python's random module (a call graphc could not see, e.g. `from random import random`)")
+        now = np.random.get_state(legacy=False)
+        if now["state"]["key"].tobytes() != self.np_state["state"]["key"].tobytes() or now["state"]["pos"] != self.np_state["state"]["pos"]:
+            self.refused.append("numpy's global random generator (np.random.*)")
+
+    def restore_generators(self) -> None:
+        """Put Python's generator back to where the trace started (before an eager rerun)."""
+        random.setstate(self.random_state)
+        np.random.set_state(self.np_state)
+
+    def printed_tensors(self) -> list:
+        """Tracers among the arguments of deferred prints (materialized before printing)."""
+        out = []
+        for args, kwargs in self.prints:
+            for a in (*args, *kwargs.values()):
+                items = a if isinstance(a, (list, tuple)) else a.values() if isinstance(a, dict) else (a,)
+                out.extend(t for t in items if isinstance(t, Tensor) and t._node is not None)
+        return out
+
+    def flush_prints(self) -> None:
+        orig = _originals.get(("builtins", "print"), builtins.print)
+        for args, kwargs in self.prints:
+            orig(*args, **kwargs)
+        self.prints = []
+
+
+# ----------------------------------------------------------------------------
+# replaying draws
+
+
+class DrawPlan:
+    """The draws of a cached entry, replayed in order before its program runs."""
+
+    __slots__ = ("calls", "inputs")
+
+    def __init__(self, draws):
+        self.calls = [(d.fn, d.args, d.kwargs, d.mode == "keyed", d.result) for d in draws]
+        self.inputs = [i for i, d in enumerate(draws) if d.mode == "input"]
+
+    def replay(self):
+        """Make the draws. Returns their results, or None (generator restored) when a keyed
+        draw differs from the traced one: this entry does not apply."""
+        state = random.getstate()
+        results = []
+        for fn, args, kwargs, keyed, expected in self.calls:
+            r = fn(*args, **kwargs)
+            if keyed and not _same(r, expected):
+                random.setstate(state)
+                return None
+            results.append(r)
+        return results
+
+
+# ----------------------------------------------------------------------------
+# watching calls while tracing
+
+
+def _wrapper(module_name, name, orig, kind):
+    def watched(*args, **kwargs):
+        rec = getattr(_tls, "recorder", None)
+        if rec is None:
+            return orig(*args, **kwargs)
+        frame = sys._getframe(1)
+        if not _is_user(frame):
+            return orig(*args, **kwargs)
+        return getattr(rec, kind)(name, orig, args, kwargs, _where(frame))
+
+    functools.update_wrapper(watched, orig)
+    watched.__graphc_watched__ = True
+    return watched
+
+
+def _targets():
+    for name in sorted(KEYED | CONTINUOUS | REFUSED_RANDOM):
+        if hasattr(random, name):
+            yield random, "random", name, "draw"
+    for name in sorted(CLOCKS):
+        if hasattr(time, name):
+            yield time, "time", name, "clock"
+    for name in ("print", "open", "input"):
+        yield builtins, "builtins", name, "builtin"
+
+
+def _install() -> None:
+    with _patch_lock:
+        _patched[0] += 1
+        if _patched[0] > 1:
+            return
+        for module, mname, name, kind in _targets():
+            orig = getattr(module, name)
+            if getattr(orig, "__graphc_watched__", False):
+                continue
+            _originals[(mname, name)] = orig
+            setattr(module, name, _wrapper(mname, name, orig, kind))
+
+
+def _uninstall() -> None:
+    with _patch_lock:
+        _patched[0] -= 1
+        if _patched[0] > 0:
+            return
+        for module, mname, name, _ in _targets():
+            orig = _originals.pop((mname, name), None)
+            if orig is not None and getattr(getattr(module, name), "__graphc_watched__", False):
+                setattr(module, name, orig)
+
+
+class recording:
+    """While tracing in this thread: watch side effects into ``recorder``."""
+
+    def __init__(self, recorder: Recorder):
+        self.recorder = recorder
+
+    def __enter__(self):
+        self._prev = getattr(_tls, "recorder", None)
+        _install()
+        _tls.recorder = self.recorder
+        return self.recorder
+
+    def __exit__(self, *exc):
+        _tls.recorder = self._prev
+        _uninstall()
+        return False
+
+
+def paused():
+    """A context in which calls are not recorded (graphc's own work during a trace)."""
+    return _Paused()
+
+
+class _Paused:
+    def __enter__(self):
+        self._prev = getattr(_tls, "recorder", None)
+        _tls.recorder = None
+
+    def __exit__(self, *exc):
+        _tls.recorder = self._prev
+        return False
