@@ -133,7 +133,9 @@ def _alias_plan(leaves):
             t = leaves[i]
             if t._base is None:
                 if t._data is not root._data:
-                    raise _Unsupported("two arguments share memory in a way graphc cannot trace (not views of one tensor)")
+                    raise _Unsupported(
+                        "two arguments share memory in a way graphc cannot trace (not views of one tensor)"
+                    )
                 if i != first:
                     aliases[i] = ("alias", first)
             elif t._base._data is root._data and t._view_ops is not None:
@@ -146,7 +148,9 @@ def _alias_plan(leaves):
 class CompiledFunction:
     """A function compiled by :func:`compile` (call it like the original)."""
 
-    def __init__(self, fn, backend=None, *, warmup: bool = False, fullgraph: bool = False, dynamic=None, mode=None, options=None):
+    def __init__(
+        self, fn, backend=None, *, warmup: bool = False, fullgraph: bool = False, dynamic=None, mode=None, options=None
+    ):
         self.fn = fn
         self.backend = backend
         self.warmup = warmup
@@ -381,7 +385,9 @@ class CompiledFunction:
             self._check_backward_reach(trace)
             after = self._roots(spec)
             changed = _guards.changed(before, after)
-            plan = self._plan(trace, sig, spec, leaves, aliases, reps, roots, out_spec, n_user, aot_plan, recorder, after)
+            plan = self._plan(
+                trace, sig, spec, leaves, aliases, reps, roots, out_spec, n_user, aot_plan, recorder, after
+            )
         except _Unsupported:
             recorder.restore_generators()  # the eager call that follows draws them again
             raise
@@ -483,7 +489,9 @@ class CompiledFunction:
             reps=reps,
             root_leaves=[first for first, root in roots if root is leaves[first]],
             arg_lifted=list({id(real): (tgt(real), real) for _, real in trace.arg_lifted}.values()),
-            lifted=[(p.real, tuple(p.real.shape), p.real._dtype, p.real._device, p.real.requires_grad) for p in trace.lifted],
+            lifted=[
+                (p.real, tuple(p.real.shape), p.real._dtype, p.real._device, p.real.requires_grad) for p in trace.lifted
+            ],
             lifted_versions=frozenset(id(p.real._version) for p in trace.lifted),
             grad_guards=[(tgt(real), tuple(node.shape)) for real, node in trace.grad_inputs],
             grad_none=[tgt(real) for real in {id(r): r for r in trace.grad_none_reads}.values()],
@@ -524,11 +532,17 @@ class CompiledFunction:
         """Cache the entry, use it for this call only, or make the function run eagerly."""
         if recorder.refused:
             what = recorder.refused[0]
-            self._fallback(f"calls {what}, which a compiled replay would not repeat", "it runs eagerly from now on", whole=True)
+            self._fallback(
+                f"calls {what}, which a compiled replay would not repeat", "it runs eagerly from now on", whole=True
+            )
             return
         if recorder.print_sites:
             where = recorder.print_sites[0]
-            self._fallback(f"calls print() at {where}, which a compiled replay would not repeat", "it runs eagerly from now on", whole=True)
+            self._fallback(
+                f"calls print() at {where}, which a compiled replay would not repeat",
+                "it runs eagerly from now on",
+                whole=True,
+            )
             return
         if escaped or changed:
             what = ", ".join(changed) if changed else _escapes.describe(escaped)
@@ -546,7 +560,9 @@ class CompiledFunction:
                 return
             self._last_oneshot = key
             self._retrace_reason = f"the previous call created or changed state ({what})"
-            log.info("graphc.compile: %s created or changed state (%s); the next call traces again", self.__name__, what)
+            log.info(
+                "graphc.compile: %s created or changed state (%s); the next call traces again", self.__name__, what
+            )
             return
         self._last_oneshot = None
         entries = [entry] + self._entries
@@ -563,7 +579,9 @@ class CompiledFunction:
     def cache_info(self) -> CacheInfo:
         """How often this function traced, replayed and ran eagerly (and why)."""
         reasons = tuple(self._reasons)
-        return CacheInfo(self._traces, self._hits, self._misses, len(self._entries), max(0, self._traces - 1), self._eager, reasons)
+        return CacheInfo(
+            self._traces, self._hits, self._misses, len(self._entries), max(0, self._traces - 1), self._eager, reasons
+        )
 
     def cache_clear(self) -> None:
         with self._lock:

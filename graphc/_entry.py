@@ -89,9 +89,13 @@ class Entry:
             lines.append(f"    a = L[{i}]")
             lines.append(f"    if type(a) is not {c(typ, 'T')}: return None")
             lines.append("    d = a._data")
-            lines.append(f"    if d is None or d.shape != {tuple(shape)!r} or a._dtype is not {c(dtype, 'D')}: return None")
+            lines.append(
+                f"    if d is None or d.shape != {tuple(shape)!r} or a._dtype is not {c(dtype, 'D')}: return None"
+            )
             lines.append(f"    if a._device is not {c(device, 'V')} and a._device != {c(device, 'V')}: return None")
-            lines.append(f"    if (a._requires_grad or a._grad_fn is not None) is not {bool(requires_grad)}: return None")
+            lines.append(
+                f"    if (a._requires_grad or a._grad_fn is not None) is not {bool(requires_grad)}: return None"
+            )
         lines.append(f"    if getattr(GM, 'enabled', True) is not {bool(plan.grad_mode)}: return None")
         lines += self._alias_lines(plan, consts)
         for i, real in plan.arg_lifted:
@@ -104,8 +108,12 @@ class Entry:
         for real, shape, dtype, device, requires_grad in plan.lifted:
             r = c(real, "R")
             state.append(f"d = {r}._data")
-            state.append(f"if d is None or d.shape != {tuple(shape)!r} or {r}._dtype is not {c(dtype, 'D')}: return False")
-            state.append(f"if ({r}._requires_grad or {r}._grad_fn is not None) is not {bool(requires_grad)}: return False")
+            state.append(
+                f"if d is None or d.shape != {tuple(shape)!r} or {r}._dtype is not {c(dtype, 'D')}: return False"
+            )
+            state.append(
+                f"if ({r}._requires_grad or {r}._grad_fn is not None) is not {bool(requires_grad)}: return False"
+            )
         for target, shape in plan.grad_guards:
             state.append(f"g = {self._target(consts, target)}._grad")
             state.append(f"if g is None or tuple(g.shape) != {tuple(shape)!r}: return False")
@@ -214,7 +222,9 @@ class Entry:
             lines.append(f"    {name} = WRAP(r, {c(dtype, 'D')}, {dev})")
         if plan.aot is not None:
             targets = "[" + ", ".join(self._target(consts, t) for t in plan.aot_targets) + "]"
-            lines.append(f"    ATTACH({c(plan.aot, 'AP')}, {c(aot_program, 'BP')}, [{', '.join(names)}], res, ins, {targets})")
+            lines.append(
+                f"    ATTACH({c(plan.aot, 'AP')}, {c(aot_program, 'BP')}, [{', '.join(names)}], res, ins, {targets})"
+            )
         lines.append(f"    return {build_expr(plan.out_spec, names, consts)}")
         return "\n".join(lines) + "\n"
 

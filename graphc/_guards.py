@@ -166,7 +166,15 @@ class Snapshot:
         for n in sorted(code_names(code)):
             if n in g and not isinstance(g[n], types.ModuleType):
                 access = "global" if parent is None else "fglobal"
-                self._visit(g[n], parent, access, (g, n) if parent is None else n, f"{base}global {n}" if parent is not None else f"global {n}", depth, module)
+                self._visit(
+                    g[n],
+                    parent,
+                    access,
+                    (g, n) if parent is None else n,
+                    f"{base}global {n}" if parent is not None else f"global {n}",
+                    depth,
+                    module,
+                )
         for i, (n, cell) in enumerate(zip(code.co_freevars, fn.__closure__ or ())):
             try:
                 value = cell.cell_contents

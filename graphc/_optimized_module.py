@@ -112,7 +112,9 @@ class OptimizedModule(Module):
     def load_state_dict(self, state_dict, strict: bool = True, assign: bool = False):
         """The original's ``load_state_dict``; keys saved with PyTorch's ``_orig_mod.`` prefix load too."""
         if any(isinstance(k, str) and k.startswith(_PREFIX) for k in state_dict):
-            state_dict = type(state_dict)((k[len(_PREFIX) :] if k.startswith(_PREFIX) else k, v) for k, v in state_dict.items())
+            state_dict = type(state_dict)(
+                (k[len(_PREFIX) :] if k.startswith(_PREFIX) else k, v) for k, v in state_dict.items()
+            )
         return self.__dict__["_orig_mod"].load_state_dict(state_dict, strict=strict, assign=assign)
 
     def __repr__(self) -> str:
@@ -166,7 +168,16 @@ def compile(  # noqa: A001 - PyTorch's name
     function as it is.
     """
     if model is None:
-        return lambda f: compile(f, backend=backend, fullgraph=fullgraph, dynamic=dynamic, mode=mode, options=options, disable=disable, warmup=warmup)
+        return lambda f: compile(
+            f,
+            backend=backend,
+            fullgraph=fullgraph,
+            dynamic=dynamic,
+            mode=mode,
+            options=options,
+            disable=disable,
+            warmup=warmup,
+        )
     if disable:
         return model
     if isinstance(model, OptimizedModule):

@@ -213,9 +213,14 @@ class Recorder:
             for d in self.draws:
                 getattr(replica, d.name)(*d.args, **d.kwargs)
             if replica.getstate() != random.getstate():
-                self.refused.append("Python's random module (a call graphc could not see, e.g. `from random import random`)")
+                self.refused.append(
+                    "Python's random module (a call graphc could not see, e.g. `from random import random`)"
+                )
         now = np.random.get_state(legacy=False)
-        if now["state"]["key"].tobytes() != self.np_state["state"]["key"].tobytes() or now["state"]["pos"] != self.np_state["state"]["pos"]:
+        if (
+            now["state"]["key"].tobytes() != self.np_state["state"]["key"].tobytes()
+            or now["state"]["pos"] != self.np_state["state"]["pos"]
+        ):
             self.refused.append("numpy's global random generator (np.random.*)")
 
     def restore_generators(self) -> None:

@@ -17,8 +17,8 @@ from collections import OrderedDict, namedtuple
 from ir import dtypes as dt
 
 from ... import _epochs
-from ..._grad_mode import no_grad, zero_grads
 from ..._compiler import CompiledFunction
+from ..._grad_mode import no_grad, zero_grads
 from ..._methods import _parse_to
 from ..._tensor import Tensor
 from ..parameter import Buffer, Parameter
