@@ -114,10 +114,12 @@ def _root(t: Tensor) -> Tensor:
 
 
 def _alias_plan(leaves):
-    """How the tensor arguments share memory: per leaf None (its own) or ``(kind, j)``
-    relative to leaf ``j``'s root; the leaves representing distinct memory; and each
-    group's root with the leaf it is reached from. Sharing is what graphc's views and
-    ``detach()`` make (one version counter)."""
+    """How the tensor arguments share memory (graphc's views and ``detach()`` share one
+    version counter): per leaf None (its own memory) or a relation to another leaf ``j``
+    of its group — ``("root", j)`` it is the memory ``j`` views (or a detached alias of
+    it), ``("view", j, ops)`` a view of that memory through ``ops``, ``("data", j)`` the
+    very array of leaf ``j`` (a detached alias). Also the leaves representing distinct
+    memory, and each group's root tensor with the leaf it is reached from."""
     groups: dict = {}
     for i, t in enumerate(leaves):
         groups.setdefault(id(t._version), []).append(i)
@@ -129,19 +131,20 @@ def _alias_plan(leaves):
             continue
         root = _root(leaves[first])
         roots.append((first, root))
-        for i in idxs:
+        for n, i in enumerate(idxs):
             t = leaves[i]
-            if t._base is None:
-                if t._data is not root._data:
-                    raise _Unsupported(
-                        "two arguments share memory in a way graphc cannot trace (not views of one tensor)"
-                    )
-                if i != first:
-                    aliases[i] = ("alias", first)
-            elif t._base._data is root._data and t._view_ops is not None:
+            if t._base is not None:
+                if t._base._data is not root._data or t._view_ops is None:
+                    raise _Unsupported("two arguments share memory in a way graphc cannot trace (not views of one tensor)")
                 aliases[i] = ("view", first, tuple(t._view_ops))
+            elif t._data is root._data:
+                if t is not leaves[first]:
+                    aliases[i] = ("root", first)
             else:
-                raise _Unsupported("two arguments share memory in a way graphc cannot trace (not views of one tensor)")
+                j = next((j for j in idxs[:n] if leaves[j]._data is t._data), None)
+                if j is None:
+                    raise _Unsupported("two arguments share memory in a way graphc cannot trace (not views of one tensor)")
+                aliases[i] = ("data", j)
     return aliases, reps, roots
 
 
@@ -225,10 +228,10 @@ class CompiledFunction:
     def _miss(self, args, kwargs, stale):
         with self._lock:
             if stale is not None and stale in self._entries:
-                why = stale.why_stale()
                 self._entries = [e for e in self._entries if e is not stale]
-                log.info("graphc.compile: recompiling %s: guard failed: %s", self.__name__, why)
-                stale = why
+                stale = "guard failed: " + stale.why_stale()
+            else:
+                stale = None
             self._misses += 1
             sig, spec, leaves = self._signature(args, kwargs)
             reason = self._eager_sigs.get(sig)
@@ -310,7 +313,8 @@ class CompiledFunction:
                         if x != y:
                             reasons.append(f"tensor argument {i}: {label} {x} -> {y}")
             if not reasons:
-                reasons.append("the Python values, aliasing or random draws it was traced for differ")
+                miss = entry.draw_miss()
+                reasons.append(miss or "the Python values or aliasing it was traced for differ")
             best = reasons if best is None or len(reasons) < len(best) else best
         return "; ".join(best or ["unknown"])
 
@@ -410,23 +414,19 @@ class CompiledFunction:
 
     def _trace_args(self, trace, leaves, aliases, roots):
         """Tracers for the tensor arguments; arguments sharing memory become views of one input."""
-        root_tracers = {}
-        for first, root in roots:
-            root_tracers[first] = trace.argument(root, f"arg{first}")
+        root_tracers = {first: trace.argument(root, f"arg{first}") for first, root in roots}
         traced = []
         for i, t in enumerate(leaves):
             a = aliases[i]
-            if a is None and i not in root_tracers:
-                traced.append(trace.argument(t, f"arg{i}"))
-                continue
-            first = i if a is None else a[1]
-            base = root_tracers[first]
-            if t is _root(leaves[first]) or (id(t) in trace.proxies and trace.proxies[id(t)].tracer is base):
-                traced.append(base)
-            elif a is not None and a[0] == "view":
-                traced.append(trace.argument_view(t, base, a[2]))
-            else:
-                traced.append(trace.argument_view(t, base, ()))
+            if a is None:  # its own memory, or the root of its group
+                traced.append(root_tracers[i] if i in root_tracers else trace.argument(t, f"arg{i}"))
+            elif a[0] == "view":
+                traced.append(trace.argument_view(t, root_tracers[a[1]], a[2]))
+            elif a[0] == "root":
+                base = root_tracers[a[1]]
+                traced.append(base if t is _root(leaves[a[1]]) else trace.argument_view(t, base, ()))
+            else:  # "data": the same array as an earlier argument
+                traced.append(traced[a[1]] if t is leaves[a[1]] else trace.argument_view(t, traced[a[1]], ()))
         return traced
 
     def _plan_autograd(self, trace, out_leaves):

@@ -48,6 +48,7 @@ class Entry:
         self.program = program
         self.signature = plan.signature
         self.snapshot = plan.snapshot
+        self.draws = plan.draws
         self.module_epoch = [_epochs.MODULES.value]
         self.lifted = [real for real, *_ in plan.lifted]  # the state it reads, kept alive
         consts: dict = {}
@@ -98,8 +99,8 @@ class Entry:
             )
         lines.append(f"    if getattr(GM, 'enabled', True) is not {bool(plan.grad_mode)}: return None")
         lines += self._alias_lines(plan, consts)
-        for i, real in plan.arg_lifted:
-            lines.append(f"    if L[{i}] is not {c(real, 'R')}: return None")
+        for target, real in plan.arg_lifted:  # an argument the function also reached by itself
+            lines.append(f"    if {self._target(consts, target)} is not {c(real, 'R')}: return None")
         if plan.lifted_versions and n:
             lv = c(plan.lifted_versions, "LV")
             lines.append(f"    for a in L:\n        if id(a._version) in {lv}: return None")
@@ -147,11 +148,11 @@ class Entry:
             if a is None:
                 continue
             kind, j = a[0], a[1]
-            if kind == "same":
-                lines.append(f"    if L[{i}] is not L[{j}]: return None")
             root_j = f"(L[{j}]._base if L[{j}]._base is not None else L[{j}])"
-            if kind == "alias":  # the same memory as leaf j's root, not a view
+            if kind == "root":  # the memory leaf j views (or a detached alias of it)
                 lines.append(f"    if L[{i}]._base is not None or L[{i}]._data is not {root_j}._data: return None")
+            elif kind == "data":  # the very array of leaf j
+                lines.append(f"    if L[{i}]._base is not None or L[{i}]._data is not L[{j}]._data: return None")
             else:  # a view of leaf j's root
                 lines.append(f"    if L[{i}]._base is None or L[{i}]._base._data is not {root_j}._data: return None")
                 lines.append(f"    if L[{i}]._view_ops != {self._const(consts, a[2], 'VO')}: return None")
@@ -260,6 +261,10 @@ class Entry:
         exec(compile(self.guard_source, "<graphc-guard>", "exec"), namespace)
         exec(compile(self.run_source, "<graphc-replay>", "exec"), namespace)
         return namespace["guard"], namespace["run"], namespace["check_modules"]
+
+    def draw_miss(self) -> str | None:
+        """Which random draw made this entry's guard miss last (for the recompile log)."""
+        return self.draws.describe_miss() if self.draws is not None else None
 
     def why_stale(self) -> str:
         """A sentence naming the first state check that fails now (for the recompile log)."""

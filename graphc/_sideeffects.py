@@ -251,24 +251,34 @@ class Recorder:
 class DrawPlan:
     """The draws of a cached entry, replayed in order before its program runs."""
 
-    __slots__ = ("calls", "inputs")
+    __slots__ = ("calls", "draws", "miss")
 
     def __init__(self, draws):
         self.calls = [(d.fn, d.args, d.kwargs, d.mode == "keyed", d.result) for d in draws]
-        self.inputs = [i for i, d in enumerate(draws) if d.mode == "input"]
+        self.draws = draws
+        self.miss = None  # (index, result) of the last keyed draw that differed
 
     def replay(self):
         """Make the draws. Returns their results, or None (generator restored) when a keyed
         draw differs from the traced one: this entry does not apply."""
         state = random.getstate()
         results = []
-        for fn, args, kwargs, keyed, expected in self.calls:
+        for i, (fn, args, kwargs, keyed, expected) in enumerate(self.calls):
             r = fn(*args, **kwargs)
             if keyed and not _same(r, expected):
                 random.setstate(state)
+                self.miss = (i, r)
                 return None
             results.append(r)
         return results
+
+    def describe_miss(self) -> str | None:
+        if self.miss is None:
+            return None
+        i, got = self.miss
+        d = self.draws[i]
+        args = ", ".join([repr(a) for a in d.args] + [f"{k}={v!r}" for k, v in d.kwargs.items()])
+        return f"random.{d.name}({args}) at {d.where} gave {got!r}, the trace had {d.result!r}"
 
 
 # ----------------------------------------------------------------------------

@@ -80,8 +80,13 @@ def scalar_literal(node) -> str:
     if node.dtype.is_bool:
         return f"np.bool_({bool(value)})"
     if node.dtype.is_floating_point:
-        return f"np.{np_name}({float(value)!r})"
+        return f"np.{np_name}({_float_literal(float(value))})"
     return f"np.{np_name}({int(value)})"
+
+
+def _float_literal(value: float) -> str:
+    """Python source for a float, ``inf`` and ``nan`` included (repr gives a bare name)."""
+    return repr(value) if np.isfinite(value) else f"float({str(value)!r})"
 
 
 def _shape_with(shape, axis, size_expr) -> str:
