@@ -170,6 +170,7 @@ class CompiledFunction:
         self._dynamic_dims: set = set()
         self._last_oneshot = None
         self._retrace_reason = None
+        self._keyed_sites: set = set()  # (name, where) of random draws that steer Python
         self._oneshots = 0
         self._traces = self._hits = self._misses = self._eager = 0
         self._last_report = None
@@ -342,59 +343,71 @@ class CompiledFunction:
         return snap
 
     def _trace_and_run(self, args, kwargs, sig, spec, leaves):
-        device = leaves[0].device if leaves else cpu_device()
         aliases, reps, roots = _alias_plan(leaves)
         before = self._roots(spec)
+        while True:
+            recorder = _sideeffects.Recorder(self._keyed_sites)
+            try:
+                return self._trace_once(args, kwargs, sig, spec, leaves, aliases, reps, roots, before, recorder)
+            except _sideeffects.DrawUsed as e:
+                recorder.restore_generators()
+                draw = recorder.draws[e.index]
+                site = (draw.name, draw.where)
+                if isinstance(draw.result, int) and site not in self._keyed_sites and not recorder.refused:
+                    # An integer draw steers Python (range(), an index): trace again with
+                    # its value as part of the cache key.
+                    self._keyed_sites.add(site)
+                    log.info("graphc.compile: %s: random.%s() at %s steers Python; its value keys the trace", self.__name__, draw.name, draw.where)
+                    continue
+                self._fallback(f"uses the value of a random draw at {draw.where} in Python ({e.what}())", whole=True)
+            except _sideeffects.DrawFallback as e:
+                recorder.restore_generators()
+                where = next(d.where for d in recorder.draws if d.mode == "input")
+                self._fallback(
+                    f"uses the value of a random draw at {where} in Python ({str(e.args[0]).split(' (at ')[0]})",
+                    whole=True,
+                )
+            except _Unsupported:
+                recorder.restore_generators()  # the eager call that follows draws them again
+                raise
+            return self._run_eagerly(args, kwargs, self._eager_reason)
+
+    def _trace_once(self, args, kwargs, sig, spec, leaves, aliases, reps, roots, before, recorder):
+        """One trace of this call, its program built and run; raises what makes it fail."""
+        device = leaves[0].device if leaves else cpu_device()
         t0 = time.perf_counter()
         trace = Trace(self.__name__, device)
-        recorder = _sideeffects.Recorder(trace)
-        try:
-            with tracing(trace), _sideeffects.recording(recorder):
-                traced = self._trace_args(trace, leaves, aliases, roots)
-                t_args, t_kwargs = unflatten(spec, traced)
-                del traced
-                try:
-                    out = self.fn(*t_args, **t_kwargs)
-                except TracingError as e:
-                    if any(d.mode == "input" for d in recorder.draws):
-                        raise _sideeffects.DrawFallback(e) from e
-                    raise
-                del t_args, t_kwargs
-                out_leaves: list = []
-                out_spec = flatten(out, out_leaves)
-                del out
-                try:
-                    aot_plan = self._plan_autograd(trace, out_leaves)
-                except _Unsupported:
-                    recorder.restore_generators()
-                    raise
-                trace.finish(out_leaves)
-                n_user = len(out_leaves)
-                del out_leaves
-                if aot_plan is not None:
-                    for i, (kind, node) in enumerate(aot_plan.saved):
-                        if kind == "output":
-                            trace.graph.outputs.append(node)
-                            aot_plan.saved[i] = ("output", len(trace.graph.outputs) - 1)
-        except _sideeffects.DrawFallback as e:
-            recorder.restore_generators()
-            where = next(d.where for d in recorder.draws if d.mode == "input")
-            self._fallback(
-                f"uses the value of a random draw at {where} in Python ({str(e.args[0]).split(' (at ')[0]})",
-                whole=True,
-            )
-            return self._run_eagerly(args, kwargs, self._eager_reason)
+        recorder.trace = trace
+        with tracing(trace), _sideeffects.recording(recorder):
+            traced = self._trace_args(trace, leaves, aliases, roots)
+            t_args, t_kwargs = unflatten(spec, traced)
+            del traced
+            try:
+                out = self.fn(*t_args, **t_kwargs)
+            except _sideeffects.DrawUsed:
+                raise
+            except TracingError as e:
+                if any(d.mode == "input" for d in recorder.draws):
+                    raise _sideeffects.DrawFallback(e) from e
+                raise
+            del t_args, t_kwargs
+            out_leaves: list = []
+            out_spec = flatten(out, out_leaves)
+            del out
+            aot_plan = self._plan_autograd(trace, out_leaves)
+            trace.finish(out_leaves)
+            n_user = len(out_leaves)
+            del out_leaves
+            if aot_plan is not None:
+                for i, (kind, node) in enumerate(aot_plan.saved):
+                    if kind == "output":
+                        trace.graph.outputs.append(node)
+                        aot_plan.saved[i] = ("output", len(trace.graph.outputs) - 1)
         recorder.check_generators()
-        try:
-            self._check_backward_reach(trace)
-            after = self._roots(spec)
-            changed = _guards.changed(before, after)
-            plan = self._plan(
-                trace, sig, spec, leaves, aliases, reps, roots, out_spec, n_user, aot_plan, recorder, after
-            )
-        except _Unsupported:
-            recorder.restore_generators()  # the eager call that follows draws them again
-            raise
+        self._check_backward_reach(trace)
+        after = self._roots(spec)
+        changed = _guards.changed(before, after)
+        plan = self._plan(trace, sig, spec, leaves, aliases, reps, roots, out_spec, n_user, aot_plan, recorder, after)
         printed = recorder.printed_tensors()
         _escapes.release(trace)
         escaped = _escapes.survivors(trace, exclude=printed)

@@ -7,16 +7,16 @@ While a trace runs, :class:`recording` watches those calls (the module-level fun
 of ``random`` and ``time``, ``print``, ``open`` and ``input``, when called from the
 user's code in the tracing thread) and the :class:`Recorder` decides:
 
-* **random draws are replayed.** Each call is recorded with its arguments. A discrete
-  draw (``randint``, ``randrange``, ``choice``, ``sample``, ``choices`` with few
-  outcomes) may steer Python control flow, so its result becomes part of the cache
-  key: a replay first makes the same draws (advancing Python's generator exactly as
-  eager would) and uses the entry traced for those results, or traces a new one. A
-  continuous draw (``random()``, ``uniform``, ``gauss``...; an integer with a wide
-  range) returns a 0-d tracer that promotes like a Python number: a graph input fed
-  a fresh draw on every call, as graphc's own seeds are. Reading its value in Python
-  (``if r < 0.5``, ``int(r)``) raises TracingError, which makes the function fall
-  back to eager (:class:`DrawFallback`).
+* **random draws are replayed.** Each call is recorded with its arguments and replayed,
+  in order, before the program runs on later calls — Python's generator advances
+  exactly as eagerly. A draw that returns a number (``random()``, ``uniform``,
+  ``gauss``, ``randint``...) becomes a 0-d tracer that promotes like a Python number:
+  a graph input fed the fresh draw on every call, as graphc's own seeds are. If Python
+  needs its value (``range(4, randint(4, 6))``, ``if random() < p``) the trace stops
+  (:class:`DrawUsed`): an integer draw is then traced again as part of the cache key —
+  a replay makes the draw and uses the entry traced for that result, or traces one —
+  and a float draw makes the function run eagerly. Draws of population elements
+  (``choice``, ``sample``, ``choices``) always key the trace.
 * **print is deferred** to the end of the first call, with the tensors it was given
   materialized; later calls run eagerly so that every call prints.
 * **clocks, sleep, files, input, seeding or shuffling** make the function run
@@ -37,10 +37,12 @@ import sys
 import sysconfig
 import threading
 import time
+import weakref
 
 import numpy as np
 
 from ir import dtypes as dt
+from ir.errors import TracingError
 
 from ._tensor import Tensor
 
@@ -50,9 +52,9 @@ _GRAPHC_ROOTS = tuple(
 )
 _STDLIB = tuple({os.path.abspath(sysconfig.get_paths()[k]) + os.sep for k in ("stdlib", "platstdlib")})
 
-# Draws whose result may steer Python: the cache key includes it (few outcomes).
-KEYED = {"randint", "randrange", "choice", "choices", "sample", "getrandbits"}
-# Draws of a continuous value: a per-call graph input.
+# Draws that return an element of a population (the cache key includes the result).
+DISCRETE = {"randint", "randrange", "choice", "choices", "sample", "getrandbits"}
+# Draws of a continuous value.
 CONTINUOUS = {
     "random",
     "uniform",
@@ -82,7 +84,6 @@ CLOCKS = {
     "thread_time_ns",
     "sleep",
 }
-MAX_KEYED_OUTCOMES = 64  # an integer draw with more outcomes is a graph input instead
 
 _tls = threading.local()
 _patch_lock = threading.Lock()
@@ -90,16 +91,35 @@ _patched = [0]  # traces in progress (any thread) that need the patches
 _originals: dict = {}
 
 
-class TracedFloat(Tensor):
+class DrawUsed(TracingError):
+    """The value of a traced random draw was needed in Python (``range(r)``, ``if r < p``)."""
+
+    def __init__(self, index: int, what: str):
+        super().__init__(f"the value of random draw {index} was needed by {what}()")
+        self.index, self.what = index, what
+
+
+class _TracedDraw(Tensor):
+    __slots__ = ()
+
+    def _need_data(self, what: str) -> None:
+        rec = getattr(_tls, "recorder", None)
+        found = rec.draw_tracers.get(id(self)) if rec is not None else None
+        if found is not None and found[1]() is self:
+            raise DrawUsed(found[0], what)
+        Tensor._need_data(self, what)
+
+
+class TracedFloat(_TracedDraw):
     """A 0-d tracer standing for a Python float drawn from ``random``: it promotes like a
     Python number (``ir.dtypes.result_type`` reads ``weak_scalar``), so ``x * r`` keeps
-    ``x``'s dtype as it does eagerly."""
+    ``x``'s dtype as it does eagerly. Reading its value in Python raises DrawUsed."""
 
     __slots__ = ()
     weak_scalar = 1.0
 
 
-class TracedInt(Tensor):
+class TracedInt(_TracedDraw):
     """A 0-d tracer standing for a Python int drawn from ``random`` (see TracedFloat)."""
 
     __slots__ = ()
@@ -146,25 +166,13 @@ def _same(a, b) -> bool:
     return False
 
 
-def _outcomes(name, args, kwargs) -> int | None:
-    """How many results an integer draw can have (None: not an integer draw)."""
-    try:
-        if name == "randint":
-            return int(args[1]) - int(args[0]) + 1
-        if name == "randrange":
-            return len(range(*[int(a) for a in args]))
-        if name == "getrandbits":
-            return 1 << int(args[0] if args else kwargs["k"])
-    except (TypeError, ValueError, IndexError, KeyError):
-        return None
-    return None
-
-
 class Recorder:
     """The side effects of one trace (see the module docstring)."""
 
-    def __init__(self, trace):
-        self.trace = trace
+    def __init__(self, keyed_sites=frozenset()):
+        self.trace = None  # set when the trace starts
+        self.keyed_sites = keyed_sites  # (name, where) of draws whose value keys the trace
+        self.draw_tracers: dict = {}  # id(tracer) -> (draw index, weak reference to it)
         self.draws: list[Draw] = []
         self.refused: list[str] = []  # "time.time() at f.py:3", in call order
         self.prints: list = []  # (args, kwargs) of print calls, deferred
@@ -182,12 +190,14 @@ class Recorder:
             return orig(*args, **kwargs)
         result = orig(*args, **kwargs)
         index = len(self.draws)
-        n = _outcomes(name, args, kwargs)
-        if name in CONTINUOUS or (n is not None and n > MAX_KEYED_OUTCOMES):
+        number = type(result) in (int, float)
+        if number and (name, where) not in self.keyed_sites:
             is_float = isinstance(result, float)
             dtype = dt.float64 if is_float else dt.int64
             self.draws.append(Draw(name, orig, args, kwargs, result, where, "input", dtype))
-            return self.trace.draw_input(index, result, dtype, TracedFloat if is_float else TracedInt)
+            t = self.trace.draw_input(index, result, dtype, TracedFloat if is_float else TracedInt)
+            self.draw_tracers[id(t)] = (index, weakref.ref(t))
+            return t
         self.draws.append(Draw(name, orig, args, kwargs, result, where, "keyed"))
         return result
 
@@ -301,7 +311,7 @@ def _wrapper(module_name, name, orig, kind):
 
 
 def _targets():
-    for name in sorted(KEYED | CONTINUOUS | REFUSED_RANDOM):
+    for name in sorted(DISCRETE | CONTINUOUS | REFUSED_RANDOM):
         if hasattr(random, name):
             yield random, "random", name, "draw"
     for name in sorted(CLOCKS):
