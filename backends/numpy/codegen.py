@@ -234,6 +234,9 @@ class NumpyCodegen:
                         chain.append(root)
                         root = root.inputs[0]
                     expr = names.get(root.id) or sliced(in_name[root.id], root.shape)
+                    if flat and all(int(np.prod(v.shape)) == rows for v in chain):
+                        args.append(expr)  # only unit dims change: the same flat block
+                        continue
                     for vnode in reversed(chain):
                         expr = view_expr(vnode, expr, "(hi - lo,) + " + repr(tuple(vnode.shape[1:])) if not flat and rows is not None and len(vnode.shape) == len(domain) else None)
                     args.append(expr)

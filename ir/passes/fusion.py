@@ -215,7 +215,24 @@ class _Fuser:
             if self._path_between(k.id, other.id) or self._path_between(other.id, k.id):
                 log.debug("not merging %s into %s: another kernel lies between them", other.name, k.name)
                 continue
+            if self._reads_through_view(k, other) or self._reads_through_view(other, k):
+                log.debug("not merging %s into %s: one reads the other through a view that is not a broadcast", other.name, k.name)
+                continue
             self.merge(k, other)
+
+    def _reads_through_view(self, reader: Kernel, producer: Kernel) -> bool:
+        """Whether a node of ``reader`` reads ``producer`` through a non-broadcast view (a
+        slice, a reshape): in one kernel that value would be read at other positions than
+        the block being computed, so the two must stay apart."""
+        for n in reader.nodes:
+            for i in n.inputs:
+                j, through = i, False
+                while j.id not in self.kernel_of and j.kind == ops_table.VIEW:
+                    through = through or not is_broadcast_view(j)
+                    j = j.inputs[0]
+                if through and self.kernel_of.get(j.id) == producer.id:
+                    return True
+        return False
 
     def _path_between(self, src: int, dst: int) -> bool:
         """Whether ``dst`` reads from ``src`` through at least one other kernel."""
