@@ -491,6 +491,9 @@ class CompiledFunction:
         for node, k, dtype in trace.draw_inputs:
             sources[input_pos[node.id]] = ("draw", k, dtype.numpy_dtype)
         fast = not sig[0][1][1][1] and all(s == ("T",) for s in sig[0][1][0][1])
+        aot_targets = [tgt(r) for r in aot_plan.diff_reals] if aot_plan is not None else []
+        if aot_plan is not None:
+            aot_plan.diff_reals = None  # the entry keeps targets: this call's arguments may die
         return TracePlan(
             signature=sig,
             spec=spec,
@@ -516,7 +519,7 @@ class CompiledFunction:
             aliases_out=[None if a is None else (tgt(a[0]), a[1]) for a in trace.output_aliases],
             out_spec=out_spec,
             aot=aot_plan,
-            aot_targets=[tgt(r) for r in aot_plan.diff_reals] if aot_plan is not None else [],
+            aot_targets=aot_targets,
             snapshot=snapshot if snapshot.checks else None,
             draws=_sideeffects.DrawPlan(recorder.draws) if recorder.draws else None,
             device=trace.device,
