@@ -46,6 +46,19 @@ MAX_ITEMS = 64  # items of a container walked into (larger ones: identity and le
 # not a baked constant (a scheduler changes them without a retrace).
 DYNAMIC_KEYS = frozenset({"lr"})
 
+# What a Module's behaviour depends on besides its public attributes.
+_MODULE_STORES = frozenset(
+    {
+        "_parameters",
+        "_buffers",
+        "_modules",
+        "_forward_hooks",
+        "_forward_pre_hooks",
+        "_forward_hooks_with_kwargs",
+        "_forward_pre_hooks_with_kwargs",
+        "_non_persistent_buffers_set",
+    }
+)
 _OPAQUE_MODULES = frozenset(sys.stdlib_module_names) | {"numpy", "networkx", "ir", "backends", "graphc", "builtins"}
 _OPAQUE_TYPES = (type, types.ModuleType, types.BuiltinFunctionType, np.ndarray, np.generic, np.dtype)
 
@@ -218,9 +231,12 @@ class Snapshot:
 
     def _object_dict(self, obj, cid, name, depth, module_dict: bool) -> None:
         opt = is_optimizer(obj)
+        internal = (type(obj).__module__ or "").split(".")[0] == "graphc"
         for k, v in list(vars(obj).items()):
             if not isinstance(k, str):
                 continue
+            if internal and k.startswith("_") and k not in _MODULE_STORES:
+                continue  # graphc's own bookkeeping (DDP's per-iteration state): not user state
             # A Module's attributes change through __setattr__ or its stores (which bump
             # the module epoch); a plain dict or list it holds may change in place.
             under_module = module_dict and type(v) not in (dict, list)
