@@ -65,6 +65,7 @@ def test_a_dimension_that_keeps_changing_stops_being_traced(caplog):
     assert f.cache_info().hits == before + 1
 
 
+@pytest.mark.filterwarnings("ignore::graphc.CompileWarning")
 @pytest.mark.parametrize("warmup", [False, True])
 def test_memory_stays_flat_over_thousands_of_shapes(warmup):
     f = graphc.compile(lambda x: x + 1, warmup=warmup)
