@@ -181,7 +181,7 @@ class CompiledFunction:
 
     # -- the call ------------------------------------------------------------------------
     def __call__(self, *args, **kwargs):
-        if self._eager_reason is not None or _state.active_tracer() is not None:
+        if self._eager_reason is not None or _state._STATE.traces:  # inside a trace: inlined
             return self._run_eagerly(args, kwargs, self._eager_reason)
         stale = None
         for entry in self._entries:

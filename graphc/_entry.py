@@ -97,7 +97,7 @@ class Entry:
             lines.append(
                 f"    if (a._requires_grad or a._grad_fn is not None) is not {bool(requires_grad)}: return None"
             )
-        lines.append(f"    if getattr(GM, 'enabled', True) is not {bool(plan.grad_mode)}: return None")
+        lines.append(f"    if GM.__dict__.get('enabled', True) is not {bool(plan.grad_mode)}: return None")
         lines += self._alias_lines(plan, consts)
         for target, real in plan.arg_lifted:  # an argument the function also reached by itself
             lines.append(f"    if {self._target(consts, target)} is not {c(real, 'R')}: return None")
