@@ -39,7 +39,7 @@ from ir.graph import Graph
 from . import _state
 from ._autograd_graph import current_seq
 from ._dispatch import apply, replay_view
-from ._grad_mode import is_grad_enabled
+from ._grad_mode import is_grad_enabled, no_grad
 from ._inplace import _check_leaf, _preserve_saved
 from ._tensor import Tensor
 from .device import cpu_device
@@ -256,6 +256,22 @@ class Trace:
         return out
 
     # -- in-place writes -----------------------------------------------------------
+    def assign_data(self, t: Tensor, value: Tensor) -> None:
+        """``t.data = value`` while tracing: the values are written into ``t`` (outside
+        autograd), so a replay updates the same tensor. Eager rebinds ``t`` to new memory;
+        the values every later read sees are the same. A new shape or dtype cannot be
+        written in place: it is an error here."""
+        if tuple(t.shape) != tuple(value.shape) or t.dtype != value.dtype:
+            raise TracingError(
+                f"t.data = value inside @graphc.compile changes the tensor's shape or dtype "
+                f"({t.dtype}{list(t.shape)} -> {value.dtype}{list(value.shape)}); a compiled function can "
+                f"only write new values into it. Use t.copy_(value) under no_grad, or do this outside the "
+                f"compiled function. (at {user_location()})"
+            )
+        with no_grad():
+            self.write(t, self.to_tracer(value))
+
+
     def write(self, x: Tensor, value: Tensor) -> Tensor:
         """Functionalized ``x[...] = value`` (``value`` already has x's shape and dtype)."""
         target = self.to_tracer(x)
