@@ -228,6 +228,11 @@ class CompiledFunction:
 
     def _miss(self, args, kwargs, stale):
         with self._lock:
+            for entry in self._entries:  # another thread may have traced it meanwhile
+                r = entry.guard(args, kwargs)
+                if r:
+                    self._hits += 1
+                    return entry.run(r[0], r[1])
             if stale is not None and stale in self._entries:
                 self._entries = [e for e in self._entries if e is not stale]
                 stale = "guard failed: " + stale.why_stale()

@@ -357,3 +357,33 @@ def test_identical_graphs_share_generated_code_by_structural_hash():
     assert "program cache hit" in rg.timings and rg._program is rf._program
     assert "program cache hit" not in rh.timings and rh._program is not rf._program
     np.testing.assert_allclose(graphc.compile(g)(x).numpy(), g(x).numpy(), rtol=1e-6)
+
+
+def test_threads_calling_a_function_for_the_first_time_trace_it_once():
+    import threading
+
+    barrier = threading.Barrier(4, timeout=60)
+    cf = graphc.compile(f3)
+    a, b = graphc.randn(5, 3), graphc.randn(5, 3)
+    expected = _arr(f3(a, b))
+    results, errors = [], []
+
+    def worker():
+        try:
+            barrier.wait()
+            for _ in range(20):
+                results.append(_arr(cf(a, b)))
+        except BaseException as e:  # noqa: BLE001 - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not errors, errors
+    assert len(results) == 80
+    for r in results:
+        np.testing.assert_allclose(r, expected, rtol=1e-6)
+    info = cf.cache_info()
+    assert info.traces == 1 and info.eager_calls == 0  # (hits are counted without a lock)
