@@ -83,7 +83,7 @@ class Check:
         if self.kind == "is":
             return ("is", id(self.value))
         if self.kind == "len":
-            return ("len", self.value[0], self.value[1] if self.value[1] is not None else None)
+            return ("len", self.value[0], self.value[1], id(self.value[2]))
         if self.kind == "eq":
             return ("eq", type(self.value).__name__, _eq_key(self.value))
         return ("none",)
@@ -244,11 +244,11 @@ class Snapshot:
 
     def _visit_attr(self, v, cid, k, name, depth, module, in_optimizer=False, owner="") -> None:
         if in_optimizer and k == "param_groups" and isinstance(v, list):
-            c = self._add(cid, "attr", k, name, "len", (len(v), None), False)
+            c = self._add(cid, "attr", k, name, "len", (len(v), None, v), False)
             if c is None:
                 return
             for i, group in enumerate(v[:MAX_ITEMS]):
-                g = self._add(c.id, "item", i, f"{name}[{i}]", "len", (len(group), _keys(group)), False)
+                g = self._add(c.id, "item", i, f"{name}[{i}]", "len", (len(group), _keys(group), group), False)
                 if g is None:
                     return
                 for gk, gv in group.items():
@@ -263,7 +263,7 @@ class Snapshot:
     def _container(self, obj, c, name, depth, module, child_base=None) -> None:
         items = list(obj.items()) if isinstance(obj, dict) else list(enumerate(obj))
         # A dict or list may change in place: its length and keys are checked, then its items.
-        c.kind, c.value = "len", (len(obj), _keys(obj) if isinstance(obj, dict) else None)
+        c.kind, c.value = "len", (len(obj), _keys(obj) if isinstance(obj, dict) else None, obj)
         if len(items) > MAX_ITEMS:
             return
         for k, v in items:
@@ -341,8 +341,10 @@ def _mismatch(c: Check, v) -> str | None:
             return None
         return f"changed from {c.value!r} to {_short(v)}"
     if c.kind == "len":
-        n, keys = c.value
-        if v is None or len(v) != n:
+        n, keys, obj = c.value
+        if v is not obj:
+            return f"is another {type(obj).__name__} now"
+        if len(v) != n:
             return f"changed length from {n} to {len(v) if v is not None else None}"
         if keys is not None and tuple(v.keys()) != keys:
             return f"changed keys from {list(keys)} to {list(v.keys())}"
@@ -438,8 +440,8 @@ def _fail_test(c: Check, var, consts, prefix) -> str | None:
             return f"type({var}) is not float or {var} == {var}"
         return f"type({var}) is not {_const(consts, prefix, type(v))} or {var} != {_const(consts, prefix, v)}"
     if c.kind == "len":
-        n, keys = c.value
-        test = f"len({var}) != {n}"
+        n, keys, obj = c.value
+        test = f"{var} is not {_const(consts, prefix, obj)} or len({var}) != {n}"
         if keys is not None:
             test += f" or tuple({var}) != {_const(consts, prefix, keys)}"
         return test
