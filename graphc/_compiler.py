@@ -51,6 +51,8 @@ from ._pipeline import _debug_log, build  # noqa: F401 - build: its home before 
 from ._pytree import Ref, flatten, objects, spec_diff, unflatten
 from ._report import KernelInfo, Report  # noqa: F401 - their home before graphc._report
 from ._tensor import Tensor
+from ._trace_plan import Unsupported, alias_plan, tensor_key, trace_args
+from ._trace_plan import plan as make_plan
 from ._tracing import Trace, tracing
 from .device import cpu_device
 
@@ -84,68 +86,12 @@ class CacheInfo:
     eager_reasons: tuple = ()
 
 
-class _Unsupported(Exception):
-    """This signature cannot be compiled (the message says why): it runs eagerly."""
-
-
-class TracePlan:
-    """What an :class:`~graphc._entry.Entry` needs from a trace (filled by the compiler)."""
-
-    def __init__(self, **kw):
-        self.__dict__.update(kw)
-
-
 def _warn(message: str) -> None:
     """Warn at the user's line (the first frame outside graphc)."""
     frame, level = sys._getframe(1), 2  # stacklevel 2: the caller of _warn
     while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_ROOT):
         frame, level = frame.f_back, level + 1
     warnings.warn(message, CompileWarning, stacklevel=level)
-
-
-def _tensor_key(t: Tensor):
-    data = t._data
-    shape = tuple(data.shape) if data is not None else tuple(t.shape)
-    return (shape, t._dtype.name, str(t._device), bool(t._requires_grad or t._grad_fn is not None))
-
-
-def _root(t: Tensor) -> Tensor:
-    return t._base if t._base is not None else t
-
-
-def _alias_plan(leaves):
-    """How the tensor arguments share memory (graphc's views and ``detach()`` share one
-    version counter): per leaf None (its own memory) or a relation to another leaf ``j``
-    of its group — ``("root", j)`` it is the memory ``j`` views (or a detached alias of
-    it), ``("view", j, ops)`` a view of that memory through ``ops``, ``("data", j)`` the
-    very array of leaf ``j`` (a detached alias). Also the leaves representing distinct
-    memory, and each group's root tensor with the leaf it is reached from."""
-    groups: dict = {}
-    for i, t in enumerate(leaves):
-        groups.setdefault(id(t._version), []).append(i)
-    aliases, reps, roots = [None] * len(leaves), [], []
-    for idxs in groups.values():
-        first = idxs[0]
-        reps.append(first)
-        if len(idxs) == 1:
-            continue
-        root = _root(leaves[first])
-        roots.append((first, root))
-        for n, i in enumerate(idxs):
-            t = leaves[i]
-            if t._base is not None:
-                if t._base._data is not root._data or t._view_ops is None:
-                    raise _Unsupported("two arguments share memory in a way graphc cannot trace (not views of one tensor)")
-                aliases[i] = ("view", first, tuple(t._view_ops))
-            elif t._data is root._data:
-                if t is not leaves[first]:
-                    aliases[i] = ("root", first)
-            else:
-                j = next((j for j in idxs[:n] if leaves[j]._data is t._data), None)
-                if j is None:
-                    raise _Unsupported("two arguments share memory in a way graphc cannot trace (not views of one tensor)")
-                aliases[i] = ("data", j)
-    return aliases, reps, roots
 
 
 class CompiledFunction:
@@ -223,7 +169,7 @@ class CompiledFunction:
         spec = flatten((args, kwargs), leaves)
         aliases = tuple(id(t._version) for t in leaves)
         pattern = tuple(aliases.index(a) for a in aliases)
-        sig = (spec, tuple(_tensor_key(t) for t in leaves), is_grad_enabled(), pattern)
+        sig = (spec, tuple(tensor_key(t) for t in leaves), is_grad_enabled(), pattern)
         return sig, spec, leaves
 
     def _miss(self, args, kwargs, stale):
@@ -265,7 +211,7 @@ class CompiledFunction:
             self._retrace_reason = None
             try:
                 return self._trace_and_run(args, kwargs, sig, spec, leaves)
-            except _Unsupported as e:
+            except Unsupported as e:
                 self._fallback(str(e), "this signature runs eagerly")
                 self._eager_sigs[sig] = str(e)
                 if len(self._eager_sigs) > WARM_LIMIT:
@@ -348,7 +294,7 @@ class CompiledFunction:
         return snap
 
     def _trace_and_run(self, args, kwargs, sig, spec, leaves):
-        aliases, reps, roots = _alias_plan(leaves)
+        aliases, reps, roots = alias_plan(leaves)
         before = self._roots(spec)
         while True:
             recorder = _sideeffects.Recorder(self._keyed_sites)
@@ -362,7 +308,12 @@ class CompiledFunction:
                     # An integer draw steers Python (range(), an index): trace again with
                     # its value as part of the cache key.
                     self._keyed_sites.add(site)
-                    log.info("graphc.compile: %s: random.%s() at %s steers Python; its value keys the trace", self.__name__, draw.name, draw.where)
+                    log.info(
+                        "graphc.compile: %s: random.%s() at %s steers Python; its value keys the trace",
+                        self.__name__,
+                        draw.name,
+                        draw.where,
+                    )
                     continue
                 self._fallback(f"uses the value of a random draw at {draw.where} in Python ({e.what}())", whole=True)
             except _sideeffects.DrawFallback as e:
@@ -372,7 +323,7 @@ class CompiledFunction:
                     f"uses the value of a random draw at {where} in Python ({str(e.args[0]).split(' (at ')[0]})",
                     whole=True,
                 )
-            except _Unsupported:
+            except Unsupported:
                 recorder.restore_generators()  # the eager call that follows draws them again
                 raise
             return self._run_eagerly(args, kwargs, self._eager_reason)
@@ -384,7 +335,7 @@ class CompiledFunction:
         trace = Trace(self.__name__, device)
         recorder.trace = trace
         with tracing(trace), _sideeffects.recording(recorder):
-            traced = self._trace_args(trace, leaves, aliases, roots)
+            traced = trace_args(trace, leaves, aliases, roots)
             t_args, t_kwargs = unflatten(spec, traced)
             del traced
             try:
@@ -412,7 +363,21 @@ class CompiledFunction:
         self._check_backward_reach(trace)
         after = self._roots(spec)
         changed = _guards.changed(before, after)
-        plan = self._plan(trace, sig, spec, leaves, aliases, reps, roots, out_spec, n_user, aot_plan, recorder, after)
+        plan = make_plan(
+            trace,
+            sig,
+            spec,
+            leaves,
+            aliases,
+            reps,
+            roots,
+            out_spec,
+            n_user,
+            aot_plan,
+            recorder,
+            after,
+            self._backend(trace.device),
+        )
         printed = recorder.printed_tensors()
         _escapes.release(trace)
         escaped = _escapes.survivors(trace, exclude=printed)
@@ -430,23 +395,6 @@ class CompiledFunction:
         self._decide(entry, recorder, escaped, changed)
         return result
 
-    def _trace_args(self, trace, leaves, aliases, roots):
-        """Tracers for the tensor arguments; arguments sharing memory become views of one input."""
-        root_tracers = {first: trace.argument(root, f"arg{first}") for first, root in roots}
-        traced = []
-        for i, t in enumerate(leaves):
-            a = aliases[i]
-            if a is None:  # its own memory, or the root of its group
-                traced.append(root_tracers[i] if i in root_tracers else trace.argument(t, f"arg{i}"))
-            elif a[0] == "view":
-                traced.append(trace.argument_view(t, root_tracers[a[1]], a[2]))
-            elif a[0] == "root":
-                base = root_tracers[a[1]]
-                traced.append(base if t is _root(leaves[a[1]]) else trace.argument_view(t, base, ()))
-            else:  # "data": the same array as an earlier argument
-                traced.append(traced[a[1]] if t is leaves[a[1]] else trace.argument_view(t, traced[a[1]], ()))
-        return traced
-
     def _plan_autograd(self, trace, out_leaves):
         """Autograd through the call when an output requires grad and no backward ran inside."""
         if not is_grad_enabled() or trace.grad_written:
@@ -455,81 +403,17 @@ class CompiledFunction:
             return None
         aot_plan, why = plan_backward(trace, out_leaves)
         if aot_plan is None:
-            raise _Unsupported(f"returns tensors that require grad and {why}")
+            raise Unsupported(f"returns tensors that require grad and {why}")
         return aot_plan
 
     def _check_backward_reach(self, trace) -> None:
         for key in trace.grad_written:
             real = trace.grad_owner.get(key)
             if real is not None and real._grad_fn is not None:
-                raise _Unsupported(
+                raise Unsupported(
                     "runs backward() into a tensor argument that has autograd history from before the call "
                     "(detach it, or call backward outside the compiled function)"
                 )
-
-    def _plan(self, trace, sig, spec, leaves, aliases, reps, roots, out_spec, n_user, aot_plan, recorder, snapshot):
-        graph = trace.graph
-        targets: dict = {}
-        for i, t in enumerate(leaves):
-            targets.setdefault(id(t), ("leaf", i))
-        for first, root in roots:
-            targets.setdefault(id(root), ("root", first))
-
-        def tgt(real):
-            return targets.get(id(real), real)
-
-        for proxy in trace.lifted:
-            if any(proxy.real._version is t._version for t in leaves):
-                raise _Unsupported("reads a tensor that shares memory with one of its arguments")
-        input_pos = {n.id: k for k, n in enumerate(graph.inputs)}
-        sources: list = [None] * len(graph.inputs)
-        for proxy in trace.args:
-            sources[input_pos[proxy.input_node.id]] = tgt(proxy.real)
-        for proxy in trace.lifted:
-            sources[input_pos[proxy.input_node.id]] = ("real", proxy.real)
-        for real, node in trace.grad_inputs:
-            sources[input_pos[node.id]] = ("grad", tgt(real))
-        for node, gen in trace.seeds:
-            sources[input_pos[node.id]] = ("seed", gen)
-        for node, getter, dtype in trace.scalars:
-            sources[input_pos[node.id]] = ("scalar", getter, dtype.numpy_dtype)
-        for node, k, dtype in trace.draw_inputs:
-            sources[input_pos[node.id]] = ("draw", k, dtype.numpy_dtype)
-        fast = not sig[0][1][1][1] and all(s == ("T",) for s in sig[0][1][0][1])
-        aot_targets = [tgt(r) for r in aot_plan.diff_reals] if aot_plan is not None else []
-        if aot_plan is not None:
-            aot_plan.diff_reals = None  # the entry keeps targets: this call's arguments may die
-        return TracePlan(
-            signature=sig,
-            spec=spec,
-            fast=fast,
-            leaves=[(type(t), tuple(t.shape), t._dtype, t._device, k[3]) for t, k in zip(leaves, sig[1])],
-            leaves_now=leaves if not fast else tuple(leaves),
-            grad_mode=sig[2],
-            aliases=aliases,
-            reps=reps,
-            root_leaves=[first for first, root in roots if root is leaves[first]],
-            arg_lifted=list({id(real): (tgt(real), real) for _, real in trace.arg_lifted}.values()),
-            lifted=[
-                (p.real, tuple(p.real.shape), p.real._dtype, p.real._device, p.real.requires_grad) for p in trace.lifted
-            ],
-            lifted_versions=frozenset(id(p.real._version) for p in trace.lifted),
-            grad_guards=[(tgt(real), tuple(node.shape)) for real, node in trace.grad_inputs],
-            grad_none=[tgt(real) for real in {id(r): r for r in trace.grad_none_reads}.values()],
-            value_guards=[(tgt(real), values) for real, values in trace.value_guards],
-            input_sources=sources,
-            mutations=[tgt(p.real) for p in trace.mutated],
-            grad_writes=[(tgt(real), where) for real, where in trace.grad_writes],
-            outputs=[(k, graph.outputs[k].dtype) for k in range(n_user)],
-            aliases_out=[None if a is None else (tgt(a[0]), a[1]) for a in trace.output_aliases],
-            out_spec=out_spec,
-            aot=aot_plan,
-            aot_targets=aot_targets,
-            snapshot=snapshot if snapshot.checks else None,
-            draws=_sideeffects.DrawPlan(recorder.draws) if recorder.draws else None,
-            device=trace.device,
-            backend=self._backend(trace.device),
-        )
 
     def _backend(self, device):
         return self.backend or ("triton" if device.type == "cuda" else "numpy")  # the device decides by default
