@@ -19,7 +19,7 @@ user's code in the tracing thread) and the :class:`Recorder` decides:
   (``choice``, ``sample``, ``choices``) always key the trace.
 * **print is deferred** to the end of the first call, with the tensors it was given
   materialized; later calls run eagerly so that every call prints.
-* **clocks, sleep, files, input, seeding or shuffling** make the function run
+* **clocks, sleep, files, input, logging, seeding or shuffling** make the function run
   eagerly from the next call on (the first call already ran them once, as eager).
 * draws the recorder could not see (``from random import random``, numpy's global
   generator) are found by comparing the generators' states before and after.
@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import builtins
 import functools
+import logging
 import os
 import random
 import sys
@@ -205,6 +206,12 @@ class Recorder:
         self.refused.append(f"time.{name}() at {where}")
         return orig(*args, **kwargs)
 
+    def log(self, name, orig, args, kwargs, where):
+        logger = args[0] if args else None
+        if not getattr(logger, "name", "").startswith("graphc"):
+            self.refused.append(f"logging (logger {getattr(logger, 'name', '?')!r}) at {where}")
+        return orig(*args, **kwargs)
+
     def builtin(self, name, orig, args, kwargs, where):
         if name == "print":
             self.prints.append((args, kwargs))
@@ -301,6 +308,11 @@ def _wrapper(module_name, name, orig, kind):
         if rec is None:
             return orig(*args, **kwargs)
         frame = sys._getframe(1)
+        if kind == "log":  # logging's own frames lead here: the user's line is further out
+            while frame is not None and not _is_user(frame) and frame.f_code.co_filename.startswith(_STDLIB):
+                frame = frame.f_back
+            if frame is None:
+                return orig(*args, **kwargs)
         if not _is_user(frame):
             return orig(*args, **kwargs)
         return getattr(rec, kind)(name, orig, args, kwargs, _where(frame))
@@ -319,6 +331,7 @@ def _targets():
             yield time, "time", name, "clock"
     for name in ("print", "open", "input"):
         yield builtins, "builtins", name, "builtin"
+    yield logging.Logger, "logging", "callHandlers", "log"  # a record that reaches handlers
 
 
 def _install() -> None:

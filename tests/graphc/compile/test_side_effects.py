@@ -11,6 +11,7 @@ that an error.
 from __future__ import annotations
 
 import inspect
+import logging
 import os
 import random
 import time
@@ -131,7 +132,16 @@ def shuffles(x):
     return x[order[0]]
 
 
+_user_log = logging.getLogger("user.training")
+
+
+def logs_a_line(x):
+    _user_log.warning("step")  # LOG
+    return x - 1
+
+
 CASES = {
+    "logging": (logs_a_line, "LOG", "logging (logger 'user.training')"),
     "clock": (reads_the_clock, "CLOCK", "time.perf_counter()"),
     "unseen": (draws_unseen, None, "could not see"),
     "numpy": (draws_numpy, None, "numpy's global random generator"),
