@@ -137,7 +137,7 @@ class CompiledFunction:
                 if entry is not self._entries[0]:
                     self._promote(entry)
                 return entry.run(r[0], r[1])
-            if r is False:
+            if r is False or (r == 0 and stale is None):  # False: stale; 0: other module state
                 stale = entry
         return self._miss(args, kwargs, stale)
 
@@ -180,8 +180,10 @@ class CompiledFunction:
                     self._hits += 1
                     return entry.run(r[0], r[1])
             if stale is not None and stale in self._entries:
-                self._entries = [e for e in self._entries if e is not stale]
-                stale = "guard failed: " + stale.why_stale()
+                why = stale.why_stale()
+                if not why.startswith(_guards.MODULE_STATE):  # traced for other module state: kept
+                    self._entries = [e for e in self._entries if e is not stale]
+                stale = "guard failed: " + why
             else:
                 stale = None
             self._misses += 1

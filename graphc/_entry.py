@@ -11,8 +11,9 @@ straight-line functions from what the trace recorded:
   read with ``.item()``, and the Python state it may have read (:mod:`graphc._guards`;
   the part under Modules only when the module epoch moved). Then the random draws it
   made are made again (:mod:`graphc._sideeffects`). Returns ``(leaves, draws)`` to run
-  with, ``None`` (another signature: try the next entry) or ``False`` (this entry is
-  stale: the state it baked in changed).
+  with, ``None`` (another signature: try the next entry), ``0`` (traced for another
+  state of the modules, e.g. ``eval()``: kept, it may apply again) or ``False`` (this
+  entry is stale: the state it baked in changed; it is dropped).
 * ``run(leaves, draws)``: gather the input buffers, run the program, write mutations
   and ``.grad`` values back, wrap the outputs and rebuild the returned structure.
 
@@ -29,7 +30,7 @@ from . import _aot, _epochs, _grad_mode
 from . import random as _random
 from ._dispatch import replay_view
 from ._grad_mode import no_grad
-from ._guards import emit
+from ._guards import MODULE_STATE, emit
 from ._pytree import build_expr, flatten
 from ._tensor import Tensor
 
@@ -125,7 +126,8 @@ class Entry:
         if plan.snapshot is not None:
             state += emit(plan.snapshot, consts, "p", module=False, fail="return False", indent="")
             if any(ch.module for ch in plan.snapshot.checks):
-                state.append("if EPOCH.value != ME[0] and not CHECK_MODULES(): return False")
+                # 0, not False: an entry for another module state stays cached (train() after eval())
+                state.append("if EPOCH.value != ME[0] and not CHECK_MODULES(): return 0")
         if state:
             # A path that no longer resolves (a key gone, a cell emptied) means stale too.
             lines.append("    try:")
@@ -267,11 +269,15 @@ class Entry:
         return self.draws.describe_miss() if self.draws is not None else None
 
     def why_stale(self) -> str:
-        """A sentence naming the first state check that fails now (for the recompile log)."""
+        """A sentence naming the first state check that fails now (for the recompile log);
+        it starts with ``_guards.MODULE_STATE`` when only module state differs."""
         if self.snapshot is not None:
-            why = self.snapshot.first_failure()
+            why = self.snapshot.first_failure(only_module=False)
             if why:
                 return why
+            why = self.snapshot.first_failure(only_module=True)
+            if why:
+                return MODULE_STATE + why
         return "a tensor, .grad or value the function read changed (shape, dtype, requires_grad or values)"
 
 

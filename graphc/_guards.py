@@ -39,6 +39,7 @@ from ._pytree import SCALAR_TYPES
 from ._tensor import Tensor
 
 MAX_DEPTH = 8  # levels below a root
+MODULE_STATE = "module state: "  # how an entry traced for another module state says so
 MAX_CHECKS = 4000  # checks per snapshot
 MAX_ITEMS = 64  # items of a container walked into (larger ones: identity and length)
 

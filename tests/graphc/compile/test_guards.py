@@ -244,3 +244,18 @@ def test_argument_that_is_also_read_through_a_closure():
     np.testing.assert_allclose(_arr(cf(w)), [4.0] * 3)  # eager: w doubled, then w + w
     np.testing.assert_allclose(_arr(w), [2.0] * 3)
     np.testing.assert_allclose(_arr(cf(graphc.ones(3))), [4.0] * 3)
+
+
+def test_switching_modes_back_and_forth_reuses_both_entries():
+    """nanoGPT's loop: train, eval for a while (same grad mode here), train again."""
+    graphc.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.5))
+    f = graphc.compile(model)
+    x = graphc.randn(3, 4)
+    with graphc.no_grad():
+        for _ in range(3):
+            model.train()
+            f(x)
+            model.eval()
+            np.testing.assert_allclose(_arr(f(x)), _arr(model[0](x)), rtol=1e-6)
+    assert f.cache_info().traces == 2 and f.cache_info().hits == 4
