@@ -101,7 +101,7 @@ class CompiledFunction:
         self, fn, backend=None, *, warmup: bool = False, fullgraph: bool = False, dynamic=None, mode=None, options=None
     ):
         self.fn = fn
-        self.backend = backend
+        self.backend = None if backend == "inductor" else backend  # PyTorch's default name: the device decides
         self.warmup = warmup
         self.fullgraph = fullgraph
         self.dynamic = dynamic
