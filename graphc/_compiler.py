@@ -48,7 +48,7 @@ from ._aot import plan_backward
 from ._entry import Entry
 from ._grad_mode import is_grad_enabled
 from ._pipeline import _debug_log, build  # noqa: F401 - build: its home before graphc._pipeline
-from ._pytree import Ref, flatten, objects, spec_diff, unflatten
+from ._pytree import flatten, objects, spec_diff, unflatten
 from ._report import KernelInfo, Report  # noqa: F401 - their home before graphc._report
 from ._tensor import Tensor
 from ._trace_plan import Unsupported, alias_plan, tensor_key, trace_args
@@ -365,6 +365,7 @@ class CompiledFunction:
         self._check_backward_reach(trace)
         after = self._roots(spec)
         changed = _guards.changed(before, after)
+        guarded = after.restrict(recorder.names_read())  # what the code that ran could read
         plan = make_plan(
             trace,
             sig,
@@ -377,7 +378,7 @@ class CompiledFunction:
             n_user,
             aot_plan,
             recorder,
-            after,
+            guarded,
             self._backend(trace.device),
         )
         printed = recorder.printed_tensors()
@@ -557,4 +558,4 @@ def trace(fn, *args, **kwargs):
     return t.graph
 
 
-__all__ = ["CompileWarning", "CompiledFunction", "Ref", "trace"]
+__all__ = ["CacheInfo", "CompileWarning", "CompiledFunction", "trace"]

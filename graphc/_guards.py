@@ -60,6 +60,9 @@ _MODULE_STORES = frozenset(
         "_non_persistent_buffers_set",
     }
 )
+# Module attributes always guarded (graphc's layers read `training` in code that may not run
+# in a given mode: a Dropout in eval mode still depends on it).
+_ALWAYS_READ = _MODULE_STORES | {"training"}
 _OPAQUE_MODULES = frozenset(sys.stdlib_module_names) | {"numpy", "networkx", "ir", "backends", "graphc", "builtins"}
 _OPAQUE_TYPES = (type, types.ModuleType, types.BuiltinFunctionType, np.ndarray, np.generic, np.dtype)
 
@@ -67,9 +70,10 @@ _OPAQUE_TYPES = (type, types.ModuleType, types.BuiltinFunctionType, np.ndarray, 
 class Check:
     """One value a trace may depend on: how to reach it from its parent, and what it was."""
 
-    __slots__ = ("id", "parent", "access", "key", "name", "kind", "value", "module")
+    __slots__ = ("id", "parent", "access", "key", "name", "kind", "value", "module", "optional")
 
     def __init__(self, id_, parent, access, key, name, kind, value, module):
+        self.optional = False  # an object's attribute: guarded only if the trace could read it
         self.id = id_  # position in the snapshot; the variable v<id> in generated code
         self.parent = parent  # id of the parent check, or None for a root
         self.access = access  # "root" | "global" | "cell" | "attr" | "item" | "fglobal" | "fcell"
@@ -241,7 +245,10 @@ class Snapshot:
             # A Module's attributes change through __setattr__ or its stores (which bump
             # the module epoch); a plain dict or list it holds may change in place.
             under_module = module_dict and type(v) not in (dict, list)
+            start = len(self.checks)
             self._visit_attr(v, cid, k, f"{name}.{k}", depth + 1, under_module, in_optimizer=opt, owner=name)
+            if not opt and k not in _ALWAYS_READ and start < len(self.checks):
+                self.checks[start].optional = True
 
     def _visit_attr(self, v, cid, k, name, depth, module, in_optimizer=False, owner="") -> None:
         if in_optimizer and k == "param_groups" and isinstance(v, list):
@@ -315,6 +322,26 @@ class Snapshot:
 
     def describe(self) -> list[tuple[str, tuple]]:
         return [(c.name, c.signature()) for c in self.checks]
+
+    def restrict(self, names) -> Snapshot:
+        """The checks the traced code could have read: an object's attribute whose name no
+        code that ran while tracing loads (``history`` of ``self.history.append(loss)``
+        done outside the compiled function) is not guarded, nor anything below it.
+        ``names``: the ``co_names`` of that code, or None (unknown: keep all)."""
+        if names is None:
+            return self
+        out = Snapshot()
+        new_id: dict = {}
+        for c in self.checks:
+            if c.parent is not None and c.parent not in new_id:
+                continue
+            if c.optional and c.key not in names:
+                continue
+            d = Check(len(out.checks), new_id.get(c.parent), c.access, c.key, c.name, c.kind, c.value, c.module)
+            new_id[c.id] = d.id
+            out.checks.append(d)
+        out.truncated = self.truncated
+        return out
 
 
 def _is_store(obj) -> bool:

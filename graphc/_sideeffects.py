@@ -178,6 +178,7 @@ class Recorder:
         self.refused: list[str] = []  # "time.time() at f.py:3", in call order
         self.prints: list = []  # (args, kwargs) of print calls, deferred
         self.print_sites: list = []  # where print was called
+        self.codes: set | None = None  # code objects that ran while tracing (None: unknown)
         self.random_state = random.getstate()
         self.np_state = np.random.get_state(legacy=False)
 
@@ -244,6 +245,15 @@ class Recorder:
         """Put Python's generator back to where the trace started (before an eager rerun)."""
         random.setstate(self.random_state)
         np.random.set_state(self.np_state)
+
+    def names_read(self):
+        """Every name the code that ran while tracing may load (attributes included)."""
+        if self.codes is None:
+            return None
+        names: set = set()
+        for code in self.codes:
+            names.update(code.co_names)
+        return names
 
     def printed_tensors(self) -> list:
         """Tracers among the arguments of deferred prints (materialized before printing)."""
@@ -359,7 +369,10 @@ def _uninstall() -> None:
 
 
 class recording:
-    """While tracing in this thread: watch side effects into ``recorder``."""
+    """While tracing in this thread: watch side effects into ``recorder``, and collect the
+    code objects that run (``recorder.codes``: the attribute names they load are what the
+    trace could have read of Python objects, see ``graphc._guards.Snapshot.restrict``).
+    Under another profiler (``sys.getprofile()`` set) no code is collected (None)."""
 
     def __init__(self, recorder: Recorder):
         self.recorder = recorder
@@ -368,9 +381,21 @@ class recording:
         self._prev = getattr(_tls, "recorder", None)
         _install()
         _tls.recorder = self.recorder
+        self._profiling = sys.getprofile() is None
+        if self._profiling:
+            codes = self.recorder.codes = set()
+            add = codes.add
+
+            def profile(frame, event, arg):
+                if event == "call":
+                    add(frame.f_code)
+
+            sys.setprofile(profile)
         return self.recorder
 
     def __exit__(self, *exc):
+        if self._profiling:
+            sys.setprofile(None)
         _tls.recorder = self._prev
         _uninstall()
         return False

@@ -259,3 +259,43 @@ def test_switching_modes_back_and_forth_reuses_both_entries():
             model.eval()
             np.testing.assert_allclose(_arr(f(x)), _arr(model[0](x)), rtol=1e-6)
     assert f.cache_info().traces == 2 and f.cache_info().hits == 4
+
+
+class Trainer:
+    """A class holding its model, optimizer and a loss history, with a compiled method."""
+
+    def __init__(self):
+        graphc.manual_seed(0)
+        self.model = nn.Linear(3, 1)
+        self.opt = graphc.optim.SGD(self.model.parameters(), lr=0.1)
+        self.history = []
+        self.scale = 1.0
+
+    @graphc.compile
+    def step(self, x):
+        self.opt.zero_grad()
+        loss = self.model(x).square().mean() * self.scale
+        loss.backward()
+        self.opt.step()
+        return loss.detach()
+
+    def fit(self, x, steps):
+        for _ in range(steps):
+            self.history.append(self.step(x).item())
+
+
+def test_state_changed_outside_the_function_that_it_does_not_read_never_retraces():
+    t = Trainer()
+    x = graphc.randn(4, 3)
+    t.fit(x, 6)  # history grows between calls: the compiled step never reads it
+    assert Trainer.step.cache_info().traces == 1 and Trainer.step.cache_info().hits == 5
+    t.scale = 2.0  # but it reads scale
+    before = t.history[-1]
+    t.fit(x, 1)
+    assert Trainer.step.cache_info().traces == 2
+    eager = Trainer()
+    for _ in range(6):
+        eager.history.append(Trainer.step.__wrapped__(eager, x).item())
+    eager.scale = 2.0
+    np.testing.assert_allclose(t.history[:6], eager.history, rtol=1e-6)
+    assert t.history[-1] != before
