@@ -399,18 +399,3 @@ class recording:
         _tls.recorder = self._prev
         _uninstall()
         return False
-
-
-def paused():
-    """A context in which calls are not recorded (graphc's own work during a trace)."""
-    return _Paused()
-
-
-class _Paused:
-    def __enter__(self):
-        self._prev = getattr(_tls, "recorder", None)
-        _tls.recorder = None
-
-    def __exit__(self, *exc):
-        _tls.recorder = self._prev
-        return False
