@@ -372,7 +372,8 @@ class recording:
     """While tracing in this thread: watch side effects into ``recorder``, and collect the
     code objects that run (``recorder.codes``: the attribute names they load are what the
     trace could have read of Python objects, see ``graphc._guards.Snapshot.restrict``).
-    Under another profiler (``sys.getprofile()`` set) no code is collected (None)."""
+    Under a profiler (``sys.getprofile()`` set) no code is collected (None: every attribute
+    reached is guarded)."""
 
     def __init__(self, recorder: Recorder):
         self.recorder = recorder
@@ -386,7 +387,7 @@ class recording:
             codes = self.recorder.codes = set()
             add = codes.add
 
-            def profile(frame, event, arg):
+            def profile(frame, event, arg):  # about a third more tracing time
                 if event == "call":
                     add(frame.f_code)
 
