@@ -555,6 +555,15 @@ def trace(fn, *args, **kwargs):
         outs: list = []
         flatten(out, outs)
         t.finish(outs)
+    del a, k, out, outs, traced
+    _escapes.release(t)
+    kept = _escapes.survivors(t)
+    if kept:  # nothing runs here, so lazily created state cannot get its values
+        _warn(
+            f"graphc.trace: {getattr(fn, '__name__', 'the function')} kept {_escapes.describe(kept)} in Python "
+            "objects (state created lazily, such as optimizer buffers); they are tracers without values and "
+            "raise when used. Run the function once before tracing it, or call it through graphc.compile"
+        )
     return t.graph
 
 

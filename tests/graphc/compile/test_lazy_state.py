@@ -117,3 +117,17 @@ def test_data_assignment_with_a_new_shape_is_a_clear_error():
     with pytest.raises(graphc.TracingError, match="shape or dtype"):
         f(graphc.ones(4))
     assert w._node is None and w.shape == (3,)
+
+
+def test_graphc_trace_warns_when_state_is_created_lazily():
+    w = graphc.ones(3, requires_grad=True)
+    opt = graphc.optim.SGD([w], lr=0.1, momentum=0.9)
+
+    def step(x):
+        opt.zero_grad()
+        (x * w).sum().backward()
+        opt.step()
+
+    with pytest.warns(graphc.CompileWarning, match="tracers without values"):
+        graph = graphc.trace(step, graphc.ones(3))
+    assert graph.mutations
