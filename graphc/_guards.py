@@ -42,6 +42,7 @@ MAX_DEPTH = 8  # levels below a root
 MODULE_STATE = "module state: "  # how an entry traced for another module state says so
 MAX_CHECKS = 4000  # checks per snapshot
 MAX_ITEMS = 64  # items of a container walked into (larger ones: identity and length)
+MAX_ARRAY_BYTES = 4096  # numpy arrays up to this size are guarded by value, larger by identity
 
 # The optimizer reads these through graphc._dispatch.dynamic_scalar: a per-call input,
 # not a baked constant (a scheduler changes them without a retrace).
@@ -79,8 +80,8 @@ class Check:
         self.access = access  # "root" | "global" | "cell" | "attr" | "item" | "fglobal" | "fcell"
         self.key = key  # the attribute name, item key, cell or the root object
         self.name = name  # readable path for log messages: model.fc1.weight
-        self.kind = kind  # "is" | "eq" | "len" | "none" (reached only to get at children)
-        self.value = value  # the object (is), the value (eq), or (length, keys) (len)
+        self.kind = kind  # "is" | "eq" | "len" | "arr" | "none" (reached only to get at children)
+        self.value = value  # the object (is), the value (eq), (length, keys, obj) (len), (array, copy) (arr)
         self.module = module  # True: under a Module, re-checked when MODULES moves
 
     def signature(self):
@@ -91,6 +92,8 @@ class Check:
             return ("len", self.value[0], self.value[1], id(self.value[2]))
         if self.kind == "eq":
             return ("eq", type(self.value).__name__, _eq_key(self.value))
+        if self.kind == "arr":
+            return ("arr", id(self.value[0]), self.value[1].tobytes())
         return ("none",)
 
 
@@ -214,6 +217,9 @@ class Snapshot:
             return  # reached before: its contents are checked there
         self._seen[id(obj)] = name
         self._keep.append(obj)
+        if isinstance(obj, np.ndarray) and obj.nbytes <= MAX_ARRAY_BYTES:
+            c.kind, c.value = "arr", (obj, obj.copy())  # its values become graph constants
+            return
         if isinstance(obj, _OPAQUE_TYPES):
             return
         if is_module(obj):
@@ -368,6 +374,10 @@ def _mismatch(c: Check, v) -> str | None:
         if type(v) is type(c.value) and (v == c.value or (_eq_key(v) == "nan" and _eq_key(c.value) == "nan")):
             return None
         return f"changed from {c.value!r} to {_short(v)}"
+    if c.kind == "arr":
+        if v is not c.value[0]:
+            return "is another array now"
+        return None if _same_array(v, c.value[1]) else "changed values"
     if c.kind == "len":
         n, keys, obj = c.value
         if v is not obj:
@@ -377,6 +387,10 @@ def _mismatch(c: Check, v) -> str | None:
         if keys is not None and tuple(v.keys()) != keys:
             return f"changed keys from {list(keys)} to {list(v.keys())}"
     return None
+
+
+def _same_array(a, b) -> bool:
+    return a.shape == b.shape and a.dtype == b.dtype and np.array_equal(a, b, equal_nan=a.dtype.kind in "fc")
 
 
 def _short(v) -> str:
@@ -467,6 +481,9 @@ def _fail_test(c: Check, var, consts, prefix) -> str | None:
         if isinstance(v, float) and math.isnan(v):
             return f"type({var}) is not float or {var} == {var}"
         return f"type({var}) is not {_const(consts, prefix, type(v))} or {var} != {_const(consts, prefix, v)}"
+    if c.kind == "arr":
+        arr, copy = c.value
+        return f"{var} is not {_const(consts, prefix, arr)} or not {_const(consts, prefix, _same_array)}({var}, {_const(consts, prefix, copy)})"
     if c.kind == "len":
         n, keys, obj = c.value
         test = f"{var} is not {_const(consts, prefix, obj)} or len({var}) != {n}"

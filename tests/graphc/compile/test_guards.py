@@ -299,3 +299,18 @@ def test_state_changed_outside_the_function_that_it_does_not_read_never_retraces
     eager.scale = 2.0
     np.testing.assert_allclose(t.history[:6], eager.history, rtol=1e-6)
     assert t.history[-1] != before
+
+
+MASK = np.array([1.0, 0.0, 2.0], dtype=np.float32)
+
+
+def test_a_small_numpy_array_read_by_the_function_is_guarded_by_value():
+    f = graphc.compile(lambda x: x * graphc.tensor(MASK))  # a copy of its values at trace time
+    x = graphc.ones(3)
+    np.testing.assert_allclose(_arr(f(x)), [1.0, 0.0, 2.0])
+    MASK[1] = 5.0  # changed in place
+    try:
+        np.testing.assert_allclose(_arr(f(x)), [1.0, 5.0, 2.0])
+    finally:
+        MASK[1] = 0.0
+    np.testing.assert_allclose(_arr(f(x)), [1.0, 0.0, 2.0])
