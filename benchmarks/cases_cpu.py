@@ -143,7 +143,7 @@ def _compile_graphc(row: Row, fn, args):
 def _note_compile_health(row: Row, m: Measurement, cf) -> None:
     """Say so when the timed calls were not plain replays (eager fallback, retraces)."""
     info = cf.cache_info()
-    if info.eager_calls > 1 or info.hits == 0:
+    if info.eager_calls > 0 or info.hits == 0:
         m.note = "graphc.compile fell back to eager"
         row.notes.append(f"graphc.compile ran the function eagerly ({info}); the 'graphc' time is not a compiled one")
     elif info.traces > 1:
