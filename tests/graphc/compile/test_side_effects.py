@@ -243,3 +243,25 @@ def test_side_effects_in_other_threads_are_not_recorded():
     # the other thread moves Python's generator, which the trace cannot tell from its own
     # unseen draws; it must not have recorded the calls themselves
     assert not any("perf_counter" in m for m in _compile_warnings(caught))
+
+
+def test_fullgraph_turns_every_kind_of_fallback_into_an_error():
+    kept = []
+    w64 = graphc.ones(2, dtype=graphc.float64, requires_grad=True)
+    w32 = graphc.ones(2, requires_grad=True)
+
+    def keeps(x):
+        kept.append(x * 2)
+        return x
+
+    cases = {
+        "state every call": (keeps, lambda i: (graphc.ones(2),), "on every call"),
+        "autograd": (lambda x: (x * w32, x.double() * w64), lambda i: (graphc.ones(2),), "different dtypes"),
+        "recompile limit": (lambda x, n: x * n, lambda i: (graphc.ones(2), i), "recompiled"),
+        "dynamic dimension": (lambda x: x * 2, lambda i: (graphc.ones(i + 1),), "sizes of dimension 0"),
+    }
+    for name, (fn, make, message) in cases.items():
+        f = graphc.compile(fn, fullgraph=True)
+        with pytest.raises(graphc.UnsupportedError, match=message):
+            for i in range(20):
+                f(*make(i))
