@@ -105,9 +105,10 @@ assert torch.allclose(w.detach(), w_true, atol=0.05), "the fit did not converge"
 
 # -----------------------------------------------------------------------------
 section("6. @graphc.compile: the whole training step as one fused graph")
-# The same step, compiled: the first call runs eagerly (a warm-up), the second
-# traces forward, backward and the in-place update into one IR graph, fuses it
-# into kernels and generates numpy code; every later call replays that code.
+# The same step, compiled: the first call traces forward, backward and the
+# in-place update into one IR graph, fuses it into kernels, generates numpy code
+# and runs it; later calls replay that code (the second traces once more: the
+# first call created w.grad, which the step reads from then on).
 w.detach().zero_(), b.detach().zero_()
 
 

@@ -149,5 +149,6 @@ _sys.modules.setdefault("graphc.functional", _sys.modules[__name__ + "._function
 from . import distributed, nn, optim, special, utils  # noqa: E402
 from .serialization import load, save  # noqa: E402
 
-from ._compiler import compile, trace  # noqa: E402,A004 - PyTorch's name
+from ._compiler import CompileWarning, trace  # noqa: E402
+from ._optimized_module import OptimizedModule, compile  # noqa: E402,A004 - PyTorch's name
 from . import viz  # noqa: E402  (graph drawings and dumps: graphc.viz.save(obj, "x.svg"))

@@ -126,8 +126,8 @@ def cmd_dump(argv: list) -> int:
         print(f"  overview: {write_listing(out)}", file=sys.stderr)
     else:
         print(
-            "  nothing was compiled: does the script call a @graphc.compile function at least twice "
-            "with the same signature? (the first call of a signature runs eagerly)",
+            "  nothing was compiled: does the script call a @graphc.compile function? (its first call "
+            "compiles; a function that runs eagerly says why in a graphc.CompileWarning)",
             file=sys.stderr,
         )
     return status

@@ -1,19 +1,25 @@
 """Autograd through a compiled call: a compiled forward, then ``loss.backward()`` outside.
 
-When a compiled function returns a tensor that requires grad (a compiled
-model's forward), tracing goes on past the user's code: the eager engine runs
-backward on the tracers from a new input ``grad_out`` (so the same gradient
-rules record the backward graph), and the graph is split in two —
+When a compiled function returns tensors that require grad (a compiled
+model's forward, or nanoGPT's ``logits, loss = model(x, y)``), tracing goes on
+past the user's code: the eager engine runs backward on the tracers from new
+inputs ``grad_out0, grad_out1, ...`` (one per differentiable output, so the same
+gradient rules record the backward graph), and the graph is split in two —
 
-* the forward graph returns the user's output plus the values the backward
+* the forward graph returns the user's outputs plus the values the backward
   reads (*saved* values; inputs are not saved, they are read again);
-* the backward graph takes the saved values and ``grad_out`` and returns one
-  gradient per input that requires grad (arguments and lifted parameters).
+* the backward graph takes the saved values and the output gradients and
+  returns one gradient per input that requires grad (arguments, lifted
+  parameters, and tensors with history computed before the call).
 
-Both are optimized and compiled like any graph. On replay the output gets a
-:class:`CompiledCallNode` as its ``grad_fn``; the engine calls its rule,
-which runs the backward program. This is what PyTorch's AOTAutograd does for
-``torch.compile``.
+Both are optimized and compiled like any graph. On replay one
+:class:`CompiledCallNode` runs the backward program. With one differentiable
+output it is that output's ``grad_fn``. With several, the engine's nodes having
+one output each, the call node stands for all outputs flattened into one vector,
+and each output's ``grad_fn`` is an :class:`OutputSlot` that places its gradient
+into that vector: the engine sums the slots' contributions (zeros for outputs
+that got none) and calls the call node once. This is what PyTorch's
+AOTAutograd does for ``torch.compile``.
 """
 
 from __future__ import annotations
@@ -43,30 +49,32 @@ class _CompiledCallOp:
 class AotPlan:
     """How the traced graph splits into a forward and a backward graph."""
 
-    def __init__(self, backward: Graph, saved: list, diff_reals: list, output_index: int):
+    def __init__(self, backward: Graph, saved: list, diff_reals: list, output_indices: list):
         self.backward = backward
-        self.saved = saved  # per backward input: ("input", pos) / ("output", pos) / ("grad_out", None)
-        self.diff_reals = diff_reals  # real tensors (or ("arg", i) markers) that receive gradients
-        self.output_index = output_index  # which user output carries the grad_fn
-        self.unused: set = set()  # inputs the output does not depend on: their grad stays None
+        self.saved = saved  # per backward input: ("input", pos) / ("output", pos) / ("grad_out", k)
+        self.diff_reals = diff_reals  # real tensors that receive gradients
+        self.output_indices = output_indices  # the user outputs that require grad
+        self.unused: set = set()  # inputs the outputs do not depend on: their grad stays None
 
 
 def plan_backward(trace, out_leaves):
-    """Record the backward of the one output that requires grad; None if not supported."""
+    """Record the backward of the outputs that require grad; (None, why) if not supported."""
     req = [i for i, o in enumerate(out_leaves) if o._node is not None and o.requires_grad]
-    if len(req) != 1:
-        return None, "autograd through a compiled call supports one output that requires grad"
-    out = out_leaves[req[0]]
-    diff = [p for p in trace.proxies.values() if p.tracer.requires_grad and p.tracer.is_leaf]
+    outs = [out_leaves[i] for i in req]
+    if len({o.dtype for o in outs}) > 1:
+        kinds = ", ".join(str(o.dtype) for o in outs)
+        return None, f"its outputs that require grad have different dtypes ({kinds})"
+    if len({id(o) for o in outs}) != len(outs):
+        return None, "it returns the same tensor that requires grad twice"
+    diff = [p for p in trace.proxies.values() if p.input_node is not None and p.tracer.requires_grad and p.tracer.is_leaf]
     if not diff:
         return None, "no input requires grad"
     g = trace.graph
     n_forward = len(g.nodes)
-    grad_out_node = g.add_input(tuple(out.shape), out.dtype, "grad_out")
-    grad_out = trace._tracer(grad_out_node)
+    grad_out_nodes = [g.add_input(tuple(o.shape), o.dtype, f"grad_out{k}") for k, o in enumerate(outs)]
     grads = run_backward(
-        [out],
-        [grad_out],
+        outs,
+        [trace._tracer(n) for n in grad_out_nodes],
         retain_graph=True,
         create_graph=False,
         inputs=[p.tracer for p in diff],
@@ -76,7 +84,8 @@ def plan_backward(trace, out_leaves):
     forward_ids = {n.id for n in g.nodes[:n_forward]}
     backward_nodes = g.nodes[n_forward:]
     g.nodes = g.nodes[:n_forward]
-    g.inputs = [n for n in g.inputs if n is not grad_out_node]
+    grad_out_k = {n.id: k for k, n in enumerate(grad_out_nodes)}
+    g.inputs = [n for n in g.inputs if n.id not in grad_out_k]
 
     bwd = Graph(g.name + "_backward")
     remap, saved = {}, []
@@ -85,9 +94,9 @@ def plan_backward(trace, out_leaves):
     def bind(n):
         if n.id in remap:
             return remap[n.id]
-        if n is grad_out_node:
-            new = bwd.add_input(n.shape, n.dtype, "grad_out")
-            saved.append(("grad_out", None))
+        if n.id in grad_out_k:
+            new = bwd.add_input(n.shape, n.dtype, f"grad_out{grad_out_k[n.id]}")
+            saved.append(("grad_out", grad_out_k[n.id]))
         elif n.id in input_pos:
             new = bwd.add_input(n.shape, n.dtype, f"in{input_pos[n.id]}")
             saved.append(("input", input_pos[n.id]))
@@ -100,9 +109,9 @@ def plan_backward(trace, out_leaves):
         return new
 
     for n in backward_nodes:
-        if n is grad_out_node:
+        if n.id in grad_out_k:
             continue
-        ins = [bind(i) if (i.id in forward_ids or i is grad_out_node) else remap[i.id] for i in n.inputs]
+        ins = [bind(i) if (i.id in forward_ids or i.id in grad_out_k) else remap[i.id] for i in n.inputs]
         new = bwd.add(n.op, ins, **n.attrs)
         new.meta.update(n.meta)
         remap[n.id] = new
@@ -114,25 +123,29 @@ def plan_backward(trace, out_leaves):
         else:
             outs.append(remap[gr._node.id] if gr._node.id in remap else bind(gr._node))
     bwd.outputs = outs
-    plan = AotPlan(bwd, saved, [p.real for p in diff], req[0])
+    plan = AotPlan(bwd, saved, [p.real for p in diff], req)
     plan.unused = unused
     return plan, None
 
 
 class CompiledCallNode(GradNode):
-    """The ``grad_fn`` of a compiled call's output: runs the compiled backward program.
+    """Runs a compiled call's backward program; the ``grad_fn`` of its one differentiable
+    output, or (several outputs) the node their :class:`OutputSlot` s lead to.
 
     Built through ``GradNode.__init__`` like every autograd node (its inputs are the
     real tensors that receive gradients; it saves nothing through ``saves``: the
-    backward program's inputs are kept in ``_arrays``)."""
+    backward program's inputs are kept in ``_arrays``). With several outputs its
+    gradient is the outputs' gradients flattened and concatenated (``_slots``:
+    offset, size and shape of each)."""
 
-    def __init__(self, program, saved_arrays, edges, reals, output, versions, unused=frozenset()):
+    def __init__(self, program, saved_arrays, edges, reals, output, versions, unused=frozenset(), slots=None):
         super().__init__(_CompiledCallOp, {}, reals, edges, output)
         self._program = program
         self._arrays = saved_arrays
         self._reals = reals
         self._versions = versions
         self._unused = unused
+        self._slots = slots
 
     def vjp(self, g):
         if self._freed:
@@ -151,7 +164,12 @@ class CompiledCallNode(GradNode):
                     f"operation: [graphc.{real.dtype.name} {list(real.shape)}] was changed after the compiled "
                     "call that used it"
                 )
-        inputs = [g._data if a is None else a for a in self._arrays]
+        if self._slots is None:
+            grad_outs = [g._data]
+        else:
+            flat = np.asarray(g._data).reshape(-1)
+            grad_outs = [flat[off : off + n].reshape(shape) for off, n, shape in self._slots]
+        inputs = [grad_outs[a[1]] if type(a) is tuple else a for a in self._arrays]
         results = self._program(inputs)
         return [
             Tensor._wrap(np.asarray(r), dt_, g.device) if self.needs(i) and i not in self._unused else None
@@ -167,8 +185,46 @@ class CompiledCallNode(GradNode):
         self._freed = True
 
 
+class _Flat:
+    """The shape and dtype of a call node's flattened outputs (what GradNode reads, through the
+    same slots a tensor has)."""
+
+    __slots__ = ("shape", "dtype", "_version")
+    _data = _node = None  # no values: GradNode takes the shape as it is
+
+    def __init__(self, n, dtype):
+        self.shape, self.dtype = (n,), dtype
+
+    @property
+    def _dtype(self):
+        return self.dtype
+
+
+class OutputSlot(GradNode):
+    """The ``grad_fn`` of one of several differentiable outputs of a compiled call: puts
+    its gradient at its place in the call node's flattened gradient."""
+
+    def __init__(self, call, flat, offset, output):
+        super().__init__(_CompiledCallOp, {}, [flat], [call], output)
+        self._offset = offset
+        self._size = flat.shape[0]
+
+    def custom_vjp(self, builder, ctx, g):
+        if self._freed:
+            self._check(None, 0, "")
+        if g._data is None:
+            raise UnsupportedError("backward through a compiled call inside another compiled function")
+        packed = np.zeros(self._size, dtype=g._dtype.numpy_dtype)
+        a = np.asarray(g._data).reshape(-1)
+        packed[self._offset : self._offset + a.size] = a
+        return [Tensor._wrap(packed, g._dtype, g.device)]
+
+    def release(self):
+        self._freed = True
+
+
 def attach(plan, backward_program, outputs, results, inputs, reals) -> None:
-    """Give the differentiable output of one replay its :class:`CompiledCallNode`."""
+    """Give the differentiable outputs of one replay their ``grad_fn``."""
     if not is_grad_enabled():
         return
     if not any(r.requires_grad for r in reals):
@@ -176,12 +232,23 @@ def attach(plan, backward_program, outputs, results, inputs, reals) -> None:
     arrays = []
     for kind, where in plan.saved:
         if kind == "grad_out":
-            arrays.append(None)
+            arrays.append(("grad_out", where))
         elif kind == "input":
             arrays.append(inputs[where])
         else:
             arrays.append(results[where])
-    out = outputs[plan.output_index]
     edges = [grad_edge(r) for r in reals]
     versions = [r._version.value for r in reals]
-    out._grad_fn = CompiledCallNode(backward_program, arrays, edges, reals, out, versions, plan.unused)
+    outs = [outputs[i] for i in plan.output_indices]
+    if len(outs) == 1:
+        outs[0]._grad_fn = CompiledCallNode(backward_program, arrays, edges, reals, outs[0], versions, plan.unused)
+        return
+    slots, offset = [], 0
+    for o in outs:
+        n = o.numel()
+        slots.append((offset, n, tuple(o.shape)))
+        offset += n
+    flat = _Flat(offset, outs[0].dtype)
+    call = CompiledCallNode(backward_program, arrays, edges, reals, flat, versions, plan.unused, slots)
+    for o, (off, _, _) in zip(outs, slots):
+        o._grad_fn = OutputSlot(call, flat, off, o)

@@ -168,9 +168,13 @@ class GradNode(Node):
 
 
 def _shape_of(t) -> tuple:
-    """A tensor's shape as a plain tuple (its array's, or a tracer's node's), without a Size."""
+    """A tensor's shape as a plain tuple (its array's, or a tracer's node's), without a Size;
+    anything else that describes a value (a compiled call's flattened outputs) by its ``shape``."""
     data = t._data
-    return tuple(data.shape) if data is not None else tuple(t._node.shape)
+    if data is not None:
+        return tuple(data.shape)
+    node = t._node
+    return tuple(node.shape if node is not None else t.shape)
 
 
 class CompositeNode(Node):

@@ -1,276 +1,79 @@
-"""``@graphc.compile``: trace once per signature, optimize, generate code, cache, replay.
+"""``@graphc.compile``: trace on the first call, optimize, generate code, cache, replay.
 
 Life of a call:
 
-1. The *signature* of the call — shapes, dtypes, devices and
-   ``requires_grad`` of tensor arguments, values of the other arguments, and
-   grad mode — is the cache key.
-2. The first call of a new signature runs the function eagerly (a warm-up:
-   optimizer state and ``.grad`` tensors that a training step creates lazily
-   come into being as real tensors). The second call traces it
-   (:mod:`graphc._tracing`), runs the passes — simplify, fusion, memory
-   planning — and the backend's code generation (:func:`graphc._pipeline.build`),
-   and caches the program.
-3. Later calls check the guards (the key, plus the shapes of the tensors the
-   function reached by itself) and replay: gather input buffers, run the
-   generated program, write mutations and ``.grad`` values back, and wrap
-   the outputs.
+1. Each cached :class:`~graphc._entry.Entry` has a generated guard: is this call one
+   it was traced for (arguments, aliasing, the state the trace read, random draws)?
+   The first entry whose guard passes replays: its generated ``run`` feeds the
+   program the argument buffers, lifted tensors, ``.grad`` values, fresh seeds and
+   per-call scalars, writes mutations and ``.grad`` back and wraps the outputs.
+2. Otherwise (the first call, or a guard miss) the call *traces* (as torch.compile
+   and jax.jit do): the function runs on tracers (:mod:`graphc._tracing`) while its
+   Python side effects are watched (:mod:`graphc._sideeffects`) and the Python state
+   it can reach is snapshotted before and after (:mod:`graphc._guards`). The graph is
+   optimized and compiled (:func:`graphc._pipeline.build`) and the program runs for
+   this very call.
+3. What the trace found decides what is cached. Nothing unusual: the entry. State
+   the function created lazily (an optimizer's momentum buffers, a cache attribute:
+   tracers still referenced after the trace, :mod:`graphc._escapes`) or Python state
+   it changed: the tracers become real tensors holding the values the program
+   computed, and the trace serves this call only — the next call traces again with
+   that state in place (a function that changes the same state on every call runs
+   eagerly instead). Side effects a replay cannot repeat (a clock, a file, print):
+   the first call is faithful, and later calls run eagerly.
 
-A guard miss retraces and logs which guard failed (logger
-``graphc.compile``). After ``RECOMPILE_LIMIT`` retraces of one function it
-warns once and runs eagerly from then on.
+Every eager fallback — a side effect, an output autograd cannot go through, the
+recompile limit, a dimension that keeps changing — warns once per function and reason
+(:class:`CompileWarning`), is counted in :meth:`CompiledFunction.cache_info`, and with
+``fullgraph=True`` raises instead. Recompiles log the failed guard on the
+``graphc.compile`` logger.
 """
 
 from __future__ import annotations
 
 import functools
 import logging
+import os
+import sys
+import threading
 import time
 import warnings
+from collections import OrderedDict
 from dataclasses import dataclass
-
-import numpy as np
 
 from backends import backend_for_device
 from ir.errors import TracingError, UnsupportedError
 
-from . import _aot, _state
-from . import random as _random
-from ._dispatch import replay_view
-from ._grad_mode import is_grad_enabled, no_grad
-from ._pipeline import _debug_log, build
+from . import _escapes, _guards, _sideeffects, _state
+from ._aot import plan_backward
+from ._entry import Entry
+from ._grad_mode import is_grad_enabled
+from ._pipeline import _debug_log, build  # noqa: F401 - build: its home before graphc._pipeline
+from ._pytree import flatten, objects, spec_diff, unflatten
 from ._report import KernelInfo, Report  # noqa: F401 - their home before graphc._report
 from ._tensor import Tensor
+from ._trace_plan import Unsupported, alias_plan, tensor_key, trace_args
+from ._trace_plan import plan as make_plan
 from ._tracing import Trace, tracing
 from .device import cpu_device
 
 log = logging.getLogger("graphc.compile")
 
-RECOMPILE_LIMIT = 8
+RECOMPILE_LIMIT = 8  # traces after the first, per function; then new signatures run eagerly
+CACHE_SIZE_LIMIT = 8  # entries kept per function (least recently used dropped)
+DYNAMIC_DIM_LIMIT = 4  # sizes of one argument dimension traced before it counts as dynamic
+ONESHOT_LIMIT = 8  # traces used for one call only (lazy state), per function
+WARM_LIMIT = 64  # signatures remembered by the opt-in warm-up
+
+_ROOT = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
 
-# ----------------------------------------------------------------------------
-# flattening arguments and results
+class CompileWarning(RuntimeWarning):
+    """A compiled function (or one signature of it) runs eagerly; the message says why.
 
-
-def _flatten(obj, leaves: list):
-    """A hashable spec of ``obj``'s structure; tensors are appended to ``leaves``."""
-    if isinstance(obj, Tensor):
-        leaves.append(obj)
-        return ("T",)
-    if isinstance(obj, tuple) and hasattr(obj, "_fields"):
-        return ("N", type(obj), tuple(_flatten(o, leaves) for o in obj))
-    if isinstance(obj, (list, tuple)):
-        return ("L" if isinstance(obj, list) else "U", tuple(_flatten(o, leaves) for o in obj))
-    if isinstance(obj, dict):
-        return ("D", tuple((k, _flatten(v, leaves)) for k, v in obj.items()))
-    if obj is None or isinstance(obj, (bool, int, float, str, complex, bytes)):
-        return ("V", type(obj).__name__, obj)
-    return ("O", _Ref(obj))
-
-
-class _Ref:
-    """Another object in the arguments: compared by identity, handed back as it is."""
-
-    __slots__ = ("obj",)
-
-    def __init__(self, obj):
-        self.obj = obj
-
-    def __eq__(self, other):
-        return isinstance(other, _Ref) and other.obj is self.obj
-
-    def __hash__(self):
-        return id(self.obj)
-
-    def __repr__(self):
-        return f"<{type(self.obj).__name__} object at {id(self.obj):#x}>"
-
-
-def _unflatten(spec, leaves, pos=None):
-    if pos is None:
-        pos = [0]
-    tag = spec[0]
-    if tag == "T":
-        v = leaves[pos[0]]
-        pos[0] += 1
-        return v
-    if tag == "N":
-        return spec[1](*[_unflatten(s, leaves, pos) for s in spec[2]])
-    if tag in ("L", "U"):
-        items = [_unflatten(s, leaves, pos) for s in spec[1]]
-        return items if tag == "L" else tuple(items)
-    if tag == "D":
-        return {k: _unflatten(s, leaves, pos) for k, s in spec[1]}
-    if tag == "V":
-        return spec[2]
-    if tag == "O":
-        return spec[1].obj
-    raise TypeError(spec)
-
-
-def _tensor_key(t: Tensor):
-    data = t._data
-    shape = data.shape if data is not None and type(data) is np.ndarray else tuple(t.shape)
-    return (shape, t._dtype.name, t._device, t._requires_grad or t._grad_fn is not None)
-
-
-def _spec_diff(old, new, path="args") -> list:
-    """Where two argument specs (from :func:`_flatten`) differ, as readable guard failures."""
-    if old == new:
-        return []
-    if old[0] != new[0] or old[0] in ("T", "O") or (old[0] == "V" and old[1] != new[1]):
-        return [f"{path} changed from {_spec_text(old)} to {_spec_text(new)}"]
-    if old[0] == "V":
-        return [f"{path} changed value: {old[2]!r} -> {new[2]!r}"]
-    if old[0] == "D":
-        if [k for k, _ in old[1]] != [k for k, _ in new[1]]:
-            return [f"{path} has keys {[k for k, _ in new[1]]}, was {[k for k, _ in old[1]]}"]
-        return [r for (k, a), (_, b) in zip(old[1], new[1]) for r in _spec_diff(a, b, f"{path}[{k!r}]")]
-    items_old, items_new = old[-1], new[-1]
-    if len(items_old) != len(items_new):
-        return [f"{path} has {len(items_new)} items, was {len(items_old)}"]
-    if path == "args" and len(items_old) == 2:  # the (args, kwargs) pair
-        return _spec_diff(items_old[0], items_new[0], "args") + _spec_diff(items_old[1], items_new[1], "kwargs")
-    return [r for i, (a, b) in enumerate(zip(items_old, items_new)) for r in _spec_diff(a, b, f"{path}[{i}]")]
-
-
-def _spec_text(spec) -> str:
-    return {"T": "a tensor", "O": "an object", "L": "a list", "U": "a tuple", "D": "a dict", "N": "a namedtuple"}.get(
-        spec[0], f"{spec[1]} {spec[2]!r}" if spec[0] == "V" else spec[0]
-    )
-
-
-# ----------------------------------------------------------------------------
-# reports
-
-
-# ----------------------------------------------------------------------------
-# a compiled entry
-
-
-class _Entry:
-    """One cached compilation: the trace's bindings and the generated program."""
-
-    def __init__(self, trace: Trace, out_spec, program, report, n_user_outputs, leaves):
-        self.trace = trace
-        self.out_spec = out_spec
-        self.program = program
-        self.report = report
-        self.n_user_outputs = n_user_outputs
-        leaf_index = {}
-        for i, t in enumerate(leaves):
-            leaf_index.setdefault(id(t), i)
-        self.leaf_index = leaf_index
-        self.lifted = [(p.real, tuple(p.real.shape), p.real.dtype, p.real.requires_grad) for p in trace.lifted]
-        # .grad reads: of an argument they follow the argument (a new tensor each call)
-        self.grad_inputs = [(self._target(real), node) for real, node in trace.grad_inputs]
-        self.grad_none = [self._target(real) for real in trace.grad_none_reads]
-        self.value_guards = [(self._target(real), values) for real, values in trace.value_guards]
-        self.seed_generators = [gen for _, gen in trace.seeds]
-        input_pos = {n.id: i for i, n in enumerate(trace.graph.inputs)}
-        self.arg_pos = [input_pos[trace.proxies[id(t)].input_node.id] for t in leaves]
-        self.lifted_pos = [input_pos[p.input_node.id] for p in trace.lifted]
-        self.grad_pos = [input_pos[node.id] for _, node in trace.grad_inputs]
-        self.seed_pos = [input_pos[node.id] for node, _ in trace.seeds]
-        self.scalars = [(input_pos[node.id], getter, dtype.numpy_dtype) for node, getter, dtype in trace.scalars]
-        self.n_inputs = len(trace.graph.inputs)
-        n_out = len(trace.graph.outputs)
-        # Targets are ("arg", leaf index) for arguments (a new object each call) or the real tensor.
-        self.mutation_targets = [self._target(p.real) for p in trace.mutated]
-        self.mutation_pos = [n_out + i for i in range(len(trace.mutated))]
-        self.grad_writes = [(self._target(real), where) for real, where in trace.grad_writes]
-        self.aot = None  # autograd through the call: see graphc._aot
-        self.aot_program = None
-        self.aot_targets = []
-        self.aliases = [None if a is None else (self._target(a[0]), a[1]) for a in trace.output_aliases]
-
-    def _target(self, real):
-        i = self.leaf_index.get(id(real))
-        return ("arg", i) if i is not None else real
-
-    def guard_failure(self, arg_tensors) -> str | None:
-        for real, shape, dtype, requires_grad in self.lifted:
-            if tuple(real.shape) != shape or real.dtype is not dtype:
-                return f"a tensor the function reads (shape {list(shape)}) now has shape {list(real.shape)}, dtype {real.dtype}"
-            if real.requires_grad != requires_grad:
-                return f"a tensor the function reads (shape {list(shape)}) now has requires_grad={real.requires_grad}"
-        for real, node in self.grad_inputs:
-            g = _resolve(real, arg_tensors)._grad
-            if g is None or tuple(g.shape) != tuple(node.shape):
-                return "a .grad read by the function is now None or has another shape"
-        for real in self.grad_none:
-            if _resolve(real, arg_tensors)._grad is not None:
-                return "a .grad that was None when the function was traced is now set (it would accumulate)"
-        for real, values in self.value_guards:
-            data = _resolve(real, arg_tensors)._data
-            if data.shape != values.shape or not np.array_equal(data, values, equal_nan=values.dtype.kind in "fc"):
-                return "the values of a tensor read while tracing (.item(), .tolist(), a bool mask) changed"
-        return None
-
-    def run(self, arg_tensors):
-        inputs = [None] * self.n_inputs
-        for pos, t in zip(self.arg_pos, arg_tensors):
-            inputs[pos] = t._data
-        for pos, (real, _, _, _) in zip(self.lifted_pos, self.lifted):
-            inputs[pos] = real._data
-        for pos, (real, _) in zip(self.grad_pos, self.grad_inputs):
-            inputs[pos] = _resolve(real, arg_tensors)._grad._data
-        for pos, gen in zip(self.seed_pos, self.seed_generators):
-            inputs[pos] = np.int64(_random.next_seed(gen))
-        for pos, getter, np_dtype in self.scalars:
-            inputs[pos] = np.asarray(getter(), dtype=np_dtype)
-        results = self.program(inputs)
-        for target, pos in zip(self.mutation_targets, self.mutation_pos):
-            target = _resolve(target, arg_tensors)
-            np.copyto(target._data, results[pos], casting="unsafe")
-            target._version.value += 1
-        for real, where in self.grad_writes:
-            real = _resolve(real, arg_tensors)
-            if where is None:
-                real._grad = None
-            elif isinstance(where, tuple):
-                real._grad = where[1]
-            else:
-                arr = results[where]
-                g = real._grad
-                if g is not None and g._data.shape == arr.shape and g._data.flags.writeable and g._data.flags.c_contiguous:
-                    np.copyto(g._data, arr)
-                    g._version.value += 1
-                else:
-                    real._grad = Tensor._wrap(arr if hasattr(arr, "to_host") else _writable(arr), real.dtype, real.device)
-        # Device arrays (cuda tensors, Triton backend) stay on the device; anything else is numpy.
-        outs = [Tensor._wrap(r if hasattr(r, "to_host") else _writable(r), n.dtype, self.trace.device) for r, n in zip(results[: self.n_user_outputs], self.trace.graph.outputs)]
-        for i, alias in enumerate(self.aliases):
-            if alias is not None:  # an argument or lifted tensor, or a view of one: as eager gives it
-                outs[i] = _alias_output(_resolve(alias[0], arg_tensors), alias[1])
-        if self.aot is not None:
-            targets = [_resolve(t, arg_tensors) for t in self.aot_targets]
-            _aot.attach(self.aot, self.aot_program, outs, results, inputs, targets)
-        return _unflatten(self.out_spec, outs)
-
-
-def _writable(r):
-    """Outputs are ordinary tensors: a read-only result (a broadcast view) is copied."""
-    r = np.asarray(r)
-    return r if r.flags.writeable else r.copy()
-
-
-def _alias_output(real, view_ops):
-    """The eager value of an output aliasing ``real``: itself, a detached alias, or a view."""
-    if view_ops is None:
-        return real
-    with no_grad():
-        return replay_view(real.detach(), view_ops)
-
-
-def _resolve(target, arg_tensors):
-    """The tensor an entry's target names on this call (``("arg", i)``: the i-th argument)."""
-    return arg_tensors[target[1]] if isinstance(target, tuple) else target
-
-
-# ----------------------------------------------------------------------------
-# the decorator
+    Fix: what the message names — keep shapes stable, pass changing Python numbers as
+    tensors, move prints, clocks and file I/O out of the function — or pass
+    ``fullgraph=True`` to turn the fallback into an error while you find it."""
 
 
 @dataclass
@@ -281,211 +84,488 @@ class CacheInfo:
     entries: int
     recompiles: int
     eager_calls: int
+    eager_reasons: tuple = ()
+
+
+def _warn(message: str) -> None:
+    """Warn at the user's line (the first frame outside graphc)."""
+    frame, level = sys._getframe(1), 2  # stacklevel 2: the caller of _warn
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_ROOT):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, CompileWarning, stacklevel=level)
 
 
 class CompiledFunction:
     """A function compiled by :func:`compile` (call it like the original)."""
 
-    def __init__(self, fn, backend=None, warmup: bool = True):
+    def __init__(
+        self, fn, backend=None, *, warmup: bool = False, fullgraph: bool = False, dynamic=None, mode=None, options=None
+    ):
         self.fn = fn
-        self.backend = backend
+        self.backend = None if backend == "inductor" else backend  # PyTorch's default name: the device decides
         self.warmup = warmup
-        self._cache: dict = {}
-        self._warm: set = set()
+        self.fullgraph = fullgraph
+        self.dynamic = dynamic
+        self._entries: list = []  # most recently used first
+        self._lock = threading.RLock()
+        self._warm: OrderedDict = OrderedDict()
+        self._eager_sigs: OrderedDict = OrderedDict()  # signature -> why it runs eagerly
+        self._eager_reason: str | None = None  # the whole function runs eagerly: why
+        self._reasons: dict = {}  # reason -> eager calls
+        self._warned: set = set()
+        self._dim_sizes: dict = {}  # (leaf, dim) -> sizes traced
+        self._dynamic_dims: set = set()
+        self._last_oneshot = None
+        self._retrace_reason = None
+        self._keyed_sites: set = set()  # (name, where) of random draws that steer Python
+        self._oneshots = 0
         self._traces = self._hits = self._misses = self._eager = 0
-        self._disabled = False
-        self._eager_keys: set = set()  # signatures that cannot be compiled: they run eagerly
-        self._warned = False
+        self._last_report = None
         self.__name__ = getattr(fn, "__name__", type(fn).__name__)
+        self.__qualname__ = getattr(fn, "__qualname__", self.__name__)
         self.__doc__ = getattr(fn, "__doc__", None)
         self.__wrapped__ = fn
 
-    def _key(self, args, kwargs):
-        if not kwargs and all(type(a) is Tensor for a in args):
-            # The common case, kept cheap: positional tensors only (per-call overhead).
-            leaves = list(args)
-            spec = ("U", (("U", (("T",),) * len(args)), ("D", ())))
-            return (spec, tuple(_tensor_key(t) for t in leaves), is_grad_enabled()), leaves
-        leaves = []
-        spec = _flatten((args, kwargs), leaves)
-        key = (spec, tuple(_tensor_key(t) for t in leaves), is_grad_enabled())
-        return key, leaves
+    # -- the call ------------------------------------------------------------------------
+    def __call__(self, *args, **kwargs):
+        if self._eager_reason is not None or _state._STATE.traces:  # inside a trace: inlined
+            return self._run_eagerly(args, kwargs, self._eager_reason)
+        stale = None
+        for entry in self._entries:
+            r = entry.guard(args, kwargs)
+            if r:
+                self._hits += 1
+                if entry is not self._entries[0]:
+                    self._promote(entry)
+                return entry.run(r[0], r[1])
+            if r is False or (r == 0 and stale is None):  # False: stale; 0: other module state
+                stale = entry
+        return self._miss(args, kwargs, stale)
 
+    def _promote(self, entry) -> None:
+        with self._lock:
+            entries = [e for e in self._entries if e is not entry]
+            self._entries = [entry] + entries
+
+    def _run_eagerly(self, args, kwargs, reason=None):
+        self._eager += 1
+        if reason is not None:
+            self._reasons[reason] = self._reasons.get(reason, 0) + 1
+        return self.fn(*args, **kwargs)
+
+    def _fallback(self, reason: str, scope: str = "", whole: bool = False):
+        """Note an eager fallback: a warning once per reason, or an error with fullgraph."""
+        message = f"graphc.compile: {self.__name__} {reason}; {scope or 'it runs eagerly'}"
+        if self.fullgraph:
+            raise UnsupportedError(message + " (fullgraph=True makes this an error)")
+        if reason not in self._warned:
+            self._warned.add(reason)
+            log.info(message)
+            _warn(message)
+        if whole:
+            self._eager_reason = reason
+
+    def _signature(self, args, kwargs):
+        leaves: list = []
+        spec = flatten((args, kwargs), leaves)
+        aliases = tuple(id(t._version) for t in leaves)
+        pattern = tuple(aliases.index(a) for a in aliases)
+        sig = (spec, tuple(tensor_key(t) for t in leaves), is_grad_enabled(), pattern)
+        return sig, spec, leaves
+
+    def _miss(self, args, kwargs, stale):
+        with self._lock:
+            for entry in self._entries:  # another thread may have traced it meanwhile
+                r = entry.guard(args, kwargs)
+                if r:
+                    self._hits += 1
+                    return entry.run(r[0], r[1])
+            if stale is not None and stale in self._entries:
+                why = stale.why_stale()
+                if not why.startswith(_guards.MODULE_STATE):  # traced for other module state: kept
+                    self._entries = [e for e in self._entries if e is not stale]
+                stale = "guard failed: " + why
+            else:
+                stale = None
+            self._misses += 1
+            sig, spec, leaves = self._signature(args, kwargs)
+            reason = self._eager_sigs.get(sig)
+            if reason is not None:
+                return self._run_eagerly(args, kwargs, reason)
+            reason = self._dynamic_reason(sig)
+            if reason is not None:
+                return self._run_eagerly(args, kwargs, reason)
+            if self._traces > RECOMPILE_LIMIT:
+                reason = f"was recompiled {RECOMPILE_LIMIT} times"
+                self._fallback(
+                    reason,
+                    "new signatures run eagerly from now on (traced ones still replay). Pass values that change "
+                    "often as tensors, not Python numbers, and keep input shapes stable",
+                )
+                return self._run_eagerly(args, kwargs, reason)
+            if self.warmup and sig not in self._warm:
+                self._warm[sig] = True
+                if len(self._warm) > WARM_LIMIT:
+                    self._warm.popitem(last=False)
+                return self._run_eagerly(args, kwargs)
+            if self._traces:
+                why = stale or self._retrace_reason or self._explain_miss(sig)
+                log.info("graphc.compile: recompiling %s: %s", self.__name__, why)
+            self._retrace_reason = None
+            try:
+                return self._trace_and_run(args, kwargs, sig, spec, leaves)
+            except Unsupported as e:
+                self._fallback(str(e), "this signature runs eagerly")
+                self._eager_sigs[sig] = str(e)
+                if len(self._eager_sigs) > WARM_LIMIT:
+                    self._eager_sigs.popitem(last=False)
+                return self._run_eagerly(args, kwargs, str(e))
+
+    # -- dynamic dimensions ------------------------------------------------------------------
+    def _dynamic_reason(self, sig):
+        """A dimension that took more than DYNAMIC_DIM_LIMIT sizes stops being traced:
+        calls that differ from the cache only there run eagerly (memory stays bounded)."""
+        dims = None
+        for entry in self._entries:
+            d = _size_diff(entry.signature, sig)
+            if d is not None and (dims is None or len(d) < len(dims)):
+                dims = d
+        if not dims:
+            return None
+        if all(k in self._dynamic_dims for k, _ in dims):
+            return "dynamic dimension " + ", ".join(f"{d} of tensor argument {i}" for (i, d), _ in dims)
+        for key, size in dims:
+            sizes = self._dim_sizes.setdefault(key, set())
+            sizes.add(size)
+            if len(sizes) > DYNAMIC_DIM_LIMIT and key not in self._dynamic_dims:
+                self._dynamic_dims.add(key)
+                i, d = key
+                reason = f"dynamic dimension {d} of tensor argument {i}"
+                self._fallback(
+                    f"saw {len(sizes)} sizes of dimension {d} of tensor argument {i}",
+                    "calls with a size not traced yet run eagerly (traced sizes still replay)",
+                )
+                if all(k in self._dynamic_dims for k, _ in dims):
+                    return reason
+        return None
+
+    def _explain_miss(self, sig) -> str:
+        if not self._entries:
+            return "first call"
+        best = None
+        for entry in self._entries:
+            old = entry.signature
+            reasons = []
+            if old[0] != sig[0]:
+                reasons.extend(spec_diff(old[0], sig[0]) or ["the argument structure changed"])
+            if old[2] != sig[2]:
+                reasons.append(f"grad mode changed to {sig[2]}")
+            if old[3] != sig[3]:
+                reasons.append("arguments share memory differently")
+            if len(old[1]) == len(sig[1]):
+                for i, (a, b) in enumerate(zip(old[1], sig[1])):
+                    for label, x, y in zip(("shape", "dtype", "device", "requires_grad"), a, b):
+                        if x != y:
+                            reasons.append(f"tensor argument {i}: {label} {x} -> {y}")
+            if not reasons:
+                miss = entry.draw_miss()
+                reasons.append(miss or "the Python values or aliasing it was traced for differ")
+            best = reasons if best is None or len(reasons) < len(best) else best
+        return "; ".join(best or ["unknown"])
+
+    # -- tracing ------------------------------------------------------------------------------
+    def _roots(self, spec) -> _guards.Snapshot:
+        snap = _guards.Snapshot()
+        fn = self.fn
+        if isinstance(fn, functools.partial):
+            for i, a in enumerate(fn.args):
+                if not isinstance(a, Tensor):
+                    snap.root(a, f"partial arg {i}")
+            fn = fn.func
+        if hasattr(fn, "__func__") and hasattr(fn, "__self__"):  # a bound method
+            snap.root(fn.__self__, "self")
+            snap.function(fn.__func__, self.__name__)
+        elif hasattr(fn, "__code__"):
+            snap.function(fn, self.__name__)
+        else:  # a callable object, a Module
+            snap.root(fn, self.__name__)
+            call = getattr(type(fn), "forward", None) or getattr(type(fn), "__call__", None)
+            if hasattr(call, "__code__"):
+                snap.function(call, type(fn).__name__)
+        for i, obj in enumerate(objects(spec, [])):
+            snap.root(obj, f"argument object {i}")
+        return snap
+
+    def _trace_and_run(self, args, kwargs, sig, spec, leaves):
+        aliases, reps, roots = alias_plan(leaves)
+        before = self._roots(spec)
+        while True:
+            recorder = _sideeffects.Recorder(self._keyed_sites)
+            try:
+                return self._trace_once(args, kwargs, sig, spec, leaves, aliases, reps, roots, before, recorder)
+            except _sideeffects.DrawUsed as e:
+                recorder.restore_generators()
+                draw = recorder.draws[e.index]
+                site = (draw.name, draw.where)
+                if isinstance(draw.result, int) and site not in self._keyed_sites and not recorder.refused:
+                    # An integer draw steers Python (range(), an index): trace again with
+                    # its value as part of the cache key.
+                    self._keyed_sites.add(site)
+                    log.info(
+                        "graphc.compile: %s: random.%s() at %s steers Python; its value keys the trace",
+                        self.__name__,
+                        draw.name,
+                        draw.where,
+                    )
+                    continue
+                self._fallback(f"uses the value of a random draw at {draw.where} in Python ({e.what}())", whole=True)
+            except _sideeffects.DrawFallback as e:
+                recorder.restore_generators()
+                where = next(d.where for d in recorder.draws if d.mode == "input")
+                self._fallback(
+                    f"uses the value of a random draw at {where} in Python ({str(e.args[0]).split(' (at ')[0]})",
+                    whole=True,
+                )
+            except Unsupported:
+                recorder.restore_generators()  # the eager call that follows draws them again
+                raise
+            return self._run_eagerly(args, kwargs, self._eager_reason)
+
+    def _trace_once(self, args, kwargs, sig, spec, leaves, aliases, reps, roots, before, recorder):
+        """One trace of this call, its program built and run; raises what makes it fail."""
+        device = leaves[0].device if leaves else cpu_device()
+        t0 = time.perf_counter()
+        trace = Trace(self.__name__, device)
+        recorder.trace = trace
+        with tracing(trace), _sideeffects.recording(recorder):
+            traced = trace_args(trace, leaves, aliases, roots)
+            t_args, t_kwargs = unflatten(spec, traced)
+            del traced
+            try:
+                out = self.fn(*t_args, **t_kwargs)
+            except _sideeffects.DrawUsed:
+                raise
+            except TracingError as e:
+                if any(d.mode == "input" for d in recorder.draws):
+                    raise _sideeffects.DrawFallback(e) from e
+                raise
+            del t_args, t_kwargs
+            out_leaves: list = []
+            out_spec = flatten(out, out_leaves)
+            del out
+            aot_plan = self._plan_autograd(trace, out_leaves)
+            trace.finish(out_leaves)
+            n_user = len(out_leaves)
+            del out_leaves
+            if aot_plan is not None:
+                for i, (kind, node) in enumerate(aot_plan.saved):
+                    if kind == "output":
+                        trace.graph.outputs.append(node)
+                        aot_plan.saved[i] = ("output", len(trace.graph.outputs) - 1)
+        recorder.check_generators()
+        self._check_backward_reach(trace)
+        after = self._roots(spec)
+        changed = _guards.changed(before, after)
+        guarded = after.restrict(recorder.names_read())  # what the code that ran could read
+        plan = make_plan(
+            trace,
+            sig,
+            spec,
+            leaves,
+            aliases,
+            reps,
+            roots,
+            out_spec,
+            n_user,
+            aot_plan,
+            recorder,
+            guarded,
+            self._backend(trace.device),
+        )
+        printed = recorder.printed_tensors()
+        _escapes.release(trace)
+        escaped = _escapes.survivors(trace, exclude=printed)
+        extra = escaped + [t for t in printed if t._node is not None]
+        first_extra = len(trace.graph.outputs)
+        trace.graph.outputs.extend(t._node for t in extra)
+        entry = self._build(trace, plan, leaves, aot_plan, time.perf_counter() - t0)
+        draws = [d.result for d in recorder.draws]
+        captured: list = []
+        result = entry.run(plan.leaves_now, draws, captured if extra else None)
+        for k, t in enumerate(extra):
+            _escapes.materialize(t, captured[0][first_extra + k])
+        recorder.flush_prints()
+        self._traces += 1
+        self._decide(entry, recorder, escaped, changed)
+        return result
+
+    def _plan_autograd(self, trace, out_leaves):
+        """Autograd through the call when an output requires grad and no backward ran inside."""
+        if not is_grad_enabled() or trace.grad_written:
+            return None
+        if not any(o._node is not None and o.requires_grad for o in out_leaves):
+            return None
+        aot_plan, why = plan_backward(trace, out_leaves)
+        if aot_plan is None:
+            raise Unsupported(f"returns tensors that require grad and {why}")
+        return aot_plan
+
+    def _check_backward_reach(self, trace) -> None:
+        for key in trace.grad_written:
+            real = trace.grad_owner.get(key)
+            if real is not None and real._grad_fn is not None:
+                raise Unsupported(
+                    "runs backward() into a tensor argument that has autograd history from before the call "
+                    "(detach it, or call backward outside the compiled function)"
+                )
+
+    def _backend(self, device):
+        return self.backend or backend_for_device(device.type).name  # the device decides, through the registry
+
+    def _build(self, trace, plan, leaves, aot_plan, trace_time):
+        graph = trace.graph
+        n_out = len(graph.outputs)
+        plan.mutations = [(target, n_out + i) for i, target in enumerate(plan.mutations)]
+        backend = self._backend(trace.device)
+        report = build(graph, self.__name__, _signature_text(leaves), backend, {"trace": trace_time})
+        aot_program = None
+        if aot_plan is not None:
+            backward = build(aot_plan.backward, self.__name__ + "_backward", _signature_text(leaves), backend, {})
+            aot_program = backward._program
+            report.backward = backward
+        _debug_log(report)
+        self._last_report = report
+        return Entry(plan, report._program, report, aot_program)
+
+    def _decide(self, entry, recorder, escaped, changed) -> None:
+        """Cache the entry, use it for this call only, or make the function run eagerly."""
+        if recorder.refused:
+            what = recorder.refused[0]
+            self._fallback(
+                f"calls {what}, which a compiled replay would not repeat", "it runs eagerly from now on", whole=True
+            )
+            return
+        if recorder.print_sites:
+            where = recorder.print_sites[0]
+            self._fallback(
+                f"calls print() at {where}, which a compiled replay would not repeat",
+                "it runs eagerly from now on",
+                whole=True,
+            )
+            return
+        if escaped or changed:
+            what = ", ".join(changed) if changed else _escapes.describe(escaped)
+            key = (entry.report.traced.structural_hash(), frozenset(changed))
+            last = self._last_oneshot
+            self._oneshots += 1
+            # The same graph changing the same state again: it does so on every call.
+            again = last is not None and last[0] == key[0] and (bool(last[1] & key[1]) or not (last[1] or key[1]))
+            if again or self._oneshots > ONESHOT_LIMIT:
+                self._fallback(
+                    f"changes Python state on every call ({what}), which a compiled replay would not",
+                    "it runs eagerly from now on",
+                    whole=True,
+                )
+                return
+            self._last_oneshot = key
+            self._retrace_reason = f"the previous call created or changed state ({what})"
+            log.info(
+                "graphc.compile: %s created or changed state (%s); the next call traces again", self.__name__, what
+            )
+            return
+        self._last_oneshot = None
+        entries = [entry] + self._entries
+        if len(entries) > CACHE_SIZE_LIMIT:
+            entries = entries[:CACHE_SIZE_LIMIT]
+        self._entries = entries
+        for i, (shape, *_rest) in enumerate(entry.signature[1]):
+            for d, size in enumerate(shape):
+                sizes = self._dim_sizes.setdefault((i, d), set())
+                if len(sizes) <= DYNAMIC_DIM_LIMIT:
+                    sizes.add(size)
+
+    # -- introspection ---------------------------------------------------------------------
     def cache_info(self) -> CacheInfo:
-        """How often this function was traced, hit its cache, and how many entries it has."""
-        return CacheInfo(self._traces, self._hits, self._misses, len(self._cache), max(0, self._traces - 1), self._eager)
+        """How often this function traced, replayed and ran eagerly (and why)."""
+        reasons = tuple(self._reasons)
+        return CacheInfo(
+            self._traces, self._hits, self._misses, len(self._entries), max(0, self._traces - 1), self._eager, reasons
+        )
 
     def cache_clear(self) -> None:
-        self._cache.clear()
-        self._warm.clear()
-        self._eager_keys.clear()
+        with self._lock:
+            self._entries = []
+            self._warm.clear()
+            self._eager_sigs.clear()
+            self._eager_reason = None
+            self._dim_sizes.clear()
+            self._dynamic_dims.clear()
+            self._last_oneshot = None
 
     def __get__(self, obj, objtype=None):
         if obj is None:
             return self
         return functools.partial(self.__call__, obj)
 
-    def _explain_miss(self, key) -> str:
-        if not self._cache:
-            return "first call"
-        best = None
-        for old in self._cache:
-            reasons = []
-            if old[0] != key[0]:
-                reasons.extend(_spec_diff(old[0], key[0]) or ["the argument structure changed"])
-            if old[2] != key[2]:
-                reasons.append(f"grad mode changed to {key[2]}")
-            if len(old[1]) == len(key[1]):
-                for i, (a, b) in enumerate(zip(old[1], key[1])):
-                    for label, x, y in zip(("shape", "dtype", "device", "requires_grad"), a, b):
-                        if x != y:
-                            reasons.append(f"tensor argument {i}: {label} {x} -> {y}")
-            best = reasons if best is None or len(reasons) < len(best) else best
-        return "; ".join(best or ["unknown"])
-
-    def __call__(self, *args, **kwargs):
-        if self._disabled or _in_trace():
-            self._eager += 1
-            return self.fn(*args, **kwargs)
-        key, leaves = self._key(args, kwargs)
-        if key in self._eager_keys:
-            self._eager += 1
-            return self.fn(*args, **kwargs)
-        entry = self._cache.get(key)
-        if entry is not None:
-            failure = entry.guard_failure(leaves)
-            if failure is None:
-                self._hits += 1
-                return entry.run(leaves)
-            log.info("graphc.compile: recompiling %s: guard failed: %s", self.__name__, failure)
-            del self._cache[key]
-        self._misses += 1
-        if self.warmup and key not in self._warm:
-            self._warm.add(key)
-            self._eager += 1
-            return self.fn(*args, **kwargs)
-        if self._traces > RECOMPILE_LIMIT:  # the first trace plus RECOMPILE_LIMIT recompiles
-            if not self._warned:
-                warnings.warn(
-                    f"graphc.compile: {self.__name__} was recompiled {RECOMPILE_LIMIT} times; running it "
-                    "eagerly from now on. Pass values that change often as tensors, not Python numbers, "
-                    "and keep input shapes stable.",
-                    RuntimeWarning,
-                    stacklevel=2,
-                )
-                self._warned = True
-            self._disabled = True
-            self._eager += 1
-            return self.fn(*args, **kwargs)
-        if self._cache or self._traces:
-            log.info("graphc.compile: recompiling %s: %s", self.__name__, self._explain_miss(key))
-        entry = self._compile(args, kwargs, leaves)
-        if entry is None:
-            self._eager_keys.add(key)
-            self._eager += 1
-            return self.fn(*args, **kwargs)
-        self._cache[key] = entry
-        return entry.run(leaves)
-
     def explain(self, *args, **kwargs) -> Report:
-        """Compile for this signature (calling the function like a first call would,
-        if it has not been compiled yet) and return the :class:`Report`."""
-        key, leaves = self._key(args, kwargs)
-        for _ in range(3):
-            entry = self._cache.get(key)
-            if entry is not None:
+        """The :class:`Report` of the compilation for these arguments (calling the function
+        once, as a first call would, if it has none yet). Raises UnsupportedError naming
+        the reason when this call runs eagerly."""
+        sig, _, _ = self._signature(args, kwargs)
+        for entry in self._entries:
+            if entry.signature == sig:
                 return entry.report
+        if self._eager_reason is None and sig not in self._eager_sigs:
+            before = self._traces
             self(*args, **kwargs)
-        entry = self._cache.get(key)
-        if entry is None:
-            raise UnsupportedError(f"{self.__name__} could not be compiled for this signature (see the graphc.compile log)")
-        return entry.report
-
-    # -- tracing and compiling ---------------------------------------------------
-    def _compile(self, args, kwargs, leaves):
-        device = leaves[0].device if leaves else cpu_device()
-        t0 = time.perf_counter()
-        trace = Trace(self.__name__, device)
-        trace.grad_inputs = []
-        with tracing(trace):
-            traced_leaves = [trace.argument(t, f"arg{i}") for i, t in enumerate(leaves)]
-            t_args, t_kwargs = _unflatten(_flatten((args, kwargs), []), traced_leaves)
-            try:
-                out = self.fn(*t_args, **t_kwargs)
-            except TracingError:
-                raise
-            out_leaves: list = []
-            out_spec = _flatten(out, out_leaves)
-            # A training step (backward inside) returns its loss as a plain value. Without a
-            # backward inside, an output that requires grad needs autograd through the call.
-            aot_plan = None
-            if is_grad_enabled() and not trace.grad_written and any(o._node is not None and o.requires_grad for o in out_leaves):
-                aot_plan, why = _aot.plan_backward(trace, out_leaves)
-                if aot_plan is None:
-                    log.info("graphc.compile: %s returns a tensor that requires grad and %s; it runs eagerly", self.__name__, why)
-                    return None
-            trace.finish(out_leaves)
-            if aot_plan is not None:
-                for i, (kind, node) in enumerate(aot_plan.saved):
-                    if kind == "output":
-                        trace.graph.outputs.append(node)
-                        aot_plan.saved[i] = ("output", len(trace.graph.outputs) - 1)
-        self._traces += 1
-        t1 = time.perf_counter()
-        backend = self.backend or backend_for_device(device.type).name  # the device decides by default
-        report = build(trace.graph, self.__name__, _signature(leaves), backend, {"trace": t1 - t0})
-        entry = _Entry(trace, out_spec, report._program, report, len(out_leaves), leaves)
-        if aot_plan is not None:
-            backward = build(aot_plan.backward, self.__name__ + "_backward", _signature(leaves), backend, {})
-            entry.aot, entry.aot_program = aot_plan, backward._program
-            entry.aot_targets = [entry._target(r) for r in aot_plan.diff_reals]
-            report.backward = backward
-        _debug_log(report)
-        return entry
+            if self._traces > before and self._last_report is not None:
+                return self._last_report
+            for entry in self._entries:
+                if entry.signature == sig:
+                    return entry.report
+        why = self._eager_reason or self._eager_sigs.get(sig) or "see the graphc.compile log"
+        raise UnsupportedError(f"{self.__name__} runs eagerly for this signature: {why}")
 
 
-def _in_trace() -> bool:
-    return _state.active_tracer() is not None
+def _size_diff(old, new):
+    """[((leaf, dim), new size)] where two signatures differ only in tensor sizes; None if
+    they differ otherwise."""
+    if old[0] != new[0] or old[2] != new[2] or old[3] != new[3] or len(old[1]) != len(new[1]):
+        return None
+    out = []
+    for i, (a, b) in enumerate(zip(old[1], new[1])):
+        if a[1:] != b[1:] or len(a[0]) != len(b[0]):
+            return None
+        out.extend(((i, d), y) for d, (x, y) in enumerate(zip(a[0], b[0])) if x != y)
+    return out
 
 
-def _signature(leaves) -> str:
+def _signature_text(leaves) -> str:
     return "(" + ", ".join(f"{t.dtype.short}{list(t.shape)}" for t in leaves) + ")"
-
-
-def compile(fn=None, *, backend: str | None = None, warmup: bool = True, **options):
-    """Compile a function (or a callable such as a Module) into fused, cached kernels.
-
-    >>> @graphc.compile
-    ... def f(x, y):
-    ...     return (x * y).relu().sum()
-
-    ``backend``: ``'numpy'`` (CPU) or ``'triton'``; by default the tensors'
-    device decides. ``warmup`` (default True): the first call of each new
-    signature runs eagerly, so state a training step creates lazily (optimizer
-    buffers, ``.grad``) exists as real tensors before tracing; with
-    ``warmup=False`` — or PyTorch's ``fullgraph=True`` — the first call traces,
-    so a data-dependent ``if``/``.item()`` raises its TracingError at once.
-    Other keyword arguments PyTorch accepts (``mode``, ``dynamic``) are
-    accepted and ignored.
-    """
-    if options.get("fullgraph"):
-        warmup = False
-    if fn is None:
-        return lambda f: compile(f, backend=backend, warmup=warmup, **options)
-    return CompiledFunction(fn, backend=backend, warmup=warmup)
 
 
 def trace(fn, *args, **kwargs):
     """Trace ``fn`` on these arguments and return the traced ``ir.Graph`` (nothing runs)."""
     leaves: list = []
-    spec = _flatten((args, kwargs), leaves)
+    spec = flatten((args, kwargs), leaves)
     t = Trace(getattr(fn, "__name__", "fn"), leaves[0].device if leaves else cpu_device())
-    t.grad_inputs = []
     with tracing(t):
         traced = [t.argument(x, f"arg{i}") for i, x in enumerate(leaves)]
-        a, k = _unflatten(spec, traced)
+        a, k = unflatten(spec, traced)
         out = fn(*a, **k)
         outs: list = []
-        _flatten(out, outs)
+        flatten(out, outs)
         t.finish(outs)
+    del a, k, out, outs, traced
+    _escapes.release(t)
+    kept = _escapes.survivors(t)
+    if kept:  # nothing runs here, so lazily created state cannot get its values
+        _warn(
+            f"graphc.trace: {getattr(fn, '__name__', 'the function')} kept {_escapes.describe(kept)} in Python "
+            "objects (state created lazily, such as optimizer buffers); they are tracers without values and "
+            "raise when used. Run the function once before tracing it, or call it through graphc.compile"
+        )
     return t.graph
+
+
+__all__ = ["CacheInfo", "CompileWarning", "CompiledFunction", "trace"]

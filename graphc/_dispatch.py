@@ -44,7 +44,7 @@ _CPU_TYPE = "cpu"
 # The op's rules validated the signature when it was added, so a hit skips them; errors are never
 # cached (the rules raise before the entry exists). Bounded: cleared when it grows past the limit.
 _SIGNATURES: dict = {}
-_SIGNATURE_LIMIT = 8192
+_SIGNATURE_LIMIT = 1024  # ~1 KB an entry: bounded memory when shapes keep changing
 
 
 def active_tracer():

@@ -110,11 +110,11 @@ def zero_grads(params, set_to_none: bool = True) -> None:
     and ``Optimizer.zero_grad`` share this). Goes through the ``.grad`` property so that
     inside ``@graphc.compile`` the trace sees the change."""
     for p in params:
+        if set_to_none:  # without reading .grad: a compiled step then needs no guard on it
+            p.grad = None
+            continue
         g = p.grad
         if g is None:
-            continue
-        if set_to_none:
-            p.grad = None
             continue
         if g._grad_fn is not None:
             g.detach_()

@@ -300,6 +300,10 @@ class Tensor:
 
     @data.setter
     def data(self, value: "Tensor") -> None:
+        tracer = _state.active_tracer()
+        if tracer is not None and (value._node is not None or self._node is not None):
+            tracer.assign_data(self, value)  # inside @graphc.compile: a traced write, not a tracer leak
+            return
         self._data = value._data
         self._dtype = value._dtype
         self._device = value._device

@@ -25,6 +25,8 @@ backward graph into the same graph.
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 
 from backends.numpy.kernels import run_op
@@ -37,7 +39,7 @@ from ir.ops.movement import contiguous_strides
 from . import _state
 from ._autograd_graph import current_seq
 from ._dispatch import apply, replay_view
-from ._grad_mode import is_grad_enabled
+from ._grad_mode import is_grad_enabled, no_grad
 from ._inplace import _check_leaf, _preserve_saved
 from ._tensor import Tensor
 from .device import cpu_device
@@ -72,21 +74,28 @@ class Trace:
         self._value_guarded: set = set()
         self.real_by_tracer: dict[int, Tensor] = {}
         self.views: dict[int, list] = {}  # id(base tracer) -> tracers viewing it (for writes)
+        self.draw_inputs: list = []  # (input node, draw index, dtype): random draws fed per call
+        self.arg_lifted: list = []  # (argument proxy, real): a tensor read both ways
+        self.made: list = []  # weak references to every tracer (escapes: graphc._escapes)
 
     # -- tracers -----------------------------------------------------------------
-    def _tracer(self, node, requires_grad=False) -> Tensor:
-        t = Tensor._wrap(None, node.dtype, self.device)
+    def _tracer(self, node, requires_grad=False, cls=Tensor) -> Tensor:
+        t = cls._wrap(None, node.dtype, self.device)
         t._node = node
         t._trace = self
         t._requires_grad = requires_grad
+        self.made.append(weakref.ref(t))
         return t
 
     def argument(self, real: Tensor, name: str) -> Tensor:
-        """The tracer for an explicit tensor argument."""
+        """The tracer for an explicit tensor argument.
+
+        A tensor that requires grad is a differentiable input whether it is a leaf or
+        not: a compiled call's backward reaches the history it was computed with."""
         if id(real) in self.proxies:
             return self.proxies[id(real)].tracer
         node = self.graph.add_input(tuple(real.shape), real.dtype, name)
-        tracer = self._tracer(node, real.requires_grad and real.is_leaf)
+        tracer = self._tracer(node, real.requires_grad)
         tracer._hooks = real._hooks  # a leaf's grad hooks fire in the traced backward too
         proxy = _Proxy(real, tracer, node, len(self.graph.inputs) - 1)
         self.proxies[id(real)] = proxy
@@ -94,10 +103,30 @@ class Trace:
         self.args.append(proxy)
         return tracer
 
+    def argument_view(self, real: Tensor, base: Tensor, view_ops) -> Tensor:
+        """The tracer for an argument that views another argument's memory (``f(x, x[:2])``):
+        the same view of ``base``'s tracer, so writes through either reach both."""
+        with_grad = real.requires_grad
+        tracer = replay_view(base, view_ops) if view_ops else self.detach(base)
+        if with_grad and not tracer.requires_grad:
+            tracer._requires_grad = True
+        self.proxies[id(real)] = _Proxy(real, tracer, None, None)
+        self.real_by_tracer[id(tracer)] = real
+        return tracer
+
+    def draw_input(self, index: int, value, dtype, cls) -> Tensor:
+        """A 0-d input standing for a Python number drawn from ``random`` (graphc._sideeffects):
+        replays feed a fresh draw."""
+        node = self.graph.add_input((), dtype, f"draw{index}")
+        self.draw_inputs.append((node, index, dtype))
+        return self._tracer(node, cls=cls)
+
     def lift(self, real: Tensor) -> Tensor:
         """The proxy tracer of a real tensor the function reached without receiving it."""
         proxy = self.proxies.get(id(real))
         if proxy is not None:
+            if proxy.index is None or proxy in self.args:
+                self.arg_lifted.append((proxy, real))  # guarded: a later call must pass it again
             return proxy.tracer
         if real._data is None:
             raise TracingError(
@@ -105,7 +134,7 @@ class Trace:
                 f"do not keep tensors computed inside @graphc.compile across calls (at {user_location()})"
             )
         node = self.graph.add_input(tuple(real.shape), real.dtype, f"lifted{len(self.lifted)}")
-        tracer = self._tracer(node, real.requires_grad and real.is_leaf)
+        tracer = self._tracer(node, real.requires_grad)
         tracer._hooks = real._hooks  # a leaf's grad hooks fire in the traced backward too
         proxy = _Proxy(real, tracer, node, len(self.graph.inputs) - 1)
         self.proxies[id(real)] = proxy
@@ -217,6 +246,22 @@ class Trace:
         return out
 
     # -- in-place writes -----------------------------------------------------------
+    def assign_data(self, t: Tensor, value: Tensor) -> None:
+        """``t.data = value`` while tracing: the values are written into ``t`` (outside
+        autograd), so a replay updates the same tensor. Eager rebinds ``t`` to new memory;
+        the values every later read sees are the same. A new shape or dtype cannot be
+        written in place: it is an error here."""
+        if tuple(t.shape) != tuple(value.shape) or t.dtype != value.dtype:
+            raise TracingError(
+                f"t.data = value inside @graphc.compile changes the tensor's shape or dtype "
+                f"({t.dtype}{list(t.shape)} -> {value.dtype}{list(value.shape)}); a compiled function can "
+                f"only write new values into it. Use t.copy_(value) under no_grad, or do this outside the "
+                f"compiled function. (at {user_location()})"
+            )
+        with no_grad():
+            self.write(t, self.to_tracer(value))
+
+
     def write(self, x: Tensor, value: Tensor) -> Tensor:
         """Functionalized ``x[...] = value`` (``value`` already has x's shape and dtype)."""
         target = self.to_tracer(x)
@@ -341,7 +386,7 @@ class Trace:
                 self.grad_writes.append((real, ("real", value)))
         self.mutated = []
         for proxy in list(self.proxies.values()):
-            if proxy.tracer._node is not proxy.input_node:
+            if proxy.input_node is not None and proxy.tracer._node is not proxy.input_node:
                 g.mutations.append((proxy.input_node, proxy.tracer._node))
                 self.mutated.append(proxy)
 

@@ -214,7 +214,11 @@ def result_type(*operands) -> DType:
     """
     dim_result = zero_result = scalar_result = None
     for op in operands:
-        if hasattr(op, "dtype") and hasattr(op, "shape"):
+        weak = getattr(type(op), "weak_scalar", None)  # a traced Python number: promotes as one
+        if weak is not None:
+            dt = _scalar_dtype(weak)
+            scalar_result = dt if scalar_result is None else promote_types(scalar_result, dt)
+        elif hasattr(op, "dtype") and hasattr(op, "shape"):
             dt = op.dtype
             if len(op.shape) > 0:
                 dim_result = dt if dim_result is None else promote_types(dim_result, dt)

@@ -158,8 +158,13 @@ def scalar_literal(node) -> str:
     if node.dtype.is_bool:
         return f"np.bool_({bool(value)})"
     if node.dtype.is_floating_point:
-        return f"np.{np_name}({float(value)!r})"
+        return f"np.{np_name}({_float_literal(float(value))})"
     return f"np.{np_name}({int(value)})"
+
+
+def _float_literal(value: float) -> str:
+    """Python source for a float, ``inf`` and ``nan`` included (repr gives a bare name)."""
+    return repr(value) if np.isfinite(value) else f"float({str(value)!r})"
 
 
 def _shape_with(shape, axis, size_expr) -> str:
@@ -299,6 +304,9 @@ class NumpyCodegen:
                         chain.append(root)
                         root = root.inputs[0]
                     expr = names.get(root.id) or sliced(in_name[root.id], root.shape)
+                    if flat and all(int(np.prod(v.shape)) == rows for v in chain):
+                        args.append(expr)  # only unit dims change: the same flat block
+                        continue
                     for vnode in reversed(chain):
                         expr = view_expr(vnode, expr, "(hi - lo,) + " + repr(tuple(vnode.shape[1:])) if not flat and rows is not None and len(vnode.shape) == len(domain) else None)
                     args.append(expr)

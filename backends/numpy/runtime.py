@@ -71,16 +71,19 @@ def run_blocks(rows: int, row_elems: int, body, scratch=()) -> None:
     """
     step = max(1, min(rows, rows_per_block(rows, row_elems)))  # rows may be 0 (size-0 tensors)
     total = rows * row_elems
-    workers = num_threads()
+    if rows <= step:  # one block, on this thread: the common case of small tensors, kept cheap
+        body(0, rows, [np.empty((step,) + tuple(rest), dtype=dtype) for dtype, rest in scratch])
+        return
 
     def span(start, end):
         s = [np.empty((step,) + tuple(rest), dtype=dtype) for dtype, rest in scratch]
         for lo in range(start, end, step):
             body(lo, min(end, lo + step), s)
 
-    if total < PARALLEL_MIN_ELEMS or workers == 1 or rows < 2:
+    if total < PARALLEL_MIN_ELEMS or rows < 2 or num_threads() == 1:
         span(0, rows)
         return
+    workers = num_threads()
     chunk = -(-rows // workers)
     chunk = -(-chunk // step) * step  # whole blocks per thread
 

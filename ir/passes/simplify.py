@@ -62,7 +62,8 @@ def _identity_of(n):
         spec = row.reduce
         if spec.index or spec.nan == "ignore" or not _same_type(ins[0], n):
             return None
-        return ins[0] if all(ins[0].shape[a] == 1 for a in n.attrs["axes"]) else None
+        shape = ins[0].shape  # a 0-d input reduces over nothing (PyTorch lets dim 0 name it)
+        return ins[0] if all(a >= len(shape) or shape[a] == 1 for a in n.attrs["axes"]) else None
     if kind != ops_table.ELEMENTWISE:
         return None
     p = row.props

@@ -16,6 +16,8 @@ from collections import OrderedDict, namedtuple
 
 from ir import dtypes as dt
 
+from ... import _epochs
+from ..._compiler import CompiledFunction
 from ..._grad_mode import no_grad, zero_grads
 from ..._methods import _parse_to
 from ..._tensor import Tensor
@@ -88,18 +90,27 @@ class Module:
                 f"{type(self).__name__}.__init__() got unexpected arguments {args} {kwargs}: Module.__init__ takes none"
             )
         d = self.__dict__
+        # The stores bump graphc._epochs.MODULES when they change: compiled functions
+        # re-check what they read of a module only after a change (graphc._guards).
         d["training"] = True
-        d["_parameters"] = OrderedDict()
-        d["_buffers"] = OrderedDict()
+        d["_parameters"] = _epochs.EpochDict()
+        d["_buffers"] = _epochs.EpochDict()
         d["_non_persistent_buffers_set"] = set()
-        d["_modules"] = OrderedDict()
-        d["_forward_hooks"] = OrderedDict()
+        d["_modules"] = _epochs.EpochDict()
+        d["_forward_hooks"] = _epochs.EpochDict()
         d["_forward_hooks_with_kwargs"] = set()
-        d["_forward_pre_hooks"] = OrderedDict()
+        d["_forward_pre_hooks"] = _epochs.EpochDict()
         d["_forward_pre_hooks_with_kwargs"] = set()
 
     # -- calling ---------------------------------------------------------------
     def __call__(self, *args, **kwargs):
+        compiled = self.__dict__.get("_compiled_call_impl")  # set by Module.compile()
+        if compiled is not None:
+            return compiled(*args, **kwargs)
+        return self._call_impl(*args, **kwargs)
+
+    def _call_impl(self, *args, **kwargs):
+        """Run the forward pre-hooks, ``forward`` and the forward hooks."""
         pre = self.__dict__.get("_forward_pre_hooks")
         post = self.__dict__.get("_forward_hooks")
         if not pre and not post:
@@ -124,7 +135,10 @@ class Module:
                     result = r
         return result
 
-    _call_impl = __call__
+    def compile(self, *args, **kwargs) -> None:
+        """Compile this module's calls in place (PyTorch's ``Module.compile``): later calls
+        run ``graphc.compile(self._call_impl, *args, **kwargs)``; the module stays itself."""
+        self.__dict__["_compiled_call_impl"] = CompiledFunction(self._call_impl, *args, **kwargs)
 
     def register_forward_pre_hook(self, hook, *, prepend: bool = False, with_kwargs: bool = False) -> RemovableHandle:
         """``hook(module, args)`` runs before ``forward``; it may return new args."""
@@ -295,6 +309,8 @@ class Module:
                 )
             buffers[name] = value
             return
+        if d.get(name, _epochs) is not value:  # a change (train() to the same mode is none)
+            _epochs.bump()
         object.__setattr__(self, name, value)
 
     def __delattr__(self, name: str) -> None:
@@ -304,6 +320,7 @@ class Module:
                 del s[name]
                 self._non_persistent_buffers_set.discard(name)
                 return
+        _epochs.bump()
         object.__delattr__(self, name)
 
     def __dir__(self):
@@ -311,6 +328,7 @@ class Module:
         return sorted(k for k in set(keys) if not k[0].isdigit())
 
     def __setstate__(self, state):
+        _epochs.bump()
         self.__dict__.update(state)
 
     # -- iteration -------------------------------------------------------------------

@@ -27,7 +27,7 @@ def test_compiled_model_backward_outside_matches_eager():
             p.grad = None
         x.grad = None
         losses = []
-        for _ in range(4):  # warm-up, trace, then replays; grads accumulate
+        for _ in range(4):  # the trace (first call), then replays; grads accumulate
             loss = nn.functional.cross_entropy(model(x), y)
             loss.backward()
             losses.append(loss.item())
@@ -96,7 +96,7 @@ def test_in_place_op_on_a_compiled_calls_output():
     w = graphc.tensor([0.3, -1.2, 0.7], dtype=graphc.float64, requires_grad=True)
     x = graphc.tensor([1.5, 0.2, -0.4], dtype=graphc.float64)
     f = graphc.compile(lambda x: (x * w).tanh())
-    for _ in range(3):  # warm-up, trace, replay
+    for _ in range(3):  # trace (first call), replays
         y = f(x)
     assert y.grad_fn.name() == "CompiledFunctionBackward"
     y.add_(1)

@@ -1,11 +1,12 @@
-"""The compile cache and its guards: one trace per signature, a retrace (with a
-log line naming the failed guard) when the signature changes, a bounded number
-of recompiles, and the decorator's forms on functions, callable objects and
+"""The compile cache and its guards: one trace per signature (on the first call), a
+retrace (with a log line naming the failed guard) when the signature changes, a bounded
+number of recompiles, and the decorator's forms on functions, callable objects and
 modules whose parameters are lifted by identity."""
 
 from __future__ import annotations
 
 import logging
+import sys
 import warnings
 
 import numpy as np
@@ -35,8 +36,8 @@ def test_repeated_signature_traces_once_and_replays():
         a, b = (graphc.tensor(rng.standard_normal((4, 3)).astype(np.float32)) for _ in range(2))
         np.testing.assert_allclose(_arr(cf(a, b)), _arr(f3(a, b)), rtol=1e-6)
     info = cf.cache_info()
-    # call 1 runs eagerly (warm-up), call 2 traces and compiles, 18 replays
-    assert (info.traces, info.hits, info.eager_calls, info.entries, info.recompiles) == (1, 18, 1, 1, 0)
+    # call 1 traces, compiles and runs the program; 19 replays
+    assert (info.traces, info.hits, info.eager_calls, info.entries, info.recompiles) == (1, 19, 0, 1, 0)
 
 
 def test_three_op_function_on_8_elements_replays_through_the_cache():
@@ -44,15 +45,22 @@ def test_three_op_function_on_8_elements_replays_through_the_cache():
     body_runs = []
 
     def f(a, b):
-        body_runs.append(1)
         return ((a + b) * 2).relu()
+
+    def profile(frame, event, arg):  # counts runs of f's body without f changing any state
+        if event == "call" and frame.f_code is f.__code__:
+            body_runs.append(1)
 
     cf = graphc.compile(f)
     a, b = graphc.randn(8), graphc.randn(8)
-    for _ in range(50):
-        out = cf(a, b)
-    assert len(body_runs) == 2  # the warm-up call and the trace
-    assert cf.cache_info().hits == 48 and cf.cache_info().traces == 1
+    sys.setprofile(profile)
+    try:
+        for _ in range(50):
+            out = cf(a, b)
+    finally:
+        sys.setprofile(None)
+    assert len(body_runs) == 1  # the trace, on the first call
+    assert cf.cache_info().hits == 49 and cf.cache_info().traces == 1
     np.testing.assert_allclose(_arr(out), _arr(f3(a, b)))
 
 
@@ -66,7 +74,7 @@ def test_kwargs_and_nested_arguments_share_one_entry():
         t = graphc.randn(3)
         out = f(xs, scale=2.0, extra={"t": t})
         np.testing.assert_allclose(_arr(out), _arr(xs[0] * 2.0 + xs[1] + t), rtol=1e-6)
-    assert f.cache_info().traces == 1 and f.cache_info().hits == 3
+    assert f.cache_info().traces == 1 and f.cache_info().hits == 4
 
 
 # ----------------------------------------------------------------------------
@@ -173,11 +181,8 @@ def test_retrace_when_a_lifted_tensor_changes_shape_or_requires_grad(caplog):
 
 
 def test_recompile_limit_warns_once_then_runs_eagerly():
-    calls = []
-
     @graphc.compile
     def f(x, n):
-        calls.append(n)
         return x * n + 1
 
     x = graphc.arange(4, dtype=graphc.float32)
@@ -194,30 +199,45 @@ def test_recompile_limit_warns_once_then_runs_eagerly():
                 np.testing.assert_allclose(_arr(f(x, n)), _arr(x) * n + 1)  # still correct
     runtime = [w for w in caught if issubclass(w.category, RuntimeWarning)]
     assert len(runtime) == 1, [str(w.message) for w in runtime]
+    assert issubclass(runtime[0].category, graphc.CompileWarning)
     assert "recompiled" in str(runtime[0].message) and "eagerly" in str(runtime[0].message)
+    assert runtime[0].filename == __file__  # the warning points at the user's call
     assert f.cache_info().traces == limit + 1  # no more traces after the limit
     assert f.cache_info().recompiles == limit
+    assert any("recompiled" in r for r in f.cache_info().eager_reasons)
+    for _ in range(2):  # signatures traced before the limit still replay
+        np.testing.assert_allclose(_arr(f(x, 3)), _arr(x) * 3 + 1)
+    assert f.cache_info().traces == limit + 1
 
 
 def test_a_signature_that_cannot_compile_runs_eagerly_without_disabling_others(caplog):
     w = graphc.ones(3, requires_grad=True)
+    w64 = graphc.ones(3, dtype=graphc.float64, requires_grad=True)
 
     @graphc.compile
     def f(x):
-        # two outputs that require grad: autograd through a compiled call takes one
-        return x * w, x * w * 2
+        # outputs that require grad with different dtypes: autograd through the call refuses
+        return x * w, x.double() * w64 * 2
 
     caplog.set_level(logging.INFO, logger="graphc.compile")
-    for _ in range(3):
-        out, out2 = f(graphc.ones(3))
-        assert out.requires_grad and out2.requires_grad
-    (out + out2).sum().backward()
-    np.testing.assert_allclose(_arr(w.grad), [3.0, 3.0, 3.0])
-    assert any("requires grad" in r.getMessage() for r in caplog.records)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for _ in range(3):
+            out, out2 = f(graphc.ones(3))
+            assert out.requires_grad and out2.requires_grad
+    messages = [str(m.message) for m in caught if issubclass(m.category, graphc.CompileWarning)]
+    assert len(messages) == 1 and "different dtypes" in messages[0], messages
+    (out.double() + out2).sum().backward()
+    np.testing.assert_allclose(_arr(w.grad), [1.0, 1.0, 1.0])
+    np.testing.assert_allclose(_arr(w64.grad), [2.0, 2.0, 2.0])
+    assert any("require grad" in r.getMessage() for r in caplog.records)
+    assert f.cache_info().eager_calls == 3 and "different dtypes" in f.cache_info().eager_reasons[0]
+    with pytest.raises(graphc.UnsupportedError, match="different dtypes"):
+        f.explain(graphc.ones(3))
     with graphc.no_grad():  # another signature (grad mode) still compiles
         for _ in range(3):
             f(graphc.ones(3))
-    assert f.cache_info().traces == 1 and f.cache_info().hits == 1
+    assert f.cache_info().traces == 1 and f.cache_info().hits == 2
 
 
 # ----------------------------------------------------------------------------
@@ -241,8 +261,12 @@ def test_decorator_with_and_without_arguments():
     def d(x):
         return x.exp() + 1
 
+    @graphc.compile(backend="inductor", mode="reduce-overhead")  # PyTorch's names: the device decides
+    def e(x):
+        return x.exp() + 1
+
     x = graphc.randn(5)
-    for f in (a, b, c, d):
+    for f in (a, b, c, d, e):
         assert isinstance(f, _compiler.CompiledFunction)
         for _ in range(3):
             np.testing.assert_allclose(_arr(f(x)), np.exp(_arr(x)) + 1, rtol=1e-6)
@@ -254,9 +278,8 @@ def test_decorator_with_and_without_arguments():
 def test_unknown_backend_is_a_clear_error():
     f = graphc.compile(lambda x: x + 1, backend="nope")
     x = graphc.ones(2)
-    f(x)  # warm-up runs eagerly
     with pytest.raises(graphc.UnsupportedError, match="nope"):
-        f(x)
+        f(x)  # the first call compiles
 
 
 class Scaler:
@@ -282,7 +305,7 @@ def test_callable_object_lifts_its_tensors_and_sees_in_place_updates():
     np.testing.assert_allclose(_arr(cf(x)), [9.0, 19.0, 29.0])
     obj.w.data = graphc.tensor([0.0, 0.0, 1.0])  # new values, same shape: no retrace
     np.testing.assert_allclose(_arr(cf(x)), [-1.0, -1.0, 0.0])
-    assert cf.cache_info().traces == 1 and cf.cache_info().hits == 3
+    assert cf.cache_info().traces == 1 and cf.cache_info().hits == 4
 
 
 def test_module_parameters_are_lifted_without_retrace():
@@ -338,3 +361,33 @@ def test_identical_graphs_share_generated_code_by_structural_hash():
     assert "program cache hit" in rg.timings and rg._program is rf._program
     assert "program cache hit" not in rh.timings and rh._program is not rf._program
     np.testing.assert_allclose(graphc.compile(g)(x).numpy(), g(x).numpy(), rtol=1e-6)
+
+
+def test_threads_calling_a_function_for_the_first_time_trace_it_once():
+    import threading
+
+    barrier = threading.Barrier(4, timeout=60)
+    cf = graphc.compile(f3)
+    a, b = graphc.randn(5, 3), graphc.randn(5, 3)
+    expected = _arr(f3(a, b))
+    results, errors = [], []
+
+    def worker():
+        try:
+            barrier.wait()
+            for _ in range(20):
+                results.append(_arr(cf(a, b)))
+        except BaseException as e:  # noqa: BLE001 - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not errors, errors
+    assert len(results) == 80
+    for r in results:
+        np.testing.assert_allclose(r, expected, rtol=1e-6)
+    info = cf.cache_info()
+    assert info.traces == 1 and info.eager_calls == 0  # (hits are counted without a lock)

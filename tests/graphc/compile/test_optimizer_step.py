@@ -47,6 +47,9 @@ def test_compiled_step_matches_eager_with_scheduler(opt_cls, kwargs):
     np.testing.assert_allclose(losses, eager_losses, rtol=1e-5, atol=1e-6)
     for a, b in zip(params, eager_params):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
-    # Warm-up call, then one trace; the lr changes from StepLR are read per call.
-    assert fn.cache_info().traces == 1
-    assert fn.cache_info().hits == 4
+    # The first call traces; optimizers with state (momentum buffers, Adam's moments) create
+    # it on that call, so the second call traces once more with the state in place. The lr
+    # changes from StepLR are read per call: no retrace after that.
+    lazy_state = kwargs.get("momentum") or opt_cls in (optim.Adam, optim.AdamW)  # Adagrad's is made in __init__
+    assert fn.cache_info().traces == (2 if lazy_state else 1)
+    assert fn.cache_info().hits == 6 - fn.cache_info().traces

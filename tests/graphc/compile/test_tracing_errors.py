@@ -1,15 +1,16 @@
 """Data-dependent Python on a tracer raises ``graphc.TracingError`` naming the op,
 pointing at the user's line and saying what to do instead.
 
-``graphc.trace`` traces at once, so it raises at once. A compiled function runs
-its *first* call of a signature eagerly (the warm-up), where these functions
-work; the error comes on the second call, which traces. Both paths are checked.
+``graphc.trace`` traces at once, so it raises at once; so does a compiled
+function, whose first call traces (as torch.compile's and jax.jit's do). Both
+paths are checked.
 """
 
 from __future__ import annotations
 
 import inspect
 import os
+import warnings
 
 import numpy as np
 import pytest
@@ -101,14 +102,22 @@ def test_compiled_function_raises_when_it_traces(case):
     fn, op = CASES[case]
     cf = graphc.compile(fn)
     x = graphc.randn(4).abs() + 0.1
-    expected = fn(x)
-    got = cf(x)  # the warm-up call runs eagerly: no error yet
-    np.testing.assert_allclose(got.numpy(), expected.numpy())
-    for _ in range(2):  # the next calls trace, and keep raising (nothing half-compiled is cached)
+    for _ in range(2):  # the first call traces, and so does the next (nothing half-compiled is cached)
         with pytest.raises(graphc.TracingError) as info:
             cf(x)
         check_message(info.value, fn, op)
     assert cf.cache_info().traces == 0 and cf.cache_info().entries == 0
+
+
+@pytest.mark.parametrize("case", ["if", "item"])
+def test_opt_in_warmup_runs_the_first_call_eagerly(case):
+    fn, op = CASES[case]
+    cf = graphc.compile(fn, warmup=True)
+    x = graphc.randn(4).abs() + 0.1
+    np.testing.assert_allclose(cf(x).numpy(), fn(x).numpy())  # eager: no error yet
+    with pytest.raises(graphc.TracingError) as info:
+        cf(x)
+    check_message(info.value, fn, op)
 
 
 def test_if_on_a_tensor_says_what_calls_bool():
@@ -147,18 +156,43 @@ def test_values_of_lifted_tensors_read_while_tracing_are_guarded():
     assert f.cache_info().traces == 3
 
 
-def test_an_escaped_tracer_is_a_clear_error():
+def test_a_tensor_kept_from_inside_holds_eager_values_and_repeated_keeping_runs_eagerly():
+    """A tensor the function keeps in Python state is made real with the value eager
+    computes (never a leftover tracer); a function that keeps one on every call cannot
+    be replayed (the replay would not append), so it runs eagerly, with a warning."""
     kept = []
 
     @graphc.compile
     def f(x):
         y = x * 2
         kept.append(y)  # a tracer escapes while tracing
-        return y
+        return y + 1
 
-    x = graphc.ones(3)
-    f(x)
-    f(x)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for i in range(4):
+            x = graphc.full((3,), float(i))
+            np.testing.assert_allclose(f(x).numpy(), [2.0 * i + 1] * 3)
+    assert len(kept) == 4
+    for i, t in enumerate(kept):
+        np.testing.assert_allclose((t + 1).numpy(), [2.0 * i + 1] * 3)  # real tensors with eager's values
+    messages = [str(w.message) for w in caught if issubclass(w.category, graphc.CompileWarning)]
+    assert len(messages) == 1 and "on every call" in messages[0] and "kept" in messages[0], messages
+    assert f.cache_info().eager_calls == 2 and f.cache_info().entries == 0
+
+
+def test_a_tracer_of_a_failed_trace_is_a_clear_error():
+    kept = []
+
+    @graphc.compile
+    def f(x):
+        kept.append(x * 2)  # a tracer escapes, then the trace fails
+        if x.sum() > 0:
+            return x
+        return -x
+
+    with pytest.raises(graphc.TracingError):
+        f(graphc.ones(3))
     with pytest.raises(graphc.TracingError, match="escaped") as info:
         kept[-1] + 1
     assert os.path.basename(__file__) in str(info.value)

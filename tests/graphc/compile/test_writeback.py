@@ -2,8 +2,8 @@
 views), into lifted tensors (closures, globals, dicts of state), ``.grad``
 results, whole training steps, and random ops drawing fresh numbers per call.
 
-Every check compares the compiled function, over several calls (warm-up,
-trace, replays), with the same function run eagerly on copies of the state.
+Every check compares the compiled function, over several calls (the first,
+which traces, then replays), with the same function run eagerly on copies of the state.
 """
 
 from __future__ import annotations
@@ -103,7 +103,7 @@ def test_mutated_arguments_are_written_back(name):
         expected = fn(*copies)
         _assert_same(got, expected)
         _assert_same(list(args), copies)  # the arguments' values after the call
-    assert cf.cache_info().traces == 1 and cf.cache_info().hits == 2
+    assert cf.cache_info().traces == 1 and cf.cache_info().hits == 3
 
 
 def test_the_same_tensor_passed_twice():
@@ -267,7 +267,8 @@ def test_grad_zeroing_inside_and_outside(zeroing):
         np.testing.assert_allclose(gw, _arr(w.grad), rtol=1e-5)
         np.testing.assert_allclose(gb, _arr(b.grad), rtol=1e-5)
         w.grad, b.grad = saved
-    assert cf.cache_info().traces == 1, cf.cache_info()
+    # "zero_" reads w.grad (None on the first call, then a tensor): one retrace when it appears
+    assert cf.cache_info().traces == (2 if zeroing == "zero_" else 1), cf.cache_info()
 
 
 def test_grad_of_an_argument_follows_the_argument():
@@ -368,7 +369,7 @@ def test_training_step_matches_eager(momentum):
         for pc, pe in zip(m_c.params, m_e.params):
             np.testing.assert_allclose(_arr(bufs_c[id(pc)]), _arr(bufs_e[id(pe)]), rtol=1e-4, atol=1e-6)
     info = cstep.cache_info()
-    assert info.traces == 1 and info.hits == 4
+    assert info.traces == 1 and info.hits == 5
     report = cstep.explain(x, y)
     assert report.traced.mutations  # parameter (and buffer) updates are graph mutations
 
@@ -457,7 +458,8 @@ def test_training_step_with_parameters_passed_as_a_list_argument():
     for a, b in zip(pc, pe):
         np.testing.assert_allclose(_arr(a), _arr(b), rtol=1e-5, atol=1e-6)
         np.testing.assert_allclose(_arr(a.grad), _arr(b.grad))
-    assert cstep.cache_info().traces == 1
+    # .grad is None when the first call traces and a tensor after it: one retrace
+    assert cstep.cache_info().traces == 2
 
 
 def test_outputs_that_are_inputs_or_their_views_alias_them_as_in_eager():

@@ -1,0 +1,205 @@
+"""Training scripts compiled as their authors write them must train exactly as eager does.
+
+* PyTorch's ``dynamic_net.py`` tutorial: the forward draws ``random.randint`` to pick how
+  many terms to use, and SGD with momentum creates each parameter's buffer the first time
+  that parameter gets a gradient — inside a compiled step, on some call other than the
+  first. Over several seeds the compiled losses and parameters equal eager's.
+* A nanoGPT-style model returning ``(logits, loss)``, trained for several steps with
+  AdamW, compiled as a model (autograd through a call with two differentiable outputs)
+  and as a whole step (Adam's state created on the first call): losses and parameters
+  equal eager's.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+
+import numpy as np
+import pytest
+
+import graphc
+import graphc.nn as nn
+import graphc.nn.functional as F
+
+
+class DynamicNet(nn.Module):
+    """The tutorial's model: a third-order polynomial plus 0 to 2 random extra terms."""
+
+    def __init__(self):
+        super().__init__()
+        self.a = nn.Parameter(graphc.randn(()))
+        self.b = nn.Parameter(graphc.randn(()))
+        self.c = nn.Parameter(graphc.randn(()))
+        self.d = nn.Parameter(graphc.randn(()))
+        self.e = nn.Parameter(graphc.randn(()))
+
+    def forward(self, x):
+        y = self.a + self.b * x + self.c * x**2 + self.d * x**3
+        for exp in range(4, random.randint(4, 6)):
+            y = y + self.e * x**exp
+        return y
+
+
+def _dynamic_net(seed: int, compiled: bool, steps: int = 24):
+    graphc.manual_seed(0)
+    random.seed(seed)
+    x = graphc.linspace(-math.pi, math.pi, 200)
+    y = graphc.sin(x)
+    model = DynamicNet()
+    criterion = nn.MSELoss(reduction="sum")
+    optimizer = graphc.optim.SGD(model.parameters(), lr=1e-8, momentum=0.9)
+
+    def step(x, y):
+        loss = criterion(model(x), y)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        return loss
+
+    fn = graphc.compile(step) if compiled else step
+    losses = [fn(x, y).item() for _ in range(steps)]
+    buffers = {k: v["momentum_buffer"].numpy().copy() for k, v in enumerate(optimizer.state.values())}
+    return np.array(losses), [p.detach().numpy().copy() for p in model.parameters()], buffers, fn
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_dynamic_net_with_momentum_matches_eager(seed):
+    losses, params, buffers, _ = _dynamic_net(seed, compiled=False)
+    c_losses, c_params, c_buffers, fn = _dynamic_net(seed, compiled=True)
+    np.testing.assert_allclose(c_losses, losses, rtol=1e-6)
+    for a, b in zip(c_params, params):
+        np.testing.assert_allclose(a, b, rtol=1e-6)
+    assert c_buffers.keys() == buffers.keys()
+    for k in buffers:  # momentum buffers are real tensors with eager's values
+        np.testing.assert_allclose(c_buffers[k], buffers[k], rtol=1e-6)
+    info = fn.cache_info()
+    assert info.eager_calls == 0 and info.entries <= 3  # one entry per path the draw picks
+    assert info.hits >= 24 - info.traces and info.traces <= 7
+
+
+def test_dynamic_net_replays_draw_python_numbers_as_eager_does():
+    """After the compiled run, Python's generator is where eager leaves it."""
+    _dynamic_net(3, compiled=False, steps=10)
+    after_eager = random.random()
+    _dynamic_net(3, compiled=True, steps=10)
+    assert random.random() == after_eager
+
+
+# ----------------------------------------------------------------------------
+# a nanoGPT-style model
+
+
+class CausalSelfAttention(nn.Module):
+    def __init__(self, n_embd, n_head, block_size):
+        super().__init__()
+        self.c_attn = nn.Linear(n_embd, 3 * n_embd)
+        self.c_proj = nn.Linear(n_embd, n_embd)
+        self.n_head, self.n_embd = n_head, n_embd
+        mask = graphc.tril(graphc.ones(block_size, block_size)).view(1, 1, block_size, block_size)
+        self.register_buffer("bias", mask)
+
+    def forward(self, x):
+        B, T, C = x.size()
+        q, k, v = self.c_attn(x).split(self.n_embd, dim=2)
+        k = k.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)
+        q = q.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)
+        v = v.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)
+        att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(k.size(-1)))
+        att = att.masked_fill(self.bias[:, :, :T, :T] == 0, float("-inf"))
+        att = F.softmax(att, dim=-1)
+        y = (att @ v).transpose(1, 2).reshape(B, T, C)
+        return self.c_proj(y)
+
+
+class Block(nn.Module):
+    def __init__(self, n_embd, n_head, block_size):
+        super().__init__()
+        self.ln_1 = nn.LayerNorm(n_embd)
+        self.attn = CausalSelfAttention(n_embd, n_head, block_size)
+        self.ln_2 = nn.LayerNorm(n_embd)
+        self.mlp = nn.Sequential(nn.Linear(n_embd, 4 * n_embd), nn.GELU(), nn.Linear(4 * n_embd, n_embd))
+
+    def forward(self, x):
+        x = x + self.attn(self.ln_1(x))
+        return x + self.mlp(self.ln_2(x))
+
+
+class GPT(nn.Module):
+    def __init__(self, vocab=17, block_size=8, n_embd=16, n_head=2):
+        super().__init__()
+        self.wte = nn.Embedding(vocab, n_embd)
+        self.wpe = nn.Embedding(block_size, n_embd)
+        self.drop = nn.Dropout(0.0)
+        self.block = Block(n_embd, n_head, block_size)
+        self.ln_f = nn.LayerNorm(n_embd)
+        self.lm_head = nn.Linear(n_embd, vocab, bias=False)
+
+    def forward(self, idx, targets=None):
+        B, T = idx.size()
+        pos = graphc.arange(0, T, dtype=graphc.long)
+        x = self.drop(self.wte(idx) + self.wpe(pos))
+        logits = self.lm_head(self.ln_f(self.block(x)))
+        loss = None
+        if targets is not None:
+            loss = F.cross_entropy(logits.view(-1, logits.size(-1)), targets.view(-1))
+        return logits, loss
+
+
+def _train_gpt(mode: str, steps: int = 8):
+    graphc.manual_seed(0)
+    model = GPT()
+    opt = graphc.optim.AdamW(model.parameters(), lr=1e-2)
+    rng = np.random.default_rng(0)
+    data = [(graphc.tensor(rng.integers(0, 17, (4, 8))), graphc.tensor(rng.integers(0, 17, (4, 8)))) for _ in range(2)]
+    batches = [data[i % 2] for i in range(steps)]
+    m = graphc.compile(model) if mode == "model" else model
+
+    def step(x, y):
+        logits, loss = m(x, y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        return logits.detach(), loss.detach()
+
+    fn = graphc.compile(step) if mode == "step" else step
+    losses, logits = [], []
+    for x, y in batches:
+        lg, loss = fn(x, y)
+        losses.append(loss.item())
+        logits.append(lg.numpy().copy())
+    params = [p.detach().numpy().copy() for p in model.parameters()]
+    return np.array(losses), logits, params, (m if mode == "model" else fn)
+
+
+@pytest.mark.parametrize("mode", ["model", "step"])
+def test_gpt_returning_logits_and_loss_trains_compiled_like_eager(mode):
+    # float64: AdamW divides by sqrt(v), so in float32 the last-bit differences between a fused
+    # and an op-by-op gradient (summation order) grow to ~1e-3 in the logits after a few steps;
+    # in float64 compiled and eager training agree to ~1e-12.
+    previous = graphc.get_default_dtype()
+    graphc.set_default_dtype(graphc.float64)
+    try:
+        losses, logits, params, _ = _train_gpt("eager")
+        c_losses, c_logits, c_params, compiled = _train_gpt(mode)
+    finally:
+        graphc.set_default_dtype(previous)
+    assert losses[-1] < losses[0]
+    np.testing.assert_allclose(c_losses, losses, rtol=1e-10, atol=1e-12)
+    for a, b in zip(c_logits, logits):
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-11)
+    for a, b in zip(c_params, params):
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-11)
+    info = compiled.cache_info()
+    assert info.eager_calls == 0, info  # the training forward really ran compiled
+    # the model: one trace; the step: AdamW creates its state on the first call, one retrace
+    assert info.traces == (1 if mode == "model" else 2), info
+
+
+def test_compiled_model_outputs_carry_the_compiled_backward():
+    graphc.manual_seed(0)
+    model = graphc.compile(GPT())
+    x = graphc.randint(0, 17, (2, 8))
+    logits, loss = model(x, x)
+    assert logits.grad_fn.name() == "CompiledFunctionBackward"
+    assert loss.grad_fn.name() == "CompiledFunctionBackward"
