@@ -22,6 +22,8 @@ from ir.dtypes import (
     DType as dtype,
     bfloat16,
     bool_ as bool,  # noqa: A001 - PyTorch's name
+    complex64,
+    complex128,
     float16,
     float32,
     float64,
@@ -91,7 +93,8 @@ double = float64
 long = int64
 int = int32  # noqa: A001
 short = int16
-cfloat = None
+cfloat = complex64
+cdouble = complex128
 
 FloatTensor = "graphc.FloatTensor"
 
@@ -111,6 +114,10 @@ def is_tensor(obj) -> "_builtins.bool":
 
 def is_floating_point(t) -> "_builtins.bool":
     return t.dtype.is_floating_point
+
+
+def is_complex(t) -> "_builtins.bool":
+    return t.dtype.is_complex
 
 
 def numel(t) -> "_builtins.int":

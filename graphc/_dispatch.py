@@ -53,7 +53,7 @@ def apply(name: str, inputs, **attrs):
     if opdef.kind == _VIEW:
         _mark_view(result, inputs[0], (name, attrs))
     # Integer and bool results never require grad (argmax, comparisons, .long()), as in PyTorch.
-    if opdef.differentiable and result._dtype.is_floating_point and is_grad_enabled():
+    if opdef.differentiable and result._dtype.is_differentiable and is_grad_enabled():
         edges = [grad_edge(t) for t in inputs]
         if any(e is not None for e in edges):
             result._grad_fn = GradNode(opdef, attrs, inputs, edges, result)

@@ -48,6 +48,8 @@ def _dtype_arg(dtype) -> dt.DType | None:
         return dt.by_name(dtype.replace("torch.", "").replace("graphc.", ""))
     if dtype in (float,):
         return dt.float64
+    if dtype in (complex,):
+        return dt.complex128
     if dtype in (int,):
         return dt.int64
     if dtype in (bool,):
@@ -83,6 +85,8 @@ def _infer_dtype(data) -> dt.DType:
         return dt.int64
     if kind == "f":
         return dt.default_float()
+    if kind == "c":
+        return dt.default_complex()
     if kind == "O":
         raise TypeError("tensor(): could not infer a dtype from a ragged or non-numeric sequence")
     raise TypeError(f"tensor(): unsupported data of numpy kind {arr.dtype}")

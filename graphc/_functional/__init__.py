@@ -22,13 +22,14 @@ downwards:
 * :mod:`.getitem` — ``tensor[key]`` (read and write) and ``masked_select``;
 * :mod:`.reductions` — ``sum``, ``mean``, ``var``, ``max``, ``softmax``...;
 * :mod:`.linalg` — ``matmul`` and friends, ``tril``/``triu``/``diagonal``;
-* :mod:`.joining` — ``cat``, ``stack``, ``split``, ``chunk``, ``roll``.
+* :mod:`.joining` — ``cat``, ``stack``, ``split``, ``chunk``, ``roll``;
+* :mod:`.complex_numbers` — ``real``/``imag``, ``conj``, ``sgn``, ``polar``, ``view_as_real``...
 """
 
 from __future__ import annotations
 
 # Each topic module's __all__ is the public namespace: re-export them all.
-from . import elementwise, getitem, indexing, joining, linalg, pointwise, reductions, shape, sorting
+from . import complex_numbers, elementwise, getitem, indexing, joining, linalg, pointwise, reductions, shape, sorting
 from ._common import _operand, _to  # noqa: F401 - used across graphc as F._to / F._operand
 from .elementwise import *  # noqa: F403
 from .getitem import *  # noqa: F403
@@ -40,6 +41,7 @@ from .reductions import *  # noqa: F403
 from .shape import *  # noqa: F403
 from .shape import _slice  # noqa: F401 - used by graphc.nn.functional
 from .sorting import *  # noqa: F403
+from .complex_numbers import *  # noqa: F403  (last: its real/imag replace the rows' derived functions)
 
 __all__ = [
     *elementwise.__all__,
@@ -51,4 +53,5 @@ __all__ = [
     *indexing.__all__,
     *getitem.__all__,
     *sorting.__all__,
+    *complex_numbers.__all__,
 ]

@@ -84,6 +84,8 @@ def _seed(out, grad):
                 f"grad can be implicitly created only for scalar outputs (the output has shape "
                 f"{fmt_shape(out.shape)}); pass gradient= with a tensor of that shape"
             )
+        if out.dtype.is_complex:
+            raise AutogradError("grad can be implicitly created only for real scalar outputs")
         with no_grad():
             return ones_like(out)
     if not isinstance(grad, Tensor):

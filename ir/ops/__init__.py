@@ -7,7 +7,7 @@ Rows live in one module per kind — :mod:`.elementwise` (maps and ``cast``), :m
 generically and read rows; passes read properties and specs; nothing else lists op names.
 """
 
-from . import collective, creation, elementwise, index, linalg, movement, reduce  # noqa: F401  (each registers its rows)
+from . import collective, complex_parts, creation, elementwise, index, linalg, movement, reduce  # noqa: F401  (each registers its rows)
 from .core import (
     CAST,
     COLLECTIVE,
@@ -16,6 +16,7 @@ from .core import (
     ELEMENTWISE,
     INDEX,
     KINDS,
+    LIBRARY,
     MATMUL,
     OPS,
     PAD,
@@ -36,7 +37,7 @@ from .core import (
 )
 
 __all__ = [
-    "CAST", "COLLECTIVE", "CONCAT", "CREATION", "ELEMENTWISE", "INDEX", "KINDS", "MATMUL", "OPS", "PAD", "RANDOM",
+    "CAST", "COLLECTIVE", "CONCAT", "CREATION", "ELEMENTWISE", "INDEX", "KINDS", "LIBRARY", "MATMUL", "OPS", "PAD", "RANDOM",
     "REDUCE", "SCAN", "SOURCE", "VIEW", "Binding", "OpDef", "Props", "ReduceSpec", "broadcast_shapes", "check_axes",
     "fmt_shape", "get", "register",
 ]

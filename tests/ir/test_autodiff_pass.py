@@ -32,9 +32,14 @@ EPS = 1e-6
 
 
 def _weighted_loss(g: Graph, out, rng):
-    """sum(out * W) with a fixed random W, so every output element matters."""
-    w = g.add_constant(rng.standard_normal(out.shape), out.dtype)
-    prod = g.add("mul", [out, w])
+    """sum(out * W) with a fixed random W, so every output element matters (the real part of
+    it, with a complex W, for complex outputs)."""
+    w = rng.standard_normal(out.shape)
+    if out.dtype.is_complex:
+        w = w + 1j * rng.standard_normal(out.shape)
+    prod = g.add("mul", [out, g.add_constant(w, out.dtype)])
+    if out.dtype.is_complex:
+        prod = g.add("real", [prod])
     return g.add("sum", [prod], axes=tuple(range(len(out.shape))), keepdim=False)
 
 
@@ -276,7 +281,20 @@ def _case_all_reduce_wait(g, rng):
     return g.add("all_reduce_wait", [s], reduce_op="avg", group="self"), vals
 
 
+def _complex_case(name):
+    """Complex rows on z = complex(x, y) of real graph inputs (away from 0, angle's kink): finite
+    differences in x and y check PyTorch's convention of the row's rule through complex's."""
+
+    def build(g, rng):
+        (x, y), vals = _inputs(g, rng, ((2, 3), 0.3, 1.5), ((2, 3), -1.5, 1.5))
+        z = g.add("complex", [x, y])
+        return (z if name == "complex" else g.add(name, [z])), vals
+
+    return build
+
+
 CASES = {
+    **{n: _complex_case(n) for n in ["real", "imag", "conj", "angle", "complex"]},
     **{n: _unary_case(n) for n in ["neg", "abs", "relu", "copy", "sign", "floor", "ceil", "round", "trunc"]},
     **{
         n: _unary_case(n)

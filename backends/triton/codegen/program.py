@@ -181,6 +181,7 @@ class TritonCodegen:
 
     def generate(self) -> Program:
         g = self.graph
+        _refuse_complex(g)
         self.run = ["def run(inputs):"]
         if g.inputs:
             self.run.append(
@@ -258,6 +259,18 @@ class HostOps:
     @staticmethod
     def host_op(op, arrays, attrs, shape, dtype):
         return numpy_kernels.run_op(ops_table.OPS[op], [np.asarray(a) for a in arrays], attrs, shape, dtype)
+
+
+def _refuse_complex(graph) -> None:
+    """The kernels do not lower complex values (to pairs of reals) yet: say so by op."""
+    for n in graph.nodes:
+        if n.kind == ops_table.SOURCE:
+            continue  # name the first op that computes with complex values
+        if n.dtype.is_complex or any(i.dtype.is_complex for i in n.inputs):
+            raise UnsupportedError(
+                f"the Triton backend does not support complex dtypes yet: %{n.id} = {n.op} ({n.dtype}) in graph "
+                f"{graph.name!r}; run complex computations on the CPU (the numpy backend)"
+            )
 
 
 _warned = [False]
