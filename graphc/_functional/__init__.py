@@ -31,6 +31,7 @@ from __future__ import annotations
 # Each topic module's __all__ is the public namespace: re-export them all.
 from . import complex_numbers, elementwise, getitem, indexing, joining, linalg, pointwise, reductions, shape, sorting
 from ._common import _operand, _to  # noqa: F401 - used across graphc as F._to / F._operand
+from .complex_numbers import *  # noqa: F403
 from .elementwise import *  # noqa: F403
 from .getitem import *  # noqa: F403
 from .indexing import *  # noqa: F403
@@ -41,7 +42,6 @@ from .reductions import *  # noqa: F403
 from .shape import *  # noqa: F403
 from .shape import _slice  # noqa: F401 - used by graphc.nn.functional
 from .sorting import *  # noqa: F403
-from .complex_numbers import *  # noqa: F403  (last: its real/imag replace the rows' derived functions)
 
 __all__ = [
     *elementwise.__all__,
