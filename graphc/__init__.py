@@ -151,6 +151,33 @@ from ._functional import (  # noqa: E402
 
 _sys.modules.setdefault("graphc.functional", _sys.modules[__name__ + "._functional"])
 
+# linear algebra (and its torch.* spellings, which are Tensor methods too).
+from . import linalg  # noqa: E402
+from .linalg.legacy import (  # noqa: E402
+    cholesky,
+    cholesky_inverse,
+    cholesky_solve,
+    cross,
+    det,
+    geqrf,
+    inverse,
+    logdet,
+    lu,
+    lu_solve,
+    lu_unpack,
+    matrix_exp,
+    matrix_power,
+    orgqr,
+    ormqr,
+    pca_lowrank,
+    pinverse,
+    qr,
+    slogdet,
+    svd,
+    svd_lowrank,
+    triangular_solve,
+)
+
 # nn, optim, data loading and serialization.
 from . import distributed, nn, optim, utils  # noqa: E402
 from .serialization import load, save  # noqa: E402

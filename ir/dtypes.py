@@ -266,7 +266,7 @@ def result_type(*operands) -> DType:
     """
     dim_result = zero_result = scalar_result = None
     for op in operands:
-        if hasattr(op, "dtype") and hasattr(op, "shape"):
+        if isinstance(getattr(op, "dtype", None), DType) and hasattr(op, "shape"):  # numpy scalars are weak
             dt = op.dtype
             if len(op.shape) > 0:
                 dim_result = dt if dim_result is None else promote_types(dim_result, dt)

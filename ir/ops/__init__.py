@@ -7,7 +7,17 @@ Rows live in one module per kind — :mod:`.elementwise` (maps and ``cast``), :m
 generically and read rows; passes read properties and specs; nothing else lists op names.
 """
 
-from . import collective, complex_parts, creation, elementwise, index, linalg, movement, reduce  # noqa: F401  (each registers its rows)
+from . import (  # noqa: F401  (each registers its rows)
+    collective,
+    complex_parts,
+    creation,
+    elementwise,
+    index,
+    linalg,
+    linalg_lapack,
+    movement,
+    reduce,
+)
 from .core import (
     CAST,
     COLLECTIVE,
