@@ -147,6 +147,43 @@ _R = np.random.default_rng(7)
 _X = _R.standard_normal((3, 4, 5))
 _I = np.array([[0, 2, 1, 1, 0]] * 4)
 
+# Linear-algebra rows: well-conditioned matrices (batched, float32/float64/complex128), so float32
+# results stay within TOL of the float64 reference. Factorizations whose signs or phases are a
+# convention (eigenvectors, singular vectors, Q) run in float64 and complex128 only, where the
+# reference makes the same LAPACK calls.
+_M = _R.standard_normal((2, 3, 3)) + 3 * np.eye(3)  # diagonally dominant: far from singular
+_SPD = _M @ _M.swapaxes(-1, -2) + np.eye(3)
+_C = _M + 0.5j * _R.standard_normal((2, 3, 3))
+_HPD = _C @ _C.conj().swapaxes(-1, -2) + np.eye(3)
+_TALL, _WIDE = _R.standard_normal((4, 3)), _R.standard_normal((2, 3, 5))
+LINALG_SAMPLES = {
+    "linalg_cholesky": [_sample("f32", [_SPD.astype(np.float32)], {"check": True}), _sample("c", [_HPD], {"check": True})],
+    "linalg_solve_triangular": [
+        _sample("left", [_M, _R.standard_normal((3, 2))], {"upper": True, "left": True, "unitriangular": False}),
+        _sample("right-unit", [_M.astype(np.float32), _R.standard_normal((2, 4, 3)).astype(np.float32)],
+                {"upper": False, "left": False, "unitriangular": True})],
+    "linalg_solve": [_sample("f32", [_M.astype(np.float32), _R.standard_normal((3, 2)).astype(np.float32)], {"check": True}),
+                     _sample("c", [_C, _C[0]], {"check": True})],
+    "linalg_inv": [_sample("f64", [_M], {"check": True}), _sample("c", [_C], {"check": False})],
+    "linalg_det": [_sample("f32", [_M.astype(np.float32)], {}), _sample("c", [_C], {})],
+    "linalg_slogdet": [_sample("f64", [_M], {}), _sample("c", [_C], {})],
+    "linalg_qr": [_sample("tall", [_TALL], {"mode": "reduced"}), _sample("wide", [_WIDE], {"mode": "complete"}),
+                  _sample("c", [_C], {"mode": "r"})],
+    "linalg_eigh": [_sample("f64", [_SPD], {"upper": False}), _sample("c", [_HPD], {"upper": True})],
+    "linalg_eig": [_sample("f64", [_M], {}), _sample("c", [_C], {})],
+    "linalg_svd": [_sample("tall", [_TALL], {"full_matrices": False}), _sample("wide", [_WIDE], {"full_matrices": True}),
+                   _sample("c", [_C], {"full_matrices": False})],
+    "linalg_lu_factor": [_sample("sq", [_M.astype(np.float32)], {"check": True}), _sample("wide", [_WIDE], {"check": False}),
+                         _sample("c", [_C], {"check": False})],
+    "linalg_matrix_exp": [_sample("f32", [(_M / 4).astype(np.float32)], {}), _sample("c", [_C / 4], {})],
+    "linalg_info": [_sample("chol", [_SPD - 5 * np.eye(3)], {"of": "cholesky"}), _sample("lu", [_M * [[1], [0], [1]]], {"of": "lu"})],
+    "lu_pivots_to_perm": [_sample("p", [np.array([[3, 2, 3], [1, 3, 3]], dtype=np.int32)], {"m": 4})],
+    "geqrf": [_sample("tall", [_TALL], {}), _sample("c", [_C], {})],
+    "linalg_ldl_factor": [_sample("f64", [_SPD - 4 * np.eye(3)], {"hermitian": False}), _sample("c", [_HPD], {"hermitian": True})],
+    "linalg_ldl_solve": [_sample("f64", [_M, np.array([[1, 2, 3], [-3, -3, 3]], dtype=np.int32), _R.standard_normal((3, 2))],
+                                 {"hermitian": False})],
+}
+
 # Rows whose attributes must be chosen: hand-written samples (a new row of these kinds adds one).
 SAMPLES = {
     "cast": [_sample("f2i", [_X * 4], {"dtype": i32}), _sample("i2f", [_I], {"dtype": f32}),
@@ -168,6 +205,7 @@ SAMPLES = {
     "full": [_sample("f", [], {"shape": (3, 4), "dtype": f32, "value": 2.5})],
     "iota": [_sample("i", [], {"shape": (3, 4), "dtype": i64, "axis": 1})],
     "constant": [_sample("c", [], {"shape": (2, 2), "dtype": f32, "value": np.arange(4.0).reshape(2, 2)})],
+    **LINALG_SAMPLES,
 }
 NO_VALUES = {"input"}  # a graph input has no implementation to compare
 # Collectives need a process group; tests/distributed runs them on 1-3 ranks (in-graph NCCL collectives on
