@@ -151,8 +151,8 @@ from ._functional import (  # noqa: E402
 
 _sys.modules.setdefault("graphc.functional", _sys.modules[__name__ + "._functional"])
 
-# linear algebra (and its torch.* spellings, which are Tensor methods too).
-from . import linalg  # noqa: E402
+# linear algebra (and its torch.* spellings, which are Tensor methods too), Fourier transforms.
+from . import fft, linalg  # noqa: E402
 from .linalg.legacy import (  # noqa: E402
     cholesky,
     cholesky_inverse,
@@ -181,6 +181,12 @@ from .linalg.legacy import (  # noqa: E402
 # nn, optim, data loading and serialization.
 from . import distributed, nn, optim, utils  # noqa: E402
 from .serialization import load, save  # noqa: E402
+from ._stft import istft, stft  # noqa: E402
+from . import signal  # noqa: E402
+from .signal.windows import bartlett_window, blackman_window, hamming_window, hann_window, kaiser_window  # noqa: E402
+
+Tensor.stft = stft
+Tensor.istft = istft
 
 from ._compiler import compile, trace  # noqa: E402,A004 - PyTorch's name
 from . import viz  # noqa: E402  (graph drawings and dumps: graphc.viz.save(obj, "x.svg"))

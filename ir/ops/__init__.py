@@ -12,6 +12,7 @@ from . import (  # noqa: F401  (each registers its rows)
     complex_parts,
     creation,
     elementwise,
+    fft,
     index,
     linalg,
     linalg_lapack,
