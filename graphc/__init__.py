@@ -182,7 +182,7 @@ from .linalg.legacy import (  # noqa: E402
 from . import distributed, nn, optim, utils  # noqa: E402
 from .serialization import load, save  # noqa: E402
 from ._stft import istft, stft  # noqa: E402
-from . import signal  # noqa: E402
+from . import masked, signal  # noqa: E402
 from .signal.windows import bartlett_window, blackman_window, hamming_window, hann_window, kaiser_window  # noqa: E402
 
 Tensor.stft = stft
