@@ -253,6 +253,7 @@ Tensor.H = property(lambda self: F.adjoint(self) if self.ndim == 2 else F.conj(s
 for _name in ("conj", "resolve_conj", "resolve_neg", "is_conj", "is_neg", "sgn", "isreal"):
     setattr(Tensor, _name, getattr(F, _name))
 Tensor.sgn_ = _make_inplace(F.sgn, "sgn_")
+Tensor.__complex__ = lambda self: complex(self.item())
 Tensor.cfloat = lambda self: F._to(self, dt.complex64)
 Tensor.cdouble = lambda self: F._to(self, dt.complex128)
 

@@ -146,12 +146,12 @@ def _abs_grad(n, g):
     if not n.in_dtypes[0].is_complex:
         return g * n[0].sign()
     z = n[0]  # d|z| = Re(conj(sgn z) dz): the gradient is g * sgn(z), 0 at z == 0
-    r = n.out
+    r = z.abs()
     safe = where(r.eq(0), 1, r)
     return g.cast(z.dtype) * where(r.eq(0), 0, z / safe.cast(z.dtype))
 
 
-unary("abs", _dtype_abs, ufunc="absolute", triton="tl.abs({0})", grad=_abs_grad, saves=(0, "out"),
+unary("abs", _dtype_abs, ufunc="absolute", triton="tl.abs({0})", grad=_abs_grad, saves=(0,),
       props=Props(idempotent=True), binding=Binding(("abs", "absolute")), complex=True, complex_rule=True)
 unary("sign", ufunc="sign", grad=ZERO, props=Props(idempotent=True), binding=Binding(("sign",)),
       triton={"float": "tl.where({0} > 0, 1.0, tl.where({0} < 0, -1.0, {0}))",

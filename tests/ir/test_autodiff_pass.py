@@ -322,6 +322,19 @@ def _case_eig(g, rng):
     return out, vals, mask
 
 
+def _fft_case(name, **attrs):
+    """Transforms on complex(x, y) (or a real x for r2c), so finite differences in real inputs see
+    the adjoint rules; c2r ignores the imaginary parts of its self-conjugate bins, as numpy does."""
+
+    def build(g, rng):
+        (x, y), vals = _inputs(g, rng, ((2, 3), -1, 1), ((2, 3), -1, 1))
+        if name == "fft_r2c":
+            return g.add(name, [x], **attrs), vals
+        return g.add(name, [g.add("complex", [x, y])], **attrs), vals
+
+    return build
+
+
 def _complex_case(name):
     """Complex rows on z = complex(x, y) of real graph inputs (away from 0, angle's kink): finite
     differences in x and y check PyTorch's convention of the row's rule through complex's."""
@@ -336,6 +349,9 @@ def _complex_case(name):
 
 CASES = {
     **{n: _complex_case(n) for n in ["real", "imag", "conj", "angle", "complex"]},
+    "fft_c2c": _fft_case("fft_c2c", axis=1, inverse=True, scale="sqrt"),
+    "fft_r2c": _fft_case("fft_r2c", axis=1, onesided=True, scale="n"),
+    "fft_c2r": _fft_case("fft_c2r", axis=1, n=4, scale="none"),
     "linalg_cholesky": _linalg_case("linalg_cholesky", check=True),
     "linalg_solve_triangular": _linalg_case("linalg_solve_triangular", upper=False, left=True, unitriangular=False),
     "linalg_solve": _linalg_case("linalg_solve", check=True),
