@@ -69,6 +69,7 @@ def multi_dot(tensors, *, out=None):
 def cross(input, other, *, dim=-1, out=None):
     """The cross product of 3-vectors along ``dim`` (inputs broadcast)."""
     a, b = tensor_arg(input, "linalg.cross", "input"), tensor_arg(other, "linalg.cross", "other")
+    require(a.ndim == b.ndim, "linalg.cross: inputs must have the same number of dimensions.")
     a, b = F.broadcast_tensors(a, b)
     d = dim % a.ndim
     require(a.shape[d] == 3 and b.shape[d] == 3,

@@ -327,7 +327,12 @@ library("linalg_lu_factor", 1, _packed_shape(LAYOUTS["linalg_lu_factor"]), _dtyp
         doc="Packed [LU | pivots | perm | invperm]: A = P L U with partial pivoting.")
 library("linalg_matrix_exp", 1, _square, _dtype_lapack, _np_matrix_exp, grad=G.matrix_exp_grad, saves=(0,),
         grad_name="LinalgMatrixExpBackward0")
-library("linalg_info", 1, _batch, _index_out, _np_info, ("of",),
+def _shape_info(op, inputs, attrs):
+    check_matrix("linalg.info", inputs[0].shape, square=attrs["of"] == "cholesky")
+    return tuple(inputs[0].shape[:-2])
+
+
+library("linalg_info", 1, _shape_info, _index_out, _np_info, ("of",),
         doc="LAPACK's info per matrix for the _ex forms: 'cholesky' (first non-PD minor) or 'lu' (first zero pivot).")
 library("lu_pivots_to_perm", 1, _shape_pivots, _dtype_pivots, _np_pivots_to_perm, ("m",),
         doc="The row order (A[perm]) that LAPACK's 1-based pivots make.")

@@ -80,7 +80,7 @@ CASES = {
     "matrix_power": (lambda a: LA.matrix_power(a, -2), [SQ]),
     "householder_product": (LA.householder_product, [TALL, mats(3, seed=12)]),
     "multi_dot": (lambda a, b, c: LA.multi_dot([a, b, c]), [mats(4, seed=13), TALL, WIDE]),
-    "cross": (LA.cross, [mats((2, 3), seed=14), mats(3, seed=15)]),
+    "cross": (LA.cross, [mats((2, 3), seed=14), mats((1, 3), seed=15)]),
     "vecdot_c": (LA.vecdot, [mats((2, 3), True, seed=16), mats(3, True, seed=17)]),
     "vander": (LA.vander, [mats(4, seed=18)]),
     "cond": (LA.cond, [SQ]),
