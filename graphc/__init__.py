@@ -22,6 +22,8 @@ from ir.dtypes import (
     DType as dtype,
     bfloat16,
     bool_ as bool,  # noqa: A001 - PyTorch's name
+    complex64,
+    complex128,
     float16,
     float32,
     float64,
@@ -92,7 +94,8 @@ double = float64
 long = int64
 int = int32  # noqa: A001
 short = int16
-cfloat = None
+cfloat = complex64
+cdouble = complex128
 
 FloatTensor = "graphc.FloatTensor"
 
@@ -112,6 +115,10 @@ def is_tensor(obj) -> "_builtins.bool":
 
 def is_floating_point(t) -> "_builtins.bool":
     return t.dtype.is_floating_point
+
+
+def is_complex(t) -> "_builtins.bool":
+    return t.dtype.is_complex
 
 
 def numel(t) -> "_builtins.int":
@@ -145,9 +152,41 @@ from ._functional import (  # noqa: E402
 
 _sys.modules.setdefault("graphc.functional", _sys.modules[__name__ + "._functional"])
 
+# linear algebra (and its torch.* spellings, which are Tensor methods too), Fourier transforms.
+from . import fft, linalg  # noqa: E402
+from .linalg.legacy import (  # noqa: E402
+    cholesky,
+    cholesky_inverse,
+    cholesky_solve,
+    det,
+    geqrf,
+    inverse,
+    logdet,
+    lu,
+    lu_solve,
+    lu_unpack,
+    matrix_exp,
+    matrix_power,
+    orgqr,
+    ormqr,
+    pca_lowrank,
+    pinverse,
+    qr,
+    slogdet,
+    svd,
+    svd_lowrank,
+    triangular_solve,
+)
+
 # nn, optim, data loading and serialization.
 from . import distributed, nn, optim, special, utils  # noqa: E402
 from .serialization import load, save  # noqa: E402
+from ._stft import istft, stft  # noqa: E402
+from . import masked, signal  # noqa: E402
+from .signal.windows import bartlett_window, blackman_window, hamming_window, hann_window, kaiser_window  # noqa: E402
+
+Tensor.stft = stft
+Tensor.istft = istft
 
 from ._compiler import CompileWarning, trace  # noqa: E402
 from ._optimized_module import OptimizedModule, compile  # noqa: E402,A004 - PyTorch's name

@@ -73,7 +73,7 @@ def apply(name: str, inputs, **attrs):
             base = t._base
             if t._requires_grad or t._grad_fn is not None or (base is not None and base._grad_fn is not None):
                 # Integer and bool results never require grad (argmax, comparisons, .long()), as in PyTorch.
-                if result._dtype.is_floating_point and is_grad_enabled():
+                if result._dtype.is_differentiable and is_grad_enabled():
                     edges = [grad_edge(t) for t in inputs]
                     if any(e is not None for e in edges):
                         result._grad_fn = GradNode(opdef, attrs, inputs, edges, result)

@@ -48,6 +48,8 @@ def _dtype_arg(dtype) -> dt.DType | None:
         return dt.by_name(dtype.replace("torch.", "").replace("graphc.", ""))
     if dtype in (float,):
         return dt.float64
+    if dtype in (complex,):
+        return dt.complex128
     if dtype in (int,):
         return dt.int64
     if dtype in (bool,):
@@ -83,6 +85,8 @@ def _infer_dtype(data) -> dt.DType:
         return dt.int64
     if kind == "f":
         return dt.default_float()
+    if kind == "c":
+        return dt.default_complex()
     if kind == "O":
         raise TypeError("tensor(): could not infer a dtype from a ragged or non-numeric sequence")
     raise TypeError(f"tensor(): unsupported data of numpy kind {arr.dtype}")
@@ -175,11 +179,18 @@ def ones(*size, dtype=None, device=None, requires_grad=False, out=None) -> Tenso
 def full(size, fill_value, *, dtype=None, device=None, requires_grad=False) -> Tensor:
     """A tensor filled with ``fill_value`` (its dtype inferred from the value)."""
     if dtype is None:
-        dtype = dt.bool_ if isinstance(fill_value, bool) else dt.int64 if isinstance(fill_value, int) else dt.default_float()
+        dtype = (dt.bool_ if isinstance(fill_value, bool) else dt.int64 if isinstance(fill_value, int) else
+                 dt.default_complex() if isinstance(fill_value, complex) else dt.default_float())
     return _full(_shape_arg((size,) if isinstance(size, int) else tuple(size), "full"), fill_value, _dtype_arg(dtype), device, requires_grad)
 
 
 def _random_op(op, shape, dtype, device, requires_grad, generator):
+    if dtype.is_complex:  # PyTorch: independent real and imaginary parts; normals of variance 1/2 each
+        parts = _random_op(op, (2,) + tuple(shape), dt.to_real(dtype), None, False, generator)
+        re, im = parts[0], parts[1]
+        if op == "random_normal":
+            re, im = re * 0.5**0.5, im * 0.5**0.5
+        return _finish(apply("complex", [re, im]), requires_grad, device)
     tracer = active_tracer()
     if tracer is not None:
         seed = tracer.random_seed(generator)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ir import dtypes as dt
-from ir.errors import DeviceError
+from ir.errors import DeviceError, UnsupportedError
 from ir.ops import ELEMENTWISE, OPS
 
 from . import _factories, _inplace
@@ -232,7 +232,43 @@ for _name, _dtype in (
     setattr(Tensor, _name, (lambda d: lambda self, memory_format=None: F._to(self, d))(_dtype))
 
 Tensor.is_floating_point = lambda self: self._dtype.is_floating_point
-Tensor.is_complex = lambda self: False
+Tensor.is_complex = lambda self: self._dtype.is_complex
+
+
+# -- complex numbers (graphc._functional.complex) ------------------------------
+
+
+def _set_part(which):
+    def setter(self, value):
+        """``x.real = v``: written in place as ``complex(v, x.imag)`` (graphc's parts are copies)."""
+        if not self._dtype.is_complex:
+            if which == "imag":
+                raise RuntimeError("imag is not implemented for tensors with non-complex dtypes.")
+            self.copy_(value if isinstance(value, Tensor) else _factories.full_like(self, value))
+            return
+        part = F._to(value if isinstance(value, Tensor) else _factories.full_like(F.real(self), value), dt.to_real(self._dtype))
+        re, im = (part, F.imag(self)) if which == "real" else (F.real(self), part)
+        self.copy_(F.complex(*F.broadcast_tensors(re, im)))
+
+    return setter
+
+
+Tensor.real = property(F.real, _set_part("real"), doc="The real part (a copy for complex tensors).")
+Tensor.imag = property(F.imag, _set_part("imag"), doc="The imaginary part of a complex tensor (a copy).")
+Tensor.mH = property(F.adjoint, doc="The conjugate transpose of the last two dims.")
+for _name in ("conj", "resolve_conj", "resolve_neg", "is_conj", "is_neg", "sgn", "isreal"):
+    setattr(Tensor, _name, getattr(F, _name))
+Tensor.sgn_ = _make_inplace(F.sgn, "sgn_")
+Tensor.__complex__ = lambda self: complex(self.item())
+Tensor.cfloat = lambda self: F._to(self, dt.complex64)
+Tensor.cdouble = lambda self: F._to(self, dt.complex128)
+
+
+def _chalf(self, memory_format=None):
+    raise UnsupportedError("chalf(): graphc has no complex32 dtype (numpy has none to store it in); use cfloat()")
+
+
+Tensor.chalf = _chalf
 Tensor.get_device = lambda self: -1 if self._device.type == "cpu" else (self._device.index or 0)
 
 
@@ -324,7 +360,7 @@ _OPERATORS = {
 
 
 def _operator(fn):
-    operand_types = (Tensor, int, float, bool, np.number, np.bool_, np.ndarray, list, tuple)
+    operand_types = (Tensor, int, float, bool, complex, np.number, np.bool_, np.ndarray, list, tuple)
 
     def op(self, other):
         if not isinstance(other, operand_types):

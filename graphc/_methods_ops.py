@@ -54,10 +54,9 @@ def _as_strided_(self, size, stride, storage_offset=None):
 
 
 Tensor.as_strided_ = _as_strided_
-Tensor.mH = property(lambda self: F.transpose(self, -2, -1), doc="The conjugate transpose of the last two dims "
-                                                                  "(the transpose, for real tensors).")
-Tensor.H = property(lambda self: F.t(self) if self.ndim == 2 else F.adjoint(self) if self.ndim > 2 else (
-    _raise_H(self)), doc="The conjugate transpose of a matrix.")
+# (mH is graphc._methods': the adjoint, which conjugates complex tensors)
+Tensor.H = property(lambda self: F.adjoint(self) if self.ndim == 2 else _raise_H(self),
+                    doc="The conjugate transpose of a matrix (a 2-D tensor), as PyTorch's Tensor.H.")
 
 
 def _raise_H(self):

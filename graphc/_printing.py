@@ -138,7 +138,10 @@ _NUMPY_DTYPES: dict[str, Any] = {
     "bfloat16": np.float32,
     "float32": np.float32,
     "float64": np.float64,
+    "complex64": np.complex64,
+    "complex128": np.complex128,
 }
+_COMPLEX_DTYPES = frozenset({"complex64", "complex128"})
 
 
 def _has_default_dtype(dtype_name: str, is_default_float: bool) -> bool:
@@ -149,7 +152,7 @@ def _has_default_dtype(dtype_name: str, is_default_float: bool) -> bool:
     """
     if dtype_name in ("int64", "bool"):
         return True
-    return dtype_name == "float32" and is_default_float
+    return dtype_name in ("float32", "complex64") and is_default_float
 
 
 # ---------------------------------------------------------------------------
@@ -233,6 +236,25 @@ class _Formatter:
         return " " * (self.max_width - len(text)) + text
 
 
+class _ComplexFormatter:
+    """PyTorch's complex style: one formatter for the real parts, one for the imaginary parts,
+    each choosing its own style; an element is ``real`` then the signed imaginary part and ``j``
+    (``1.0000+2.j``). The width counts both parts and the ``j``; the imaginary text is not padded."""
+
+    def __init__(self, data: np.ndarray, opts: dict[str, Any]):
+        self.real = _Formatter(np.ascontiguousarray(data.real), True, opts)
+        self.imag = _Formatter(np.ascontiguousarray(data.imag), True, opts)
+
+    def width(self) -> int:
+        return self.real.width() + self.imag.width() + 1
+
+    def format(self, value: Any) -> str:
+        value = complex(value)
+        real = self.real.format(value.real)
+        imag = (self.imag.format(value.imag) + "j").lstrip()
+        return real + imag if imag[0] in "+-" else real + "+" + imag
+
+
 # ---------------------------------------------------------------------------
 # Layout
 # ---------------------------------------------------------------------------
@@ -312,9 +334,8 @@ def _nested_str(
 def _tensor_str(arr: np.ndarray, indent: int, is_float: bool, opts: dict[str, Any]) -> str:
     """Render the contents (no prefix/suffixes) of a non-empty array."""
     summarize = arr.size > opts["threshold"]
-    fmt = _Formatter(
-        _summarized_data(arr, opts["edgeitems"]) if summarize else arr, is_float, opts
-    )
+    shown = _summarized_data(arr, opts["edgeitems"]) if summarize else arr
+    fmt = _ComplexFormatter(shown, opts) if np.iscomplexobj(arr) else _Formatter(shown, is_float, opts)
     if arr.ndim == 0:
         return fmt.format(arr.item())
     return _nested_str(arr, indent, summarize, fmt, opts)
@@ -363,8 +384,9 @@ def format_tensor(
         dtype_name: one of ``bool, uint8, int8, int16, int32, int64,
             float16, bfloat16, float32, float64``.
         is_default_float: True when float32 is the default floating dtype, in
-            which case a float32 tensor gets no ``dtype=`` suffix.  (int64 and
-            bool never get one for non-empty tensors; all others always do.)
+            which case a float32 (or complex64) tensor gets no ``dtype=`` suffix.
+            (int64 and bool never get one for non-empty tensors; all others
+            always do. Empty tensors show every dtype but the default float.)
         suffixes: extra ``key=value`` strings, appended in order.  Any
             ``device=...`` entries are placed *before* the dtype suffix,
             because that is where PyTorch prints the device

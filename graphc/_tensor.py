@@ -246,9 +246,9 @@ class Tensor:
                     "var_no_grad = var.detach()."
                 )
             return self
-        if requires_grad and not self._dtype.is_floating_point:
+        if requires_grad and not self._dtype.is_differentiable:
             raise AutogradError(
-                f"only Tensors of floating point dtype can require gradients, got {self._dtype}"
+                f"only Tensors of floating point and complex dtype can require gradients, got {self._dtype}"
             )
         self._requires_grad = bool(requires_grad)
         return self
@@ -462,7 +462,7 @@ class Tensor:
         return format_tensor(
             self._host(),
             self._dtype.name,
-            is_default_float=self._dtype is dt.default_float(),
+            is_default_float=self._dtype is (dt.default_complex() if self._dtype.is_complex else dt.default_float()),  # noqa: E501
             suffixes=suffixes,
         )
 

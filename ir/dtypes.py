@@ -6,10 +6,16 @@ storage type (``numpy_dtype`` here), and the frontend re-exports the
 instances as ``graphc.float32`` and friends.
 
 Promotion follows PyTorch (``torch.result_type``): operands are ranked by
-*category* (bool < integer < floating) and by *priority* (tensors with
+*category* (bool < integer < floating < complex) and by *priority* (tensors with
 dimensions > zero-dim tensors > Python scalars).  A lower-priority operand
 only changes the result when its category is higher, so ``int32_tensor + 1``
-stays int32 while ``int32_tensor + 1.5`` becomes the default float (float32).
+stays int32 while ``int32_tensor + 1.5`` becomes the default float (float32),
+and ``float64_tensor + 1j`` becomes complex128 (a complex operand of lower
+priority keeps the higher group's precision, as PyTorch's ``combine_categories``).
+
+Complex dtypes (``complex64``, ``complex128``) hold a pair of real numbers of
+their *real dtype* (``float32``, ``float64``); ``to_real``/``to_complex`` map
+between the two.
 """
 
 from __future__ import annotations
@@ -30,7 +36,12 @@ __all__ = [
     "bfloat16",
     "float32",
     "float64",
+    "complex64",
+    "complex128",
     "ALL_DTYPES",
+    "to_real",
+    "to_complex",
+    "default_complex",
     "by_name",
     "from_numpy",
     "promote_types",
@@ -40,7 +51,7 @@ __all__ = [
 ]
 
 # Categories, ordered: a higher number wins across priorities.
-BOOL, INTEGER, FLOATING = 0, 1, 2
+BOOL, INTEGER, FLOATING, COMPLEX = 0, 1, 2, 3
 
 
 @dataclass(frozen=True, eq=False)
@@ -48,7 +59,7 @@ class DType:
     """An element type.
 
     ``name`` is PyTorch's (``float32``), ``short`` the printed IR form
-    (``f32``), ``category`` one of BOOL/INTEGER/FLOATING, ``itemsize`` in
+    (``f32``), ``category`` one of BOOL/INTEGER/FLOATING/COMPLEX, ``itemsize`` in
     bytes. ``numpy_dtype`` is the type the numpy backend stores it in
     (bfloat16 has none in numpy, so it is stored as float32 and rounded).
     """
@@ -78,7 +89,12 @@ class DType:
 
     @property
     def is_complex(self) -> bool:
-        return False
+        return self.category == COMPLEX
+
+    @property
+    def is_differentiable(self) -> bool:
+        """Floating or complex: the dtypes autograd tracks (PyTorch's ``isDifferentiableType``)."""
+        return self.category >= FLOATING
 
     def __repr__(self) -> str:
         return f"graphc.{self.name}"
@@ -99,8 +115,10 @@ float16 = DType("float16", "f16", FLOATING, 2, np.dtype(np.float16))
 bfloat16 = DType("bfloat16", "bf16", FLOATING, 2, np.dtype(np.float32))
 float32 = DType("float32", "f32", FLOATING, 4, np.dtype(np.float32))
 float64 = DType("float64", "f64", FLOATING, 8, np.dtype(np.float64))
+complex64 = DType("complex64", "c64", COMPLEX, 8, np.dtype(np.complex64))
+complex128 = DType("complex128", "c128", COMPLEX, 16, np.dtype(np.complex128))
 
-ALL_DTYPES = (bool_, uint8, int8, int16, int32, int64, float16, bfloat16, float32, float64)
+ALL_DTYPES = (bool_, uint8, int8, int16, int32, int64, float16, bfloat16, float32, float64, complex64, complex128)
 
 _BY_NAME = {d.name: d for d in ALL_DTYPES}
 _BY_NAME.update(
@@ -112,6 +130,8 @@ _BY_NAME.update(
         "long": int64,
         "short": int16,
         "bool_": bool_,
+        "cfloat": complex64,
+        "cdouble": complex128,
     }
 )
 _BY_NUMPY = {
@@ -124,6 +144,8 @@ _BY_NUMPY = {
     np.dtype(np.float16): float16,
     np.dtype(np.float32): float32,
     np.dtype(np.float64): float64,
+    np.dtype(np.complex64): complex64,
+    np.dtype(np.complex128): complex128,
 }
 
 
@@ -155,6 +177,25 @@ def default_float() -> DType:
     return _default_float
 
 
+def default_complex() -> DType:
+    """The complex dtype of Python complex numbers: complex128 when the default float is
+    float64, else complex64 (PyTorch's ``get_default_complex_dtype``)."""
+    return complex128 if _default_float is float64 else complex64
+
+
+def to_real(d: DType) -> DType:
+    """The real dtype of complex ``d`` (complex64 -> float32); other dtypes are their own."""
+    return {complex64: float32, complex128: float64}.get(d, d)
+
+
+def to_complex(d: DType) -> DType:
+    """The complex dtype whose parts are float ``d`` (float64 -> complex128; half precision and
+    float32 -> complex64, graphc has no complex32); complex dtypes are their own."""
+    if d.is_complex:
+        return d
+    return complex128 if d is float64 else complex64
+
+
 def set_default_float(dt: DType) -> None:
     global _default_float
     if not dt.is_floating_point:
@@ -166,6 +207,10 @@ def promote_types(a: DType, b: DType) -> DType:
     """The smallest dtype both ``a`` and ``b`` convert to without loss (PyTorch's table)."""
     if a is b:
         return a
+    if a.is_complex or b.is_complex:
+        # complex wins; its precision is the wider of the two parts (float64 + complex64 -> complex128)
+        wide = [to_real(d) for d in (a, b) if d.category >= FLOATING]
+        return complex128 if any(d is float64 for d in wide) else complex64
     if a.category != b.category:
         hi, lo = (a, b) if a.category > b.category else (b, a)
         if hi.category == FLOATING or lo.category == BOOL:
@@ -188,6 +233,11 @@ def _combine(higher: DType | None, lower: DType | None) -> DType | None:
         return lower
     if lower is None:
         return higher
+    if higher.is_complex:
+        return higher
+    if lower.is_complex:
+        # a complex operand of lower priority keeps a floating group's precision
+        return to_complex(higher) if higher.is_floating_point else lower
     if higher.is_floating_point:
         return higher
     if higher.is_bool or lower.is_floating_point:
@@ -202,6 +252,8 @@ def _scalar_dtype(value) -> DType:
         return int64
     if isinstance(value, (float, np.floating)):
         return _default_float
+    if isinstance(value, (complex, np.complexfloating)):
+        return default_complex()
     raise TypeError(f"expected a number, got {type(value).__name__}")
 
 
@@ -218,7 +270,7 @@ def result_type(*operands) -> DType:
         if weak is not None:
             dt = _scalar_dtype(weak)
             scalar_result = dt if scalar_result is None else promote_types(scalar_result, dt)
-        elif hasattr(op, "dtype") and hasattr(op, "shape"):
+        elif isinstance(getattr(op, "dtype", None), DType) and hasattr(op, "shape"):  # numpy scalars are weak
             dt = op.dtype
             if len(op.shape) > 0:
                 dim_result = dt if dim_result is None else promote_types(dim_result, dt)

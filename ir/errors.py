@@ -94,6 +94,13 @@ class UnsupportedError(GraphcError, NotImplementedError):
     """Something graphc does not implement yet; the message says what instead."""
 
 
+class LinAlgError(GraphcError, RuntimeError):
+    """A linear-algebra routine could not produce its result: a singular matrix for ``inv`` or
+    ``solve``, a matrix that is not positive-definite for ``cholesky`` (PyTorch's
+    ``torch.linalg.LinAlgError``). The message names the function, the batch element and the
+    failing pivot or minor; the ``_ex`` forms return an ``info`` tensor instead of raising."""
+
+
 class GradcheckError(GraphcError, RuntimeError):
     """``gradcheck``: analytic and numerical gradients disagree.
 

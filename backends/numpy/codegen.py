@@ -159,6 +159,8 @@ def scalar_literal(node) -> str:
         return f"np.bool_({bool(value)})"
     if node.dtype.is_floating_point:
         return f"np.{np_name}({_float_literal(float(value))})"
+    if node.dtype.is_complex:
+        return f"np.{np_name}({complex(value)!r})"
     return f"np.{np_name}({int(value)})"
 
 

@@ -19,6 +19,7 @@ import numpy as np
 from backends.numpy import kernels as numpy_kernels
 from ir import dtypes as dt
 from ir import ops as ops_table
+from ir.errors import UnsupportedError
 from ir.ops.movement import contiguous_strides, reshape_strides
 
 from .args import STORAGE_ITEMSIZE, TRITON_NAME, HostArray, InterpretedDeviceArg, storage_name
@@ -237,6 +238,8 @@ def from_host(array, dtype: dt.DType | None = None) -> DeviceArray:
     a = np.asarray(array)
     if dtype is None:
         dtype = dt.from_numpy(a.dtype)
+    if dtype.is_complex:
+        raise UnsupportedError(f"the Triton backend does not support complex dtypes yet ({dtype}); keep complex tensors on the CPU")
     storage = storage_name(dtype)
     out = DeviceArray.empty(a.shape, storage)
     if a.size == 0:

@@ -32,7 +32,8 @@ downwards:
 * :mod:`.calculus` — ``diff``, ``gradient``, ``trapezoid``, ``cumulative_trapezoid``;
 * :mod:`.creation_ops` — ``tril_indices``, ``meshgrid``, ``empty_strided``, ``unravel_index``, ``nonzero_static``, ``cosine_similarity``;
 * :mod:`.native` — ``native_layer_norm``, ``native_group_norm``, ``native_batch_norm`` and two backward formulas;
-* :mod:`.special_math` — ``polygamma``, ``frexp``, ``ldexp``, ``mvlgamma``.
+* :mod:`.special_math` — ``polygamma``, ``frexp``, ``ldexp``, ``mvlgamma``;
+* :mod:`.complex_numbers` — ``real``/``imag``, ``conj``, ``sgn``, ``polar``, ``view_as_real``...
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from __future__ import annotations
 # Each topic module's __all__ is the public namespace: re-export them all.
 from . import (
     calculus,
+    complex_numbers,
     creation_ops,
     elementwise,
     getitem,
@@ -61,6 +63,7 @@ from . import (
 )
 from ._common import _operand, _to  # noqa: F401 - used across graphc as F._to / F._operand
 from .calculus import *  # noqa: F403
+from .complex_numbers import *  # noqa: F403
 from .creation_ops import *  # noqa: F403
 from .elementwise import *  # noqa: F403
 from .getitem import *  # noqa: F403
@@ -101,4 +104,5 @@ __all__ = [
     *calculus.__all__,
     *creation_ops.__all__,
     *native.__all__,
+    *complex_numbers.__all__,
 ]

@@ -14,7 +14,7 @@ from .._factories import tensor
 from .._inplace import copy_
 from .._tensor import Tensor
 
-Number = (int, float, bool)
+Number = (int, float, bool, complex)
 _WEAK = frozenset((int, float))  # Python numbers that take a float tensor's dtype
 
 
@@ -66,7 +66,7 @@ def _promote(*xs) -> tuple:
 
 def _float_of(x: Tensor) -> Tensor:
     """Integer and bool tensors become the default float (as ``torch.exp(int_tensor)`` does)."""
-    if x._dtype.is_floating_point:
+    if x._dtype.is_differentiable:  # floating or complex
         return x
     return _to(x, dt.default_float())
 

@@ -66,7 +66,7 @@ def round(input, *, decimals=0, out=None):
 def _binary_row(name: str, promote: str):
     def fn(input, other, *, out=None):
         (a, b), dtype = _promote(input, other)
-        if promote == "float" and not dtype.is_floating_point:
+        if promote == "float" and not dtype.is_differentiable:
             a, b = _to(a, dt.default_float()), _to(b, dt.default_float())
         return _write_out(out, apply(name, [a, b]))
 
@@ -179,7 +179,7 @@ def div(input, other, *, rounding_mode=None, out=None):
     """True division (integers give floats), or 'trunc' / 'floor' rounding."""
     if rounding_mode is None:
         (a, b), dtype = _promote(input, other)
-        if not dtype.is_floating_point:
+        if not dtype.is_differentiable:
             a, b = _to(a, dt.default_float()), _to(b, dt.default_float())
         return _write_out(out, apply("div", [a, b]))
     if rounding_mode == "floor":

@@ -65,7 +65,7 @@ def mean(input, dim=None, keepdim=False, *, dtype=None, out=None):
     x = _tensor_arg(input, "mean")
     if dtype is not None:
         x = _to(x, dtype)
-    if not x._dtype.is_floating_point:
+    if not x._dtype.is_differentiable:
         raise DTypeError(
             f"mean(): could not infer output dtype. Input dtype must be either a floating point or "
             f"complex dtype. Got: {x._dtype.name.capitalize()}"
@@ -104,7 +104,8 @@ def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
         mu = apply("sum", [x], axes=axes, keepdim=True)
         mu = mul(mu, 1.0 / n) if n else mu
         d = sub(x, mu)
-        ss = apply("sum", [mul(d, d)], axes=axes, keepdim=bool(keepdim))
+        sq = apply("real", [mul(d, apply("conj", [d]))]) if d._dtype.is_complex else mul(d, d)  # |x - mean|^2
+        ss = apply("sum", [sq], axes=axes, keepdim=bool(keepdim))
         denom = builtins.max(n - corr, 0)
         return c.result(div(ss, float(denom)) if denom else mul(ss, float("nan")))
 
@@ -221,6 +222,8 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
     x = _float_of(_tensor_arg(input, "norm"))
     if dtype is not None:
         x = _to(x, dtype)
+    if x._dtype.is_complex:
+        x = abs(x)  # every norm of a complex vector is the norm of its moduli
     if p in ("fro", 2, 2.0, None):
         with composite("NormBackward1" if dim is not None else "LinalgVectorNormBackward0", input) as c:
             return c.result(sqrt(sum(mul(x, x), dim, keepdim)))

@@ -149,7 +149,9 @@ def t(input):
 
 
 def adjoint(input):
-    return transpose(input, -2, -1)
+    """The conjugate transpose of the last two dims (``mH``): a view for real tensors."""
+    t = transpose(input, -2, -1)
+    return apply("conj", [t]) if t._dtype.is_complex else t
 
 
 def movedim(input, source, destination):

@@ -87,6 +87,8 @@ def _seed(out, grad):
                 f"grad can be implicitly created only for scalar outputs (the output has shape "
                 f"{fmt_shape(out.shape)}); pass gradient= with a tensor of that shape"
             )
+        if out.dtype.is_complex:
+            raise AutogradError("grad can be implicitly created only for real scalar outputs")
         data = out._data
         if data.__class__ is np.ndarray:  # eager on the CPU: the ones directly, outside autograd
             return Tensor._wrap(np.ones(data.shape, data.dtype), out._dtype, out._device)

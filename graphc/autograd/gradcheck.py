@@ -3,7 +3,8 @@
 For each input that requires grad and each of its elements, the function is
 evaluated at ``x ± eps`` to build the numerical Jacobian; the analytic one
 comes from ``autograd.grad`` with one-hot output gradients. They must agree
-within ``atol + rtol * |numerical|``.
+within ``atol + rtol * |numerical|``. Complex inputs and outputs are checked as
+pairs of real numbers, with PyTorch's convention for complex gradients.
 """
 
 from __future__ import annotations
@@ -26,56 +27,81 @@ def _outputs(fn, inputs):
     return [o for o in outs if isinstance(o, Tensor)]
 
 
+def _reals(t: Tensor) -> np.ndarray:
+    """A tensor's values as float64 real numbers: a complex element counts as (real, imaginary)."""
+    a = np.asarray(t._host())
+    if np.iscomplexobj(a):
+        a = np.stack([a.real, a.imag], axis=-1)
+    return np.asarray(a, dtype=np.float64).reshape(-1)
+
+
+def _width(t: Tensor) -> int:
+    return t.numel() * (2 if t.dtype.is_complex else 1)
+
+
 def _jacobians(fn, inputs, eps):
+    """Central differences in every real coordinate of every input that requires grad (a
+    complex element has two: its real and its imaginary part)."""
     diff_inputs = [t for t in inputs if getattr(t, "requires_grad", False)]
     with no_grad():
         outs = _outputs(fn, inputs)
-    n_out = sum(o.numel() for o in outs)
+    n_out = sum(_width(o) for o in outs)
+
+    def evaluate():
+        with no_grad():
+            return np.concatenate([_reals(o) for o in _outputs(fn, inputs)]) if n_out else np.zeros(0)
+
     numerical = []
     for t in diff_inputs:
         data = t._data
-        jac = np.zeros((t.numel(), n_out))
-        flat_view = data.reshape(-1) if data.flags.c_contiguous else None
+        steps = (eps, eps * 1j) if t.dtype.is_complex else (eps,)
+        jac = np.zeros((_width(t), n_out))
+        row = 0
         for i in range(t.numel()):
             idx = np.unravel_index(i, data.shape) if data.ndim else ()
             orig = data[idx].copy()
-            data[idx] = orig + eps
-            with no_grad():
-                plus = np.concatenate([np.asarray(o._host(), dtype=np.float64).reshape(-1) for o in _outputs(fn, inputs)]) if n_out else np.zeros(0)
-            data[idx] = orig - eps
-            with no_grad():
-                minus = np.concatenate([np.asarray(o._host(), dtype=np.float64).reshape(-1) for o in _outputs(fn, inputs)]) if n_out else np.zeros(0)
-            data[idx] = orig
-            jac[i] = (plus - minus) / (2 * eps)
-        del flat_view
+            for step in steps:
+                data[idx] = orig + step
+                plus = evaluate()
+                data[idx] = orig - step
+                minus = evaluate()
+                data[idx] = orig
+                jac[row] = (plus - minus) / (2 * eps)
+                row += 1
         numerical.append(jac)
     return diff_inputs, n_out, numerical
 
 
 def _analytic(fn, inputs, diff_inputs, n_out, create_graph=False):
+    """Vector-Jacobian products with one-hot output gradients. In PyTorch's convention the
+    gradient of a real function ``L`` is ``dL/dRe + i dL/dIm``: the seed of an output's real
+    part is 1 and of its imaginary part ``1j``, and a complex input gradient's real and
+    imaginary parts are the two rows of that element."""
     outs = _outputs(fn, inputs)
-    jacs = [np.zeros((t.numel(), n_out)) for t in diff_inputs]
+    jacs = [np.zeros((_width(t), n_out)) for t in diff_inputs]
     col = 0
     for o in outs:
+        seeds = (1, 1j) if o.dtype.is_complex else (1,)
         for j in range(o.numel()):
-            if not o.requires_grad:
+            for value in seeds:
+                if not o.requires_grad:
+                    col += 1
+                    continue
+                seed = zeros_like(o)
+                seed._data.reshape(-1)[j] = value
+                grads = grad([o], diff_inputs, [seed], retain_graph=True, allow_unused=True)
+                for k, g in enumerate(grads):
+                    if g is not None:
+                        jacs[k][:, col] = _reals(g)
                 col += 1
-                continue
-            seed = zeros_like(o)
-            seed._data.reshape(-1)[j] = 1
-            grads = grad([o], diff_inputs, [seed], retain_graph=True, allow_unused=True)
-            for k, g in enumerate(grads):
-                if g is not None:
-                    jacs[k][:, col] = np.asarray(g._host(), dtype=np.float64).reshape(-1)
-            col += 1
     return jacs
 
 
 def gradcheck(fn, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, **_ignored) -> bool:
-    """Check ``fn``'s gradients at ``inputs`` (use float64 tensors that require grad)."""
+    """Check ``fn``'s gradients at ``inputs`` (use float64 or complex128 tensors that require grad)."""
     inputs = tuple(inputs) if isinstance(inputs, (tuple, list)) else (inputs,)
     for t in inputs:
-        if isinstance(t, Tensor) and t.requires_grad and t.dtype.name != "float64":
+        if isinstance(t, Tensor) and t.requires_grad and t.dtype.name not in ("float64", "complex128"):
             warnings.warn(
                 f"gradcheck: input of dtype {t.dtype} requires grad; use float64 for a reliable check",
                 UserWarning,

@@ -11,10 +11,13 @@ generically and read rows; passes read properties and specs; nothing else lists 
 from . import (  # noqa: F401  (each registers its rows)
     bits,
     collective,
+    complex_parts,
     creation,
     elementwise,
+    fft,
     index,
     linalg,
+    linalg_lapack,
     movement,
     reduce,
     scatter,
@@ -29,6 +32,7 @@ from .core import (
     ELEMENTWISE,
     INDEX,
     KINDS,
+    LIBRARY,
     MATMUL,
     OPS,
     PAD,
@@ -49,7 +53,7 @@ from .core import (
 )
 
 __all__ = [
-    "CAST", "COLLECTIVE", "CONCAT", "CREATION", "ELEMENTWISE", "INDEX", "KINDS", "MATMUL", "OPS", "PAD", "RANDOM",
+    "CAST", "COLLECTIVE", "CONCAT", "CREATION", "ELEMENTWISE", "INDEX", "KINDS", "LIBRARY", "MATMUL", "OPS", "PAD", "RANDOM",
     "REDUCE", "SCAN", "SOURCE", "VIEW", "Binding", "OpDef", "Props", "ReduceSpec", "broadcast_shapes", "check_axes",
     "fmt_shape", "get", "register",
 ]

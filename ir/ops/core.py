@@ -37,8 +37,10 @@ CONCAT = "concat"
 CREATION = "creation"  # full, iota
 RANDOM = "random"
 COLLECTIVE = "collective"  # communication between processes (graphc.distributed)
+LIBRARY = "library"  # a call into a numerical library (LAPACK, FFT): one `single` kernel, never fused
 
-KINDS = (SOURCE, ELEMENTWISE, CAST, REDUCE, SCAN, VIEW, PAD, MATMUL, INDEX, CONCAT, CREATION, RANDOM, COLLECTIVE)
+KINDS = (SOURCE, ELEMENTWISE, CAST, REDUCE, SCAN, VIEW, PAD, MATMUL, INDEX, CONCAT, CREATION, RANDOM, COLLECTIVE,
+         LIBRARY)
 
 
 @dataclass(frozen=True)
@@ -125,6 +127,15 @@ class OpDef:
     to Triton's interpreter; ``libdevice`` names the CUDA libdevice function a GPU build calls
     instead. ``ref`` is an independent float64 reference (a Python scalar function, e.g. from
     ``math``) for the conformance tests. ``strided`` (views) maps an input layout to the view's.
+
+    ``complex``: the row takes complex inputs (rules built on :func:`same_dtype` refuse them
+    otherwise, naming the op). ``complex_rule``: the gradient rule is written for complex values
+    in PyTorch's convention (``grad = dL/dRe + i dL/dIm``). Other rules are written for real
+    numbers; for a complex node the autodiff loop applies them as ``conj(rule(conj(g)))``, which
+    is PyTorch's convention for every holomorphic op (``g * conj(f'(z))``) and for every map
+    that is linear with real coefficients (views, sums, gathers). Non-holomorphic rows
+    (``abs``, ``real``, ``angle``...) and rows mixing real and complex values say
+    ``complex_rule=True``.
     """
 
     name: str
@@ -149,6 +160,8 @@ class OpDef:
     strided: Callable | None = None
     binding: Binding | None = None
     ref: Callable | None = None
+    complex: bool = False
+    complex_rule: bool = False
     extra: dict = field(default_factory=dict)
 
     def infer(self, inputs, attrs):
@@ -279,7 +292,13 @@ def same_dtype(op, inputs):
     for x in inputs[1:]:
         if x.dtype is not d0:
             raise DTypeError(f"{op.name}: inputs must share one dtype, got " + ", ".join(str(x.dtype) for x in inputs))
+    if d0.is_complex and not op.complex:
+        refuse_complex(op.name, d0)
     return d0
+
+
+def refuse_complex(name: str, d) -> None:
+    raise DTypeError(f"{name}: not implemented for complex dtype {d} (PyTorch defines it for real numbers only)")
 
 
 def dtype_same(op, inputs, attrs):
@@ -288,8 +307,8 @@ def dtype_same(op, inputs, attrs):
 
 def dtype_float(op, inputs, attrs):
     d = same_dtype(op, inputs)
-    if not d.is_floating_point:
-        raise DTypeError(f"{op.name}: expected a floating-point input, got {d}")
+    if not (d.is_floating_point or d.is_complex):
+        raise DTypeError(f"{op.name}: expected a floating-point{' or complex' if op.complex else ''} input, got {d}")
     return d
 
 
@@ -302,7 +321,7 @@ def dtype_numeric(op, inputs, attrs):
 
 def dtype_integral(op, inputs, attrs):
     d = same_dtype(op, inputs)
-    if d.is_floating_point:
+    if d.is_floating_point or d.is_complex:
         raise DTypeError(f"{op.name}: expected integer or bool inputs, got {d}")
     return d
 

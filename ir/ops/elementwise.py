@@ -19,6 +19,7 @@ import math
 
 import numpy as np
 
+from .. import dtypes as dt
 from ..errors import DTypeError
 from . import npmath
 from .core import (
@@ -61,10 +62,14 @@ def elementwise(
     grad_name=None,
     ref=None,
     rewrite=None,
+    complex=False,
+    complex_rule=False,
     doc="",
 ):
     """Declare one elementwise row (see the module docstring). ``rewrite(node)`` is the row's own
-    simplification: an existing node equal to ``node``, a cheaper ``(op, inputs, attrs)``, or None."""
+    simplification: an existing node equal to ``node``, a cheaper ``(op, inputs, attrs)``, or None.
+    ``complex``: the row takes complex inputs (numpy computes them natively); ``complex_rule``: its
+    gradient rule handles complex values itself (see :class:`~ir.ops.core.OpDef`)."""
     if ufunc is not None and numpy is None:
         numpy = getattr(np, ufunc)
     helpers = {h: HELPERS[h] for h in HELPERS if _mentions(triton, h)}
@@ -89,6 +94,8 @@ def elementwise(
             triton_helpers=helpers,
             binding=binding,
             ref=ref,
+            complex=complex,
+            complex_rule=complex_rule,
             extra={"arity": arity, "rewrite": rewrite},
         )
     )
@@ -127,9 +134,25 @@ LN2 = math.log(2.0)
 # unary maps that keep the dtype (integers included)
 
 unary("neg", ufunc="negative", triton="(-{0})", grad=lambda n, g: -g, props=Props(involution=True),
-      binding=Binding(("neg", "negative")))
-unary("abs", ufunc="absolute", triton="tl.abs({0})", grad=lambda n, g: g * n[0].sign(), saves=(0,),
-      props=Props(idempotent=True), binding=Binding(("abs", "absolute")))
+      binding=Binding(("neg", "negative")), complex=True)
+
+
+def _dtype_abs(op, inputs, attrs):
+    """|z| of a complex value is real (complex64 -> float32)."""
+    return dt.to_real(dtype_numeric(op, inputs, attrs))
+
+
+def _abs_grad(n, g):
+    if not n.in_dtypes[0].is_complex:
+        return g * n[0].sign()
+    z = n[0]  # d|z| = Re(conj(sgn z) dz): the gradient is g * sgn(z), 0 at z == 0
+    r = z.abs()
+    safe = where(r.eq(0), 1, r)
+    return g.cast(z.dtype) * where(r.eq(0), 0, z / safe.cast(z.dtype))
+
+
+unary("abs", _dtype_abs, ufunc="absolute", triton="tl.abs({0})", grad=_abs_grad, saves=(0,),
+      props=Props(idempotent=True), binding=Binding(("abs", "absolute")), complex=True, complex_rule=True)
 unary("sign", ufunc="sign", grad=ZERO, props=Props(idempotent=True), binding=Binding(("sign",)),
       triton={"float": "tl.where({0} > 0, 1.0, tl.where({0} < 0, -1.0, {0}))",
               "*": "tl.where({0} > 0, 1, tl.where({0} < 0, -1, 0)).to({ct})"})
@@ -144,15 +167,22 @@ unary("round", numpy=np.round, np_out=("np.round({0}, out={out})",), grad=ZERO, 
 unary("trunc", ufunc="trunc", grad=ZERO, props=Props(idempotent=True), binding=Binding(("trunc", "fix")),
       triton={"float": "_trunc({0})", "*": "{0}"}, libdevice="trunc")
 unary("copy", dtype_same, numpy=np.copy, np_out=("np.copyto({out}, {0})",), triton="{0}", grad=lambda n, g: g,
-      grad_name="CloneBackward0", props=Props(noop=True), doc="A copy with its own memory (clone).")
+      grad_name="CloneBackward0", props=Props(noop=True), doc="A copy with its own memory (clone).", complex=True)
 
 # ----------------------------------------------------------------------------
 # unary maps on floats (the frontend casts integers to the default float first)
 
 
 def _float_unary(name, ufunc=None, *, triton=None, libdevice=None, grad=None, saves=(), names=None, **kw):
+    kw.setdefault("complex", name in _HOLOMORPHIC)
     return unary(name, dtype_float, ufunc=ufunc, triton=triton or f"tl.{name}({{0}})", libdevice=libdevice,
                  grad=grad, saves=saves, binding=Binding(names or (name,), promote=FLOAT), **kw)
+
+
+# Float maps PyTorch also defines on complex numbers: holomorphic, so their real rules serve
+# complex inputs too (the autodiff loop conjugates, see OpDef.complex_rule).
+_HOLOMORPHIC = {"exp", "exp2", "log", "log2", "sqrt", "rsqrt", "sin", "cos", "tan", "tanh", "sigmoid", "log1p",
+                "expm1", "reciprocal", "asin", "acos", "atan", "sinh", "cosh", "atanh"}
 
 
 _float_unary("exp", "exp", grad=lambda n, g: g * n.out, saves=("out",))
@@ -196,13 +226,14 @@ _float_unary("atanh", "arctanh", names=("atanh", "arctanh"), libdevice="atanh",
 # ----------------------------------------------------------------------------
 # predicates and logic
 
-unary("isnan", dtype_bool_out, ufunc="isnan", triton="({0} != {0})", binding=Binding(("isnan",), inplace=False, out=False))
+unary("isnan", dtype_bool_out, ufunc="isnan", triton="({0} != {0})", binding=Binding(("isnan",), inplace=False, out=False),
+      complex=True)
 unary("isinf", dtype_bool_out, ufunc="isinf", binding=Binding(("isinf",), inplace=False, out=False),
-      triton={"float": '(tl.abs({0}) == float("inf"))', "*": "({0} != {0})"})
+      triton={"float": '(tl.abs({0}) == float("inf"))', "*": "({0} != {0})"}, complex=True)
 unary("isfinite", dtype_bool_out, ufunc="isfinite", binding=Binding(("isfinite",), inplace=False, out=False),
-      triton={"float": '(({0} == {0}) & (tl.abs({0}) != float("inf")))', "*": "({0} == {0})"})
+      triton={"float": '(({0} == {0}) & (tl.abs({0}) != float("inf")))', "*": "({0} == {0})"}, complex=True)
 unary("logical_not", dtype_bool_out, ufunc="logical_not", triton={"bool": "(~{0})", "*": "({0} == 0)"},
-      props=Props(involution=True))
+      props=Props(involution=True), complex=True)
 unary("bitwise_not", dtype_integral, ufunc="invert", triton="(~{0})", props=Props(involution=True),
       binding=Binding(("bitwise_not",)))
 
@@ -238,19 +269,20 @@ def _pow_dx(n, g):
 def _pow_dy(n, g):
     x, y = n[0], n[1]
     d = n.out * x.log()
-    return g * where(x.eq(0) & (y >= 0), 0, d)
+    return g * where(x.eq(0) & ((y.real() if y.dtype.is_complex else y) >= 0), 0, d)
 
 
 binary("add", ufunc="add", triton={"bool": "({0} | {1})", "*": "({0} + {1})"}, grad=(lambda n, g: g, lambda n, g: g),
-       props=Props(commutative=True, associative=True, identity=0))
+       props=Props(commutative=True, associative=True, identity=0), complex=True)
 binary("sub", dtype_numeric, ufunc="subtract", triton="({0} - {1})", grad=(lambda n, g: g, lambda n, g: -g),
-       props=Props(identity=0, identity_side="right"))
+       props=Props(identity=0, identity_side="right"), complex=True)
 binary("mul", ufunc="multiply", triton={"bool": "({0} & {1})", "*": "({0} * {1})"},
        grad=(lambda n, g: g * n[1], lambda n, g: g * n[0]), saves=(0, 1),
-       props=Props(commutative=True, associative=True, identity=1, absorbing=0), binding=Binding(("mul", "multiply")))
+       props=Props(commutative=True, associative=True, identity=1, absorbing=0), binding=Binding(("mul", "multiply")),
+       complex=True)
 binary("div", dtype_float, ufunc="true_divide", triton="({0} / {1})",
        grad=(lambda n, g: g / n[1], lambda n, g: -(g / n[1] * n[0] / n[1])), saves=(0, 1),
-       props=Props(identity=1, identity_side="right"))
+       props=Props(identity=1, identity_side="right"), complex=True)
 def _pow_rewrite(n):
     """x ** 2 -> x * x: one multiply instead of a call to pow."""
     x, e = n.inputs
@@ -260,7 +292,7 @@ def _pow_rewrite(n):
 
 
 binary("pow", dtype_numeric, ufunc="power", triton=_pow_triton, libdevice="pow", grad=(_pow_dx, _pow_dy),
-       saves=(0, 1, "out"), props=Props(identity=1, identity_side="right"), rewrite=_pow_rewrite)
+       saves=(0, 1, "out"), props=Props(identity=1, identity_side="right"), rewrite=_pow_rewrite, complex=True)
 
 
 def _minmax(cmp):
@@ -315,7 +347,8 @@ for _n, _uf, _sym, _props, _names in (
     ("gt", "greater", ">", Props(), ("gt", "greater")),
     ("ge", "greater_equal", ">=", Props(), ("ge", "greater_equal")),
 ):
-    binary(_n, dtype_bool_out, ufunc=_uf, triton=f"({{0}} {_sym} {{1}})", props=_props, binding=Binding(_names))
+    binary(_n, dtype_bool_out, ufunc=_uf, triton=f"({{0}} {_sym} {{1}})", props=_props, binding=Binding(_names),
+           complex=_n in ("eq", "ne"))
 
 
 def _logical(sym):
@@ -329,11 +362,11 @@ def _logical(sym):
 
 
 binary("logical_and", dtype_bool_out, ufunc="logical_and", triton=_logical("&"),
-       props=Props(commutative=True, associative=True, idempotent=True, identity=True, absorbing=False))
+       props=Props(commutative=True, associative=True, idempotent=True, identity=True, absorbing=False), complex=True)
 binary("logical_or", dtype_bool_out, ufunc="logical_or", triton=_logical("|"),
-       props=Props(commutative=True, associative=True, idempotent=True, identity=False, absorbing=True))
+       props=Props(commutative=True, associative=True, idempotent=True, identity=False, absorbing=True), complex=True)
 binary("logical_xor", dtype_bool_out, ufunc="logical_xor", triton=_logical("^"),
-       props=Props(commutative=True, associative=True, identity=False))
+       props=Props(commutative=True, associative=True, identity=False), complex=True)
 binary("bitwise_and", dtype_integral, ufunc="bitwise_and", triton="({0} & {1})",
        props=Props(commutative=True, associative=True, idempotent=True), binding=Binding(("bitwise_and",)))
 binary("bitwise_or", dtype_integral, ufunc="bitwise_or", triton="({0} | {1})",
@@ -363,11 +396,18 @@ def _where_rewrite(n):
 
 elementwise("where", 3, _dtype_where, numpy=np.where, rewrite=_where_rewrite, np_out=("R.where_into({0}, {1}, {2}, {out})",),
             triton="tl.where({0}, {1}, {2})", grad=(None, lambda n, g: where(n[0], g, 0), lambda n, g: where(n[0], 0, g)),
-            saves=(0,))
+            saves=(0,), complex=True)
 
 
 def _cast_grad(n, g):
-    return [g.cast(n.in_dtypes[0]) if n.needs(0) else None]
+    """The gradient in the source dtype; complex -> real casts keep the real part (PyTorch's
+    ``real(grad)``), real -> complex ones pass it on as a complex value with zero imaginary part."""
+    if not n.needs(0):
+        return [None]
+    src = n.in_dtypes[0]
+    if g.dtype.is_complex and not src.is_complex:
+        g = g.real()
+    return [g.cast(src)]
 
 
 register(
@@ -380,6 +420,8 @@ register(
         ("dtype",),
         grad=_cast_grad,
         grad_name="ToCopyBackward0",
+        complex=True,
+        complex_rule=True,
         doc="Convert to attrs['dtype'] (float to int truncates toward zero, as in PyTorch).",
     )
 )

@@ -131,6 +131,22 @@ class V:
             return lambda: self.op(name)
         raise AttributeError(name)
 
+    def conj(self) -> "V":
+        """The complex conjugate (the value itself when it is real)."""
+        return self.op("conj") if self.x.dtype.is_complex else self
+
+    def real(self) -> "V":
+        """The real part (the value itself when it is real)."""
+        return self.op("real") if self.x.dtype.is_complex else self
+
+    def imag(self) -> "V":
+        return self.op("imag")
+
+    @property
+    def mH(self) -> "V":
+        """The conjugate transpose of the last two dims."""
+        return self.mT.conj()
+
     def cast(self, dtype) -> "V":
         return self if self.x.dtype is dtype else self.op("cast", dtype=dtype)
 

@@ -381,4 +381,4 @@ def _concat_grad(n, g):
 
 
 register(OpDef("concat", CONCAT, -1, _shape_concat, dtype_same, ("axis",), grad=_concat_grad, grad_name="CatBackward0",
-               numpy=_np_concat))
+               numpy=_np_concat, complex=True))

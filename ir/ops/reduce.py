@@ -65,7 +65,7 @@ def _wide_float(d: dt.DType) -> dt.DType:
     return dt.float32 if d in (dt.float16, dt.bfloat16) else d
 
 
-def reduction(name, dtype_rule, spec: ReduceSpec, *, grad=None, saves=(), grad_name=None, doc=""):
+def reduction(name, dtype_rule, spec: ReduceSpec, *, grad=None, saves=(), grad_name=None, doc="", complex=False):
     """Declare one reduction row."""
     return register(
         OpDef(
@@ -82,6 +82,7 @@ def reduction(name, dtype_rule, spec: ReduceSpec, *, grad=None, saves=(), grad_n
             grad=grad,
             numpy=getattr(np, spec.numpy),
             reduce=spec,
+            complex=complex,
         )
     )
 
@@ -130,11 +131,11 @@ def _prod_grad(n, g):
 # the rows
 
 reduction("sum", dtype_numeric, ReduceSpec("add", lambda d: 0, "sum", acc=_wide_float), grad=_sum_grad,
-          grad_name="SumBackward1")
+          grad_name="SumBackward1", complex=True)
 reduction("nansum", dtype_numeric, ReduceSpec("add", lambda d: 0, "nansum", acc=_wide_float, nan="ignore"),
           grad=_nansum_grad, saves=(0,), doc="Sum treating NaN as zero.")
 reduction("prod", dtype_numeric, ReduceSpec("mul", lambda d: 1, "prod", acc=_wide_float), grad=_prod_grad,
-          saves=(0, "out"))
+          saves=(0, "out"), complex=True)
 reduction("amax", dtype_numeric, ReduceSpec("maximum", _lowest, "max", empty=False), grad=_extreme_grad,
           saves=(0, "out"))
 reduction("amin", dtype_numeric, ReduceSpec("minimum", _highest, "min", empty=False), grad=_extreme_grad,
@@ -149,13 +150,13 @@ reduction("argmin", dtype_int64, ReduceSpec("minimum", _highest, "argmin", empty
 # scans
 
 
-def scan(name, dtype_rule, spec: ReduceSpec, *, grad=None, saves=(), grad_name=None, doc=""):
+def scan(name, dtype_rule, spec: ReduceSpec, *, grad=None, saves=(), grad_name=None, doc="", complex=False):
     """Declare one scan row: a running reduction along ``attrs['axis']``. The spec's combine row
     (its numpy ufunc's ``accumulate``, its Triton expression) and identity are all the backends
     read."""
     return register(OpDef(name, SCAN, 1, shape_same, dtype_rule, ("axis",), differentiable=grad is not None,
                           saves=saves, grad=grad, grad_name=grad_name or f"{camel(name)}Backward0", doc=doc,
-                          reduce=spec))
+                          reduce=spec, complex=complex))
 
 
 def _flip(v, axis):
@@ -174,7 +175,8 @@ def _cumsum_grad(n, g):
     return [_flip(_flip(g, axis).op("cumsum", axis=axis), axis)]
 
 
-scan("cumsum", dtype_numeric, ReduceSpec("add", lambda d: 0, "cumsum", acc=_wide_float), grad=_cumsum_grad)
+scan("cumsum", dtype_numeric, ReduceSpec("add", lambda d: 0, "cumsum", acc=_wide_float), grad=_cumsum_grad,
+     complex=True)
 
 
 def _rev_cumsum(v, axis):

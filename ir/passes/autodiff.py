@@ -42,9 +42,15 @@ def vjp(builder, ctx, g):
     custom = getattr(ctx, "custom_vjp", None)
     if custom is not None:
         return custom(builder, ctx, g)
-    rule = ops_table.OPS[ctx.op].grad
+    row = ops_table.OPS[ctx.op]
+    rule = row.grad
     if rule is None:
         raise missing_rule(ctx.op)
+    if not row.complex_rule and (ctx.dtype.is_complex or any(d.is_complex for d in ctx.in_dtypes)):
+        # A rule written for real numbers, on complex values: PyTorch's convention asks for
+        # g * conj(f'(z)), which is conj(rule(conj(g))) for a rule computing g * f'(z).
+        grads = rule(RuleCtx(ctx, builder), V(builder, builder.op("conj", [g])))
+        return [None if v is None else v.conj().x for v in grads]
     return [None if v is None else v.x for v in rule(RuleCtx(ctx, builder), V(builder, g))]
 
 
@@ -136,7 +142,7 @@ def grad_graph(graph, outputs, wrt, grad_outputs=None):
     depends: set[int] = set()
     for n in graph.nodes:
         if n.id in wrt_ids or any(i.id in depends for i in n.inputs):
-            if n.id in wrt_ids or (ops_table.OPS[n.op].differentiable and n.dtype.is_floating_point):
+            if n.id in wrt_ids or (ops_table.OPS[n.op].differentiable and n.dtype.is_differentiable):
                 depends.add(n.id)
     builder = GraphBuilder(graph)
     seeds = {}
@@ -146,6 +152,8 @@ def grad_graph(graph, outputs, wrt, grad_outputs=None):
         else:
             if out.shape != ():
                 raise AutogradError(f"grad can be implicitly created only for scalar outputs, got shape {list(out.shape)}")
+            if out.dtype.is_complex:
+                raise AutogradError("grad can be implicitly created only for real scalar outputs, got a complex one")
             g = builder.scalar(1, out.dtype)
         seeds[out] = g if out not in seeds else builder.op("add", [seeds[out], g])
     forward = [n for n in graph.nodes if n.id in depends]

@@ -33,7 +33,7 @@ FOLD_LIMIT = 64
 
 def _is_value(n, value) -> bool:
     v = scalar_value(n)
-    return v is not None and float(v) == float(value)
+    return v is not None and complex(v) == complex(value)
 
 
 def _same_type(a, n) -> bool:
@@ -98,7 +98,7 @@ def _rewrite(n, ins):
     if compose is not None and ins[0].op == n.op:
         return n.op, [ins[0].inputs[0]], compose(ins[0].attrs, n.attrs)
     absorbing = row.props.absorbing
-    if absorbing is not None and not n.dtype.is_floating_point and len(ins) == 2:
+    if absorbing is not None and (n.dtype.is_integer or n.dtype.is_bool) and len(ins) == 2:
         if any(_is_value(i, absorbing) and i.dtype is n.dtype for i in ins):
             return "full", [], {"shape": tuple(n.shape), "dtype": n.dtype, "value": absorbing}
     hook = row.extra.get("rewrite")

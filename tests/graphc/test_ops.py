@@ -777,7 +777,7 @@ ERRORS = [
         "requires_grad on int",
         lambda: T([1, 2]).requires_grad_(),
         RuntimeError,
-        r"only Tensors of floating point dtype can require gradients",
+        r"only Tensors of floating point and complex dtype can require gradients",
     ),
     # indexing and reductions of empty tensors
     ("index out of range", lambda: ones(3, 4)[3], IndexError, r"index 3 is out of bounds for dimension 0 with size 3"),

@@ -31,10 +31,18 @@ EPS = 1e-6
 # helpers
 
 
-def _weighted_loss(g: Graph, out, rng):
-    """sum(out * W) with a fixed random W, so every output element matters."""
-    w = g.add_constant(rng.standard_normal(out.shape), out.dtype)
-    prod = g.add("mul", [out, w])
+def _weighted_loss(g: Graph, out, rng, mask=None):
+    """sum(out * W) with a fixed random W, so every output element matters (the real part of
+    it, with a complex W, for complex outputs); ``mask`` zeroes the weights of outputs a case
+    leaves out."""
+    w = rng.standard_normal(out.shape)
+    if out.dtype.is_complex:
+        w = w + 1j * rng.standard_normal(out.shape)
+    if mask is not None:
+        w = w * mask
+    prod = g.add("mul", [out, g.add_constant(w, out.dtype)])
+    if out.dtype.is_complex:
+        prod = g.add("real", [prod])
     return g.add("sum", [prod], axes=tuple(range(len(out.shape))), keepdim=False)
 
 
@@ -330,7 +338,86 @@ def _case_order_first(name, order, lo, hi):
     return build
 
 
+def _square_input(g, rng, shape=(2, 3, 3), spd=False):
+    """A well-conditioned batch of matrices as a graph input (symmetric positive-definite when
+    ``spd``; the rule then sees a symmetric perturbation through A + A^T)."""
+    m = rng.uniform(-1, 1, shape) + 2.5 * np.eye(shape[-1])
+    a = g.add_input(shape, F64)
+    if not spd:
+        return a, [m]
+    sym = g.add("add", [a, g.add("permute", [a], dims=tuple(range(len(shape) - 2)) + (len(shape) - 1, len(shape) - 2))])
+    return sym, [m @ m.swapaxes(-1, -2)]
+
+
+def _linalg_case(name, **attrs):
+    def build(g, rng):
+        if name in ("linalg_qr", "linalg_svd"):  # rectangular: tall, or a wide batch
+            shape = (2, 3, 5) if attrs.get("wide") else (4, 3)
+            a = g.add_input(shape, F64)
+            vals = [rng.uniform(-1, 1, shape) + np.eye(*shape[-2:]) * 2]
+        else:
+            a, vals = _square_input(g, rng, spd=name in ("linalg_cholesky", "linalg_eigh"))
+        if name in ("linalg_solve", "linalg_solve_triangular"):
+            b = g.add_input((3, 2), F64)
+            vals = vals + [rng.uniform(-1, 1, (3, 2))]
+            return g.add(name, [a, b], **{k: v for k, v in attrs.items() if k != "wide"}), vals
+        return g.add(name, [a], **{k: v for k, v in attrs.items() if k != "wide"}), vals
+
+    return build
+
+
+def _case_eig(g, rng):
+    """Eigenvalues only: eigenvectors of a real matrix carry LAPACK's phase convention, which a
+    weighted sum of them is not invariant to (graphc's tests check them with invariant losses)."""
+    a, vals = _square_input(g, rng)
+    out = g.add("linalg_eig", [a])
+    mask = np.zeros(out.shape)
+    mask[..., 0, :] = 1
+    return out, vals, mask
+
+
+def _fft_case(name, **attrs):
+    """Transforms on complex(x, y) (or a real x for r2c), so finite differences in real inputs see
+    the adjoint rules; c2r ignores the imaginary parts of its self-conjugate bins, as numpy does."""
+
+    def build(g, rng):
+        (x, y), vals = _inputs(g, rng, ((2, 3), -1, 1), ((2, 3), -1, 1))
+        if name == "fft_r2c":
+            return g.add(name, [x], **attrs), vals
+        return g.add(name, [g.add("complex", [x, y])], **attrs), vals
+
+    return build
+
+
+def _complex_case(name):
+    """Complex rows on z = complex(x, y) of real graph inputs (away from 0, angle's kink): finite
+    differences in x and y check PyTorch's convention of the row's rule through complex's."""
+
+    def build(g, rng):
+        (x, y), vals = _inputs(g, rng, ((2, 3), 0.3, 1.5), ((2, 3), -1.5, 1.5))
+        z = g.add("complex", [x, y])
+        return (z if name == "complex" else g.add(name, [z])), vals
+
+    return build
+
+
 CASES = {
+    **{n: _complex_case(n) for n in ["real", "imag", "conj", "angle", "complex"]},
+    "fft_c2c": _fft_case("fft_c2c", axis=1, inverse=True, scale="sqrt"),
+    "fft_r2c": _fft_case("fft_r2c", axis=1, onesided=True, scale="n"),
+    "fft_c2r": _fft_case("fft_c2r", axis=1, n=4, scale="none"),
+    "linalg_cholesky": _linalg_case("linalg_cholesky", check=True),
+    "linalg_solve_triangular": _linalg_case("linalg_solve_triangular", upper=False, left=True, unitriangular=False),
+    "linalg_solve": _linalg_case("linalg_solve", check=True),
+    "linalg_inv": _linalg_case("linalg_inv", check=True),
+    "linalg_det": _linalg_case("linalg_det"),
+    "linalg_slogdet": _linalg_case("linalg_slogdet"),
+    "linalg_qr": _linalg_case("linalg_qr", mode="reduced"),
+    "linalg_eigh": _linalg_case("linalg_eigh", upper=False),
+    "linalg_eig": _case_eig,
+    "linalg_svd": _linalg_case("linalg_svd", full_matrices=False, wide=True),
+    "linalg_lu_factor": _linalg_case("linalg_lu_factor", check=True),
+    "linalg_matrix_exp": _linalg_case("linalg_matrix_exp"),
     **{n: _unary_case(n) for n in ["neg", "abs", "relu", "copy", "sign", "floor", "ceil", "round", "trunc"]},
     **{
         n: _unary_case(n)
@@ -403,9 +490,9 @@ def test_every_differentiable_op_has_a_rule_and_a_case():
 def test_rule_matches_finite_differences(name):
     rng = np.random.default_rng(sum(map(ord, name)))
     g = Graph(name)
-    out, values = CASES[name](g, rng)
+    out, values, *mask = CASES[name](g, rng)
     assert out.op == name
-    loss = _weighted_loss(g, out, rng)
+    loss = _weighted_loss(g, out, rng, *mask)
     _check_graph(g, loss, values)
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from backends.base import KernelInfo
 from backends.base import Program as BaseProgram
 from backends.loader import load_source
 from backends.numpy import kernels as numpy_kernels
@@ -65,9 +66,16 @@ class Program(BaseProgram):
     ``host_source`` is the host program alone (``source`` holds the kernels too).
     """
 
-    def __init__(self, name, source, kernels, host_source, fn):
+    def __init__(self, name, source, kernels, host_source, fn, infos=None):
         super().__init__(name, source, kernels, fn)
         self.host_source = host_source
+        self._infos = infos
+
+    def kernel_infos(self) -> list:
+        """The Triton kernels and the labelled host calls (library rows), in execution order."""
+        if self._infos is None:
+            return super().kernel_infos()
+        return [k.info() if not isinstance(k, KernelInfo) else k for k in self._infos]
 
     def __call__(self, inputs):
         if not device_memory():
@@ -93,6 +101,7 @@ class TritonCodegen:
         self.consts: dict = {}
         self.run: list[str] = []
         self.ready: set = set()  # node ids with a value in run()'s scope
+        self.infos: list = []  # kernels and host calls in execution order (KernelInfo for host calls)
 
     @staticmethod
     def v(n) -> str:
@@ -142,6 +151,7 @@ class TritonCodegen:
         for spec in k.inputs:
             self.value_of(spec.node)
         self.kernels.append(k)
+        self.infos.append(k)
         kn = self.kname(k)
         self.run.append(f"    # {k.name}: " + ", ".join(f"%{i}" for i in k.node_ids))
         for _, o in k.outputs:
@@ -157,14 +167,19 @@ class TritonCodegen:
         for i in n.inputs:
             self.value_of(i)
         self.consts[f"D{n.id}"] = n.dtype
-        try:
-            kernels, lines = SingleKernel(n, name, self).generate()
-        except UnsupportedError:
-            if device_memory():  # the numpy fallback exists for host buffers under the interpreter only
-                raise
-            kernels, lines = [], self.host_fallback(n)
+        if n.kind == ops_table.LIBRARY:
+            kernels, lines = [], self.host_call(n)
+            self.infos.append(KernelInfo(f"{name}_host", "host", "\n".join(lines), [n.id], [format_node(n)]))
+        else:
+            try:
+                kernels, lines = SingleKernel(n, name, self).generate()
+            except UnsupportedError:
+                if device_memory():  # the numpy fallback exists for host buffers under the interpreter only
+                    raise
+                kernels, lines = [], self.host_fallback(n)
         for k in kernels:
             self.kernels.append(k)
+            self.infos.append(k)
             self.kname(k)
         self.run.append(f"    # {name}: %{n.id} = {n.op}")
         self.run.extend("    " + line for line in lines)
@@ -179,8 +194,20 @@ class TritonCodegen:
             f"{self.v(n)} = R.host_op({n.op!r}, [{ins}], A{n.id}, {tuple(n.shape)!r}, D{n.id})",
         ]
 
+    def host_call(self, n) -> list:
+        """A library row (LAPACK, FFT) has no Triton kernel: it runs with numpy on the host, its
+        inputs copied from the device and its result copied back, and the program says so."""
+        self.consts[f"A{n.id}"] = dict(n.attrs)
+        ins = ", ".join(self.v(i) for i in n.inputs)
+        return [
+            f"# HOST CALL (library row): %{n.id} {n.op} runs with numpy/LAPACK on the host "
+            "(device -> host -> device copies; no Triton kernel)",
+            f"{self.v(n)} = R.host_call({n.op!r}, [{ins}], A{n.id}, {tuple(n.shape)!r}, D{n.id})",
+        ]
+
     def generate(self) -> Program:
         g = self.graph
+        _refuse_complex(g)
         self.run = ["def run(inputs):"]
         if g.inputs:
             self.run.append(
@@ -223,7 +250,7 @@ class TritonCodegen:
         fn = load_source(host, "triton-program", ns, "run")
         if RECORDED is not None:
             RECORDED.extend(self.kernels)
-        return Program(self.name, source, self.kernels, host, fn)
+        return Program(self.name, source, self.kernels, host, fn, self.infos)
 
 
 class HostOps:
@@ -258,6 +285,26 @@ class HostOps:
     @staticmethod
     def host_op(op, arrays, attrs, shape, dtype):
         return numpy_kernels.run_op(ops_table.OPS[op], [np.asarray(a) for a in arrays], attrs, shape, dtype)
+
+    @staticmethod
+    def host_call(op, arrays, attrs, shape, dtype):
+        """Run a library row with numpy: device inputs come to the host, the result goes back."""
+        on_device = any(isinstance(a, DeviceArray) for a in arrays)
+        host = [to_host(a) if isinstance(a, DeviceArray) else np.asarray(a) for a in arrays]
+        out = numpy_kernels.run_op(ops_table.OPS[op], host, attrs, shape, dtype)
+        return from_host(out, dtype) if on_device else out
+
+
+def _refuse_complex(graph) -> None:
+    """The kernels do not lower complex values (to pairs of reals) yet: say so by op."""
+    for n in graph.nodes:
+        if n.kind == ops_table.SOURCE:
+            continue  # name the first op that computes with complex values
+        if n.dtype.is_complex or any(i.dtype.is_complex for i in n.inputs):
+            raise UnsupportedError(
+                f"the Triton backend does not support complex dtypes yet: %{n.id} = {n.op} ({n.dtype}) in graph "
+                f"{graph.name!r}; run complex computations on the CPU (the numpy backend)"
+            )
 
 
 _warned = [False]
