@@ -201,6 +201,8 @@ def randn(*size, generator=None, dtype=None, device=None, requires_grad=False) -
 
 def randint(low, high=None, size=None, *, generator=None, dtype=None, device=None, requires_grad=False) -> Tensor:
     """Random integers in [low, high) (int64 by default)."""
+    if size is None and isinstance(high, (tuple, list)):  # randint(high, size), PyTorch's two-argument form
+        low, high, size = 0, low, high
     if high is None:
         low, high = 0, low
     if size is None:

@@ -105,11 +105,6 @@ def normal_(self, mean=0.0, std=1.0, *, generator=None):
     return _inplace._inplace_result(self, F.add(F.mul(n, std), mean), "normal_")
 
 
-def bernoulli_(self, p=0.5, *, generator=None):
-    u = _factories.rand(tuple(self.shape), generator=generator)
-    return _inplace._inplace_result(self, F._to(F.lt(u, p), self._dtype), "bernoulli_")
-
-
 def random_(self, low=0, high=None, *, generator=None):
     if high is None:
         low, high = 0, low if low else 2**24
@@ -119,8 +114,9 @@ def random_(self, low=0, high=None, *, generator=None):
 
 Tensor.uniform_ = uniform_
 Tensor.normal_ = normal_
-Tensor.bernoulli_ = bernoulli_
 Tensor.random_ = random_
+for _name, _fn in F.random.METHODS.items():  # multinomial, bernoulli(_), exponential_, ...
+    setattr(Tensor, _name, _fn)
 
 # new_* factories.
 for _name in ("new_tensor", "new_empty", "new_zeros", "new_ones", "new_full"):

@@ -80,7 +80,8 @@ def scalar_literal(node) -> str:
     if node.dtype.is_bool:
         return f"np.bool_({bool(value)})"
     if node.dtype.is_floating_point:
-        return f"np.{np_name}({float(value)!r})"
+        value = float(value)  # inf and nan have no literal: np.float32('-inf') parses them
+        return f"np.{np_name}({value!r})" if np.isfinite(value) else f"np.{np_name}('{value!r}')"
     return f"np.{np_name}({int(value)})"
 
 

@@ -22,13 +22,14 @@ downwards:
 * :mod:`.getitem` — ``tensor[key]`` (read and write) and ``masked_select``;
 * :mod:`.reductions` — ``sum``, ``mean``, ``var``, ``max``, ``softmax``...;
 * :mod:`.linalg` — ``matmul`` and friends, ``tril``/``triu``/``diagonal``;
-* :mod:`.joining` — ``cat``, ``stack``, ``split``, ``chunk``, ``roll``.
+* :mod:`.joining` — ``cat``, ``stack``, ``split``, ``chunk``, ``roll``;
+* :mod:`.random` — ``multinomial``, ``bernoulli`` and the random in-place fills.
 """
 
 from __future__ import annotations
 
 # Each topic module's __all__ is the public namespace: re-export them all.
-from . import elementwise, getitem, indexing, joining, linalg, pointwise, reductions, shape, sorting
+from . import elementwise, getitem, indexing, joining, linalg, pointwise, random, reductions, shape, sorting
 from ._common import _operand, _to  # noqa: F401 - used across graphc as F._to / F._operand
 from .elementwise import *  # noqa: F403
 from .getitem import *  # noqa: F403
@@ -36,6 +37,7 @@ from .indexing import *  # noqa: F403
 from .joining import *  # noqa: F403
 from .linalg import *  # noqa: F403
 from .pointwise import *  # noqa: F403
+from .random import *  # noqa: F403
 from .reductions import *  # noqa: F403
 from .shape import *  # noqa: F403
 from .shape import _slice  # noqa: F401 - used by graphc.nn.functional
@@ -51,4 +53,5 @@ __all__ = [
     *indexing.__all__,
     *getitem.__all__,
     *sorting.__all__,
+    *random.__all__,
 ]
