@@ -77,6 +77,17 @@ from ._factories import (
 )
 from ._functional import *  # noqa: F403 - the functional namespace is the public API
 from ._functional import all, any, max, min, pow, sum  # noqa: A004 - PyTorch's names
+from ._layout import (
+    channels_last,
+    channels_last_3d,
+    contiguous_format,
+    layout,
+    memory_format,
+    preserve_format,
+    sparse_coo,
+    sparse_csr,
+    strided,
+)
 from ._printing import get_printoptions, set_printoptions
 from ._tensor import Size, Tensor
 from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled

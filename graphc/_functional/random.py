@@ -156,7 +156,7 @@ def _check_float(self, name):
         raise RuntimeError(f"{name} not implemented for '{self.dtype}'")
 
 
-def exponential_(self, lambd=1.0, *, generator=None):
+def _exponential_(self, lambd=1.0, *, generator=None):
     """Fill with exponential numbers of rate ``lambd``: ``-log(1 - u) / lambd``."""
     _check_float(self, "exponential_")
     if not lambd > 0:
@@ -166,7 +166,7 @@ def exponential_(self, lambd=1.0, *, generator=None):
     return _inplace_result(self, value, "exponential_")
 
 
-def cauchy_(self, median=0.0, sigma=1.0, *, generator=None):
+def _cauchy_(self, median=0.0, sigma=1.0, *, generator=None):
     """Fill with Cauchy numbers: ``median + sigma * tan(pi * (u - 1/2))``."""
     _check_float(self, "cauchy_")
     if not sigma > 0:
@@ -176,7 +176,7 @@ def cauchy_(self, median=0.0, sigma=1.0, *, generator=None):
     return _inplace_result(self, value, "cauchy_")
 
 
-def geometric_(self, p, *, generator=None):
+def _geometric_(self, p, *, generator=None):
     """Fill with geometric numbers (trials to the first success, >= 1): ``ceil(log(u) / log(1 - p))``."""
     if not 0 < p < 1:
         raise RuntimeError(f"geometric_ expects p to be in (0, 1), but got p={p}")
@@ -187,7 +187,7 @@ def geometric_(self, p, *, generator=None):
     return _inplace_result(self, value, "geometric_")
 
 
-def log_normal_(self, mean=1.0, std=2.0, *, generator=None):
+def _log_normal_(self, mean=1.0, std=2.0, *, generator=None):
     """Fill with log-normal numbers: ``exp(mean + std * n)``."""
     _check_float(self, "log_normal_")
     if not std > 0:
@@ -197,7 +197,7 @@ def log_normal_(self, mean=1.0, std=2.0, *, generator=None):
     return _inplace_result(self, value, "log_normal_")
 
 
-def bernoulli_(self, p=0.5, *, generator=None):
+def _bernoulli_(self, p=0.5, *, generator=None):
     """Fill with 0/1 draws, 1 with probability ``p`` (a number or a tensor broadcast to self)."""
     with no_grad():
         u = rand(tuple(self.shape), dtype=dt.float64, generator=generator, device=self.device)
@@ -209,9 +209,9 @@ def bernoulli_(self, p=0.5, *, generator=None):
 METHODS = {
     "multinomial": multinomial,
     "bernoulli": bernoulli,
-    "exponential_": exponential_,
-    "cauchy_": cauchy_,
-    "geometric_": geometric_,
-    "log_normal_": log_normal_,
-    "bernoulli_": bernoulli_,
+    "exponential_": _exponential_,
+    "cauchy_": _cauchy_,
+    "geometric_": _geometric_,
+    "log_normal_": _log_normal_,
+    "bernoulli_": _bernoulli_,
 }
