@@ -159,5 +159,7 @@ _sys.modules.setdefault("graphc.functional", _sys.modules[__name__ + "._function
 from . import distributed, nn, optim, utils  # noqa: E402
 from .serialization import load, save  # noqa: E402
 
-from ._compiler import compile, trace  # noqa: E402,A004 - PyTorch's name
+from ._compiler import compile  # noqa: E402,A004 - PyTorch's name
+from . import compiler  # noqa: E402  (graphc.compiler.trace(fn, *args): the tracer)
+from ._functional import trace  # noqa: E402  (the matrix trace, as torch.trace)
 from . import viz  # noqa: E402  (graph drawings and dumps: graphc.viz.save(obj, "x.svg"))

@@ -1,7 +1,7 @@
 """Data-dependent Python on a tracer raises ``graphc.TracingError`` naming the op,
 pointing at the user's line and saying what to do instead.
 
-``graphc.trace`` traces at once, so it raises at once. A compiled function runs
+``graphc.compiler.trace`` traces at once, so it raises at once. A compiled function runs
 its *first* call of a signature eagerly (the warm-up), where these functions
 work; the error comes on the second call, which traces. Both paths are checked.
 """
@@ -91,7 +91,7 @@ def check_message(err: graphc.TracingError, fn, op: str):
 def test_graphc_trace_raises_at_once(case):
     fn, op = CASES[case]
     with pytest.raises(graphc.TracingError) as info:
-        graphc.trace(fn, graphc.randn(4).abs() + 0.1)
+        graphc.compiler.trace(fn, graphc.randn(4).abs() + 0.1)
     check_message(info.value, fn, op)
     assert isinstance(info.value, RuntimeError)  # as PyTorch's errors are
 
@@ -113,7 +113,7 @@ def test_compiled_function_raises_when_it_traces(case):
 
 def test_if_on_a_tensor_says_what_calls_bool():
     with pytest.raises(graphc.TracingError, match="if, while"):
-        graphc.trace(branch_on_sum, graphc.ones(3))
+        graphc.compiler.trace(branch_on_sum, graphc.ones(3))
 
 
 def test_where_instead_of_if_compiles():
