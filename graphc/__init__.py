@@ -48,6 +48,7 @@ from ir.errors import (
 # order below is only the order of the public names. Importing _methods binds the Tensor's
 # methods; importing cuda registers the Triton runtime as the backend of cuda devices.
 from . import _methods  # noqa: F401  (binds Tensor methods)
+from . import _interop  # noqa: F401  (numpy functions take tensors: Tensor.__array_function__)
 from . import accelerator, autograd, cuda, random
 from ._factories import (
     arange,
@@ -158,6 +159,7 @@ _sys.modules.setdefault("graphc.functional", _sys.modules[__name__ + "._function
 # nn, optim, data loading and serialization.
 from . import distributed, nn, optim, utils  # noqa: E402
 from .serialization import load, save  # noqa: E402
+from .utils.dlpack import from_dlpack  # noqa: E402
 
 from ._compiler import compile  # noqa: E402,A004 - PyTorch's name
 from . import compiler  # noqa: E402  (graphc.compiler.trace(fn, *args): the tracer)
