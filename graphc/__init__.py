@@ -165,3 +165,17 @@ from ._compiler import compile  # noqa: E402,A004 - PyTorch's name
 from . import compiler  # noqa: E402  (graphc.compiler.trace(fn, *args): the tracer)
 from ._functional import trace  # noqa: E402  (the matrix trace, as torch.trace)
 from . import viz  # noqa: E402  (graph drawings and dumps: graphc.viz.save(obj, "x.svg"))
+
+# Mixed precision and matmul precision: graphc.autocast / graphc.amp (GradScaler), graphc.backends.
+from . import _autocast, amp, backends  # noqa: E402
+from .amp import autocast  # noqa: E402
+from .amp.autocast_mode import get_autocast_dtype, is_autocast_enabled  # noqa: E402
+from .backends import get_float32_matmul_precision, set_float32_matmul_precision  # noqa: E402
+
+# The ops PyTorch's autocast lists get their autocast wrappers in every namespace that holds them.
+_autocast.install(
+    [m for n, m in list(_sys.modules.items()) if n == __name__ or n.startswith(("graphc._functional", "graphc.nn.functional"))],
+    Tensor,
+)
+cuda.amp = amp.cuda_amp  # graphc.cuda.amp, PyTorch's older spelling (importable too:)
+_sys.modules.setdefault("graphc.cuda.amp", amp.cuda_amp)

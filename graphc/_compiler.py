@@ -33,7 +33,7 @@ import numpy as np
 
 from ir.errors import TracingError, UnsupportedError
 
-from . import _aot, _state
+from . import _aot, _autocast, _state
 from . import random as _random
 from ._dispatch import replay_view
 from ._grad_mode import is_grad_enabled, no_grad
@@ -304,10 +304,10 @@ class CompiledFunction:
             # The common case, kept cheap: positional tensors only (per-call overhead).
             leaves = list(args)
             spec = ("U", (("U", (("T",),) * len(args)), ("D", ())))
-            return (spec, tuple(_tensor_key(t) for t in leaves), is_grad_enabled()), leaves
+            return (spec, tuple(_tensor_key(t) for t in leaves), is_grad_enabled(), _autocast.state_key()), leaves
         leaves = []
         spec = _flatten((args, kwargs), leaves)
-        key = (spec, tuple(_tensor_key(t) for t in leaves), is_grad_enabled())
+        key = (spec, tuple(_tensor_key(t) for t in leaves), is_grad_enabled(), _autocast.state_key())
         return key, leaves
 
     def cache_info(self) -> CacheInfo:
@@ -334,6 +334,8 @@ class CompiledFunction:
                 reasons.extend(_spec_diff(old[0], key[0]) or ["the argument structure changed"])
             if old[2] != key[2]:
                 reasons.append(f"grad mode changed to {key[2]}")
+            if old[3:] != key[3:]:
+                reasons.append(f"autocast changed to {key[3] or 'off'}")
             if len(old[1]) == len(key[1]):
                 for i, (a, b) in enumerate(zip(old[1], key[1])):
                     for label, x, y in zip(("shape", "dtype", "device", "requires_grad"), a, b):

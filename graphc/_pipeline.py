@@ -23,6 +23,7 @@ from ir.passes.simplify import simplify
 
 from . import viz
 from ._report import KernelInfo, Report
+from .backends._precision import tf32_matmul
 
 log = logging.getLogger("graphc.compile")
 
@@ -39,7 +40,8 @@ def build(graph, name: str, signature: str = "", backend=None, timings=None) -> 
     timings = dict(timings or {})
     backend = backend or "numpy"
     t0 = time.perf_counter()
-    key = (graph.structural_hash(), backend)
+    # TF32 changes the Triton matmul's code (graphc.backends.cuda.matmul.allow_tf32), so it keys the program too
+    key = (graph.structural_hash(), backend) + ((tf32_matmul(),) if backend == "triton" else ())
     hit = _PROGRAMS.get(key)
     if hit is not None:
         _PROGRAMS.move_to_end(key)
@@ -68,8 +70,10 @@ def _build_new(graph, name, signature, backend, timings, t0) -> Report:
         kernels = [KernelInfo(k.name, k.kind, k.source, k.node_ids, k.nodes_text) for k in program.kernels]
         source = program.source
     elif backend == "triton":
+        from backends.triton import CONFIG as triton_config  # optional backend: imports triton
         from backends.triton import compile_schedule as triton_compile  # optional backend: imports triton
 
+        triton_config["allow_tf32"] = tf32_matmul()  # the setting the lead wires through the backend protocol
         program = triton_compile(schedule, name)
         kernels = program.kernel_infos()
         source = program.source
