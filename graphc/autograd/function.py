@@ -27,6 +27,7 @@ engine keys gradients by node); they hand their gradients to the shared
 from __future__ import annotations
 
 import functools
+import inspect
 
 from ir.errors import AutogradError
 
@@ -321,8 +322,13 @@ class Function(metaclass=_FunctionMeta):
     def apply(cls, *args, **kwargs):
         """Run ``forward`` and, when an input requires grad, record the node whose rule is
         ``backward``."""
-        if kwargs:
-            raise TypeError(f"{cls.__name__}.apply() takes positional arguments only")
+        new_style = cls.setup_context is not Function.setup_context
+        if kwargs:  # bind keywords (and defaults) to forward's parameters, as PyTorch does
+            sig = inspect.signature(cls.forward)
+            params = list(sig.parameters)[0 if new_style else 1:]
+            bound = sig.replace(parameters=[sig.parameters[p] for p in params]).bind(*args, **kwargs)
+            bound.apply_defaults()
+            args = tuple(bound.arguments[p] for p in params if p in bound.arguments)
         tracer = _dispatch.active_tracer()
         if tracer is not None:  # edges must reach the trace's proxies of lifted tensors
             args = tuple(tracer.to_tracer(a) if isinstance(a, Tensor) else a for a in args)
@@ -330,7 +336,6 @@ class Function(metaclass=_FunctionMeta):
         ctx._fn_name = cls.__name__
         grad_on = is_grad_enabled()
         ctx.needs_input_grad = tuple(grad_on and isinstance(a, Tensor) and a.requires_grad for a in args)
-        new_style = cls.setup_context is not Function.setup_context
         with no_grad():
             if new_style:
                 output = cls.forward(*args)

@@ -379,3 +379,10 @@ def test_compiled_function_with_lifted_parameter_and_non_differentiable_output()
             np.testing.assert_array_equal(idx.numpy(), ref[1])
             for a, b in zip(grads, ref[2]):
                 np.testing.assert_allclose(a, b, rtol=1e-12)
+
+
+def test_apply_binds_keyword_arguments():
+    x, y = rand64(3), rand64(3, seed=1, requires_grad=False)
+    out = ScaledMul.apply(x, y=y, k=2.0)
+    out.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), 2.0 * y.numpy())
