@@ -315,7 +315,10 @@ def _device_tensor(tensor: DLTensor, owner, device_id: int) -> Tensor:
     itemsize = tensor.dtype.bits // 8
     _, hi = _extent(shape, strides, itemsize)
     block = _ExternalBlock(int(tensor.data or 0) + int(tensor.byte_offset), hi, owner)
-    arr = backend.DeviceArray(block, 0, shape, strides, backend.storage_name(dtype))
+    # The backend's strided device-array type, found through the protocol (a size-0 transfer), so
+    # this does not depend on where the Triton backend keeps it; device storage is named by dtype.
+    array_type = type(backend.from_host(np.zeros((0,), np.float32), dt.float32))
+    arr = array_type(block, 0, shape, strides, dtype.name)
     return Tensor._wrap(arr, dtype, device)
 
 
