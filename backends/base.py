@@ -110,6 +110,11 @@ class Backend(ABC):
         """What this backend can fuse (asked by fusion while it forms kernels)."""
         return FusionPolicy()
 
+    def configure(self, **options) -> None:
+        """Settings the frontend passes before code generation (``allow_tf32``: fp32 matmuls may
+        use TF32 tensor cores). A backend ignores the ones that do not apply to it (the CPU
+        computes float32 matmuls in float32 whatever the setting)."""
+
     def to_host(self, array) -> np.ndarray:
         """``array``'s values as a numpy array."""
         return np.asarray(array)

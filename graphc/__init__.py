@@ -51,6 +51,7 @@ from ir.errors import (
 # methods; importing cuda registers the Triton runtime as the backend of cuda devices.
 from . import _methods  # noqa: F401  (binds Tensor methods)
 from . import _methods_ops  # noqa: F401  (binds the methods of the newer topic modules)
+from . import _interop  # noqa: F401  (numpy functions take tensors: Tensor.__array_function__)
 from . import accelerator, autograd, cuda, random
 from ._factories import (
     arange,
@@ -80,6 +81,17 @@ from ._factories import (
 )
 from ._functional import *  # noqa: F403 - the functional namespace is the public API
 from ._functional import all, any, max, min, pow, sum  # noqa: A004 - PyTorch's names
+from ._layout import (
+    channels_last,
+    channels_last_3d,
+    contiguous_format,
+    layout,
+    memory_format,
+    preserve_format,
+    sparse_coo,
+    sparse_csr,
+    strided,
+)
 from ._printing import get_printoptions, set_printoptions
 from ._tensor import Size, Tensor
 from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
@@ -180,6 +192,7 @@ from .linalg.legacy import (  # noqa: E402
 
 # nn, optim, data loading and serialization.
 from . import distributed, nn, optim, special, utils  # noqa: E402
+from .utils.dlpack import from_dlpack  # noqa: E402
 from .serialization import load, save  # noqa: E402
 from ._stft import istft, stft  # noqa: E402
 from . import masked, signal  # noqa: E402
@@ -188,6 +201,22 @@ from .signal.windows import bartlett_window, blackman_window, hamming_window, ha
 Tensor.stft = stft
 Tensor.istft = istft
 
-from ._compiler import CompileWarning, trace  # noqa: E402
+from ._compiler import CompileWarning  # noqa: E402
 from ._optimized_module import OptimizedModule, compile  # noqa: E402,A004 - PyTorch's name
+from . import compiler  # noqa: E402  (graphc.compiler.trace(fn, *args): the tracer)
+from ._functional import trace  # noqa: E402  (the matrix trace, as torch.trace)
 from . import viz  # noqa: E402  (graph drawings and dumps: graphc.viz.save(obj, "x.svg"))
+
+# Mixed precision and matmul precision: graphc.autocast / graphc.amp (GradScaler), graphc.backends.
+from . import _autocast, amp, backends  # noqa: E402
+from .amp import autocast  # noqa: E402
+from .amp.autocast_mode import get_autocast_dtype, is_autocast_enabled  # noqa: E402
+from .backends import get_float32_matmul_precision, set_float32_matmul_precision  # noqa: E402
+
+# The ops PyTorch's autocast lists get their autocast wrappers in every namespace that holds them.
+_autocast.install(
+    [m for n, m in list(_sys.modules.items()) if n == __name__ or n.startswith(("graphc._functional", "graphc.nn.functional"))],
+    Tensor,
+)
+cuda.amp = amp.cuda_amp  # graphc.cuda.amp, PyTorch's older spelling (importable too:)
+_sys.modules.setdefault("graphc.cuda.amp", amp.cuda_amp)

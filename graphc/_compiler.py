@@ -44,7 +44,7 @@ from dataclasses import dataclass
 from backends import backend_for_device
 from ir.errors import TracingError, UnsupportedError
 
-from . import _escapes, _guards, _sideeffects, _state
+from . import _autocast, _escapes, _guards, _sideeffects, _state
 from ._aot import plan_backward
 from ._entry import Entry
 from ._grad_mode import is_grad_enabled
@@ -170,7 +170,7 @@ class CompiledFunction:
         spec = flatten((args, kwargs), leaves)
         aliases = tuple(id(t._version) for t in leaves)
         pattern = tuple(aliases.index(a) for a in aliases)
-        sig = (spec, tuple(tensor_key(t) for t in leaves), is_grad_enabled(), pattern)
+        sig = (spec, tuple(tensor_key(t) for t in leaves), is_grad_enabled(), pattern, _autocast.state_key())
         return sig, spec, leaves
 
     def _miss(self, args, kwargs, stale):
@@ -262,6 +262,8 @@ class CompiledFunction:
                 reasons.append(f"grad mode changed to {sig[2]}")
             if old[3] != sig[3]:
                 reasons.append("arguments share memory differently")
+            if old[4:] != sig[4:]:
+                reasons.append(f"autocast changed to {sig[4] or 'off'}")
             if len(old[1]) == len(sig[1]):
                 for i, (a, b) in enumerate(zip(old[1], sig[1])):
                     for label, x, y in zip(("shape", "dtype", "device", "requires_grad"), a, b):

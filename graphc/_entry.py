@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import _aot, _epochs, _grad_mode
+from . import _aot, _autocast, _epochs, _grad_mode
 from . import random as _random
 from ._dispatch import replay_view
 from ._grad_mode import no_grad
@@ -99,6 +99,10 @@ class Entry:
                 f"    if (a._requires_grad or a._grad_fn is not None) is not {bool(requires_grad)}: return None"
             )
         lines.append(f"    if GM.__dict__.get('enabled', True) is not {bool(plan.grad_mode)}: return None")
+        if plan.autocast:  # traced under autocast: the same regions must be active
+            lines.append(f"    if AC() != {plan.autocast!r}: return None")
+        else:  # traced without: any active region misses (regions is empty outside autocast)
+            lines.append("    if AS.regions and AC(): return None")
         lines += self._alias_lines(plan, consts)
         for target, real in plan.arg_lifted:  # an argument the function also reached by itself
             lines.append(f"    if {self._target(consts, target)} is not {c(real, 'R')}: return None")
@@ -236,6 +240,8 @@ class Entry:
         namespace = {
             "FLATTEN": flatten,
             "GM": _grad_mode._state,
+            "AC": _autocast.state_key,
+            "AS": _autocast._STATE,
             "EPOCH": _epochs.MODULES,
             "ME": self.module_epoch,
             "SAME_VALUES": _same_values,

@@ -20,6 +20,8 @@ from ir import dtypes as dt
 
 from . import random as _random
 from ._dispatch import active_tracer, apply, constant
+from ._grad_mode import no_grad
+from ._layout import check_layout, check_memory_format, empty_as, preserve_format, suggest_format
 from ._tensor import Tensor, _rebuild  # noqa: F401  (_rebuild: older pickles name graphc._factories._rebuild)
 from .device import as_device, default_device
 
@@ -161,23 +163,38 @@ def _float_default(dtype):
     return _dtype_arg(dtype) or dt.default_float()
 
 
-def empty(*size, dtype=None, device=None, requires_grad=False, out=None, memory_format=None, pin_memory=False) -> Tensor:
+def empty(*size, dtype=None, device=None, requires_grad=False, out=None, memory_format=None, pin_memory=False, layout=None) -> Tensor:
     """A tensor whose values are not initialized (graphc fills it with zeros)."""
-    return _full(_shape_arg(size, "empty"), 0, _float_default(dtype), device, requires_grad)
+    check_layout(layout, "empty")
+    fmt = check_memory_format(memory_format, "empty")
+    make = lambda shape: _full(shape, 0, _float_default(dtype), device, False)  # noqa: E731
+    return _formatted(_shape_arg(size, "empty"), fmt, "empty", make, requires_grad)
 
 
-def zeros(*size, dtype=None, device=None, requires_grad=False, out=None) -> Tensor:
+def _formatted(shape, fmt, op, make, requires_grad):
+    """``make(shape)`` in memory format ``fmt`` (channels-last storage seen through a permuted view)."""
+    with no_grad():
+        t = empty_as(shape, fmt, op, make)
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+def zeros(*size, dtype=None, device=None, requires_grad=False, out=None, layout=None, pin_memory=False) -> Tensor:
     """A tensor of zeros."""
+    check_layout(layout, "zeros")
     return _full(_shape_arg(size, "zeros"), 0, _float_default(dtype), device, requires_grad)
 
 
-def ones(*size, dtype=None, device=None, requires_grad=False, out=None) -> Tensor:
+def ones(*size, dtype=None, device=None, requires_grad=False, out=None, layout=None, pin_memory=False) -> Tensor:
     """A tensor of ones."""
+    check_layout(layout, "ones")
     return _full(_shape_arg(size, "ones"), 1, _float_default(dtype), device, requires_grad)
 
 
-def full(size, fill_value, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+def full(size, fill_value, *, dtype=None, device=None, requires_grad=False, layout=None, pin_memory=False) -> Tensor:
     """A tensor filled with ``fill_value`` (its dtype inferred from the value)."""
+    check_layout(layout, "full")
     if dtype is None:
         dtype = (dt.bool_ if isinstance(fill_value, bool) else dt.int64 if isinstance(fill_value, int) else
                  dt.default_complex() if isinstance(fill_value, complex) else dt.default_float())
@@ -200,18 +217,23 @@ def _random_op(op, shape, dtype, device, requires_grad, generator):
     return _finish(t, requires_grad, device)
 
 
-def rand(*size, generator=None, dtype=None, device=None, requires_grad=False) -> Tensor:
+def rand(*size, generator=None, dtype=None, device=None, requires_grad=False, layout=None, pin_memory=False) -> Tensor:
     """Uniform random numbers in [0, 1)."""
+    check_layout(layout, "rand")
     return _random_op("random_uniform", _shape_arg(size, "rand"), _float_default(dtype), device, requires_grad, generator)
 
 
-def randn(*size, generator=None, dtype=None, device=None, requires_grad=False) -> Tensor:
+def randn(*size, generator=None, dtype=None, device=None, requires_grad=False, layout=None, pin_memory=False) -> Tensor:
     """Standard normal random numbers."""
+    check_layout(layout, "randn")
     return _random_op("random_normal", _shape_arg(size, "randn"), _float_default(dtype), device, requires_grad, generator)
 
 
-def randint(low, high=None, size=None, *, generator=None, dtype=None, device=None, requires_grad=False) -> Tensor:
+def randint(low, high=None, size=None, *, generator=None, dtype=None, device=None, requires_grad=False, layout=None, pin_memory=False) -> Tensor:
     """Random integers in [low, high) (int64 by default)."""
+    check_layout(layout, "randint")
+    if size is None and isinstance(high, (tuple, list)):  # randint(high, size), PyTorch's two-argument form
+        low, high, size = 0, low, high
     if high is None:
         low, high = 0, low
     if size is None:
@@ -223,23 +245,26 @@ def randint(low, high=None, size=None, *, generator=None, dtype=None, device=Non
     return _finish(r, requires_grad, device)
 
 
-def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False) -> Tensor:
+def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False, layout=None, pin_memory=False) -> Tensor:
     """A random permutation of 0..n-1."""
+    check_layout(layout, "randperm")
     rng = (generator or _random.default_generator).numpy_rng()
     arr = rng.permutation(n).astype((_dtype_arg(dtype) or dt.int64).numpy_dtype)
     return _finish(_from_array(arr, _dtype_arg(dtype) or dt.int64), requires_grad, device)
 
 
-def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=None):
+def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=None, layout=None):
     """Normal random numbers of the given mean and std (numbers, or tensors giving the shape)."""
+    check_layout(layout, "normal")
     if isinstance(mean, Tensor) or isinstance(std, Tensor):
         shape = (mean if isinstance(mean, Tensor) else std).shape
         return randn(tuple(shape), generator=generator) * std + mean
     return randn(tuple(size), generator=generator, dtype=dtype, device=device) * std + mean
 
 
-def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=False, layout=None, pin_memory=False) -> Tensor:
     """Evenly spaced values in [start, end): int64 for integer arguments, else float."""
+    check_layout(layout, "arange")
     if end is None:
         start, end = 0, start
     vals = [v.item() if isinstance(v, Tensor) else v for v in (start, end, step)]
@@ -260,34 +285,41 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=Fa
     return _finish(_from_array(arr[:n], dtype), requires_grad, device)
 
 
-def range_(start, end, step=1, *, dtype=None, device=None):
+def range_(start, end, step=1, *, dtype=None, device=None, layout=None, pin_memory=False):
+    check_layout(layout, "range")
     return arange(start, end + step / 2 if step > 0 else end - abs(step) / 2, step, dtype=dtype or dt.default_float(), device=device)
 
 
-def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False, layout=None, pin_memory=False) -> Tensor:
     """``steps`` evenly spaced values from start to end, inclusive."""
+    check_layout(layout, "linspace")
     dtype = _float_default(dtype)
     arr = np.linspace(float(start), float(end), int(steps), dtype=np.float64).astype(dtype.numpy_dtype)
     return _finish(_from_array(arr, dtype), requires_grad, device)
 
 
-def logspace(start, end, steps, base=10.0, *, dtype=None, device=None):
+def logspace(start, end, steps, base=10.0, *, dtype=None, device=None, layout=None, pin_memory=False):
+    check_layout(layout, "logspace")
     dtype = _float_default(dtype)
     arr = np.power(base, np.linspace(start, end, steps)).astype(dtype.numpy_dtype)
     return _finish(_from_array(arr, dtype), False, device)
 
 
-def eye(n, m=None, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+def eye(n, m=None, *, dtype=None, device=None, requires_grad=False, layout=None, pin_memory=False) -> Tensor:
     """The identity matrix (n x m)."""
+    check_layout(layout, "eye")
     m = n if m is None else m
     dtype = _float_default(dtype)
     return _finish(_from_array(np.eye(n, m, dtype=dtype.numpy_dtype), dtype), requires_grad, device)
 
 
 def _like(name, fn):
-    def like(input, *, dtype=None, device=None, requires_grad=False, memory_format=None, layout=None):
+    def like(input, *, dtype=None, device=None, requires_grad=False, memory_format=None, layout=None, pin_memory=False):
+        check_layout(layout, name)
+        fmt = _like_format(input, memory_format, name)
         dtype = _dtype_arg(dtype) or input._dtype
-        return fn(tuple(input.shape), dtype, device if device is not None else input._device, requires_grad)
+        device = device if device is not None else input._device
+        return _formatted(tuple(input.shape), fmt, name, lambda shape: fn(shape, dtype, device, False), requires_grad)
 
     like.__name__ = name
     like.__doc__ = f"Like ``{name[:-5]}`` with the shape (and by default the dtype and device) of ``input``."
@@ -297,6 +329,12 @@ def _like(name, fn):
 empty_like = _like("empty_like", lambda s, d, dev, rg: empty(s, dtype=d, device=dev, requires_grad=rg))
 zeros_like = _like("zeros_like", lambda s, d, dev, rg: zeros(s, dtype=d, device=dev, requires_grad=rg))
 ones_like = _like("ones_like", lambda s, d, dev, rg: ones(s, dtype=d, device=dev, requires_grad=rg))
+
+
+def _like_format(input, memory_format, op):
+    """The format a ``*_like`` result gets: ``preserve_format`` (the default) keeps ``input``'s."""
+    fmt = check_memory_format(memory_format, op)
+    return suggest_format(input) if fmt is preserve_format else fmt
 
 
 def _check_float_like(name, dtype):
@@ -309,32 +347,43 @@ rand_like = _like("rand_like", lambda s, d, dev, rg: rand(s, dtype=_check_float_
 randn_like = _like("randn_like", lambda s, d, dev, rg: randn(s, dtype=_check_float_like("randn_like", d), device=dev, requires_grad=rg))
 
 
-def full_like(input, fill_value, *, dtype=None, device=None, requires_grad=False, memory_format=None):
-    return full(tuple(input.shape), fill_value, dtype=_dtype_arg(dtype) or input._dtype, device=device if device is not None else input._device, requires_grad=requires_grad)
+def full_like(input, fill_value, *, dtype=None, device=None, requires_grad=False, memory_format=None, layout=None, pin_memory=False):
+    check_layout(layout, "full_like")
+    fmt = _like_format(input, memory_format, "full_like")
+    dtype = _dtype_arg(dtype) or input._dtype
+    device = device if device is not None else input._device
+    make = lambda shape: full(shape, fill_value, dtype=dtype, device=device)  # noqa: E731
+    return _formatted(tuple(input.shape), fmt, "full_like", make, requires_grad)
 
 
-def randint_like(input, low, high=None, *, dtype=None, device=None):
+def randint_like(input, low, high=None, *, dtype=None, device=None, layout=None, pin_memory=False):
+    check_layout(layout, "randint_like")
     return randint(low, high, tuple(input.shape), dtype=_dtype_arg(dtype) or input._dtype, device=device)
 
 
 # Tensor.new_* methods: the tensor's dtype and device unless given.
 
 
-def new_tensor(self, data, *, dtype=None, device=None, requires_grad=False):
+def new_tensor(self, data, *, dtype=None, device=None, requires_grad=False, layout=None, pin_memory=False):
+    check_layout(layout, "new_tensor")
     return tensor(data, dtype=_dtype_arg(dtype) or self._dtype, device=device or self._device, requires_grad=requires_grad)
 
 
-def new_empty(self, *size, dtype=None, device=None, requires_grad=False):
+def new_empty(self, *size, dtype=None, device=None, requires_grad=False, layout=None, pin_memory=False):
+    check_layout(layout, "new_empty")
     return empty(*size, dtype=_dtype_arg(dtype) or self._dtype, device=device or self._device, requires_grad=requires_grad)
 
 
-def new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
+def new_zeros(self, *size, dtype=None, device=None, requires_grad=False, layout=None, pin_memory=False):
+    check_layout(layout, "new_zeros")
     return zeros(*size, dtype=_dtype_arg(dtype) or self._dtype, device=device or self._device, requires_grad=requires_grad)
 
 
-def new_ones(self, *size, dtype=None, device=None, requires_grad=False):
+def new_ones(self, *size, dtype=None, device=None, requires_grad=False, layout=None, pin_memory=False):
+    check_layout(layout, "new_ones")
     return ones(*size, dtype=_dtype_arg(dtype) or self._dtype, device=device or self._device, requires_grad=requires_grad)
 
 
-def new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=False):
+def new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=False, layout=None, pin_memory=False):
+    check_layout(layout, "new_full")
     return full(size, fill_value, dtype=_dtype_arg(dtype) or self._dtype, device=device or self._device, requires_grad=requires_grad)

@@ -44,9 +44,11 @@ MAX_CHECKS = 4000  # checks per snapshot
 MAX_ITEMS = 64  # items of a container walked into (larger ones: identity and length)
 MAX_ARRAY_BYTES = 4096  # numpy arrays up to this size are guarded by value, larger by identity
 
-# The optimizer reads these through graphc._dispatch.dynamic_scalar: a per-call input,
-# not a baked constant (a scheduler changes them without a retrace).
-DYNAMIC_KEYS = frozenset({"lr"})
+# The optimizer reads these through graphc._dispatch.dynamic_scalar (Optimizer._lr/_hyper): a
+# per-call input, not a baked constant (a scheduler changes them without a retrace). For a tuple,
+# the positions read that way; the others are guarded by value.
+DYNAMIC_KEYS = frozenset({"lr", "momentum"})
+DYNAMIC_ITEMS = {"betas": frozenset({0})}  # Adam's beta1, cycled by CyclicLR/OneCycleLR
 
 # What a Module's behaviour depends on besides its public attributes.
 _MODULE_STORES = frozenset(
@@ -266,8 +268,17 @@ class Snapshot:
                 if g is None:
                     return
                 for gk, gv in group.items():
-                    if gk not in DYNAMIC_KEYS:
-                        self._visit(gv, g.id, "item", gk, f"{name}[{i}][{gk!r}]", depth + 2, False)
+                    if gk in DYNAMIC_KEYS:
+                        continue
+                    if gk in DYNAMIC_ITEMS and isinstance(gv, tuple):
+                        t = self._add(g.id, "item", gk, f"{name}[{i}][{gk!r}]", "none", None, False)
+                        if t is None:
+                            return
+                        for j, item in enumerate(gv):
+                            if j not in DYNAMIC_ITEMS[gk]:
+                                self._visit(item, t.id, "item", j, f"{name}[{i}][{gk!r}][{j}]", depth + 3, False)
+                        continue
+                    self._visit(gv, g.id, "item", gk, f"{name}[{i}][{gk!r}]", depth + 2, False)
             return
         if _is_store(v):  # model._parameters['weight'] reads as model.weight
             self._visit(v, cid, "attr", k, name, depth, module, child_base=owner)

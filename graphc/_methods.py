@@ -18,6 +18,15 @@ from . import _factories, _inplace
 from . import _functional as F
 from ._functional.elementwise import DERIVED
 from ._functional.getitem import getitem, setitem
+from ._layout import (
+    check_memory_format,
+    contiguous_format,
+    is_contiguous_as,
+    preserve_format,
+    strided,
+    suggest_format,
+    to_format,
+)
 from ._tensor import Tensor
 from .device import as_device, backend_for
 
@@ -112,11 +121,6 @@ def normal_(self, mean=0.0, std=1.0, *, generator=None):
     return _inplace._inplace_result(self, F.add(F.mul(n, std), mean), "normal_")
 
 
-def bernoulli_(self, p=0.5, *, generator=None):
-    u = _factories.rand(tuple(self.shape), generator=generator)
-    return _inplace._inplace_result(self, F._to(F.lt(u, p), self._dtype), "bernoulli_")
-
-
 def random_(self, low=0, high=None, *, generator=None):
     if high is None:
         low, high = 0, low if low else 2**24
@@ -126,8 +130,9 @@ def random_(self, low=0, high=None, *, generator=None):
 
 Tensor.uniform_ = uniform_
 Tensor.normal_ = normal_
-Tensor.bernoulli_ = bernoulli_
 Tensor.random_ = random_
+for _name, _fn in F.random.METHODS.items():  # multinomial, bernoulli(_), exponential_, ...
+    setattr(Tensor, _name, _fn)
 
 # new_* factories.
 for _name in ("new_tensor", "new_empty", "new_zeros", "new_ones", "new_full"):
@@ -142,7 +147,7 @@ def _parse_to(args, kwargs):
     dtype = kwargs.pop("dtype", None)
     kwargs.pop("non_blocking", None)
     copy = kwargs.pop("copy", False)
-    kwargs.pop("memory_format", None)
+    memory_format = check_memory_format(kwargs.pop("memory_format", None), "to")
     if kwargs:
         raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
     for a in args:
@@ -154,12 +159,12 @@ def _parse_to(args, kwargs):
             continue
         elif a is not None:
             device = a
-    return (as_device(device) if device is not None else None), _factories._dtype_arg(dtype), copy
+    return (as_device(device) if device is not None else None), _factories._dtype_arg(dtype), copy, memory_format
 
 
 def to(self, *args, **kwargs):
-    """A tensor with another dtype and/or device (self when nothing changes)."""
-    device, dtype, copy = _parse_to(args, kwargs)
+    """A tensor with another dtype, device and/or memory format (self when nothing changes)."""
+    device, dtype, copy, memory_format = _parse_to(args, kwargs)
     out = self
     if device is not None and device != self._device:
         out = _move(out, device)
@@ -167,7 +172,15 @@ def to(self, *args, **kwargs):
         out = F._to(out, dtype)
     if copy and out is self:
         out = F.clone(self)
-    return out
+    return _with_format(self, out, memory_format, "to")
+
+
+def _with_format(src, out, memory_format, op):
+    """``out`` (a conversion of ``src``) in ``memory_format``; ``preserve_format`` keeps ``src``'s."""
+    fmt = suggest_format(src) if memory_format is preserve_format else memory_format
+    if fmt is contiguous_format and memory_format is preserve_format:
+        return out  # row-major source: conversions already give row-major results
+    return to_format(out, fmt, op)
 
 
 def _move(x: Tensor, device):
@@ -229,8 +242,21 @@ for _name, _dtype in (
     ("byte", dt.uint8),
     ("bool", dt.bool_),
 ):
-    setattr(Tensor, _name, (lambda d: lambda self, memory_format=None: F._to(self, d))(_dtype))
+    setattr(Tensor, _name, (lambda d, n: lambda self, memory_format=None: _with_format(
+        self, F._to(self, d), check_memory_format(memory_format, n), n))(_dtype, _name))
 
+
+
+def is_contiguous(self, memory_format=None) -> bool:
+    """Whether the elements are dense in row-major order, or in ``memory_format``'s order."""
+    if memory_format is None or memory_format is contiguous_format:
+        return _is_row_major(self)
+    return is_contiguous_as(self, memory_format)
+
+
+_is_row_major = Tensor.is_contiguous
+Tensor.is_contiguous = is_contiguous
+Tensor.layout = property(lambda self: strided, doc="The tensor's layout: always graphc.strided.")
 Tensor.is_floating_point = lambda self: self._dtype.is_floating_point
 Tensor.is_complex = lambda self: self._dtype.is_complex
 

@@ -22,6 +22,7 @@ from ir.passes.simplify import simplify
 
 from . import viz
 from ._report import Report
+from .backends._precision import tf32_matmul
 
 log = logging.getLogger("graphc.compile")
 
@@ -38,7 +39,8 @@ def build(graph, name: str, signature: str = "", backend=None, timings=None) -> 
     timings = dict(timings or {})
     backend = backend or "numpy"
     t0 = time.perf_counter()
-    key = (graph.structural_hash(), backend)
+    # TF32 changes the Triton matmul's code (graphc.backends.cuda.matmul.allow_tf32), so it keys the program too
+    key = (graph.structural_hash(), backend) + ((tf32_matmul(),) if backend == "triton" else ())
     hit = _PROGRAMS.get(key)
     if hit is not None:
         _PROGRAMS.move_to_end(key)
@@ -63,6 +65,8 @@ def _build_new(graph, name, signature, backend, timings, t0) -> Report:
     t1 = time.perf_counter()
     schedule = fuse(optimized, policy=chosen.fusion_policy())  # the backend says what may fuse
     t2 = time.perf_counter()
+    if backend == "triton":  # TF32 matmuls: the user's setting (graphc.backends), read at codegen
+        chosen.configure(allow_tf32=tf32_matmul())
     program = chosen.compile(schedule, name)
     kernels = program.kernel_infos()
     source = program.source

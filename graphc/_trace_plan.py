@@ -135,6 +135,7 @@ def plan(trace, sig, spec, leaves, aliases, reps, roots, out_spec, n_user, aot_p
         leaves=[(type(t), tuple(t.shape), t._dtype, t._device, k[3]) for t, k in zip(leaves, sig[1])],
         leaves_now=leaves if not fast else tuple(leaves),
         grad_mode=sig[2],
+        autocast=sig[4],
         aliases=aliases,
         reps=reps,
         root_leaves=[first for first, root in roots if root is leaves[first]],

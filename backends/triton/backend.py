@@ -5,7 +5,7 @@ from __future__ import annotations
 from backends.base import Backend
 
 from . import driver, eager, memory
-from .codegen import Program, compile_schedule
+from .codegen import CONFIG, Program, compile_schedule
 from .policy import TritonFusionPolicy
 
 
@@ -26,6 +26,10 @@ class TritonBackend(Backend):
 
     def fusion_policy(self) -> TritonFusionPolicy:
         return self._policy
+
+    def configure(self, **options) -> None:
+        if "allow_tf32" in options:  # the matmul codegen reads it (tl.dot's input_precision)
+            CONFIG["allow_tf32"] = bool(options["allow_tf32"])
 
     def to_host(self, array):
         return memory.to_host(array)

@@ -33,7 +33,8 @@ downwards:
 * :mod:`.creation_ops` — ``tril_indices``, ``meshgrid``, ``empty_strided``, ``unravel_index``, ``nonzero_static``, ``cosine_similarity``;
 * :mod:`.native` — ``native_layer_norm``, ``native_group_norm``, ``native_batch_norm`` and two backward formulas;
 * :mod:`.special_math` — ``polygamma``, ``frexp``, ``ldexp``, ``mvlgamma``;
-* :mod:`.complex_numbers` — ``real``/``imag``, ``conj``, ``sgn``, ``polar``, ``view_as_real``...
+* :mod:`.complex_numbers` — ``real``/``imag``, ``conj``, ``sgn``, ``polar``, ``view_as_real``...;
+* :mod:`.random` — ``multinomial``, ``bernoulli`` and the random in-place fills.
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ from . import (
     native,
     pointwise,
     products,
+    random,
     reductions,
     scans,
     shape,
@@ -75,6 +77,7 @@ from .mathops import *  # noqa: F403
 from .native import *  # noqa: F403
 from .pointwise import *  # noqa: F403
 from .products import *  # noqa: F403
+from .random import *  # noqa: F403
 from .reductions import *  # noqa: F403
 from .scans import *  # noqa: F403
 from .shape import *  # noqa: F403
@@ -105,4 +108,5 @@ __all__ = [
     *creation_ops.__all__,
     *native.__all__,
     *complex_numbers.__all__,
+    *random.__all__,
 ]

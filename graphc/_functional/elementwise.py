@@ -22,6 +22,7 @@ from ir.ops import ELEMENTWISE, OPS
 
 from .._dispatch import apply
 from .._inplace import _inplace_result
+from .._layout import to_format
 from .._tensor import Tensor
 from ._common import Number, _float_of, _promote, _tensor_arg, _to, _write_out
 
@@ -138,8 +139,12 @@ def logical_not(input, *, out=None):
 
 
 def clone(input, *, memory_format=None):
-    """A copy with its own memory; gradients flow back to ``input``."""
-    return apply("copy", [_tensor_arg(input, "clone")])
+    """A copy with its own memory; gradients flow back to ``input``. ``memory_format``
+    (``preserve_format`` by default) sets the copy's layout (``graphc.channels_last``)."""
+    x = _tensor_arg(input, "clone")
+    if memory_format is None:
+        return apply("copy", [x])
+    return to_format(x, memory_format, "clone", copy=True)
 
 
 def _binary(name: str, a, b, out=None):

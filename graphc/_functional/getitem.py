@@ -37,6 +37,8 @@ def _to_index_tensor(k, device):
     if isinstance(k, Tensor):
         return k
     arr = np.asarray(k)
+    if arr.size == 0 and arr.dtype.kind == "f":  # x[[]] / x[range(0)]: an empty integer index
+        arr = arr.astype(np.int64)
     if arr.dtype == object:
         raise IndexError(f"tensors used as indices must be long, int, byte or bool tensors, got {k!r}")
     if arr.dtype.kind == "b":
@@ -52,6 +54,8 @@ def _expand_key(x: Tensor, key):
         key = (key,)
     items = []
     for k in key:
+        if isinstance(k, (tuple, range)):  # inside a key, a tuple or range is a sequence of indices (PyTorch)
+            k = list(k)
         if isinstance(k, (list, np.ndarray)) and not (isinstance(k, np.ndarray) and k.ndim == 0 and k.dtype.kind in "iu"):
             k = _to_index_tensor(k, x._device)
         elif isinstance(k, np.integer):

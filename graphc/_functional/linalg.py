@@ -11,6 +11,7 @@ from ir.ops import fmt_shape
 
 from .._dispatch import apply, composite, constant
 from .._factories import arange, zeros
+from .._tensor import Tensor
 from ._common import _tensor_arg, _write_out
 from .elementwise import add, ge, le, mul, sub
 from .indexing import index_select
@@ -163,5 +164,16 @@ def diag(input, diagonal=0):
     return reshape(apply("index_add", [out, pos, x], axis=0), (n, n))
 
 
-def trace(input):
-    return sum(diagonal(input))
+def trace(input, *fn_args):
+    """The sum of the main diagonal of a matrix (PyTorch's ``torch.trace``)."""
+    if callable(input) and not isinstance(input, Tensor):  # graphc.trace(fn, *args) was the tracer
+        raise TypeError(
+            "graphc.trace(input) is the matrix trace (as torch.trace); to trace a function into an ir.Graph "
+            "use graphc.compiler.trace(fn, *args)"
+        )
+    if fn_args:
+        raise TypeError(f"trace() takes 1 positional argument but {1 + len(fn_args)} were given")
+    x = _tensor_arg(input, "trace")
+    if x.ndim != 2:
+        raise RuntimeError(f"trace: expected a matrix, but got tensor with dim {x.ndim}")
+    return sum(diagonal(x))

@@ -12,6 +12,7 @@ from ir.ops import broadcast_shapes as _broadcast_shapes
 from .._args import infer_shape, norm_dim, norm_dims, reduced_count
 from .._dispatch import apply, composite
 from .._factories import _shape_arg
+from .._layout import contiguous_format, preserve_format, to_format
 from .._tensor import Size, Tensor
 from ._common import _tensor_arg
 
@@ -199,8 +200,13 @@ def broadcast_shapes(*shapes):
 
 
 def contiguous(input, memory_format=None):
-    """This tensor when already contiguous, else a contiguous copy."""
+    """This tensor when already contiguous (in ``memory_format``, row-major by default), else a copy
+    laid out that way."""
     x = _tensor_arg(input, "contiguous")
+    if memory_format is not None and memory_format is not contiguous_format:
+        if memory_format is preserve_format:
+            raise RuntimeError("preserve memory format is unsupported by the contiguous operator")
+        return to_format(x, memory_format, "contiguous")
     if x.is_contiguous():
         return x
     return apply("copy", [x])

@@ -11,13 +11,18 @@ every op; :mod:`.grad_mode` and :mod:`.graph` are their public addresses.
 
 from __future__ import annotations
 
+from . import function  # noqa: F401  (graphc.autograd.function, as in PyTorch)
 from .engine import backward, grad, run_backward  # noqa: F401
+from .function import Function, FunctionCtx, once_differentiable
 from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .graph import AccumulateGrad, CompositeNode, GradNode, Node
 
 __all__ = [
     "backward",
+    "Function",
+    "FunctionCtx",
+    "once_differentiable",
     "grad",
     "gradcheck",
     "gradgradcheck",

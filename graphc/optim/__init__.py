@@ -8,9 +8,15 @@ training step traces whole under ``@graphc.compile``.
 """
 
 from . import lr_scheduler  # noqa: F401
+from .adadelta import ASGD, Adadelta
 from .adam import Adam, AdamW
+from .adamax import Adamax, NAdam, RAdam
+from .lbfgs import LBFGS
 from .optimizer import Optimizer
 from .rmsprop import Adagrad, RMSprop
 from .sgd import SGD
 
-__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "lr_scheduler"]
+__all__ = [
+    "Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax", "NAdam", "RAdam", "ASGD",
+    "LBFGS", "lr_scheduler",
+]

@@ -101,12 +101,14 @@ class Adam(Optimizer):
                         else:
                             grad = _F.add(grad, p, alpha=wd)
                     exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
-                    exp_avg.lerp_(grad, 1 - beta1)
+                    beta1 = self._hyper(group, "betas", 0)  # cycled by CyclicLR/OneCycleLR
+                    exp_avg.lerp_(grad, 1 - beta1 if isinstance(beta1, (int, float)) else _F.rsub(beta1, 1.0))
                     exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
                     # Bias corrections from the step tensor, in the parameter's dtype.
                     # (in float64, as PyTorch computes them from a Python number)
                     t64 = _F._to(step_t, dt.float64)
-                    bc1 = _F._to(_F.rsub(_F.pow(float(beta1), t64), 1.0), p.dtype)
+                    b1 = float(beta1) if isinstance(beta1, (int, float)) else _F._to(beta1, dt.float64)
+                    bc1 = _F._to(_F.rsub(_F.pow(b1, t64), 1.0), p.dtype)
                     bc2_sqrt = _F._to(_F.sqrt(_F.rsub(_F.pow(float(beta2), t64), 1.0)), p.dtype)
                     if amsgrad:
                         max_sq = state["max_exp_avg_sq"]

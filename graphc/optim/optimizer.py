@@ -118,6 +118,14 @@ class Optimizer:
         a compiled training step without retracing."""
         return dynamic_scalar(lambda: group["lr"])
 
+    @staticmethod
+    def _hyper(group, key, index=None):
+        """A hyper-parameter that schedulers change between steps (``momentum``, Adam's beta1 under
+        ``CyclicLR``/``OneCycleLR``): a float eagerly, a per-call scalar input under compile (as lr)."""
+        if index is None:
+            return dynamic_scalar(lambda: group[key])
+        return dynamic_scalar(lambda: group[key][index])
+
     def _closure(self, closure):
         if closure is None:
             return None

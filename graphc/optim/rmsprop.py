@@ -76,7 +76,7 @@ class RMSprop(Optimizer):
                         avg = _F.add(_F.sqrt(square_avg), eps)
                     if momentum > 0:
                         buf = state["momentum_buffer"]
-                        buf.mul_(momentum).addcdiv_(grad, avg)
+                        buf.mul_(self._hyper(group, "momentum")).addcdiv_(grad, avg)
                         p.sub_(_F.mul(buf, lr))
                     else:
                         p.sub_(_F.mul(_F.div(grad, avg), lr))

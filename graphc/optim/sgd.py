@@ -69,13 +69,14 @@ class SGD(Optimizer):
                     if weight_decay != 0:
                         d_p = _F.add(d_p, p, alpha=weight_decay)
                     if momentum != 0:
+                        m = self._hyper(group, "momentum")  # cycled by CyclicLR/OneCycleLR
                         state = self.state[p]
                         buf = state.get("momentum_buffer")
                         if buf is None:
                             buf = _F.clone(d_p).detach()
                             state["momentum_buffer"] = buf
                         else:
-                            buf.mul_(momentum).add_(d_p, alpha=1 - dampening)
-                        d_p = _F.add(d_p, buf, alpha=momentum) if nesterov else buf
+                            buf.mul_(m).add_(d_p, alpha=1 - dampening)
+                        d_p = _F.add(d_p, _F.mul(buf, m)) if nesterov else buf
                     p.sub_(_F.mul(d_p, lr))
         return loss

@@ -1,5 +1,5 @@
-"""``graphc.utils``: data loading (``graphc.utils.data``)."""
+"""``graphc.utils``: data loading (``graphc.utils.data``) and DLPack exchange (``graphc.utils.dlpack``)."""
 
-from . import data  # noqa: F401
+from . import data, dlpack  # noqa: F401
 
-__all__ = ["data"]
+__all__ = ["data", "dlpack"]

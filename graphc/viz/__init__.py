@@ -2,7 +2,7 @@
 
 Anything drawable is one of:
 
-* an ``ir.Graph`` (``graphc.trace(f, x)``, ``report.traced``, ``report.optimized``);
+* an ``ir.Graph`` (``graphc.compiler.trace(f, x)``, ``report.traced``, ``report.optimized``);
 * a compile :class:`~graphc._report.Report` (``compiled_fn.explain(*args)``):
   its stages *traced (forward)*, *after autodiff*, *after simplify* and
   *after fusion* (kernels drawn as colored clusters), and the generated code;

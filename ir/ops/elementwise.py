@@ -166,7 +166,15 @@ unary("round", numpy=np.round, np_out=("np.round({0}, out={out})",), grad=ZERO, 
       doc="Round half to even, as numpy and PyTorch do.")
 unary("trunc", ufunc="trunc", grad=ZERO, props=Props(idempotent=True), binding=Binding(("trunc", "fix")),
       triton={"float": "_trunc({0})", "*": "{0}"}, libdevice="trunc")
-unary("copy", dtype_same, numpy=np.copy, np_out=("np.copyto({out}, {0})",), triton="{0}", grad=lambda n, g: g,
+
+
+def _np_copy_c(a):
+    """A row-major copy: ``contiguous()`` and ``clone()`` must give dense row-major memory, which
+    ``np.copy`` (order 'K') does not for a transposed or permuted input."""
+    return np.array(a, order="C")
+
+
+unary("copy", dtype_same, numpy=_np_copy_c, np_out=("np.copyto({out}, {0})",), triton="{0}", grad=lambda n, g: g,
       grad_name="CloneBackward0", props=Props(noop=True), doc="A copy with its own memory (clone).", complex=True)
 
 # ----------------------------------------------------------------------------

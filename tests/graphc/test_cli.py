@@ -125,7 +125,7 @@ def test_viz_renders_saved_graph(tmp_path, capsys):
     def f(x):
         return (x.exp() + 1).log().sum()
 
-    g = graphc.trace(f, graphc.randn(4, 4))
+    g = graphc.compiler.trace(f, graphc.randn(4, 4))
     src = tmp_path / "g.json"
     graphc.viz.save(g, src)
     for ext in ("svg", "html", "dot", "txt"):

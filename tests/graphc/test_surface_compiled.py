@@ -141,7 +141,7 @@ def test_einsum_contracts_the_cheap_pair_first():
     assert path[0] == (1, 2)
     out = graphc.einsum("ij,jk,kl->il", a, b, c)
     np.testing.assert_allclose(out.numpy(), a.numpy() @ b.numpy() @ c.numpy(), rtol=1e-12)
-    graph = graphc.trace(lambda a, b, c: graphc.einsum("ij,jk,kl->il", a, b, c), a, b, c)
+    graph = graphc.compiler.trace(lambda a, b, c: graphc.einsum("ij,jk,kl->il", a, b, c), a, b, c)
     assert sum(n.op == "matmul" for n in graph.nodes) == 2
 
 

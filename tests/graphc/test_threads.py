@@ -78,7 +78,7 @@ def test_eager_ops_in_one_thread_while_another_traces():
     graphs, eager = [], []
 
     def trace():
-        graphs.append(graphc.trace(f, graphc.ones(4)))
+        graphs.append(graphc.compiler.trace(f, graphc.ones(4)))
 
     def compute():
         tracing.wait()
@@ -131,7 +131,7 @@ def test_backward_in_one_thread_does_not_tag_another_threads_trace():
 
     def trace():
         barrier.wait()
-        graphs.append(graphc.trace(lambda t: (t * 3.0).tanh(), graphc.ones(2)))
+        graphs.append(graphc.compiler.trace(lambda t: (t * 3.0).tanh(), graphc.ones(2)))
         barrier.wait()
 
     _run_in_threads(run_backward, trace)

@@ -264,7 +264,7 @@ def test_graph_source_lines_shown():
     def f(x):
         return (x * 2).relu().sum()
 
-    g = graphc.trace(f, graphc.randn(3, 4))
+    g = graphc.compiler.trace(f, graphc.randn(3, 4))
     _, nodes = _svg_nodes(viz.to_svg(g))
     srcs = [n.meta.get("source") for n in g.nodes if n.meta.get("source")]
     assert srcs and all("test_viz.py" in s for s in srcs)

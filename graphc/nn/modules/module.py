@@ -19,6 +19,7 @@ from ir import dtypes as dt
 from ... import _epochs
 from ..._compiler import CompiledFunction
 from ..._grad_mode import no_grad, zero_grads
+from ..._layout import channels_last, channels_last_3d
 from ..._methods import _parse_to
 from ..._tensor import Tensor
 from ..parameter import Buffer, Parameter
@@ -451,11 +452,13 @@ class Module:
 
         >>> net.to("cuda"); net.to(graphc.float64); net.to(device, dtype)
         """
-        device, dtype, _ = _parse_to(args, dict(kwargs))
+        device, dtype, _, memory_format = _parse_to(args, dict(kwargs))
         if dtype is not None and not dtype.is_floating_point:
             raise TypeError(f"nn.Module.to only accepts floating point dtypes, but got desired dtype={dtype}")
 
         def convert(t):
+            if (memory_format is channels_last and t.dim() == 4) or (memory_format is channels_last_3d and t.dim() == 5):
+                return t.to(device, dtype if t.is_floating_point() else None, memory_format=memory_format)
             return t.to(device, dtype if t.is_floating_point() else None)
 
         return self._apply(convert)

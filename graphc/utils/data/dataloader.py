@@ -1,9 +1,10 @@
 """``DataLoader``: batches of samples from a dataset, collated into tensors.
 
-Workers are not used (``num_workers`` is accepted and ignored): graphc's
-kernels already spread work over threads, and loading runs in the caller's
-thread. A ``TensorDataset`` (or a ``Subset`` of one) with the default collate
-is batched with one ``index_select`` per tensor instead of stacking samples.
+With ``num_workers=0`` (the default) batches are loaded in the caller's thread;
+with ``num_workers > 0`` in worker processes (:mod:`._workers`: ``prefetch_factor``,
+``persistent_workers``, ``worker_init_fn``, ``get_worker_info``, per-epoch seeds from
+``generator``), as in PyTorch. A ``TensorDataset`` (or a ``Subset`` of one) with the
+default collate is batched with one ``index_select`` per tensor instead of stacking samples.
 """
 
 from __future__ import annotations
@@ -16,17 +17,14 @@ import numpy as np
 from ir import dtypes as dt
 
 from ... import _functional as _F
+from ... import random as _random
 from ..._factories import as_tensor, tensor
 from ..._tensor import Tensor
+from ._workers import MultiProcessIter, _WorkerPool, get_worker_info
 from .dataset import IterableDataset, _has_fast_batch
 from .sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler
 
 __all__ = ["DataLoader", "default_collate", "default_convert", "get_worker_info"]
-
-
-def get_worker_info():
-    """Always None: graphc's DataLoader loads in the main process."""
-    return None
 
 
 def default_convert(data):
@@ -72,7 +70,11 @@ def default_collate(batch):
     if isinstance(elem, (str, bytes)):
         return list(batch)
     if isinstance(elem, collections.abc.Mapping):
-        return {key: default_collate([d[key] for d in batch]) for key in elem}
+        collated = {key: default_collate([d[key] for d in batch]) for key in elem}
+        try:  # the batch keeps the samples' mapping type (OrderedDict, a dict subclass), as in PyTorch
+            return collated if type(elem) is dict else type(elem)(collated)
+        except TypeError:
+            return collated
     if isinstance(elem, tuple) and hasattr(elem, "_fields"):
         return type(elem)(*(default_collate(samples) for samples in zip(*batch)))
     if isinstance(elem, collections.abc.Sequence):
@@ -93,8 +95,9 @@ class DataLoader:
     ``shuffle=True`` draws a new permutation every epoch from ``generator`` (a
     ``graphc.Generator``; by default one seeded from the global generator, so
     ``graphc.manual_seed`` makes shuffling repeatable). ``drop_last`` drops an
-    incomplete last batch. ``num_workers``, ``pin_memory`` and the other
-    multiprocessing options are accepted and ignored.
+    incomplete last batch. ``num_workers > 0`` loads batches in that many worker
+    processes (see :mod:`graphc.utils.data._workers`); ``pin_memory`` is accepted
+    and ignored (graphc has no pinned host memory).
     """
 
     def __init__(
@@ -120,6 +123,22 @@ class DataLoader:
     ):
         if num_workers < 0:
             raise ValueError("num_workers option should be non-negative; use num_workers=0 to disable multiprocessing.")
+        if timeout < 0:
+            raise ValueError("timeout option should be non-negative")
+        if num_workers == 0 and prefetch_factor is not None:
+            raise ValueError(
+                "prefetch_factor option could only be specified in multiprocessing.let num_workers > 0 to enable "
+                "multiprocessing, otherwise set prefetch_factor to None."
+            )
+        if persistent_workers and num_workers == 0:
+            raise ValueError("persistent_workers option needs num_workers > 0")
+        self.prefetch_factor = 2 if num_workers > 0 and prefetch_factor is None else prefetch_factor
+        if self.prefetch_factor is not None and self.prefetch_factor < 1:
+            raise ValueError("prefetch_factor option should be a positive integer")
+        self.persistent_workers = persistent_workers
+        self.multiprocessing_context = multiprocessing_context
+        self.in_order = in_order
+        self._pool = None
         self.dataset = dataset
         self.num_workers = num_workers
         self.pin_memory = pin_memory
@@ -162,36 +181,40 @@ class DataLoader:
     def _index_sampler(self) -> Sampler:
         return self.batch_sampler if self._auto_collation else self.sampler
 
-    def __iter__(self):
-        if self._iterable:
-            yield from self._iter_iterable()
-            return
-        dataset, collate = self.dataset, self.collate_fn
-        fast = collate is default_collate and _has_fast_batch(dataset)
-        getitems = getattr(dataset, "__getitems__", None)
-        for indices in self._index_sampler:
-            if not self._auto_collation:
-                yield collate(dataset[indices])
-            elif fast:
-                yield list(dataset._get_batch(indices))
-            elif callable(getitems):
-                yield collate(getitems(indices))
-            else:
-                yield collate([dataset[i] for i in indices])
+    def _fetcher(self):
+        """What turns one sampler item (or, for an iterable dataset, a stream) into a batch; a
+        picklable object, so worker processes can run it too."""
+        return _Fetcher(self.dataset, self._auto_collation, self.collate_fn, self.batch_size, self.drop_last,
+                        self._iterable)
 
-    def _iter_iterable(self):
-        if not self._auto_collation:
-            for sample in self.dataset:
-                yield self.collate_fn(sample)
-            return
-        batch = []
-        for sample in self.dataset:
-            batch.append(sample)
-            if len(batch) == self.batch_size:
-                yield self.collate_fn(batch)
-                batch = []
-        if batch and not self.drop_last:
-            yield self.collate_fn(batch)
+    def __iter__(self):
+        # Drawn in every mode (as PyTorch does), so a seeded generator gives the same order of
+        # batches whatever num_workers is.
+        base_seed = (self.generator or _random.default_generator).next_seed() % (2**62)
+        if self.num_workers == 0:
+            return self._single_process_iter()
+        if self._pool is None or not self._pool.alive:
+            self._pool = _WorkerPool(self, base_seed)
+        else:  # persistent workers: a new epoch on the same processes
+            self._pool.reseed(base_seed)
+        return MultiProcessIter(self, self._pool)
+
+    def _single_process_iter(self):
+        fetch = self._fetcher()
+        if self._iterable:
+            stream = iter(self.dataset)
+            while True:
+                try:
+                    yield fetch(stream)
+                except StopIteration:
+                    return
+        for indices in self._index_sampler:
+            yield fetch(indices)
+
+    def __del__(self):
+        pool = getattr(self, "_pool", None)
+        if pool is not None:
+            pool.shutdown()
 
     def __len__(self) -> int:
         if self._iterable:
@@ -200,3 +223,37 @@ class DataLoader:
                 return n
             return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
         return len(self._index_sampler)
+
+
+class _Fetcher:
+    """One batch: from sampler indices (map-style) or the next samples of a stream (iterable)."""
+
+    def __init__(self, dataset, auto_collation, collate_fn, batch_size, drop_last, iterable):
+        self.dataset, self.auto_collation, self.collate_fn = dataset, auto_collation, collate_fn
+        self.batch_size, self.drop_last, self.iterable = batch_size, drop_last, iterable
+        self.fast = collate_fn is default_collate and not iterable and _has_fast_batch(dataset)
+
+    def __call__(self, item):
+        if self.iterable:
+            return self._from_stream(item)
+        dataset = self.dataset
+        if not self.auto_collation:
+            return self.collate_fn(dataset[item])
+        if self.fast:
+            return list(dataset._get_batch(item))
+        getitems = getattr(dataset, "__getitems__", None)
+        if callable(getitems):
+            return self.collate_fn(getitems(item))
+        return self.collate_fn([dataset[i] for i in item])
+
+    def _from_stream(self, stream):
+        if not self.auto_collation:
+            return self.collate_fn(next(stream))
+        batch = []
+        for sample in stream:
+            batch.append(sample)
+            if len(batch) == self.batch_size:
+                return self.collate_fn(batch)
+        if not batch or self.drop_last:
+            raise StopIteration
+        return self.collate_fn(batch)

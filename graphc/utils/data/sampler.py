@@ -1,10 +1,25 @@
-"""Samplers: the order of indices a ``DataLoader`` visits."""
+"""Samplers: the order of indices a ``DataLoader`` visits.
+
+Random samplers draw lazily, a chunk at a time: ``RandomSampler(ds, replacement=True,
+num_samples=10**12)`` costs nothing until iterated (and then memory for one chunk).
+"""
 
 from __future__ import annotations
 
-from ... import random as _random
+import collections.abc
 
-__all__ = ["Sampler", "SequentialSampler", "RandomSampler", "SubsetRandomSampler", "BatchSampler"]
+import numpy as np
+
+from ... import random as _random
+from ..._factories import as_tensor
+from ..._functional import multinomial
+
+__all__ = [
+    "Sampler", "SequentialSampler", "RandomSampler", "SubsetRandomSampler", "WeightedRandomSampler", "BatchSampler",
+]
+
+# Indices drawn per chunk by the samplers that draw with replacement.
+_CHUNK = 4096
 
 
 class Sampler:
@@ -58,7 +73,11 @@ class RandomSampler(Sampler):
         n = len(self.data_source)
         rng = _generator(self.generator).numpy_rng()
         if self.replacement:
-            yield from (int(i) for i in rng.integers(0, n, size=self.num_samples))
+            left = self.num_samples
+            while left > 0:  # lazily, one chunk at a time
+                chunk = min(left, _CHUNK)
+                yield from rng.integers(0, n, size=chunk).tolist()
+                left -= chunk
             return
         for _ in range(self.num_samples // n):
             yield from (int(i) for i in rng.permutation(n))
@@ -84,6 +103,37 @@ class SubsetRandomSampler(Sampler):
 
     def __len__(self) -> int:
         return len(self.indices)
+
+
+class WeightedRandomSampler(Sampler):
+    """``num_samples`` indices drawn in proportion to ``weights`` (with replacement by default),
+    through ``graphc.multinomial``, as PyTorch's.
+
+    >>> WeightedRandomSampler([0.1, 0.9, 0.4], 5, replacement=True)
+    """
+
+    def __init__(self, weights, num_samples: int, replacement: bool = True, generator=None):
+        if not isinstance(num_samples, int) or isinstance(num_samples, bool) or num_samples <= 0:
+            raise ValueError(f"num_samples should be a positive integer value, but got num_samples={num_samples}")
+        if not isinstance(replacement, bool):
+            raise ValueError(f"replacement should be a boolean value, but got replacement={replacement}")
+        if isinstance(weights, collections.abc.Sequence) or hasattr(weights, "shape"):
+            w = np.asarray(weights, dtype=np.float64)
+        else:
+            raise TypeError(f"weights should be a sequence or a tensor, got {type(weights).__name__}")
+        if w.ndim != 1:
+            raise ValueError(f"weights should be a 1d sequence but given weights have shape {tuple(w.shape)}")
+        self.weights = as_tensor(w)
+        self.num_samples = num_samples
+        self.replacement = replacement
+        self.generator = generator
+
+    def __iter__(self):
+        drawn = multinomial(self.weights, self.num_samples, self.replacement, generator=_generator(self.generator))
+        yield from drawn.tolist()
+
+    def __len__(self) -> int:
+        return self.num_samples
 
 
 class BatchSampler(Sampler):

@@ -129,5 +129,5 @@ def test_graphc_trace_warns_when_state_is_created_lazily():
         opt.step()
 
     with pytest.warns(graphc.CompileWarning, match="tracers without values"):
-        graph = graphc.trace(step, graphc.ones(3))
+        graph = graphc.compiler.trace(step, graphc.ones(3))
     assert graph.mutations

@@ -1,7 +1,7 @@
 """Data-dependent Python on a tracer raises ``graphc.TracingError`` naming the op,
 pointing at the user's line and saying what to do instead.
 
-``graphc.trace`` traces at once, so it raises at once; so does a compiled
+``graphc.compiler.trace`` traces at once, so it raises at once; so does a compiled
 function, whose first call traces (as torch.compile's and jax.jit's do). Both
 paths are checked.
 """
@@ -92,7 +92,7 @@ def check_message(err: graphc.TracingError, fn, op: str):
 def test_graphc_trace_raises_at_once(case):
     fn, op = CASES[case]
     with pytest.raises(graphc.TracingError) as info:
-        graphc.trace(fn, graphc.randn(4).abs() + 0.1)
+        graphc.compiler.trace(fn, graphc.randn(4).abs() + 0.1)
     check_message(info.value, fn, op)
     assert isinstance(info.value, RuntimeError)  # as PyTorch's errors are
 
@@ -122,7 +122,7 @@ def test_opt_in_warmup_runs_the_first_call_eagerly(case):
 
 def test_if_on_a_tensor_says_what_calls_bool():
     with pytest.raises(graphc.TracingError, match="if, while"):
-        graphc.trace(branch_on_sum, graphc.ones(3))
+        graphc.compiler.trace(branch_on_sum, graphc.ones(3))
 
 
 def test_where_instead_of_if_compiles():
