@@ -23,7 +23,7 @@ tensor([0., 2.])
 from __future__ import annotations
 
 # Each topic module's __all__ is the public namespace: re-export them all.
-from . import activation, conv, convnd, dense, loss, misc, normalization, pooling
+from . import activation, conv, convnd, dense, loss, misc, normalization, pooling, sampling
 from ._common import _legacy_reduction, _ntuple, _pair  # noqa: F401 - used by graphc.nn.modules
 from .activation import *  # noqa: F403
 from .conv import *  # noqa: F403
@@ -33,12 +33,14 @@ from .loss import *  # noqa: F403
 from .misc import *  # noqa: F403
 from .normalization import *  # noqa: F403
 from .pooling import *  # noqa: F403
+from .sampling import *  # noqa: F403
 
 __all__ = [
     *dense.__all__,
     *conv.__all__,
     *convnd.__all__,
     *pooling.__all__,
+    *sampling.__all__,
     *activation.__all__,
     *misc.__all__,
     *normalization.__all__,
