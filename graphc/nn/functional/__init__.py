@@ -23,15 +23,17 @@ tensor([0., 2.])
 from __future__ import annotations
 
 # Each topic module's __all__ is the public namespace: re-export them all.
-from . import activation, conv, convnd, dense, loss, misc, normalization, pooling, sampling
+from . import activation, conv, convnd, dense, distance, loss, misc, normalization, norms, pooling, sampling
 from ._common import _legacy_reduction, _ntuple, _pair  # noqa: F401 - used by graphc.nn.modules
 from .activation import *  # noqa: F403
 from .conv import *  # noqa: F403
 from .convnd import *  # noqa: F403
 from .dense import *  # noqa: F403
+from .distance import *  # noqa: F403
 from .loss import *  # noqa: F403
 from .misc import *  # noqa: F403
 from .normalization import *  # noqa: F403
+from .norms import *  # noqa: F403
 from .pooling import *  # noqa: F403
 from .sampling import *  # noqa: F403
 
@@ -40,6 +42,8 @@ __all__ = [
     *conv.__all__,
     *convnd.__all__,
     *pooling.__all__,
+    *norms.__all__,
+    *distance.__all__,
     *sampling.__all__,
     *activation.__all__,
     *misc.__all__,

@@ -76,7 +76,9 @@ def batch_norm(
     """
     x = _arg(input, "batch_norm")
     if x.ndim < 2:
-        raise ValueError(f"batch_norm: expected at least a 2-D input (N, C, ...), got shape {list(x.shape)}")
+        if x.ndim == 1 and x.numel() == 0:
+            return _F.mul(x, 1.0)  # PyTorch returns the empty batch as it is
+        raise IndexError(f"Dimension out of range (expected to be in range of [-1, 0], but got 1) (batch_norm of a {x.ndim}-D input of shape {list(x.shape)}; it expects (N, C, ...))")
     c = x.shape[1]
     axes = (0,) + tuple(range(2, x.ndim))
     shape = (1, c) + (1,) * (x.ndim - 2)
