@@ -23,14 +23,30 @@ tensor([0., 2.])
 from __future__ import annotations
 
 # Each topic module's __all__ is the public namespace: re-export them all.
-from . import activation, conv, convnd, dense, distance, loss, misc, normalization, norms, pooling, sampling
+from . import (
+    activation,
+    conv,
+    convnd,
+    dense,
+    distance,
+    likelihood,
+    loss,
+    margin,
+    misc,
+    normalization,
+    norms,
+    pooling,
+    sampling,
+)
 from ._common import _legacy_reduction, _ntuple, _pair  # noqa: F401 - used by graphc.nn.modules
 from .activation import *  # noqa: F403
 from .conv import *  # noqa: F403
 from .convnd import *  # noqa: F403
 from .dense import *  # noqa: F403
 from .distance import *  # noqa: F403
+from .likelihood import *  # noqa: F403
 from .loss import *  # noqa: F403
+from .margin import *  # noqa: F403
 from .misc import *  # noqa: F403
 from .normalization import *  # noqa: F403
 from .norms import *  # noqa: F403
@@ -49,4 +65,6 @@ __all__ = [
     *misc.__all__,
     *normalization.__all__,
     *loss.__all__,
+    *margin.__all__,
+    *likelihood.__all__,
 ]
