@@ -25,6 +25,8 @@ from __future__ import annotations
 # Each topic module's __all__ is the public namespace: re-export them all.
 from . import (
     activation,
+    attention,
+    bag,
     conv,
     convnd,
     dense,
@@ -40,6 +42,8 @@ from . import (
 )
 from ._common import _legacy_reduction, _ntuple, _pair  # noqa: F401 - used by graphc.nn.modules
 from .activation import *  # noqa: F403
+from .attention import *  # noqa: F403
+from .bag import *  # noqa: F403
 from .conv import *  # noqa: F403
 from .convnd import *  # noqa: F403
 from .dense import *  # noqa: F403
@@ -55,6 +59,8 @@ from .sampling import *  # noqa: F403
 
 __all__ = [
     *dense.__all__,
+    *attention.__all__,
+    *bag.__all__,
     *conv.__all__,
     *convnd.__all__,
     *pooling.__all__,
