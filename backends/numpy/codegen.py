@@ -81,7 +81,10 @@ def scalar_literal(node) -> str:
     if node.dtype.is_bool:
         return f"np.bool_({bool(value)})"
     if node.dtype.is_floating_point:
-        return f"np.{np_name}({float(value)!r})"
+        v = float(value)
+        # repr(inf) is "inf", not a Python name: spell the non-finite values with numpy's constants.
+        lit = repr(v) if np.isfinite(v) else ("np.nan" if v != v else ("np.inf" if v > 0 else "-np.inf"))
+        return f"np.{np_name}({lit})"
     return f"np.{np_name}({int(value)})"
 
 

@@ -143,7 +143,9 @@ unary("round", numpy=np.round, np_out=("np.round({0}, out={out})",), grad=ZERO, 
       doc="Round half to even, as numpy and PyTorch do.")
 unary("trunc", ufunc="trunc", grad=ZERO, props=Props(idempotent=True), binding=Binding(("trunc", "fix")),
       triton={"float": "_trunc({0})", "*": "{0}"}, libdevice="trunc")
-unary("copy", dtype_same, numpy=np.copy, np_out=("np.copyto({out}, {0})",), triton="{0}", grad=lambda n, g: g,
+# C order, as the compiled kernels write it: np.copy's default order "K" would keep a transposed
+# view's strides, and .contiguous()/.reshape() rely on a copy being contiguous.
+unary("copy", dtype_same, numpy=lambda a: np.array(a, order="C", copy=True), np_out=("np.copyto({out}, {0})",), triton="{0}", grad=lambda n, g: g,
       grad_name="CloneBackward0", props=Props(noop=True), doc="A copy with its own memory (clone).")
 
 # ----------------------------------------------------------------------------
