@@ -24,7 +24,7 @@ from ._common import _arg, _check_same_dtype, _ntuple, _reshape
 __all__ = ["conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d", "fold"]
 
 
-def windows_nd(x: Tensor, kernel, stride, dilation, out) -> Tensor:
+def _windows_nd(x: Tensor, kernel, stride, dilation, out) -> Tensor:
     """(N, C, prod(kernel), *out): the kernel windows of the padded (N, C, *spatial) ``x``.
 
     One stage per spatial dim: its K strided slices (one per kernel offset) are
@@ -51,11 +51,11 @@ def windows_nd(x: Tensor, kernel, stride, dilation, out) -> Tensor:
     return _reshape(y, (n, c, int(np.prod(kernel))) + tuple(out))
 
 
-def out_size(size: int, k: int, s: int, pad_total: int, d: int) -> int:
+def _out_size(size: int, k: int, s: int, pad_total: int, d: int) -> int:
     return (size + pad_total - d * (k - 1) - 1) // s + 1
 
 
-def pad_nd(x: Tensor, pads, value=0.0) -> Tensor:
+def _pad_nd(x: Tensor, pads, value=0.0) -> Tensor:
     """Pad (or, for negative amounts, crop) the spatial dims by ``pads`` = ((lo, hi), ...)."""
     if all(lo == 0 and hi == 0 for lo, hi in pads):
         return x
@@ -63,7 +63,7 @@ def pad_nd(x: Tensor, pads, value=0.0) -> Tensor:
     return apply("pad", [x], pads=full, value=value)
 
 
-def batched(x: Tensor, nsp: int, op: str) -> tuple[Tensor, bool]:
+def _batched(x: Tensor, nsp: int, op: str) -> tuple[Tensor, bool]:
     """``x`` with a batch dim, and whether it had one (PyTorch accepts unbatched inputs)."""
     if x.ndim == nsp + 1:
         return _F.unsqueeze(x, 0), False
@@ -90,7 +90,7 @@ def _padding(padding, kernel, dilation, stride, nsp, op) -> tuple:
     return tuple((v, v) for v in p)
 
 
-def convnd(x: Tensor, weight: Tensor, bias, stride, pads, dilation, groups: int, op: str) -> Tensor:
+def _convnd(x: Tensor, weight: Tensor, bias, stride, pads, dilation, groups: int, op: str) -> Tensor:
     """The batched convolution of (N, C, *S) ``x`` with (O, C/groups, *K) ``weight``; ``pads`` per dim."""
     nsp = x.ndim - 2
     o, cg = weight.shape[0], weight.shape[1]
@@ -104,7 +104,7 @@ def convnd(x: Tensor, weight: Tensor, bias, stride, pads, dilation, groups: int,
     if o % groups:
         raise RuntimeError(f"{op}: out_channels ({o}) must be divisible by groups ({groups})")
     out = tuple(
-        out_size(x.shape[2 + i], kernel[i], stride[i], pads[i][0] + pads[i][1], dilation[i]) for i in range(nsp)
+        _out_size(x.shape[2 + i], kernel[i], stride[i], pads[i][0] + pads[i][1], dilation[i]) for i in range(nsp)
     )
     if any(v <= 0 for v in out):
         padded = " x ".join(str(x.shape[2 + i] + sum(pads[i])) for i in range(nsp))
@@ -118,7 +118,7 @@ def convnd(x: Tensor, weight: Tensor, bias, stride, pads, dilation, groups: int,
     if kk == 1 and all(s == 1 for s in stride) and all(lo == 0 and hi == 0 for lo, hi in pads):
         cols = x
     else:
-        cols = windows_nd(pad_nd(x, pads), kernel, stride, dilation, out)
+        cols = _windows_nd(_pad_nd(x, pads), kernel, stride, dilation, out)
     if groups == 1:
         y = apply("matmul", [_reshape(weight, (o, cg * kk)), _reshape(cols, (n, c * kk, L))])
     else:
@@ -135,14 +135,14 @@ def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
 
     ``padding`` is an int, a triple, ``'valid'`` or ``'same'``.
     """
-    x, is_batched = batched(_arg(input, "conv3d"), 3, "conv3d")
+    x, is_batched = _batched(_arg(input, "conv3d"), 3, "conv3d")
     if weight.ndim != 5:
         raise ShapeError(f"conv3d: weight must be 5-D (out, in/groups, kD, kH, kW), got shape {list(weight.shape)}")
     _check_same_dtype("conv3d", x, weight)
     s, d = _ntuple(stride, 3, "stride"), _ntuple(dilation, 3, "dilation")
     pads = _padding(padding, tuple(weight.shape[2:]), d, s, 3, "conv3d")
     with composite("ConvolutionBackward0", input, weight, bias) as cmp:
-        out = cmp.result(convnd(x, weight, bias, s, pads, d, groups, "conv3d"))
+        out = cmp.result(_convnd(x, weight, bias, s, pads, d, groups, "conv3d"))
     return out if is_batched else _F.squeeze(out, 0)
 
 
@@ -164,7 +164,7 @@ def _dilate(x: Tensor, stride) -> Tensor:
     return x
 
 
-def conv_transpose_nd(
+def _conv_transpose_nd(
     x: Tensor, weight: Tensor, bias, stride, padding, output_padding, groups: int, dilation, op: str
 ) -> Tensor:
     """Transposed convolution of a batched (N, C_in, *S) ``x`` with (C_in, C_out/groups, *K) ``weight``."""
@@ -194,9 +194,9 @@ def conv_transpose_nd(
             raise RuntimeError(f"{op}: the output size {size} of spatial dim {i} is not positive (input {list(x.shape)})")
     # Negative edges (padding larger than the kernel reach) crop the dilated input first.
     crop = tuple((min(lo, 0), min(hi, 0)) for lo, hi in pads)
-    xd = pad_nd(xd, crop)
+    xd = _pad_nd(xd, crop)
     rest = tuple((max(lo, 0), max(hi, 0)) for lo, hi in pads)
-    return convnd(xd, w, bias, (1,) * nsp, rest, dilation, groups, op)
+    return _convnd(xd, w, bias, (1,) * nsp, rest, dilation, groups, op)
 
 
 def _output_padding(input_shape, output_size, stride, padding, kernel, dilation, nsp, op):
@@ -225,7 +225,7 @@ def _output_padding(input_shape, output_size, stride, padding, kernel, dilation,
 
 
 def _conv_transpose(input, weight, bias, stride, padding, output_padding, groups, dilation, nsp, op, output_size=None):
-    x, is_batched = batched(_arg(input, op), nsp, op)
+    x, is_batched = _batched(_arg(input, op), nsp, op)
     if weight.ndim != nsp + 2:
         raise ShapeError(f"{op}: weight must be {nsp + 2}-D (in, out/groups, *kernel), got shape {list(weight.shape)}")
     _check_same_dtype(op, x, weight)
@@ -240,7 +240,7 @@ def _conv_transpose(input, weight, bias, stride, padding, output_padding, groups
                 f"output_padding={op_[i]}, stride={s[i]}, dilation={d[i]}"
             )
     with composite("ConvolutionBackward0", input, weight, bias) as cmp:
-        out = cmp.result(conv_transpose_nd(x, weight, bias, s, p, op_, groups, d, op))
+        out = cmp.result(_conv_transpose_nd(x, weight, bias, s, p, op_, groups, d, op))
     return out if is_batched else _F.squeeze(out, 0)
 
 
@@ -288,7 +288,7 @@ def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
             f"Expected size of input's dimension 1 to be divisible by the product of kernel_size, but got "
             f"input.size(1)={ck} and kernel_size={k}"
         )
-    blocks = [out_size(out_hw[i], k[i], s[i], 2 * p[i], d[i]) for i in range(2)]
+    blocks = [_out_size(out_hw[i], k[i], s[i], 2 * p[i], d[i]) for i in range(2)]
     if blocks[0] * blocks[1] != L:
         raise RuntimeError(
             f"Given output_size={out_hw}, kernel_size={k}, dilation={d}, padding={p}, stride={s}, expected size "
@@ -306,5 +306,5 @@ def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
     )
     with composite("Col2ImBackward0", input) as cmp:
         cols = _reshape(x, (n, ck) + tuple(blocks))
-        out = cmp.result(conv_transpose_nd(cols, weight, None, s, p, extra, c, d, "fold"))
+        out = cmp.result(_conv_transpose_nd(cols, weight, None, s, p, extra, c, d, "fold"))
     return out if is_batched else _F.squeeze(out, 0)

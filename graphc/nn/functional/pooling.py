@@ -1,7 +1,7 @@
 """Pooling beyond 2-d: ``max/avg_pool3d``, adaptive pooling in 1, 2 and 3 dims (with
 indices), ``max_unpool1d/2d/3d``, ``fractional_max_pool2d/3d`` and ``lp_pool1d/2d/3d``.
 
-Fixed windows reuse :func:`.convnd.windows_nd`. Adaptive and fractional
+Fixed windows reuse :func:`.convnd._windows_nd`. Adaptive and fractional
 windows differ in start (and, adaptively, in length) from cell to cell: they
 are gathered one spatial dim at a time with an index tensor of shape
 (out, longest window) — ``index_select`` for the shape-only adaptive starts,
@@ -25,7 +25,7 @@ from ...autograd.grad_mode import no_grad
 from . import conv as _conv
 from ._common import _arg, _ntuple, _reshape
 from .conv import _lowest
-from .convnd import batched, pad_nd, windows_nd
+from .convnd import _batched, _pad_nd, _windows_nd
 
 __all__ = [
     "max_pool3d", "avg_pool3d", "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d",
@@ -79,11 +79,11 @@ def _flat_index(kidx: Tensor, k, s, p, d, out, sizes, device) -> Tensor:
 
 
 def _max_pool_nd(input, nsp, kernel_size, stride, padding, dilation, ceil_mode, return_indices, op, grad_name):
-    x, is_batched = batched(_arg(input, op), nsp, op)
+    x, is_batched = _batched(_arg(input, op), nsp, op)
     k, s, p, d, out, extra = _geometry(x, nsp, kernel_size, stride, padding, dilation, ceil_mode, op)
     with composite(grad_name, input) as cmp:
-        xp = pad_nd(x, tuple((p[i], p[i] + extra[i]) for i in range(nsp)), _lowest(x._dtype))
-        win = windows_nd(xp, k, s, d, out)
+        xp = _pad_nd(x, tuple((p[i], p[i] + extra[i]) for i in range(nsp)), _lowest(x._dtype))
+        win = _windows_nd(xp, k, s, d, out)
         res = cmp.result(apply("amax", [win], axes=(2,), keepdim=False))
     if not is_batched:
         res = _F.squeeze(res, 0)
@@ -112,11 +112,11 @@ def avg_pool3d(
     input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True, divisor_override=None
 ):
     """Mean over (kD, kH, kW) windows (zero padding counted unless ``count_include_pad=False``)."""
-    x, is_batched = batched(_arg(input, "avg_pool3d"), 3, "avg_pool3d")
+    x, is_batched = _batched(_arg(input, "avg_pool3d"), 3, "avg_pool3d")
     k, s, p, d, out, extra = _geometry(x, 3, kernel_size, stride, padding, 1, ceil_mode, "avg_pool3d")
     pads = tuple((p[i], p[i] + extra[i]) for i in range(3))
     with composite("AvgPool3DBackward0", input) as cmp:
-        total = apply("sum", [windows_nd(pad_nd(x, pads), k, s, d, out)], axes=(2,), keepdim=False)
+        total = apply("sum", [_windows_nd(_pad_nd(x, pads), k, s, d, out)], axes=(2,), keepdim=False)
         if divisor_override:
             res = _F.div(total, float(divisor_override))
         elif not any(extra) and (count_include_pad or not any(p)):
@@ -157,7 +157,7 @@ def _cells(size: int, out: int):
 
 
 def _adaptive(input, output_size, nsp: int, mode: str, return_indices: bool, op: str):
-    x, is_batched = batched(_arg(input, op), nsp, op)
+    x, is_batched = _batched(_arg(input, op), nsp, op)
     n, c = x.shape[0], x.shape[1]
     sizes = tuple(x.shape[2:])
     out = _adaptive_sizes(x, output_size, nsp)
@@ -293,7 +293,7 @@ def _max_unpool(input, indices, kernel_size, stride, padding, output_size, nsp, 
         raise RuntimeError(f"{op}: elements in indices should be type int64")
     if tuple(indices.shape) != tuple(x.shape):
         raise RuntimeError(f"{op}: Expected shape of indices to be same as that of the input tensor ({list(x.shape)}) but got indices tensor with shape: {list(indices.shape)}")
-    x, is_batched = batched(x, nsp, op)
+    x, is_batched = _batched(x, nsp, op)
     idx = indices if is_batched else _F.unsqueeze(indices, 0)
     size = _unpool_size(x, nsp, kernel_size, stride, padding, output_size, op)
     n, c = x.shape[0], x.shape[1]
@@ -325,7 +325,7 @@ def max_unpool3d(input, indices, kernel_size, stride=None, padding=0, output_siz
 
 
 def _fractional(input, kernel_size, output_size, output_ratio, return_indices, _random_samples, nsp, op):
-    x, is_batched = batched(_arg(input, op), nsp, op)
+    x, is_batched = _batched(_arg(input, op), nsp, op)
     n, c = x.shape[0], x.shape[1]
     sizes = tuple(x.shape[2:])
     k = _ntuple(kernel_size, nsp, "kernel_size")

@@ -196,3 +196,11 @@ def test_padding_modules():
     close(nn.CircularPad2d(1)(x), np.pad(x.numpy(), ((0, 0), (0, 0), (1, 1), (1, 1)), mode="wrap"))
     close(nn.ReplicationPad1d((2, 0))(x[0]), np.pad(x.numpy()[0], ((0, 0), (0, 0), (2, 0)), mode="edge"))
     close(nn.ConstantPad3d(1, 2.0)(x), np.pad(x.numpy(), ((0, 0), (1, 1), (1, 1), (1, 1)), constant_values=2.0))
+
+
+def test_cosine_similarity_broadcasts():
+    a, b = t64(RNG, 2, 3, 4), t64(RNG, 3, 1)
+    an, bn = np.broadcast_arrays(a.numpy(), b.numpy())
+    ref = (an * bn).sum(1) / (np.linalg.norm(an, axis=1) * np.linalg.norm(bn, axis=1))
+    close(F.cosine_similarity(a, b, 1), ref)
+    assert repr(nn.CosineSimilarity()) == "CosineSimilarity()"
