@@ -259,4 +259,5 @@ xavier_normal = xavier_normal_
 kaiming_uniform = kaiming_uniform_
 kaiming_normal = kaiming_normal_
 orthogonal = orthogonal_
+dirac = dirac_
 sparse = sparse_

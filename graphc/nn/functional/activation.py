@@ -14,6 +14,7 @@ __all__ = [
     "relu", "relu_", "threshold", "hardtanh", "relu6", "leaky_relu", "elu", "selu", "celu", "gelu", "sigmoid",
     "tanh", "silu", "softplus", "mish", "softsign", "hardsigmoid", "hardswish", "logsigmoid", "tanhshrink", "glu",
     "prelu", "softmax", "softmin", "log_softmax", "hardshrink", "softshrink", "rrelu", "rrelu_",
+    "elu_", "celu_", "selu_", "hardtanh_", "leaky_relu_", "threshold_", "gumbel_softmax",
 ]
 
 
@@ -232,3 +233,44 @@ def rrelu(input, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool 
 
 def rrelu_(input, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool = False):
     return rrelu(input, lower, upper, training, inplace=True)
+
+
+def elu_(input, alpha: float = 1.0):
+    return elu(input, alpha, inplace=True)
+
+
+def celu_(input, alpha: float = 1.0):
+    return celu(input, alpha, inplace=True)
+
+
+def selu_(input):
+    return selu(input, inplace=True)
+
+
+def hardtanh_(input, min_val=-1.0, max_val=1.0):
+    return hardtanh(input, min_val, max_val, inplace=True)
+
+
+def leaky_relu_(input, negative_slope: float = 0.01):
+    return leaky_relu(input, negative_slope, inplace=True)
+
+
+def threshold_(input, threshold, value):
+    return globals()["threshold"](input, threshold, value, inplace=True)
+
+
+def gumbel_softmax(logits, tau: float = 1.0, hard: bool = False, eps: float = 1e-10, dim: int = -1):
+    """A sample of the Gumbel-softmax (Concrete) distribution: softmax((logits + g) / tau), g ~ Gumbel(0, 1).
+
+    With ``hard`` the value is one-hot at the argmax while the gradient is the soft sample's
+    (straight-through).
+    """
+    x = _arg(logits, "gumbel_softmax")
+    u = rand(tuple(x.shape), dtype=x._dtype, device=x._device)
+    gumbels = _F.neg(_F.log(_F.neg(_F.log(_F.clamp_min(u, 1e-20)))))  # -log(Exp(1)) samples
+    y = _F.softmax(_F.div(_F.add(x, gumbels), tau), dim)
+    if not hard:
+        return y
+    index = _F.argmax(y, dim, keepdim=True)
+    one_hot = _F.scatter(_F.mul(y.detach(), 0.0), dim, index, 1.0)
+    return _F.add(_F.sub(one_hot, y.detach()), y)

@@ -6,8 +6,11 @@
 
 from __future__ import annotations
 
+import math
+
 from .. import functional as F
 from .distance import PairwiseDistance
+from .linear import Linear
 from .module import Module
 
 __all__ = [
@@ -32,6 +35,7 @@ __all__ = [
     "MultiMarginLoss",
     "MultiLabelMarginLoss",
     "MultiLabelSoftMarginLoss",
+    "LinearCrossEntropyLoss",
 ]
 
 
@@ -288,3 +292,40 @@ class MultiLabelSoftMarginLoss(_WeightedLoss):
 
     def forward(self, input, target):
         return F.multilabel_soft_margin_loss(input, target, weight=self.weight, reduction=self.reduction)
+
+
+class LinearCrossEntropyLoss(_WeightedLoss):
+    """A bias-free (by default) :class:`Linear` head and cross entropy in one module, over
+    :func:`graphc.nn.functional.linear_cross_entropy` (``out_features`` for K-dimensional losses)."""
+
+    def __init__(
+        self, in_features: int, num_classes: int, *, out_features=(), bias: bool = False, device=None, dtype=None,
+        reduction: str = "mean", weight=None, ignore_index=None, label_smoothing: float = 0.0, options=None,
+    ):
+        if weight is not None and tuple(weight.shape) != (num_classes,):
+            raise RuntimeError(f"expected weight shape to be {(num_classes,)}, got {tuple(weight.shape)}")
+        if label_smoothing < 0 or label_smoothing > 1.0:
+            raise RuntimeError(f"expected label_smoothing to be in range [0, 1], got {label_smoothing}")
+        super().__init__(weight, None, None, reduction)
+        self.num_classes = num_classes
+        self.out_features = tuple(out_features)
+        self.ignore_index = ignore_index
+        self.label_smoothing = label_smoothing
+        size = num_classes * math.prod(self.out_features)
+        self.linear = Linear(in_features, size, bias=bias, device=device, dtype=dtype)
+        self.options = options
+
+    def extra_repr(self) -> str:
+        return (
+            f"in_features={self.linear.in_features}, num_classes={self.num_classes}, out_features={self.out_features}, "
+            f"bias={self.linear.bias is not None}, reduction={self.reduction}, ignore_index={self.ignore_index}, "
+            f"label_smoothing={self.label_smoothing}, options={self.options}"
+        )
+
+    def forward(self, input, target):
+        w = self.linear.weight.reshape((self.num_classes, *self.out_features, self.linear.in_features))
+        b = self.linear.bias.reshape((self.num_classes, *self.out_features)) if self.linear.bias is not None else None
+        return F.linear_cross_entropy(
+            input, w, target, linear_bias=b, weight=self.weight, reduction=self.reduction,
+            ignore_index=self.ignore_index, label_smoothing=self.label_smoothing, options=self.options,
+        )
