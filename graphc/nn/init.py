@@ -13,7 +13,10 @@ from __future__ import annotations
 import math
 import warnings
 
-from .._factories import eye
+import numpy as np
+
+from .._factories import empty, eye, randperm
+from .._factories import tensor as _tensor
 from .._tensor import Tensor
 from ..autograd.grad_mode import no_grad
 
@@ -31,6 +34,8 @@ __all__ = [
     "xavier_normal_",
     "kaiming_uniform_",
     "kaiming_normal_",
+    "orthogonal_",
+    "sparse_",
     "_calculate_fan_in_and_fan_out",
     "_calculate_correct_fan",
 ]
@@ -206,6 +211,45 @@ def kaiming_normal_(
     return normal_(tensor, 0.0, std, generator)
 
 
+def orthogonal_(tensor: Tensor, gain: float = 1.0, generator=None) -> Tensor:
+    """Fill with a (semi-)orthogonal matrix (Saxe et al., 2013): the Q of the QR decomposition of a
+    normal matrix, signs fixed by R's diagonal so the result is uniformly distributed; trailing dims
+    are flattened."""
+    if tensor.ndimension() < 2:
+        raise ValueError("Only tensors with 2 or more dimensions are supported")
+    if tensor.numel() == 0:
+        return tensor
+    rows = tensor.size(0)
+    cols = tensor.numel() // rows
+    with no_grad():
+        flat = empty((rows, cols), dtype=tensor.dtype, device=tensor.device).normal_(0, 1, generator=generator)
+        a = np.asarray(flat.numpy(), dtype=np.float64)
+        if rows < cols:
+            a = a.T
+        q, r = np.linalg.qr(a)  # a host-side factorization of a host-side draw: init only, never traced
+        q = q * np.sign(np.diag(r))
+        if rows < cols:
+            q = q.T
+        value = _tensor(q.reshape(tuple(tensor.shape)) * gain, dtype=tensor.dtype)
+        return tensor.copy_(value)
+
+
+def sparse_(tensor: Tensor, sparsity: float, std: float = 0.01, generator=None) -> Tensor:
+    """Fill a 2-d tensor with N(0, std^2) values and zero a ``sparsity`` fraction of each column
+    (rows chosen at random), as Martens (2010)."""
+    if tensor.ndimension() != 2:
+        raise ValueError("Only tensors with 2 dimensions are supported")
+    rows, cols = tensor.shape
+    num_zeros = int(math.ceil(sparsity * rows))
+    with no_grad():
+        tensor.normal_(0, std, generator=generator)
+        for col in range(cols):
+            zero = randperm(rows, generator=generator)[:num_zeros]
+            for r in zero.tolist():
+                tensor[r, col] = 0.0
+    return tensor
+
+
 # PyTorch's deprecated spellings.
 uniform = uniform_
 normal = normal_
@@ -214,3 +258,6 @@ xavier_uniform = xavier_uniform_
 xavier_normal = xavier_normal_
 kaiming_uniform = kaiming_uniform_
 kaiming_normal = kaiming_normal_
+orthogonal = orthogonal_
+dirac = dirac_
+sparse = sparse_

@@ -7,12 +7,14 @@ import warnings
 
 from ... import _functional as _F
 from ..._dispatch import composite
+from ..._factories import rand
 from ._common import _arg, _maybe_inplace, _reshape, _scalar_like
 
 __all__ = [
     "relu", "relu_", "threshold", "hardtanh", "relu6", "leaky_relu", "elu", "selu", "celu", "gelu", "sigmoid",
     "tanh", "silu", "softplus", "mish", "softsign", "hardsigmoid", "hardswish", "logsigmoid", "tanhshrink", "glu",
-    "prelu", "softmax", "softmin", "log_softmax",
+    "prelu", "softmax", "softmin", "log_softmax", "hardshrink", "softshrink", "rrelu", "rrelu_",
+    "elu_", "celu_", "selu_", "hardtanh_", "leaky_relu_", "threshold_", "gumbel_softmax",
 ]
 
 
@@ -23,8 +25,6 @@ def relu(input, inplace: bool = False):
 
 def relu_(input):
     return relu(input, inplace=True)
-
-
 
 
 def threshold(input, threshold, value, inplace: bool = False):
@@ -198,3 +198,79 @@ def log_softmax(input, dim=None, _stacklevel: int = 3, dtype=None):
     if dim is None:
         dim = _softmax_dim("log_softmax", x.ndim)
     return _F.log_softmax(x, dim, dtype=dtype)
+
+
+def hardshrink(input, lambd: float = 0.5):
+    """x where |x| > lambd, else 0."""
+    x = _arg(input, "hardshrink")
+    with composite("HardshrinkBackward0", input) as cmp:
+        return cmp.result(_F.where(_F.gt(_F.abs(x), lambd), x, _scalar_like(0, x)))
+
+
+def softshrink(input, lambd: float = 0.5):
+    """x - lambd where x > lambd, x + lambd where x < -lambd, else 0."""
+    x = _arg(input, "softshrink")
+    if lambd < 0:
+        raise RuntimeError(f"lambda must be greater or equal to 0, but found to be {lambd}.")
+    with composite("SoftshrinkBackward0", input) as cmp:
+        shrunk = _F.where(_F.gt(x, lambd), _F.sub(x, lambd), _F.where(_F.lt(x, -lambd), _F.add(x, lambd), _scalar_like(0, x)))
+        return cmp.result(shrunk)
+
+
+def rrelu(input, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool = False, inplace: bool = False):
+    """Randomized leaky ReLU: negative inputs times a slope drawn from U(lower, upper) per element in
+    training, times the mean slope (lower + upper) / 2 in eval."""
+    x = _arg(input, "rrelu")
+    if training:
+        u = rand(tuple(x.shape), dtype=x._dtype, device=x._device)
+        slope = _F.add(_F.mul(u, upper - lower), lower)
+    else:
+        slope = _scalar_like((lower + upper) / 2.0, x)
+    with composite("RreluWithNoiseBackward0", input) as cmp:
+        out = cmp.result(_F.where(_F.ge(x, 0), x, _F.mul(x, slope)))
+    return _maybe_inplace(x, out, inplace, "rrelu")
+
+
+def rrelu_(input, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool = False):
+    return rrelu(input, lower, upper, training, inplace=True)
+
+
+def elu_(input, alpha: float = 1.0):
+    return elu(input, alpha, inplace=True)
+
+
+def celu_(input, alpha: float = 1.0):
+    return celu(input, alpha, inplace=True)
+
+
+def selu_(input):
+    return selu(input, inplace=True)
+
+
+def hardtanh_(input, min_val=-1.0, max_val=1.0):
+    return hardtanh(input, min_val, max_val, inplace=True)
+
+
+def leaky_relu_(input, negative_slope: float = 0.01):
+    return leaky_relu(input, negative_slope, inplace=True)
+
+
+def threshold_(input, threshold, value):
+    return globals()["threshold"](input, threshold, value, inplace=True)
+
+
+def gumbel_softmax(logits, tau: float = 1.0, hard: bool = False, eps: float = 1e-10, dim: int = -1):
+    """A sample of the Gumbel-softmax (Concrete) distribution: softmax((logits + g) / tau), g ~ Gumbel(0, 1).
+
+    With ``hard`` the value is one-hot at the argmax while the gradient is the soft sample's
+    (straight-through).
+    """
+    x = _arg(logits, "gumbel_softmax")
+    u = rand(tuple(x.shape), dtype=x._dtype, device=x._device)
+    gumbels = _F.neg(_F.log(_F.neg(_F.log(_F.clamp_min(u, 1e-20)))))  # -log(Exp(1)) samples
+    y = _F.softmax(_F.div(_F.add(x, gumbels), tau), dim)
+    if not hard:
+        return y
+    index = _F.argmax(y, dim, keepdim=True)
+    one_hot = _F.scatter(_F.mul(y.detach(), 0.0), dim, index, 1.0)
+    return _F.add(_F.sub(one_hot, y.detach()), y)

@@ -18,8 +18,7 @@ from ...autograd.grad_mode import no_grad
 from ._common import _arg, _check_same_dtype, _ntuple, _pair, _reshape
 
 __all__ = [
-    "unfold", "conv2d", "conv1d", "max_pool2d", "max_pool1d", "avg_pool2d", "avg_pool1d", "adaptive_avg_pool2d",
-    "adaptive_max_pool2d",
+    "unfold", "conv2d", "conv1d", "max_pool2d", "max_pool1d", "avg_pool2d", "avg_pool1d",
 ]
 
 
@@ -329,45 +328,3 @@ def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
         count_include_pad,
     )
     return _F.squeeze(r, -2)
-
-
-def _adaptive(input, output_size, reducer: str, op: str):
-    x, batched = _batched4(_arg(input, op), op)
-    n, c, h, w = x.shape
-    oh, ow = (
-        _pair(output_size, "output_size")
-        if not isinstance(output_size, (list, tuple))
-        else tuple((h, w)[i] if v is None else int(v) for i, v in enumerate(output_size))
-    )
-    if h % oh == 0 and w % ow == 0:
-        out = apply(reducer, [_reshape(x, (n, c, oh, h // oh, ow, w // ow))], axes=(3, 5), keepdim=False)
-        if reducer == "sum":
-            out = _F.mul(out, 1.0 / ((h // oh) * (w // ow)))
-    else:
-        rows = []
-        for i in range(oh):
-            h0, h1 = (i * h) // oh, -((-(i + 1) * h) // oh)
-            cells = []
-            for j in range(ow):
-                w0, w1 = (j * w) // ow, -((-(j + 1) * w) // ow)
-                cell = apply("slice", [x], starts=(0, 0, h0, w0), stops=(n, c, h1, w1), steps=(1, 1, 1, 1))
-                r = apply(reducer, [cell], axes=(2, 3), keepdim=False)
-                if reducer == "sum":
-                    r = _F.mul(r, 1.0 / ((h1 - h0) * (w1 - w0)))
-                cells.append(apply("reshape", [r], shape=(n, c, 1, 1)))
-            rows.append(apply("concat", cells, axis=3) if len(cells) > 1 else cells[0])
-        out = apply("concat", rows, axis=2) if len(rows) > 1 else rows[0]
-    return out if batched else _F.squeeze(out, 0)
-
-
-def adaptive_avg_pool2d(input, output_size):
-    """Average pooling to a fixed output size (PyTorch's start/end rule per cell)."""
-    with composite("AdaptiveAvgPool2DBackward0", input) as cmp:
-        return cmp.result(_adaptive(input, output_size, "sum", "adaptive_avg_pool2d"))
-
-
-def adaptive_max_pool2d(input, output_size, return_indices=False):
-    """Max pooling to a fixed output size."""
-    if return_indices:
-        raise NotImplementedError("adaptive_max_pool2d(return_indices=True) is not implemented")
-    return _adaptive(input, output_size, "amax", "adaptive_max_pool2d")

@@ -3,17 +3,21 @@
 
 from __future__ import annotations
 
+import warnings
+
 from ir import dtypes as dt
 from ir.errors import DTypeError
 
 from ... import _functional as _F
-from ..._dispatch import apply, composite
+from ..._dispatch import apply, composite, constant
 from ..._factories import arange, rand
 from ..._tensor import Tensor
+from ...autograd.grad_mode import no_grad
 from ._common import _arg, _maybe_inplace, _reshape
 
 __all__ = [
-    "dropout", "dropout1d", "dropout2d", "embedding", "one_hot", "pad",
+    "dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout", "feature_alpha_dropout", "embedding",
+    "one_hot", "pad",
 ]
 
 
@@ -60,6 +64,53 @@ def dropout2d(input, p: float = 0.5, training: bool = True, inplace: bool = Fals
     return _feature_dropout(input, p, training, inplace, 3, "dropout2d")
 
 
+def dropout3d(input, p: float = 0.5, training: bool = True, inplace: bool = False):
+    """Zero whole channels of (N, C, D, H, W) / (C, D, H, W) inputs."""
+    x = _arg(input, "dropout3d")
+    if x.ndim not in (4, 5):
+        warnings.warn(
+            f"dropout3d: Received a {x.ndim}-D input to dropout3d, which is deprecated and will result in an error "
+            "in a future release. To retain the behavior and silence this warning, please use dropout instead. "
+            "Note that dropout3d exists to provide channel-wise dropout on inputs with 3 spatial dimensions, a "
+            "channel dimension, and an optional batch dimension (i.e. 4D or 5D inputs).",
+            UserWarning,
+            stacklevel=2,
+        )
+    return _feature_dropout(input, p, training, inplace, 4, "dropout3d")
+
+
+_SELU_ALPHA = 1.7580993408473766  # scale * alpha of SELU: the value SELU saturates to, negated
+
+
+def _alpha_dropout(x: Tensor, p: float, training: bool, inplace: bool, feature: bool, op: str) -> Tensor:
+    if p < 0.0 or p > 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if not training or p == 0.0:
+        return x
+    if p == 1.0:
+        return _maybe_inplace(x, _F.mul(x, 0.0), inplace, op)
+    shape = tuple(x.shape)
+    if feature:
+        shape = shape[:2] + (1,) * (x.ndim - 2)
+    keep = _F._to(_F.ge(rand(shape, dtype=x._dtype, device=x._device), p), x._dtype)
+    a = 1.0 / ((_SELU_ALPHA**2 * p + 1) * (1 - p)) ** 0.5
+    # kept: a * x + alpha * a * p; dropped: -alpha * a + alpha * a * p (keeps mean 0 and variance 1 for SELU nets)
+    b = _F.add(_F.mul(_F.sub(keep, 1.0), _SELU_ALPHA * a), _SELU_ALPHA * a * p)
+    out = _F.add(_F.mul(x, _F.mul(keep, a)), b)
+    return _maybe_inplace(x, out, inplace, op)
+
+
+def alpha_dropout(input, p: float = 0.5, training: bool = False, inplace: bool = False):
+    """Dropout for SELU networks: dropped units take SELU's negative saturation value and an affine
+    map keeps the self-normalizing mean and variance."""
+    return _alpha_dropout(_arg(input, "alpha_dropout"), p, training, inplace, False, "alpha_dropout")
+
+
+def feature_alpha_dropout(input, p: float = 0.5, training: bool = False, inplace: bool = False):
+    """:func:`alpha_dropout` of whole channels of (N, C, *) inputs."""
+    return _alpha_dropout(_arg(input, "feature_alpha_dropout"), p, training, inplace, True, "feature_alpha_dropout")
+
+
 def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, scale_grad_by_freq=False, sparse=False):
     """Rows of ``weight`` at the indices ``input`` (any shape): shape ``input.shape + (dim,)``.
 
@@ -71,10 +122,13 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, sca
             f"Expected tensor for argument #1 'indices' to have one of the following scalar types: Long, Int; "
             f"but got {idx._dtype} instead (while checking arguments for embedding)"
         )
-    if max_norm is not None or scale_grad_by_freq:
-        raise NotImplementedError("embedding: max_norm and scale_grad_by_freq are not implemented")
+    flat = _reshape(idx, (-1,))
+    if max_norm is not None:
+        _renorm_rows_(weight, flat, float(max_norm), float(norm_type))
     with composite("EmbeddingBackward0", weight) as cmp:
-        rows = apply("index_select", [weight, _reshape(idx, (-1,))], axis=0)
+        rows = apply("index_select", [weight, flat], axis=0)
+        if scale_grad_by_freq:
+            rows = _scale_grad(rows, flat)
         out = _reshape(rows, tuple(idx.shape) + (weight.shape[1],))
         if padding_idx is not None:
             if padding_idx < 0:
@@ -82,6 +136,32 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, sca
             mask = _F.unsqueeze(_F.eq(idx, padding_idx), -1)
             out = _F.where(mask, out.detach(), out)
         return cmp.result(out)
+
+
+def _renorm_rows_(weight: Tensor, flat: Tensor, max_norm: float, norm_type: float) -> None:
+    """Rescale, in place, the looked-up rows of ``weight`` whose norm exceeds ``max_norm`` (PyTorch's
+    ``embedding_renorm_``: scale max_norm / (norm + 1e-7))."""
+    with no_grad():
+        rows = apply("index_select", [weight, flat], axis=0)
+        norms = _F.norm(rows, norm_type, 1, keepdim=True)
+        scale = _F.where(_F.gt(norms, max_norm), _F.div(max_norm, _F.add(norms, 1e-7)), _scalar(1.0, rows))
+        new = _F.mul(rows, scale)
+        # Repeated indices write the same row value, so the scatter order does not matter.
+        index = _F.expand(_F.unsqueeze(flat, 1), tuple(rows.shape))
+        weight.copy_(_F.scatter(weight.detach(), 0, index, new))
+
+
+def _scale_grad(rows: Tensor, flat: Tensor) -> Tensor:
+    """``rows`` whose gradient is divided by how often each index occurs in the lookup."""
+    with no_grad():
+        counts = _F.sum(_F._to(_F.eq(_F.unsqueeze(flat, 1), _F.unsqueeze(flat, 0)), rows._dtype), 1, keepdim=True)
+        inv = _F.reciprocal(counts)
+    # value rows, gradient inv * grad: rows * inv + stop_grad(rows * (1 - inv))
+    return _F.add(_F.mul(rows, inv), _F.mul(rows, _F.rsub(inv, 1.0)).detach())
+
+
+def _scalar(value, like: Tensor) -> Tensor:
+    return constant(value, like._dtype, like._device)
 
 
 def one_hot(tensor, num_classes: int = -1):
@@ -120,11 +200,16 @@ def pad(input, pad, mode: str = "constant", value=None):
         return apply("pad", [x], pads=tuple(pairs), value=v)
     if value not in (None, 0, 0.0):
         raise ValueError(f"Padding mode {mode!r} doesn't take in value argument")
+    if mode not in ("reflect", "replicate", "circular"):
+        raise NotImplementedError(f"pad: mode {mode!r} is not supported (constant, reflect, replicate, circular)")
+    # Negative amounts crop first (as PyTorch does); the rest pads the cropped tensor.
+    if any(lo < 0 or hi < 0 for lo, hi in pairs):
+        crop = tuple((min(lo, 0), min(hi, 0)) for lo, hi in pairs)
+        x = apply("pad", [x], pads=crop, value=0)
+        pairs = [(max(lo, 0), max(hi, 0)) for lo, hi in pairs]
     for dim, (lo, hi) in enumerate(pairs):
         if not (lo or hi):
             continue
-        if lo < 0 or hi < 0:
-            raise ValueError(f"pad: negative padding is only supported in constant mode, got {pad}")
         n = x.shape[dim]
         parts = []
         if mode == "reflect":

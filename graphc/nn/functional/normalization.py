@@ -76,7 +76,9 @@ def batch_norm(
     """
     x = _arg(input, "batch_norm")
     if x.ndim < 2:
-        raise ValueError(f"batch_norm: expected at least a 2-D input (N, C, ...), got shape {list(x.shape)}")
+        if x.ndim == 1 and x.numel() == 0:
+            return _F.mul(x, 1.0)  # PyTorch returns the empty batch as it is
+        raise IndexError(f"Dimension out of range (expected to be in range of [-1, 0], but got 1) (batch_norm of a {x.ndim}-D input of shape {list(x.shape)}; it expects (N, C, ...))")
     c = x.shape[1]
     axes = (0,) + tuple(range(2, x.ndim))
     shape = (1, c) + (1,) * (x.ndim - 2)
@@ -121,7 +123,8 @@ def normalize(input, p: float = 2.0, dim: int = 1, eps: float = 1e-12, out=None)
 
 
 def cosine_similarity(x1, x2, dim: int = 1, eps: float = 1e-8):
-    """Cosine of the angle between ``x1`` and ``x2`` along ``dim``."""
+    """Cosine of the angle between ``x1`` and ``x2`` along ``dim`` (after broadcasting them together)."""
+    x1, x2 = _F.broadcast_tensors(x1, x2)
     n1 = _F.clamp_min(_F.norm(x1, 2, dim, keepdim=False), eps)
     n2 = _F.clamp_min(_F.norm(x2, 2, dim, keepdim=False), eps)
     return _F.div(_F.sum(_F.mul(x1, x2), dim), _F.mul(n1, n2))

@@ -1,51 +1,39 @@
-"""The layers of ``graphc.nn``, one module per family (as in PyTorch)."""
+"""The layers of ``graphc.nn``, one module per family (as in PyTorch); each family module's ``__all__`` is exported."""
 
-from .activation import (
-    CELU,
-    ELU,
-    GELU,
-    GLU,
-    SELU,
-    Hardsigmoid,
-    Hardswish,
-    Hardtanh,
-    LeakyReLU,
-    LogSigmoid,
-    LogSoftmax,
-    Mish,
-    PReLU,
-    ReLU,
-    ReLU6,
-    Sigmoid,
-    SiLU,
-    Softmax,
-    Softmin,
-    Softplus,
-    Softsign,
-    Tanh,
-    Tanhshrink,
-    Threshold,
+from . import (
+    activation,
+    attention,
+    conv,
+    distance,
+    dropout,
+    instancenorm,
+    loss,
+    normalization,
+    padding,
+    pooling,
+    rnn,
+    sampling,
+    sparse,
+    transformer,
 )
+from .activation import *  # noqa: F403
+from .attention import *  # noqa: F403
 from .container import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
-from .conv import Conv1d, Conv2d
-from .dropout import Dropout, Dropout1d, Dropout2d
+from .conv import *  # noqa: F403
+from .distance import *  # noqa: F403
+from .dropout import *  # noqa: F403
 from .flatten import Flatten, Unflatten
+from .instancenorm import *  # noqa: F403
 from .linear import Bilinear, Identity, Linear
-from .loss import (
-    BCELoss,
-    BCEWithLogitsLoss,
-    CrossEntropyLoss,
-    HuberLoss,
-    KLDivLoss,
-    L1Loss,
-    MSELoss,
-    NLLLoss,
-    SmoothL1Loss,
-)
+from .loss import *  # noqa: F403
 from .module import Module, RemovableHandle
-from .normalization import BatchNorm1d, BatchNorm2d, BatchNorm3d, GroupNorm, LayerNorm
-from .pooling import AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d
-from .sparse import Embedding
+from .normalization import *  # noqa: F403
+from .padding import *  # noqa: F403
+from .pooling import *  # noqa: F403
+from .rnn import *  # noqa: F403
+from .sampling import *  # noqa: F403
+from .sparse import *  # noqa: F403
+from .transformer import *  # noqa: F403
 
 __all__ = [
     "Module",
@@ -58,56 +46,20 @@ __all__ = [
     "Identity",
     "Linear",
     "Bilinear",
-    "Conv1d",
-    "Conv2d",
-    "MaxPool1d",
-    "MaxPool2d",
-    "AvgPool1d",
-    "AvgPool2d",
-    "AdaptiveAvgPool2d",
-    "AdaptiveMaxPool2d",
-    "ReLU",
-    "ReLU6",
-    "LeakyReLU",
-    "ELU",
-    "SELU",
-    "CELU",
-    "GELU",
-    "SiLU",
-    "Mish",
-    "Softplus",
-    "Softsign",
-    "Hardtanh",
-    "Hardsigmoid",
-    "Hardswish",
-    "LogSigmoid",
-    "Sigmoid",
-    "Tanh",
-    "Tanhshrink",
-    "Threshold",
-    "GLU",
-    "PReLU",
-    "Softmax",
-    "Softmin",
-    "LogSoftmax",
     "Flatten",
     "Unflatten",
-    "Dropout",
-    "Dropout1d",
-    "Dropout2d",
-    "LayerNorm",
-    "GroupNorm",
-    "BatchNorm1d",
-    "BatchNorm2d",
-    "BatchNorm3d",
-    "Embedding",
-    "MSELoss",
-    "L1Loss",
-    "SmoothL1Loss",
-    "HuberLoss",
-    "CrossEntropyLoss",
-    "NLLLoss",
-    "BCELoss",
-    "BCEWithLogitsLoss",
-    "KLDivLoss",
+    *activation.__all__,
+    *attention.__all__,
+    *conv.__all__,
+    *distance.__all__,
+    *dropout.__all__,
+    *instancenorm.__all__,
+    *loss.__all__,
+    *normalization.__all__,
+    *padding.__all__,
+    *pooling.__all__,
+    *rnn.__all__,
+    *sampling.__all__,
+    *sparse.__all__,
+    *transformer.__all__,
 ]

@@ -1,4 +1,4 @@
-"""``Conv1d``, ``Conv2d``: convolutions via unfold + matmul (see :func:`graphc.nn.functional.conv2d`)."""
+"""Convolutions via unfold + matmul (see :func:`graphc.nn.functional.conv2d`): ``Conv1d/2d/3d`` and ``ConvTranspose1d/2d/3d``."""
 
 from __future__ import annotations
 
@@ -7,14 +7,16 @@ import math
 from ... import _factories
 from .. import functional as F
 from .. import init
+from ..functional import convnd as _convnd
 from ..parameter import Parameter
 from .module import Module
 
-__all__ = ["Conv1d", "Conv2d"]
+__all__ = ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d"]
 
 
 class _ConvNd(Module):
     _n = 2
+    _transposed = False
 
     def __init__(
         self,
@@ -29,6 +31,7 @@ class _ConvNd(Module):
         padding_mode="zeros",
         device=None,
         dtype=None,
+        output_padding=0,
     ):
         super().__init__()
         n = self._n
@@ -56,11 +59,10 @@ class _ConvNd(Module):
             self.padding = F._ntuple(padding, n, "padding")
         self.groups = groups
         self.padding_mode = padding_mode
-        self.transposed = False
-        self.output_padding = (0,) * n
-        self.weight = Parameter(
-            _factories.empty((out_channels, in_channels // groups) + self.kernel_size, device=device, dtype=dtype)
-        )
+        self.transposed = self._transposed
+        self.output_padding = F._ntuple(output_padding, n, "output_padding")
+        shape = (in_channels, out_channels // groups) if self.transposed else (out_channels, in_channels // groups)
+        self.weight = Parameter(_factories.empty(shape + self.kernel_size, device=device, dtype=dtype))
         if bias:
             self.bias = Parameter(_factories.empty(out_channels, device=device, dtype=dtype))
         else:
@@ -79,6 +81,8 @@ class _ConvNd(Module):
         s = "{in_channels}, {out_channels}, kernel_size={kernel_size}, stride={stride}"
         if self.padding != (0,) * len(self.kernel_size):
             s += ", padding={padding}"
+        if self.output_padding != (0,) * len(self.output_padding):
+            s += ", output_padding={output_padding}"
         if self.dilation != (1,) * len(self.dilation):
             s += ", dilation={dilation}"
         if self.groups != 1:
@@ -129,3 +133,75 @@ class Conv1d(_ConvNd):
         if self.padding_mode != "zeros":
             input, padding = self._explicit_pad(input)
         return F.conv1d(input, self.weight, self.bias, self.stride, padding, self.dilation, self.groups)
+
+
+class Conv3d(_ConvNd):
+    """3-d convolution over (N, C_in, D, H, W) -> (N, C_out, D_out, H_out, W_out)."""
+
+    _n = 3
+
+    def forward(self, input):
+        padding = self.padding
+        if self.padding_mode != "zeros":
+            input, padding = self._explicit_pad(input)
+        return F.conv3d(input, self.weight, self.bias, self.stride, padding, self.dilation, self.groups)
+
+
+class _ConvTransposeNd(_ConvNd):
+    """Transposed convolutions: weight (in, out/groups, *kernel); ``forward(input, output_size=None)``."""
+
+    _transposed = True
+
+    def __init__(
+        self,
+        in_channels,
+        out_channels,
+        kernel_size,
+        stride=1,
+        padding=0,
+        output_padding=0,
+        groups=1,
+        bias=True,
+        dilation=1,
+        padding_mode="zeros",
+        device=None,
+        dtype=None,
+    ):
+        if padding_mode != "zeros":
+            raise ValueError(f'Only "zeros" padding mode is supported for {type(self).__name__}')
+        super().__init__(
+            in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias, padding_mode, device,
+            dtype, output_padding,
+        )
+
+    def forward(self, input, output_size=None):
+        fn = {1: F.conv_transpose1d, 2: F.conv_transpose2d, 3: F.conv_transpose3d}[self._n]
+        if output_size is None:
+            return fn(input, self.weight, self.bias, self.stride, self.padding, self.output_padding, self.groups,
+                      self.dilation)
+        return _convnd._conv_transpose(
+            input, self.weight, self.bias, self.stride, self.padding, self.output_padding, self.groups, self.dilation,
+            self._n, fn.__name__, output_size=output_size,
+        )
+
+
+class ConvTranspose1d(_ConvTransposeNd):
+    """1-d transposed convolution (N, C_in, L) -> (N, C_out, L_out).
+
+    >>> nn.ConvTranspose1d(4, 2, 3, stride=2)
+    ConvTranspose1d(4, 2, kernel_size=(3,), stride=(2,))
+    """
+
+    _n = 1
+
+
+class ConvTranspose2d(_ConvTransposeNd):
+    """2-d transposed convolution (N, C_in, H, W) -> (N, C_out, H_out, W_out)."""
+
+    _n = 2
+
+
+class ConvTranspose3d(_ConvTransposeNd):
+    """3-d transposed convolution (N, C_in, D, H, W) -> (N, C_out, D_out, H_out, W_out)."""
+
+    _n = 3

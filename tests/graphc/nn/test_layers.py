@@ -412,7 +412,7 @@ def test_dropout_train_eval():
 
 def test_layer_norm():
     ln = nn.LayerNorm((4, 5)).double()
-    assert repr(nn.LayerNorm(10)) == "LayerNorm((10,), eps=1e-05, elementwise_affine=True)"
+    assert repr(nn.LayerNorm(10)) == "LayerNorm((10,), eps=1e-05, elementwise_affine=True, bias=True)"
     with graphc.no_grad():
         ln.weight.copy_(t64(4, 5, requires_grad=False))
         ln.bias.copy_(t64(4, 5, requires_grad=False))
@@ -426,7 +426,7 @@ def test_layer_norm():
 
 def test_batch_norm2d_running_stats_and_eval():
     bn = nn.BatchNorm2d(3).double()
-    assert repr(nn.BatchNorm2d(16)) == "BatchNorm2d(16, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)"
+    assert repr(nn.BatchNorm2d(16)) == "BatchNorm2d(16, eps=1e-05, momentum=0.1, affine=True, bias=True, track_running_stats=True)"
     rm, rv = np.zeros(3), np.ones(3)
     for _ in range(2):
         x = t64(4, 3, 5, 5, requires_grad=False) * 2 + 1

@@ -1,0 +1,205 @@
+"""multi_head_attention_forward, MultiheadAttention and the Transformer family against float64 numpy
+written from the equations; masks (bool and float, key padding), need_weights, bias_kv, zero attention;
+gradients and compile."""
+
+from math import erf, sqrt
+
+import numpy as np
+import pytest
+
+import graphc
+import graphc.nn as nn
+import graphc.nn.functional as F
+
+from ._helpers import check_grad, close, compiled_matches
+
+RNG = np.random.default_rng(21)
+E, NH = 8, 2
+
+
+def softmax(a):
+    a = a - a.max(-1, keepdims=True)
+    e = np.exp(a)
+    return e / e.sum(-1, keepdims=True)
+
+
+def np_mha(q, k, v, w_in, b_in, w_out, b_out, attn_mask=None, kpm=None, bias_k=None, bias_v=None, zero_attn=False):
+    """q (L, N, E), k/v (S, N, E); bool masks are True where masked. Returns (out, per-head weights)."""
+    L, N, _ = q.shape
+    hd = E // NH
+    wq, wk, wv = w_in[:E], w_in[E : 2 * E], w_in[2 * E :]
+    bq, bk, bv = b_in[:E], b_in[E : 2 * E], b_in[2 * E :]
+    Q, K, V = q @ wq.T + bq, k @ wk.T + bk, v @ wv.T + bv
+    add = np.zeros((N, L, k.shape[0]))
+    if attn_mask is not None:
+        add = add + (np.where(attn_mask, -np.inf, 0.0) if attn_mask.dtype == bool else attn_mask)
+    if kpm is not None:
+        add = add + np.where(kpm, -np.inf, 0.0)[:, None, :]
+    if bias_k is not None:
+        K = np.concatenate([K, np.broadcast_to(bias_k, (1, N, E))], 0)
+        V = np.concatenate([V, np.broadcast_to(bias_v, (1, N, E))], 0)
+        add = np.concatenate([add, np.zeros((N, L, 1))], 2)
+    if zero_attn:
+        K = np.concatenate([K, np.zeros((1, N, E))], 0)
+        V = np.concatenate([V, np.zeros((1, N, E))], 0)
+        add = np.concatenate([add, np.zeros((N, L, 1))], 2)
+    out = np.zeros((L, N, E))
+    weights = np.zeros((N, NH, L, K.shape[0]))
+    for n in range(N):
+        for h in range(NH):
+            sl = slice(h * hd, (h + 1) * hd)
+            s = Q[:, n, sl] @ K[:, n, sl].T / np.sqrt(hd) + add[n]
+            a = softmax(s)
+            weights[n, h] = a
+            out[:, n, sl] = a @ V[:, n, sl]
+    return out @ w_out.T + b_out, weights
+
+
+def params():
+    return (RNG.standard_normal((3 * E, E)) * 0.4, RNG.standard_normal(3 * E) * 0.1,
+            RNG.standard_normal((E, E)) * 0.4, RNG.standard_normal(E) * 0.1)
+
+
+T = graphc.tensor
+
+
+@pytest.mark.parametrize("case", ["plain", "bool_mask", "float_mask", "kpm", "both", "bias_kv", "zero_attn"])
+def test_mha_forward(case):
+    q, k, v = RNG.standard_normal((4, 3, E)), RNG.standard_normal((5, 3, E)), RNG.standard_normal((5, 3, E))
+    w_in, b_in, w_out, b_out = params()
+    bm = RNG.random((4, 5)) > 0.6
+    bm[:, 0] = False
+    fm = RNG.standard_normal((4, 5))
+    kpm = RNG.random((3, 5)) > 0.7
+    kpm[:, 1] = False
+    bk, bv = RNG.standard_normal((1, 1, E)), RNG.standard_normal((1, 1, E))
+    kw, ref_kw = {}, {}
+    if case in ("bool_mask", "both"):
+        kw["attn_mask"], ref_kw["attn_mask"] = T(bm), bm
+    if case == "float_mask":
+        kw["attn_mask"], ref_kw["attn_mask"] = T(fm), fm
+    if case in ("kpm", "both", "bias_kv", "zero_attn"):
+        kw["key_padding_mask"], ref_kw["kpm"] = T(kpm), kpm
+    bias_k = bias_v = None
+    if case == "bias_kv":
+        bias_k, bias_v = T(bk), T(bv)
+        ref_kw.update(bias_k=bk, bias_v=bv)
+    zero = case == "zero_attn"
+    ref_out, ref_w = np_mha(q, k, v, w_in, b_in, w_out, b_out, zero_attn=zero, **ref_kw)
+    out, w = F.multi_head_attention_forward(T(q), T(k), T(v), E, NH, T(w_in), T(b_in), bias_k, bias_v, zero, 0.0,
+                                            T(w_out), T(b_out), **kw)
+    close(out, ref_out)
+    close(w, ref_w.mean(1))
+    _, wh = F.multi_head_attention_forward(T(q), T(k), T(v), E, NH, T(w_in), T(b_in), bias_k, bias_v, zero, 0.0,
+                                           T(w_out), T(b_out), average_attn_weights=False, **kw)
+    close(wh, ref_w)
+    out2, none = F.multi_head_attention_forward(T(q), T(k), T(v), E, NH, T(w_in), T(b_in), bias_k, bias_v, zero, 0.0,
+                                                T(w_out), T(b_out), need_weights=False, **kw)
+    assert none is None
+    close(out2, ref_out)
+
+
+def test_mha_module_batch_first_kdim_unbatched():
+    m = nn.MultiheadAttention(E, NH, batch_first=True, kdim=3, vdim=5).double()
+    assert m.in_proj_weight is None and tuple(m.k_proj_weight.shape) == (E, 3)
+    assert list(m.state_dict()) == ["q_proj_weight", "k_proj_weight", "v_proj_weight", "in_proj_bias",
+                                    "out_proj.weight", "out_proj.bias"]
+    q, k, v = RNG.standard_normal((2, 4, E)), RNG.standard_normal((2, 6, 3)), RNG.standard_normal((2, 6, 5))
+    out, w = m(T(q), T(k), T(v))
+    p = {n: t.detach().numpy() for n, t in m.named_parameters()}
+    Q = q @ p["q_proj_weight"].T + p["in_proj_bias"][:E]
+    K = k @ p["k_proj_weight"].T + p["in_proj_bias"][E : 2 * E]
+    V = v @ p["v_proj_weight"].T + p["in_proj_bias"][2 * E :]
+    hd = E // NH
+    ref = np.zeros((2, 4, E))
+    for n in range(2):
+        for h in range(NH):
+            sl = slice(h * hd, (h + 1) * hd)
+            ref[n, :, sl] = softmax(Q[n, :, sl] @ K[n, :, sl].T / np.sqrt(hd)) @ V[n, :, sl]
+    close(out, ref @ p["out_proj.weight"].T + p["out_proj.bias"])
+    assert tuple(w.shape) == (2, 4, 6)
+    s = nn.MultiheadAttention(E, NH).double()
+    x = T(RNG.standard_normal((4, E)))
+    o1, w1 = s(x, x, x)
+    o3, w3 = s(x.unsqueeze(1), x.unsqueeze(1), x.unsqueeze(1))
+    close(o1, o3[:, 0])
+    close(w1, w3[0])
+    assert repr(s) == (
+        "MultiheadAttention(\n  (out_proj): NonDynamicallyQuantizableLinear(in_features=8, out_features=8, bias=True)\n)"
+    )
+
+
+def test_mha_errors():
+    m = nn.MultiheadAttention(E, NH)
+    x = graphc.randn(3, 2, E)
+    with pytest.raises(RuntimeError, match="The shape of the 2D attn_mask"):
+        m(x, x, x, attn_mask=graphc.zeros(3, 4))
+    with pytest.raises(RuntimeError, match="Need attn_mask if specifying the is_causal hint"):
+        m(x, x, x, is_causal=True)
+    with pytest.raises(AssertionError, match="embed_dim must be divisible by num_heads"):
+        nn.MultiheadAttention(7, 2)
+
+
+def np_layer_norm(x, w, b, eps=1e-5):
+    mu = x.mean(-1, keepdims=True)
+    return (x - mu) / np.sqrt(x.var(-1, keepdims=True) + eps) * w + b
+
+
+@pytest.mark.parametrize("norm_first", [False, True])
+def test_encoder_layer_matches_numpy(norm_first):
+    layer = nn.TransformerEncoderLayer(E, NH, 16, dropout=0.0, activation="gelu", norm_first=norm_first).double()
+    p = {n: t.detach().numpy() for n, t in layer.named_parameters()}
+    x = RNG.standard_normal((5, 2, E))
+    mask = np.triu(np.full((5, 5), -np.inf), 1)
+
+    def sa(h):
+        return np_mha(h, h, h, p["self_attn.in_proj_weight"], p["self_attn.in_proj_bias"],
+                      p["self_attn.out_proj.weight"], p["self_attn.out_proj.bias"], attn_mask=mask)[0]
+
+    def ff(h):
+        a = h @ p["linear1.weight"].T + p["linear1.bias"]
+        g = a * 0.5 * (1 + np.vectorize(erf)(a / sqrt(2)))
+        return g @ p["linear2.weight"].T + p["linear2.bias"]
+
+    def ln(h, i):
+        return np_layer_norm(h, p[f"norm{i}.weight"], p[f"norm{i}.bias"])
+
+    if norm_first:
+        h = x + sa(ln(x, 1))
+        ref = h + ff(ln(h, 2))
+    else:
+        h = ln(x + sa(x), 1)
+        ref = ln(h + ff(h), 2)
+    close(layer(T(x), src_mask=T(mask)), ref)
+    causal = nn.Transformer.generate_square_subsequent_mask(5, dtype=graphc.float64)
+    close(causal, mask)
+    close(layer(T(x), src_mask=causal, is_causal=True), ref)
+
+
+def test_transformer_structure_and_gradients():
+    model = nn.Transformer(d_model=E, nhead=NH, num_encoder_layers=2, num_decoder_layers=1, dim_feedforward=16,
+                           dropout=0.0, batch_first=True).double()
+    keys = list(model.state_dict())
+    assert "encoder.layers.1.self_attn.in_proj_weight" in keys and "decoder.layers.0.multihead_attn.out_proj.bias" in keys
+    assert "encoder.norm.weight" in keys and "decoder.norm.bias" in keys
+    # independent copies of the layer
+    assert model.encoder.layers[0].linear1.weight is not model.encoder.layers[1].linear1.weight
+    src = T(RNG.standard_normal((2, 5, E)), requires_grad=True)
+    tgt = T(RNG.standard_normal((2, 3, E)))
+    tmask = nn.Transformer.generate_square_subsequent_mask(3, dtype=graphc.float64)
+    kpm = T(np.array([[False] * 5, [False, False, False, True, True]]))
+    out = model(src, tgt, tgt_mask=tmask, src_key_padding_mask=kpm, memory_key_padding_mask=kpm)
+    assert tuple(out.shape) == (2, 3, E)
+    # the causal mask: changing a later target position leaves earlier outputs unchanged
+    tgt2 = tgt.detach().clone()
+    tgt2[:, 2] = 5.0
+    out2 = model(src, tgt2, tgt_mask=tmask, src_key_padding_mask=kpm, memory_key_padding_mask=kpm)
+    close(out2[:, :2], out[:, :2])
+    # padded source positions do not matter
+    src3 = src.detach().clone()
+    src3[1, 3:] = 9.0
+    out3 = model(src3, tgt, tgt_mask=tmask, src_key_padding_mask=kpm, memory_key_padding_mask=kpm)
+    close(out3, out)
+    small = nn.TransformerEncoderLayer(4, 2, 8, dropout=0.0).double()
+    check_grad(lambda v: small(v), T(RNG.standard_normal((3, 1, 4)), requires_grad=True))
+    compiled_matches(lambda v: model(v, tgt, tgt_mask=tmask), src, atol=1e-8)
