@@ -28,6 +28,8 @@ from ._common import _arg, _reshape
 from .pooling import adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_avg_pool3d
 
 __all__ = [
+    "grid_sampler_2d",
+    "grid_sampler_3d",
     "interpolate", "upsample", "upsample_nearest", "upsample_bilinear", "grid_sample", "affine_grid",
     "pixel_shuffle", "pixel_unshuffle", "channel_shuffle", "native_channel_shuffle",
 ]
@@ -433,3 +435,31 @@ def channel_shuffle(input, groups: int):
 
 
 native_channel_shuffle = channel_shuffle
+
+
+_GRID_MODES = ("bilinear", "nearest", "bicubic")
+_GRID_PADDING = ("zeros", "border", "reflection")
+
+
+def _grid_sampler(input, grid, interpolation_mode: int, padding_mode: int, align_corners: bool, ndim: int):
+    if input.ndim != ndim:
+        raise ShapeError(f"grid_sampler_{ndim - 2}d(): expected a {ndim}-D input, got {input.ndim}-D")
+    try:
+        mode, pad = _GRID_MODES[interpolation_mode], _GRID_PADDING[padding_mode]
+    except (IndexError, TypeError):
+        raise ValueError(
+            f"grid_sampler: interpolation_mode must be 0, 1 or 2 and padding_mode 0, 1 or 2, got {interpolation_mode} "
+            f"and {padding_mode}"
+        ) from None
+    return grid_sample(input, grid, mode, pad, bool(align_corners))
+
+
+def grid_sampler_2d(input, grid, interpolation_mode: int, padding_mode: int, align_corners: bool):
+    """``torch.grid_sampler_2d``: :func:`grid_sample` with its modes as integers (0 bilinear, 1 nearest,
+    2 bicubic; padding 0 zeros, 1 border, 2 reflection) and ``align_corners`` required."""
+    return _grid_sampler(input, grid, interpolation_mode, padding_mode, align_corners, 4)
+
+
+def grid_sampler_3d(input, grid, interpolation_mode: int, padding_mode: int, align_corners: bool):
+    """``torch.grid_sampler_3d``: the volumetric :func:`grid_sampler_2d`."""
+    return _grid_sampler(input, grid, interpolation_mode, padding_mode, align_corners, 5)
