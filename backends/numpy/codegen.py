@@ -15,8 +15,10 @@ per kernel ``program.kernels[i].source``) so a user can read what runs.
 
 from __future__ import annotations
 
+import itertools
 import linecache
 import re
+import threading
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -155,6 +157,7 @@ class NumpyCodegen:
         self.env_ready: set = set()  # node ids with a value in run()'s scope
         self.kernels: list[GeneratedKernel] = []
         self.kernel_src: list[str] = []
+        self.private_slots: list = []  # (elements, dtype) of buffers only one kernel uses
 
     # -- naming ------------------------------------------------------------
     @staticmethod
@@ -478,10 +481,12 @@ class NumpyCodegen:
             out_name = {n.id: f"o{j}" for j, n in enumerate(outs)}
             target = out_name.get(mm.id)
             if target is None:
-                # The product only feeds the epilogue: a buffer kept with the program, so
-                # large products do not page-fault fresh memory on every call.
+                # The product only feeds the epilogue: a buffer kept with the program (one per
+                # calling thread), so large products do not page-fault fresh memory on every call.
                 target = f"M{k.id}"
-                self.consts[target] = np.empty(tuple(mm.shape), dtype=mm.dtype.numpy_dtype)
+                slot = len(self.plan.slot_elems) + len(self.private_slots)
+                self.private_slots.append((mm.numel, mm.dtype))
+                lines.append(f"    {target} = B.get({slot}, {tuple(mm.shape)!r})")
             mm_dst = target
             out_kw = f", out={target}"
             lines.append(f"    np.matmul({in_name[a.id]}, {in_name[b.id]}{out_kw})")
@@ -602,17 +607,27 @@ def _view_row(vnode, r):
     return None
 
 
-class Buffers:
-    """The memory plan's reusable slots, allocated on first use and kept."""
+class Buffers(threading.local):
+    """The memory plan's reusable slots (and kernels' private buffers), per calling thread.
 
-    def __init__(self, plan):
-        self.plan = plan
-        self.arrays = [None] * len(plan.slot_elems)
+    Allocated on first use and kept, so a replay in a loop touches no fresh memory. They
+    belong to the thread, not to the program: two threads running the same cached program
+    at once (a compiled function called from a thread pool, or the fused eager backward of
+    two training loops) must not write each other's intermediates. ``threading.local`` runs
+    ``__init__`` again in each thread that first touches the object, and frees that
+    thread's arrays when it ends.
+    """
+
+    def __init__(self, plan, private=()):
+        slots = [(n, d) for n, d in zip(plan.slot_elems, plan.slot_dtype)] + list(private)
+        self.specs = [(max(1, n), d.numpy_dtype) for n, d in slots]
+        self.arrays = [None] * len(slots)
 
     def get(self, slot, shape):
         arr = self.arrays[slot]
         if arr is None:
-            arr = self.arrays[slot] = np.empty(max(1, self.plan.slot_elems[slot]), dtype=self.plan.slot_dtype[slot].numpy_dtype)
+            elems, dtype = self.specs[slot]
+            arr = self.arrays[slot] = np.empty(elems, dtype=dtype)
         n = 1
         for s in shape:
             n *= s
@@ -635,17 +650,16 @@ class Program:
             return self.fn(inputs)
 
 
-_counter = [0]
+_counter = itertools.count(1)
 
 
 def compile_schedule(schedule, name: str = "graph") -> Program:
     """Generate, compile and return the numpy :class:`Program` for ``schedule``."""
     gen = NumpyCodegen(schedule, name)
     source = gen.generate()
-    _counter[0] += 1
-    filename = f"<graphc-numpy-{name}-{_counter[0]}>"
+    filename = f"<graphc-numpy-{name}-{next(_counter)}>"
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-    namespace = {"np": np, "K": K, "R": R, "O": K.row_functions(), "B": Buffers(gen.plan)}
+    namespace = {"np": np, "K": K, "R": R, "O": K.row_functions(), "B": Buffers(gen.plan, gen.private_slots)}
     namespace.update(gen.consts)
     exec(compile(source, filename, "exec"), namespace)
     return Program(name, source, gen.kernels, gen.plan, namespace["run"])
