@@ -77,6 +77,7 @@ from ._factories import (
 )
 from ._functional import *  # noqa: F403 - the functional namespace is the public API
 from ._functional import all, any, max, min, pow, sum  # noqa: A004 - PyTorch's names
+from ._layout import channels_last, channels_last_3d, contiguous_format, memory_format, preserve_format
 from ._printing import get_printoptions, set_printoptions
 from ._tensor import Size, Tensor
 from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled

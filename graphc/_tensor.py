@@ -28,7 +28,7 @@ import numpy as np
 from ir import dtypes as dt
 from ir.errors import AutogradError, TracingError, user_location
 
-from . import _state
+from . import _layout, _state
 from ._args import norm_dim
 from ._autograd_graph import _RemovableHandle, current_seq, resolve
 from ._printing import format_tensor
@@ -186,6 +186,14 @@ class Tensor:
         return (self._data.__array_interface__["data"][0] - base.__array_interface__["data"][0]) // self._data.itemsize
 
     def is_contiguous(self, memory_format=None) -> bool:
+        """Whether the elements lie densely in the order ``memory_format`` names (default
+        ``graphc.contiguous_format``: row-major; ``graphc.channels_last``: NHWC)."""
+        name = _layout.format_name(memory_format, "contiguous_format", "is_contiguous")
+        if name == "preserve_format":
+            raise RuntimeError("is_contiguous(): preserve memory format is unsupported")
+        if name != "contiguous_format":
+            order = _layout.dim_order(name, self.ndim, "is_contiguous")
+            return _layout.has_layout(self.shape, self.stride(), order)
         if self._data is None:  # a tracer: the layout eager would have
             return self._trace.is_contiguous(self)
         return bool(self._data.flags.c_contiguous)

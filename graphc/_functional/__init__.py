@@ -16,6 +16,7 @@ downwards:
 * :mod:`._common` — promotion, operands, ``out=``;
 * :mod:`.elementwise` — one primitive per function (the op-table seam);
 * :mod:`.shape` — views, reshapes, ``expand``, ``flip``, ``repeat``;
+* :mod:`.layout` — copies that promise a layout (``contiguous``, ``clone``);
 * :mod:`.indexing` — ``gather``/``scatter``/``index_*``/``take``;
 * :mod:`.sorting` — ``sort``, ``topk``, ``unique``, ``nonzero``;
 * :mod:`.pointwise` — ``where``, ``clamp``, ``isclose`` and other composites;
@@ -28,12 +29,13 @@ downwards:
 from __future__ import annotations
 
 # Each topic module's __all__ is the public namespace: re-export them all.
-from . import elementwise, getitem, indexing, joining, linalg, pointwise, reductions, shape, sorting
+from . import elementwise, getitem, indexing, joining, layout, linalg, pointwise, reductions, shape, sorting
 from ._common import _operand, _to  # noqa: F401 - used across graphc as F._to / F._operand
 from .elementwise import *  # noqa: F403
 from .getitem import *  # noqa: F403
 from .indexing import *  # noqa: F403
 from .joining import *  # noqa: F403
+from .layout import *  # noqa: F403
 from .linalg import *  # noqa: F403
 from .pointwise import *  # noqa: F403
 from .reductions import *  # noqa: F403
@@ -47,6 +49,7 @@ __all__ = [
     *reductions.__all__,
     *linalg.__all__,
     *shape.__all__,
+    *layout.__all__,
     *joining.__all__,
     *indexing.__all__,
     *getitem.__all__,

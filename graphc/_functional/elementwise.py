@@ -25,7 +25,7 @@ from .._tensor import Tensor
 from ._common import Number, _float_of, _promote, _tensor_arg, _to, _write_out
 
 __all__ = [
-    "round", "relu", "log10", "square", "logical_not", "clone", "add", "sub", "subtract", "rsub", "div", "divide", "true_divide", "fmod", "pow", "float_power", "fmax", "fmin", "logical_and", "logical_or", "logical_xor", "type_as",
+    "round", "relu", "log10", "square", "logical_not", "add", "sub", "subtract", "rsub", "div", "divide", "true_divide", "fmod", "pow", "float_power", "fmax", "fmin", "logical_and", "logical_or", "logical_xor", "type_as",
 ]
 
 
@@ -116,11 +116,6 @@ def logical_not(input, *, out=None):
 
 
 
-
-
-def clone(input, *, memory_format=None):
-    """A copy with its own memory; gradients flow back to ``input``."""
-    return apply("copy", [_tensor_arg(input, "clone")])
 
 
 def _binary(name: str, a, b, out=None):

@@ -13,7 +13,7 @@ from .._args import norm_dim
 from .._dispatch import apply, composite
 from .._tensor import Tensor
 from ._common import _tensor_arg, _to, _write_out
-from .elementwise import clone
+from .layout import clone
 from .shape import _slice, flatten, reshape, squeeze, unsqueeze
 
 __all__ = [

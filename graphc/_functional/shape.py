@@ -18,7 +18,7 @@ from ._common import _tensor_arg
 __all__ = [
     "view", "reshape", "view_as", "reshape_as", "flatten", "unflatten", "squeeze", "unsqueeze", "permute",
     "transpose", "swapaxes", "swapdims", "t", "adjoint", "movedim", "moveaxis", "expand", "expand_as",
-    "broadcast_to", "broadcast_tensors", "broadcast_shapes", "contiguous", "narrow", "flip", "fliplr", "flipud",
+    "broadcast_to", "broadcast_tensors", "broadcast_shapes", "narrow", "flip", "fliplr", "flipud",
     "repeat", "tile", "repeat_interleave",
 ]
 
@@ -57,7 +57,7 @@ def reshape(input, *shape):
     x = _tensor_arg(input, "reshape")
     new = infer_shape(_shape_arg(shape, "reshape"), x.numel(), "reshape", x.shape)
     if not _viewable(x, new):
-        x = apply("copy", [x])
+        x = apply("copy", [x])  # C-contiguous: the reshape below is then a view of it
     return apply("reshape", [x], shape=new)
 
 
@@ -196,14 +196,6 @@ def broadcast_tensors(*tensors):
 
 def broadcast_shapes(*shapes):
     return Size(_broadcast_shapes(*shapes))
-
-
-def contiguous(input, memory_format=None):
-    """This tensor when already contiguous, else a contiguous copy."""
-    x = _tensor_arg(input, "contiguous")
-    if x.is_contiguous():
-        return x
-    return apply("copy", [x])
 
 
 def _slice(x: Tensor, dim: int, start: int, stop: int, step: int = 1) -> Tensor:

@@ -143,8 +143,8 @@ unary("round", numpy=np.round, np_out=("np.round({0}, out={out})",), grad=ZERO, 
       doc="Round half to even, as numpy and PyTorch do.")
 unary("trunc", ufunc="trunc", grad=ZERO, props=Props(idempotent=True), binding=Binding(("trunc", "fix")),
       triton={"float": "_trunc({0})", "*": "{0}"}, libdevice="trunc")
-unary("copy", dtype_same, numpy=np.copy, np_out=("np.copyto({out}, {0})",), triton="{0}", grad=lambda n, g: g,
-      grad_name="CloneBackward0", props=Props(noop=True), doc="A copy with its own memory (clone).")
+unary("copy", dtype_same, numpy=npmath.copy, np_out=("np.copyto({out}, {0})",), triton="{0}", grad=lambda n, g: g,
+      grad_name="CloneBackward0", props=Props(noop=True), doc="A C-contiguous copy with its own memory (clone).")
 
 # ----------------------------------------------------------------------------
 # unary maps on floats (the frontend casts integers to the default float first)

@@ -30,6 +30,12 @@ def erf(x: np.ndarray) -> np.ndarray:
     return np.copysign(r, xf).astype(x.dtype, copy=False)
 
 
+def copy(x):
+    """A C-contiguous copy (``np.copy`` keeps a transposed input's strides): the layout the
+    ``copy`` row promises, the one generated code writes into fresh buffers."""
+    return np.array(x, order="C", copy=True)
+
+
 def sigmoid(x):
     with np.errstate(over="ignore"):
         return 1.0 / (1.0 + np.exp(-x))

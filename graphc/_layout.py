@@ -1,0 +1,98 @@
+"""Memory formats and strides: PyTorch's layout promises, computed once.
+
+``contiguous()``, ``reshape`` when it must copy and ``clone(memory_format=...)``
+promise a layout, and code relies on it (``y.transpose(1, 2).contiguous().view(B, T, C)``
+in every attention block). The strides a result must have are computed here;
+the functional layer (:mod:`graphc._functional.layout`) makes the copies.
+
+As in PyTorch, strides of size-1 dimensions do not matter for contiguity, and a
+tensor with no elements is contiguous in every format.
+
+This module imports nothing from graphc (``Tensor.is_contiguous`` reads it).
+"""
+
+from __future__ import annotations
+
+
+class memory_format:
+    """A memory layout name (PyTorch's ``torch.memory_format``): ``graphc.contiguous_format``,
+    ``graphc.preserve_format``, ``graphc.channels_last`` (4-d, NHWC), ``graphc.channels_last_3d``
+    (5-d, NDHWC)."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"graphc.{self.name}"
+
+    def __reduce__(self):
+        return self.name  # pickles as the module-level singleton
+
+
+contiguous_format = memory_format("contiguous_format")
+preserve_format = memory_format("preserve_format")
+channels_last = memory_format("channels_last")
+channels_last_3d = memory_format("channels_last_3d")
+
+FORMATS = {f.name: f for f in (contiguous_format, preserve_format, channels_last, channels_last_3d)}
+_CHANNELS_LAST_RANK = {"channels_last": 4, "channels_last_3d": 5}
+
+
+def format_name(fmt, default: str, op: str) -> str:
+    """The name of ``fmt`` (None: ``default``); a TypeError for anything that is not a format."""
+    if fmt is None:
+        return default
+    # By name, so that another definition of the same singletons (or PyTorch's own, which
+    # print as torch.channels_last) is understood too.
+    name = None if isinstance(fmt, str) else getattr(fmt, "name", None) or str(fmt).rsplit(".", 1)[-1]
+    if name not in FORMATS:
+        raise TypeError(f"{op}(): argument 'memory_format' must be a graphc.memory_format, not {type(fmt).__name__}")
+    return name
+
+
+def dim_order(name: str, ndim: int, op: str) -> tuple:
+    """Dimensions from outermost to innermost in memory for format ``name`` (not preserve)."""
+    if name == "contiguous_format":
+        return tuple(range(ndim))
+    rank = _CHANNELS_LAST_RANK[name]
+    if ndim != rank:
+        raise RuntimeError(f"{op}: required rank {rank} tensor to use {name} format, got a {ndim}-d tensor")
+    return (0,) + tuple(range(2, ndim)) + (1,)
+
+
+def dense_strides(shape, order) -> tuple:
+    """Strides (in elements) of a dense layout of ``shape`` whose dims run ``order`` outer to inner."""
+    strides = [0] * len(shape)
+    acc = 1
+    for d in reversed(order):
+        strides[d] = acc
+        acc *= max(int(shape[d]), 1)
+    return tuple(strides)
+
+
+def has_layout(shape, strides, order) -> bool:
+    """Whether ``strides`` are the dense layout ``order`` (size-1 dims ignored; empty: yes)."""
+    if any(s == 0 for s in shape):
+        return True
+    expected = dense_strides(shape, order)
+    return all(n == 1 or s == e for n, s, e in zip(shape, strides, expected))
+
+
+def preserved_order(shape, strides) -> tuple:
+    """The dim order ``clone()``/``empty_like`` keep (``preserve_format``), from ``strides``.
+
+    Dims run by decreasing stride, so a permuted dense tensor keeps its strides and a
+    strided slice of one gets the compact layout in the same order; a broadcast tensor
+    (a stride of 0 on a dim longer than 1) gets the contiguous layout. Ties keep the dims'
+    order (size-1 dims sit where they are).
+    """
+    ndim = len(shape)
+    if any(st == 0 and n > 1 for n, st in zip(shape, strides)):
+        return tuple(range(ndim))
+    big = sorted((d for d in range(ndim) if shape[d] != 1), key=lambda d: -abs(strides[d]))
+    order, it = [], iter(big)
+    for d in range(ndim):  # size-1 dims keep their place; the others take the sorted order
+        order.append(d if shape[d] == 1 else next(it))
+    return tuple(order)
