@@ -261,10 +261,6 @@ class Tensor:
 
     @grad.setter
     def grad(self, value) -> None:
-        tracer = _state.active_tracer()
-        if tracer is not None:
-            tracer.set_grad(self, value)
-            return
         if value is not None:
             if not isinstance(value, Tensor):
                 raise TypeError(f"assigned grad expected to be a Tensor or None but got {type(value).__name__}")
@@ -272,6 +268,21 @@ class Tensor:
                 raise RuntimeError(
                     f"assigned grad has data of a different size: {list(value.shape)} vs {list(self.shape)}"
                 )
+            # PyTorch refuses these too: an optimizer would otherwise update a float parameter
+            # with an integer (or wider) gradient, or read it from another device.
+            if value._dtype is not self._dtype:
+                raise RuntimeError(
+                    f"attempting to assign a gradient with dtype {value._dtype} to a tensor with dtype "
+                    f"{self._dtype}; the gradient must match the tensor's dtype (convert it with .to({self._dtype}))"
+                )
+            if value._device != self._device:
+                raise RuntimeError(
+                    f"assigned grad has data located on {value._device}, but the tensor is on {self._device}"
+                )
+        tracer = _state.active_tracer()
+        if tracer is not None:
+            tracer.set_grad(self, value)
+            return
         self._grad = value
 
     @property

@@ -84,6 +84,14 @@ class TracingError(GraphcError, RuntimeError):
     """
 
 
+class IntegerDivisionError(GraphcError, RuntimeError, ZeroDivisionError):
+    """Integer division or remainder by zero (``//``, ``%``, ``div(..., rounding_mode=...)``,
+    ``fmod`` on integer tensors). PyTorch raises here too: an integer quotient by zero has
+    no value (numpy would silently give 0). Fix: mask the zero divisors first, or divide in
+    floating point (``a / b`` gives inf or nan).
+    """
+
+
 class DeviceError(GraphcError, RuntimeError):
     """A device that is not available (``cuda`` without a GPU or without Triton),
     or tensors of one op on different devices.

@@ -26,6 +26,7 @@ import numpy as np
 from ir import dtypes as dt
 from ir import ops as ops_table
 from ir.graph import is_scalar_constant, leaving_aliases
+from ir.ops.core import scalar_value
 from ir.passes.fusion import MATMUL, POINTWISE, REDUCTION, SINGLE
 from ir.passes.memory import plan_memory
 from ir.printer import format_node
@@ -34,9 +35,21 @@ from . import kernels as K
 from . import runtime as R
 
 
+def _checked_args(n, args: list) -> list:
+    """``args`` with an integer divisor wrapped in a zero check (rows with ``divisor``)."""
+    i = n.opdef.extra.get("divisor") if n.kind == ops_table.ELEMENTWISE else None
+    if i is None or not n.dtype.is_integer:
+        return args
+    src = n.inputs[i]
+    if is_scalar_constant(src) and scalar_value(src) != 0:
+        return args
+    return args[:i] + [f"K.check_divisor({args[i]}, {n.op!r})"] + args[i + 1 :]
+
+
 def emit_out(n, args: list, out: str) -> list:
     """Statements computing elementwise (or cast) node ``n`` of ``args`` into array ``out``:
     the row's ufunc with ``out=``, its ``out=`` recipe, or its callable's result copied in."""
+    args = _checked_args(n, args)
     if n.kind == ops_table.CAST:
         if n.dtype.is_bool:
             return [f"np.not_equal({args[0]}, 0, out={out})"]
@@ -51,6 +64,7 @@ def emit_out(n, args: list, out: str) -> list:
 
 def emit_expr(n, args: list) -> str:
     """An allocating numpy expression for elementwise (or cast) node ``n`` (row-block kernels)."""
+    args = _checked_args(n, args)
     if n.kind == ops_table.CAST:
         if n.dtype.is_bool:
             return f"({args[0]} != 0)"
@@ -510,7 +524,8 @@ class NumpyCodegen:
         params = [f"i{j}" for j in range(len(ins))]
         lines = [f"def {fname}({', '.join(params)}):"]
         lines.append(f'    """{format_node(n)}"""')
-        lines.append(f"    return R.run_op({n.op!r}, [{', '.join(params)}], {attrs_name}, {tuple(n.shape)!r}, D{k.id})")
+        lines.append(f"    return R.run_op({n.op!r}, [{', '.join(params)}], {attrs_name}, {tuple(n.shape)!r}, D{k.id}, N{k.id})")
+        self.consts[f"N{k.id}"] = format_node(n)
         self.consts[f"D{k.id}"] = n.dtype
         return fname, lines, ins, [n]
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 
 from ir import dtypes as dt
-from ir.errors import DTypeError
+from ir.errors import DTypeError, IntegerDivisionError
 from ir.ops import ELEMENTWISE, OPS
 
 from .._dispatch import apply
@@ -48,9 +48,20 @@ round = _unary("round", float_only=False)  # hand-written: PyTorch's round also 
 # functions derived from the op table: every row with a Binding (names, promotion, out=)
 
 
+def _zero_divisor(other, dtype, op: str) -> None:
+    """Integer division by a Python 0 raises now, also while tracing: the constant zero would
+    let ``simplify`` fold away the division that checks it (``(a // 0) * 0`` is ``0``)."""
+    if isinstance(other, Number) and not isinstance(other, bool) and other == 0 and not dtype.is_floating_point:
+        raise IntegerDivisionError(f"{op}: integer division by zero (ZeroDivisionError)")
+
+
 def _binary_row(name: str, promote: str):
+    checks_divisor = OPS[name].extra.get("divisor") == 1
+
     def fn(input, other, *, out=None):
         (a, b), dtype = _promote(input, other)
+        if checks_divisor:
+            _zero_divisor(other, dtype, name)
         if promote == "float" and not dtype.is_floating_point:
             a, b = _to(a, dt.default_float()), _to(b, dt.default_float())
         return _write_out(out, apply(name, [a, b]))
@@ -88,7 +99,9 @@ for _row in OPS.values():
 globals().update(DERIVED)
 __all__ += sorted(DERIVED)
 # the derived functions this module's hand-written ones call
-floor_divide, log, maximum, minimum, mul, trunc = (DERIVED[n] for n in ("floor_divide", "log", "maximum", "minimum", "mul", "trunc"))
+floor_divide, log, lt, maximum, minimum, mul, ne, trunc = (
+    DERIVED[n] for n in ("floor_divide", "log", "lt", "maximum", "minimum", "mul", "ne", "trunc")
+)
 
 
 def relu(input, inplace: bool = False):
@@ -164,8 +177,14 @@ def div(input, other, *, rounding_mode=None, out=None):
         (a, b), dtype = _promote(input, other)
         if dtype.is_floating_point:
             return _write_out(out, trunc(apply("div", [a, b])))
-        q = apply("div", [_to(a, dt.float64), _to(b, dt.float64)])
-        return _write_out(out, _to(trunc(q), dtype))
+        _zero_divisor(other, dtype, "div")
+        # Integers stay integers (float64 would round quotients past 2**53): the floor
+        # quotient (which refuses a zero divisor), moved up by one where the division was
+        # inexact and the signs differ.
+        q = apply("floor_divide", [a, b])
+        r = sub(a, mul(q, b))
+        inexact_neg = logical_and(ne(r, 0), logical_xor(lt(a, 0), lt(b, 0)))
+        return _write_out(out, add(q, _to(inexact_neg, dtype)))
     raise ValueError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found {rounding_mode!r}")
 
 
@@ -178,7 +197,8 @@ divide = true_divide = div
 
 def fmod(input, other, *, out=None):
     """C-style modulus: the result takes the sign of the dividend."""
-    (a, b), _ = _promote(input, other)
+    (a, b), dtype = _promote(input, other)
+    _zero_divisor(other, dtype, "fmod")
     q = div(a, b, rounding_mode="trunc")
     return _write_out(out, sub(a, mul(q, b)))
 

@@ -43,6 +43,11 @@ def where(condition, input=None, other=None, *, out=None):
     """``input`` where ``condition`` holds, else ``other``. With one argument: ``nonzero``."""
     if input is None and other is None:
         return nonzero(condition, as_tuple=True)
+    if isinstance(condition, Tensor) and not (condition._dtype.is_bool or condition._dtype is dt.uint8):
+        raise DTypeError(
+            f"where expected condition to be a boolean tensor, but got a tensor with dtype {condition._dtype} "
+            "(compare first: graphc.where(x != 0, ...))"
+        )
     cond = _to(condition, dt.bool_) if isinstance(condition, Tensor) else condition
     (a, b), _ = _promote(input, other)
     if not isinstance(cond, Tensor):

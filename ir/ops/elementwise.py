@@ -61,10 +61,13 @@ def elementwise(
     grad_name=None,
     ref=None,
     rewrite=None,
+    divisor=None,
     doc="",
 ):
     """Declare one elementwise row (see the module docstring). ``rewrite(node)`` is the row's own
-    simplification: an existing node equal to ``node``, a cheaper ``(op, inputs, attrs)``, or None."""
+    simplification: an existing node equal to ``node``, a cheaper ``(op, inputs, attrs)``, or None.
+    ``divisor``: the index of an input that must not be zero for integer dtypes (integer division
+    by zero raises :class:`~ir.errors.IntegerDivisionError`; every backend checks it)."""
     if ufunc is not None and numpy is None:
         numpy = getattr(np, ufunc)
     helpers = {h: HELPERS[h] for h in HELPERS if _mentions(triton, h)}
@@ -89,7 +92,7 @@ def elementwise(
             triton_helpers=helpers,
             binding=binding,
             ref=ref,
-            extra={"arity": arity, "rewrite": rewrite},
+            extra={"arity": arity, "rewrite": rewrite, "divisor": divisor},
         )
     )
 
@@ -290,9 +293,9 @@ def _atan2_dx(n, g):
 
 binary("atan2", dtype_float, ufunc="arctan2", triton="_atan2({0}, {1})", libdevice="atan2", grad=(_atan2_dy, _atan2_dx),
        saves=(0, 1), binding=Binding(("atan2", "arctan2"), promote=FLOAT))
-binary("floor_divide", dtype_numeric, ufunc="floor_divide", binding=Binding(("floor_divide",)),
+binary("floor_divide", dtype_numeric, ufunc="floor_divide", binding=Binding(("floor_divide",)), divisor=1,
        triton={"float32": "tl.floor(tl.math.div_rn({0}, {1}))", "float": "tl.floor({0} / {1})", "*": "_floordiv_int({0}, {1})"})
-binary("remainder", dtype_numeric, ufunc="remainder", binding=Binding(("remainder",)), triton={"float": "_mod_float({0}, {1})", "*": "_mod_int({0}, {1})"},
+binary("remainder", dtype_numeric, ufunc="remainder", binding=Binding(("remainder",)), divisor=1, triton={"float": "_mod_float({0}, {1})", "*": "_mod_int({0}, {1})"},
        grad=(lambda n, g: g, lambda n, g: -(g * n[0].op("floor_divide", n[1]))), saves=(0, 1))
 binary("logaddexp", dtype_float, ufunc="logaddexp", triton="_logaddexp({0}, {1})",
        grad=(lambda n, g: g / (1 + (n[1] - n[0]).exp()), lambda n, g: g / (1 + (n[0] - n[1]).exp())), saves=(0, 1),

@@ -5,6 +5,8 @@ from __future__ import annotations
 import builtins
 import warnings
 
+import numpy as np
+
 from ... import _functional as _F
 from ..._dispatch import apply, composite
 from ..._tensor import Tensor
@@ -115,6 +117,11 @@ def nll_loss(
         raise RuntimeError(
             f"weight tensor should be defined either for all {c} classes or no classes but got weight tensor of shape: {list(weight.shape)}"
         )
+    if isinstance(target._data, np.ndarray) and target.numel():
+        t = target._data[target._data != ignore_index]
+        bad = t[(t < 0) | (t >= c)]
+        if bad.size:
+            raise IndexError(f"nll_loss: Target {int(bad.flat[0])} is out of bounds (there are {c} classes).")
     with composite("NllLossBackward0", input, target, weight) as cmp:
         valid = _F.ne(target, ignore_index)
         safe = _F.where(valid, target, 0)
@@ -210,6 +217,10 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
             f"Using a target size ({target.size()}) that is different to the input size ({x.size()}) is deprecated. "
             "Please ensure they have the same size."
         )
+    if isinstance(x._data, np.ndarray) and x.numel():
+        vals = x._data
+        if not ((vals >= 0) & (vals <= 1)).all():  # NaN fails too, as in PyTorch
+            raise RuntimeError("binary_cross_entropy: all elements of input should be between 0 and 1")
     with composite("BinaryCrossEntropyBackward0", input, target, weight) as cmp:
         log_x = _F.clamp_min(_F.log(x), -100.0)
         log_1mx = _F.clamp_min(_F.log(_F.rsub(x, 1.0)), -100.0)

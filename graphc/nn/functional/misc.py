@@ -3,12 +3,15 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from ir import dtypes as dt
 from ir.errors import DTypeError
 
 from ... import _functional as _F
 from ..._dispatch import apply, composite
 from ..._factories import arange, rand
+from ..._functional.indexing import _checked_index
 from ..._tensor import Tensor
 from ._common import _arg, _maybe_inplace, _reshape
 
@@ -73,8 +76,12 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, sca
         )
     if max_norm is not None or scale_grad_by_freq:
         raise NotImplementedError("embedding: max_norm and scale_grad_by_freq are not implemented")
+    n_rows = weight.shape[0]
+    if padding_idx is not None and not -n_rows <= padding_idx < n_rows:
+        raise AssertionError(f"embedding: padding_idx {padding_idx} must be within num_embeddings ({n_rows})")
+    flat = _checked_index(_reshape(idx, (-1,)), n_rows, "embedding")
     with composite("EmbeddingBackward0", weight) as cmp:
-        rows = apply("index_select", [weight, _reshape(idx, (-1,))], axis=0)
+        rows = apply("index_select", [weight, flat], axis=0)
         out = _reshape(rows, tuple(idx.shape) + (weight.shape[1],))
         if padding_idx is not None:
             if padding_idx < 0:
@@ -91,6 +98,13 @@ def one_hot(tensor, num_classes: int = -1):
         raise RuntimeError("one_hot is only applicable to index tensor of type LongTensor.")
     if num_classes == -1:
         num_classes = int(_F.max(t).item()) + 1 if t.numel() else 0
+    if isinstance(t._data, np.ndarray) and t.numel():
+        if int(t._data.min()) < 0:
+            raise RuntimeError("one_hot: class values must be non-negative.")
+        if int(t._data.max()) >= num_classes:
+            raise RuntimeError(f"one_hot: class values must be smaller than num_classes ({num_classes}).")
+    elif t._data is None:  # traced: the compiled program checks the range (else a bad class is a zero row)
+        t = _checked_index(t, num_classes, "one_hot")
     return _F._to(_F.eq(_F.unsqueeze(t, -1), arange(num_classes, device=t._device)), dt.int64)
 
 
