@@ -84,8 +84,24 @@ def _infer_dtype(data) -> dt.DType:
     if kind == "f":
         return dt.default_float()
     if kind == "O":
+        big = _first_big_int(data)
+        if big is not None:
+            raise RuntimeError(f"tensor(): the integer {big} does not fit in int64 (Overflow when unpacking long long)")
         raise TypeError("tensor(): could not infer a dtype from a ragged or non-numeric sequence")
     raise TypeError(f"tensor(): unsupported data of numpy kind {arr.dtype}")
+
+
+def _first_big_int(data):
+    """The first Python int in (nested) ``data`` outside int64's range, or None."""
+    if isinstance(data, (list, tuple)):
+        for d in data:
+            big = _first_big_int(d)
+            if big is not None:
+                return big
+        return None
+    if isinstance(data, int) and not isinstance(data, bool) and not -(2**63) <= data < 2**63:
+        return data
+    return None
 
 
 def _nested_tensors_to_array(data):
@@ -117,6 +133,11 @@ def tensor(data, *, dtype=None, device=None, requires_grad: bool = False, pin_me
             arr = np.array(data, dtype=dtype.numpy_dtype)
         except ValueError as e:
             raise ValueError(f"tensor(): {e}") from None
+        except OverflowError:
+            raise RuntimeError(
+                f"tensor(): a value does not fit in {dtype} ({_first_big_int(data) or 'out of range'}; "
+                "Overflow when unpacking long long)"
+            ) from None
     arr = finish(arr.astype(dtype.numpy_dtype, copy=False), dtype)
     if not arr.flags.writeable or not arr.flags.owndata:
         arr = arr.copy()

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import itertools
 import linecache
+import math
 import re
 import threading
 from dataclasses import dataclass, field
@@ -96,7 +97,10 @@ def scalar_literal(node) -> str:
     if node.dtype.is_bool:
         return f"np.bool_({bool(value)})"
     if node.dtype.is_floating_point:
-        return f"np.{np_name}({float(value)!r})"
+        # repr(inf) is 'inf', a name generated code does not have: spell non-finite values
+        # as strings numpy parses (np.float32('-inf'), np.float32('nan')).
+        v = float(value)
+        return f"np.{np_name}({v!r})" if math.isfinite(v) else f"np.{np_name}('{v!r}')"
     return f"np.{np_name}({int(value)})"
 
 

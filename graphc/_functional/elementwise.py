@@ -19,7 +19,7 @@ from ir import dtypes as dt
 from ir.errors import DTypeError, IntegerDivisionError
 from ir.ops import ELEMENTWISE, OPS
 
-from .._dispatch import apply
+from .._dispatch import apply, composite
 from .._inplace import _inplace_result
 from .._tensor import Tensor
 from ._common import Number, _float_of, _promote, _tensor_arg, _to, _write_out
@@ -119,6 +119,8 @@ def log10(input, *, out=None):
 
 def square(input, *, out=None):
     x = _tensor_arg(input, "square")
+    if x._dtype.is_bool:  # PyTorch squares bools as int64 (True * True counts, it is not an and)
+        x = _to(x, dt.int64)
     return _write_out(out, mul(x, x))
 
 
@@ -172,11 +174,13 @@ def div(input, other, *, rounding_mode=None, out=None):
             a, b = _to(a, dt.default_float()), _to(b, dt.default_float())
         return _write_out(out, apply("div", [a, b]))
     if rounding_mode == "floor":
-        return floor_divide(input, other, out=out)
+        with composite("DivBackward2", input, other) as c:
+            return _write_out(out, c.result(floor_divide(input, other)))
     if rounding_mode == "trunc":
         (a, b), dtype = _promote(input, other)
         if dtype.is_floating_point:
-            return _write_out(out, trunc(apply("div", [a, b])))
+            with composite("DivBackward2", input, other) as c:
+                return _write_out(out, c.result(trunc(apply("div", [a, b]))))
         _zero_divisor(other, dtype, "div")
         # Integers stay integers (float64 would round quotients past 2**53): the floor
         # quotient (which refuses a zero divisor), moved up by one where the division was

@@ -160,9 +160,11 @@ def diag(input, diagonal=0):
     x = _tensor_arg(input, "diag")
     if x.ndim == 2:
         return globals()["diagonal"](x, diagonal)
+    if x.ndim != 1:
+        raise RuntimeError(f"diag(): Supports 1D or 2D tensors. Got {x.ndim}D")
     n = x.shape[0] + builtins.abs(diagonal)
-    out = zeros(n * n, dtype=x._dtype)
-    idx = arange(x.shape[0])
+    out = zeros(n * n, dtype=x._dtype, device=x._device)
+    idx = arange(x.shape[0], device=x._device)
     pos = add(mul(add(idx, builtins.max(-diagonal, 0)), n), add(idx, builtins.max(diagonal, 0)))
     return reshape(apply("index_add", [out, pos, x], axis=0), (n, n))
 

@@ -31,7 +31,12 @@ def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False) -> bool:
 
 
 def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
-    (a, b), _ = _promote(input, other)
+    """``|a - b| <= atol + rtol * |b|`` elementwise (equal values, infinities included, are close)."""
+    (a, b), dtype = _promote(input, other)
+    if dtype.is_bool:  # bools are close when equal (subtracting them is an error)
+        return eq(a, b)
+    if not dtype.is_floating_point:  # integers: the difference in float64 (uint8 0 - 1 would wrap to 255)
+        a, b = _to(a, dt.float64), _to(b, dt.float64)
     close = le(abs(sub(a, b)), add(mul(abs(b), rtol), atol))
     close = logical_or(close, eq(a, b))
     if equal_nan:
@@ -115,6 +120,8 @@ def addcdiv(input, tensor1, tensor2, *, value=1):
 
 def nan_to_num(input, nan=0.0, posinf=None, neginf=None):
     x = _tensor_arg(input, "nan_to_num")
+    if not x._dtype.is_floating_point:  # integers and bools hold no nan or inf: a copy, as in PyTorch
+        return apply("copy", [x])
     info = np.finfo(x._dtype.numpy_dtype)
     x = where(isnan(x), nan, x)
     x = where(logical_and(isinf(x), gt(x, 0)), float(info.max) if posinf is None else posinf, x)

@@ -10,14 +10,31 @@ import builtins
 from collections import namedtuple
 
 from ir import dtypes as dt
-from ir.errors import DTypeError
+from ir.errors import DTypeError, UnsupportedError
 
 from .._args import norm_dim, norm_dims, reduced_count
 from .._dispatch import apply, composite
 from .._factories import zeros
 from .._tensor import Tensor
 from ._common import _float_of, _tensor_arg, _to, _write_out
-from .elementwise import abs, add, div, exp, isinf, isnan, log, logical_not, maximum, minimum, mul, ne, pow, sqrt, sub
+from .elementwise import (
+    abs,
+    add,
+    div,
+    eq,
+    exp,
+    isinf,
+    isnan,
+    log,
+    logical_not,
+    maximum,
+    minimum,
+    mul,
+    ne,
+    pow,
+    sqrt,
+    sub,
+)
 from .pointwise import where
 from .shape import reshape, squeeze
 
@@ -109,18 +126,38 @@ def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
         return c.result(div(ss, float(denom)) if denom else mul(ss, float("nan")))
 
 
+def _sqrt_zero_grad(s):
+    """sqrt(s) whose gradient at ``s == 0`` is 0, PyTorch's choice for std and norms.
+
+    The plain rule gives inf * 0 = nan there: the std of a constant row or the norm of a
+    zero-padded vector would poison a whole training step. Both ``where`` s are needed:
+    the inner one keeps sqrt's own gradient finite where the outer one discards it.
+    """
+    zero = eq(s, 0)
+    return where(zero, 0.0, sqrt(where(zero, 1.0, s)))
+
+
 def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
-    """Standard deviation: sqrt of :func:`var`."""
+    """Standard deviation: sqrt of :func:`var` (its gradient is 0 where it is 0)."""
     with composite("StdBackward0", input) as c:
-        return c.result(sqrt(var(input, dim, unbiased, keepdim, correction=correction)))
+        return c.result(_sqrt_zero_grad(var(input, dim, unbiased, keepdim, correction=correction)))
+
+
+def _dim_or_unbiased(dim, unbiased):
+    """``std_mean(x, True)``: a bool in ``dim``'s place is PyTorch's positional ``unbiased``."""
+    if isinstance(dim, bool):
+        return None, dim
+    return dim, unbiased
 
 
 def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
-    return var(input, dim, unbiased, keepdim, correction=correction), mean(input, dim, keepdim)
+    dim, unbiased = _dim_or_unbiased(dim, unbiased)
+    return var(input, dim, unbiased, keepdim, correction=correction), mean(_float_of(input), dim, keepdim)
 
 
 def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
-    return std(input, dim, unbiased, keepdim, correction=correction), mean(input, dim, keepdim)
+    dim, unbiased = _dim_or_unbiased(dim, unbiased)
+    return std(input, dim, unbiased, keepdim, correction=correction), mean(_float_of(input), dim, keepdim)
 
 
 def amax(input, dim=(), keepdim=False):
@@ -210,22 +247,41 @@ def count_nonzero(input, dim=None):
 
 
 def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
-    """Vector p-norm over ``dim`` (Frobenius / 2-norm by default, ``inf`` for max-abs)."""
+    """Vector p-norm over ``dim`` (Frobenius / 2-norm by default, ``inf`` for max-abs).
+
+    As in PyTorch, the gradient at a zero vector is 0 (not nan), and the 0-"norm" (the count of
+    nonzero entries) has a ``grad_fn`` whose gradient is 0.
+    """
     x = _float_of(_tensor_arg(input, "norm"))
     if dtype is not None:
         x = _to(x, dtype)
-    if p in ("fro", 2, 2.0, None):
-        with composite("NormBackward1" if dim is not None else "LinalgVectorNormBackward0", input) as c:
-            return c.result(sqrt(sum(mul(x, x), dim, keepdim)))
-    if p == float("inf"):
-        return amax(abs(x), dim if dim is not None else (), keepdim)
-    if p == float("-inf"):
-        return amin(abs(x), dim if dim is not None else (), keepdim)
-    if p == 1:
-        return sum(abs(x), dim, keepdim)
-    if p == 0:
-        return sum(_to(ne(x, 0), x._dtype), dim, keepdim)
-    return pow(sum(pow(abs(x), p), dim, keepdim), 1.0 / p)
+    if isinstance(p, str):
+        if p == "nuc":
+            raise UnsupportedError(
+                "norm(p='nuc'): the nuclear norm needs singular values, which graphc does not compute yet"
+            )
+        if p != "fro":
+            raise ValueError(f"norm(): p must be a number, 'fro' or 'nuc', got {p!r}")
+    name = "NormBackward1" if dim is not None else "LinalgVectorNormBackward0"
+    with composite(name, input) as c:
+        if p in ("fro", 2, 2.0, None):
+            return c.result(_sqrt_zero_grad(sum(mul(x, x), dim, keepdim)))
+        if p == float("inf"):
+            return c.result(amax(abs(x), dim if dim is not None else (), keepdim))
+        if p == float("-inf"):
+            return c.result(amin(abs(x), dim if dim is not None else (), keepdim))
+        if p == 1:
+            return c.result(sum(abs(x), dim, keepdim))
+        if p == 0:
+            # 1 per nonzero entry (nan and inf count); x * 0 carries a zero gradient to x
+            return c.result(add(sum(where(ne(x, 0), 1.0, mul(x, 0.0)), dim, keepdim), 0.0))
+        if p < 0:
+            return c.result(pow(sum(pow(abs(x), p), dim, keepdim), 1.0 / p))
+        zero = eq(x, 0)  # |x| ** p for 0 < p < 1 has an infinite slope at 0: PyTorch's gradient is 0
+        powered = where(zero, 0.0, pow(where(zero, 1.0, abs(x)), p))
+        s = sum(powered, dim, keepdim)
+        s_zero = eq(s, 0)
+        return c.result(where(s_zero, 0.0, pow(where(s_zero, 1.0, s), 1.0 / p)))
 
 
 def logsumexp(input, dim, keepdim=False):

@@ -93,6 +93,8 @@ def squeeze(input, dim=None):
     x = _tensor_arg(input, "squeeze")
     if dim is None:
         axes = [i for i, s in enumerate(x.shape) if s == 1]
+    elif isinstance(dim, (tuple, list)) and len(dim) == 0:
+        axes = []  # squeeze(x, ()) removes nothing (norm_dims would read () as "all dims")
     else:
         axes = [a for a in norm_dims(dim if isinstance(dim, (tuple, list)) else (dim,), x.ndim, "squeeze") if x.ndim and x.shape[a] == 1]
     if not axes:
@@ -195,7 +197,14 @@ def broadcast_tensors(*tensors):
 
 
 def broadcast_shapes(*shapes):
-    return Size(_broadcast_shapes(*shapes))
+    """The shape tensors of these shapes broadcast to; an int ``n`` is the shape ``(n,)``."""
+    normalized = []
+    for s in shapes:
+        s = (s,) if isinstance(s, int) else tuple(s)
+        if any(not isinstance(n, int) or n < 0 for n in s):
+            raise RuntimeError(f"broadcast_shapes: shapes must be tuples of non-negative ints, got {s}")
+        normalized.append(s)
+    return Size(_broadcast_shapes(*normalized, op="broadcast_shapes"))
 
 
 def _slice(x: Tensor, dim: int, start: int, stop: int, step: int = 1) -> Tensor:
@@ -218,7 +227,11 @@ def narrow(input, dim, start, length):
 def flip(input, dims):
     """Reverse the order of elements along ``dims`` (a view with negative strides)."""
     x = _tensor_arg(input, "flip")
-    axes = norm_dims(dims if isinstance(dims, (tuple, list)) else (dims,), x.ndim, "flip")
+    dims = tuple(dims) if isinstance(dims, (tuple, list)) else (dims,)
+    # () flips nothing (norm_dims would read it as "all dims"); a 0-d tensor has one element
+    axes = norm_dims(dims, x.ndim, "flip") if dims else ()
+    if x.ndim == 0:
+        axes = ()
     starts, stops, steps = [0] * x.ndim, list(x.shape), [1] * x.ndim
     for a in axes:
         starts[a], stops[a], steps[a] = x.shape[a] - 1, -1, -1

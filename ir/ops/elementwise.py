@@ -260,7 +260,7 @@ def _pow_rewrite(n):
     return None
 
 
-binary("pow", dtype_numeric, ufunc="power", triton=_pow_triton, libdevice="pow", grad=(_pow_dx, _pow_dy),
+binary("pow", dtype_numeric, numpy=npmath.power, np_out=("O.pow({0}, {1}, out={out})",), triton=_pow_triton, libdevice="pow", grad=(_pow_dx, _pow_dy),
        saves=(0, 1, "out"), props=Props(identity=1, identity_side="right"), rewrite=_pow_rewrite)
 
 
@@ -282,18 +282,21 @@ for _n, _cmp, _bool in (("maximum", "gt", "|"), ("minimum", "lt", "&")):
 
 
 def _atan2_dy(n, g):
+    # at the origin x * x + y * y is 0: PyTorch's gradient is 0 there (not 0 / 0 = nan)
     y, x = n[0], n[1]
-    return g / (x * x + y * y) * x
+    r2 = x * x + y * y
+    return where(r2.eq(0), 0, g / r2 * x)
 
 
 def _atan2_dx(n, g):
     y, x = n[0], n[1]
-    return -(g / (x * x + y * y) * y)
+    r2 = x * x + y * y
+    return where(r2.eq(0), 0, -(g / r2 * y))
 
 
 binary("atan2", dtype_float, ufunc="arctan2", triton="_atan2({0}, {1})", libdevice="atan2", grad=(_atan2_dy, _atan2_dx),
        saves=(0, 1), binding=Binding(("atan2", "arctan2"), promote=FLOAT))
-binary("floor_divide", dtype_numeric, ufunc="floor_divide", binding=Binding(("floor_divide",)), divisor=1,
+binary("floor_divide", dtype_numeric, ufunc="floor_divide", binding=Binding(("floor_divide",)), divisor=1, grad=ZERO,
        triton={"float32": "tl.floor(tl.math.div_rn({0}, {1}))", "float": "tl.floor({0} / {1})", "*": "_floordiv_int({0}, {1})"})
 binary("remainder", dtype_numeric, ufunc="remainder", binding=Binding(("remainder",)), divisor=1, triton={"float": "_mod_float({0}, {1})", "*": "_mod_int({0}, {1})"},
        grad=(lambda n, g: g, lambda n, g: -(g * n[0].op("floor_divide", n[1]))), saves=(0, 1))
