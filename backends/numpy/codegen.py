@@ -490,7 +490,9 @@ class NumpyCodegen:
             mm = k.nodes[0]
             epilogue = k.nodes[1:]
             a, b = mm.inputs
-            ins = list(k.inputs)
+            # An operand that fusion inlines as a literal (a one-element constant) is an array
+            # to np.matmul: pass it in like any input.
+            ins = list(k.inputs) + [n for n in (a, b) if n not in k.inputs]
             outs = list(k.outputs)
             params = [f"i{j}" for j in range(len(ins))] + [f"o{j}" for j in range(len(outs))]
             lines = [f"def {fname}({', '.join(params)}):"]

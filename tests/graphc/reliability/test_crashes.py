@@ -157,3 +157,17 @@ def test_diag_of_a_3d_tensor_names_diag():
     with pytest.raises(RuntimeError, match=r"diag\(\): Supports 1D or 2D tensors. Got 3D"):
         graphc.diag(graphc.ones(2, 2, 2))
     assert graphc.diag(graphc.tensor([1.0, 2.0]), 1).tolist() == [[0, 1, 0], [0, 0, 2], [0, 0, 0]]
+
+
+def test_matmul_with_a_one_element_constant_operand_compiles():
+    # fusion inlines one-element constants as literals; np.matmul needs the array (was KeyError)
+    def prog(x0, x1):
+        v = x0.reshape(1).clone()
+        v.fill_(0.25)
+        return (-v) @ x1
+
+    f = _compiled(prog)
+    for _ in range(2):
+        assert f(graphc.tensor(1.0), graphc.ones(1, 3)).tolist() == [-0.25] * 3
+    g = _compiled(lambda x: graphc.tensor([2.0]) @ x + 1)
+    assert g(graphc.ones(1, 2)).tolist() == [3.0, 3.0]
