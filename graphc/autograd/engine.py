@@ -197,25 +197,43 @@ def _run_backward(outputs, grad_outputs, *, retain_graph, create_graph, inputs=N
     return tuple(result)
 
 
-_fused_failed: list = []
+# Backward graphs whose fused program failed, by signature: those run op by op from then on.
+# (One failing graph used to switch the fused path off for the whole process, silently
+# slowing every later backward.) Bounded: a program that keeps failing on new shapes stops
+# being retried once the table is full.
+_fused_failed: dict = {}
+FAILED_SIGNATURES = 256
+
+
+def _signature(order) -> tuple:
+    """What decides the backward graph: each recorded op with its shapes and dtypes, in order."""
+    return tuple(
+        (v.op, v.shape, v.dtype.name, tuple(v.in_shapes)) if type(v) is GradNode else (type(v).__name__,)
+        for v in order
+    )
 
 
 def _fused_backward(order, seeds, outputs) -> bool:
     """Run this backward as one compiled graph (see graphc.autograd.fused); False if not."""
-    if _fused_failed or not fused.enabled() or not fused.eligible(order, outputs):
+    if len(_fused_failed) >= FAILED_SIGNATURES or not fused.enabled() or not fused.eligible(order, outputs):
+        return False
+    if _fused_failed and _signature(order) in _fused_failed:
         return False
     leaf_order = [v for v in order if isinstance(v, AccumulateGrad)]
     try:
         grads = fused.run(order, seeds, _parents, leaf_order)
     except AutogradError:
         raise
-    except Exception as e:  # never worse than the op-by-op engine: fall back, and say so once
+    except Exception as e:  # never worse than the op-by-op engine: fall back, and say so
         if os.environ.get("GRAPHC_FUSED_BACKWARD") == "strict":  # tests: surface the failure
             raise
+        ops = [v.op for v in order if type(v) is GradNode]
         logging.getLogger("graphc.autograd").warning(
-            "graphc: the fused backward failed (%s: %s); backward runs op by op from now on", type(e).__name__, e
+            "graphc: the fused backward failed (%s: %s) for a backward of %d ops (%s); this graph runs op by op "
+            "from now on. Please report it with GRAPHC_FUSED_BACKWARD=strict's traceback.",
+            type(e).__name__, e, len(ops), ", ".join(ops[:8]) + (", ..." if len(ops) > 8 else ""),
         )
-        _fused_failed.append(e)
+        _fused_failed[_signature(order)] = e
         return False
     used = set()
     for v, arr in grads.items():
