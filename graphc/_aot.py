@@ -182,6 +182,8 @@ def attach(plan, backward_program, outputs, results, inputs, reals) -> None:
         else:
             arrays.append(results[where])
     out = outputs[plan.output_index]
+    if any(out is r for r in reals):  # the output is an input itself: it keeps its own autograd identity
+        return  # (a grad_fn here would turn the caller's leaf into a non-leaf)
     edges = [grad_edge(r) for r in reals]
     versions = [r._version.value for r in reals]
     out._grad_fn = CompiledCallNode(backward_program, arrays, edges, reals, out, versions, plan.unused)

@@ -22,6 +22,7 @@ import contextlib
 import os
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 
@@ -171,6 +172,7 @@ def check_grad_program(program, inside: bool, monkeypatch):
             assert (a is None) == (b is None), f"call {call}: grad {i} is {b}, eager {a}\n{p!r}"
             if a is not None:
                 _close(b, a, PAIR_TOL[p.dtype], f"call {call}: compiled grad {i} vs eager", p)
+        assert all(x.is_leaf for x in xs_c), f"call {call}: an input stopped being a leaf\n{p!r}"
     info = compiled.cache_info()
     assert info.traces == 1, f"{info}\n{p!r}"
 
@@ -206,6 +208,7 @@ def _dtype(data):
     return data.draw(st.sampled_from(["float32", "float32", "float32", "float64"]), label="dtype")
 
 
+@pytest.mark.filterwarnings("error::UserWarning")
 @settings(SETTINGS, max_examples=N_GRAD)
 @given(data=st.data())
 def test_fuzz_forward_and_gradients(data, monkeypatch):
@@ -216,6 +219,7 @@ def test_fuzz_forward_and_gradients(data, monkeypatch):
     check_grad_program(program, inside, monkeypatch)
 
 
+@pytest.mark.filterwarnings("error::UserWarning")
 @settings(SETTINGS, max_examples=N_MUTATE)
 @given(data=st.data())
 def test_fuzz_views_and_mutations(data):

@@ -171,3 +171,19 @@ def test_matmul_with_a_one_element_constant_operand_compiles():
         assert f(graphc.tensor(1.0), graphc.ones(1, 3)).tolist() == [-0.25] * 3
     g = _compiled(lambda x: graphc.tensor([2.0]) @ x + 1)
     assert g(graphc.ones(1, 2)).tolist() == [3.0, 3.0]
+
+
+def test_a_compiled_call_returning_its_input_leaves_the_input_a_leaf():
+    # autograd through the compiled call used to give the returned input a grad_fn
+    def prog(x0, x1):
+        v = (-x0).clone()
+        v.add_(x1)
+        return [x1]
+
+    f = graphc.compile(prog)
+    for _ in range(3):
+        a, b = graphc.tensor(1.0, requires_grad=True), graphc.tensor(2.0, requires_grad=True)
+        out = f(a, b)
+        assert out[0] is b and b.is_leaf and b.grad_fn is None
+        (out[0] * 3).backward()
+        assert b.grad.item() == 3.0 and a.grad is None
