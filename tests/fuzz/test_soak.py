@@ -1,5 +1,5 @@
 """Soak: long runs keep resident memory flat (issue 11). Marked ``slow`` and run on request
-(about a minute): ``GRAPHC_SOAK=1 pytest -s tests/fuzz/test_soak.py``.
+(about a minute): ``GRAPHC_SLOW=1 pytest -s tests/fuzz/test_soak.py``.
 
 * 10,000 compiled training steps (forward, backward and SGD with momentum in one program);
 * 10,000 compiles of fresh closures with distinct constants (each a new program: the program
@@ -24,7 +24,7 @@ import graphc.nn.functional as F
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(not os.environ.get("GRAPHC_SOAK"), reason="a soak run: set GRAPHC_SOAK=1"),
+    pytest.mark.skipif(os.environ.get("GRAPHC_SLOW") != "1", reason="a soak run: set GRAPHC_SLOW=1 to run it"),
 ]
 
 STEPS = 10_000
