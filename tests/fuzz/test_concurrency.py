@@ -100,9 +100,17 @@ def test_threads_share_compiled_functions_train_and_trace_at_once(monkeypatch):
         scale = float(i * 100 + r + 1)  # a distinct constant: every call traces a new program
         return graphc.compile(lambda x: (x * scale).tanh().sum(0) - scale, warmup=False)
 
+    @graphc.compile
+    def racing(x):  # first called by all threads at once: warm-up and tracing race
+        return (x.exp() - 1).mean(0) * 3
+
+    racing_refs = [(np.exp(x.numpy().astype(np.float64)) - 1).mean(0) * 3 for x in xs]
     failures = []
 
     def work(i):
+        for r in range(3):
+            if not np.allclose(racing(xs[i]).numpy(), racing_refs[i], rtol=1e-5, atol=1e-6):
+                failures.append(f"thread {i} call {r}: a function compiled by racing threads")
         for r in range(ROUNDS):
             out = shared(xs[i], w).numpy()
             if not np.allclose(out, shared_refs[i], rtol=1e-4, atol=1e-5):
@@ -123,3 +131,21 @@ def test_threads_share_compiled_functions_train_and_trace_at_once(monkeypatch):
 
     _run_threads(work)
     assert not failures, "\n".join(failures[:20])
+    assert racing.cache_info().entries == 1
+
+
+def test_autograd_node_numbers_are_unique_across_threads():
+    """GradNode._seq orders nodes for the in-place checks; threads recording ops at once must
+    never share a number (``_SEQ[0] += 1`` could, under a thread switch between read and write)."""
+    seqs = [[] for _ in range(THREADS)]
+
+    def work(i):
+        x = graphc.ones(4, requires_grad=True)
+        for _ in range(2000):
+            x = x * 1.0001
+            seqs[i].append(x.grad_fn._seq)
+
+    _run_threads(work)
+    every = [s for per_thread in seqs for s in per_thread]
+    assert len(set(every)) == len(every)
+    assert all(a < b for per_thread in seqs for a, b in zip(per_thread, per_thread[1:]))
