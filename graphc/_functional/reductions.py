@@ -15,6 +15,7 @@ from ir.errors import DTypeError, UnsupportedError
 from .._args import norm_dim, norm_dims, reduced_count
 from .._dispatch import apply, composite
 from .._factories import zeros
+from .._grad_mode import is_grad_enabled
 from .._tensor import Tensor
 from ._common import _float_of, _tensor_arg, _to, _write_out
 from .elementwise import (
@@ -133,6 +134,8 @@ def _sqrt_zero_grad(s):
     zero-padded vector would poison a whole training step. Both ``where`` s are needed:
     the inner one keeps sqrt's own gradient finite where the outer one discards it.
     """
+    if not (s.requires_grad and is_grad_enabled()):  # no gradient to protect: the plain sqrt
+        return sqrt(s)
     zero = eq(s, 0)
     return where(zero, 0.0, sqrt(where(zero, 1.0, s)))
 
@@ -276,6 +279,8 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
             # 1 per nonzero entry (nan and inf count); x * 0 carries a zero gradient to x
             return c.result(add(sum(where(ne(x, 0), 1.0, mul(x, 0.0)), dim, keepdim), 0.0))
         if p < 0:
+            return c.result(pow(sum(pow(abs(x), p), dim, keepdim), 1.0 / p))
+        if not (x.requires_grad and is_grad_enabled()):
             return c.result(pow(sum(pow(abs(x), p), dim, keepdim), 1.0 / p))
         zero = eq(x, 0)  # |x| ** p for 0 < p < 1 has an infinite slope at 0: PyTorch's gradient is 0
         powered = where(zero, 0.0, pow(where(zero, 1.0, abs(x)), p))
