@@ -102,6 +102,10 @@ vdot = inner = dot
 
 
 def outer(input, vec2):
+    """The outer product of two vectors."""
+    for name, v in (("self", input), ("vec2", vec2)):
+        if _tensor_arg(v, "outer").ndim != 1:
+            raise RuntimeError(f"outer: Expected 1-D argument {name}, but got {v.ndim}-D")
     return mul(unsqueeze(input, -1), unsqueeze(vec2, 0))
 
 
@@ -143,6 +147,8 @@ def triu(input, diagonal=0):
 
 def diagonal(input, offset=0, dim1=0, dim2=1):
     x = _tensor_arg(input, "diagonal")
+    if x.ndim < 2:
+        raise RuntimeError(f"diagonal: expected a tensor with at least 2 dims, got a {x.ndim}-d tensor")
     if (dim1, dim2) != (0, 1) and (dim1, dim2) != (-2, -1) or x.ndim != 2:
         x = movedim(x, (dim1, dim2), (-2, -1))
     n, m = x.shape[-2], x.shape[-1]

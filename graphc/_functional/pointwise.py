@@ -8,6 +8,7 @@ import numpy as np
 
 from ir import dtypes as dt
 from ir.errors import DTypeError, ShapeError
+from ir.ops import broadcast_shapes
 
 from .._dispatch import apply, composite, constant
 from .._tensor import Tensor
@@ -69,6 +70,7 @@ def masked_fill(input, mask, value):
         )
     if not isinstance(mask, Tensor) or not mask._dtype.is_bool:
         raise DTypeError(f"masked_fill: expected a bool mask, got {getattr(mask, 'dtype', type(mask).__name__)}")
+    broadcast_shapes(tuple(x.shape), tuple(mask.shape), op="masked_fill")  # a ShapeError naming masked_fill
     v = _to(value, x._dtype) if isinstance(value, Tensor) else constant(value, x._dtype, x._device)
     return apply("where", [mask, v, x])
 
@@ -107,6 +109,9 @@ def clamp_max(input, max):
 
 
 def lerp(input, end, weight):
+    """input + weight * (end - input)."""
+    shapes = [tuple(t.shape) for t in (input, end, weight) if isinstance(t, Tensor)]
+    broadcast_shapes(*shapes, op="lerp")
     return add(input, mul(weight, sub(end, input)))
 
 

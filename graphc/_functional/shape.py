@@ -85,7 +85,17 @@ def flatten(input, start_dim=0, end_dim=-1):
 def unflatten(input, dim, sizes):
     x = _tensor_arg(input, "unflatten")
     d = norm_dim(dim, x.ndim, "unflatten")
-    return reshape(x, tuple(x.shape[:d]) + tuple(sizes) + tuple(x.shape[d + 1 :]))
+    sizes = tuple(sizes)
+    known = 1
+    for n in sizes:
+        known *= n if n != -1 else 1
+    fits = sizes.count(-1) <= 1 and (known == x.shape[d] if -1 not in sizes else known and x.shape[d] % known == 0)
+    if not fits:
+        raise RuntimeError(
+            f"unflatten: Provided sizes {list(sizes)} don't multiply up to the size of dim {d} ({x.shape[d]}) "
+            "in the input tensor"
+        )
+    return reshape(x, tuple(x.shape[:d]) + sizes + tuple(x.shape[d + 1 :]))
 
 
 def squeeze(input, dim=None):

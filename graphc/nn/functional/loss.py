@@ -7,6 +7,8 @@ import warnings
 
 import numpy as np
 
+from ir.ops import broadcast_shapes
+
 from ... import _functional as _F
 from ..._dispatch import apply, composite
 from ..._tensor import Tensor
@@ -20,6 +22,7 @@ __all__ = [
 
 def _check_target_size(input, target, op):
     if tuple(target.shape) != tuple(input.shape):
+        broadcast_shapes(tuple(input.shape), tuple(target.shape), op=op)  # a ShapeError naming the loss
         warnings.warn(
             f"Using a target size ({target.size()}) that is different to the input size ({input.size()}). "
             "This will likely lead to incorrect results due to broadcasting. Please ensure they have the same size.",

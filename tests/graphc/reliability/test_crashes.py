@@ -187,3 +187,20 @@ def test_a_compiled_call_returning_its_input_leaves_the_input_a_leaf():
         assert out[0] is b and b.is_leaf and b.grad_fn is None
         (out[0] * 3).backward()
         assert b.grad.item() == 3.0 and a.grad is None
+
+
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda: graphc.diagonal(graphc.ones(3)), "diagonal"),
+        (lambda: graphc.outer(graphc.ones(2, 2), graphc.ones(2)), "outer: Expected 1-D"),
+        (lambda: graphc.ones(3, 4).masked_fill(graphc.tensor([True, False]), 0.0), "masked_fill"),
+        (lambda: graphc.ones(3, 4).lerp(graphc.ones(5), 0.5), "lerp"),
+        (lambda: graphc.ones(3, 4).unflatten(1, (3, 3)), "unflatten: Provided sizes"),
+        (lambda: F.mse_loss(graphc.ones(3, 4), graphc.ones(3)), "mse_loss"),
+        (lambda: F.l1_loss(graphc.ones(3, 4), graphc.ones(3)), "l1_loss"),
+    ],
+)
+def test_errors_name_the_users_op(call, match):
+    with pytest.raises(RuntimeError, match=match):
+        call()
