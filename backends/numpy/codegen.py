@@ -251,7 +251,12 @@ class NumpyCodegen:
                         root = root.inputs[0]
                     expr = names.get(root.id) or sliced(in_name[root.id], root.shape)
                     for vnode in reversed(chain):
-                        expr = view_expr(vnode, expr, "(hi - lo,) + " + repr(tuple(vnode.shape[1:])) if not flat and rows is not None and len(vnode.shape) == len(domain) else None)
+                        if flat:
+                            # Flat blocks: every value has the domain's shape, so a broadcast-like view
+                            # here only adds or drops size-1 dims; it reads the same elements in the
+                            # same order, and reshaping the block to the whole view's shape would fail.
+                            continue
+                        expr = view_expr(vnode, expr, "(hi - lo,) + " + repr(tuple(vnode.shape[1:])) if rows is not None and len(vnode.shape) == len(domain) else None)
                     args.append(expr)
             dead = []
             for i in n.inputs:

