@@ -204,3 +204,17 @@ def test_a_compiled_call_returning_its_input_leaves_the_input_a_leaf():
 def test_errors_name_the_users_op(call, match):
     with pytest.raises(RuntimeError, match=match):
         call()
+
+
+def test_matmul_epilogue_reading_a_reshaped_product_in_small_blocks(monkeypatch):
+    # flat blocks reshaped a block of the product to the whole view's shape (ValueError)
+    from backends.numpy import runtime as RT
+
+    mask = graphc.tensor([[False, True, False, False]])
+    f = _compiled(lambda a, b: graphc.where(mask, b, a @ b))
+    a, b = graphc.randn(1), graphc.randn(1, 4)
+    want = np.where(mask.numpy(), b.numpy(), a.numpy()[:, None] * b.numpy())
+    monkeypatch.setattr(RT, "BLOCK_ELEMS", 2)
+    monkeypatch.setattr(RT, "PARALLEL_MIN_ELEMS", 0)
+    for _ in range(2):
+        np.testing.assert_allclose(f(a, b).numpy(), want, rtol=1e-6)
