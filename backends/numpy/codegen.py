@@ -359,10 +359,20 @@ class NumpyCodegen:
 
         names, body = {}, []
 
+        def misaligned(r, shape, consumer_shape, consumer_row) -> bool:
+            """Whether a blocked value whose row axis is ``r`` lands on another axis of its consumer
+            (numpy aligns shapes from the right: a row-reduced (n,) read by an (m, n) op runs along
+            its columns, so the consumer needs the whole value, not its block of rows)."""
+            if not blocked or consumer_row is None or r is None:
+                return False
+            return r + len(consumer_shape) - len(shape) != consumer_row
+
         def value(i, consumer_shape, consumer_row):
             if is_scalar_constant(i):
                 return scalar_literal(i)
             if i.id in names:
+                if misaligned(row_of.get(i.id), i.shape, consumer_shape, consumer_row):
+                    return "__unblockable__"
                 return names[i.id]
             if i.id in in_name:
                 return external(i, consumer_shape, consumer_row)
@@ -383,6 +393,8 @@ class NumpyCodegen:
                 elif blocked and r is None and vnode.op == "expand":
                     return "__unblockable__"
                 expr = view_expr(vnode, expr, shape)
+            if misaligned(r, i.shape, consumer_shape, consumer_row):
+                return "__unblockable__"
             return expr
 
         # Blocked kernels whose values all run along the row axis write with out= into
@@ -468,6 +480,8 @@ class NumpyCodegen:
             release_inputs(n, idx)
             if n.id not in out_name:
                 slot_of[n.id] = (key, k_slot)
+        if any("__unblockable__" in line for line in body):
+            return None  # a value is read along another axis than its rows: whole arrays instead
         row_elems = int(np.prod(domain)) // max(1, domain[0])
         spec = "[" + ", ".join(f"(np.{d}, {rest!r})" for d, rest in slots) + "]"
         lines.append("    def block(lo, hi, s):")

@@ -218,3 +218,19 @@ def test_matmul_epilogue_reading_a_reshaped_product_in_small_blocks(monkeypatch)
     monkeypatch.setattr(RT, "PARALLEL_MIN_ELEMS", 0)
     for _ in range(2):
         np.testing.assert_allclose(f(a, b).numpy(), want, rtol=1e-6)
+
+
+@pytest.mark.parametrize("n", [3, 300])
+def test_row_reduced_value_broadcast_along_columns_in_one_kernel(n, monkeypatch):
+    # x0.sum(1) has shape (n,); added to an (n, n) tensor it runs along the columns. The fused
+    # row-blocked kernel used each block's own rows of it (wrong values at small blocks,
+    # a broadcasting error at n = 300).
+    from backends.numpy import runtime as RT
+
+    f = _compiled(lambda x0, x1: x1 + (-x0.sum(dim=1)))
+    x0, x1 = graphc.randn(n, n), graphc.randn(n, n)
+    want = x1.numpy().astype(np.float64) - x0.numpy().astype(np.float64).sum(1)[None, :]
+    np.testing.assert_allclose(f(x0, x1).numpy(), want, rtol=1e-4, atol=1e-4)
+    monkeypatch.setattr(RT, "BLOCK_ELEMS", 2)
+    monkeypatch.setattr(RT, "PARALLEL_MIN_ELEMS", 0)
+    np.testing.assert_allclose(f(x0, x1).numpy(), want, rtol=1e-4, atol=1e-4)
