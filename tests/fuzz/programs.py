@@ -46,6 +46,8 @@ UNARY = [
     ("{x}.atan()", "np.arctan({x})"),
     ("{x}.erf()", "R.erf({x})"),
     ("({x}.abs() + 0.5) ** 1.5", "(np.abs({x}) + 0.5) ** 1.5"),
+    ("{x}.masked_fill({x} > 0.5, 0.0)", "np.where({x} > 0.5, 0.0, {x})"),
+    ("{x} * ({x} > 0).to({x}.dtype)", "{x} * ({x} > 0)"),
     ("{x} * 2.5", "{x} * 2.5"),
     ("3.0 - {x}", "3.0 - {x}"),
     ("{x} / 4.0", "{x} / 4.0"),
@@ -274,7 +276,10 @@ class Gen:
         shape = self.shape_of(x)
         nd = len(shape)
         d = self.integer(0, nd - 1, "dim")
-        kind = self.choice(["index_select", "gather", "getitem", "getitem2", "scatter_add", "masked_fill", "where"], "index")
+        kind = self.choice(
+            ["index_select", "gather", "getitem", "getitem2", "scatter_add", "masked_fill", "where", "argmax_gather"],
+            "index",
+        )
         n_idx = self.integer(1, 4, "count")
         if kind == "index_select":
             c = self.const(self.rng.integers(0, shape[d], n_idx))
@@ -290,6 +295,11 @@ class Gen:
             c0 = self.const(self.rng.integers(-shape[0], shape[0], n_idx))
             c1 = self.const(self.rng.integers(0, shape[1], n_idx))
             return self.emit(f"{x}[{c0}, {c1}]", f"{x}[{c0}, {c1}]")
+        if kind == "argmax_gather":  # indices computed from the values (data-dependent under compile)
+            return self.emit(
+                f"graphc.gather({x}, {d}, {x}.argmax({d}, keepdim=True))",
+                f"R.gather({x}, {d}, np.expand_dims(np.argmax({x}, axis={d}), {d}))",
+            )
         if kind == "scatter_add":
             idx_shape = tuple(self.integer(1, s) for s in shape)
             c = self.const(self.rng.integers(0, shape[d], idx_shape))
