@@ -88,7 +88,14 @@ def cmd_dump(argv: list) -> int:
         print(f"graphc dump: no such script: {script}", file=sys.stderr)
         return 2
     out = os.path.abspath(out or "graphc_dump")
-    os.makedirs(out, exist_ok=True)
+    if os.path.exists(out) and not os.path.isdir(out):
+        print(f"graphc dump: --out {out} exists and is not a directory; give a folder for the dump", file=sys.stderr)
+        return 2
+    try:
+        os.makedirs(out, exist_ok=True)
+    except OSError as e:
+        print(f"graphc dump: cannot create the output folder {out}: {e.strerror or e}", file=sys.stderr)
+        return 2
     saved_env = {k: os.environ.get(k) for k in ("GRAPHC_DUMP", "GRAPHC_DEBUG")}
     os.environ["GRAPHC_DUMP"] = out
     if debug:

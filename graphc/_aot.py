@@ -237,9 +237,13 @@ def attach(plan, backward_program, outputs, results, inputs, reals) -> None:
             arrays.append(inputs[where])
         else:
             arrays.append(results[where])
+    # an output that is an input itself keeps its own autograd identity (a grad_fn here would turn
+    # the caller's leaf into a non-leaf); its gradient reaches that input directly
+    outs = [outputs[i] for i in plan.output_indices]
+    if all(any(o is r for r in reals) for o in outs):
+        return
     edges = [grad_edge(r) for r in reals]
     versions = [r._version.value for r in reals]
-    outs = [outputs[i] for i in plan.output_indices]
     if len(outs) == 1:
         outs[0]._grad_fn = CompiledCallNode(backward_program, arrays, edges, reals, outs[0], versions, plan.unused)
         return
@@ -251,4 +255,6 @@ def attach(plan, backward_program, outputs, results, inputs, reals) -> None:
     flat = _Flat(offset, outs[0].dtype)
     call = CompiledCallNode(backward_program, arrays, edges, reals, flat, versions, plan.unused, slots)
     for o, (off, _, _) in zip(outs, slots):
+        if any(o is r for r in reals):
+            continue
         o._grad_fn = OutputSlot(call, flat, off, o)

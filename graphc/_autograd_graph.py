@@ -19,6 +19,7 @@ each has its creation number ``_seq`` and its saved-value slots.
 
 from __future__ import annotations
 
+import itertools
 import weakref
 
 from ir.errors import AutogradError
@@ -26,11 +27,15 @@ from ir.errors import AutogradError
 # Creation counter of GradNodes: a node with a larger ``_seq`` was recorded later.
 # Version counters remember it at each write (``_Version.seq``), which bounds the
 # walk of :func:`graphc._inplace._preserve_saved` to nodes recorded since then.
-_SEQ = [0]
+# ``next()`` on an ``itertools.count`` is one C call, atomic under the GIL: threads
+# recording ops at once never get the same number (``_SEQ[0] += 1`` could, and a node
+# sharing the bound of a write would be skipped by that walk).
+_SEQ = itertools.count(1)
 
 
 def current_seq() -> int:
-    return _SEQ[0]
+    """A number no earlier node has and every later node exceeds (it uses one up)."""
+    return next(_SEQ)
 
 
 class Node:
@@ -105,8 +110,7 @@ class GradNode(Node):
         self._name = opdef.grad_name or f"{opdef.name}Backward0"
         self._hooks = None
         self._retained = None
-        _SEQ[0] += 1
-        self._seq = _SEQ[0]
+        self._seq = next(_SEQ)
 
     def name(self) -> str:
         return self._name

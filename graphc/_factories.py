@@ -18,10 +18,11 @@ import numpy as np
 from backends.numpy.kernels import finish
 from ir import dtypes as dt
 
+from . import _layout
 from . import random as _random
 from ._dispatch import active_tracer, apply, constant
 from ._grad_mode import no_grad
-from ._layout import check_layout, check_memory_format, empty_as, preserve_format, suggest_format
+from ._layout import check_layout, check_memory_format, contiguous_format, preserve_format, suggest_format
 from ._tensor import Tensor, _rebuild  # noqa: F401  (_rebuild: older pickles name graphc._factories._rebuild)
 from .device import as_device, default_device
 
@@ -90,8 +91,24 @@ def _infer_dtype(data) -> dt.DType:
     if kind == "c":
         return dt.default_complex()
     if kind == "O":
+        big = _first_big_int(data)
+        if big is not None:
+            raise RuntimeError(f"tensor(): the integer {big} does not fit in int64 (Overflow when unpacking long long)")
         raise TypeError("tensor(): could not infer a dtype from a ragged or non-numeric sequence")
     raise TypeError(f"tensor(): unsupported data of numpy kind {arr.dtype}")
+
+
+def _first_big_int(data):
+    """The first Python int in (nested) ``data`` outside int64's range, or None."""
+    if isinstance(data, (list, tuple)):
+        for d in data:
+            big = _first_big_int(d)
+            if big is not None:
+                return big
+        return None
+    if isinstance(data, int) and not isinstance(data, bool) and not -(2**63) <= data < 2**63:
+        return data
+    return None
 
 
 def _nested_tensors_to_array(data):
@@ -123,6 +140,11 @@ def tensor(data, *, dtype=None, device=None, requires_grad: bool = False, pin_me
             arr = np.array(data, dtype=dtype.numpy_dtype)
         except ValueError as e:
             raise ValueError(f"tensor(): {e}") from None
+        except OverflowError:
+            raise RuntimeError(
+                f"tensor(): a value does not fit in {dtype} ({_first_big_int(data) or 'out of range'}; "
+                "Overflow when unpacking long long)"
+            ) from None
     arr = finish(arr.astype(dtype.numpy_dtype, copy=False), dtype)
     if not arr.flags.writeable or not arr.flags.owndata:
         arr = arr.copy()
@@ -172,9 +194,13 @@ def empty(*size, dtype=None, device=None, requires_grad=False, out=None, memory_
 
 
 def _formatted(shape, fmt, op, make, requires_grad):
-    """``make(shape)`` in memory format ``fmt`` (channels-last storage seen through a permuted view)."""
+    """``make(shape)`` in memory format ``fmt`` (a channels-last tensor gets NHWC strides)."""
     with no_grad():
-        t = empty_as(shape, fmt, op, make)
+        t = make(tuple(shape))
+    if fmt is not preserve_format and fmt is not contiguous_format:
+        order = _layout.dim_order(fmt.name, len(shape), op)
+        if isinstance(t._data, np.ndarray):
+            t._data = _layout.laid_out(t._data, order)
     if requires_grad:
         t.requires_grad_(True)
     return t

@@ -1,18 +1,24 @@
-"""Layout and memory-format names: ``graphc.strided``, ``preserve_format``, ``contiguous_format``,
-``channels_last``, ``channels_last_3d``, accepted wherever PyTorch takes ``layout=`` or
-``memory_format=``.
+"""Layouts, memory formats and strides: PyTorch's layout promises, computed once.
 
-graphc tensors are strided views of dense buffers, so ``strided`` is the one layout there
-is; a sparse layout is refused with a clear error. Memory formats are real: a
-``channels_last`` tensor has PyTorch's NHWC strides (the values are stored as
-``(N, H, W, C)`` and seen through a permuted view), which ``is_contiguous(memory_format=...)``
-and ``stride()`` report as PyTorch does. Values never depend on the format.
+``graphc.strided`` is the one layout there is (graphc tensors are strided views of dense
+buffers); a sparse layout is refused with a clear error. Memory formats are real: a
+``channels_last`` tensor has PyTorch's NHWC strides, which ``stride()`` and
+``is_contiguous(memory_format=...)`` report as PyTorch does. Values never depend on the format.
+
+``contiguous()``, ``reshape`` when it must copy and ``clone(memory_format=...)``
+promise a layout, and code relies on it (``y.transpose(1, 2).contiguous().view(B, T, C)``
+in every attention block). The strides a result must have are computed here;
+the functional layer (:mod:`graphc._functional.layout`) makes the copies.
+
+As in PyTorch, strides of size-1 dimensions do not matter for contiguity, and a
+tensor with no elements is contiguous in every format.
+
+This module imports nothing from graphc (``Tensor.is_contiguous`` reads it).
 """
 
 from __future__ import annotations
 
-from ._dispatch import apply
-from ._tensor import Tensor
+import numpy as np
 
 __all__ = [
     "layout", "memory_format", "strided", "sparse_coo", "sparse_csr",
@@ -21,55 +27,23 @@ __all__ = [
 
 
 class layout:
-    """A tensor layout (``graphc.strided`` is the one graphc supports)."""
+    """A tensor layout (PyTorch's ``torch.layout``): ``graphc.strided`` is the one graphc has."""
 
-    __slots__ = ("_name",)
-
-    def __init__(self, name: str):
-        self._name = name
-
-    def __repr__(self) -> str:
-        return f"graphc.{self._name}"
-
-    def __reduce__(self):
-        return (_layout_by_name, (self._name,))
-
-
-class memory_format:
-    """A memory format: the order of dims in memory that a new or converted tensor gets."""
-
-    __slots__ = ("_name",)
+    __slots__ = ("name",)
 
     def __init__(self, name: str):
-        self._name = name
+        self.name = name
 
     def __repr__(self) -> str:
-        return f"graphc.{self._name}"
+        return f"graphc.{self.name}"
 
     def __reduce__(self):
-        return (_format_by_name, (self._name,))
+        return self.name  # pickles as the module-level singleton
 
 
 strided = layout("strided")
 sparse_coo = layout("sparse_coo")
 sparse_csr = layout("sparse_csr")
-preserve_format = memory_format("preserve_format")
-contiguous_format = memory_format("contiguous_format")
-channels_last = memory_format("channels_last")
-channels_last_3d = memory_format("channels_last_3d")
-
-_LAYOUTS = {v._name: v for v in (strided, sparse_coo, sparse_csr)}
-_FORMATS = {v._name: v for v in (preserve_format, contiguous_format, channels_last, channels_last_3d)}
-# dims in memory order, for the formats that are not row-major
-_ORDER = {channels_last: (4, (0, 2, 3, 1)), channels_last_3d: (5, (0, 2, 3, 4, 1))}
-
-
-def _layout_by_name(name):
-    return _LAYOUTS[name]
-
-
-def _format_by_name(name):
-    return _FORMATS[name]
 
 
 def check_layout(value, op: str) -> None:
@@ -81,78 +55,109 @@ def check_layout(value, op: str) -> None:
     raise TypeError(f"{op}(): argument 'layout' must be graphc.layout, not {type(value).__name__}")
 
 
-def check_memory_format(value, op: str):
-    """The memory format given (``None`` reads as ``preserve_format``), checked."""
-    if value is None:
-        return preserve_format
-    if not isinstance(value, memory_format):
-        raise TypeError(f"{op}(): argument 'memory_format' must be graphc.memory_format, not {type(value).__name__}")
-    return value
+
+class memory_format:
+    """A memory layout name (PyTorch's ``torch.memory_format``): ``graphc.contiguous_format``,
+    ``graphc.preserve_format``, ``graphc.channels_last`` (4-d, NHWC), ``graphc.channels_last_3d``
+    (5-d, NDHWC)."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"graphc.{self.name}"
+
+    def __reduce__(self):
+        return self.name  # pickles as the module-level singleton
 
 
-def _order(fmt, ndim: int, op: str):
-    rank_order = _ORDER.get(fmt)
-    if rank_order is None:
-        return None
-    rank, order = rank_order
+contiguous_format = memory_format("contiguous_format")
+preserve_format = memory_format("preserve_format")
+channels_last = memory_format("channels_last")
+channels_last_3d = memory_format("channels_last_3d")
+
+FORMATS = {f.name: f for f in (contiguous_format, preserve_format, channels_last, channels_last_3d)}
+_CHANNELS_LAST_RANK = {"channels_last": 4, "channels_last_3d": 5}
+
+
+def format_name(fmt, default: str, op: str) -> str:
+    """The name of ``fmt`` (None: ``default``); a TypeError for anything that is not a format."""
+    if fmt is None:
+        return default
+    # By name, so that another definition of the same singletons (or PyTorch's own, which
+    # print as torch.channels_last) is understood too.
+    name = None if isinstance(fmt, str) else getattr(fmt, "name", None) or str(fmt).rsplit(".", 1)[-1]
+    if name not in FORMATS:
+        raise TypeError(f"{op}(): argument 'memory_format' must be a graphc.memory_format, not {type(fmt).__name__}")
+    return name
+
+
+def dim_order(name: str, ndim: int, op: str) -> tuple:
+    """Dimensions from outermost to innermost in memory for format ``name`` (not preserve)."""
+    if name == "contiguous_format":
+        return tuple(range(ndim))
+    rank = _CHANNELS_LAST_RANK[name]
     if ndim != rank:
-        raise RuntimeError(f"{op}: required rank {rank} tensor to use {fmt._name} format (got a {ndim}-d tensor)")
-    return order
+        raise RuntimeError(f"{op}: required rank {rank} tensor to use {name} format, got a {ndim}-d tensor")
+    return (0,) + tuple(range(2, ndim)) + (1,)
 
 
-def suggest_format(x: Tensor):
-    """The format ``x``'s strides follow: ``channels_last`` for an NHWC-strided 4-d tensor
-    that is not also row-major, else ``contiguous_format`` (what ``preserve_format`` keeps)."""
+def dense_strides(shape, order) -> tuple:
+    """Strides (in elements) of a dense layout of ``shape`` whose dims run ``order`` outer to inner."""
+    strides = [0] * len(shape)
+    acc = 1
+    for d in reversed(order):
+        strides[d] = acc
+        acc *= max(int(shape[d]), 1)
+    return tuple(strides)
+
+
+def has_layout(shape, strides, order) -> bool:
+    """Whether ``strides`` are the dense layout ``order`` (size-1 dims ignored; empty: yes)."""
+    if any(s == 0 for s in shape):
+        return True
+    expected = dense_strides(shape, order)
+    return all(n == 1 or s == e for n, s, e in zip(shape, strides, expected))
+
+
+def preserved_order(shape, strides) -> tuple:
+    """The dim order ``clone()``/``empty_like`` keep (``preserve_format``), from ``strides``.
+
+    Dims run by decreasing stride, so a permuted dense tensor keeps its strides and a
+    strided slice of one gets the compact layout in the same order; a broadcast tensor
+    (a stride of 0 on a dim longer than 1) gets the contiguous layout. Ties keep the dims'
+    order (size-1 dims sit where they are).
+    """
+    ndim = len(shape)
+    if any(st == 0 and n > 1 for n, st in zip(shape, strides)):
+        return tuple(range(ndim))
+    big = sorted((d for d in range(ndim) if shape[d] != 1), key=lambda d: -abs(strides[d]))
+    order, it = [], iter(big)
+    for d in range(ndim):  # size-1 dims keep their place; the others take the sorted order
+        order.append(d if shape[d] == 1 else next(it))
+    return tuple(order)
+
+
+def check_memory_format(value, op: str) -> memory_format:
+    """The memory format given (``None`` reads as ``preserve_format``), checked."""
+    return FORMATS[format_name(value, "preserve_format", op)]
+
+
+def suggest_format(x) -> memory_format:
+    """The format ``x``'s strides follow: a channels-last format for a 4-d (5-d) tensor strided
+    that way and not also row-major, else ``contiguous_format``."""
     if x._data is None or x.ndim not in (4, 5) or x.is_contiguous():
         return contiguous_format
     fmt = channels_last if x.ndim == 4 else channels_last_3d
-    return fmt if is_contiguous_as(x, fmt) else contiguous_format
+    return fmt if has_layout(x.shape, x.stride(), dim_order(fmt.name, x.ndim, "")) else contiguous_format
 
 
-def is_contiguous_as(x: Tensor, fmt) -> bool:
-    """Whether ``x``'s strides are dense in ``fmt``'s dim order (PyTorch's
-    ``is_contiguous(memory_format=...)``; size-1 dims may have any stride)."""
-    fmt = check_memory_format(fmt, "is_contiguous")
-    rank_order = _ORDER.get(fmt)
-    if rank_order is None:
-        return x.is_contiguous()
-    rank, order = rank_order
-    if x.ndim != rank:
-        return False
-    shape, strides = x.shape, x.stride()
-    expected = 1
-    for d in reversed(order):
-        if shape[d] != 1 and strides[d] != expected:
-            return False
-        expected *= shape[d]
-    return True
-
-
-def to_format(x: Tensor, fmt, op: str, copy: bool = False) -> Tensor:
-    """``x`` in memory format ``fmt``: itself when it already is (and no ``copy``), else a copy
-    laid out that way. ``preserve_format`` keeps the layout ``x`` has."""
-    fmt = check_memory_format(fmt, op)
-    if fmt is preserve_format:
-        fmt = suggest_format(x)
-    order = _order(fmt, x.ndim, op)
-    if order is None:
-        if not copy and x.is_contiguous():
-            return x
-        return apply("copy", [x])
-    if not copy and x._data is not None and is_contiguous_as(x, fmt):
-        return x
-    # store as the permuted (dense) tensor, and look at it through the inverse permutation
-    inverse = tuple(order.index(d) for d in range(len(order)))
-    stored = apply("copy", [apply("permute", [x], dims=order)])
-    return apply("permute", [stored], dims=inverse)
-
-
-def empty_as(shape, fmt, op: str, make):
-    """A fresh tensor of ``shape`` in format ``fmt``: ``make(storage_shape)`` fills the storage,
-    seen through a permuted view for channels-last formats."""
-    order = _order(fmt, len(shape), op) if fmt is not preserve_format else None
-    if order is None:
-        return make(tuple(shape))
-    stored = make(tuple(shape[d] for d in order))
-    inverse = tuple(order.index(d) for d in range(len(order)))
-    return apply("permute", [stored], dims=inverse)
+def laid_out(data: np.ndarray, order) -> np.ndarray:
+    """The values of ``data`` in a fresh dense buffer whose dims run ``order`` outer to inner."""
+    if order == tuple(range(data.ndim)):
+        return np.ascontiguousarray(data)
+    buf = np.empty(tuple(data.shape[d] for d in order), dtype=data.dtype).transpose(np.argsort(order))
+    np.copyto(buf, data)
+    return buf

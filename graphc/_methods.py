@@ -18,15 +18,7 @@ from . import _factories, _inplace
 from . import _functional as F
 from ._functional.elementwise import DERIVED
 from ._functional.getitem import getitem, setitem
-from ._layout import (
-    check_memory_format,
-    contiguous_format,
-    is_contiguous_as,
-    preserve_format,
-    strided,
-    suggest_format,
-    to_format,
-)
+from ._layout import check_memory_format, contiguous_format, preserve_format, strided, suggest_format
 from ._tensor import Tensor
 from .device import as_device, backend_for
 
@@ -180,7 +172,7 @@ def _with_format(src, out, memory_format, op):
     fmt = suggest_format(src) if memory_format is preserve_format else memory_format
     if fmt is contiguous_format and memory_format is preserve_format:
         return out  # row-major source: conversions already give row-major results
-    return to_format(out, fmt, op)
+    return F.contiguous(out, memory_format=fmt)
 
 
 def _move(x: Tensor, device):
@@ -247,15 +239,6 @@ for _name, _dtype in (
 
 
 
-def is_contiguous(self, memory_format=None) -> bool:
-    """Whether the elements are dense in row-major order, or in ``memory_format``'s order."""
-    if memory_format is None or memory_format is contiguous_format:
-        return _is_row_major(self)
-    return is_contiguous_as(self, memory_format)
-
-
-_is_row_major = Tensor.is_contiguous
-Tensor.is_contiguous = is_contiguous
 Tensor.layout = property(lambda self: strided, doc="The tensor's layout: always graphc.strided.")
 Tensor.is_floating_point = lambda self: self._dtype.is_floating_point
 Tensor.is_complex = lambda self: self._dtype.is_complex

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import threading
 import time
 from collections import OrderedDict
 
@@ -32,6 +33,7 @@ log = logging.getLogger("graphc.compile")
 # another function with the same structure, reuses the code instead of regenerating it.
 _PROGRAMS: OrderedDict = OrderedDict()
 PROGRAM_CACHE_SIZE = 256
+_PROGRAMS_LOCK = threading.Lock()
 
 
 def build(graph, name: str, signature: str = "", backend=None, timings=None) -> Report:
@@ -41,9 +43,11 @@ def build(graph, name: str, signature: str = "", backend=None, timings=None) -> 
     t0 = time.perf_counter()
     # TF32 changes the Triton matmul's code (graphc.backends.cuda.matmul.allow_tf32), so it keys the program too
     key = (graph.structural_hash(), backend) + ((tf32_matmul(),) if backend == "triton" else ())
-    hit = _PROGRAMS.get(key)
+    with _PROGRAMS_LOCK:  # threads compile at once: an LRU move must not race an eviction
+        hit = _PROGRAMS.get(key)
+        if hit is not None:
+            _PROGRAMS.move_to_end(key)
     if hit is not None:
-        _PROGRAMS.move_to_end(key)
         optimized, schedule, program, kernels, source = hit
         timings["program cache hit"] = time.perf_counter() - t0
         log.debug("graphc.compile: %s reuses the program of an identical graph (%s)", name, key[0][:12])
@@ -52,9 +56,10 @@ def build(graph, name: str, signature: str = "", backend=None, timings=None) -> 
         _dump(report)
         return report
     report = _build_new(graph, name, signature, backend, timings, t0)
-    _PROGRAMS[key] = (report.optimized, report.schedule, report._program, report.kernels, report.program_source)
-    if len(_PROGRAMS) > PROGRAM_CACHE_SIZE:
-        _PROGRAMS.popitem(last=False)
+    with _PROGRAMS_LOCK:
+        _PROGRAMS[key] = (report.optimized, report.schedule, report._program, report.kernels, report.program_source)
+        if len(_PROGRAMS) > PROGRAM_CACHE_SIZE:
+            _PROGRAMS.popitem(last=False)
     _dump(report)
     return report
 

@@ -29,7 +29,7 @@ from ir import dtypes as dt
 from ir.errors import AutogradError, TracingError, user_location
 from ir.ops.movement import contiguous_strides
 
-from . import _state
+from . import _layout, _state
 from ._args import norm_dim
 from ._autograd_graph import _RemovableHandle, current_seq, resolve
 from ._printing import format_tensor
@@ -213,6 +213,14 @@ class Tensor:
         return (self._data.__array_interface__["data"][0] - base.__array_interface__["data"][0]) // self._data.itemsize
 
     def is_contiguous(self, memory_format=None) -> bool:
+        """Whether the elements lie densely in the order ``memory_format`` names (default
+        ``graphc.contiguous_format``: row-major; ``graphc.channels_last``: NHWC)."""
+        name = _layout.format_name(memory_format, "contiguous_format", "is_contiguous")
+        if name == "preserve_format":
+            raise RuntimeError("is_contiguous(): preserve memory format is unsupported")
+        if name != "contiguous_format":
+            order = _layout.dim_order(name, self.ndim, "is_contiguous")
+            return _layout.has_layout(self.shape, self.stride(), order)
         if self._data is None:  # a tracer: the layout eager would have
             return self._trace.is_contiguous(self)
         return bool(self._data.flags.c_contiguous)
@@ -280,10 +288,6 @@ class Tensor:
 
     @grad.setter
     def grad(self, value) -> None:
-        tracer = _state.active_tracer()
-        if tracer is not None:
-            tracer.set_grad(self, value)
-            return
         if value is not None:
             if not isinstance(value, Tensor):
                 raise TypeError(f"assigned grad expected to be a Tensor or None but got {type(value).__name__}")
@@ -291,6 +295,21 @@ class Tensor:
                 raise RuntimeError(
                     f"assigned grad has data of a different size: {list(value.shape)} vs {list(self.shape)}"
                 )
+            # PyTorch refuses these too: an optimizer would otherwise update a float parameter
+            # with an integer (or wider) gradient, or read it from another device.
+            if value._dtype is not self._dtype:
+                raise RuntimeError(
+                    f"attempting to assign a gradient with dtype {value._dtype} to a tensor with dtype "
+                    f"{self._dtype}; the gradient must match the tensor's dtype (convert it with .to({self._dtype}))"
+                )
+            if value._device != self._device:
+                raise RuntimeError(
+                    f"assigned grad has data located on {value._device}, but the tensor is on {self._device}"
+                )
+        tracer = _state.active_tracer()
+        if tracer is not None:
+            tracer.set_grad(self, value)
+            return
         self._grad = value
 
     @property

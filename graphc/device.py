@@ -9,6 +9,7 @@ itself, must not do.
 
 from __future__ import annotations
 
+import operator
 import os
 
 from backends import backend_for_device
@@ -26,10 +27,24 @@ class device:
         if not isinstance(type, str):
             raise TypeError(f"device: expected a string like 'cpu' or 'cuda:0', got {type!r}")
         if ":" in type:
+            text = type
             type, _, idx = type.partition(":")
+            if not idx.isdigit() or not idx.isascii():  # 'cuda:abc', 'cuda:-1', 'cuda:0:1'
+                raise DeviceError(f"Invalid device string: {text!r} (expected 'cpu', 'cuda' or 'cuda:<index>')")
+            if index is not None:
+                raise DeviceError(
+                    f"device: type (string) must not include an index because index was passed explicitly: {text!r}"
+                )
             index = int(idx)
         if type not in ("cpu", "cuda"):
             raise DeviceError(f"device: unknown device type {type!r}; expected 'cpu' or 'cuda'")
+        if index is not None:
+            try:
+                index = operator.index(index)
+            except TypeError:
+                raise TypeError(f"device: index must be an int, got {index!r}") from None
+            if index < 0:
+                raise DeviceError(f"Device index must not be negative, got {index}")
         self.type = type
         self.index = index
 

@@ -24,6 +24,7 @@ import json
 import math
 import os
 import zipfile
+import zlib
 from collections import OrderedDict
 
 import numpy as np
@@ -123,58 +124,172 @@ def save(obj, f, pickle_module=None, pickle_protocol=None, _use_new_zipfile_seri
             fh.close()
 
 
+# Limits a hostile or damaged archive cannot push past: nesting of the object tree (Python's
+# recursion would fail deeper), and the bytes of one tensor header.
+MAX_DEPTH = 200
+_MAX_HEADER = 1 << 16
+_ARRAY_KINDS = "biuf"  # bool, signed and unsigned ints, floats: what graphc tensors hold
+
+
 class _Reader:
-    def __init__(self, zf: zipfile.ZipFile, map_location):
+    """Rebuilds the object tree; every malformed entry raises SerializationError naming it."""
+
+    def __init__(self, zf: zipfile.ZipFile, map_location, n_arrays: int):
         self.zf = zf
         self.map_location = map_location
+        self.n_arrays = n_arrays
         self.cache: dict[int, Tensor] = {}
 
-    def decode(self, obj):
+    def fail(self, path: str, what: str):
+        raise SerializationError(f"graphc.load: malformed archive: {path}: {what}")
+
+    def decode(self, obj, path="object", depth=0):
+        if depth > MAX_DEPTH:
+            self.fail(path, f"nested deeper than {MAX_DEPTH} levels")
         if obj is None or isinstance(obj, (bool, int, float, str)):
             return obj
-        if isinstance(obj, dict) and len(obj) >= 1:
-            if "$tensor" in obj:
-                return self._tensor(obj)
-            ((tag, value),) = [(k, v) for k, v in obj.items()][:1]
-            if tag == "$float":
-                return float(value)
-            if tag == "$dtype":
-                return dt.by_name(value)
-            if tag == "$device":
-                return as_device(value)
-            if tag == "$size":
-                return Size(value)
-            if tag == "$ndarray":
-                return np.array(self._tensor(value)._host())
-            if tag == "$dict":
-                return {self.decode(k): self.decode(v) for k, v in value}
-            if tag == "$odict":
-                return OrderedDict((self.decode(k), self.decode(v)) for k, v in value)
-            if tag == "$tuple":
-                return tuple(self.decode(v) for v in value)
-            if tag == "$list":
-                return [self.decode(v) for v in value]
-        raise SerializationError(f"graphc.load: malformed archive (unknown entry {str(obj)[:80]})")
+        if not isinstance(obj, dict) or not obj:
+            self.fail(path, f"unexpected {type(obj).__name__} entry {str(obj)[:60]}")
+        if "$tensor" in obj:
+            return self._tensor(obj, path)
+        if len(obj) != 1:
+            self.fail(path, f"an entry must have one tag, got {sorted(obj)[:5]}")
+        ((tag, value),) = obj.items()
+        handler = self._TAGS.get(tag)
+        if handler is None:
+            self.fail(path, f"unknown tag {tag[:40]!r}")
+        try:
+            return handler(self, value, path, depth + 1)
+        except SerializationError:
+            raise
+        except Exception as e:  # noqa: BLE001 - a value the tag's reader refused: the archive's fault
+            self.fail(path, f"bad {tag} entry ({type(e).__name__}: {e})")
 
-    def _tensor(self, meta):
-        i = int(meta["$tensor"])
+    def _items(self, value, path, what):
+        if not isinstance(value, list):
+            self.fail(path, f"{what} must be a list, got {type(value).__name__}")
+        return value
+
+    def _float(self, value, path, depth):
+        if not isinstance(value, str) or value not in ("inf", "-inf", "nan"):
+            self.fail(path, f"$float must be 'inf', '-inf' or 'nan', got {str(value)[:40]!r}")
+        return float(value)
+
+    def _dtype(self, value, path, depth):
+        return dt.by_name(value)
+
+    def _device_tag(self, value, path, depth):
+        if not isinstance(value, str):
+            self.fail(path, "$device must be a string")
+        return as_device(value)
+
+    def _size(self, value, path, depth):
+        sizes = self._items(value, path, "$size")
+        if not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in sizes):
+            self.fail(path, f"$size must hold non-negative ints, got {str(sizes)[:60]}")
+        return Size(sizes)
+
+    def _ndarray(self, value, path, depth):
+        if not isinstance(value, dict) or "$tensor" not in value:
+            self.fail(path, "$ndarray must hold a tensor entry")
+        return np.array(self._tensor(value, path)._host())
+
+    def _pairs(self, value, path, depth):
+        out = []
+        for j, pair in enumerate(self._items(value, path, "a dict")):
+            if not isinstance(pair, list) or len(pair) != 2:
+                self.fail(f"{path} item {j}", "a dict item must be a [key, value] pair")
+            key = self.decode(pair[0], f"{path} key {j}", depth)
+            try:
+                hash(key)
+            except TypeError:
+                self.fail(f"{path} key {j}", f"a dict key must be hashable, got {type(key).__name__}")
+            out.append((key, self.decode(pair[1], f"{path}[{key!r}]", depth)))
+        return out
+
+    def _dict(self, value, path, depth):
+        return dict(self._pairs(value, path, depth))
+
+    def _odict(self, value, path, depth):
+        return OrderedDict(self._pairs(value, path, depth))
+
+    def _tuple(self, value, path, depth):
+        return tuple(self.decode(v, f"{path}[{j}]", depth) for j, v in enumerate(self._items(value, path, "$tuple")))
+
+    def _list(self, value, path, depth):
+        return [self.decode(v, f"{path}[{j}]", depth) for j, v in enumerate(self._items(value, path, "$list"))]
+
+    _TAGS = {
+        "$float": _float, "$dtype": _dtype, "$device": _device_tag, "$size": _size, "$ndarray": _ndarray,
+        "$dict": _dict, "$odict": _odict, "$tuple": _tuple, "$list": _list,
+    }
+
+    def _tensor(self, meta, path):
+        i = meta.get("$tensor")
+        if not isinstance(i, int) or isinstance(i, bool) or not 0 <= i < self.n_arrays:
+            self.fail(path, f"tensor index {str(i)[:20]} is not one of the archive's {self.n_arrays} arrays")
         if i in self.cache:
             return self.cache[i]
-        with self.zf.open(f"tensors/{i}.npy") as fh:
-            arr = np.lib.format.read_array(io.BytesIO(fh.read()), allow_pickle=False)
-        dtype = dt.by_name(meta["dtype"])
-        if arr.dtype != dtype.numpy_dtype:
-            arr = arr.astype(dtype.numpy_dtype)
-        t = _from_array(arr, dtype)
-        device = self._device(meta.get("device", "cpu"))
-        if device is not None and device != t.device:
-            t = t.to(device)
-        if meta.get("parameter"):
-            t = Parameter(t, bool(meta.get("requires_grad", True)))
-        elif meta.get("requires_grad"):
-            t.requires_grad_(True)
+        try:
+            dtype = dt.by_name(meta.get("dtype"))
+        except (TypeError, KeyError):
+            self.fail(path, f"unknown dtype {str(meta.get('dtype'))[:40]!r}")
+        arr = self._array(i, path)
+        try:
+            if arr.dtype != dtype.numpy_dtype:
+                arr = arr.astype(dtype.numpy_dtype)
+            t = _from_array(arr, dtype)
+            device = self._device(meta.get("device", "cpu"))
+            if device is not None and device != t.device:
+                t = t.to(device)
+            requires_grad = meta.get("requires_grad", False)
+            if meta.get("parameter"):
+                t = Parameter(t, bool(meta.get("requires_grad", True)))
+            elif requires_grad:
+                t.requires_grad_(True)
+        except SerializationError:
+            raise
+        except Exception as e:  # noqa: BLE001 - any failure here is the archive's; name the entry
+            self.fail(path, f"tensor {i} cannot be rebuilt ({type(e).__name__}: {e})")
         self.cache[i] = t
         return t
+
+    def _array(self, i: int, path: str) -> np.ndarray:
+        """Entry ``tensors/<i>.npy``, its header checked against the entry's size before any
+        memory is allocated (a header may claim 10**13 elements)."""
+        name = f"tensors/{i}.npy"
+        where = f"{path} ({name})"
+        try:
+            info = self.zf.getinfo(name)
+        except KeyError:
+            self.fail(where, "the entry is missing")
+        with self.zf.open(info) as fh:
+            try:
+                version = np.lib.format.read_magic(fh)
+                if version == (1, 0):
+                    shape, fortran, dtype = np.lib.format.read_array_header_1_0(fh, max_header_size=_MAX_HEADER)
+                elif version in ((2, 0), (3, 0)):
+                    shape, fortran, dtype = np.lib.format.read_array_header_2_0(fh, max_header_size=_MAX_HEADER)
+                else:
+                    self.fail(where, f"unsupported .npy version {version}")
+            except SerializationError:
+                raise
+            except Exception as e:  # noqa: BLE001 - numpy's header errors are ValueError, EOFError, ...
+                self.fail(where, f"not a .npy array ({type(e).__name__}: {e})")
+            if dtype.kind not in _ARRAY_KINDS or dtype.hasobject or dtype.fields is not None:
+                self.fail(where, f"arrays of {dtype} cannot be loaded (only bool, integer and float arrays)")
+            count = 1
+            for n in shape:
+                count *= n
+            nbytes = count * dtype.itemsize
+            available = info.file_size - fh.tell()
+            if nbytes != available:
+                self.fail(where, f"the header declares {list(shape)} {dtype} ({nbytes} bytes) but the entry holds {available} bytes")
+            data = fh.read(nbytes)
+        if len(data) != nbytes:
+            self.fail(where, f"truncated: {len(data)} of {nbytes} bytes")
+        arr = np.frombuffer(data, dtype=dtype).reshape(shape, order="F" if fortran else "C")
+        return np.array(arr, order="C")  # writable, owned, row-major
 
     def _device(self, saved: str):
         loc = self.map_location
@@ -208,38 +323,55 @@ def load(f, map_location=None, pickle_module=None, *, weights_only: bool = True,
     own = isinstance(f, (str, os.PathLike))
     fh = open(f, "rb") if own else f
     try:
-        try:
-            zf = zipfile.ZipFile(fh, "r")
-        except zipfile.BadZipFile:
-            raise SerializationError(
-                f"graphc.load: {f if own else 'the file'} is not a graphc archive (graphc.load reads only files "
-                "written by graphc.save, and never unpickles; files from torch.save or pickle are refused)"
-            ) from None
-        with zf:
-            names = set(zf.namelist())
-            if _MANIFEST not in names:
-                raise SerializationError(
-                    f"graphc.load: {f if own else 'the file'} is a zip archive but not a graphc one "
-                    f"(no {_MANIFEST}); graphc.load never unpickles, so torch.save files are refused"
-                )
-            try:
-                manifest = json.loads(zf.read(_MANIFEST).decode("utf-8"))
-            except ValueError as e:
-                raise SerializationError(f"graphc.load: corrupt manifest: {e}") from None
-            if not isinstance(manifest, dict) or manifest.get("format") != _FORMAT:
-                raise SerializationError("graphc.load: not a graphc archive (bad format tag)")
-            if manifest.get("version", 0) > _VERSION:
-                raise SerializationError(
-                    f"graphc.load: archive version {manifest.get('version')} is newer than this graphc reads ({_VERSION})"
-                )
-            reader = _Reader(zf, map_location)
-            obj = reader.decode(manifest["object"])
-            if callable(map_location) and not isinstance(map_location, dict):
-                obj = _map_callable(obj, map_location)
-            return obj
+        obj = _read(fh, map_location, f if own else "the file")
     finally:
         if own:
             fh.close()
+    if callable(map_location) and not isinstance(map_location, dict):
+        obj = _map_callable(obj, map_location)
+    return obj
+
+
+def _read(fh, map_location, what):
+    """The object of the archive in ``fh``; a damaged zip (whatever ``zipfile`` raises for it:
+    BadZipFile, NotImplementedError for a bogus version, ValueError, zlib.error...) is a
+    SerializationError too."""
+    try:
+        return _read_zip(fh, map_location, what)
+    except (SerializationError, MemoryError):
+        raise
+    except Exception as e:  # noqa: BLE001 - every other failure comes from the file's bytes
+        raise SerializationError(f"graphc.load: {what} is a damaged archive ({type(e).__name__}: {e})") from None
+
+
+def _read_zip(fh, map_location, what):
+    try:
+        zf = zipfile.ZipFile(fh, "r")
+    except zipfile.BadZipFile:
+        raise SerializationError(
+            f"graphc.load: {what} is not a graphc archive (graphc.load reads only files "
+            "written by graphc.save, and never unpickles; files from torch.save or pickle are refused)"
+        ) from None
+    with zf:
+        if _MANIFEST not in set(zf.namelist()):
+            raise SerializationError(
+                f"graphc.load: {what} is a zip archive but not a graphc one "
+                f"(no {_MANIFEST}); graphc.load never unpickles, so torch.save files are refused"
+            )
+        try:
+            manifest = json.loads(zf.read(_MANIFEST).decode("utf-8"))
+        except (ValueError, RecursionError, zipfile.BadZipFile, EOFError, zlib.error) as e:
+            raise SerializationError(f"graphc.load: corrupt manifest {_MANIFEST}: {type(e).__name__}: {e}") from None
+        if not isinstance(manifest, dict) or manifest.get("format") != _FORMAT:
+            raise SerializationError("graphc.load: not a graphc archive (bad format tag)")
+        version, n_arrays = manifest.get("version", 0), manifest.get("arrays")
+        if not isinstance(version, int) or version > _VERSION:
+            raise SerializationError(
+                f"graphc.load: archive version {str(version)[:20]} is not one this graphc reads ({_VERSION})"
+            )
+        if not isinstance(n_arrays, int) or isinstance(n_arrays, bool) or n_arrays < 0 or "object" not in manifest:
+            raise SerializationError(f"graphc.load: malformed archive: {_MANIFEST} lacks 'object' or 'arrays'")
+        return _Reader(zf, map_location, n_arrays).decode(manifest["object"])
 
 
 def _map_callable(obj, fn):

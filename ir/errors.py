@@ -84,6 +84,19 @@ class TracingError(GraphcError, RuntimeError):
     """
 
 
+class IntegerDivisionError(GraphcError, RuntimeError, ZeroDivisionError):
+    """Integer division or remainder by zero (``//``, ``%``, ``div(..., rounding_mode=...)``,
+    ``fmod`` on integer tensors). PyTorch raises here too: an integer quotient by zero has
+    no value (numpy would silently give 0). Fix: mask the zero divisors first, or divide in
+    floating point (``a / b`` gives inf or nan).
+    """
+
+
+class ValueCheckError(GraphcError, RuntimeError):
+    """An input's values break what the op requires (``binary_cross_entropy`` outside [0, 1]):
+    raised eagerly, or by a compiled program when the values arrive (``ir.ops.checks``)."""
+
+
 class DeviceError(GraphcError, RuntimeError):
     """A device that is not available (``cuda`` without a GPU or without Triton),
     or tensors of one op on different devices.

@@ -243,6 +243,8 @@ SAMPLES = {
     "full": [_sample("f", [], {"shape": (3, 4), "dtype": f32, "value": 2.5})],
     "iota": [_sample("i", [], {"shape": (3, 4), "dtype": i64, "axis": 1})],
     "constant": [_sample("c", [], {"shape": (2, 2), "dtype": f32, "value": np.arange(4.0).reshape(2, 2)})],
+    "check_range": [_sample("f64-in", [np.abs(np.tanh(_X))], {"low": 0.0, "high": 1.0, "message": "m"}),
+                    _sample("edges", [np.array([0.0, 1.0, 0.5], dtype=np.float32)], {"low": 0.0, "high": 1.0, "message": "m"})],
     **LINALG_SAMPLES,
 }
 NO_VALUES = {"input"}  # a graph input has no implementation to compare

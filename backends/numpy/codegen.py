@@ -16,6 +16,7 @@ per kernel ``program.kernels[i].source``) so a user can read what runs.
 from __future__ import annotations
 
 import re
+import threading
 
 import numpy as np
 
@@ -25,6 +26,7 @@ from backends.loader import load_source
 from ir import dtypes as dt
 from ir import ops as ops_table
 from ir.graph import is_scalar_constant, leaving_aliases
+from ir.ops.core import scalar_value
 from ir.passes.fusion import MATMUL, POINTWISE, REDUCTION, SINGLE
 from ir.passes.memory import plan_memory
 from ir.printer import format_node
@@ -33,9 +35,21 @@ from . import kernels as K
 from . import runtime as R
 
 
+def _checked_args(n, args: list) -> list:
+    """``args`` with an integer divisor wrapped in a zero check (rows with ``divisor``)."""
+    i = n.opdef.extra.get("divisor") if n.kind == ops_table.ELEMENTWISE else None
+    if i is None or not n.dtype.is_integer:
+        return args
+    src = n.inputs[i]
+    if is_scalar_constant(src) and scalar_value(src) != 0:
+        return args
+    return args[:i] + [f"K.check_divisor({args[i]}, {n.op!r})"] + args[i + 1 :]
+
+
 def emit_out(n, args: list, out: str) -> list:
     """Statements computing elementwise (or cast) node ``n`` of ``args`` into array ``out``:
     the row's ufunc with ``out=``, its ``out=`` recipe, or its callable's result copied in."""
+    args = _checked_args(n, args)
     if n.kind == ops_table.CAST:
         if n.dtype.is_bool:
             return [f"np.not_equal({args[0]}, 0, out={out})"]
@@ -50,6 +64,7 @@ def emit_out(n, args: list, out: str) -> list:
 
 def emit_expr(n, args: list) -> str:
     """An allocating numpy expression for elementwise (or cast) node ``n`` (row-block kernels)."""
+    args = _checked_args(n, args)
     if n.kind == ops_table.CAST:
         if n.dtype.is_bool:
             return f"({args[0]} != 0)"
@@ -224,6 +239,7 @@ class NumpyCodegen:
         self.env_ready: set = set()  # node ids with a value in run()'s scope
         self.kernels: list[KernelInfo] = []
         self.kernel_src: list[str] = []
+        self.private_slots: list = []  # (elements, dtype) of buffers only one kernel uses
 
     # -- naming ------------------------------------------------------------
     @staticmethod
@@ -310,7 +326,12 @@ class NumpyCodegen:
                         args.append(expr)  # only unit dims change: the same flat block
                         continue
                     for vnode in reversed(chain):
-                        expr = view_expr(vnode, expr, "(hi - lo,) + " + repr(tuple(vnode.shape[1:])) if not flat and rows is not None and len(vnode.shape) == len(domain) else None)
+                        if flat:
+                            # Flat blocks: every value has the domain's shape, so a broadcast-like view
+                            # here only adds or drops size-1 dims; it reads the same elements in the
+                            # same order, and reshaping the block to the whole view's shape would fail.
+                            continue
+                        expr = view_expr(vnode, expr, "(hi - lo,) + " + repr(tuple(vnode.shape[1:])) if rows is not None and len(vnode.shape) == len(domain) else None)
                     args.append(expr)
             dead = []
             for i in n.inputs:
@@ -413,10 +434,20 @@ class NumpyCodegen:
 
         names, body = {}, []
 
+        def misaligned(r, shape, consumer_shape, consumer_row) -> bool:
+            """Whether a blocked value whose row axis is ``r`` lands on another axis of its consumer
+            (numpy aligns shapes from the right: a row-reduced (n,) read by an (m, n) op runs along
+            its columns, so the consumer needs the whole value, not its block of rows)."""
+            if not blocked or consumer_row is None or r is None:
+                return False
+            return r + len(consumer_shape) - len(shape) != consumer_row
+
         def value(i, consumer_shape, consumer_row):
             if is_scalar_constant(i):
                 return scalar_literal(i)
             if i.id in names:
+                if misaligned(row_of.get(i.id), i.shape, consumer_shape, consumer_row):
+                    return "__unblockable__"
                 return names[i.id]
             if i.id in in_name:
                 return external(i, consumer_shape, consumer_row)
@@ -437,6 +468,8 @@ class NumpyCodegen:
                 elif blocked and r is None and vnode.op == "expand":
                     return "__unblockable__"
                 expr = view_expr(vnode, expr, shape)
+            if misaligned(r, i.shape, consumer_shape, consumer_row):
+                return "__unblockable__"
             return expr
 
         # Blocked kernels whose values all run along the row axis write with out= into
@@ -572,6 +605,8 @@ class NumpyCodegen:
             release_inputs(n, idx)
             if n.id not in out_name:
                 slot_of[n.id] = (key, k_slot)
+        if any("__unblockable__" in line for line in body):
+            return None  # a value is read along another axis than its rows: whole arrays instead
         row_elems = int(np.prod(domain)) // max(1, domain[0])
         spec = "[" + ", ".join(f"(np.{d}, {rest!r})" for d, rest in slots) + "]"
         lines.append("    def block(lo, hi, s):")
@@ -599,7 +634,9 @@ class NumpyCodegen:
             mm = k.nodes[0]
             epilogue = k.nodes[1:]
             a, b = mm.inputs
-            ins = list(k.inputs)
+            # An operand that fusion inlines as a literal (a one-element constant) is an array
+            # to np.matmul: pass it in like any input.
+            ins = list(k.inputs) + [n for n in (a, b) if n not in k.inputs]
             outs = list(k.outputs)
             params = [f"i{j}" for j in range(len(ins))] + [f"o{j}" for j in range(len(outs))]
             lines = [f"def {fname}({', '.join(params)}):"]
@@ -608,10 +645,12 @@ class NumpyCodegen:
             out_name = {n.id: f"o{j}" for j, n in enumerate(outs)}
             target = out_name.get(mm.id)
             if target is None:
-                # The product only feeds the epilogue: a buffer kept with the program, so
-                # large products do not page-fault fresh memory on every call.
+                # The product only feeds the epilogue: a buffer kept with the program (one per
+                # calling thread), so large products do not page-fault fresh memory on every call.
                 target = f"M{k.id}"
-                self.consts[target] = np.empty(tuple(mm.shape), dtype=mm.dtype.numpy_dtype)
+                slot = len(self.plan.slot_elems) + len(self.private_slots)
+                self.private_slots.append((mm.numel, mm.dtype))
+                lines.append(f"    {target} = B.get({slot}, {tuple(mm.shape)!r})")
             mm_dst = target
             out_kw = f", out={target}"
             lines.append(f"    np.matmul({in_name[a.id]}, {in_name[b.id]}{out_kw})")
@@ -635,7 +674,8 @@ class NumpyCodegen:
         params = [f"i{j}" for j in range(len(ins))]
         lines = [f"def {fname}({', '.join(params)}):"]
         lines.append(f'    """{format_node(n)}"""')
-        lines.append(f"    return R.run_op({n.op!r}, [{', '.join(params)}], {attrs_name}, {tuple(n.shape)!r}, D{k.id})")
+        lines.append(f"    return R.run_op({n.op!r}, [{', '.join(params)}], {attrs_name}, {tuple(n.shape)!r}, D{k.id}, N{k.id})")
+        self.consts[f"N{k.id}"] = format_node(n)
         self.consts[f"D{k.id}"] = n.dtype
         return fname, lines, ins, [n]
 
@@ -732,17 +772,27 @@ def _view_row(vnode, r):
     return None
 
 
-class Buffers:
-    """The memory plan's reusable slots, allocated on first use and kept."""
+class Buffers(threading.local):
+    """The memory plan's reusable slots (and kernels' private buffers), per calling thread.
 
-    def __init__(self, plan):
-        self.plan = plan
-        self.arrays = [None] * len(plan.slot_elems)
+    Allocated on first use and kept, so a replay in a loop touches no fresh memory. They
+    belong to the thread, not to the program: two threads running the same cached program
+    at once (a compiled function called from a thread pool, or the fused eager backward of
+    two training loops) must not write each other's intermediates. ``threading.local`` runs
+    ``__init__`` again in each thread that first touches the object, and frees that
+    thread's arrays when it ends.
+    """
+
+    def __init__(self, plan, private=()):
+        slots = [(n, d) for n, d in zip(plan.slot_elems, plan.slot_dtype)] + list(private)
+        self.specs = [(max(1, n), d.numpy_dtype) for n, d in slots]
+        self.arrays = [None] * len(slots)
 
     def get(self, slot, shape):
         arr = self.arrays[slot]
         if arr is None:
-            arr = self.arrays[slot] = np.empty(max(1, self.plan.slot_elems[slot]), dtype=self.plan.slot_dtype[slot].numpy_dtype)
+            elems, dtype = self.specs[slot]
+            arr = self.arrays[slot] = np.empty(elems, dtype=dtype)
         n = 1
         for s in shape:
             n *= s
@@ -762,7 +812,10 @@ def compile_schedule(schedule, name: str = "graph") -> Program:
     """Generate, compile and return the numpy :class:`Program` for ``schedule``."""
     gen = NumpyCodegen(schedule, name)
     source = gen.generate()
-    namespace = {"np": np, "K": K, "R": R, "O": K.row_functions(), "B": Buffers(gen.plan), "__name__": "graphc_numpy_program"}
+    namespace = {
+        "np": np, "K": K, "R": R, "O": K.row_functions(), "B": Buffers(gen.plan, gen.private_slots),
+        "__name__": "graphc_numpy_program",
+    }
     namespace.update(gen.consts)
     fn = load_source(source, f"numpy-{name}", namespace, "run")
     return Program(name, source, gen.kernels, fn, gen.plan)

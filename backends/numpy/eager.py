@@ -17,7 +17,8 @@ answer cannot change:
 * views call the row's numpy view directly (basic-indexing views index with the row's
   ``np_index`` tuple, built once).
 
-Anything else (bfloat16 results, which need rounding; other kinds) runs ``run_op``.
+Anything else (bfloat16 results, which need rounding; integer division, whose divisor is
+checked for zeros; other kinds) runs ``run_op``.
 The kernel is a function ``kernel(arrays, attrs) -> ndarray``.
 """
 
@@ -137,7 +138,8 @@ def eager_kernel(op, attrs: dict, in_shapes, in_dtypes, shape, dtype):
     if op.kind == ops_table.VIEW:
         kernel = _view(op, attrs, shape)
     elif dtype is not dt.bfloat16 and _EXTOBJ is not None:  # bfloat16 rounds after every op: run_op does it
-        if op.kind == ops_table.ELEMENTWISE and op.numpy is not None:
+        checks_divisor = dtype.is_integer and op.extra.get("divisor") is not None  # run_op checks for zeros
+        if op.kind == ops_table.ELEMENTWISE and op.numpy is not None and not checks_divisor:
             kernel = _elementwise(op, shape, dtype)
         elif op.kind == ops_table.REDUCE:
             kernel = _reduce(op, attrs, in_dtypes, in_shapes, dtype)

@@ -4,6 +4,6 @@ Rows carry their numpy implementations, so the backend's eager path is the refer
 evaluator itself; generated code calls the same functions (``K.round_bf16``, ``O.<op>``).
 """
 
-from ir.ops.evaluate import KIND_IMPLS, finish, reduce_kwargs, round_bf16, row_functions, run_op
+from ir.ops.evaluate import KIND_IMPLS, check_divisor, finish, reduce_kwargs, round_bf16, row_functions, run_op
 
-__all__ = ["KIND_IMPLS", "finish", "reduce_kwargs", "round_bf16", "row_functions", "run_op"]
+__all__ = ["KIND_IMPLS", "check_divisor", "finish", "reduce_kwargs", "round_bf16", "row_functions", "run_op"]

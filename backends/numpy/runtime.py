@@ -108,9 +108,18 @@ class Scratch(threading.local):
         return arr[:size].reshape(shape)
 
 
-def run_op(name: str, arrays, attrs, shape, dtype):
-    """One primitive through the eager kernels (for ops that fuse with nothing)."""
-    return K.run_op(ops_table.OPS[name], arrays, attrs, shape, dtype)
+def run_op(name: str, arrays, attrs, shape, dtype, node: str = ""):
+    """One primitive through the eager kernels (for ops that fuse with nothing).
+
+    ``node`` is the IR node's text (with the user's source line): a bad value found at run
+    time (an index out of range) is reported with it, since the traceback shows only
+    generated code."""
+    try:
+        return K.run_op(ops_table.OPS[name], arrays, attrs, shape, dtype)
+    except IndexError as e:
+        if not node:
+            raise
+        raise IndexError(f"{e} (in a compiled program, at {node})") from None
 
 
 def flat(a):

@@ -16,6 +16,7 @@ downwards:
 * :mod:`._common` — promotion, operands, ``out=``;
 * :mod:`.elementwise` — one primitive per function (the op-table seam);
 * :mod:`.shape` — views, reshapes, ``expand``, ``flip``, ``repeat``;
+* :mod:`.layout` — copies that promise a layout (``contiguous``, ``clone``);
 * :mod:`.indexing` — ``gather``/``scatter``/``index_*``/``take``;
 * :mod:`.sorting` — ``sort``, ``topk``, ``unique``, ``nonzero``;
 * :mod:`.pointwise` — ``where``, ``clamp``, ``isclose`` and other composites;
@@ -49,6 +50,7 @@ from . import (
     index_ops,
     indexing,
     joining,
+    layout,
     linalg,
     mathops,
     native,
@@ -72,6 +74,7 @@ from .getitem import *  # noqa: F403
 from .index_ops import *  # noqa: F403
 from .indexing import *  # noqa: F403
 from .joining import *  # noqa: F403
+from .layout import *  # noqa: F403
 from .linalg import *  # noqa: F403
 from .mathops import *  # noqa: F403
 from .native import *  # noqa: F403
@@ -93,6 +96,7 @@ __all__ = [
     *reductions.__all__,
     *linalg.__all__,
     *shape.__all__,
+    *layout.__all__,
     *joining.__all__,
     *indexing.__all__,
     *getitem.__all__,

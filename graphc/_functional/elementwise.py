@@ -17,17 +17,16 @@ import builtins
 import math
 
 from ir import dtypes as dt
-from ir.errors import DTypeError
+from ir.errors import DTypeError, IntegerDivisionError
 from ir.ops import ELEMENTWISE, OPS
 
-from .._dispatch import apply
+from .._dispatch import apply, composite
 from .._inplace import _inplace_result
-from .._layout import to_format
 from .._tensor import Tensor
 from ._common import Number, _float_of, _promote, _tensor_arg, _to, _write_out
 
 __all__ = [
-    "round", "relu", "log10", "square", "logical_not", "clone", "add", "sub", "subtract", "rsub", "div", "divide", "true_divide", "fmod", "pow", "float_power", "fmax", "fmin", "logical_and", "logical_or", "logical_xor", "type_as",
+    "round", "relu", "log10", "square", "logical_not", "add", "sub", "subtract", "rsub", "div", "divide", "true_divide", "fmod", "pow", "float_power", "fmax", "fmin", "logical_and", "logical_or", "logical_xor", "type_as",
 ]
 
 
@@ -64,9 +63,20 @@ def round(input, *, decimals=0, out=None):
 # functions derived from the op table: every row with a Binding (names, promotion, out=)
 
 
+def _zero_divisor(other, dtype, op: str) -> None:
+    """Integer division by a Python 0 raises now, also while tracing: the constant zero would
+    let ``simplify`` fold away the division that checks it (``(a // 0) * 0`` is ``0``)."""
+    if isinstance(other, Number) and not isinstance(other, bool) and other == 0 and not dtype.is_differentiable:
+        raise IntegerDivisionError(f"{op}: integer division by zero (ZeroDivisionError)")
+
+
 def _binary_row(name: str, promote: str):
+    checks_divisor = OPS[name].extra.get("divisor") == 1
+
     def fn(input, other, *, out=None):
         (a, b), dtype = _promote(input, other)
+        if checks_divisor:
+            _zero_divisor(other, dtype, name)
         if promote == "float" and not dtype.is_differentiable:
             a, b = _to(a, dt.default_float()), _to(b, dt.default_float())
         return _write_out(out, apply(name, [a, b]))
@@ -108,7 +118,9 @@ for _row in OPS.values():
 globals().update(DERIVED)
 __all__ += sorted(DERIVED)
 # the derived functions this module's hand-written ones call
-floor_divide, log, maximum, minimum, mul, trunc = (DERIVED[n] for n in ("floor_divide", "log", "maximum", "minimum", "mul", "trunc"))
+floor_divide, log, lt, maximum, minimum, mul, ne, trunc = (
+    DERIVED[n] for n in ("floor_divide", "log", "lt", "maximum", "minimum", "mul", "ne", "trunc")
+)
 
 
 def relu(input, inplace: bool = False):
@@ -126,6 +138,8 @@ def log10(input, *, out=None):
 
 def square(input, *, out=None):
     x = _tensor_arg(input, "square")
+    if x._dtype.is_bool:  # PyTorch squares bools as int64 (True * True counts, it is not an and)
+        x = _to(x, dt.int64)
     return _write_out(out, mul(x, x))
 
 
@@ -136,15 +150,6 @@ def logical_not(input, *, out=None):
 
 
 
-
-
-def clone(input, *, memory_format=None):
-    """A copy with its own memory; gradients flow back to ``input``. ``memory_format``
-    (``preserve_format`` by default) sets the copy's layout (``graphc.channels_last``)."""
-    x = _tensor_arg(input, "clone")
-    if memory_format is None:
-        return apply("copy", [x])
-    return to_format(x, memory_format, "clone", copy=True)
 
 
 def _binary(name: str, a, b, out=None):
@@ -188,13 +193,21 @@ def div(input, other, *, rounding_mode=None, out=None):
             a, b = _to(a, dt.default_float()), _to(b, dt.default_float())
         return _write_out(out, apply("div", [a, b]))
     if rounding_mode == "floor":
-        return floor_divide(input, other, out=out)
+        with composite("DivBackward2", input, other) as c:
+            return _write_out(out, c.result(floor_divide(input, other)))
     if rounding_mode == "trunc":
         (a, b), dtype = _promote(input, other)
         if dtype.is_floating_point:
-            return _write_out(out, trunc(apply("div", [a, b])))
-        q = apply("div", [_to(a, dt.float64), _to(b, dt.float64)])
-        return _write_out(out, _to(trunc(q), dtype))
+            with composite("DivBackward2", input, other) as c:
+                return _write_out(out, c.result(trunc(apply("div", [a, b]))))
+        _zero_divisor(other, dtype, "div")
+        # Integers stay integers (float64 would round quotients past 2**53): the floor
+        # quotient (which refuses a zero divisor), moved up by one where the division was
+        # inexact and the signs differ.
+        q = apply("floor_divide", [a, b])
+        r = sub(a, mul(q, b))
+        inexact_neg = logical_and(ne(r, 0), logical_xor(lt(a, 0), lt(b, 0)))
+        return _write_out(out, add(q, _to(inexact_neg, dtype)))
     raise ValueError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found {rounding_mode!r}")
 
 
@@ -207,7 +220,8 @@ divide = true_divide = div
 
 def fmod(input, other, *, out=None):
     """C-style modulus: the result takes the sign of the dividend."""
-    (a, b), _ = _promote(input, other)
+    (a, b), dtype = _promote(input, other)
+    _zero_divisor(other, dtype, "fmod")
     q = div(a, b, rounding_mode="trunc")
     return _write_out(out, sub(a, mul(q, b)))
 

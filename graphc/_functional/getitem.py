@@ -26,8 +26,8 @@ from .._factories import _from_array, tensor
 from .._inplace import _check_overlap, _inplace_result, copy_
 from .._tensor import Tensor
 from ._common import _operand
-from .elementwise import add, lt, mul
-from .pointwise import where
+from .elementwise import add, mul
+from .indexing import _checked_index
 from .shape import broadcast_tensors, expand, permute, reshape
 
 __all__ = ["masked_select"]
@@ -175,11 +175,40 @@ def _basic_getitem(x: Tensor, key):
 _FULL = slice(None)
 
 
+def _check_masks(x: Tensor, items) -> None:
+    """A bool mask must have the shape of the dims it indexes (PyTorch refuses others; numpy
+    would read a shorter mask as a list of indices of 0 and 1)."""
+    dim = 0
+    for k in items:
+        if k is None:
+            continue
+        if isinstance(k, Tensor) and k._dtype.is_bool:
+            for i, n in enumerate(k.shape):
+                if dim + i >= x.ndim or x.shape[dim + i] != n:
+                    raise IndexError(
+                        f"The shape of the mask {fmt_shape(k.shape)} at index {i} does not match the shape of the "
+                        f"indexed tensor {fmt_shape(x.shape)} at index {dim + i}"
+                    )
+            dim += k.ndim
+        else:
+            dim += 1
+
+
+def _has_mask(key) -> bool:
+    keys = key if isinstance(key, tuple) else (key,)
+    return any(
+        (isinstance(k, Tensor) and k._dtype.is_bool) or (isinstance(k, np.ndarray) and k.dtype == np.bool_)
+        or (isinstance(k, list) and k and isinstance(k[0], (bool, np.bool_)))
+        for k in keys
+    )
+
+
 def getitem(x: Tensor, key) -> Tensor:
     y = _basic_getitem(x, key)
     if y is not None:
         return y
     items = _expand_key(x, key)
+    _check_masks(x, items)
     # Bool masks become one integer index tensor per masked dim.
     expanded = []
     for k in items:
@@ -252,15 +281,10 @@ def _basic_grad_fn_name(x: Tensor, y: Tensor, items) -> Tensor:
 
 
 def _normalize_index(idx: Tensor, size: int, dim: int) -> Tensor:
-    if idx._data is not None and idx.numel():
-        arr = np.asarray(idx._host())
-        bad = arr[(arr >= size) | (arr < -size)]
-        if bad.size:
-            raise IndexError(f"index {int(bad.flat[0])} is out of bounds for dimension {dim} with size {size}")
-        if (arr >= 0).all():
-            return idx if idx._dtype is dt.int64 else apply("cast", [idx], dtype=dt.int64)
+    """int64 indices into a dim of ``size``, negatives counted from the end (PyTorch wraps
+    advanced indices); out-of-range entries raise (see :func:`_checked_index`)."""
     idx = apply("cast", [idx], dtype=dt.int64) if idx._dtype is not dt.int64 else idx
-    return where(lt(idx, 0), add(idx, size), idx)
+    return _checked_index(idx, size, "", dim, wrap=True)
 
 
 def _advanced(y: Tensor, adv) -> Tensor:
@@ -289,9 +313,12 @@ def setitem(x: Tensor, key, value) -> None:
     if _state.active_tracer() is None and x._node is None and not x.requires_grad and not value_requires_grad and not (
         x._base is not None and x._base.requires_grad
     ) and not _ints_with_advanced(key):
+        if _has_mask(key):
+            _check_masks(x, _expand_key(x, key))
         _fast_setitem(x, key, value)
         return
     items = _expand_key(x, key)
+    _check_masks(x, items)
     basic = all(k is None or isinstance(k, (int, slice)) for k in items)
     if basic:
         copy_(getitem(x, tuple(items)), value)

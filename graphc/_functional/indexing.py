@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from ir.errors import ShapeError
 from ir.ops import fmt_shape
 from ir.ops.movement import contiguous_strides
@@ -15,7 +17,7 @@ from .._dispatch import apply
 from .._factories import arange, full, tensor
 from .._tensor import Tensor
 from ._common import _tensor_arg, _to
-from .elementwise import add, mul
+from .elementwise import add, lt, mul
 from .shape import _slice, expand, reshape
 
 __all__ = [
@@ -25,6 +27,43 @@ __all__ = [
 
 def _as_1d(x: Tensor) -> Tensor:
     return reshape(x, (1,)) if x.ndim == 0 else x
+
+
+def _checked_index(idx: Tensor, size: int, op: str, dim: int = 0, *, wrap: bool = False) -> Tensor:
+    """``idx`` (an integer tensor) after checking every entry lies in ``[0, size)``.
+
+    With ``wrap`` (where PyTorch wraps: ``x[idx]``, ``take``) ``[-size, size)`` is allowed and
+    negative entries count from the end. Eagerly the values are checked now and the
+    IndexError names ``op``. A tracer has no values: its entries pass through an
+    ``index_select`` of ``arange(size)``, which returns them unchanged and whose row refuses
+    an out-of-range entry when the compiled program runs. Callers that combine indices
+    into flat positions (``scatter``, multi-dim advanced indexing, ``one_hot``) need this:
+    a bad index there would otherwise land on a valid position and give a wrong answer.
+    """
+    if not idx._dtype.is_integer:
+        raise IndexError(f"{op}: tensors used as indices must be long or int tensors, got {idx._dtype}")
+    data = idx._data
+    if isinstance(data, np.ndarray):
+        if data.size:
+            lo, hi = int(data.min()), int(data.max())
+            if hi >= size or lo < (-size if wrap else 0):
+                bad = hi if hi >= size else lo
+                prefix = f"{op}: " if op else ""
+                raise IndexError(f"{prefix}index {bad} is out of bounds for dimension {dim} with size {size}")
+            if wrap and lo < 0:
+                idx = _wrapped(idx, size)
+        return idx
+    if data is not None:  # a device tensor: its backend checks bounds in the kernel
+        return _wrapped(idx, size) if wrap else idx
+    if wrap:
+        idx = _wrapped(idx, size)
+    positions = arange(size, dtype=idx._dtype, device=idx._device)
+    return reshape(apply("index_select", [positions, reshape(idx, (-1,))], axis=0), tuple(idx.shape))
+
+
+def _wrapped(idx: Tensor, size: int) -> Tensor:
+    """Negative entries of ``idx`` counted from the end (``idx + size``)."""
+    return apply("where", [lt(idx, 0), add(idx, size), idx])
 
 
 def gather(input, dim, index, *, sparse_grad=False):
@@ -67,14 +106,15 @@ def scatter(input, dim, index, src=None, value=None, *, reduce=None):
     if x.ndim == 0 or index.ndim == 0:
         src1 = _as_1d(src) if src.ndim == 0 else src
         return reshape(scatter(_as_1d(x), dim if x.ndim else 0, _as_1d(index), src1, reduce=reduce), tuple(x.shape))
+    d = norm_dim(dim, x.ndim, "scatter")
+    _check_scatter_shapes(x, d, index, src, "scatter")
+    index = _checked_index(index, x.shape[d], "scatter", d)
     if reduce == "add":
         return scatter_add(x, dim, index, src)
     if reduce == "multiply":
-        d = norm_dim(dim, x.ndim, "scatter")
         return apply("scatter_reduce", [x, index, _to(_slice_to(src, index.shape), x._dtype)], axis=d, reduce="prod")
     if reduce is not None:
         raise ValueError(f"reduce argument must be either add or multiply, got {reduce!r}")
-    d = norm_dim(dim, x.ndim, "scatter")
     src = _slice_to(_to(src, x._dtype), index.shape)
     # Flatten to one axis of positions so index_copy can write them.
     strides = contiguous_strides(x.shape)
@@ -91,6 +131,21 @@ def scatter(input, dim, index, src=None, value=None, *, reduce=None):
     flat = reshape(expand(flat, tuple(index.shape)), (-1,))
     out = apply("index_copy", [reshape(x, (-1,)), flat, reshape(src, (-1,))], axis=0)
     return reshape(out, tuple(x.shape))
+
+
+def _check_scatter_shapes(x, d, index, src, op):
+    """PyTorch's scatter shape rule: index has x's dims, and outside ``d`` it is no larger than
+    ``x`` (positions beyond would fall on the next row of the flat layout) nor than ``src``."""
+    if index.ndim != x.ndim and not (index.ndim <= 1 and x.ndim <= 1):
+        raise RuntimeError(f"{op}: index {fmt_shape(index.shape)} must have as many dims as self {fmt_shape(x.shape)}")
+    src_shape = tuple(src.shape) if isinstance(src, Tensor) else None
+    for a, n in enumerate(index.shape):
+        too_big = (a != d and n > x.shape[a]) or (src_shape is not None and a < len(src_shape) and n > src_shape[a])
+        if too_big:
+            raise RuntimeError(
+                f"{op}: expected index {fmt_shape(index.shape)} to be no larger than self {fmt_shape(x.shape)} apart "
+                f"from dimension {d}" + (f" and no larger than src {fmt_shape(src_shape)}" if src_shape is not None else "")
+            )
 
 
 def full_like_index(index, value, x):
@@ -143,4 +198,7 @@ def index_copy(input, dim, index, source):
 
 
 def take(input, index):
-    return index_select(reshape(input, (-1,)), 0, reshape(index, (-1,))).reshape(tuple(index.shape))
+    """``input`` read as 1-d at ``index`` (negative entries count from the end, as in PyTorch)."""
+    x = reshape(_tensor_arg(input, "take"), (-1,))
+    flat = _checked_index(reshape(index, (-1,)), x.shape[0], "take", wrap=True)
+    return reshape(apply("index_select", [x, flat], axis=0), tuple(index.shape))

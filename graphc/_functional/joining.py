@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import builtins
+import operator
 
 from ir import dtypes as dt
 from ir.errors import ShapeError
@@ -13,7 +14,7 @@ from .._args import norm_dim
 from .._dispatch import apply, composite
 from .._tensor import Tensor
 from ._common import _tensor_arg, _to, _write_out
-from .elementwise import clone
+from .layout import clone
 from .shape import _slice, flatten, reshape, squeeze, unsqueeze
 
 __all__ = [
@@ -101,16 +102,34 @@ def split(tensor, split_size_or_sections, dim=0):
 
 
 def tensor_split(input, indices_or_sections, dim=0):
+    """Views of ``input`` along ``dim``: ``k`` nearly equal sections (an int or a 0-d tensor), or
+    the pieces between the given indices (a list or 1-d tensor, read like Python slice bounds:
+    negative counts from the end, a piece past the end or between decreasing bounds is empty)."""
     x = _tensor_arg(input, "tensor_split")
+    if x.ndim == 0:
+        raise RuntimeError("tensor_split expected at least a 1-dimensional tensor, but got a tensor with 0 dims")
     d = norm_dim(dim, x.ndim, "tensor_split")
     n = x.shape[d]
-    if isinstance(indices_or_sections, int):
-        k = indices_or_sections
-        sizes = [n // k + (1 if i < n % k else 0) for i in range(k)]
-    else:
-        bounds = [0] + list(indices_or_sections) + [n]
-        sizes = [builtins.max(0, builtins.min(b, n) - builtins.min(a, n)) for a, b in zip(bounds, bounds[1:])]
-    return split(x, sizes, d)
+    spec = indices_or_sections
+    if isinstance(spec, Tensor):
+        if spec.ndim > 1 or not spec._dtype.is_integer:
+            raise RuntimeError(
+                "tensor_split expected tensor_indices_or_sections to be a zero-dimensional or one-dimensional "
+                f"tensor of integers, but got a {spec.ndim}-d tensor of {spec._dtype}"
+            )
+        spec = int(spec.item()) if spec.ndim == 0 else [int(i) for i in spec.tolist()]
+    if isinstance(spec, int):
+        if spec <= 0:
+            raise RuntimeError(f"number of sections must be larger than 0, got {spec}")
+        sizes = [n // spec + (1 if i < n % spec else 0) for i in range(spec)]
+        return split(x, sizes, d)
+    bounds = [operator.index(b) for b in spec]
+    pieces, start = [], 0
+    for stop in bounds + [n]:
+        lo, hi, _ = slice(start, stop).indices(n)
+        pieces.append(_slice(x, d, lo, builtins.max(lo, hi)))
+        start = stop
+    return tuple(pieces)
 
 
 def chunk(input, chunks, dim=0):

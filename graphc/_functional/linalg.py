@@ -103,6 +103,10 @@ vdot = dot
 
 
 def outer(input, vec2):
+    """The outer product of two vectors."""
+    for name, v in (("self", input), ("vec2", vec2)):
+        if _tensor_arg(v, "outer").ndim != 1:
+            raise RuntimeError(f"outer: Expected 1-D argument {name}, but got {v.ndim}-D")
     return mul(unsqueeze(input, -1), unsqueeze(vec2, 0))
 
 
@@ -140,6 +144,8 @@ def triu(input, diagonal=0):
 
 def diagonal(input, offset=0, dim1=0, dim2=1):
     x = _tensor_arg(input, "diagonal")
+    if x.ndim < 2:
+        raise RuntimeError(f"diagonal: expected a tensor with at least 2 dims, got a {x.ndim}-d tensor")
     if (dim1, dim2) != (0, 1) and (dim1, dim2) != (-2, -1) or x.ndim != 2:
         x = movedim(x, (dim1, dim2), (-2, -1))
     n, m = x.shape[-2], x.shape[-1]
@@ -157,9 +163,11 @@ def diag(input, diagonal=0):
     x = _tensor_arg(input, "diag")
     if x.ndim == 2:
         return globals()["diagonal"](x, diagonal)
+    if x.ndim != 1:
+        raise RuntimeError(f"diag(): Supports 1D or 2D tensors. Got {x.ndim}D")
     n = x.shape[0] + builtins.abs(diagonal)
-    out = zeros(n * n, dtype=x._dtype)
-    idx = arange(x.shape[0])
+    out = zeros(n * n, dtype=x._dtype, device=x._device)
+    idx = arange(x.shape[0], device=x._device)
     pos = add(mul(add(idx, builtins.max(-diagonal, 0)), n), add(idx, builtins.max(diagonal, 0)))
     return reshape(apply("index_add", [out, pos, x], axis=0), (n, n))
 

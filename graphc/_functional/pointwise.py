@@ -8,6 +8,7 @@ import numpy as np
 
 from ir import dtypes as dt
 from ir.errors import DTypeError, ShapeError
+from ir.ops import broadcast_shapes
 
 from .._dispatch import apply, composite, constant
 from .._tensor import Tensor
@@ -31,7 +32,12 @@ def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False) -> bool:
 
 
 def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
-    (a, b), _ = _promote(input, other)
+    """``|a - b| <= atol + rtol * |b|`` elementwise (equal values, infinities included, are close)."""
+    (a, b), dtype = _promote(input, other)
+    if dtype.is_bool:  # bools are close when equal (subtracting them is an error)
+        return eq(a, b)
+    if not dtype.is_floating_point:  # integers: the difference in float64 (uint8 0 - 1 would wrap to 255)
+        a, b = _to(a, dt.float64), _to(b, dt.float64)
     close = le(abs(sub(a, b)), add(mul(abs(b), rtol), atol))
     close = logical_or(close, eq(a, b))
     if equal_nan:
@@ -43,6 +49,11 @@ def where(condition, input=None, other=None, *, out=None):
     """``input`` where ``condition`` holds, else ``other``. With one argument: ``nonzero``."""
     if input is None and other is None:
         return nonzero(condition, as_tuple=True)
+    if isinstance(condition, Tensor) and not (condition._dtype.is_bool or condition._dtype is dt.uint8):
+        raise DTypeError(
+            f"where expected condition to be a boolean tensor, but got a tensor with dtype {condition._dtype} "
+            "(compare first: graphc.where(x != 0, ...))"
+        )
     cond = _to(condition, dt.bool_) if isinstance(condition, Tensor) else condition
     (a, b), _ = _promote(input, other)
     if not isinstance(cond, Tensor):
@@ -59,6 +70,7 @@ def masked_fill(input, mask, value):
         )
     if not isinstance(mask, Tensor) or not mask._dtype.is_bool:
         raise DTypeError(f"masked_fill: expected a bool mask, got {getattr(mask, 'dtype', type(mask).__name__)}")
+    broadcast_shapes(tuple(x.shape), tuple(mask.shape), op="masked_fill")  # a ShapeError naming masked_fill
     v = _to(value, x._dtype) if isinstance(value, Tensor) else constant(value, x._dtype, x._device)
     return apply("where", [mask, v, x])
 
@@ -97,6 +109,9 @@ def clamp_max(input, max):
 
 
 def lerp(input, end, weight):
+    """input + weight * (end - input)."""
+    shapes = [tuple(t.shape) for t in (input, end, weight) if isinstance(t, Tensor)]
+    broadcast_shapes(*shapes, op="lerp")
     return add(input, mul(weight, sub(end, input)))
 
 
@@ -110,6 +125,8 @@ def addcdiv(input, tensor1, tensor2, *, value=1):
 
 def nan_to_num(input, nan=0.0, posinf=None, neginf=None):
     x = _tensor_arg(input, "nan_to_num")
+    if not x._dtype.is_floating_point:  # integers and bools hold no nan or inf: a copy, as in PyTorch
+        return apply("copy", [x])
     info = np.finfo(x._dtype.numpy_dtype)
     x = where(isnan(x), nan, x)
     x = where(logical_and(isinf(x), gt(x, 0)), float(info.max) if posinf is None else posinf, x)

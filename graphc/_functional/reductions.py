@@ -15,11 +15,30 @@ from ir.errors import DTypeError
 from .._args import norm_dim, norm_dims, reduced_count
 from .._dispatch import apply, composite
 from .._factories import zeros
+from .._grad_mode import is_grad_enabled
 from .._tensor import Tensor
 from ._common import _float_of, _tensor_arg, _to, _write_out
-from .elementwise import abs, add, div, exp, isinf, isnan, log, logical_not, maximum, minimum, mul, ne, pow, sqrt, sub
+from ._singular import singular_values
+from .elementwise import (
+    abs,
+    add,
+    div,
+    eq,
+    exp,
+    isinf,
+    isnan,
+    log,
+    logical_not,
+    maximum,
+    minimum,
+    mul,
+    ne,
+    pow,
+    sqrt,
+    sub,
+)
 from .pointwise import where
-from .shape import reshape, squeeze
+from .shape import movedim, reshape, squeeze, unsqueeze
 
 __all__ = [
     "sum", "nansum", "prod", "mean", "nanmean", "var", "std", "var_mean", "std_mean", "amax", "amin", "argmax",
@@ -110,18 +129,40 @@ def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
         return c.result(div(ss, float(denom)) if denom else mul(ss, float("nan")))
 
 
+def _sqrt_zero_grad(s):
+    """sqrt(s) whose gradient at ``s == 0`` is 0, PyTorch's choice for std and norms.
+
+    The plain rule gives inf * 0 = nan there: the std of a constant row or the norm of a
+    zero-padded vector would poison a whole training step. Both ``where`` s are needed:
+    the inner one keeps sqrt's own gradient finite where the outer one discards it.
+    """
+    if not (s.requires_grad and is_grad_enabled()):  # no gradient to protect: the plain sqrt
+        return sqrt(s)
+    zero = eq(s, 0)
+    return where(zero, 0.0, sqrt(where(zero, 1.0, s)))
+
+
 def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
-    """Standard deviation: sqrt of :func:`var`."""
+    """Standard deviation: sqrt of :func:`var` (its gradient is 0 where it is 0)."""
     with composite("StdBackward0", input) as c:
-        return c.result(sqrt(var(input, dim, unbiased, keepdim, correction=correction)))
+        return c.result(_sqrt_zero_grad(var(input, dim, unbiased, keepdim, correction=correction)))
+
+
+def _dim_or_unbiased(dim, unbiased):
+    """``std_mean(x, True)``: a bool in ``dim``'s place is PyTorch's positional ``unbiased``."""
+    if isinstance(dim, bool):
+        return None, dim
+    return dim, unbiased
 
 
 def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
-    return var(input, dim, unbiased, keepdim, correction=correction), mean(input, dim, keepdim)
+    dim, unbiased = _dim_or_unbiased(dim, unbiased)
+    return var(input, dim, unbiased, keepdim, correction=correction), mean(_float_of(input), dim, keepdim)
 
 
 def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
-    return std(input, dim, unbiased, keepdim, correction=correction), mean(input, dim, keepdim)
+    dim, unbiased = _dim_or_unbiased(dim, unbiased)
+    return std(input, dim, unbiased, keepdim, correction=correction), mean(_float_of(input), dim, keepdim)
 
 
 def _extreme(name, x, dim, keepdim):
@@ -217,25 +258,61 @@ def count_nonzero(input, dim=None):
     return sum(ne(input, 0), dim)
 
 
+def _nuclear_norm(input, x, dim, keepdim):
+    """The sum of the singular values over two dims (the last two of a matrix by default)."""
+    if dim is None:
+        if x.ndim != 2:
+            raise RuntimeError(f"norm(p='nuc'): expected a 2-D tensor or two dims, got a {x.ndim}-D tensor")
+        dim = (-2, -1)
+    dims = norm_dims(tuple(dim) if isinstance(dim, (tuple, list)) else (dim,), x.ndim, "norm")
+    if len(dims) != 2:
+        raise RuntimeError(f"norm(p='nuc'): expected two dims, got dim={dim}")
+    with composite("LinalgMatrixNormBackward0", input) as c:
+        r = sum(singular_values(movedim(x, dims, (-2, -1)), "norm"), -1)
+        if keepdim:
+            for d in sorted(dims):
+                r = unsqueeze(r, d)
+        return c.result(r)
+
+
 def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
-    """Vector p-norm over ``dim`` (Frobenius / 2-norm by default, ``inf`` for max-abs)."""
+    """Vector p-norm over ``dim`` (Frobenius / 2-norm by default, ``inf`` for max-abs).
+
+    As in PyTorch, the gradient at a zero vector is 0 (not nan), and the 0-"norm" (the count of
+    nonzero entries) has a ``grad_fn`` whose gradient is 0.
+    """
     x = _float_of(_tensor_arg(input, "norm"))
     if dtype is not None:
         x = _to(x, dtype)
+    if isinstance(p, str):
+        if p == "nuc":
+            return _nuclear_norm(input, x, dim, keepdim)
+        if p != "fro":
+            raise ValueError(f"norm(): p must be a number, 'fro' or 'nuc', got {p!r}")
     if x._dtype.is_complex:
         x = abs(x)  # every norm of a complex vector is the norm of its moduli
-    if p in ("fro", 2, 2.0, None):
-        with composite("NormBackward1" if dim is not None else "LinalgVectorNormBackward0", input) as c:
-            return c.result(sqrt(sum(mul(x, x), dim, keepdim)))
-    if p == float("inf"):
-        return amax(abs(x), dim if dim is not None else (), keepdim)
-    if p == float("-inf"):
-        return amin(abs(x), dim if dim is not None else (), keepdim)
-    if p == 1:
-        return sum(abs(x), dim, keepdim)
-    if p == 0:
-        return sum(_to(ne(x, 0), x._dtype), dim, keepdim)
-    return pow(sum(pow(abs(x), p), dim, keepdim), 1.0 / p)
+    name = "NormBackward1" if dim is not None else "LinalgVectorNormBackward0"
+    with composite(name, input) as c:
+        if p in ("fro", 2, 2.0, None):
+            return c.result(_sqrt_zero_grad(sum(mul(x, x), dim, keepdim)))
+        if p == float("inf"):
+            return c.result(amax(abs(x), dim if dim is not None else (), keepdim))
+        if p == float("-inf"):
+            return c.result(amin(abs(x), dim if dim is not None else (), keepdim))
+        if p == 1:
+            return c.result(sum(abs(x), dim, keepdim))
+        if p == 0:
+            # 1 per nonzero entry (nan and inf count); x * 0 carries a zero gradient to x
+            return c.result(add(sum(where(ne(x, 0), 1.0, mul(x, 0.0)), dim, keepdim), 0.0))
+        if p < 0:
+            return c.result(pow(sum(pow(abs(x), p), dim, keepdim), 1.0 / p))
+        if not (x.requires_grad and is_grad_enabled()):
+            return c.result(pow(sum(pow(abs(x), p), dim, keepdim), 1.0 / p))
+        zero = eq(x, 0)  # |x| ** p for 0 < p < 1 has an infinite slope at 0: PyTorch's gradient is 0
+        powered = where(zero, 0.0, pow(where(zero, 1.0, abs(x)), p))
+        s = sum(powered, dim, keepdim)
+        s_zero = eq(s, 0)
+        return c.result(where(s_zero, 0.0, pow(where(s_zero, 1.0, s), 1.0 / p)))
 
 
 def logsumexp(input, dim, keepdim=False):

@@ -12,14 +12,13 @@ from ir.ops import broadcast_shapes as _broadcast_shapes
 from .._args import infer_shape, norm_dim, norm_dims, reduced_count
 from .._dispatch import apply, composite
 from .._factories import _shape_arg
-from .._layout import contiguous_format, preserve_format, to_format
 from .._tensor import Size, Tensor
 from ._common import _tensor_arg
 
 __all__ = [
     "view", "reshape", "view_as", "reshape_as", "flatten", "unflatten", "squeeze", "unsqueeze", "permute",
     "transpose", "swapaxes", "swapdims", "t", "adjoint", "movedim", "moveaxis", "expand", "expand_as",
-    "broadcast_to", "broadcast_tensors", "broadcast_shapes", "contiguous", "narrow", "flip", "fliplr", "flipud",
+    "broadcast_to", "broadcast_tensors", "broadcast_shapes", "narrow", "flip", "fliplr", "flipud",
     "repeat", "tile",
 ]
 
@@ -56,7 +55,7 @@ def reshape(input, *shape):
     x = _tensor_arg(input, "reshape")
     new = infer_shape(_shape_arg(shape, "reshape"), x.numel(), "reshape", x.shape)
     if not _viewable(x, new):
-        x = apply("copy", [x])
+        x = apply("copy", [x])  # C-contiguous: the reshape below is then a view of it
     return apply("reshape", [x], shape=new)
 
 
@@ -84,7 +83,17 @@ def flatten(input, start_dim=0, end_dim=-1):
 def unflatten(input, dim, sizes):
     x = _tensor_arg(input, "unflatten")
     d = norm_dim(dim, x.ndim, "unflatten")
-    return reshape(x, tuple(x.shape[:d]) + tuple(sizes) + tuple(x.shape[d + 1 :]))
+    sizes = tuple(sizes)
+    known = 1
+    for n in sizes:
+        known *= n if n != -1 else 1
+    fits = sizes.count(-1) <= 1 and (known == x.shape[d] if -1 not in sizes else known and x.shape[d] % known == 0)
+    if not fits:
+        raise RuntimeError(
+            f"unflatten: Provided sizes {list(sizes)} don't multiply up to the size of dim {d} ({x.shape[d]}) "
+            "in the input tensor"
+        )
+    return reshape(x, tuple(x.shape[:d]) + sizes + tuple(x.shape[d + 1 :]))
 
 
 def squeeze(input, dim=None):
@@ -92,6 +101,8 @@ def squeeze(input, dim=None):
     x = _tensor_arg(input, "squeeze")
     if dim is None:
         axes = [i for i, s in enumerate(x.shape) if s == 1]
+    elif isinstance(dim, (tuple, list)) and len(dim) == 0:
+        axes = []  # squeeze(x, ()) removes nothing (norm_dims would read () as "all dims")
     else:
         axes = [a for a in norm_dims(dim if isinstance(dim, (tuple, list)) else (dim,), x.ndim, "squeeze") if x.ndim and x.shape[a] == 1]
     if not axes:
@@ -196,20 +207,14 @@ def broadcast_tensors(*tensors):
 
 
 def broadcast_shapes(*shapes):
-    return Size(_broadcast_shapes(*shapes))
-
-
-def contiguous(input, memory_format=None):
-    """This tensor when already contiguous (in ``memory_format``, row-major by default), else a copy
-    laid out that way."""
-    x = _tensor_arg(input, "contiguous")
-    if memory_format is not None and memory_format is not contiguous_format:
-        if memory_format is preserve_format:
-            raise RuntimeError("preserve memory format is unsupported by the contiguous operator")
-        return to_format(x, memory_format, "contiguous")
-    if x.is_contiguous():
-        return x
-    return apply("copy", [x])
+    """The shape tensors of these shapes broadcast to; an int ``n`` is the shape ``(n,)``."""
+    normalized = []
+    for s in shapes:
+        s = (s,) if isinstance(s, int) else tuple(s)
+        if any(not isinstance(n, int) or n < 0 for n in s):
+            raise RuntimeError(f"broadcast_shapes: shapes must be tuples of non-negative ints, got {s}")
+        normalized.append(s)
+    return Size(_broadcast_shapes(*normalized, op="broadcast_shapes"))
 
 
 def _slice(x: Tensor, dim: int, start: int, stop: int, step: int = 1) -> Tensor:
@@ -232,7 +237,11 @@ def narrow(input, dim, start, length):
 def flip(input, dims):
     """Reverse the order of elements along ``dims`` (a view with negative strides)."""
     x = _tensor_arg(input, "flip")
-    axes = norm_dims(dims if isinstance(dims, (tuple, list)) else (dims,), x.ndim, "flip")
+    dims = tuple(dims) if isinstance(dims, (tuple, list)) else (dims,)
+    # () flips nothing (norm_dims would read it as "all dims"); a 0-d tensor has one element
+    axes = norm_dims(dims, x.ndim, "flip") if dims else ()
+    if x.ndim == 0:
+        axes = ()
     starts, stops, steps = [0] * x.ndim, list(x.shape), [1] * x.ndim
     for a in axes:
         starts[a], stops[a], steps[a] = x.shape[a] - 1, -1, -1

@@ -24,7 +24,8 @@ def nonzero(input, *, as_tuple=False):
     """Indices of the nonzero elements (values decide the shape: eager only)."""
     x = _tensor_arg(input, "nonzero")
     x._need_data("nonzero")
-    idx = np.nonzero(np.asarray(x._host()))
+    arr = np.asarray(x._host())
+    idx = np.nonzero(arr) if arr.ndim else ()  # numpy refuses 0-d input; PyTorch gives (n, 0)
     if as_tuple:
         if x.ndim == 0:
             return (_from_array(np.zeros(int(bool(x.item())), np.int64)),)
@@ -44,12 +45,15 @@ def sort(input, dim=-1, descending=False, stable=False):
     arr = np.asarray(x._host())
     if x.ndim == 0:
         idx = np.zeros((), np.int64)
+    elif descending:
+        # Reverse, sort ascending (stable), reverse back: ties keep their order and NaN comes
+        # first, as in PyTorch. (Sorting -x would wrap unsigned and minimum integers.)
+        n = arr.shape[d]
+        idx = (n - 1) - np.flip(np.argsort(np.flip(arr, axis=d), axis=d, kind="stable"), axis=d)
     else:
-        key = -arr if descending and not x._dtype.is_bool else arr
-        idx = np.argsort(key, axis=d, kind="stable").astype(np.int64)
-        if descending and x._dtype.is_bool:
-            idx = np.flip(np.argsort(arr, axis=d, kind="stable"), axis=d).astype(np.int64)
-    indices = _from_array(np.ascontiguousarray(idx))
+        idx = np.argsort(arr, axis=d, kind="stable")
+    idx = idx.astype(np.int64, copy=False)
+    indices = _from_array(np.array(idx, order="C"))  # (ascontiguousarray makes 0-d arrays 1-d)
     values = gather(x, d, indices) if x.ndim else x.clone()
     return namedtuple("sort", ["values", "indices"])(values, indices)
 
@@ -59,10 +63,20 @@ def argsort(input, dim=-1, descending=False, stable=False):
 
 
 def topk(input, k, dim=-1, largest=True, sorted=True):
+    """The ``k`` largest (or smallest) entries along ``dim`` and their indices, largest first."""
     x = _tensor_arg(input, "topk")
+    result = namedtuple("topk", ["values", "indices"])
+    if x.ndim == 0:
+        norm_dim(dim, 0, "topk")
+        if k not in (0, 1):
+            raise RuntimeError(f"topk: selected index k ({k}) out of range for a 0-d tensor (k must be 0 or 1)")
+        s = sort(x)
+        return result(s.values, s.indices)
     d = norm_dim(dim, x.ndim, "topk")
+    if not 0 <= k <= x.shape[d]:
+        raise RuntimeError(f"topk: selected index k ({k}) out of range for dimension {d} of size {x.shape[d]}")
     s = sort(x, d, descending=largest)
-    return namedtuple("topk", ["values", "indices"])(narrow(s.values, d, 0, k), narrow(s.indices, d, 0, k))
+    return result(narrow(s.values, d, 0, k), narrow(s.indices, d, 0, k))
 
 
 def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=None):

@@ -22,8 +22,9 @@ from .._dispatch import apply
 from .._factories import _shape_arg, arange
 from .._tensor import Tensor
 from ._common import _tensor_arg, _to
-from .elementwise import add, clone, mul
+from .elementwise import add, mul
 from .joining import cat, chunk, hstack, split, tensor_split, unbind
+from .layout import clone
 from .linalg import diagonal
 from .reductions import _sum_dtype
 from .shape import (

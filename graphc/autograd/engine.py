@@ -176,7 +176,7 @@ def _run_backward(outputs, grad_outputs, *, retain_graph, create_graph, inputs=N
         return g
 
     choice = None
-    if not create_graph and inputs is None and accumulate and not _fused_failed and _dispatch.active_tracer() is None:
+    if not create_graph and inputs is None and accumulate and _dispatch.active_tracer() is None:
         choice = fused.choose(order, seeds, outputs)
         if choice is not None and choice.wants_fused():
             had_plan = choice.plan is not None  # the call that builds the plan compiles: not timed
@@ -216,7 +216,19 @@ def _run_backward(outputs, grad_outputs, *, retain_graph, create_graph, inputs=N
     return tuple(result)
 
 
-_fused_failed: list = []
+# Backward graphs whose fused program failed, by signature, with the error: their Choice runs
+# them op by op from then on. (One failing graph used to switch the fused path off for the whole
+# process, silently slowing every later backward.) Bounded, like the choices.
+_fused_failed: dict = {}
+FAILED_SIGNATURES = 256
+
+
+def _signature(order) -> tuple:
+    """What decides the backward graph: each recorded op with its shapes and dtypes, in order."""
+    return tuple(
+        (v.op, v.shape, v.dtype.name, tuple(v.in_shapes)) if type(v) is GradNode else (type(v).__name__,)
+        for v in order
+    )
 
 
 def _fused_backward(order, seeds, choice) -> bool:
@@ -225,13 +237,18 @@ def _fused_backward(order, seeds, choice) -> bool:
         grads = fused.run(order, seeds, _parents, choice)
     except AutogradError:
         raise
-    except Exception as e:  # never worse than the op-by-op engine: fall back, and say so once
+    except Exception as e:  # never worse than the op-by-op engine: fall back, and say so
         if os.environ.get("GRAPHC_FUSED_BACKWARD") == "strict":  # tests: surface the failure
             raise
+        ops = [v.op for v in order if type(v) is GradNode]
         logging.getLogger("graphc.autograd").warning(
-            "graphc: the fused backward failed (%s: %s); backward runs op by op from now on", type(e).__name__, e
+            "graphc: the fused backward failed (%s: %s) for a backward of %d ops (%s); this graph runs op by op "
+            "from now on. Please report it with GRAPHC_FUSED_BACKWARD=strict's traceback.",
+            type(e).__name__, e, len(ops), ", ".join(ops[:8]) + (", ..." if len(ops) > 8 else ""),
         )
-        _fused_failed.append(e)
+        choice.use_fused = False  # this signature runs op by op from now on; the others still fuse
+        if len(_fused_failed) < FAILED_SIGNATURES:
+            _fused_failed[_signature(order)] = e  # kept for debugging (what failed, and why)
         return False
     used = set()
     for v, arr in grads.items():

@@ -15,6 +15,7 @@ from ir.ops.linalg_lapack import lu_layout, qr_layout, svd_layout
 from .. import _functional as F
 from .._dispatch import apply
 from .._factories import arange, empty
+from .._functional._singular import singular_values
 from ._core import (
     eye_like,
     index_column,
@@ -121,11 +122,7 @@ def svd(A, full_matrices=True, *, driver=None, out=None):
 
 def svdvals(A, *, driver=None, out=None):
     """The singular values (real, descending)."""
-    A = matrix(A, "linalg.svdvals", square=False)
-    m, n = A.shape[-2:]
-    layout, _ = svd_layout(m, n, False)
-    packed = apply("linalg_svd", [A], full_matrices=False)
-    return write_out(out, real_part(part(packed, *layout["S"])[..., 0], True))
+    return write_out(out, singular_values(matrix(A, "linalg.svdvals", square=False), "linalg.svdvals"))
 
 
 # ----------------------------------------------------------------------------

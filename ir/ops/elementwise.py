@@ -64,12 +64,15 @@ def elementwise(
     rewrite=None,
     complex=False,
     complex_rule=False,
+    divisor=None,
     doc="",
 ):
     """Declare one elementwise row (see the module docstring). ``rewrite(node)`` is the row's own
     simplification: an existing node equal to ``node``, a cheaper ``(op, inputs, attrs)``, or None.
     ``complex``: the row takes complex inputs (numpy computes them natively); ``complex_rule``: its
-    gradient rule handles complex values itself (see :class:`~ir.ops.core.OpDef`)."""
+    gradient rule handles complex values itself (see :class:`~ir.ops.core.OpDef`).
+    ``divisor``: the index of an input that must not be zero for integer dtypes (integer division
+    by zero raises :class:`~ir.errors.IntegerDivisionError`; every backend checks it)."""
     if ufunc is not None and numpy is None:
         numpy = getattr(np, ufunc)
     helpers = {h: HELPERS[h] for h in HELPERS if _mentions(triton, h)}
@@ -96,7 +99,7 @@ def elementwise(
             ref=ref,
             complex=complex,
             complex_rule=complex_rule,
-            extra={"arity": arity, "rewrite": rewrite},
+            extra={"arity": arity, "rewrite": rewrite, "divisor": divisor},
         )
     )
 
@@ -166,16 +169,9 @@ unary("round", numpy=np.round, np_out=("np.round({0}, out={out})",), grad=ZERO, 
       doc="Round half to even, as numpy and PyTorch do.")
 unary("trunc", ufunc="trunc", grad=ZERO, props=Props(idempotent=True), binding=Binding(("trunc", "fix")),
       triton={"float": "_trunc({0})", "*": "{0}"}, libdevice="trunc")
-
-
-def _np_copy_c(a):
-    """A row-major copy: ``contiguous()`` and ``clone()`` must give dense row-major memory, which
-    ``np.copy`` (order 'K') does not for a transposed or permuted input."""
-    return np.array(a, order="C")
-
-
-unary("copy", dtype_same, numpy=_np_copy_c, np_out=("np.copyto({out}, {0})",), triton="{0}", grad=lambda n, g: g,
-      grad_name="CloneBackward0", props=Props(noop=True), doc="A copy with its own memory (clone).", complex=True)
+unary("copy", dtype_same, numpy=npmath.copy, np_out=("np.copyto({out}, {0})",), triton="{0}", grad=lambda n, g: g,
+      grad_name="CloneBackward0", props=Props(noop=True), doc="A C-contiguous copy with its own memory (clone).",
+      complex=True)
 
 # ----------------------------------------------------------------------------
 # unary maps on floats (the frontend casts integers to the default float first)
@@ -299,8 +295,9 @@ def _pow_rewrite(n):
     return None
 
 
-binary("pow", dtype_numeric, ufunc="power", triton=_pow_triton, libdevice="pow", grad=(_pow_dx, _pow_dy),
-       saves=(0, 1, "out"), props=Props(identity=1, identity_side="right"), rewrite=_pow_rewrite, complex=True)
+binary("pow", dtype_numeric, numpy=npmath.power, np_out=("O.pow({0}, {1}, out={out})",), triton=_pow_triton, libdevice="pow", grad=(_pow_dx, _pow_dy),
+       saves=(0, 1, "out"), props=Props(identity=1, identity_side="right"), rewrite=_pow_rewrite,
+       complex=True)
 
 
 def _minmax(cmp):
@@ -321,20 +318,23 @@ for _n, _cmp, _bool in (("maximum", "gt", "|"), ("minimum", "lt", "&")):
 
 
 def _atan2_dy(n, g):
+    # at the origin x * x + y * y is 0: PyTorch's gradient is 0 there (not 0 / 0 = nan)
     y, x = n[0], n[1]
-    return g / (x * x + y * y) * x
+    r2 = x * x + y * y
+    return where(r2.eq(0), 0, g / r2 * x)
 
 
 def _atan2_dx(n, g):
     y, x = n[0], n[1]
-    return -(g / (x * x + y * y) * y)
+    r2 = x * x + y * y
+    return where(r2.eq(0), 0, -(g / r2 * y))
 
 
 binary("atan2", dtype_float, ufunc="arctan2", triton="_atan2({0}, {1})", libdevice="atan2", grad=(_atan2_dy, _atan2_dx),
        saves=(0, 1), binding=Binding(("atan2", "arctan2"), promote=FLOAT))
-binary("floor_divide", dtype_numeric, ufunc="floor_divide", binding=Binding(("floor_divide",)),
+binary("floor_divide", dtype_numeric, ufunc="floor_divide", binding=Binding(("floor_divide",)), divisor=1, grad=ZERO,
        triton={"float32": "tl.floor(tl.math.div_rn({0}, {1}))", "float": "tl.floor({0} / {1})", "*": "_floordiv_int({0}, {1})"})
-binary("remainder", dtype_numeric, ufunc="remainder", binding=Binding(("remainder",)), triton={"float": "_mod_float({0}, {1})", "*": "_mod_int({0}, {1})"},
+binary("remainder", dtype_numeric, ufunc="remainder", binding=Binding(("remainder",)), divisor=1, triton={"float": "_mod_float({0}, {1})", "*": "_mod_int({0}, {1})"},
        grad=(lambda n, g: g, lambda n, g: -(g * n[0].op("floor_divide", n[1]))), saves=(0, 1))
 binary("logaddexp", dtype_float, ufunc="logaddexp", triton="_logaddexp({0}, {1})",
        grad=(lambda n, g: g / (1 + (n[1] - n[0]).exp()), lambda n, g: g / (1 + (n[0] - n[1]).exp())), saves=(0, 1),

@@ -18,6 +18,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from .. import dtypes as dt
+from ..errors import IntegerDivisionError
 from . import core as ops_table
 
 # ----------------------------------------------------------------------------
@@ -48,7 +49,17 @@ def finish(result, dtype: dt.DType) -> np.ndarray:
 # one implementation per kind: f(op, arrays, attrs, shape, dtype) -> ndarray
 
 
+def check_divisor(b, op: str):
+    """``b`` (an integer divisor) unchanged, or IntegerDivisionError when an entry is zero."""
+    if not np.all(b):
+        raise IntegerDivisionError(f"{op}: integer division by zero (ZeroDivisionError)")
+    return b
+
+
 def _elementwise(op, arrays, attrs, shape, dtype):
+    divisor = op.extra.get("divisor")
+    if divisor is not None and dtype.is_integer:
+        check_divisor(arrays[divisor], op.name)
     with np.errstate(all="ignore"):
         return finish(op.numpy(*arrays), dtype)
 

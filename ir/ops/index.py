@@ -67,10 +67,16 @@ def _shape_index_update(op, inputs, attrs):
 
 
 def check_index(opname: str, idx: np.ndarray, size: int, axis: int) -> None:
-    """PyTorch's 'index out of range' error, raised before any value is read."""
-    if idx.size and (idx.max() >= size or idx.min() < -size):
-        bad = idx.max() if idx.max() >= size else idx.min()
-        raise IndexError(f"{opname}: index {bad} is out of bounds for dimension {axis} with size {size}")
+    """PyTorch's 'index out of range' error, raised before any value is read.
+
+    Indices lie in ``[0, size)``: these rows never wrap a negative index (numpy would read
+    from the end, PyTorch's index_select/gather/scatter/index_add refuse). The frontend
+    wraps where PyTorch does (``x[idx]``, ``take``) before the row sees the index."""
+    if idx.size:
+        lo, hi = idx.min(), idx.max()
+        if lo < 0 or hi >= size:
+            bad = hi if hi >= size else lo
+            raise IndexError(f"{opname}: index {bad} is out of bounds for dimension {axis} with size {size}")
 
 
 def _grid_index(idx, axis):
@@ -167,7 +173,7 @@ def index_row(name, arity, shape_rule, numpy, grad, grad_name, doc=""):
 index_row("gather", 2, _shape_gather, _np_gather, _gather_grad, "GatherBackward0")
 index_row("scatter_add", 3, _shape_scatter_add, _np_scatter_add, _scatter_add_grad, "ScatterAddBackward0")
 index_row("index_select", 2, _shape_index_select, _np_index_select, _index_select_grad, "IndexBackward0",
-          doc="x.shape[:axis] + idx.shape + x.shape[axis+1:]; negative indices wrap.")
+          doc="x.shape[:axis] + idx.shape + x.shape[axis+1:]; indices in [0, size).")
 index_row("index_add", 3, _shape_index_update, _np_index_add, _index_add_grad, "IndexAddBackward0",
           doc="x with src added at idx along axis (repeated indices accumulate).")
 index_row("index_copy", 3, _shape_index_update, _np_index_copy, _index_copy_grad, "IndexPutBackward0",

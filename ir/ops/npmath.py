@@ -30,6 +30,30 @@ def erf(x: np.ndarray) -> np.ndarray:
     return np.copysign(r, xf).astype(x.dtype, copy=False)
 
 
+def copy(x):
+    """A C-contiguous copy (``np.copy`` keeps a transposed input's strides): the layout the
+    ``copy`` row promises, the one generated code writes into fresh buffers."""
+    return np.array(x, order="C", copy=True)
+
+
+def power(x, y, out=None):
+    """``x ** y`` with PyTorch's integer rule for negative exponents, where numpy raises:
+    ``1 ** -n == 1``, ``(-1) ** -n == ±1`` by parity, any other base gives 0 (the integer
+    part of ``1 / x ** n``). Floats are numpy's ``power``."""
+    x, y = np.asarray(x), np.asarray(y)
+    if x.dtype.kind not in "iu" or y.dtype.kind not in "iu" or not (y < 0).any():
+        return np.power(x, y, out=out)
+    neg = y < 0
+    r = np.power(x, np.where(neg, 0, y))
+    odd = (y % 2) != 0
+    small = np.where(x == 1, 1, np.where(x == -1, np.where(odd, -1, 1), 0))
+    r = np.where(neg, small, r).astype(np.result_type(x, y), copy=False)
+    if out is None:
+        return r
+    np.copyto(out, r, casting="unsafe")
+    return out
+
+
 def sigmoid(x):
     with np.errstate(over="ignore"):
         return 1.0 / (1.0 + np.exp(-x))

@@ -95,13 +95,15 @@ def _{name}(x, n):
     top = tl.minimum(tl.max(tl.where(deg > 0, deg, 0.0)), {float(MAX_DEGREE)!r}).to(tl.int32)
     p = x * 0.0 + 1.0
     q = {first}
-    for kk in range(1, top):
+    kk = 1
+    while kk < top:  # not range(1, top): Triton 3.4's interpreter gives tl.max a shape (1,), not 0-d
         k = kk * 1.0
         r = {step}
         active = k < deg
         p_next = tl.where(active, q, p)
         q = tl.where(active, r, q)
         p = p_next
+        kk += 1
     out = tl.where(deg == 0, 1.0, q)
     return tl.where(n != n, float("nan"), tl.where(deg < 0, 0.0, out))'''
 

@@ -160,6 +160,15 @@ def _case_div(g, rng):
     return g.add("div", [a, b]), [rng.uniform(-1, 1, (2, 3)), _away_from_zero(rng, (3,))]
 
 
+def _case_floor_divide(g, rng):
+    # away from the jumps (multiples of y): a zero gradient, as PyTorch's div(rounding_mode='floor')
+    a = g.add_input((2, 3), F64)
+    b = g.add_input((3,), F64)
+    va = np.array([[0.4, 4.2, -0.7], [-1.3, 1.1, 3.3]])
+    vb = np.array([2.5, 3.5, -2.5])
+    return g.add("floor_divide", [a, b]), [va, vb]
+
+
 def _case_remainder(g, rng):
     # x far from the jumps of remainder (multiples of y).
     a = g.add_input((2, 3), F64)
@@ -293,7 +302,7 @@ def _case_scatter_add(g, rng):
 
 def _case_index_select(g, rng):
     (x,), vals = _inputs(g, rng, ((4, 3), -1, 1))
-    idx = _index_const(g, [[3, 0], [3, -1]])  # 2-d index, repeats and a negative index
+    idx = _index_const(g, [[3, 0], [3, 2]])  # 2-d index with repeats (rows refuse negative indices)
     return g.add("index_select", [x, idx], axis=0), vals
 
 
@@ -447,6 +456,7 @@ CASES = {
     "igammac": _case_order_first("igammac", [0.7, 1.5, 3.0], 0.3, 3.0),
     "minimum": _case_minmax("minimum"),
     "remainder": _case_remainder,
+    "floor_divide": _case_floor_divide,
     "where": _case_where,
     "cast": _case_cast,
     "sum": _case_reduce("sum", (0, 2), False),

@@ -275,10 +275,10 @@ class HostOps:
 
     @staticmethod
     def check_index(idx, size: int, op: str, axis: int) -> None:
-        """Raise IndexError when an index lies outside ``[-size, size)`` (what the numpy
-        backend accepts: negative indices count from the end)."""
+        """Raise IndexError when an index lies outside ``[0, size)``, as the row says (see
+        ``ir.ops.index.check_index``: the frontend wraps negative indices where PyTorch does)."""
         a = to_host(idx)
-        if a.size and (a.max() >= size or a.min() < -size):
+        if a.size and (a.max() >= size or a.min() < 0):
             bad = a.max() if a.max() >= size else a.min()
             raise IndexError(f"{op}: index {bad} is out of bounds for dimension {axis} with size {size}")
 

@@ -170,7 +170,8 @@ class SingleKernel:
 
     # -- gather / index_select -------------------------------------------------------------------
     def _index_value(self, e, idx_node, coords, size, axis, mask="xmask"):
-        """Load the index for each lane, wrap negative ones, and say which lanes are in range.
+        """Load the index for each lane and say which lanes are in range (``[0, size)``: the
+        frontend has wrapped negative indices where PyTorch does).
 
         Out-of-range lanes are neither read nor written. Under the interpreter the host program
         checks the indices before the launch (an IndexError naming the op, the index and the
@@ -181,7 +182,6 @@ class SingleKernel:
         if not e.input_of[idx_node.id].stride_dims:
             iv = f"({iv} + xoffs * 0)"  # one index for every lane: make it a block like them
         e.emit(f"ix = {iv}.to(tl.int64)")
-        e.emit(f"ix = tl.where(ix < 0, ix + {size}, ix)  # negative indices wrap")
         e.emit(f"ok = {mask} & (ix >= 0) & (ix < {size})  # out-of-range lanes are not read or written")
         e.emit(
             f'tl.device_assert(ok | ({mask} == 0), "{n.op}: index out of bounds for dimension {axis} with size {size}")'

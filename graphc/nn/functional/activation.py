@@ -36,6 +36,8 @@ def threshold(input, threshold, value, inplace: bool = False):
 def hardtanh(input, min_val=-1.0, max_val=1.0, inplace: bool = False):
     """x clamped to [min_val, max_val]."""
     x = _arg(input, "hardtanh")
+    if not x._dtype.is_floating_point:  # integers stay integers (PyTorch truncates the bounds)
+        min_val, max_val = int(min_val), int(max_val)
     return _maybe_inplace(x, _F.clamp(x, min_val, max_val), inplace, "hardtanh")
 
 

@@ -69,6 +69,14 @@ def _batched4(x: Tensor, op: str) -> tuple[Tensor, bool]:
     return x, True
 
 
+def _check_positive(op: str, **values) -> None:
+    """Strides, dilations, kernel sizes and groups must be positive (0 would divide by zero
+    computing the output size; PyTorch refuses both)."""
+    for name, v in values.items():
+        if any(x <= 0 for x in (v if isinstance(v, tuple) else (v,))):
+            raise RuntimeError(f"{op}: non-positive {name} is not supported, got {name}={v}")
+
+
 def _conv_padding(padding, kernel, dilation, stride, op: str) -> tuple:
     """(top, bottom, left, right) for an int / tuple / 'same' / 'valid' padding."""
     if isinstance(padding, str):
@@ -95,6 +103,7 @@ def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
     if x.ndim != 4:
         raise ShapeError(f"unfold: expected a 4-D input (N, C, H, W), got shape {list(x.shape)}")
     k, d, s = _pair(kernel_size), _pair(dilation), _pair(stride)
+    _check_positive("unfold", kernel_size=k, dilation=d, stride=s)
     top, bottom, left, right = _conv_padding(padding, k, d, s, "unfold")
     n, c, h, w = x.shape
     oh, ow = _out_size(h, k[0], s[0], top + bottom, d[0]), _out_size(w, k[1], s[1], left + right, d[1])
@@ -119,6 +128,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     _check_same_dtype("conv2d", x, weight)
     o, cg, kh, kw = weight.shape
     n, c, h, w = x.shape
+    _check_positive("conv2d", groups=groups)
     if c != cg * groups:
         raise RuntimeError(
             f"Given groups={groups}, weight of size {list(weight.shape)}, expected input{list(x.shape)} to have "
@@ -127,6 +137,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     if o % groups:
         raise RuntimeError(f"conv2d: out_channels ({o}) must be divisible by groups ({groups})")
     s, d = _pair(stride, "stride"), _pair(dilation, "dilation")
+    _check_positive("conv2d", stride=s, dilation=d)
     top, bottom, left, right = _conv_padding(padding, (kh, kw), d, s, "conv2d")
     oh, ow = _out_size(h, kh, s[0], top + bottom, d[0]), _out_size(w, kw, s[1], left + right, d[1])
     if oh <= 0 or ow <= 0:
@@ -190,6 +201,9 @@ def _pool_geometry(x, kernel_size, stride, padding, dilation, ceil_mode, op):
     k = _pair(kernel_size, "kernel_size")
     s = k if stride is None or (isinstance(stride, (list, tuple)) and len(stride) == 0) else _pair(stride, "stride")
     p, d = _pair(padding, "padding"), _pair(dilation, "dilation")
+    _check_positive(op, kernel_size=k, stride=s, dilation=d)
+    if any(pp < 0 for pp in p):
+        raise RuntimeError(f"{op}: negative padding is not supported, got padding={p}")
     for kk, pp, dd in zip(k, p, d):
         if pp > (dd * (kk - 1) + 1) // 2:
             raise RuntimeError(
@@ -297,10 +311,11 @@ def avg_pool2d(
         else:
             xp = _pad4(x, p[0], p[0] + eh, p[1], p[1] + ew, 0.0)
             total = apply("sum", [_windows(xp, k, s, d, (oh, ow))], axes=(2,), keepdim=False)
+        exact = not x._dtype.is_floating_point  # integers: a truncating division, as PyTorch's
         if divisor_override:
-            out = _F.div(total, float(divisor_override))
+            out = _F.div(total, divisor_override, rounding_mode="trunc") if exact else _F.div(total, float(divisor_override))
         elif not (eh or ew) and (count_include_pad or p == (0, 0)):
-            out = _F.mul(total, 1.0 / (k[0] * k[1]))
+            out = _F.div(total, k[0] * k[1], rounding_mode="trunc") if exact else _F.mul(total, 1.0 / (k[0] * k[1]))
         else:
             # The count of the elements each window covers (a shape-only constant).
             one = ones((1, 1, x.shape[2], x.shape[3]), dtype=x._dtype, device=x._device)
@@ -310,7 +325,7 @@ def avg_pool2d(
             else:
                 one = _pad4(one, p[0], p[0] + eh, p[1], p[1] + ew, 0.0)
             count = apply("sum", [_windows(one, k, s, d, (oh, ow))], axes=(2,), keepdim=False)
-            out = _F.div(total, count)
+            out = _F.div(total, count, rounding_mode="trunc" if exact else None)
         out = cmp.result(out)
     return out if batched else _F.squeeze(out, 0)
 

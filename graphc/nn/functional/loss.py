@@ -5,6 +5,11 @@ from __future__ import annotations
 import builtins
 import warnings
 
+import numpy as np
+
+from ir.errors import ValueCheckError
+from ir.ops import broadcast_shapes
+
 from ... import _functional as _F
 from ..._dispatch import apply, composite
 from ..._tensor import Tensor
@@ -18,6 +23,7 @@ __all__ = [
 
 def _check_target_size(input, target, op):
     if tuple(target.shape) != tuple(input.shape):
+        broadcast_shapes(tuple(input.shape), tuple(target.shape), op=op)  # a ShapeError naming the loss
         warnings.warn(
             f"Using a target size ({target.size()}) that is different to the input size ({input.size()}). "
             "This will likely lead to incorrect results due to broadcasting. Please ensure they have the same size.",
@@ -115,6 +121,11 @@ def nll_loss(
         raise RuntimeError(
             f"weight tensor should be defined either for all {c} classes or no classes but got weight tensor of shape: {list(weight.shape)}"
         )
+    if isinstance(target._data, np.ndarray) and target.numel():
+        t = target._data[target._data != ignore_index]
+        bad = t[(t < 0) | (t >= c)]
+        if bad.size:
+            raise IndexError(f"nll_loss: Target {int(bad.flat[0])} is out of bounds (there are {c} classes).")
     with composite("NllLossBackward0", input, target, weight) as cmp:
         valid = _F.ne(target, ignore_index)
         safe = _F.where(valid, target, 0)
@@ -210,7 +221,13 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
             f"Using a target size ({target.size()}) that is different to the input size ({x.size()}) is deprecated. "
             "Please ensure they have the same size."
         )
+    message = "binary_cross_entropy: all elements of input should be between 0 and 1"
+    if isinstance(x._data, np.ndarray):
+        if x.numel() and not ((x._data >= 0) & (x._data <= 1)).all():  # NaN fails too, as in PyTorch
+            raise ValueCheckError(message)
     with composite("BinaryCrossEntropyBackward0", input, target, weight) as cmp:
+        if not isinstance(x._data, np.ndarray):  # traced or on a device: the program checks when it runs
+            x = apply("check_range", [x], low=0.0, high=1.0, message=message)
         log_x = _F.clamp_min(_F.log(x), -100.0)
         log_1mx = _F.clamp_min(_F.log(_F.rsub(x, 1.0)), -100.0)
         loss = _F.neg(_F.add(_F.mul(target, log_x), _F.mul(_F.rsub(target, 1.0), log_1mx)))

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import warnings
 
+import numpy as np
+
 from ir import dtypes as dt
 from ir.errors import DTypeError
 
 from ... import _functional as _F
 from ..._dispatch import apply, composite, constant
 from ..._factories import arange, rand
+from ..._functional.indexing import _checked_index
 from ..._tensor import Tensor
 from ...autograd.grad_mode import no_grad
 from ._common import _arg, _maybe_inplace, _reshape
@@ -122,7 +125,10 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, sca
             f"Expected tensor for argument #1 'indices' to have one of the following scalar types: Long, Int; "
             f"but got {idx._dtype} instead (while checking arguments for embedding)"
         )
-    flat = _reshape(idx, (-1,))
+    n_rows = weight.shape[0]
+    if padding_idx is not None and not -n_rows <= padding_idx < n_rows:
+        raise AssertionError(f"embedding: padding_idx {padding_idx} must be within num_embeddings ({n_rows})")
+    flat = _checked_index(_reshape(idx, (-1,)), n_rows, "embedding")
     if max_norm is not None:
         _renorm_rows_(weight, flat, float(max_norm), float(norm_type))
     with composite("EmbeddingBackward0", weight) as cmp:
@@ -171,6 +177,13 @@ def one_hot(tensor, num_classes: int = -1):
         raise RuntimeError("one_hot is only applicable to index tensor of type LongTensor.")
     if num_classes == -1:
         num_classes = int(_F.max(t).item()) + 1 if t.numel() else 0
+    if isinstance(t._data, np.ndarray) and t.numel():
+        if int(t._data.min()) < 0:
+            raise RuntimeError("one_hot: class values must be non-negative.")
+        if int(t._data.max()) >= num_classes:
+            raise RuntimeError(f"one_hot: class values must be smaller than num_classes ({num_classes}).")
+    elif t._data is None:  # traced: the compiled program checks the range (else a bad class is a zero row)
+        t = _checked_index(t, num_classes, "one_hot")
     return _F._to(_F.eq(_F.unsqueeze(t, -1), arange(num_classes, device=t._device)), dt.int64)
 
 

@@ -32,7 +32,8 @@ CASES = {
         [[0, -7], [1, 1], [2, 0], [3, 3]],
         "scatter_add: index -7 .* dimension 1 with size 5",
     ),
-    "index_add": (lambda x, i: x.index_add(0, i, x[:2]), [0, -1], [0, 5], "index_add: index 5 .* dimension 0 with size 4"),
+    # PyTorch's index_add refuses negative indices (-1 included), unlike x[i]
+    "index_add": (lambda x, i: x.index_add(0, i, x[:2]), [0, 3], [0, -1], "index_add: index -1 .* dimension 0 with size 4"),
     "index_copy": (lambda x, i: x.index_copy(0, i, x[:2]), [0, 1], [0, 5], "index_copy: index 5 .* dimension 0 with size 4"),
 }
 
@@ -77,3 +78,20 @@ def test_debug_mode_compiles_the_assert_in_for_a_gpu(monkeypatch):
     debug = k.compile_ahead("sm_90")
     assert "__assertfail" not in plain
     assert "__assertfail" in debug
+
+
+@needs_interpreter
+def test_compiled_binary_cross_entropy_checks_its_input_on_triton():
+    """The value check row runs on the host before the loss kernels (a HOST CALL)."""
+    step = graphc.compile(lambda x, y: F.binary_cross_entropy(x, y), backend="triton", warmup=False)
+    y = graphc.tensor([1.0, 0.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        x = graphc.tensor([0.25, 0.75], requires_grad=True)
+        loss = step(x, y)
+        loss.backward()
+        np.testing.assert_allclose(loss.item(), -np.log(0.25), rtol=1e-6)
+        np.testing.assert_allclose(x.grad.numpy(), [-2.0, 2.0], rtol=1e-6)
+        with pytest.raises(RuntimeError, match="between 0 and 1"):
+            step(graphc.tensor([0.5, 1.5]), y)
+    assert step.cache_info().traces == 1
