@@ -410,7 +410,14 @@ def _complex_case(name):
     return build
 
 
+def _case_check_range(g, rng):
+    """A value check passes its input (and its gradient) through unchanged."""
+    (x,), vals = _inputs(g, rng, ((2, 3), 0.1, 0.9))
+    return g.add("exp", [g.add("check_range", [x], low=0.0, high=1.0, message="m")]), vals
+
+
 CASES = {
+    "check_range": _case_check_range,
     **{n: _complex_case(n) for n in ["real", "imag", "conj", "angle", "complex"]},
     "fft_c2c": _fft_case("fft_c2c", axis=1, inverse=True, scale="sqrt"),
     "fft_r2c": _fft_case("fft_r2c", axis=1, onesided=True, scale="n"),
