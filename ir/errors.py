@@ -19,12 +19,24 @@ _PACKAGE_ROOTS = tuple(
 )
 
 
+_INTERNAL: dict = {}  # code file name -> whether it is graphc's own (tracing asks once per op)
+
+
+def _is_internal(filename: str) -> bool:
+    internal = _INTERNAL.get(filename)
+    if internal is None:
+        if len(_INTERNAL) > 4096:  # generated programs have unique names: keep the memo bounded
+            _INTERNAL.clear()
+        internal = os.path.abspath(filename).startswith(_PACKAGE_ROOTS) or filename.startswith("<frozen")
+        _INTERNAL[filename] = internal
+    return internal
+
+
 def user_frame():
     """The innermost stack frame that is not inside graphc's own packages."""
     frame = sys._getframe(1)
     while frame is not None:
-        filename = os.path.abspath(frame.f_code.co_filename)
-        if not filename.startswith(_PACKAGE_ROOTS) and not filename.startswith("<frozen"):
+        if not _is_internal(frame.f_code.co_filename):
             return frame
         frame = frame.f_back
     return None
