@@ -26,8 +26,8 @@ __all__ = [
 ]
 
 
-class layout:
-    """A tensor layout (PyTorch's ``torch.layout``): ``graphc.strided`` is the one graphc has."""
+class _Named:
+    """A singleton known by its name: prints as ``graphc.<name>``, pickles as the module's singleton."""
 
     __slots__ = ("name",)
 
@@ -38,7 +38,13 @@ class layout:
         return f"graphc.{self.name}"
 
     def __reduce__(self):
-        return self.name  # pickles as the module-level singleton
+        return self.name
+
+
+class layout(_Named):
+    """A tensor layout (PyTorch's ``torch.layout``): ``graphc.strided`` is the one graphc has."""
+
+    __slots__ = ()
 
 
 strided = layout("strided")
@@ -55,22 +61,12 @@ def check_layout(value, op: str) -> None:
     raise TypeError(f"{op}(): argument 'layout' must be graphc.layout, not {type(value).__name__}")
 
 
-
-class memory_format:
+class memory_format(_Named):
     """A memory layout name (PyTorch's ``torch.memory_format``): ``graphc.contiguous_format``,
     ``graphc.preserve_format``, ``graphc.channels_last`` (4-d, NHWC), ``graphc.channels_last_3d``
     (5-d, NDHWC)."""
 
-    __slots__ = ("name",)
-
-    def __init__(self, name: str):
-        self.name = name
-
-    def __repr__(self) -> str:
-        return f"graphc.{self.name}"
-
-    def __reduce__(self):
-        return self.name  # pickles as the module-level singleton
+    __slots__ = ()
 
 
 contiguous_format = memory_format("contiguous_format")

@@ -10,6 +10,7 @@ from . import _functional as F
 from . import _inplace
 from ._functional.creation_ops import _new_empty_strided, _resize_, _resize_as_
 from ._functional.views import _tensor_unfold
+from ._methods import _make_inplace
 from ._tensor import Tensor
 
 _METHODS = """
@@ -31,17 +32,8 @@ Tensor.new_empty_strided = _new_empty_strided
 # In-place forms: the out-of-place op, then written into the tensor (its dtype must hold the result).
 _INPLACE = """
 addbmm addmv addr baddbmm cumprod deg2rad rad2deg frac logit renorm scatter_reduce index_reduce index_fill
-index_put masked_scatter put round sign fmax fmin
+index_put masked_scatter put sign fmax fmin
 """.split()
-
-
-def _make_inplace(fn, name):
-    def method(self, *args, **kwargs):
-        return _inplace._inplace_result(self, fn(self, *args, **kwargs), name)
-
-    method.__name__ = name
-    method.__doc__ = f"In-place version of :meth:`{name[:-1]}`: writes into this tensor and returns it."
-    return method
 
 
 for _name in _INPLACE:
