@@ -13,6 +13,29 @@ __all__ = [
 ]
 
 
+
+def _affine(y, weight, bias, shape=None):
+    """``y * weight + bias`` (either may be None); ``shape`` reshapes them to broadcast per channel."""
+    if weight is not None:
+        y = _F.mul(y, weight if shape is None else _reshape(weight, shape))
+    if bias is not None:
+        y = _F.add(y, bias if shape is None else _reshape(bias, shape))
+    return y
+
+
+def _scaled(d, var, eps):
+    """The centred ``d`` over its standard deviation: ``d / sqrt(var + eps)``."""
+    return _F.mul(d, _F.rsqrt(_F.add(var, eps)))
+
+
+def _by_running_stats(x, running_mean, running_var, eps, shape, message: str):
+    """Eval mode: ``x`` normalized by the running statistics (reshaped to ``shape``)."""
+    if running_mean is None or running_var is None:
+        raise RuntimeError(message)
+    rm = _F._to(_reshape(running_mean, shape), x._dtype)
+    rv = _F._to(_reshape(running_var, shape), x._dtype)
+    return _scaled(_F.sub(x, rm), rv, eps)
+
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps: float = 1e-5):
     """Normalize over the last ``len(normalized_shape)`` dims (biased variance), then scale and shift."""
     x = _arg(input, "layer_norm")
@@ -27,12 +50,7 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps: float = 1e-
         mu = _F.mean(x, axes, keepdim=True)
         d = _F.sub(x, mu)
         var = _F.mean(_F.mul(d, d), axes, keepdim=True)
-        y = _F.mul(d, _F.rsqrt(_F.add(var, eps)))
-        if weight is not None:
-            y = _F.mul(y, weight)
-        if bias is not None:
-            y = _F.add(y, bias)
-        return cmp.result(y)
+        return cmp.result(_affine(_scaled(d, var, eps), weight, bias))
 
 
 def group_norm(input, num_groups: int, weight=None, bias=None, eps: float = 1e-5):
@@ -48,13 +66,8 @@ def group_norm(input, num_groups: int, weight=None, bias=None, eps: float = 1e-5
         mu = _F.mean(g, 2, keepdim=True)
         d = _F.sub(g, mu)
         var = _F.mean(_F.mul(d, d), 2, keepdim=True)
-        y = _reshape(_F.mul(d, _F.rsqrt(_F.add(var, eps))), tuple(x.shape))
-        shape = (1, c) + (1,) * (x.ndim - 2)
-        if weight is not None:
-            y = _F.mul(y, _reshape(weight, shape))
-        if bias is not None:
-            y = _F.add(y, _reshape(bias, shape))
-        return cmp.result(y)
+        y = _reshape(_scaled(d, var, eps), tuple(x.shape))
+        return cmp.result(_affine(y, weight, bias, (1, c) + (1,) * (x.ndim - 2)))
 
 
 def batch_norm(
@@ -101,18 +114,12 @@ def batch_norm(
                     if running_var is not None:
                         unbiased = _F.mul(_reshape(var.detach(), (c,)), count / (count - 1))
                         running_var.mul_(1.0 - momentum).add_(_F._to(unbiased, running_var._dtype), alpha=momentum)
-            y = _F.mul(d, _F.rsqrt(_F.add(var, eps)))
+            y = _scaled(d, var, eps)
         else:
-            if running_mean is None or running_var is None:
-                raise RuntimeError("batch_norm: running_mean and running_var are required in eval mode")
-            rm = _F._to(_reshape(running_mean, shape), x._dtype)
-            rv = _F._to(_reshape(running_var, shape), x._dtype)
-            y = _F.mul(_F.sub(x, rm), _F.rsqrt(_F.add(rv, eps)))
-        if weight is not None:
-            y = _F.mul(y, _reshape(weight, shape))
-        if bias is not None:
-            y = _F.add(y, _reshape(bias, shape))
-        return cmp.result(y)
+            y = _by_running_stats(
+                x, running_mean, running_var, eps, shape, "batch_norm: running_mean and running_var are required in eval mode"
+            )
+        return cmp.result(_affine(y, weight, bias, shape))
 
 
 def normalize(input, p: float = 2.0, dim: int = 1, eps: float = 1e-12, out=None):

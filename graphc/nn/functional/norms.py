@@ -8,6 +8,7 @@ from ... import _functional as _F
 from ..._dispatch import apply, composite
 from ...autograd.grad_mode import no_grad
 from ._common import _arg, _reshape
+from .normalization import _affine, _by_running_stats, _scaled
 
 __all__ = ["rms_norm", "instance_norm", "local_response_norm"]
 
@@ -30,10 +31,7 @@ def rms_norm(input, normalized_shape, weight=None, eps=None):
         eps = float(np.finfo(x._dtype.numpy_dtype).eps) if x._dtype.is_floating_point else 1e-6
     axes = tuple(range(x.ndim - len(ns), x.ndim))
     with composite("RmsNormBackward0", input, weight) as cmp:
-        y = _F.mul(x, _F.rsqrt(_F.add(_F.mean(_F.mul(x, x), axes, keepdim=True), eps)))
-        if weight is not None:
-            y = _F.mul(y, weight)
-        return cmp.result(y)
+        return cmp.result(_affine(_scaled(x, _F.mean(_F.mul(x, x), axes, keepdim=True), eps), weight, None))
 
 
 def instance_norm(
@@ -75,18 +73,13 @@ def instance_norm(
                 if running_var is not None:
                     v = _F.mul(_F.mean(_reshape(var.detach(), (n, c)), 0), count / (count - 1))
                     running_var.mul_(1.0 - momentum).add_(_F._to(v, running_var._dtype), alpha=momentum)
-            y = _F.mul(d, _F.rsqrt(_F.add(var, eps)))
+            y = _scaled(d, var, eps)
         else:
-            if running_mean is None or running_var is None:
-                raise RuntimeError("Expected running_mean and running_var to be defined when use_input_stats is false")
-            rm = _F._to(_reshape(running_mean, shape), x._dtype)
-            rv = _F._to(_reshape(running_var, shape), x._dtype)
-            y = _F.mul(_F.sub(x, rm), _F.rsqrt(_F.add(rv, eps)))
-        if weight is not None:
-            y = _F.mul(y, _reshape(weight, shape))
-        if bias is not None:
-            y = _F.add(y, _reshape(bias, shape))
-        return cmp.result(y)
+            y = _by_running_stats(
+                x, running_mean, running_var, eps, shape,
+                "Expected running_mean and running_var to be defined when use_input_stats is false",
+            )
+        return cmp.result(_affine(y, weight, bias, shape))
 
 
 def local_response_norm(input, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0):
