@@ -216,15 +216,7 @@ class SingleKernel:
         cs = {d: self.coord(e, d) for d in range(len(n.shape)) if n.shape[d] != 1}
         ic = {j: cs.get(axis + j, "0") for j in range(k_idx)}
         ix = self._index_value(e, idx, ic, x.shape[axis], axis)
-        xc = {}
-        for d in range(len(x.shape)):
-            if d < axis:
-                xc[d] = cs.get(d, "0")
-            elif d == axis:
-                xc[d] = ix
-            else:
-                xc[d] = cs.get(d - 1 + k_idx, "0")
-        v = self.load_full(e, x, xc, mask="ok")
+        v = self.load_full(e, x, _indexed_coords(cs, ix, len(x.shape), axis, k_idx), mask="ok")
         e.store(out, "xoffs", v, "xmask", n)
         k = self.make_kernel(e, [f"index_select along axis {axis}"], n.numel)
         return [k], self.alloc_launch(k, [x, idx])
@@ -284,15 +276,7 @@ class SingleKernel:
         shape = tuple(src.shape)
 
         def out_coords(cs, ix):
-            oc = {}
-            for d in range(len(x.shape)):
-                if d < axis:
-                    oc[d] = cs.get(d, "0")
-                elif d == axis:
-                    oc[d] = ix
-                else:
-                    oc[d] = cs.get(d - 1 + k_idx, "0")
-            return oc
+            return _indexed_coords(cs, ix, len(x.shape), axis, k_idx)
 
         return self._update(shape, lambda cs: {j: cs.get(axis + j, "0") for j in range(k_idx)}, out_coords, mode)
 
@@ -416,3 +400,9 @@ class SingleKernel:
         sc = f", {scalars}" if scalars else ""
         lines.append(f"{self.cg.kname(k)}.launch([{', '.join(self.cg.v(s.node) for s in k.inputs)}], [{v_out}]{sc})")
         return lines
+
+
+def _indexed_coords(cs, ix, ndim: int, axis: int, k_idx: int) -> dict:
+    """Coordinates into the indexed tensor of rank ``ndim``: ``ix`` along ``axis``; the other dims
+    come from the result's coordinates ``cs``, whose ``k_idx`` index dims stand at ``axis``."""
+    return {d: ix if d == axis else cs.get(d if d < axis else d - 1 + k_idx, "0") for d in range(ndim)}
