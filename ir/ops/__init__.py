@@ -1,7 +1,7 @@
 """The op table: every primitive of the IR, declared once, as a row that carries its behaviour.
 
 Rows live in one module per kind — :mod:`.elementwise` (maps and ``cast``), :mod:`.reduce`
-(reductions and the scan), :mod:`.movement` (views, pad, concat), :mod:`.windows` (``unfold``, ``as_strided``), :mod:`.index` (and :mod:`.scatter`: ``scatter_reduce``),
+(reductions and the scan), :mod:`.movement` (views, pad, concat), :mod:`.windows` (``unfold``, ``as_strided``), :mod:`.im2col` (convolution windows), :mod:`.index` (and :mod:`.scatter`: ``scatter_reduce``),
 :mod:`.creation` (sources, ``full``, ``iota``, random), :mod:`.linalg` (matmul),
 :mod:`.collective` (all-reduce start/wait), :mod:`.special` (special functions) and :mod:`.bits` (sign bits, frexp, gcd, shifts), :mod:`.checks` (run-time value checks) — and
 :mod:`.core` says what a row holds. ``OPS`` maps names to rows. Backends implement kinds
@@ -16,6 +16,7 @@ from . import (  # noqa: F401  (each registers its rows)
     creation,
     elementwise,
     fft,
+    im2col,
     index,
     linalg,
     linalg_lapack,

@@ -416,8 +416,25 @@ def _case_check_range(g, rng):
     return g.add("check_range", [x], low=0.0, high=1.0, message="m"), vals
 
 
+def _case_windows(name):
+    """im2col on a (1, 2, 5, 6) image, col2im on its (1, 2, 6, 2, 5) windows: 2x3 taps, stride
+    (2, 1), dilation (1, 2) (overlapping windows, so col2im sums)."""
+    geometry = {"kernel": (2, 3), "stride": (2, 1), "dilation": (1, 2)}
+
+    def build(g, rng):
+        if name == "im2col":
+            (x,), vals = _inputs(g, rng, ((1, 2, 5, 6), -1, 1))
+            return g.add("im2col", [x], **geometry), vals
+        (x,), vals = _inputs(g, rng, ((1, 2, 6, 2, 2), -1, 1))
+        return g.add("col2im", [x], size=(5, 6), **geometry), vals
+
+    return build
+
+
 CASES = {
     "check_range": _case_check_range,
+    "im2col": _case_windows("im2col"),
+    "col2im": _case_windows("col2im"),
     **{n: _complex_case(n) for n in ["real", "imag", "conj", "angle", "complex"]},
     "fft_c2c": _fft_case("fft_c2c", axis=1, inverse=True, scale="sqrt"),
     "fft_r2c": _fft_case("fft_r2c", axis=1, onesided=True, scale="n"),

@@ -1,6 +1,7 @@
 """Kernels for ops that fuse with nothing: gather / index_select (pointwise with an indexed
 load), scatter_add / index_add / index_copy (a copy, then ``tl.atomic_add`` or a store over the
-updates), concat (strided copies into slices of the output), pad, cumsum (``tl.cumsum`` with a
+updates), concat (strided copies into slices of the output), pad, convolution windows
+(``im2col``/``col2im``), cumsum (``tl.cumsum`` with a
 carry for long rows), full, iota, random (``tl.rand`` / ``tl.randn`` on the op's seed).
 
 ``SingleKernel.generate()`` returns (kernels, host lines): the host lines allocate the output,
@@ -285,6 +286,54 @@ class SingleKernel:
 
     def gen_index_copy(self):
         return self._index_update("store")
+
+    # -- convolution windows (ir/ops/im2col.py) -------------------------------------------------
+    def gen_im2col(self):
+        """Each window entry copies the pixel its window and kernel tap read (the input is
+        already padded: nothing to mask but the tail)."""
+        n = self.n
+        x = n.inputs[0]
+        (kh, kw), (sh, sw), (dh, dw) = n.attrs["kernel"], n.attrs["stride"], n.attrs["dilation"]
+        e = self.pointwise_emitter(n.shape)
+        out = e.add_output(n)
+        e.comment_node(n)
+        c = {d: self.coord(e, d) if n.shape[d] != 1 else "0" for d in range(5)}
+        e.emit(f"tap_h = {c[2]} // {kw}")
+        e.emit(f"tap_w = {c[2]} % {kw}")
+        xc = {0: c[0], 1: c[1], 2: f"({c[3]} * {sh} + tap_h * {dh})", 3: f"({c[4]} * {sw} + tap_w * {dw})"}
+        e.store(out, "xoffs", self.load_full(e, x, xc), "xmask", n)
+        doc = f"im2col: the {kh}x{kw} windows of {list(x.shape)}, stride {(sh, sw)}, dilation {(dh, dw)}"
+        k = self.make_kernel(e, [doc], n.numel)
+        return [k], self.alloc_launch(k, [x])
+
+    def gen_col2im(self):
+        """Each pixel sums the window entries that read it: per kernel tap (unrolled), the one
+        window whose tap lands on the pixel, where the stride puts a window there."""
+        n = self.n
+        g = n.inputs[0]
+        (kh, kw), (sh, sw), (dh, dw) = n.attrs["kernel"], n.attrs["stride"], n.attrs["dilation"]
+        oh, ow = g.shape[3], g.shape[4]
+        e = self.pointwise_emitter(n.shape)
+        out = e.add_output(n)
+        e.comment_node(n)
+        c = {d: self.coord(e, d) if n.shape[d] != 1 else "0" for d in range(4)}
+        e.emit(f"acc = tl.zeros([XBLOCK], dtype={E.tl_type(E.compute_type(n.dtype))})")
+        for axis, taps, s, dil, count in (("h", kh, sh, dh, oh), ("w", kw, sw, dw, ow)):
+            pixel = c[2 if axis == "h" else 3]
+            for i in range(taps):
+                e.emit(f"{axis}{i} = {pixel} - {i * dil}")
+                hit = f"({axis}{i} >= 0) & ({axis}{i} < {s * count})"
+                e.emit(f"ok_{axis}{i} = {hit}" + (f" & ({axis}{i} % {s} == 0)" if s > 1 else ""))
+        for i in range(kh):
+            for j in range(kw):
+                e.emit(f"m{i}_{j} = xmask & ok_h{i} & ok_w{j}")
+                gc = {0: c[0], 1: c[1], 2: str(i * kw + j), 3: f"(h{i} // {sh})" if sh > 1 else f"h{i}",
+                      4: f"(w{j} // {sw})" if sw > 1 else f"w{j}"}
+                e.emit(f"acc += {self.load_full(e, g, gc, mask=f'm{i}_{j}')}")
+        e.store(out, "xoffs", "acc", "xmask", n)
+        doc = f"col2im: {list(g.shape)} windows ({kh}x{kw}, stride {(sh, sw)}, dilation {(dh, dw)}) summed into {list(n.shape)}"
+        k = self.make_kernel(e, [doc], n.numel)
+        return [k], self.alloc_launch(k, [g])
 
     # -- concat: strided copies into slices of the output --------------------------------------------------
     def gen_concat(self):

@@ -1,6 +1,6 @@
-"""Convolution and pooling over an *unfold*: strided ``slice`` views of the padded
-input, one per kernel offset, joined by a single ``concat``; a convolution is then
-one (batched) ``matmul`` and a pooling one reduction over the window dim."""
+"""Convolution and pooling over an *unfold*: the ``im2col`` row copies the kernel windows of
+the padded input into one tensor (``ir/ops/im2col.py``); a convolution is then one (batched)
+``matmul`` and a pooling one reduction over the window dim."""
 
 from __future__ import annotations
 
@@ -33,30 +33,12 @@ def _pad4(x: Tensor, top: int, bottom: int, left: int, right: int, value=0.0) ->
 
 
 def _windows(x: Tensor, kernel, stride, dilation, out_hw) -> Tensor:
-    """(N, C, KH*KW, OH, OW): the kernel windows of the padded 4-d ``x``.
-
-    Two stages of strided ``slice`` views and one ``concat`` each: the KH row
-    offsets give (N, C, KH, OH, Wp), whose KW column offsets give
-    (N, C, KH, KW, OH, OW). That is 2 (KH + KW) + 2 ops instead of one per
-    kernel offset, no per-pixel work, and a backward of one ``pad`` per slice.
-    """
-    (kh, kw), (sh, sw), (dh, dw), (oh, ow) = kernel, stride, dilation, out_hw
-    n, c, hp, wp = x.shape
-    rows = []
-    for i in range(kh):
-        h0 = i * dh
-        piece = apply("slice", [x], starts=(0, 0, h0, 0), stops=(n, c, h0 + sh * (oh - 1) + 1, wp), steps=(1, 1, sh, 1))
-        rows.append(apply("reshape", [piece], shape=(n, c, 1, oh, wp)))
-    y = rows[0] if kh == 1 else apply("concat", rows, axis=2)  # (N, C, KH, OH, Wp)
-    cols = []
-    for j in range(kw):
-        w0 = j * dw
-        piece = apply(
-            "slice", [y], starts=(0, 0, 0, 0, w0), stops=(n, c, kh, oh, w0 + sw * (ow - 1) + 1), steps=(1, 1, 1, 1, sw)
-        )
-        cols.append(apply("reshape", [piece], shape=(n, c, kh, 1, oh, ow)))
-    z = cols[0] if kw == 1 else apply("concat", cols, axis=3)  # (N, C, KH, KW, OH, OW)
-    return _reshape(z, (n, c, kh * kw, oh, ow))
+    """(N, C, KH*KW, OH, OW): the kernel windows of the padded 4-d ``x``, one ``im2col`` row
+    (one strided copy; its gradient is one ``col2im``)."""
+    w = apply("im2col", [x], kernel=tuple(map(int, kernel)), stride=tuple(map(int, stride)),
+              dilation=tuple(map(int, dilation)))
+    assert tuple(w.shape[3:]) == tuple(out_hw), (w.shape, out_hw)  # the frontend's size formula agrees
+    return w
 
 
 def _batched4(x: Tensor, op: str) -> tuple[Tensor, bool]:

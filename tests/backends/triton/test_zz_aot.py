@@ -25,6 +25,12 @@ from backends.triton.codegen import program
 AOT_MAX = int(os.environ.get("GRAPHC_AOT_MAX", "120"))
 
 
+def _conv_grad(img, weight):
+    """A strided, padded convolution and the gradient of its input (im2col, then col2im)."""
+    out = F.conv2d(img, weight, stride=2, padding=1)
+    return out.detach(), graphc.autograd.grad(out.sum(), img)[0]
+
+
 def _representative_kernels():
     """Compile a few functions that cover every kernel kind, and return their kernels."""
     graphc.manual_seed(0)
@@ -37,6 +43,7 @@ def _representative_kernels():
         (lambda x: (x.gather(1, idx), graphc.cat([x, x], 0), F.pad(x, (1, 2)), x.cumsum(1)), (x,)),
         (lambda x: x.scatter_add(1, idx, x[:, :2]) + graphc.rand(8, 32), (x,)),
         (lambda x: x.to(graphc.bfloat16) @ x.t().to(graphc.bfloat16), (x,)),
+        (_conv_grad, (graphc.randn(2, 3, 9, 8, requires_grad=True), graphc.randn(4, 3, 3, 3))),  # im2col and col2im
     ]
     kernels = []
     with warnings.catch_warnings():

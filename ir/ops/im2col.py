@@ -1,0 +1,116 @@
+"""Convolution windows as two rows: ``im2col`` copies every kernel window of a (padded) image
+batch into one dense tensor, and ``col2im`` adds window values back where they were read.
+
+A convolution is ``im2col`` and one batched matmul; a pooling, ``im2col`` and one reduction over
+the window dim. The two rows are each other's gradient (``col2im`` is ``im2col``'s adjoint), so
+a convolution's backward is one ``col2im`` and double backward works. On numpy ``im2col`` is one
+strided copy and ``col2im`` one strided add per kernel offset; on Triton each is one pointwise
+kernel (``col2im`` gathers: each pixel sums the window entries that read it).
+
+Layout: the image is ``(N, C, H, W)``, already padded; the windows are ``(N, C, KH*KW, OH, OW)``
+with the kernel offset ``(i, j)`` at ``i * KW + j`` and ``OH = (H - DH*(KH-1) - 1) // SH + 1``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+from ..errors import ShapeError
+from .core import INDEX, OpDef, dtype_first, fmt_shape, register
+
+_ATTRS = ("kernel", "stride", "dilation")
+
+
+def window_count(size: int, k: int, s: int, d: int) -> int:
+    """How many windows of ``k`` taps ``d`` apart fit in ``size``, one every ``s``."""
+    return (size - d * (k - 1) - 1) // s + 1
+
+
+def _check_attrs(op, attrs):
+    for name in _ATTRS:
+        v = attrs[name]
+        if len(v) != 2 or any(not isinstance(a, int) or a <= 0 for a in v):
+            raise ShapeError(f"{op.name}: {name} must be two positive ints, got {v}")
+
+
+def _shape_im2col(op, inputs, attrs):
+    (x,) = inputs
+    _check_attrs(op, attrs)
+    if len(x.shape) != 4:
+        raise ShapeError(f"{op.name}: expected an (N, C, H, W) input, got {fmt_shape(x.shape)}")
+    n, c, h, w = x.shape
+    (kh, kw), (sh, sw), (dh, dw) = (attrs[a] for a in _ATTRS)
+    oh, ow = window_count(h, kh, sh, dh), window_count(w, kw, sw, dw)
+    if oh < 0 or ow < 0:
+        raise ShapeError(f"{op.name}: a {kh}x{kw} kernel (dilation {(dh, dw)}) does not fit {fmt_shape(x.shape)}")
+    return (n, c, kh * kw, oh, ow)
+
+
+def _shape_col2im(op, inputs, attrs):
+    (g,) = inputs
+    _check_attrs(op, attrs)
+    h, w = attrs["size"]
+    (kh, kw), (sh, sw), (dh, dw) = (attrs[a] for a in _ATTRS)
+    expect = (kh * kw, window_count(h, kh, sh, dh), window_count(w, kw, sw, dw))
+    if len(g.shape) != 5 or tuple(g.shape[2:]) != expect:
+        raise ShapeError(f"{op.name}: windows of shape {fmt_shape(g.shape)} do not match an image of size {(h, w)}")
+    return (g.shape[0], g.shape[1], h, w)
+
+
+def _np_im2col(arrays, attrs, shape, dtype):
+    (x,) = arrays
+    (kh, kw), (sh, sw), (dh, dw) = (attrs[a] for a in _ATTRS)
+    n, c, _, oh, ow = shape
+    s_n, s_c, s_h, s_w = x.strides
+    windows = as_strided(x, shape=(n, c, kh, kw, oh, ow), strides=(s_n, s_c, s_h * dh, s_w * dw, s_h * sh, s_w * sw))
+    return np.ascontiguousarray(windows).reshape(shape)
+
+
+def _np_col2im(arrays, attrs, shape, dtype):
+    (g,) = arrays
+    (kh, kw), (sh, sw), (dh, dw) = (attrs[a] for a in _ATTRS)
+    n, c, _, oh, ow = g.shape
+    h, w = shape[2:]
+    if ow >= 16:  # rows long enough: one strided add per tap, straight into the image
+        out = np.zeros(shape, dtype=g.dtype)
+        g6 = g.reshape(n, c, kh, kw, oh, ow)
+        for i in range(kh):
+            for j in range(kw):
+                out[:, :, _taps(i, dh, sh, oh), _taps(j, dw, sw, ow)] += g6[:, :, i, j]
+        return out
+    # Small images (the late layers of a CNN): numpy's loop over many 2- to 15-element rows
+    # costs more than the adds, so add with the batch and channels innermost instead.
+    gt = np.ascontiguousarray(g.reshape(n * c, kh, kw, oh, ow).transpose(1, 2, 3, 4, 0))
+    out = np.zeros((h, w, n * c), dtype=g.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            out[_taps(i, dh, sh, oh), _taps(j, dw, sw, ow)] += gt[i, j]
+    return np.ascontiguousarray(out.transpose(2, 0, 1)).reshape(shape)
+
+
+def _taps(i: int, dilation: int, stride: int, count: int) -> slice:
+    """The image rows (or columns) that tap ``i`` of the ``count`` windows reads."""
+    return slice(i * dilation, i * dilation + stride * (count - 1) + 1, stride)
+
+
+def _geometry(attrs) -> dict:
+    return {a: attrs[a] for a in _ATTRS}
+
+
+def _im2col_grad(n, g):
+    return [g.op("col2im", size=tuple(n.in_shapes[0][2:]), **_geometry(n.attrs)) if n.needs(0) else None]
+
+
+def _col2im_grad(n, g):
+    return [g.op("im2col", **_geometry(n.attrs)) if n.needs(0) else None]
+
+
+register(OpDef("im2col", INDEX, 1, _shape_im2col, dtype_first, _ATTRS, grad=_im2col_grad, grad_name="Im2ColBackward0",
+               numpy=_np_im2col, complex=True, complex_rule=True,
+               doc="Every (attrs['kernel']) window of the (N, C, H, W) input, taps attrs['dilation'] apart, one "
+                   "every attrs['stride']: (N, C, KH*KW, OH, OW)."))
+register(OpDef("col2im", INDEX, 1, _shape_col2im, dtype_first, _ATTRS + ("size",), grad=_col2im_grad,
+               grad_name="Col2ImBackward0", numpy=_np_col2im, complex=True, complex_rule=True,
+               doc="The (N, C, *attrs['size']) image whose pixels sum the window entries that read them "
+                   "(im2col's adjoint)."))
