@@ -26,201 +26,25 @@ from backends.loader import load_source
 from ir import dtypes as dt
 from ir import ops as ops_table
 from ir.graph import is_scalar_constant, leaving_aliases
-from ir.ops.core import scalar_value
 from ir.passes.fusion import MATMUL, POINTWISE, REDUCTION, SINGLE
 from ir.passes.memory import plan_memory
 from ir.printer import format_node
 
 from . import kernels as K
 from . import runtime as R
-
-
-def _checked_args(n, args: list) -> list:
-    """``args`` with an integer divisor wrapped in a zero check (rows with ``divisor``)."""
-    i = n.opdef.extra.get("divisor") if n.kind == ops_table.ELEMENTWISE else None
-    if i is None or not n.dtype.is_integer:
-        return args
-    src = n.inputs[i]
-    if is_scalar_constant(src) and scalar_value(src) != 0:
-        return args
-    return args[:i] + [f"K.check_divisor({args[i]}, {n.op!r})"] + args[i + 1 :]
-
-
-def emit_out(n, args: list, out: str) -> list:
-    """Statements computing elementwise (or cast) node ``n`` of ``args`` into array ``out``:
-    the row's ufunc with ``out=``, its ``out=`` recipe, or its callable's result copied in."""
-    args = _checked_args(n, args)
-    if n.kind == ops_table.CAST:
-        if n.dtype.is_bool:
-            return [f"np.not_equal({args[0]}, 0, out={out})"]
-        return [f"np.copyto({out}, {args[0]}, casting='unsafe')"]
-    row = n.opdef
-    if row.np_ufunc:
-        return [f"np.{row.np_ufunc}({', '.join(args)}, out={out})"]
-    if row.np_out:
-        return [s.format(*args, out=out) for s in row.np_out]
-    return [f"{out}[...] = O.{row.name}({', '.join(args)})"]
-
-
-def emit_expr(n, args: list) -> str:
-    """An allocating numpy expression for elementwise (or cast) node ``n`` (row-block kernels)."""
-    args = _checked_args(n, args)
-    if n.kind == ops_table.CAST:
-        if n.dtype.is_bool:
-            return f"({args[0]} != 0)"
-        return f"{args[0]}.astype(np.{n.dtype.numpy_dtype.name})"
-    row = n.opdef
-    call = f"np.{row.np_ufunc}" if row.np_ufunc else f"O.{row.name}"
-    return f"{call}({', '.join(args)})"
-
-
-def writes_in_place(n) -> bool:
-    """Whether ``n``'s out= form is one ufunc call, which may write over an input it last reads."""
-    return n.kind == ops_table.ELEMENTWISE and n.opdef.np_ufunc is not None
-
-
-def reduce_call(n, src: str, out: str | None = None) -> str:
-    """The numpy call of reduction node ``n`` over ``src`` (into ``out`` when given).
-
-    A reduction whose result keeps its input's dtype is its combining row's ufunc ``reduce``
-    (``np.add.reduce`` is what ``np.sum`` calls, without ``np.sum``'s Python wrapper)."""
-    spec = n.opdef.reduce
-    axes = tuple(n.attrs["axes"])
-    axis = (str(axes[0]) if axes else "None") if spec.index else repr(axes)
-    extra = "".join(f", {k}=np.{np.dtype(v).name}" for k, v in K.reduce_kwargs(spec, n.inputs[0].dtype).items())
-    target = f", out={out}" if out is not None else ""
-    ufunc = combine_ufunc(n)
-    call = f"np.{ufunc}.reduce" if ufunc is not None and len(n.inputs[0].shape) > 0 else f"np.{spec.numpy}"
-    return f"{call}({src}, axis={axis}, keepdims={bool(n.attrs['keepdim'])}{target}{extra})"
-
-
-# A reduction over at most this many elements per output is unrolled into combine ufunc calls:
-# numpy reduces a short axis one output at a time (a sum over a size-4 axis of 16K elements
-# takes ~80 µs), while three elementwise adds over strided slices take ~20 µs.
-UNROLL_MAX = 8
-# Rows at least this long reduce through np.vecdot (a dot product: one pass, no temporary,
-# accuracy like np.sum's pairwise sum) when the reduction is a sum over the last axis.
-VECDOT_MIN = 16
-_HAS_VECDOT = hasattr(np, "vecdot")  # numpy >= 2.0
-
-
-def combine_ufunc(n) -> str | None:
-    """The numpy ufunc that combines partial results of reduction ``n`` (``add`` for a sum), when
-    reducing with it is the reduction itself: not an arg-reduction, NaN handled by the ufunc, and
-    the result in the input's dtype (no wider accumulator)."""
-    spec = n.opdef.reduce
-    if spec.index or spec.nan != "combine" or n.dtype is not n.inputs[0].dtype or n.dtype is dt.bfloat16:
-        return None
-    if K.reduce_kwargs(spec, n.inputs[0].dtype):
-        return None
-    name = ops_table.OPS[spec.combine].np_ufunc
-    return name if isinstance(getattr(np, name or "", None), np.ufunc) else None
-
-
-def unrolled_reduce(n, src: str, out: str | None, name: str | None = None) -> list | None:
-    """Statements reducing ``src`` by node ``n`` as elementwise combine calls over slices of the
-    reduced axes (see :data:`UNROLL_MAX`), into ``out`` (or a new array ``name``); None when the
-    reduction is not one the combine ufunc computes, or is too long or empty."""
-    ufunc = combine_ufunc(n)
-    shape = tuple(n.inputs[0].shape)
-    axes = tuple(n.attrs["axes"])
-    count = 1
-    for a in axes:
-        count *= shape[a]
-    if ufunc is None or not axes or not shape or not 2 <= count <= UNROLL_MAX:
-        return None
-    keep = bool(n.attrs["keepdim"])
-    picks = [()]
-    for a in axes:
-        picks = [p + (j,) for p in picks for j in range(shape[a])]
-
-    def piece(p):
-        idx = [":"] * len(shape)
-        for a, j in zip(axes, p):
-            idx[a] = f"{j}:{j + 1}" if keep else str(j)
-        while idx and idx[-1] == ":":
-            idx.pop()
-        return f"{src}[{', '.join(idx)}]"
-
-    first, rest = picks[0], picks[1:]
-    if out is None:  # new arrays (a 0-d result is a numpy scalar, which takes no out=)
-        lines = [f"{name} = np.{ufunc}({piece(first)}, {piece(rest[0])})"]
-        return lines + [f"{name} = np.{ufunc}({name}, {piece(p)})" for p in rest[1:]]
-    lines = [f"np.{ufunc}({piece(first)}, {piece(rest[0])}, out={out})"]
-    return lines + [f"np.{ufunc}({out}, {piece(p)}, out={out})" for p in rest[1:]]
-
-
-def vecdot_reduce(n, operands, out: str | None, name: str | None = None) -> list | None:
-    """A sum over the last axis as ``np.vecdot`` of ``operands``: (a, b) when the summed value is
-    their product (``sum(a * b)``: no product array), else the value and a ones vector. None when
-    the reduction is not such a sum of float32/float64 rows of at least :data:`VECDOT_MIN`."""
-    shape = tuple(n.inputs[0].shape)
-    if not _HAS_VECDOT or combine_ufunc(n) != "add" or n.dtype not in (dt.float32, dt.float64):
-        return None
-    if len(shape) < 1 or tuple(n.attrs["axes"]) != (len(shape) - 1,) or shape[-1] < VECDOT_MIN:
-        return None
-    keep = bool(n.attrs["keepdim"])
-    args = ", ".join(operands)
-    if out is not None:
-        return [f"np.vecdot({args}, out={out}[..., 0])" if keep else f"np.vecdot({args}, out={out})"]
-    return [f"{name} = np.vecdot({args})" + ("[..., None]" if keep else "")]
-
-
-def scalar_literal(node) -> str:
-    value = node.attrs["value"]
-    value = np.asarray(value).reshape(-1)[0] if isinstance(value, np.ndarray) else value
-    np_name = node.dtype.numpy_dtype.name
-    if node.dtype.is_bool:
-        return f"np.bool_({bool(value)})"
-    if node.dtype.is_floating_point:
-        return f"np.{np_name}({_float_literal(float(value))})"
-    if node.dtype.is_complex:
-        return f"np.{np_name}({complex(value)!r})"
-    return f"np.{np_name}({int(value)})"
-
-
-def _float_literal(value: float) -> str:
-    """Python source for a float, ``inf`` and ``nan`` included (repr gives a bare name)."""
-    return repr(value) if np.isfinite(value) else f"float({str(value)!r})"
-
-
-def _shape_with(shape, axis, size_expr) -> str:
-    parts = [str(s) for s in shape]
-    if axis is not None:
-        parts[axis] = size_expr
-    return "(" + ", ".join(parts) + ("," if len(parts) == 1 else "") + ")"
-
-
-def _annotate(lines: list, n) -> list:
-    """Name the IR node a statement computes (its last line holds the value)."""
-    return lines[:-1] + [f"{lines[-1]}  # %{n.id}"]
-
-
-_RESULT_DTYPES: dict = {}
-
-
-def _numpy_result_dtype(n):
-    """The dtype numpy's own call for node ``n`` returns (probed once per op and dtypes)."""
-    ins = tuple(i.dtype.numpy_dtype for i in n.inputs)
-    key = (n.op, ins, n.dtype.name)
-    if key not in _RESULT_DTYPES:
-        if n.kind == ops_table.CAST:
-            out = n.dtype.numpy_dtype if not n.dtype.is_bool else np.dtype(bool)
-        elif n.kind == ops_table.REDUCE:
-            spec = n.opdef.reduce
-            kw = {} if spec.index else K.reduce_kwargs(spec, n.inputs[0].dtype)
-            out = np.asarray(getattr(np, spec.numpy)(np.zeros((1,), ins[0]), axis=0, **kw)).dtype
-        else:
-            with np.errstate(all="ignore"):
-                out = np.asarray(n.opdef.numpy(*[np.zeros((1,), d) for d in ins])).dtype
-        _RESULT_DTYPES[key] = out
-    return _RESULT_DTYPES[key]
-
-
-def view_expr(node, src: str, shape_override=None) -> str:
-    """numpy source of view node ``node`` applied to ``src`` (from the view row)."""
-    shape = shape_override or "(" + ", ".join(str(s) for s in node.shape) + ("," if len(node.shape) == 1 else "") + ")"
-    return node.opdef.extra["np_src"](src, node.attrs, shape)
+from .statements import (
+    annotate,
+    emit_expr,
+    emit_out,
+    numpy_result_dtype,
+    reduce_call,
+    scalar_literal,
+    shape_with,
+    unrolled_reduce,
+    vecdot_reduce,
+    view_expr,
+    writes_in_place,
+)
 
 
 def _doc_lines(kernel) -> list:
@@ -356,7 +180,7 @@ class NumpyCodegen:
                     slot_dtypes.append(dtype.name)
                 slot_of[n.id] = slot
                 target = f"t{slot}"
-            body.extend(_annotate(emit_out(n, args, target), n))
+            body.extend(annotate(emit_out(n, args, target), n))
             if n.dtype is dt.bfloat16:
                 body.append(f"{target}[...] = K.round_bf16({target})")
             names[n.id] = target
@@ -464,7 +288,7 @@ class NumpyCodegen:
                 r = _view_row(vnode, r)
                 shape = None
                 if blocked and r is not None:
-                    shape = _shape_with(vnode.shape, r, "hi - lo")
+                    shape = shape_with(vnode.shape, r, "hi - lo")
                 elif blocked and r is None and vnode.op == "expand":
                     return "__unblockable__"
                 expr = view_expr(vnode, expr, shape)
@@ -493,14 +317,14 @@ class NumpyCodegen:
                 # an output of an unblocked kernel is computed into its array (out=): no
                 # temporary, no copy, and where's bitwise blend instead of np.where
                 target = out_name[n.id]
-                body.extend(_annotate(emit_out(n, args, target), n))
+                body.extend(annotate(emit_out(n, args, target), n))
                 if n.dtype is dt.bfloat16:
                     body.append(f"{target}[...] = K.round_bf16({target})")
                 names[n.id] = target
                 continue
             if unrolled is not None:
-                body.extend(_annotate(unrolled, n))
-            elif _numpy_result_dtype(n) == n.dtype.numpy_dtype:
+                body.extend(annotate(unrolled, n))
+            elif numpy_result_dtype(n) == n.dtype.numpy_dtype:
                 body.append(f"{name} = {expr}  # %{n.id}")
             else:  # numpy widens (an int32 sum counts in int64): back to the IR dtype
                 body.append(f"{name} = np.asarray({expr}).astype(np.{n.dtype.numpy_dtype.name}, copy=False)  # %{n.id}")
@@ -595,10 +419,10 @@ class NumpyCodegen:
                         n, [src, self.ones(n.inputs[0].shape[-1], n.dtype)], target
                     )
                     stmts = stmts or [reduce_call(n, src, target)]
-                body.extend(_annotate(stmts, n))
+                body.extend(annotate(stmts, n))
             else:
                 args = [value(i, tuple(n.shape), 0) for i in n.inputs]
-                body.extend(_annotate(emit_out(n, args, target), n))
+                body.extend(annotate(emit_out(n, args, target), n))
             if n.dtype is dt.bfloat16:
                 body.append(f"{target}[...] = K.round_bf16({target})")
             names[n.id] = target
