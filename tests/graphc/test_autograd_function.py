@@ -9,19 +9,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from autograd_refs import F64, rand64, t64
 
 import graphc
 from graphc.autograd import Function, gradcheck, gradgradcheck, once_differentiable
-
-F64 = graphc.float64
-
-
-def t64(a, requires_grad=True):
-    return graphc.tensor(np.asarray(a, dtype=np.float64), dtype=F64, requires_grad=requires_grad)
-
-
-def rand64(*shape, seed=0, requires_grad=True):
-    return t64(np.random.default_rng(seed).uniform(-1, 1, size=shape), requires_grad)
 
 
 class Exp(Function):

@@ -22,42 +22,15 @@ from graphc.autograd import gradcheck
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from opinfo import NC, OPS, S, b8, f16, f32, f64, i32, i64, layout, to_graphc, to_numpy, u8
+from opinfo.core import as_list, replace_tensors, tensors_in
 
 # ----------------------------------------------------------------------------
 # helpers
 
 
-def _tensors(obj):
-    """Every tensor in a nested argument structure, in order."""
-    if isinstance(obj, graphc.Tensor):
-        return [obj]
-    if isinstance(obj, (list, tuple)):
-        return [t for o in obj for t in _tensors(o)]
-    if isinstance(obj, dict):
-        return [t for v in obj.values() for t in _tensors(v)]
-    return []
-
-
-def _replace(obj, it):
-    """``obj`` with its tensors replaced, in order, by the items of ``it``."""
-    if isinstance(obj, graphc.Tensor):
-        return next(it)
-    if isinstance(obj, list):
-        return [_replace(o, it) for o in obj]
-    if isinstance(obj, tuple):
-        return tuple(_replace(o, it) for o in obj)
-    if isinstance(obj, dict):
-        return {k: _replace(v, it) for k, v in obj.items()}
-    return obj
-
-
-def _outputs(out):
-    return list(out) if isinstance(out, (list, tuple)) else [out]
-
-
 def assert_matches(got, want, expected_dtype, spec):
     """Compare graphc output(s) with the reference: shape, dtype, values."""
-    gots, wants = _outputs(got), _outputs(want) if isinstance(want, (list, tuple)) else [want]
+    gots, wants = as_list(got), as_list(want) if isinstance(want, (list, tuple)) else [want]
     assert len(gots) == len(wants), f"{len(gots)} outputs, reference has {len(wants)}"
     dtypes = expected_dtype if isinstance(expected_dtype, tuple) else (expected_dtype,) * len(gots)
     for g, w, d in zip(gots, wants, dtypes):
@@ -134,21 +107,21 @@ def test_forward_with_grad(spec, sample):
     """The same values when the inputs require grad (autograd paths, e.g. setitem's)."""
     out, args, kwargs = _call(spec, sample, requires_grad=True)
     assert_matches(out, _reference(spec, sample), sample.dtype or spec.out_dtype(f64), spec)
-    if any(t.requires_grad for t in _tensors((args, kwargs))):
-        floats = [o for o in _outputs(out) if o.dtype.is_floating_point]
+    if any(t.requires_grad for t in tensors_in((args, kwargs))):
+        floats = [o for o in as_list(out) if o.dtype.is_floating_point]
         assert all(o.requires_grad for o in floats), "the result does not require grad"
 
 
 @pytest.mark.parametrize("spec,sample", GRAD)
 def test_gradcheck(spec, sample):
     tree = to_graphc((sample.args, sample.kwargs), requires_grad=True)
-    inputs = _tensors(tree)
+    inputs = tensors_in(tree)
     if not any(t.requires_grad for t in inputs):
         pytest.skip("no floating-point input")
 
     def fn(*ts):
-        args, kwargs = _replace(tree, iter(ts))
-        return tuple(o for o in _outputs(spec.op(*args, **kwargs)) if o.dtype.is_floating_point)
+        args, kwargs = replace_tensors(tree, iter(ts))
+        return tuple(o for o in as_list(spec.op(*args, **kwargs)) if o.dtype.is_floating_point)
 
     assert gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3)
 
@@ -177,7 +150,7 @@ def _inplace_cases():
             first = s.args[0].arr if isinstance(s.args[0], NC) else s.args[0]
             if not isinstance(first, np.ndarray):
                 continue
-            want = np.asarray(_outputs(_reference(spec, s))[0])
+            want = np.asarray(as_list(_reference(spec, s))[0])
             out_dtype = s.dtype or spec.out_dtype(dtype)
             if want.shape != first.shape or out_dtype.category > dtype.category:
                 continue  # the result does not fit the tensor written into
@@ -189,7 +162,7 @@ def test_inplace(spec, dtype, sample):
     expected, _, _ = _call(spec, sample)
     x, *rest = to_graphc(sample.args)
     kwargs = to_graphc(sample.kwargs)
-    others = [(t, t.numpy().copy(), t._version.value) for t in _tensors((rest, kwargs))]
+    others = [(t, t.numpy().copy(), t._version.value) for t in tensors_in((rest, kwargs))]
     ptr, strides, version = x.data_ptr(), x.stride(), x._version.value
     r = getattr(x, spec.inplace)(*rest, **kwargs)
     assert r is x

@@ -19,37 +19,11 @@ import graphc
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from opinfo import surface_data, surface_math, to_graphc, to_numpy  # noqa: E402
-from opinfo.core import f64  # noqa: E402
+from opinfo.core import as_list, f64, replace_tensors, tensors_in  # noqa: E402
 
 # Sorting reads the values (like graphc.sort); repeat_interleave without output_size sizes its
 # result by them; mode and the order statistics are built on the sort.
 EAGER_ONLY = {"median_dim", "nanmedian_dim", "kthvalue", "mode", "msort", "quantile", "nanquantile", "repeat_interleave"}
-
-
-def _tensors(obj):
-    if isinstance(obj, graphc.Tensor):
-        return [obj]
-    if isinstance(obj, (list, tuple)):
-        return [t for o in obj for t in _tensors(o)]
-    if isinstance(obj, dict):
-        return [t for v in obj.values() for t in _tensors(v)]
-    return []
-
-
-def _replace(obj, it):
-    if isinstance(obj, graphc.Tensor):
-        return next(it)
-    if isinstance(obj, list):
-        return [_replace(o, it) for o in obj]
-    if isinstance(obj, tuple):
-        return tuple(_replace(o, it) for o in obj)
-    if isinstance(obj, dict):
-        return {k: _replace(v, it) for k, v in obj.items()}
-    return obj
-
-
-def _outs(r):
-    return list(r) if isinstance(r, (list, tuple)) else [r]
 
 
 def _cases(eager_only: bool):
@@ -64,17 +38,17 @@ def _cases(eager_only: bool):
 @pytest.mark.parametrize("spec,sample", list(_cases(False)))
 def test_compiled_matches_reference(spec, sample):
     tree = to_graphc((sample.args, sample.kwargs))
-    inputs = _tensors(tree)
+    inputs = tensors_in(tree)
 
     def fn(*ts):
-        args, kwargs = _replace(tree, iter(ts))
+        args, kwargs = replace_tensors(tree, iter(ts))
         return spec.op(*args, **kwargs)
 
     compiled = graphc.compile(fn, warmup=False)
-    got = _outs(compiled(*inputs))
+    got = as_list(compiled(*inputs))
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        want = _outs(spec.ref(*to_numpy(sample.args), **to_numpy(sample.kwargs)))
+        want = as_list(spec.ref(*to_numpy(sample.args), **to_numpy(sample.kwargs)))
     assert len(got) == len(want)
     for g, w in zip(got, want):
         w = np.asarray(w)
@@ -89,10 +63,10 @@ def test_compiled_matches_reference(spec, sample):
 @pytest.mark.parametrize("spec,sample", list(_cases(True))[::3])
 def test_order_statistics_need_values(spec, sample):
     tree = to_graphc((sample.args, sample.kwargs))
-    inputs = _tensors(tree)
+    inputs = tensors_in(tree)
 
     def fn(*ts):
-        args, kwargs = _replace(tree, iter(ts))
+        args, kwargs = replace_tensors(tree, iter(ts))
         return spec.op(*args, **kwargs)
 
     compiled = graphc.compile(fn, warmup=False)

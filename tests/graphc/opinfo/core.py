@@ -112,6 +112,35 @@ def to_numpy(obj):
     return obj
 
 
+def tensors_in(obj) -> list:
+    """Every tensor in a nested argument structure, in order."""
+    if isinstance(obj, graphc.Tensor):
+        return [obj]
+    if isinstance(obj, (list, tuple)):
+        return [t for o in obj for t in tensors_in(o)]
+    if isinstance(obj, dict):
+        return [t for v in obj.values() for t in tensors_in(v)]
+    return []
+
+
+def replace_tensors(obj, it):
+    """``obj`` with its tensors replaced, in order, by the items of ``it``."""
+    if isinstance(obj, graphc.Tensor):
+        return next(it)
+    if isinstance(obj, list):
+        return [replace_tensors(o, it) for o in obj]
+    if isinstance(obj, tuple):
+        return tuple(replace_tensors(o, it) for o in obj)
+    if isinstance(obj, dict):
+        return {k: replace_tensors(v, it) for k, v in obj.items()}
+    return obj
+
+
+def as_list(out) -> list:
+    """An op's results as a list (one result, or a tuple/list of them)."""
+    return list(out) if isinstance(out, (list, tuple)) else [out]
+
+
 def make(rng, shape, dtype, low=-2.0, high=2.0, away=0.0) -> np.ndarray:
     """Random values of ``dtype`` in [low, high]; with ``away``, |x| >= away (a symmetric
     range is assumed) to keep clear of kinks and poles."""
