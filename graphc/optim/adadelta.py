@@ -12,7 +12,7 @@ from ir import dtypes as dt
 from .. import _factories
 from .. import _functional as _F
 from ..autograd.grad_mode import no_grad
-from .optimizer import Optimizer
+from .optimizer import Optimizer, new_step_count
 
 __all__ = ["Adadelta", "ASGD"]
 
@@ -49,7 +49,7 @@ class Adadelta(Optimizer):
                     grad = _F.neg(p.grad) if group["maximize"] else p.grad
                     state = self.state[p]
                     if len(state) == 0:
-                        state["step"] = _factories.zeros((), dtype=dt.float32, device=p.device)
+                        state["step"] = new_step_count(p)
                         state["square_avg"] = _factories.zeros_like(p)
                         state["acc_delta"] = _factories.zeros_like(p)
                     state["step"].add_(1)
@@ -96,7 +96,7 @@ class ASGD(Optimizer):
                     grad = _F.neg(p.grad) if group["maximize"] else p.grad
                     state = self.state[p]
                     if len(state) == 0:
-                        state["step"] = _factories.zeros((), dtype=dt.float32, device=p.device)
+                        state["step"] = new_step_count(p)
                         state["eta"] = _factories.full((), float(group["lr"]), dtype=dt.float32, device=p.device)
                         state["mu"] = _factories.ones((), dtype=dt.float32, device=p.device)
                         state["ax"] = _factories.zeros_like(p)

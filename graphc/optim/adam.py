@@ -12,7 +12,7 @@ from ir import dtypes as dt
 from .. import _factories
 from .. import _functional as _F
 from ..autograd.grad_mode import no_grad
-from .optimizer import Optimizer
+from .optimizer import Optimizer, new_step_count
 
 __all__ = ["Adam", "AdamW"]
 
@@ -72,7 +72,7 @@ class Adam(Optimizer):
     def _init_state(self, p, amsgrad: bool) -> dict:
         state = self.state[p]
         if len(state) == 0:
-            state["step"] = _factories.zeros((), dtype=dt.float32, device=p.device)
+            state["step"] = new_step_count(p)
             state["exp_avg"] = _factories.zeros_like(p)
             state["exp_avg_sq"] = _factories.zeros_like(p)
             if amsgrad:

@@ -14,7 +14,7 @@ from ir import dtypes as dt
 from .. import _factories
 from .. import _functional as _F
 from ..autograd.grad_mode import no_grad
-from .optimizer import Optimizer
+from .optimizer import Optimizer, new_step_count
 
 __all__ = ["Adamax", "NAdam", "RAdam"]
 
@@ -51,6 +51,14 @@ def _decay(p, grad, lr, wd, decoupled):
     return _F.add(grad, p, alpha=wd)
 
 
+def _update_moments(state, grad, beta1, beta2):
+    """Adam's running moments, in place: ``m = b1 m + (1 - b1) g``, ``v = b2 v + (1 - b2) g^2``."""
+    exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
+    exp_avg.lerp_(grad, 1 - beta1)
+    exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+    return exp_avg, exp_avg_sq
+
+
 class Adamax(Optimizer):
     """Adamax: Adam with the infinity norm::
 
@@ -76,7 +84,7 @@ class Adamax(Optimizer):
                     grad = _grad(p, group)
                     state = self.state[p]
                     if len(state) == 0:
-                        state["step"] = _factories.zeros((), dtype=dt.float32, device=p.device)
+                        state["step"] = new_step_count(p)
                         state["exp_avg"] = _factories.zeros_like(p)
                         state["exp_inf"] = _factories.zeros_like(p)
                     state["step"].add_(1)
@@ -124,7 +132,7 @@ class NAdam(Optimizer):
                     grad = _grad(p, group)
                     state = self.state[p]
                     if len(state) == 0:
-                        state["step"] = _factories.zeros((), dtype=dt.float32, device=p.device)
+                        state["step"] = new_step_count(p)
                         state["mu_product"] = _factories.ones((), dtype=dt.float32, device=p.device)
                         state["exp_avg"] = _factories.zeros_like(p)
                         state["exp_avg_sq"] = _factories.zeros_like(p)
@@ -135,9 +143,7 @@ class NAdam(Optimizer):
                     mu_next = _F.mul(_F.rsub(_F.mul(_F.pow(0.96, _F.mul(_F.add(t, 1.0), psi)), 0.5), 1.0), beta1)
                     mu_product = state["mu_product"]
                     mu_product.mul_(_F._to(mu, mu_product.dtype))  # rounded first, as PyTorch multiplies a float32 tensor
-                    exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
-                    exp_avg.lerp_(grad, 1 - beta1)
-                    exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+                    exp_avg, exp_avg_sq = _update_moments(state, grad, beta1, beta2)
                     bc2 = _scalar(_F.rsub(_F.pow(float(beta2), t), 1.0), p)
                     denom = _F.add(_F.sqrt(_F.div(exp_avg_sq, bc2)), eps)
                     prod = _F._to(mu_product, dt.float64)
@@ -181,15 +187,13 @@ class RAdam(Optimizer):
                     grad = _grad(p, group)
                     state = self.state[p]
                     if len(state) == 0:
-                        state["step"] = _factories.zeros((), dtype=dt.float32, device=p.device)
+                        state["step"] = new_step_count(p)
                         state["exp_avg"] = _factories.zeros_like(p)
                         state["exp_avg_sq"] = _factories.zeros_like(p)
                     state["step"].add_(1)
                     t = _F._to(state["step"], dt.float64)
                     grad = _decay(p, grad, lr, wd, group["decoupled_weight_decay"])
-                    exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
-                    exp_avg.lerp_(grad, 1 - beta1)
-                    exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+                    exp_avg, exp_avg_sq = _update_moments(state, grad, beta1, beta2)
                     b2t = _F.pow(float(beta2), t)
                     bc1 = _F.rsub(_F.pow(float(beta1), t), 1.0)
                     bc2 = _F.rsub(b2t, 1.0)

@@ -14,11 +14,20 @@ import copy
 import warnings
 from collections import defaultdict
 
+from ir import dtypes as dt
+
+from .. import _factories
 from .._dispatch import dynamic_scalar
 from .._tensor import Tensor
 from ..autograd.grad_mode import enable_grad, no_grad, zero_grads
 
 __all__ = ["Optimizer", "required"]
+
+
+def new_step_count(p: Tensor) -> Tensor:
+    """A parameter's step count as PyTorch keeps it in the optimizer state: a 0-d float32 tensor
+    on the parameter's device (so a compiled step reads it, and bias corrections follow it)."""
+    return _factories.zeros((), dtype=dt.float32, device=p.device)
 
 
 class _Required:

@@ -7,7 +7,7 @@ from ir import dtypes as dt
 from .. import _factories
 from .. import _functional as _F
 from ..autograd.grad_mode import no_grad
-from .optimizer import Optimizer
+from .optimizer import Optimizer, new_step_count
 
 __all__ = ["RMSprop", "Adagrad"]
 
@@ -57,7 +57,7 @@ class RMSprop(Optimizer):
                     grad = p.grad if not group["maximize"] else _F.neg(p.grad)
                     state = self.state[p]
                     if len(state) == 0:
-                        state["step"] = _factories.zeros((), dtype=dt.float32, device=p.device)
+                        state["step"] = new_step_count(p)
                         state["square_avg"] = _factories.zeros_like(p)
                         if momentum > 0:
                             state["momentum_buffer"] = _factories.zeros_like(p)
@@ -115,7 +115,7 @@ class Adagrad(Optimizer):
         for group in self.param_groups:
             for p in group["params"]:
                 state = self.state[p]
-                state["step"] = _factories.zeros((), dtype=dt.float32, device=p.device)
+                state["step"] = new_step_count(p)
                 state["sum"] = _factories.full_like(p, group["initial_accumulator_value"])
 
     def step(self, closure=None):
