@@ -240,7 +240,8 @@ def attach(plan, backward_program, outputs, results, inputs, reals) -> None:
     # an output that is an input itself keeps its own autograd identity (a grad_fn here would turn
     # the caller's leaf into a non-leaf); its gradient reaches that input directly
     outs = [outputs[i] for i in plan.output_indices]
-    if all(any(o is r for r in reals) for o in outs):
+    is_input = [any(o is r for r in reals) for o in outs]
+    if all(is_input):
         return
     edges = [grad_edge(r) for r in reals]
     versions = [r._version.value for r in reals]
@@ -254,7 +255,7 @@ def attach(plan, backward_program, outputs, results, inputs, reals) -> None:
         offset += n
     flat = _Flat(offset, outs[0].dtype)
     call = CompiledCallNode(backward_program, arrays, edges, reals, flat, versions, plan.unused, slots)
-    for o, (off, _, _) in zip(outs, slots):
-        if any(o is r for r in reals):
+    for o, (off, _, _), skip in zip(outs, slots, is_input):
+        if skip:
             continue
         o._grad_fn = OutputSlot(call, flat, off, o)

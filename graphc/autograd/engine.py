@@ -216,21 +216,6 @@ def _run_backward(outputs, grad_outputs, *, retain_graph, create_graph, inputs=N
     return tuple(result)
 
 
-# Backward graphs whose fused program failed, by signature, with the error: their Choice runs
-# them op by op from then on. (One failing graph used to switch the fused path off for the whole
-# process, silently slowing every later backward.) Bounded, like the choices.
-_fused_failed: dict = {}
-FAILED_SIGNATURES = 256
-
-
-def _signature(order) -> tuple:
-    """What decides the backward graph: each recorded op with its shapes and dtypes, in order."""
-    return tuple(
-        (v.op, v.shape, v.dtype.name, tuple(v.in_shapes)) if type(v) is GradNode else (type(v).__name__,)
-        for v in order
-    )
-
-
 def _fused_backward(order, seeds, choice) -> bool:
     """Run this backward as one compiled graph (see graphc.autograd.fused); False if it failed."""
     try:
@@ -246,9 +231,9 @@ def _fused_backward(order, seeds, choice) -> bool:
             "from now on. Please report it with GRAPHC_FUSED_BACKWARD=strict's traceback.",
             type(e).__name__, e, len(ops), ", ".join(ops[:8]) + (", ..." if len(ops) > 8 else ""),
         )
-        choice.use_fused = False  # this signature runs op by op from now on; the others still fuse
-        if len(_fused_failed) < FAILED_SIGNATURES:
-            _fused_failed[_signature(order)] = e  # kept for debugging (what failed, and why)
+        # This signature runs op by op from now on; the others still fuse. (One failing graph used
+        # to switch the fused path off for the whole process, silently slowing every later backward.)
+        choice.use_fused = False
         return False
     used = set()
     for v, arr in grads.items():

@@ -9,6 +9,7 @@ import builtins
 import numpy as np
 
 from ir.errors import ShapeError
+from ir.ops.im2col import window_count
 
 from ... import _functional as _F
 from ..._dispatch import apply, composite
@@ -23,7 +24,7 @@ __all__ = [
 
 
 def _out_size(size: int, k: int, s: int, pad_total: int, d: int) -> int:
-    return (size + pad_total - d * (k - 1) - 1) // s + 1
+    return window_count(size + pad_total, k, s, d)
 
 
 def _pad4(x: Tensor, top: int, bottom: int, left: int, right: int, value=0.0) -> Tensor:
@@ -32,13 +33,11 @@ def _pad4(x: Tensor, top: int, bottom: int, left: int, right: int, value=0.0) ->
     return apply("pad", [x], pads=((0, 0), (0, 0), (top, bottom), (left, right)), value=value)
 
 
-def _windows(x: Tensor, kernel, stride, dilation, out_hw) -> Tensor:
+def _windows(x: Tensor, kernel, stride, dilation) -> Tensor:
     """(N, C, KH*KW, OH, OW): the kernel windows of the padded 4-d ``x``, one ``im2col`` row
     (one strided copy; its gradient is one ``col2im``)."""
-    w = apply("im2col", [x], kernel=tuple(map(int, kernel)), stride=tuple(map(int, stride)),
-              dilation=tuple(map(int, dilation)))
-    assert tuple(w.shape[3:]) == tuple(out_hw), (w.shape, out_hw)  # the frontend's size formula agrees
-    return w
+    return apply("im2col", [x], kernel=tuple(map(int, kernel)), stride=tuple(map(int, stride)),
+                 dilation=tuple(map(int, dilation)))
 
 
 def _batched4(x: Tensor, op: str) -> tuple[Tensor, bool]:
@@ -93,7 +92,7 @@ def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
         raise RuntimeError(
             f"unfold: the kernel {k} (dilation {d}) does not fit the padded input of shape {list(x.shape)}"
         )
-    cols = _windows(_pad4(x, top, bottom, left, right), k, s, d, (oh, ow))
+    cols = _windows(_pad4(x, top, bottom, left, right), k, s, d)
     with composite("Im2ColBackward0", input) as cmp:
         return cmp.result(_reshape(cols, (n, c * k[0] * k[1], oh * ow)))
 
@@ -133,7 +132,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
         if kk == 1 and s == (1, 1) and not (top or bottom or left or right):
             cols = x
         else:
-            cols = _windows(_pad4(x, top, bottom, left, right), (kh, kw), s, d, (oh, ow))
+            cols = _windows(_pad4(x, top, bottom, left, right), (kh, kw), s, d)
         L = oh * ow
         if groups == 1:
             out = apply("matmul", [_reshape(weight, (o, cg * kk)), _reshape(cols, (n, c * kk, L))])
@@ -243,7 +242,7 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
             out = apply("amax", [_blocked(x, k, (oh, ow))], axes=(0,), keepdim=False)
         else:
             xp = _pad4(x, p[0], p[0] + eh, p[1], p[1] + ew, _lowest(x._dtype))
-            win = _windows(xp, k, s, d, (oh, ow))
+            win = _windows(xp, k, s, d)
             out = apply("amax", [win], axes=(2,), keepdim=False)
         out = cmp.result(out)
     if not batched:
@@ -292,7 +291,7 @@ def avg_pool2d(
             total = apply("sum", [_blocked(x, k, (oh, ow))], axes=(0,), keepdim=False)
         else:
             xp = _pad4(x, p[0], p[0] + eh, p[1], p[1] + ew, 0.0)
-            total = apply("sum", [_windows(xp, k, s, d, (oh, ow))], axes=(2,), keepdim=False)
+            total = apply("sum", [_windows(xp, k, s, d)], axes=(2,), keepdim=False)
         exact = not x._dtype.is_floating_point  # integers: a truncating division, as PyTorch's
         if divisor_override:
             out = _F.div(total, divisor_override, rounding_mode="trunc") if exact else _F.div(total, float(divisor_override))
@@ -306,7 +305,7 @@ def avg_pool2d(
                 one = _pad4(one, 0, eh, 0, ew, 0.0)
             else:
                 one = _pad4(one, p[0], p[0] + eh, p[1], p[1] + ew, 0.0)
-            count = apply("sum", [_windows(one, k, s, d, (oh, ow))], axes=(2,), keepdim=False)
+            count = apply("sum", [_windows(one, k, s, d)], axes=(2,), keepdim=False)
             out = _F.div(total, count, rounding_mode="trunc" if exact else None)
         out = cmp.result(out)
     return out if batched else _F.squeeze(out, 0)

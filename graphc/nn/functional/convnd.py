@@ -20,6 +20,7 @@ from ... import _functional as _F
 from ..._dispatch import apply, composite, constant
 from ..._tensor import Tensor
 from ._common import _arg, _check_same_dtype, _ntuple, _reshape
+from .conv import _out_size
 
 __all__ = ["conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d", "fold"]
 
@@ -49,10 +50,6 @@ def _windows_nd(x: Tensor, kernel, stride, dilation, out) -> Tensor:
         y = pieces[0] if k == 1 else apply("concat", pieces, axis=2 + i)
     n, c = x.shape[0], x.shape[1]
     return _reshape(y, (n, c, int(np.prod(kernel))) + tuple(out))
-
-
-def _out_size(size: int, k: int, s: int, pad_total: int, d: int) -> int:
-    return (size + pad_total - d * (k - 1) - 1) // s + 1
 
 
 def _pad_nd(x: Tensor, pads, value=0.0) -> Tensor:

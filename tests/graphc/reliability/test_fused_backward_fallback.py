@@ -7,7 +7,7 @@ import logging
 import numpy as np
 
 import graphc
-from graphc.autograd import engine, fused
+from graphc.autograd import fused
 
 
 def _backward(width):
@@ -35,7 +35,6 @@ def _expected(width):
 
 def test_one_failing_graph_does_not_switch_the_fused_path_off(monkeypatch, caplog):
     monkeypatch.setenv("GRAPHC_FUSED_BACKWARD", "always")  # fused from the first call (no measuring)
-    monkeypatch.setattr(engine, "_fused_failed", {})
     monkeypatch.setattr(fused, "_CHOICES", {})
     real_run, calls = fused.run, []
 
