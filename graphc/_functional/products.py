@@ -329,24 +329,26 @@ def addr(input, vec1, vec2, *, beta=1, alpha=1, out=None):
     return _blas_sum("addr", "AddrBackward0", input, mul(unsqueeze(a, 1), unsqueeze(b, 0)), beta, alpha, out, a, b)
 
 
+def _batches(batch1, batch2, op: str):
+    """``batch1`` and ``batch2`` checked as 3-d batches of matrices that multiply."""
+    a, b = _tensor_arg(batch1, op), _tensor_arg(batch2, op)
+    if a.ndim != 3 or b.ndim != 3:
+        raise ShapeError(f"{op}: batch1 and batch2 must be 3D tensors, got {fmt_shape(a.shape)} and {fmt_shape(b.shape)}")
+    if a.shape[0] != b.shape[0] or a.shape[2] != b.shape[1]:
+        raise ShapeError(f"{op}: batch1 {fmt_shape(a.shape)} and batch2 {fmt_shape(b.shape)} do not multiply")
+    return a, b
+
+
 def baddbmm(input, batch1, batch2, *, beta=1, alpha=1, out=None):
     """``beta * input + alpha * (batch1 @ batch2)`` for 3-d batches."""
-    a, b = _tensor_arg(batch1, "baddbmm"), _tensor_arg(batch2, "baddbmm")
-    if a.ndim != 3 or b.ndim != 3:
-        raise ShapeError(f"baddbmm: batch1 and batch2 must be 3D tensors, got {fmt_shape(a.shape)} and {fmt_shape(b.shape)}")
-    if a.shape[0] != b.shape[0] or a.shape[2] != b.shape[1]:
-        raise ShapeError(f"baddbmm: batch1 {fmt_shape(a.shape)} and batch2 {fmt_shape(b.shape)} do not multiply")
+    a, b = _batches(batch1, batch2, "baddbmm")
     _same_dtype("baddbmm", _tensor_arg(input, "baddbmm"), a, b)
     return _blas_sum("baddbmm", "BaddbmmBackward0", input, matmul(a, b), beta, alpha, out, a, b)
 
 
 def addbmm(input, batch1, batch2, *, beta=1, alpha=1, out=None):
     """``beta * input + alpha * sum_b(batch1[b] @ batch2[b])``."""
-    a, b = _tensor_arg(batch1, "addbmm"), _tensor_arg(batch2, "addbmm")
-    if a.ndim != 3 or b.ndim != 3:
-        raise ShapeError(f"addbmm: batch1 and batch2 must be 3D tensors, got {fmt_shape(a.shape)} and {fmt_shape(b.shape)}")
-    if a.shape[0] != b.shape[0] or a.shape[2] != b.shape[1]:
-        raise ShapeError(f"addbmm: batch1 {fmt_shape(a.shape)} and batch2 {fmt_shape(b.shape)} do not multiply")
+    a, b = _batches(batch1, batch2, "addbmm")
     _same_dtype("addbmm", _tensor_arg(input, "addbmm"), a, b)
     # sum_b A_b B_b is one matmul: [M, B*K] @ [B*K, N]
     n, m, k = a.shape

@@ -341,14 +341,19 @@ def _shift(x, axes):
     return apply("amax", [x.detach()], axes=axes, keepdim=True)
 
 
-def softmax(input, dim=None, dtype=None, _stacklevel=3):
-    """exp(x - max) / sum(exp(x - max)) along ``dim``."""
-    x = _float_of(_tensor_arg(input, "softmax"))
+def _softmax_args(input, dim, dtype, op: str):
+    """The float input (cast to ``dtype``) and the normalized dim; PyTorch's implicit dim when None."""
+    x = _float_of(_tensor_arg(input, op))
     if dtype is not None:
         x = _to(x, dtype)
     if dim is None:
         dim = 0 if x.ndim in (0, 1, 3) else 1
-    d = norm_dim(dim, x.ndim, "softmax")
+    return x, norm_dim(dim, x.ndim, op)
+
+
+def softmax(input, dim=None, dtype=None, _stacklevel=3):
+    """exp(x - max) / sum(exp(x - max)) along ``dim``."""
+    x, d = _softmax_args(input, dim, dtype, "softmax")
     with composite("SoftmaxBackward0", input) as c:
         m = _shift(x, (d,))
         e = exp(sub(x, m))
@@ -357,12 +362,7 @@ def softmax(input, dim=None, dtype=None, _stacklevel=3):
 
 def log_softmax(input, dim=None, dtype=None, _stacklevel=3):
     """x - logsumexp(x) along ``dim``: stable log-probabilities."""
-    x = _float_of(_tensor_arg(input, "log_softmax"))
-    if dtype is not None:
-        x = _to(x, dtype)
-    if dim is None:
-        dim = 0 if x.ndim in (0, 1, 3) else 1
-    d = norm_dim(dim, x.ndim, "log_softmax")
+    x, d = _softmax_args(input, dim, dtype, "log_softmax")
     with composite("LogSoftmaxBackward0", input) as c:
         m = _shift(x, (d,))
         shifted = sub(x, m)
