@@ -52,7 +52,7 @@ from ir.errors import (
 from . import _methods  # noqa: F401  (binds Tensor methods)
 from . import _methods_ops  # noqa: F401  (binds the methods of the newer topic modules)
 from . import _interop  # noqa: F401  (numpy functions take tensors: Tensor.__array_function__)
-from . import accelerator, autograd, cuda, random
+from . import accelerator, autograd, cpu, cuda, random
 from ._factories import (
     arange,
     as_tensor,

@@ -30,6 +30,7 @@ from ir.passes.fusion import MATMUL, POINTWISE, REDUCTION, SINGLE
 from ir.passes.memory import plan_memory
 from ir.printer import format_node
 
+from . import allocator
 from . import kernels as K
 from . import runtime as R
 from .statements import (
@@ -550,7 +551,7 @@ class NumpyCodegen:
                         shape = tuple(o.shape)
                         run.append(f"    {self.v(o)} = B.get({slot}, {shape!r})")
                     else:
-                        run.append(f"    {self.v(o)} = np.empty({tuple(o.shape)!r}, dtype=np.{o.dtype.numpy_dtype.name})")
+                        run.append(f"    {self.v(o)} = {fresh_output(o)}")
                 args = [self.v(i) for i in ins] + [self.v(o) for o in outs]
                 run.append(f"    {fname}({', '.join(args)})")
             for o in outs:
@@ -576,6 +577,15 @@ class NumpyCodegen:
         source = "\n".join(header + scratch + [""] + ["\n".join([s, ""]) for s in self.kernel_src] + run) + "\n"
         return source
 
+
+
+def fresh_output(node) -> str:
+    """The expression allocating ``node``'s output: large ones come from the output cache
+    (``backends.numpy.allocator``), which spares them a page fault per call."""
+    shape, dtype = tuple(node.shape), f"np.{node.dtype.numpy_dtype.name}"
+    if node.numel * node.dtype.numpy_dtype.itemsize >= allocator.MIN_BYTES:
+        return f"R.output({shape!r}, {dtype})"
+    return f"np.empty({shape!r}, dtype={dtype})"
 
 
 def _view_row(vnode, r):

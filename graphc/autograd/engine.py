@@ -21,6 +21,7 @@ import time
 
 import numpy as np
 
+from backends.numpy import allocator
 from ir.errors import AutogradError
 from ir.ops import fmt_shape
 from ir.passes.autodiff import backprop
@@ -241,9 +242,12 @@ def _fused_backward(order, seeds, choice) -> bool:
         if t is None:
             continue
         arr = arr.reshape(tuple(t.shape))
-        if id(arr) in used or not arr.flags.writeable or arr.base is not None:
-            arr = arr.copy()
-        used.add(id(arr))
+        # A gradient keeps the program's array only when that memory is its alone: an array
+        # that owns it, or a large output whose cached buffer no other gradient claimed.
+        owner = arr.base if arr.base is not None and allocator.cache.owns(arr) else arr
+        if id(owner) in used or not arr.flags.writeable or owner.base is not None:
+            arr = owner = arr.copy()
+        used.add(id(owner))
         if t._grad is None:
             t._grad = Tensor._wrap(arr, t.dtype, t.device)
         else:
