@@ -159,7 +159,7 @@ unary("abs", _dtype_abs, ufunc="absolute", triton="tl.abs({0})", grad=_abs_grad,
 unary("sign", ufunc="sign", grad=ZERO, props=Props(idempotent=True), binding=Binding(("sign",)),
       triton={"float": "tl.where({0} > 0, 1.0, tl.where({0} < 0, -1.0, {0}))",
               "*": "tl.where({0} > 0, 1, tl.where({0} < 0, -1, 0)).to({ct})"})
-unary("relu", numpy=npmath.relu, np_out=("np.maximum({0}, 0, out={out})",), triton="tl.where({0} < 0, {zero}, {0})",
+unary("relu", numpy=npmath.relu, np_out=("R.relu_into({0}, {out})",), triton="tl.where({0} < 0, {zero}, {0})",
       grad=lambda n, g: where(n[0] > 0, g, 0), saves=(0,), props=Props(idempotent=True))
 for _n in ("floor", "ceil"):
     unary(_n, ufunc=_n, grad=ZERO, props=Props(idempotent=True), binding=Binding((_n,)),

@@ -1,0 +1,44 @@
+"""Helpers that generated numpy programs call (``backends.numpy.runtime``), against plain numpy:
+``relu_into`` on both of its paths with the values where they differ (NaN, infinities, zeros of
+either sign), and ``run_blocks``' split of rows over blocks and threads."""
+
+import threading
+
+import numpy as np
+import pytest
+
+from backends.numpy import runtime as R
+
+
+@pytest.mark.parametrize("shape", [(), (5,), (3, 63), (4, 64), (2, 3, 512), (70000,), (2, 70000)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int32])
+def test_relu_into_is_max_with_zero(shape, dtype):
+    rng = np.random.default_rng(0)
+    x = (rng.standard_normal(shape) * 10).astype(dtype)
+    if np.issubdtype(dtype, np.floating) and x.size >= 5:
+        flat = x.reshape(-1)
+        flat[:5] = [np.nan, np.inf, -np.inf, -0.0, 0.0]
+    out = np.empty_like(x)
+    R.relu_into(x, out)
+    want = np.where(np.isnan(x), np.nan, np.where(x > 0, x, 0)).astype(dtype)
+    np.testing.assert_array_equal(out, want)
+    assert out.dtype == x.dtype
+
+
+@pytest.mark.parametrize("rows, row_elems, threads", [(0, 8, 2), (1, 8, 2), (7, 3, 1), (300, 1000, 2), (5, 1 << 18, 2)])
+def test_run_blocks_covers_every_row_once(monkeypatch, rows, row_elems, threads):
+    monkeypatch.setenv("GRAPHC_NUM_THREADS", str(threads))
+    seen = np.zeros(rows, dtype=np.int64)
+    callers = set()
+    lock = threading.Lock()
+
+    def body(lo, hi, s):
+        assert s[0].shape[1:] == (2,) and s[0].shape[0] >= hi - lo
+        with lock:
+            seen[lo:hi] += 1
+            callers.add(threading.get_ident())
+
+    R.run_blocks(rows, row_elems, body, [(np.float32, (2,))])
+    np.testing.assert_array_equal(seen, np.ones(rows, dtype=np.int64))
+    if rows * row_elems >= R.PARALLEL_MIN_ELEMS and rows >= 2 and threads > 1:
+        assert len(callers) == 2  # a large kernel uses both threads, even when it fits one block
