@@ -200,12 +200,15 @@ class Entry:
         lines.append("    if capture is not None: capture.append(res)")
         for target, pos in plan.mutations:
             lines.append(f"    m = {self._target(consts, target)}")
-            lines.append(f"    COPYTO(m._data, res[{pos}], casting='unsafe')")
+            # (a numpy program may have written the new value in place already: then res[pos] is m's array)
+            lines.append(f"    if res[{pos}] is not m._data: COPYTO(m._data, res[{pos}], casting='unsafe')")
             lines.append("    m._version.value += 1")
         for target, where in plan.grad_writes:
             t = self._target(consts, target)
             if where is None:
                 lines.append(f"    {t}._grad = None")
+            elif isinstance(where, tuple) and where[0] == "new":  # cleared in the step: a new tensor, as eager
+                lines.append(f"    {t}._grad = NEW_GRAD({t}, res[{where[1]}])")
             elif isinstance(where, tuple):
                 lines.append(f"    {t}._grad = {c(where[1], 'R')}")
             else:
@@ -250,6 +253,7 @@ class Entry:
             "ASARRAY": np.asarray,
             "COPYTO": np.copyto,
             "WRITE_GRAD": _write_grad,
+            "NEW_GRAD": _new_grad,
             "ALIAS": _alias_output,
             "NDARRAY": np.ndarray,
             "WRITABLE": _writable,
@@ -298,12 +302,18 @@ def _writable(r):
 
 
 def _write_grad(real, arr) -> None:
+    """``real.grad`` after a step that accumulated into it: the same tensor, as eager keeps it."""
     g = real._grad
     if g is not None and g._data.shape == arr.shape and g._data.flags.writeable and g._data.flags.c_contiguous:
         np.copyto(g._data, arr)
         g._version.value += 1
     else:
-        real._grad = Tensor._wrap(arr if hasattr(arr, "to_host") else _writable(arr), real.dtype, real.device)
+        real._grad = _new_grad(real, arr)
+
+
+def _new_grad(real, arr) -> Tensor:
+    """A new ``.grad`` tensor on the program's output array."""
+    return Tensor._wrap(arr if hasattr(arr, "to_host") else _writable(arr), real.dtype, real.device)
 
 
 def _alias_output(real, view_ops):

@@ -86,6 +86,20 @@ def _inplace_result(x: Tensor, result: Tensor, op: str = "in-place op") -> Tenso
     tracer = _state.active_tracer()
     if tracer is not None:
         return tracer.write(x, _keep_history(x, _fit(x, result, op)))
+    if result._grad_fn is None and not result._requires_grad and result._dtype is x._dtype:
+        data, rdata = x._data, result._data
+        if rdata.shape == data.shape and (not is_grad_enabled() or not _has_history(x)):
+            # The common case (an optimizer's update, no_grad code): nothing for autograd to
+            # record, no cast, no broadcast; the general path below would do just this.
+            if rdata is not data:
+                if 0 in data.strides:
+                    _check_overlap(x, op)
+                if data.flags.writeable is False:
+                    raise RuntimeError(f"{op}: the tensor's memory is read-only (it was made from a read-only array)")
+                np.copyto(data, rdata, casting="unsafe")
+            x._version.value += 1
+            x._version.seq = current_seq()
+            return x
     _check_leaf(x, op)
     result = _keep_history(x, _fit(x, result, op))
     if result._data is not x._data:
@@ -106,6 +120,14 @@ def _inplace_result(x: Tensor, result: Tensor, op: str = "in-place op") -> Tenso
             else:
                 _copy_slices(x, base, result)
     return x
+
+
+def _has_history(x: Tensor) -> bool:
+    """Whether ``x`` or its base requires grad (an in-place write must then be recorded)."""
+    base = x._base
+    return x._requires_grad or x._grad_fn is not None or (
+        base is not None and (base._requires_grad or base._grad_fn is not None)
+    )
 
 
 def _keep_history(x: Tensor, result: Tensor) -> Tensor:

@@ -68,6 +68,9 @@ class Trace:
         self.grads: dict[int, object] = {}  # id(real) -> traced/real/None grad value
         self.grad_owner: dict[int, Tensor] = {}
         self.grad_written: set = set()
+        # grads set to None during the trace (zero_grad): eager's next backward makes a new
+        # tensor, so replay rebinds .grad instead of copying into the old one
+        self.grad_cleared: set = set()
         self.grad_inputs: list = []  # (real tensor, input node): .grad values read
         self.grad_none_reads: list = []  # real tensors whose .grad was read as None
         self.value_guards: list = []  # (real tensor, its values when read while tracing)
@@ -349,6 +352,8 @@ class Trace:
         self.grads[id(real)] = value
         self.grad_owner[id(real)] = real
         self.grad_written.add(id(real))
+        if value is None:
+            self.grad_cleared.add(id(real))
 
     # -- finishing ---------------------------------------------------------------------
     def _alias_of(self, out: Tensor):
@@ -369,7 +374,7 @@ class Trace:
         g = self.graph
         g.outputs = [self.to_tracer(o)._node for o in outputs]
         self.output_aliases = [self._alias_of(o) for o in outputs]
-        self.grad_writes = []  # (real tensor, output index or None)
+        self.grad_writes = []  # (real tensor, None | output index | ("new", output index) | ("real", tensor))
         grad_input_nodes = {id(real): node for real, node in self.grad_inputs}
         for key, value in self.grads.items():
             changed = value is not None and value._node is not None and value._node is not grad_input_nodes.get(key)
@@ -380,7 +385,8 @@ class Trace:
                 self.grad_writes.append((real, None))
             elif value._node is not None:
                 g.outputs.append(value._node)
-                self.grad_writes.append((real, len(g.outputs) - 1))
+                pos = len(g.outputs) - 1
+                self.grad_writes.append((real, ("new", pos) if key in self.grad_cleared else pos))
             else:
                 # A real tensor assigned as grad: keep it as it is on replay.
                 self.grad_writes.append((real, ("real", value)))

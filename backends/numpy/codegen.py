@@ -33,6 +33,7 @@ from ir.printer import format_node
 from . import allocator
 from . import kernels as K
 from . import runtime as R
+from .inplace import in_place_values
 from .statements import (
     annotate,
     emit_expr,
@@ -83,8 +84,13 @@ class NumpyCodegen:
         return name
 
     # -- kernels -------------------------------------------------------------
-    def pointwise_body(self, k, nodes, outputs, domain, inputs, fname, scratch_name, extra_inputs=()):
-        """Blocked out= code for elementwise ``nodes`` over ``domain``."""
+    def pointwise_body(self, k, nodes, outputs, domain, inputs, fname, scratch_name, extra_inputs=(), after_blas=False):
+        """Blocked out= code for elementwise ``nodes`` over ``domain``.
+
+        ``after_blas``: a matmul epilogue, run on the calling thread alone. Right after a
+        product, OpenBLAS's own threads still spin on the other cores, and a second thread of
+        ours competes with them: the SGD update epilogue of a 512x512 weight took 300 us on two
+        threads, 150 us on one."""
         ins = list(inputs) + [n for n in extra_inputs if n not in inputs]
         params = [f"i{j}" for j in range(len(ins))] + [f"o{j}" for j in range(len(outputs))]
         lines = [f"def {fname}({', '.join(params)}):"]
@@ -200,7 +206,8 @@ class NumpyCodegen:
                 lines.append("        n = hi - lo")
                 lines.append("        " + ", ".join(f"t{j}" for j in range(len(slot_dtypes))) + " = " + ", ".join(f"s[{j}][:n]" for j in range(len(slot_dtypes))))
             lines.extend("        " + s for s in body)
-            lines.append(f"    R.run_blocks({rows}, {row_elems}, block, {spec})")
+            threads = ", threads=1" if after_blas else ""
+            lines.append(f"    R.run_blocks({rows}, {row_elems}, block, {spec}{threads})")
         return lines, ins
 
     def reduction_body(self, k, fname):
@@ -486,7 +493,9 @@ class NumpyCodegen:
                 ep_outs = [n for n in outs if n.id != mm.id]
                 # the matmul's operands too when the epilogue reads them (x @ w + w)
                 ep_ins = [n for n in ins if any(n in e.inputs for e in epilogue)] + [mm]
-                sub_lines, sub_ins = self.pointwise_body(k, epilogue, ep_outs, k.domain, ep_ins, sub_name, f"S{k.id}")
+                sub_lines, sub_ins = self.pointwise_body(
+                    k, epilogue, ep_outs, k.domain, ep_ins, sub_name, f"S{k.id}", after_blas=True
+                )
                 lines[0:0] = sub_lines + [""]
                 args = [mm_dst if n.id == mm.id else in_name[n.id] for n in sub_ins] + [out_name[n.id] for n in ep_outs]
                 lines.append(f"    {sub_name}({', '.join(args)})")
@@ -524,6 +533,9 @@ class NumpyCodegen:
             run.append("    " + ", ".join(self.v(n) for n in g.inputs) + ("," if len(g.inputs) == 1 else "") + " = inputs")
         for n in g.inputs:
             self.env_ready.add(n.id)
+        in_place = {v: t for v, t in in_place_values(self.schedule).items() if v not in self.plan.slot_of}
+        if in_place:
+            run.append("    VB = R.view_bases(inputs)  # inputs others view: never overwritten in place")
         for kind, item in self.schedule.steps:
             if kind == "view":
                 n = item
@@ -550,6 +562,9 @@ class NumpyCodegen:
                         slot = self.plan.slot_of[o.id]
                         shape = tuple(o.shape)
                         run.append(f"    {self.v(o)} = B.get({slot}, {shape!r})")
+                    elif o.id in in_place:  # a mutation's value, written over its input (see .inplace)
+                        t = self.v(in_place[o.id])
+                        run.append(f"    {self.v(o)} = {t} if R.writable_in_place({t}, VB) else {fresh_output(o)}")
                     else:
                         run.append(f"    {self.v(o)} = {fresh_output(o)}")
                 args = [self.v(i) for i in ins] + [self.v(o) for o in outs]

@@ -70,8 +70,8 @@ def rows_per_block(rows: int, row_elems: int) -> int:
     return max(1, BLOCK_ELEMS // max(1, row_elems))
 
 
-def run_blocks(rows: int, row_elems: int, body, scratch=()) -> None:
-    """Call ``body(lo, hi, s)`` over row blocks, in parallel when it pays.
+def run_blocks(rows: int, row_elems: int, body, scratch=(), threads: int = 0) -> None:
+    """Call ``body(lo, hi, s)`` over row blocks, in parallel when it pays (``threads=1``: never).
 
     Each thread takes one contiguous range of rows and walks it in
     cache-sized blocks. ``scratch`` lists ``(dtype, row_shape)`` temporaries;
@@ -80,7 +80,7 @@ def run_blocks(rows: int, row_elems: int, body, scratch=()) -> None:
     """
     step = max(1, min(rows, rows_per_block(rows, row_elems)))  # rows may be 0 (size-0 tensors)
     # (the thread count reads the environment: only asked when the kernel is large enough)
-    parallel = rows >= 2 and rows * row_elems >= PARALLEL_MIN_ELEMS and num_threads() > 1
+    parallel = threads != 1 and rows >= 2 and rows * row_elems >= PARALLEL_MIN_ELEMS and num_threads() > 1
     workers = num_threads() if parallel else 1
     if parallel:
         step = min(step, -(-rows // workers))  # every thread gets at least one block
@@ -132,6 +132,26 @@ def run_op(name: str, arrays, attrs, shape, dtype, node: str = ""):
         if not node:
             raise
         raise IndexError(f"{e} (in a compiled program, at {node})") from None
+
+
+def view_bases(arrays) -> set:
+    """Ids of the arrays a program must not overwrite in place: those another input is a view
+    of, and those passed more than once (see ``backends.numpy.inplace``)."""
+    seen, shared = set(), set()
+    for a in arrays:
+        if type(a) is np.ndarray:
+            if a.base is not None:
+                shared.add(id(a.base))
+            if id(a) in seen:
+                shared.add(id(a))
+            seen.add(id(a))
+    return shared
+
+
+def writable_in_place(a, shared) -> bool:
+    """Whether a program may write a mutation's new value straight into input ``a``: an array
+    that owns its contiguous, writable memory and that no other input sees."""
+    return type(a) is np.ndarray and a.base is None and a.flags.c_contiguous and a.flags.writeable and id(a) not in shared
 
 
 def flat(a):

@@ -203,3 +203,36 @@ def test_compiled_model_outputs_carry_the_compiled_backward():
     logits, loss = model(x, x)
     assert logits.grad_fn.name() == "CompiledFunctionBackward"
     assert loss.grad_fn.name() == "CompiledFunctionBackward"
+
+
+@pytest.mark.parametrize("compiled", [False, True])
+@pytest.mark.parametrize("clear", ["zero_grad", "accumulate"])
+def test_grad_tensor_identity_follows_eager(compiled, clear):
+    """``.grad`` after a step: a new tensor when the step cleared it (``zero_grad()`` sets it to
+    None, the backward makes a new one: a tensor the caller kept keeps the old values), the
+    same tensor, updated, when the step accumulated into it. Compiled replays do what eager
+    does, with values from float64 numpy."""
+    rng = np.random.default_rng(4)
+    w0 = rng.standard_normal((5, 3)).astype(np.float32)
+    x = rng.standard_normal((7, 5)).astype(np.float32)
+    w = graphc.tensor(w0.copy(), requires_grad=True)
+
+    def step(x):
+        if clear == "zero_grad":
+            w.grad = None
+        (x @ w).square().sum().backward()
+
+    run = graphc.compile(step) if compiled else step
+    grad_once = 2 * x.astype(np.float64).T @ (x.astype(np.float64) @ w0.astype(np.float64))
+    run(graphc.tensor(x))
+    for k in range(2, 5):
+        kept = w.grad
+        kept_values = kept.numpy().copy()
+        run(graphc.tensor(x))
+        want = grad_once if clear == "zero_grad" else k * grad_once
+        np.testing.assert_allclose(w.grad.numpy(), want, rtol=1e-5, atol=1e-5)
+        if clear == "zero_grad":
+            assert w.grad is not kept
+            np.testing.assert_array_equal(kept.numpy(), kept_values)
+        else:
+            assert w.grad is kept
