@@ -256,3 +256,12 @@ def test_launcher_builds_mpiexec_commands():
 def test_launcher_refuses_a_missing_script(capsys):
     assert run.main(["--nproc", "2", "no_such_script.py"]) == 2
     assert "no such script" in capsys.readouterr().err
+
+
+def test_launcher_shares_the_cores_between_local_ranks(monkeypatch):
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(8)))
+    assert run.thread_env(2) == {name: "4" for name in run.THREAD_VARIABLES}
+    assert run.thread_env(3)["OPENBLAS_NUM_THREADS"] == "2"
+    assert run.thread_env(16)["OMP_NUM_THREADS"] == "1"  # oversubscribed: never 0
+    assert run.thread_env(4, hosts="n1,n2")["MKL_NUM_THREADS"] == "4"  # 2 ranks per machine
+    assert run.thread_env(4, hostfile="hosts.txt") == {}  # ranks per machine unknown: leave it

@@ -85,3 +85,13 @@ def test_the_ddp_example_trains_on_two_ranks():
     out = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stdout + out.stderr
     assert "[rank 0] epoch 1/1: loss" in out.stdout and "[rank 0] accuracy of the network on the 128 test images" in out.stdout, out.stdout
+
+
+def test_ranks_get_their_share_of_the_cores_unless_the_user_chose(monkeypatch):
+    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        monkeypatch.delenv(name, raising=False)
+    share = str(max(1, len(os.sched_getaffinity(0)) // 2))
+    run = launch("threads.py", 2, env={"GRAPHC_NUM_THREADS": "3"})  # the user's choice stays
+    _all_ok(run, 2)
+    for r in range(2):
+        assert f"THREADS {share},{share},3" in run.lines(r), run.output
