@@ -1,9 +1,11 @@
 """``Optimizer``: parameter groups, per-parameter state, ``zero_grad`` and state dicts.
 
 Subclasses write ``step`` as in-place tensor ops under ``graphc.no_grad()``
-(``p.add_(d_p, alpha=-lr)``, ``buf.mul_(m).add_(g)``), never through numpy,
-so that an optimizer step traces into the graph under ``@graphc.compile`` and
-becomes in-place mutations of the parameters and state buffers on replay.
+(``p.add_(d_p, alpha=-lr)``, ``buf.mul_(m).add_(g)``), so that an optimizer
+step traces into the graph under ``@graphc.compile`` and becomes in-place
+mutations of the parameters and state buffers on replay. Eagerly on the CPU,
+SGD may instead run the same arithmetic on the arrays (:func:`numpy_ready`
+says when), as PyTorch's ``foreach`` implementations batch theirs.
 State tensors (momentum buffers, Adam moments) are graphc tensors; step
 counts are Python ints.
 """
@@ -14,9 +16,12 @@ import copy
 import warnings
 from collections import defaultdict
 
+import numpy as np
+
 from ir import dtypes as dt
 
-from .. import _factories
+from .. import _factories, _state
+from .._autograd_graph import current_seq
 from .._dispatch import dynamic_scalar
 from .._tensor import Tensor
 from ..autograd.grad_mode import enable_grad, no_grad, zero_grads
@@ -28,6 +33,35 @@ def new_step_count(p: Tensor) -> Tensor:
     """A parameter's step count as PyTorch keeps it in the optimizer state: a 0-d float32 tensor
     on the parameter's device (so a compiled step reads it, and bias corrections follow it)."""
     return _factories.zeros((), dtype=dt.float32, device=p.device)
+
+
+def numpy_ready(params, *numbers, state=()) -> bool:
+    """Whether an optimizer may update ``params`` on their numpy arrays, skipping dispatch:
+    nothing is tracing; the parameters, their gradients and the ``state`` tensors are CPU
+    float32/float64 arrays, writable, gradients and state of the parameter's dtype and shape;
+    the hyper-parameters in ``numbers`` are Python numbers."""
+    if _state.active_tracer() is not None:
+        return False
+    if any(type(x) not in (int, float) for x in numbers):
+        return False
+    for p in params:
+        data = p._data
+        if type(data) is not np.ndarray or p._dtype not in (dt.float32, dt.float64) or not data.flags.writeable:
+            return False
+        g = p._grad._data
+        if type(g) is not np.ndarray or g.dtype != data.dtype or g.shape != data.shape:
+            return False
+    for t in state:
+        d = t._data
+        if type(d) is not np.ndarray or t._dtype not in (dt.float32, dt.float64) or not d.flags.writeable:
+            return False
+    return True
+
+
+def bump(t: Tensor, writes: int) -> None:
+    """Record ``writes`` in-place writes to ``t`` made on its array (as the in-place ops would)."""
+    t._version.value += writes
+    t._version.seq = current_seq()
 
 
 class _Required:

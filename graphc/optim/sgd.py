@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from .. import _functional as _F
+from .._tensor import Tensor
 from ..autograd.grad_mode import no_grad
-from .optimizer import Optimizer, required
+from .optimizer import Optimizer, bump, numpy_ready, required
 
 __all__ = ["SGD"]
 
@@ -62,6 +65,8 @@ class SGD(Optimizer):
             for group in self.param_groups:
                 lr, momentum, dampening = self._lr(group), group["momentum"], group["dampening"]
                 weight_decay, nesterov, maximize = group["weight_decay"], group["nesterov"], group["maximize"]
+                if self._numpy_update(group, lr):
+                    continue
                 for p in group["params"]:
                     if p.grad is None:
                         continue
@@ -80,3 +85,44 @@ class SGD(Optimizer):
                         d_p = _F.add(d_p, _F.mul(buf, m)) if nesterov else buf
                     p.sub_(_F.mul(d_p, lr))
         return loss
+
+    def _numpy_update(self, group, lr) -> bool:
+        """The whole group's update straight on the arrays, when it may: True if done.
+
+        The same arithmetic as the tensor ops of :meth:`step`, in the same order and
+        dtype (Python numbers rounded to the parameter's dtype, as graphc's scalar operands
+        are), without dispatching four ops per parameter: eager CPU float tensors with
+        dense gradients of their dtype, a Python-number learning rate, nothing tracing.
+        PyTorch's ``foreach`` implementations are the same idea; ``foreach=False`` keeps
+        the op-by-op loop.
+        """
+        if group["foreach"] is False or group["differentiable"]:
+            return False
+        params = [p for p in group["params"] if p.grad is not None]
+        momentum = self._hyper(group, "momentum")
+        bufs = {p: self.state[p].get("momentum_buffer") for p in params if p in self.state}
+        bufs = {p: b for p, b in bufs.items() if b is not None}
+        if not numpy_ready(params, lr, momentum, group["dampening"], group["weight_decay"], state=bufs.values()):
+            return False
+        if any(b._data.shape != p._data.shape or b._data.dtype != p._data.dtype for p, b in bufs.items()):
+            return False
+        dampening, wd, nesterov = group["dampening"], group["weight_decay"], group["nesterov"]
+        for p in params:
+            data, grad = p._data, p.grad._data
+            d_p = np.negative(grad) if group["maximize"] else grad
+            if wd != 0:
+                d_p = d_p + p._data * wd
+            if momentum != 0:
+                state = self.state[p]
+                buf = state.get("momentum_buffer")
+                if buf is None:
+                    buf = state["momentum_buffer"] = Tensor._wrap(np.array(d_p, copy=True), p._dtype, p._device)
+                else:
+                    b = buf._data
+                    np.multiply(b, momentum, out=b)
+                    np.add(b, d_p if dampening == 0 else d_p * (1 - dampening), out=b)
+                    bump(buf, 2)
+                d_p = d_p + buf._data * momentum if nesterov else buf._data
+            np.subtract(data, d_p * lr, out=data)
+            bump(p, 1)
+        return True

@@ -91,9 +91,57 @@ def ref_adam(lr, b1=0.9, b2=0.999, eps=1e-8, weight_decay=0.0, amsgrad=False, de
         dict(lr=0.02, weight_decay=0.1, maximize=True),
     ],
 )
-def test_sgd_matches_hand_computed(kw):
-    got, _, _ = run(optim.SGD, **kw)
+@pytest.mark.parametrize("foreach", [None, False], ids=["arrays", "ops"])
+def test_sgd_matches_hand_computed(kw, foreach):
+    got, _, _ = run(optim.SGD, foreach=foreach, **kw)
     for g, r in zip(got, ref_sgd(**kw)):
+        np.testing.assert_allclose(g, r, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize(
+    "kw",
+    [
+        dict(lr=0.05, momentum=0.9),
+        dict(lr=0.05, momentum=0.9, dampening=0.3, weight_decay=0.01, nesterov=False),
+        dict(lr=0.05, momentum=0.8, nesterov=True, weight_decay=1e-3),
+        dict(lr=0.02, weight_decay=0.1, maximize=True),
+    ],
+)
+def test_sgd_on_arrays_equals_the_tensor_ops_bit_for_bit(kw):
+    """Eager SGD updates the arrays directly (no dispatch per op); in float32, where every
+    rounding shows, it must give exactly what the op-by-op loop gives, versions included."""
+    results = {}
+    for foreach in (None, False):
+        rng = np.random.default_rng(3)
+        params = [nn.Parameter(graphc.tensor(rng.standard_normal(s).astype(np.float32))) for s in [(5, 3), (7,)]]
+        opt = optim.SGD(params, foreach=foreach, **kw)
+        versions = []
+        for step in range(4):
+            for p in params:
+                p.grad = graphc.tensor(rng.standard_normal(tuple(p.shape)).astype(np.float32))
+            if step == 2:
+                params[1].grad = None  # a parameter without a gradient is left alone
+            opt.step()
+            versions.append([p._version.value for p in params])
+        bufs = [opt.state[p].get("momentum_buffer") for p in params]
+        results[foreach] = ([p.detach().numpy().copy() for p in params], [None if b is None else b.numpy().copy() for b in bufs], versions)
+    (p_fast, b_fast, v_fast), (p_ops, b_ops, v_ops) = results[None], results[False]
+    for a, b in zip(p_fast + b_fast, p_ops + b_ops):
+        if a is None or b is None:
+            assert a is None and b is None
+        else:
+            np.testing.assert_array_equal(a, b)
+    assert v_fast == v_ops
+
+
+def test_sgd_with_a_tensor_learning_rate_takes_the_tensor_ops():
+    params = make_params()
+    opt = optim.SGD(params, lr=graphc.tensor(0.1, dtype=graphc.float64), momentum=0.9)
+    for _ in range(3):
+        opt.zero_grad()
+        loss_of(params).backward()
+        opt.step()
+    for g, r in zip([p.detach().numpy() for p in params], ref_sgd(lr=0.1, momentum=0.9)):
         np.testing.assert_allclose(g, r, rtol=1e-12, atol=1e-14)
 
 
