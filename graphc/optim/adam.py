@@ -7,12 +7,16 @@ stays valid on every replay.
 
 from __future__ import annotations
 
+import numpy as np
+
 from ir import dtypes as dt
+from ir.ops import npmath
 
 from .. import _factories
 from .. import _functional as _F
+from .._tensor import Tensor
 from ..autograd.grad_mode import no_grad
-from .optimizer import Optimizer, new_step_count
+from .optimizer import Optimizer, bump, new_step_count, numpy_ready
 
 __all__ = ["Adam", "AdamW"]
 
@@ -88,6 +92,8 @@ class Adam(Optimizer):
                 lr, eps, wd = self._lr(group), group["eps"], group["weight_decay"]
                 amsgrad, maximize = group["amsgrad"], group["maximize"]
                 decoupled = group.get("decoupled_weight_decay", self._decoupled)
+                if self._numpy_update(group, lr):
+                    continue
                 for p in group["params"]:
                     if p.grad is None:
                         continue
@@ -119,6 +125,62 @@ class Adam(Optimizer):
                     step_size = _F.div(lr, bc1)
                     p.sub_(_F.mul(_F.div(exp_avg, denom), step_size))
         return loss
+
+    def _numpy_update(self, group, lr) -> bool:
+        """The group's update on the arrays, when it may (as SGD's: see ``numpy_ready``): True if done.
+
+        Every operation is the tensor ops' own, in their order and dtypes: the moments in
+        the parameter's dtype with Python numbers rounded to it, the bias corrections in
+        float64 from the float32 step count and then rounded, ``lr / bc1`` in the parameter's
+        dtype. ``foreach=False`` keeps the op-by-op loop.
+        """
+        if group["foreach"] is False or group["differentiable"] or group["capturable"]:
+            return False
+        beta1, beta2 = self._hyper(group, "betas", 0), group["betas"][1]
+        eps, wd, amsgrad = group["eps"], group["weight_decay"], group["amsgrad"]
+        params = [p for p in group["params"] if p.grad is not None]
+        states = [self.state[p] for p in params if p in self.state]
+        kept = [t for st in states for t in st.values() if isinstance(t, Tensor)]
+        if not numpy_ready(params, lr, beta1, beta2, eps, wd, state=kept):
+            return False
+        if any(len(st) and st["step"]._dtype is not dt.float32 for st in states):
+            return False
+        decoupled = group.get("decoupled_weight_decay", self._decoupled)
+        for p in params:
+            data = p._data
+            ftype = data.dtype.type
+            grad = np.negative(p.grad._data) if group["maximize"] else p.grad._data
+            state = self._init_state(p, amsgrad)
+            step = state["step"]
+            np.add(step._data, np.float32(1), out=step._data)
+            bump(step, 1)
+            if wd != 0:
+                if decoupled:
+                    np.multiply(data, 1.0 - lr * wd, out=data)
+                    bump(p, 1)
+                else:
+                    grad = grad + data * wd
+            m, v = state["exp_avg"], state["exp_avg_sq"]
+            np.add(m._data, (1 - beta1) * (grad - m._data), out=m._data)  # lerp_
+            np.multiply(v._data, beta2, out=v._data)
+            np.add(v._data, (grad * grad) * (1 - beta2), out=v._data)  # addcmul_
+            bump(m, 1)
+            bump(v, 2)
+            t64 = step._data.astype(np.float64)
+            bc1 = ftype(1.0 - npmath.power(np.asarray(float(beta1)), t64))
+            bc2_sqrt = ftype(np.sqrt(1.0 - npmath.power(np.asarray(float(beta2)), t64)))
+            if amsgrad:
+                top = state["max_exp_avg_sq"]
+                np.maximum(top._data, v._data, out=top._data)
+                bump(top, 1)
+                second = top._data
+            else:
+                second = v._data
+            denom = np.sqrt(second) / bc2_sqrt + eps
+            step_size = ftype(lr) / bc1
+            np.subtract(data, (m._data / denom) * step_size, out=data)
+            bump(p, 1)
+        return True
 
 
 class AdamW(Adam):

@@ -163,13 +163,50 @@ def test_sgd_with_a_tensor_learning_rate_takes_the_tensor_ops():
         ),
     ],
 )
-def test_adam_matches_hand_computed(cls, kw, ref_kw):
-    got, opt, params = run(cls, **kw)
+@pytest.mark.parametrize("foreach", [None, False], ids=["arrays", "ops"])
+def test_adam_matches_hand_computed(cls, kw, ref_kw, foreach):
+    got, opt, params = run(cls, foreach=foreach, **kw)
     for g, r in zip(got, ref_adam(**ref_kw)):
         np.testing.assert_allclose(g, r, rtol=1e-10, atol=1e-13)
     state = opt.state[params[0]]
     assert isinstance(state["exp_avg"], graphc.Tensor) and isinstance(state["exp_avg_sq"], graphc.Tensor)
     assert state["step"].item() == 3
+
+
+@pytest.mark.parametrize(
+    "cls, kw",
+    [
+        (optim.Adam, dict(lr=0.01)),
+        (optim.Adam, dict(lr=0.01, betas=(0.8, 0.99), eps=1e-6, weight_decay=0.1)),
+        (optim.Adam, dict(lr=0.01, amsgrad=True, maximize=True)),
+        (optim.AdamW, dict(lr=0.05, weight_decay=0.5, amsgrad=True)),
+    ],
+)
+def test_adam_on_arrays_equals_the_tensor_ops_bit_for_bit(cls, kw):
+    """As SGD's: float32, several steps, a parameter skipping one; state and versions equal too."""
+    results = {}
+    for foreach in (None, False):
+        rng = np.random.default_rng(5)
+        params = [nn.Parameter(graphc.tensor(rng.standard_normal(s).astype(np.float32))) for s in [(4, 3), (6,)]]
+        opt = cls(params, foreach=foreach, **kw)
+        versions = []
+        for step in range(5):
+            for p in params:
+                p.grad = graphc.tensor(rng.standard_normal(tuple(p.shape)).astype(np.float32))
+            if step == 1:
+                params[0].grad = None
+            opt.step()
+            versions.append([p._version.value for p in params])
+        state = [{k: v.numpy().copy() for k, v in sorted(opt.state[p].items())} for p in params]
+        results[foreach] = ([p.detach().numpy().copy() for p in params], state, versions)
+    (p_fast, s_fast, v_fast), (p_ops, s_ops, v_ops) = results[None], results[False]
+    for a, b in zip(p_fast, p_ops):
+        np.testing.assert_array_equal(a, b)
+    for a, b in zip(s_fast, s_ops):
+        assert a.keys() == b.keys()
+        for k in a:
+            np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+    assert v_fast == v_ops
 
 
 def test_rmsprop_and_adagrad():
