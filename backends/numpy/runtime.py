@@ -215,7 +215,7 @@ def where_into(cond, a, b, out) -> None:
     av = np.asarray(a, dtype=out.dtype).view(it)
     bv = np.asarray(b, dtype=out.dtype).view(it)
     np.bitwise_and(av, mask, out=ov)
-    np.invert(mask, out=mask)
-    if not (bv.ndim == 0 and int(bv) == 0):
+    if not (bv.ndim == 0 and int(bv) == 0):  # (b all zero bits, +0.0 included: nothing to add)
+        np.invert(mask, out=mask)
         np.bitwise_and(bv, mask, out=mask)
         np.bitwise_or(ov, mask, out=ov)

@@ -42,3 +42,23 @@ def test_run_blocks_covers_every_row_once(monkeypatch, rows, row_elems, threads)
     np.testing.assert_array_equal(seen, np.ones(rows, dtype=np.int64))
     if rows * row_elems >= R.PARALLEL_MIN_ELEMS and rows >= 2 and threads > 1:
         assert len(callers) == 2  # a large kernel uses both threads, even when it fits one block
+
+
+@pytest.mark.parametrize("b", [0.0, -0.0, 2.5, np.nan, "array"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64, np.bool_])
+def test_where_into_is_np_where_bit_for_bit(b, dtype):
+    rng = np.random.default_rng(1)
+    cond = rng.random((6, 9)) > 0.4
+    a = (rng.standard_normal((6, 9)) * 5).astype(dtype)
+    if dtype in (np.float32, np.float64):
+        a.flat[:4] = [np.nan, -0.0, np.inf, -np.inf]
+    if isinstance(b, str):
+        bb = (rng.standard_normal(9) * 5).astype(dtype)  # broadcast along the rows
+    else:
+        if dtype in (np.int64, np.bool_) and (np.isnan(b) or b != int(b)):
+            pytest.skip("not a value of this dtype")
+        bb = np.asarray(b).astype(dtype)
+    out = np.empty((6, 9), dtype=dtype)
+    R.where_into(cond, a, bb, out)
+    want = np.where(cond, a, bb).astype(dtype)
+    assert out.tobytes() == want.tobytes()  # the bits: NaN payloads and the sign of zero too
