@@ -40,12 +40,8 @@ def _sgd_reference(w0, x, lr, steps):
     return w
 
 
-def test_an_sgd_step_updates_its_weight_in_place(writes):
-    rng = np.random.default_rng(0)
-    w0 = rng.standard_normal((16, 8)).astype(np.float32)
-    x = rng.standard_normal((32, 16)).astype(np.float32)
-    w = graphc.tensor(w0.copy(), requires_grad=True)
-    data_before = w._data
+def _sgd_step(w):
+    """A compiled training step of ``loss = mean((x @ w)^2)`` with a hand-written SGD update."""
 
     @graphc.compile
     def step(x):
@@ -55,6 +51,18 @@ def test_an_sgd_step_updates_its_weight_in_place(writes):
             w.sub_(w.grad * 0.1)
         w.grad = None
         return loss
+
+    return step
+
+
+def test_an_sgd_step_updates_its_weight_in_place(writes):
+    rng = np.random.default_rng(0)
+    w0 = rng.standard_normal((16, 8)).astype(np.float32)
+    x = rng.standard_normal((32, 16)).astype(np.float32)
+    w = graphc.tensor(w0.copy(), requires_grad=True)
+    data_before = w._data
+
+    step = _sgd_step(w)
 
     for _ in range(3):
         step(graphc.tensor(x))
@@ -69,14 +77,7 @@ def test_a_weight_that_is_a_view_gets_a_fresh_array_and_a_copy_back(writes):
     x = rng.standard_normal((32, 16)).astype(np.float32)
     w = graphc.from_numpy(base[1]).requires_grad_()  # its memory belongs to `base`
 
-    @graphc.compile
-    def step(x):
-        loss = (x @ w).square().mean()
-        loss.backward()
-        with graphc.no_grad():
-            w.sub_(w.grad * 0.1)
-        w.grad = None
-        return loss
+    step = _sgd_step(w)
 
     want = _sgd_reference(base[1].copy(), x, 0.1, 2)
     untouched = base[0].copy()
