@@ -12,7 +12,7 @@ it: every numpy view keeps the array that owns its memory alive, so the owner's
 reference count says exactly whether anything still reads or writes it — no
 finalizers, nothing for the caller to give back.
 
-The cache holds at most ``GRAPHC_CPU_OUTPUT_CACHE_MB`` MiB (default 1024; 0
+The cache holds at most ``GRAPHC_CPU_OUTPUT_CACHE_MB`` MiB (default 256; 0
 turns it off); past that, outputs are plain ``np.empty`` again. :func:`empty_cache`
 drops the buffers nobody uses (``graphc.cpu.empty_cache()``).
 """
@@ -32,7 +32,7 @@ MIN_BYTES = 8 << 20
 def _limit_from_env() -> int:
     raw = os.environ.get("GRAPHC_CPU_OUTPUT_CACHE_MB", "").strip()
     if not raw:
-        return 1024 << 20
+        return 256 << 20
     try:
         mb = int(raw)
     except ValueError:
