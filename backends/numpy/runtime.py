@@ -73,10 +73,10 @@ def rows_per_block(rows: int, row_elems: int) -> int:
 def run_blocks(rows: int, row_elems: int, body, scratch=(), threads: int = 0) -> None:
     """Call ``body(lo, hi, s)`` over row blocks, in parallel when it pays (``threads=1``: never).
 
-    Each thread takes one contiguous range of rows and walks it in
-    cache-sized blocks. ``scratch`` lists ``(dtype, row_shape)`` temporaries;
-    each thread gets its own block-sized set ``s``, allocated once and reused
-    for every block, so temporaries stay hot in cache.
+    Each thread takes one contiguous range of rows and walks it in blocks of
+    about :data:`BLOCK_ELEMS` elements. ``scratch`` lists ``(dtype, row_shape)``
+    temporaries; each thread gets its own block-sized set ``s``, allocated once
+    and reused for every block.
     """
     step = max(1, min(rows, rows_per_block(rows, row_elems)))  # rows may be 0 (size-0 tensors)
     # (the thread count reads the environment: only asked when the kernel is large enough)

@@ -151,3 +151,9 @@ def test_fused_backward_gradients_on_cached_buffers(cache, monkeypatch):
         np.testing.assert_array_equal(grad_b.numpy(), wa)
     assert any(cache.owns(g.numpy()) for pair in kept for g in pair)
     assert cache.reused == 0  # every .grad above is still held
+
+
+def test_graphc_cpu_answers_like_torch_cpu():
+    assert graphc.cpu.is_available() and graphc.cpu.device_count() == 1
+    assert graphc.cpu.current_device() == "cpu" and graphc.cpu.synchronize() is None
+    assert set(graphc.cpu.memory_stats()) == {"cached_bytes", "in_use_bytes", "reused", "allocated", "limit_bytes"}
