@@ -12,7 +12,7 @@ from ir import dtypes as dt
 from .. import _factories
 from .. import _functional as _F
 from ..autograd.grad_mode import no_grad
-from .optimizer import Optimizer, new_step_count
+from .optimizer import Optimizer, decayed_grad, new_step_count, zeroed_state
 
 __all__ = ["Adadelta", "ASGD"]
 
@@ -43,18 +43,8 @@ class Adadelta(Optimizer):
         with no_grad():
             for group in self.param_groups:
                 lr, rho, eps, wd = self._lr(group), group["rho"], group["eps"], group["weight_decay"]
-                for p in group["params"]:
-                    if p.grad is None:
-                        continue
-                    grad = _F.neg(p.grad) if group["maximize"] else p.grad
-                    state = self.state[p]
-                    if len(state) == 0:
-                        state["step"] = new_step_count(p)
-                        state["square_avg"] = _factories.zeros_like(p)
-                        state["acc_delta"] = _factories.zeros_like(p)
-                    state["step"].add_(1)
-                    if wd != 0:
-                        grad = _F.add(grad, p, alpha=wd)
+                for p, grad, state in self._updates(group, zeroed_state("square_avg", "acc_delta")):
+                    grad = decayed_grad(p, grad, lr, wd)
                     square_avg, acc_delta = state["square_avg"], state["acc_delta"]
                     square_avg.mul_(rho).addcmul_(grad, grad, value=1 - rho)
                     std = _F.sqrt(_F.add(square_avg, eps))
@@ -90,20 +80,9 @@ class ASGD(Optimizer):
             for group in self.param_groups:
                 lr, lambd, alpha, t0, wd = (self._lr(group), group["lambd"], group["alpha"], group["t0"],
                                             group["weight_decay"])
-                for p in group["params"]:
-                    if p.grad is None:
-                        continue
-                    grad = _F.neg(p.grad) if group["maximize"] else p.grad
-                    state = self.state[p]
-                    if len(state) == 0:
-                        state["step"] = new_step_count(p)
-                        state["eta"] = _factories.full((), float(group["lr"]), dtype=dt.float32, device=p.device)
-                        state["mu"] = _factories.ones((), dtype=dt.float32, device=p.device)
-                        state["ax"] = _factories.zeros_like(p)
+                for p, grad, state in self._updates(group, self._new_state):
                     step_t, eta, mu, ax = state["step"], state["eta"], state["mu"], state["ax"]
-                    step_t.add_(1)
-                    if wd != 0:
-                        grad = _F.add(grad, p, alpha=wd)
+                    grad = decayed_grad(p, grad, lr, wd)
                     eta_p = _F._to(eta, p.dtype)
                     p.mul_(_F.rsub(_F.mul(eta_p, lambd), 1.0))
                     p.sub_(_F.mul(grad, eta_p))
@@ -114,3 +93,12 @@ class ASGD(Optimizer):
                     eta.copy_(_F.div(lr64, _F.pow(_F.add(_F.mul(_F.mul(t, lr64), lambd), 1.0), alpha)))
                     mu.copy_(_F.reciprocal(_F.clamp(_F.sub(t, t0), min=1.0)))
         return loss
+
+    @staticmethod
+    def _new_state(p, group) -> dict:
+        return {
+            "step": new_step_count(p),
+            "eta": _factories.full((), float(group["lr"]), dtype=dt.float32, device=p.device),
+            "mu": _factories.ones((), dtype=dt.float32, device=p.device),
+            "ax": _factories.zeros_like(p),
+        }

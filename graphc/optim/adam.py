@@ -16,9 +16,32 @@ from .. import _factories
 from .. import _functional as _F
 from .._tensor import Tensor
 from ..autograd.grad_mode import no_grad
-from .optimizer import Optimizer, bump, new_step_count, numpy_ready
+from .optimizer import Optimizer, bump, decayed_grad, new_step_count, numpy_ready
 
 __all__ = ["Adam", "AdamW"]
+
+
+def check_args(lr, eps, betas, weight_decay) -> None:
+    """The argument checks of Adam and its relatives, with PyTorch's messages."""
+    if isinstance(lr, (int, float)) and not 0.0 <= lr:
+        raise ValueError(f"Invalid learning rate: {lr}")
+    if not 0.0 <= eps:
+        raise ValueError(f"Invalid epsilon value: {eps}")
+    if not 0.0 <= betas[0] < 1.0:
+        raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
+    if not 0.0 <= betas[1] < 1.0:
+        raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
+    if not 0.0 <= weight_decay:
+        raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+
+
+def update_moments(state, grad, beta1, beta2):
+    """Adam's running moments, in place: ``m = b1 m + (1 - b1) g``, ``v = b2 v + (1 - b2) g^2``
+    (``beta1`` may be a per-call scalar under compile: schedulers cycle it)."""
+    exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
+    exp_avg.lerp_(grad, 1 - beta1 if isinstance(beta1, (int, float)) else _F.rsub(beta1, 1.0))
+    exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+    return exp_avg, exp_avg_sq
 
 
 class Adam(Optimizer):
@@ -48,16 +71,7 @@ class Adam(Optimizer):
         fused=None,
         decoupled_weight_decay: bool = False,
     ):
-        if isinstance(lr, (int, float)) and not 0.0 <= lr:
-            raise ValueError(f"Invalid learning rate: {lr}")
-        if not 0.0 <= eps:
-            raise ValueError(f"Invalid epsilon value: {eps}")
-        if not 0.0 <= betas[0] < 1.0:
-            raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
-        if not 0.0 <= betas[1] < 1.0:
-            raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
-        if not 0.0 <= weight_decay:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        check_args(lr, eps, betas, weight_decay)
         defaults = dict(
             lr=lr,
             betas=tuple(betas),
@@ -73,14 +87,11 @@ class Adam(Optimizer):
         )
         super().__init__(params, defaults)
 
-    def _init_state(self, p, amsgrad: bool) -> dict:
-        state = self.state[p]
-        if len(state) == 0:
-            state["step"] = new_step_count(p)
-            state["exp_avg"] = _factories.zeros_like(p)
-            state["exp_avg_sq"] = _factories.zeros_like(p)
-            if amsgrad:
-                state["max_exp_avg_sq"] = _factories.zeros_like(p)
+    @staticmethod
+    def _new_state(p, group) -> dict:
+        state = {"step": new_step_count(p), "exp_avg": _factories.zeros_like(p), "exp_avg_sq": _factories.zeros_like(p)}
+        if group["amsgrad"]:
+            state["max_exp_avg_sq"] = _factories.zeros_like(p)
         return state
 
     def step(self, closure=None):
@@ -90,26 +101,15 @@ class Adam(Optimizer):
             for group in self.param_groups:
                 beta1, beta2 = group["betas"]
                 lr, eps, wd = self._lr(group), group["eps"], group["weight_decay"]
-                amsgrad, maximize = group["amsgrad"], group["maximize"]
+                amsgrad = group["amsgrad"]
                 decoupled = group.get("decoupled_weight_decay", self._decoupled)
                 if self._numpy_update(group, lr):
                     continue
-                for p in group["params"]:
-                    if p.grad is None:
-                        continue
-                    grad = p.grad if not maximize else _F.neg(p.grad)
-                    state = self._init_state(p, amsgrad)
+                for p, grad, state in self._updates(group, self._new_state):
                     step_t = state["step"]
-                    step_t.add_(1)
-                    if wd != 0:
-                        if decoupled:
-                            p.mul_(1.0 - lr * wd if isinstance(lr, (int, float)) else _F.rsub(_F.mul(lr, wd), 1.0))
-                        else:
-                            grad = _F.add(grad, p, alpha=wd)
-                    exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
+                    grad = decayed_grad(p, grad, lr, wd, decoupled)
                     beta1 = self._hyper(group, "betas", 0)  # cycled by CyclicLR/OneCycleLR
-                    exp_avg.lerp_(grad, 1 - beta1 if isinstance(beta1, (int, float)) else _F.rsub(beta1, 1.0))
-                    exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+                    exp_avg, exp_avg_sq = update_moments(state, grad, beta1, beta2)
                     # Bias corrections from the step tensor, in the parameter's dtype.
                     # (in float64, as PyTorch computes them from a Python number)
                     t64 = _F._to(step_t, dt.float64)
@@ -150,7 +150,9 @@ class Adam(Optimizer):
             data = p._data
             ftype = data.dtype.type
             grad = np.negative(p.grad._data) if group["maximize"] else p.grad._data
-            state = self._init_state(p, amsgrad)
+            state = self.state[p]
+            if not state:
+                state.update(self._new_state(p, group))
             step = state["step"]
             np.add(step._data, np.float32(1), out=step._data)
             bump(step, 1)

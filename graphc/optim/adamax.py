@@ -14,49 +14,15 @@ from ir import dtypes as dt
 from .. import _factories
 from .. import _functional as _F
 from ..autograd.grad_mode import no_grad
-from .optimizer import Optimizer, new_step_count
+from .adam import check_args, update_moments
+from .optimizer import Optimizer, decayed_grad, new_step_count, zeroed_state
 
 __all__ = ["Adamax", "NAdam", "RAdam"]
-
-
-def _check(lr, eps, betas, weight_decay):
-    if isinstance(lr, (int, float)) and not 0.0 <= lr:
-        raise ValueError(f"Invalid learning rate: {lr}")
-    if not 0.0 <= eps:
-        raise ValueError(f"Invalid epsilon value: {eps}")
-    if not 0.0 <= betas[0] < 1.0:
-        raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
-    if not 0.0 <= betas[1] < 1.0:
-        raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
-    if not 0.0 <= weight_decay:
-        raise ValueError(f"Invalid weight_decay value: {weight_decay}")
-
-
-def _grad(p, group):
-    return _F.neg(p.grad) if group["maximize"] else p.grad
 
 
 def _scalar(x, p):
     """A float64 step-dependent quantity in the parameter's dtype."""
     return _F._to(x, p.dtype)
-
-
-def _decay(p, grad, lr, wd, decoupled):
-    """Weight decay: ``p *= 1 - lr * wd`` (decoupled, as AdamW) or ``g += wd * p``."""
-    if wd == 0:
-        return grad
-    if decoupled:
-        p.mul_(1.0 - lr * wd if isinstance(lr, (int, float)) else _F.rsub(_F.mul(lr, wd), 1.0))
-        return grad
-    return _F.add(grad, p, alpha=wd)
-
-
-def _update_moments(state, grad, beta1, beta2):
-    """Adam's running moments, in place: ``m = b1 m + (1 - b1) g``, ``v = b2 v + (1 - b2) g^2``."""
-    exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
-    exp_avg.lerp_(grad, 1 - beta1)
-    exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
-    return exp_avg, exp_avg_sq
 
 
 class Adamax(Optimizer):
@@ -67,7 +33,7 @@ class Adamax(Optimizer):
 
     def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps: float = 1e-8, weight_decay: float = 0,
                  foreach=None, *, maximize: bool = False, differentiable: bool = False, capturable: bool = False):
-        _check(lr, eps, betas, weight_decay)
+        check_args(lr, eps, betas, weight_decay)
         defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay, foreach=foreach,
                         maximize=maximize, differentiable=differentiable, capturable=capturable)
         super().__init__(params, defaults)
@@ -78,17 +44,8 @@ class Adamax(Optimizer):
             for group in self.param_groups:
                 beta1, beta2 = group["betas"]
                 lr, eps, wd = self._lr(group), group["eps"], group["weight_decay"]
-                for p in group["params"]:
-                    if p.grad is None:
-                        continue
-                    grad = _grad(p, group)
-                    state = self.state[p]
-                    if len(state) == 0:
-                        state["step"] = new_step_count(p)
-                        state["exp_avg"] = _factories.zeros_like(p)
-                        state["exp_inf"] = _factories.zeros_like(p)
-                    state["step"].add_(1)
-                    grad = _decay(p, grad, lr, wd, False)
+                for p, grad, state in self._updates(group, zeroed_state("exp_avg", "exp_inf")):
+                    grad = decayed_grad(p, grad, lr, wd)
                     exp_avg, exp_inf = state["exp_avg"], state["exp_inf"]
                     exp_avg.lerp_(grad, 1 - beta1)
                     exp_inf.copy_(_F.maximum(_F.mul(exp_inf, beta2), _F.add(_F.abs(grad), eps)))
@@ -111,7 +68,7 @@ class NAdam(Optimizer):
     def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps: float = 1e-8, weight_decay: float = 0,
                  momentum_decay: float = 4e-3, decoupled_weight_decay: bool = False, *, foreach=None,
                  maximize: bool = False, capturable: bool = False, differentiable: bool = False):
-        _check(lr, eps, betas, weight_decay)
+        check_args(lr, eps, betas, weight_decay)
         if not 0.0 <= momentum_decay:
             raise ValueError(f"Invalid momentum_decay value: {momentum_decay}")
         defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay, momentum_decay=momentum_decay,
@@ -126,24 +83,14 @@ class NAdam(Optimizer):
                 beta1, beta2 = group["betas"]
                 lr, eps, wd = self._lr(group), group["eps"], group["weight_decay"]
                 psi = group["momentum_decay"]
-                for p in group["params"]:
-                    if p.grad is None:
-                        continue
-                    grad = _grad(p, group)
-                    state = self.state[p]
-                    if len(state) == 0:
-                        state["step"] = new_step_count(p)
-                        state["mu_product"] = _factories.ones((), dtype=dt.float32, device=p.device)
-                        state["exp_avg"] = _factories.zeros_like(p)
-                        state["exp_avg_sq"] = _factories.zeros_like(p)
-                    state["step"].add_(1)
+                for p, grad, state in self._updates(group, self._new_state):
                     t = _F._to(state["step"], dt.float64)
-                    grad = _decay(p, grad, lr, wd, group["decoupled_weight_decay"])
+                    grad = decayed_grad(p, grad, lr, wd, group["decoupled_weight_decay"])
                     mu = _F.mul(_F.rsub(_F.mul(_F.pow(0.96, _F.mul(t, psi)), 0.5), 1.0), beta1)
                     mu_next = _F.mul(_F.rsub(_F.mul(_F.pow(0.96, _F.mul(_F.add(t, 1.0), psi)), 0.5), 1.0), beta1)
                     mu_product = state["mu_product"]
                     mu_product.mul_(_F._to(mu, mu_product.dtype))  # rounded first, as PyTorch multiplies a float32 tensor
-                    exp_avg, exp_avg_sq = _update_moments(state, grad, beta1, beta2)
+                    exp_avg, exp_avg_sq = update_moments(state, grad, beta1, beta2)
                     bc2 = _scalar(_F.rsub(_F.pow(float(beta2), t), 1.0), p)
                     denom = _F.add(_F.sqrt(_F.div(exp_avg_sq, bc2)), eps)
                     prod = _F._to(mu_product, dt.float64)
@@ -152,6 +99,15 @@ class NAdam(Optimizer):
                     p.sub_(_F.mul(_F.div(grad, denom), c_grad))
                     p.sub_(_F.mul(_F.div(exp_avg, denom), c_avg))
         return loss
+
+    @staticmethod
+    def _new_state(p, group) -> dict:
+        return {
+            "step": new_step_count(p),
+            "mu_product": _factories.ones((), dtype=dt.float32, device=p.device),
+            "exp_avg": _factories.zeros_like(p),
+            "exp_avg_sq": _factories.zeros_like(p),
+        }
 
 
 class RAdam(Optimizer):
@@ -168,7 +124,7 @@ class RAdam(Optimizer):
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps: float = 1e-8, weight_decay: float = 0,
                  decoupled_weight_decay: bool = False, *, foreach=None, maximize: bool = False,
                  capturable: bool = False, differentiable: bool = False):
-        _check(lr, eps, betas, weight_decay)
+        check_args(lr, eps, betas, weight_decay)
         defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
                         decoupled_weight_decay=decoupled_weight_decay, foreach=foreach, maximize=maximize,
                         capturable=capturable, differentiable=differentiable)
@@ -181,19 +137,10 @@ class RAdam(Optimizer):
                 beta1, beta2 = group["betas"]
                 lr, eps, wd = self._lr(group), group["eps"], group["weight_decay"]
                 rho_inf = 2.0 / (1.0 - beta2) - 1.0
-                for p in group["params"]:
-                    if p.grad is None:
-                        continue
-                    grad = _grad(p, group)
-                    state = self.state[p]
-                    if len(state) == 0:
-                        state["step"] = new_step_count(p)
-                        state["exp_avg"] = _factories.zeros_like(p)
-                        state["exp_avg_sq"] = _factories.zeros_like(p)
-                    state["step"].add_(1)
+                for p, grad, state in self._updates(group, zeroed_state("exp_avg", "exp_avg_sq")):
                     t = _F._to(state["step"], dt.float64)
-                    grad = _decay(p, grad, lr, wd, group["decoupled_weight_decay"])
-                    exp_avg, exp_avg_sq = _update_moments(state, grad, beta1, beta2)
+                    grad = decayed_grad(p, grad, lr, wd, group["decoupled_weight_decay"])
+                    exp_avg, exp_avg_sq = update_moments(state, grad, beta1, beta2)
                     b2t = _F.pow(float(beta2), t)
                     bc1 = _F.rsub(_F.pow(float(beta1), t), 1.0)
                     bc2 = _F.rsub(b2t, 1.0)

@@ -21,6 +21,7 @@ import numpy as np
 from ir import dtypes as dt
 
 from .. import _factories, _state
+from .. import _functional as _F
 from .._autograd_graph import current_seq
 from .._dispatch import dynamic_scalar
 from .._tensor import Tensor
@@ -58,10 +59,31 @@ def numpy_ready(params, *numbers, state=()) -> bool:
     return True
 
 
+def decayed_grad(p: Tensor, grad, lr, wd, decoupled: bool = False):
+    """Weight decay: ``p *= 1 - lr * wd`` in place (decoupled, as AdamW) and ``grad`` unchanged,
+    or ``grad + wd * p``; ``grad`` itself when ``wd`` is 0."""
+    if wd == 0:
+        return grad
+    if decoupled:
+        p.mul_(1.0 - lr * wd if isinstance(lr, (int, float)) else _F.rsub(_F.mul(lr, wd), 1.0))
+        return grad
+    return _F.add(grad, p, alpha=wd)
+
+
 def bump(t: Tensor, writes: int) -> None:
     """Record ``writes`` in-place writes to ``t`` made on its array (as the in-place ops would)."""
     t._version.value += writes
     t._version.seq = current_seq()
+
+
+def zeroed_state(*names):
+    """A ``new_state`` for :meth:`Optimizer._updates`: a step count, then zeroed tensors ``names``
+    shaped like the parameter."""
+
+    def new_state(p, group) -> dict:
+        return {"step": new_step_count(p), **{name: _factories.zeros_like(p) for name in names}}
+
+    return new_state
 
 
 class _Required:
@@ -153,6 +175,23 @@ class Optimizer:
 
     def step(self, closure=None):
         raise NotImplementedError
+
+    def _updates(self, group, new_state=None):
+        """``(p, grad, state)`` for each parameter of ``group`` that has a gradient, in order, as
+        every optimizer's step walks them: ``grad`` negated under ``maximize``; an empty
+        ``state`` first filled from ``new_state(p, group)`` (a dict); its ``"step"`` count, if it
+        keeps one, advanced."""
+        for p in group["params"]:
+            if p.grad is None:
+                continue
+            grad = _F.neg(p.grad) if group["maximize"] else p.grad
+            state = self.state[p]
+            if not state and new_state is not None:
+                state.update(new_state(p, group))
+            step = state.get("step")
+            if step is not None:
+                step.add_(1)
+            yield p, grad, state
 
     @staticmethod
     def _lr(group):

@@ -7,7 +7,7 @@ from ir import dtypes as dt
 from .. import _factories
 from .. import _functional as _F
 from ..autograd.grad_mode import no_grad
-from .optimizer import Optimizer, new_step_count
+from .optimizer import Optimizer, decayed_grad, new_step_count
 
 __all__ = ["RMSprop", "Adagrad"]
 
@@ -51,21 +51,8 @@ class RMSprop(Optimizer):
             for group in self.param_groups:
                 lr, alpha, eps, wd = self._lr(group), group["alpha"], group["eps"], group["weight_decay"]
                 momentum, centered = group["momentum"], group["centered"]
-                for p in group["params"]:
-                    if p.grad is None:
-                        continue
-                    grad = p.grad if not group["maximize"] else _F.neg(p.grad)
-                    state = self.state[p]
-                    if len(state) == 0:
-                        state["step"] = new_step_count(p)
-                        state["square_avg"] = _factories.zeros_like(p)
-                        if momentum > 0:
-                            state["momentum_buffer"] = _factories.zeros_like(p)
-                        if centered:
-                            state["grad_avg"] = _factories.zeros_like(p)
-                    state["step"].add_(1)
-                    if wd != 0:
-                        grad = _F.add(grad, p, alpha=wd)
+                for p, grad, state in self._updates(group, self._new_state):
+                    grad = decayed_grad(p, grad, lr, wd)
                     square_avg = state["square_avg"]
                     square_avg.mul_(alpha).addcmul_(grad, grad, value=1 - alpha)
                     if centered:
@@ -81,6 +68,15 @@ class RMSprop(Optimizer):
                     else:
                         p.sub_(_F.mul(_F.div(grad, avg), lr))
         return loss
+
+    @staticmethod
+    def _new_state(p, group) -> dict:
+        state = {"step": new_step_count(p), "square_avg": _factories.zeros_like(p)}
+        if group["momentum"] > 0:
+            state["momentum_buffer"] = _factories.zeros_like(p)
+        if group["centered"]:
+            state["grad_avg"] = _factories.zeros_like(p)
+        return state
 
 
 class Adagrad(Optimizer):
@@ -123,15 +119,9 @@ class Adagrad(Optimizer):
         with no_grad():
             for group in self.param_groups:
                 lr, lr_decay, wd, eps = self._lr(group), group["lr_decay"], group["weight_decay"], group["eps"]
-                for p in group["params"]:
-                    if p.grad is None:
-                        continue
-                    grad = p.grad if not group["maximize"] else _F.neg(p.grad)
-                    state = self.state[p]
+                for p, grad, state in self._updates(group):  # (its state is made in __init__)
                     step_t = state["step"]
-                    step_t.add_(1)
-                    if wd != 0:
-                        grad = _F.add(grad, p, alpha=wd)
+                    grad = decayed_grad(p, grad, lr, wd)
                     clr = _F._to(
                         _F.div(lr, _F.add(_F.mul(_F.sub(_F._to(step_t, dt.float64), 1), lr_decay), 1)), p.dtype
                     )

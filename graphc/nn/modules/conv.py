@@ -106,6 +106,13 @@ class _ConvNd(Module):
             pads = [p for p in reversed(self.padding) for _ in range(2)]
         return F.pad(input, pads, mode=self.padding_mode), 0
 
+    def forward(self, input):
+        padding = self.padding
+        if self.padding_mode != "zeros":
+            input, padding = self._explicit_pad(input)
+        conv = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}[self._n]
+        return conv(input, self.weight, self.bias, self.stride, padding, self.dilation, self.groups)
+
 
 class Conv2d(_ConvNd):
     """2-d convolution over (N, C_in, H, W) -> (N, C_out, H_out, W_out).
@@ -116,35 +123,17 @@ class Conv2d(_ConvNd):
 
     _n = 2
 
-    def forward(self, input):
-        if self.padding_mode != "zeros":
-            input, padding = self._explicit_pad(input)
-            return F.conv2d(input, self.weight, self.bias, self.stride, padding, self.dilation, self.groups)
-        return F.conv2d(input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
-
 
 class Conv1d(_ConvNd):
     """1-d convolution over (N, C_in, L) -> (N, C_out, L_out)."""
 
     _n = 1
 
-    def forward(self, input):
-        padding = self.padding
-        if self.padding_mode != "zeros":
-            input, padding = self._explicit_pad(input)
-        return F.conv1d(input, self.weight, self.bias, self.stride, padding, self.dilation, self.groups)
-
 
 class Conv3d(_ConvNd):
     """3-d convolution over (N, C_in, D, H, W) -> (N, C_out, D_out, H_out, W_out)."""
 
     _n = 3
-
-    def forward(self, input):
-        padding = self.padding
-        if self.padding_mode != "zeros":
-            input, padding = self._explicit_pad(input)
-        return F.conv3d(input, self.weight, self.bias, self.stride, padding, self.dilation, self.groups)
 
 
 class _ConvTransposeNd(_ConvNd):
