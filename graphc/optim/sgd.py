@@ -111,7 +111,7 @@ class SGD(Optimizer):
             data, grad = p._data, p.grad._data
             d_p = np.negative(grad) if group["maximize"] else grad
             if wd != 0:
-                d_p = d_p + p._data * wd
+                d_p = d_p + data * wd
             if momentum != 0:
                 state = self.state[p]
                 buf = state.get("momentum_buffer")

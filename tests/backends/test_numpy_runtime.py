@@ -64,3 +64,18 @@ def test_where_into_is_np_where_bit_for_bit(b, dtype):
     R.where_into(cond, a, bb, out)
     want = np.where(cond, a, bb).astype(dtype)
     assert out.tobytes() == want.tobytes()  # the bits: NaN payloads and the sign of zero too
+
+
+def test_only_an_array_nothing_else_sees_is_writable_in_place():
+    owner = np.zeros((4, 3), dtype=np.float32)
+    other = np.ones(5, dtype=np.float32)
+    view_of_owner = owner[1:]
+    assert R.writable_in_place(owner, R.view_bases([owner, other]))
+    assert not R.writable_in_place(owner, R.view_bases([owner, view_of_owner]))  # another input views it
+    assert not R.writable_in_place(owner, R.view_bases([owner, other, owner]))  # passed twice
+    assert not R.writable_in_place(view_of_owner, R.view_bases([view_of_owner]))  # not its own memory
+    assert not R.writable_in_place(np.zeros((3, 4), np.float32).T.copy(order="F"), set())  # not C-contiguous
+    frozen = np.zeros(3, np.float32)
+    frozen.flags.writeable = False
+    assert not R.writable_in_place(frozen, set())
+    assert not R.writable_in_place(np.float32(1.0), set())  # a scalar, not an array
