@@ -47,9 +47,22 @@ class _TransformerLayer(Module):
     """What encoder and decoder layers share: PyTorch's submodules under PyTorch's names (so state
     dicts carry over), built in PyTorch's order, and the self-attention block."""
 
-    def _build(self, d_model, nhead, dim_feedforward, dropout, activation, layer_norm_eps, batch_first,
-               norm_first, bias, device, dtype, blocks: int):
-        """``blocks`` residual blocks: 2 (self-attention, feed-forward) or 3 (cross-attention between)."""
+    def __init__(
+        self,
+        d_model: int,
+        nhead: int,
+        dim_feedforward: int = 2048,
+        dropout: float = 0.1,
+        activation=F.relu,
+        layer_norm_eps: float = 1e-5,
+        batch_first: bool = False,
+        norm_first: bool = False,
+        bias: bool = True,
+        device=None,
+        dtype=None,
+    ):
+        super().__init__()
+        blocks = self._blocks  # residual blocks: 2 (self-attention, feed-forward) or 3 (cross-attention between)
         kw = {"device": device, "dtype": dtype}
         self.self_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias, batch_first=batch_first, **kw)
         if blocks == 3:
@@ -80,23 +93,7 @@ class TransformerEncoderLayer(_TransformerLayer):
     """Self-attention and a feed-forward block, each with dropout, a residual and LayerNorm
     (after each block, or before with ``norm_first``)."""
 
-    def __init__(
-        self,
-        d_model: int,
-        nhead: int,
-        dim_feedforward: int = 2048,
-        dropout: float = 0.1,
-        activation=F.relu,
-        layer_norm_eps: float = 1e-5,
-        batch_first: bool = False,
-        norm_first: bool = False,
-        bias: bool = True,
-        device=None,
-        dtype=None,
-    ):
-        super().__init__()
-        self._build(d_model, nhead, dim_feedforward, dropout, activation, layer_norm_eps, batch_first, norm_first,
-                    bias, device, dtype, blocks=2)
+    _blocks = 2
 
     def _ff_block(self, x):
         return self.dropout2(self._ff(x))
@@ -115,23 +112,7 @@ class TransformerEncoderLayer(_TransformerLayer):
 class TransformerDecoderLayer(_TransformerLayer):
     """Self-attention, cross-attention over the encoder's memory, and a feed-forward block."""
 
-    def __init__(
-        self,
-        d_model: int,
-        nhead: int,
-        dim_feedforward: int = 2048,
-        dropout: float = 0.1,
-        activation=F.relu,
-        layer_norm_eps: float = 1e-5,
-        batch_first: bool = False,
-        norm_first: bool = False,
-        bias: bool = True,
-        device=None,
-        dtype=None,
-    ):
-        super().__init__()
-        self._build(d_model, nhead, dim_feedforward, dropout, activation, layer_norm_eps, batch_first, norm_first,
-                    bias, device, dtype, blocks=3)
+    _blocks = 3
 
     def _mha_block(self, x, mem, attn_mask, key_padding_mask, is_causal):
         x = self.multihead_attn(x, mem, mem, attn_mask=attn_mask, key_padding_mask=key_padding_mask,
