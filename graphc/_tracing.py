@@ -45,6 +45,24 @@ from ._tensor import Tensor
 from .device import cpu_device
 
 
+class TracedFloatNumber(Tensor):
+    """A 0-d tracer standing for a Python float read on every call (a learning rate): it holds
+    the float at full precision and promotes like a Python number (``ir.dtypes.result_type``
+    reads ``weak_scalar``)."""
+
+    __slots__ = ()
+    weak_scalar = 1.0
+
+
+class TracedIntNumber(Tensor):
+    """A 0-d tracer standing for a Python int read on every call (see TracedFloatNumber)."""
+
+    __slots__ = ()
+    weak_scalar = 1
+
+
+_NUMBER_TRACERS = {dt.FLOATING: TracedFloatNumber, dt.INTEGER: TracedIntNumber}
+
 class _Proxy:
     """Book-keeping for one real tensor lifted into the trace."""
 
@@ -169,7 +187,11 @@ class Trace:
         loc = user_location()
         if loc:
             node.meta["source"] = loc.split(": ", 1)[0].rsplit("/", 1)[-1]
-        return self._tracer(node)
+        cls = Tensor
+        if inputs and opdef.name != "cast" and all(hasattr(type(t), "weak_scalar") for t in inputs):
+            # arithmetic on traced Python numbers stays a Python number (``1 - beta1``)
+            cls = _NUMBER_TRACERS.get(node.dtype.category, Tensor)
+        return self._tracer(node, cls=cls)
 
     def note_view(self, view: Tensor) -> None:
         """Remember a view (or detached alias) of a traced base: tracers share no memory,
@@ -183,12 +205,21 @@ class Trace:
         return self._tracer(node)
 
     def dynamic_scalar(self, getter) -> Tensor:
-        """A 0-d input whose value ``getter()`` is read on every call."""
+        """A 0-d input whose value ``getter()`` is read on every call.
+
+        A Python float is fed whole (float64) and its tracer promotes as a Python number does
+        (:class:`TracedNumber`): ``g * lr`` keeps ``g``'s dtype and rounds ``lr`` to it, so a
+        float64 step uses the exact learning rate and a float32 one ``float32(lr)``, as eager."""
         value = getter()
-        dtype = dt.default_float() if isinstance(value, float) else dt.result_type(value)
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            dtype, cls = dt.result_type(value), Tensor
+        elif isinstance(value, float):
+            dtype, cls = dt.float64, TracedFloatNumber
+        else:
+            dtype, cls = dt.int64, TracedIntNumber
         node = self.graph.add_input((), dtype, f"scalar{len(self.scalars)}")
         self.scalars.append((node, getter, dtype))
-        return self._tracer(node)
+        return self._tracer(node, cls=cls)
 
     def random_seed(self, generator) -> Tensor:
         node = self.graph.add_input((), dt.int64, f"seed{len(self.seeds)}")

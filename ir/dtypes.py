@@ -265,9 +265,11 @@ def result_type(*operands) -> DType:
     below tensors with dimensions, as in PyTorch.
     """
     dim_result = zero_result = scalar_result = None
+    traced_number = False
     for op in operands:
         weak = getattr(type(op), "weak_scalar", None)  # a traced Python number: promotes as one
         if weak is not None:
+            traced_number = True
             dt = _scalar_dtype(weak)
             scalar_result = dt if scalar_result is None else promote_types(scalar_result, dt)
         elif isinstance(getattr(op, "dtype", None), DType) and hasattr(op, "shape"):  # numpy scalars are weak
@@ -279,6 +281,10 @@ def result_type(*operands) -> DType:
         else:
             dt = _scalar_dtype(op)
             scalar_result = dt if scalar_result is None else promote_types(scalar_result, dt)
+    if traced_number and dim_result is None and zero_result is None:
+        # Python numbers only, one of them traced (a learning rate read per call): Python's
+        # arithmetic, in double precision, as the untraced numbers would compute it
+        return {FLOATING: float64, COMPLEX: complex128}.get(scalar_result.category, scalar_result)
     out = _combine(dim_result, _combine(zero_result, scalar_result))
     if out is None:
         raise TypeError("result_type: expected at least one operand")

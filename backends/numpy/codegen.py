@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 import threading
+from typing import NamedTuple
 
 import numpy as np
 
@@ -98,6 +99,18 @@ class NumpyCodegen:
         lines.append('    """' + "\n    ".join(doc) + '\n    """')
         in_name = {n.id: f"i{j}" for j, n in enumerate(ins)}
         out_name = {n.id: f"o{j}" for j, n in enumerate(outputs)}
+        update = axpy_form(nodes, outputs, domain)
+        if (
+            update is not None
+            and all(n.id in in_name for n in (update.a, update.x))
+            and (update.s.id in in_name or is_scalar_constant(update.s))
+        ):
+            scale = in_name[update.s.id] if update.s.id in in_name else scalar_literal(update.s)
+            lines.append(
+                f"    R.axpy_into(o0, {in_name[update.a.id]}, {in_name[update.x.id]}, {scale}, {update.sign:+.1f})"
+                f"  # %{nodes[1].id}: one BLAS axpy where it applies"
+            )
+            return lines, ins
         # Flat blocks need contiguous operands: a view (a broadcast, a transpose) would be copied
         # whole by the flattening, so kernels reading one block along the first axis instead.
         full = all(tuple(n.shape) == tuple(domain) and n.kind != ops_table.VIEW for n in ins) and len(domain) >= 1
@@ -475,7 +488,13 @@ class NumpyCodegen:
             lines.append('    """' + "\n    ".join(_doc_lines(k)) + '\n    """')
             in_name = {n.id: f"i{j}" for j, n in enumerate(ins)}
             out_name = {n.id: f"o{j}" for j, n in enumerate(outs)}
-            target = out_name.get(mm.id)
+            bias_add = bias_add_form(mm, epilogue, outs, in_name)
+            product = mm
+            if bias_add is not None:
+                # the bias goes into the product's buffer first and BLAS adds the product to it
+                product, bias = bias_add
+                epilogue = epilogue[1:]
+            target = out_name.get(product.id)
             if target is None:
                 # The product only feeds the epilogue: a buffer kept with the program (one per
                 # calling thread), so large products do not page-fault fresh memory on every call.
@@ -484,20 +503,22 @@ class NumpyCodegen:
                 self.private_slots.append((mm.numel, mm.dtype))
                 lines.append(f"    {target} = B.get({slot}, {tuple(mm.shape)!r})")
             mm_dst = target
-            out_kw = f", out={target}"
-            lines.append(f"    np.matmul({in_name[a.id]}, {in_name[b.id]}{out_kw})")
+            if bias_add is not None:
+                lines.append(f"    R.matmul_bias_into({in_name[a.id]}, {in_name[b.id]}, {in_name[bias.id]}, {target})  # %{product.id}")
+            else:
+                lines.append(f"    np.matmul({in_name[a.id]}, {in_name[b.id]}, out={target})")
             if mm.dtype is dt.bfloat16:
                 lines.append(f"    {mm_dst}[...] = K.round_bf16({mm_dst})")
             if epilogue:
                 sub_name = f"{fname}_epilogue"
-                ep_outs = [n for n in outs if n.id != mm.id]
+                ep_outs = [n for n in outs if n.id != product.id]
                 # the matmul's operands too when the epilogue reads them (x @ w + w)
-                ep_ins = [n for n in ins if any(n in e.inputs for e in epilogue)] + [mm]
+                ep_ins = [n for n in ins if any(n in e.inputs for e in epilogue)] + [product]
                 sub_lines, sub_ins = self.pointwise_body(
                     k, epilogue, ep_outs, k.domain, ep_ins, sub_name, f"S{k.id}", after_blas=True
                 )
                 lines[0:0] = sub_lines + [""]
-                args = [mm_dst if n.id == mm.id else in_name[n.id] for n in sub_ins] + [out_name[n.id] for n in ep_outs]
+                args = [mm_dst if n.id == product.id else in_name[n.id] for n in sub_ins] + [out_name[n.id] for n in ep_outs]
                 lines.append(f"    {sub_name}({', '.join(args)})")
             return fname, lines, ins, outs
         # single
@@ -592,6 +613,64 @@ class NumpyCodegen:
         source = "\n".join(header + scratch + [""] + ["\n".join([s, ""]) for s in self.kernel_src] + run) + "\n"
         return source
 
+
+
+def bias_add_form(mm, epilogue, outputs, in_name):
+    """``(add, bias)`` when the epilogue starts by adding a bias row to a 2-D product that
+    nothing else reads (``x @ w.T + b``), else None: :func:`runtime.matmul_bias_into` then
+    lets BLAS add the product onto the bias (gemm's ``beta``) instead of a pass of its own."""
+    if not epilogue or mm.dtype not in (dt.float32, dt.float64) or len(mm.shape) != 2:
+        return None
+    add = epilogue[0]
+    if add.op != "add" or mm not in add.inputs or mm in outputs or add.dtype is not mm.dtype:
+        return None
+    if any(mm in e.inputs for e in epilogue[1:]) or tuple(add.shape) != tuple(mm.shape):
+        return None
+    others = [n for n in add.inputs if n is not mm]
+    if len(others) != 1:
+        return None
+    bias = others[0]
+    if bias.id not in in_name or bias.dtype is not mm.dtype or tuple(bias.shape) not in ((mm.shape[1],), (1, mm.shape[1])):
+        return None
+    return add, bias
+
+
+class AxpyForm(NamedTuple):
+    a: object  # the value updated
+    x: object  # the array scaled
+    s: object  # the scalar (a 0-d value or a scalar constant)
+    sign: float  # +1.0: a + x * s; -1.0: a - x * s
+
+
+def axpy_form(nodes, outputs, domain):
+    """The kernel ``out = a -/+ x * s`` (an SGD update: ``p - lr * g``) as an :class:`AxpyForm`,
+    else None: exactly a ``mul`` of a full-shape ``x`` by a scalar ``s``, read only by a ``sub``
+    or ``add`` with a full-shape ``a``, all of one float dtype; the sum is the one output."""
+    if len(nodes) != 2 or len(outputs) != 1 or outputs[0] is not nodes[1] or not domain:
+        return None
+    mul, combine = nodes
+    if mul.op != "mul" or combine.op not in ("sub", "add") or mul not in combine.inputs:
+        return None
+    dtype = combine.dtype
+    if dtype not in (dt.float32, dt.float64) or any(n.dtype is not dtype for n in (*mul.inputs, *combine.inputs)):
+        return None
+    full = tuple(domain)
+    x = next((n for n in mul.inputs if tuple(n.shape) == full), None)
+    s = next((n for n in mul.inputs if n is not x), None)
+    if x is None or s is None or tuple(s.shape) != () or x.kind == ops_table.VIEW:
+        return None
+    if combine.op == "sub":
+        if combine.inputs[1] is not mul or combine.inputs[0] is mul:
+            return None
+        a, sign = combine.inputs[0], -1.0
+    else:
+        others = [n for n in combine.inputs if n is not mul]
+        if len(others) != 1:
+            return None
+        a, sign = others[0], 1.0
+    if tuple(a.shape) != full or a.kind == ops_table.VIEW or tuple(combine.shape) != full:
+        return None
+    return AxpyForm(a, x, s, sign)
 
 
 def fresh_output(node) -> str:

@@ -16,6 +16,7 @@ import numpy as np
 
 from ir import ops as ops_table
 
+from . import blas
 from . import kernels as K
 from .allocator import cache as _output_cache
 
@@ -209,13 +210,46 @@ def where_into(cond, a, b, out) -> None:
         np.copyto(out, a, where=cond)
         return
     c = np.asarray(cond)
+    av = np.asarray(a, dtype=out.dtype).view(it)
+    bv = np.asarray(b, dtype=out.dtype).view(it)
+    if c.dtype == np.bool_ and bv.ndim == 0 and int(bv) == 0:
+        # where(c, a, 0) (a ReLU's backward): an int8 mask of -1 where true, which the AND
+        # widens with sign extension to all-ones -- a quarter of the int-wide mask's traffic
+        mask8 = _mask_buffer(c.shape, np.int8)
+        np.negative(c.view(np.int8), out=mask8)
+        np.bitwise_and(av, mask8, out=out.view(it))
+        return
     mask = _mask_buffer(out.shape, it)
     np.subtract(0, c.view(np.uint8) if c.dtype == np.bool_ else c, out=mask, dtype=it, casting="unsafe")  # -1 where true
     ov = out.view(it)
-    av = np.asarray(a, dtype=out.dtype).view(it)
-    bv = np.asarray(b, dtype=out.dtype).view(it)
     np.bitwise_and(av, mask, out=ov)
     if not (bv.ndim == 0 and int(bv) == 0):  # (b all zero bits, +0.0 included: nothing to add)
         np.invert(mask, out=mask)
         np.bitwise_and(bv, mask, out=mask)
         np.bitwise_or(ov, mask, out=ov)
+
+
+def axpy_into(out, a, x, s, sign: float) -> None:
+    """``out = a + sign * (x * s)`` for a scalar ``s``: an SGD-style update (``p - lr * g``).
+
+    One fused BLAS ``axpy`` where it applies (see :mod:`.blas`; ``out`` is ``a`` itself when the
+    program updates a parameter in place), else numpy's two passes, rounding ``x * s`` before
+    the sum as the two ops do."""
+    if blas.axpy(sign * float(s), x, out, a):
+        return
+    scaled = np.multiply(x, s, dtype=out.dtype)
+    if sign < 0:
+        np.subtract(a, scaled, out=out)
+    else:
+        np.add(a, scaled, out=out)
+
+
+def matmul_bias_into(a, b, bias, out) -> None:
+    """``out = a @ b + bias`` (a bias row broadcast down the rows), the way PyTorch's ``addmm``
+    does it: the bias is copied into ``out`` and BLAS's gemm adds the product to it
+    (``beta = 1``), saving the pass a separate add takes. numpy's matmul and add otherwise."""
+    np.copyto(out, bias)
+    if blas.gemm(a, b, out, 1.0):
+        return
+    np.matmul(a, b, out=out)
+    np.add(bias, out, out=out)

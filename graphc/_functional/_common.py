@@ -52,8 +52,8 @@ def _promote(*xs) -> tuple:
             if isinstance(b, Tensor):
                 if b._dtype is d:
                     return xs, d
-            elif b.__class__ in _WEAK and d.category == dt.FLOATING:  # a float tensor and a Python number
-                return (a, constant(b, d, a._device)), d
+            elif b.__class__ in _WEAK and d.category == dt.FLOATING and not hasattr(a.__class__, "weak_scalar"):
+                return (a, constant(b, d, a._device)), d  # a float tensor and a Python number
     converted = []
     for x in xs:
         if isinstance(x, (list, tuple, np.ndarray)):

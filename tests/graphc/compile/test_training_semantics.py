@@ -236,3 +236,38 @@ def test_grad_tensor_identity_follows_eager(compiled, clear):
             np.testing.assert_array_equal(kept.numpy(), kept_values)
         else:
             assert w.grad is kept
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("opt_name", ["SGD", "SGD momentum", "Adam"])
+def test_compiled_step_reads_the_learning_rate_at_its_precision(dtype, opt_name):
+    """A learning rate is a Python float: a compiled step takes it at full precision and rounds it
+    to the parameter's dtype where eager does, so a float64 step does not update with
+    float32(0.05) -- the compiled parameters equal eager's bit for bit (small tensors: numpy's
+    two-pass update on both paths), over two steps and a changed learning rate."""
+
+    def make():
+        p = graphc.tensor(np.linspace(-1, 1, 6, dtype=dtype), requires_grad=True)
+        if opt_name == "Adam":
+            opt = graphc.optim.Adam([p], lr=0.05)
+        else:
+            opt = graphc.optim.SGD([p], lr=0.05, momentum=0.9 if "momentum" in opt_name else 0.0)
+
+        def step():
+            opt.zero_grad()
+            (p * p * 0.3).sum().backward()
+            opt.step()
+
+        return p, opt, step
+
+    pe, opt_e, step_e = make()
+    pc, opt_c, step_c = make()
+    compiled = graphc.compile(step_c)
+    for lr in (0.05, 0.0123, 0.0123):
+        for group in (*opt_e.param_groups, *opt_c.param_groups):
+            group["lr"] = lr
+        step_e()
+        compiled()
+        assert pc.dtype == pe.dtype
+        np.testing.assert_array_equal(pc.detach().numpy(), pe.detach().numpy())
+    assert compiled.cache_info().traces <= 2
