@@ -83,6 +83,8 @@ class Trace:
         self.lifted: list[_Proxy] = []
         self.seeds: list = []  # (input node, generator)
         self.scalars: list = []  # (input node, getter, dtype): Python numbers read per call
+        self.scalar_getters: dict = {}  # input node id -> getter, for cast_scalar
+        self.scalar_casts: dict = {}  # (input node id, dtype) -> the input node of the converted number
         self.grads: dict[int, object] = {}  # id(real) -> traced/real/None grad value
         self.grad_owner: dict[int, Tensor] = {}
         self.grad_written: set = set()
@@ -219,7 +221,23 @@ class Trace:
             dtype, cls = dt.int64, TracedIntNumber
         node = self.graph.add_input((), dtype, f"scalar{len(self.scalars)}")
         self.scalars.append((node, getter, dtype))
+        self.scalar_getters[node.id] = getter
         return self._tracer(node, cls=cls)
+
+    def cast_scalar(self, t: Tensor, dtype) -> Tensor | None:
+        """A per-call Python number (:meth:`dynamic_scalar`) in ``dtype``: one more 0-d input fed
+        from the same getter, converted on the host (the same rounding as a cast), instead of a
+        cast node -- a 0-d cast is a kernel of its own, and an optimizer makes one per parameter.
+        None when ``t`` is not such an input (arithmetic on one is cast in the graph)."""
+        getter = self.scalar_getters.get(t._node.id)
+        if getter is None:
+            return None
+        key = (t._node.id, dtype)
+        node = self.scalar_casts.get(key)
+        if node is None:
+            node = self.scalar_casts[key] = self.graph.add_input((), dtype, f"scalar{len(self.scalars)}")
+            self.scalars.append((node, getter, dtype))
+        return self._tracer(node)
 
     def random_seed(self, generator) -> Tensor:
         node = self.graph.add_input((), dt.int64, f"seed{len(self.seeds)}")

@@ -30,6 +30,10 @@ def _to(x: Tensor, dtype: dt.DType) -> Tensor:
     """Cast (recorded as an IR op) when the dtype differs."""
     if x._dtype is dtype:
         return x
+    if x._data is None and hasattr(x.__class__, "weak_scalar"):  # a traced Python number
+        cast = x._trace.cast_scalar(x, dtype)
+        if cast is not None:
+            return cast
     return apply("cast", [x], dtype=dtype)
 
 

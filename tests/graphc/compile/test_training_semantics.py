@@ -271,3 +271,39 @@ def test_compiled_step_reads_the_learning_rate_at_its_precision(dtype, opt_name)
         assert pc.dtype == pe.dtype
         np.testing.assert_array_equal(pc.detach().numpy(), pe.detach().numpy())
     assert compiled.cache_info().traces <= 2
+
+
+def test_a_learning_rate_feeds_each_dtype_without_cast_kernels():
+    """One optimizer over a float32 and a float64 parameter: the compiled step reads the learning
+    rate and momentum once per dtype as 0-d inputs (no 0-d cast kernel per parameter) and
+    updates both exactly as eager does."""
+
+    def make():
+        ps = [
+            graphc.tensor(np.linspace(-1, 1, 6, dtype=np.float32), requires_grad=True),
+            graphc.tensor(np.linspace(2, 3, 4, dtype=np.float64), requires_grad=True),
+        ]
+        opt = graphc.optim.SGD(ps, lr=0.05, momentum=0.9)
+
+        def step():
+            opt.zero_grad()
+            ((ps[0] * ps[0]).sum() + (ps[1] * ps[1] * 0.7).sum().float()).backward()
+            opt.step()
+
+        return ps, opt, step
+
+    pe, _, step_e = make()
+    pc, _, step_c = make()
+    compiled = graphc.compile(step_c)
+    for _ in range(3):
+        step_e()
+        compiled()
+        for a, b in zip(pc, pe):
+            assert a.dtype == b.dtype
+            np.testing.assert_array_equal(a.detach().numpy(), b.detach().numpy())
+    report = compiled.explain()
+    graph_inputs = {n.id for n in report.optimized.inputs}
+    scalar_casts = [
+        n for n in report.optimized.nodes if n.op == "cast" and n.shape == () and n.inputs[0].id in graph_inputs
+    ]
+    assert not scalar_casts, scalar_casts
