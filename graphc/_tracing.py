@@ -63,6 +63,7 @@ class TracedIntNumber(Tensor):
 
 _NUMBER_TRACERS = {dt.FLOATING: TracedFloatNumber, dt.INTEGER: TracedIntNumber}
 
+
 class _Proxy:
     """Book-keeping for one real tensor lifted into the trace."""
 
@@ -210,7 +211,7 @@ class Trace:
         """A 0-d input whose value ``getter()`` is read on every call.
 
         A Python float is fed whole (float64) and its tracer promotes as a Python number does
-        (:class:`TracedNumber`): ``g * lr`` keeps ``g``'s dtype and rounds ``lr`` to it, so a
+        (:class:`TracedFloatNumber`): ``g * lr`` keeps ``g``'s dtype and rounds ``lr`` to it, so a
         float64 step uses the exact learning rate and a float32 one ``float32(lr)``, as eager."""
         value = getter()
         if isinstance(value, bool) or not isinstance(value, (int, float)):
