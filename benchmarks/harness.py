@@ -215,6 +215,7 @@ def measure_interleaved(
     min_repeats: int = 3,
     rounds: int | None = None,
     settle_s: float | None = None,
+    rewarm_s: float | None = None,
 ) -> dict:
     """Like :func:`measure` for several implementations at once, in interleaved blocks: ``{name: Measurement}``.
 
@@ -223,11 +224,15 @@ def measure_interleaved(
     rotates from round to round: on a shared or throttled host the speed
     drifts over seconds, and timing one implementation entirely after the
     other would turn that drift into false ratios. Before each block the
-    machine settles (``settle_s`` of sleep, then one untimed call): the
-    worker threads of the previous runtime (OpenBLAS, OpenMP) spin for a
-    while after their last call, and on a small machine they would slow the
-    next implementation down -- an artifact of running peers in one process
-    that no user of one framework sees. ``max_seconds`` (by default the
+    machine settles (``settle_s`` of sleep): the worker threads of the
+    previous runtime (OpenBLAS, OpenMP) spin for a while after their last
+    call, and on a small machine they would slow the next implementation
+    down -- an artifact of running peers in one process that no user of one
+    framework sees. Then the implementation warms up again, untimed, for
+    ``rewarm_s`` (at least one call): after a sleep the 2-core VM runs every
+    runtime slowly for tens of milliseconds -- JAX's MLP step took 9-10 ms
+    for its first five calls after a 0.2 s sleep and 5-6 ms after, a state a
+    single untimed call did not get past. ``max_seconds`` (by default the
     config's) is each implementation's budget; an implementation that raises
     is reported failed and dropped.
     """
@@ -236,6 +241,7 @@ def measure_interleaved(
     budget = cfg.budget_s if max_seconds is None else max_seconds
     rounds = max(1, min(repeats, cfg.pick(3, 2, 1) if rounds is None else rounds))
     settle_s = cfg.pick(0.2, 0.1, 0.0) if settle_s is None else settle_s
+    rewarm_s = cfg.pick(0.1, 0.05, 0.0) if rewarm_s is None else rewarm_s
     per_block = -(-repeats // rounds)
     min_block = max(1, -(-min_repeats // rounds))
     out: dict = {}
@@ -261,8 +267,12 @@ def measure_interleaved(
                 try:
                     if settle_s > 0:
                         time.sleep(settle_s)
-                    for _ in range(inner):
-                        fn()
+                    warm_until = time.perf_counter() + rewarm_s
+                    while True:
+                        for _ in range(inner):
+                            fn()
+                        if time.perf_counter() >= warm_until:
+                            break
                     start = time.perf_counter()
                     for i in range(per_block):
                         c0 = time.process_time()
