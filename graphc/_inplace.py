@@ -81,6 +81,22 @@ def _check_overlap(x: Tensor, op: str) -> None:
         )
 
 
+def _check_writable(x: Tensor, op: str) -> None:
+    """Refuse a write into ``x``'s array: overlapping elements, read-only memory."""
+    data = x._data
+    if 0 in data.strides:  # (only a stride of 0 can make elements overlap)
+        _check_overlap(x, op)
+    if data.flags.writeable is False:
+        raise RuntimeError(f"{op}: the tensor's memory is read-only (it was made from a read-only array)")
+
+
+def note_writes(t: Tensor, writes: int = 1) -> None:
+    """Record ``writes`` in-place writes to ``t``: its version counter (shared with its views)
+    and when, which autograd's saved-tensor checks and compiled guards read."""
+    t._version.value += writes
+    t._version.seq = current_seq()
+
+
 def _inplace_result(x: Tensor, result: Tensor, op: str = "in-place op") -> Tensor:
     """Write ``result`` into ``x`` (see the module docstring); returns ``x``."""
     tracer = _state.active_tracer()
@@ -92,25 +108,18 @@ def _inplace_result(x: Tensor, result: Tensor, op: str = "in-place op") -> Tenso
             # The common case (an optimizer's update, no_grad code): nothing for autograd to
             # record, no cast, no broadcast; the general path below would do just this.
             if rdata is not data:
-                if 0 in data.strides:
-                    _check_overlap(x, op)
-                if data.flags.writeable is False:
-                    raise RuntimeError(f"{op}: the tensor's memory is read-only (it was made from a read-only array)")
+                _check_writable(x, op)
                 np.copyto(data, rdata, casting="unsafe")
-            x._version.value += 1
-            x._version.seq = current_seq()
+            note_writes(x)
             return x
     _check_leaf(x, op)
     result = _keep_history(x, _fit(x, result, op))
     if result._data is not x._data:
-        _check_overlap(x, op)
-        if x._data.flags.writeable is False:
-            raise RuntimeError(f"{op}: the tensor's memory is read-only (it was made from a read-only array)")
+        _check_writable(x, op)
         if is_grad_enabled() and result._grad_fn is not None:
             _preserve_saved(x, result._grad_fn)
         np.copyto(x._data, result._data, casting="unsafe")
-    x._version.value += 1
-    x._version.seq = current_seq()
+    note_writes(x)
     if is_grad_enabled():
         base = x._base
         tracked = result.requires_grad or x.requires_grad or (base is not None and base.requires_grad)

@@ -37,10 +37,9 @@ from ir.graph import Graph
 from ir.ops.movement import contiguous_strides
 
 from . import _state
-from ._autograd_graph import current_seq
 from ._dispatch import apply, replay_view
 from ._grad_mode import is_grad_enabled, no_grad
-from ._inplace import _check_leaf, _preserve_saved
+from ._inplace import _check_leaf, _preserve_saved, note_writes
 from ._tensor import Tensor
 from .device import cpu_device
 
@@ -343,8 +342,7 @@ class Trace:
             v = replay_view(base, target._view_ops)
             target._node = v._node
             value = v
-        target._version.value += 1
-        target._version.seq = current_seq()
+        note_writes(target)
         if is_grad_enabled() and (value.requires_grad or target.requires_grad):
             target._grad_fn = value._grad_fn
         self._refresh_views(base if base is not None else target, target)

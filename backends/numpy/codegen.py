@@ -99,12 +99,8 @@ class NumpyCodegen:
         lines.append('    """' + "\n    ".join(doc) + '\n    """')
         in_name = {n.id: f"i{j}" for j, n in enumerate(ins)}
         out_name = {n.id: f"o{j}" for j, n in enumerate(outputs)}
-        update = axpy_form(nodes, outputs, domain)
-        if (
-            update is not None
-            and all(n.id in in_name for n in (update.a, update.x))
-            and (update.s.id in in_name or is_scalar_constant(update.s))
-        ):
+        update = axpy_form(nodes, outputs, domain, in_name)
+        if update is not None:
             scale = in_name[update.s.id] if update.s.id in in_name else scalar_literal(update.s)
             lines.append(
                 f"    R.axpy_into(o0, {in_name[update.a.id]}, {in_name[update.x.id]}, {scale}, {update.sign:+.1f})"
@@ -642,10 +638,11 @@ class AxpyForm(NamedTuple):
     sign: float  # +1.0: a + x * s; -1.0: a - x * s
 
 
-def axpy_form(nodes, outputs, domain):
+def axpy_form(nodes, outputs, domain, in_name):
     """The kernel ``out = a -/+ x * s`` (an SGD update: ``p - lr * g``) as an :class:`AxpyForm`,
     else None: exactly a ``mul`` of a full-shape ``x`` by a scalar ``s``, read only by a ``sub``
-    or ``add`` with a full-shape ``a``, all of one float dtype; the sum is the one output."""
+    or ``add`` with a full-shape ``a``, all of one float dtype; the sum is the one output; ``a``
+    and ``x`` are kernel inputs (``in_name``), ``s`` an input or a scalar constant."""
     if len(nodes) != 2 or len(outputs) != 1 or outputs[0] is not nodes[1] or not domain:
         return None
     mul, combine = nodes
@@ -669,6 +666,8 @@ def axpy_form(nodes, outputs, domain):
             return None
         a, sign = others[0], 1.0
     if tuple(a.shape) != full or a.kind == ops_table.VIEW or tuple(combine.shape) != full:
+        return None
+    if a.id not in in_name or x.id not in in_name or not (s.id in in_name or is_scalar_constant(s)):
         return None
     return AxpyForm(a, x, s, sign)
 

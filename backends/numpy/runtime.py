@@ -26,6 +26,9 @@ from .allocator import cache as _output_cache
 BLOCK_ELEMS = 1 << 19
 # Below this many elements a kernel runs on the calling thread alone.
 PARALLEL_MIN_ELEMS = 1 << 18
+# Below this many outputs a matmul adds its bias with numpy: the pass gemm's beta saves costs
+# less than the ctypes call (32x64: 19 us through gemm against 12.7 us for matmul and add).
+BIAS_GEMM_MIN_ELEMS = 1 << 15
 
 _pool = None
 _pool_lock = threading.Lock()
@@ -254,8 +257,3 @@ def matmul_bias_into(a, b, bias, out) -> None:
             return
     np.matmul(a, b, out=out)
     np.add(bias, out, out=out)
-
-
-# Below this many outputs the pass saved is smaller than the ctypes call's overhead
-# (32x64: 19 us through gemm against 12.7 us for numpy's matmul and add).
-BIAS_GEMM_MIN_ELEMS = 1 << 15

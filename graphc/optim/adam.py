@@ -14,9 +14,10 @@ from ir.ops import npmath
 
 from .. import _factories
 from .. import _functional as _F
+from .._inplace import note_writes
 from .._tensor import Tensor
 from ..autograd.grad_mode import no_grad
-from .optimizer import Optimizer, bump, decayed_grad, new_step_count, numpy_ready
+from .optimizer import Optimizer, decayed_grad, new_step_count, numpy_ready
 
 __all__ = ["Adam", "AdamW"]
 
@@ -155,33 +156,33 @@ class Adam(Optimizer):
                 state.update(self._new_state(p, group))
             step = state["step"]
             np.add(step._data, np.float32(1), out=step._data)
-            bump(step, 1)
+            note_writes(step, 1)
             if wd != 0:
                 if decoupled:
                     np.multiply(data, 1.0 - lr * wd, out=data)
-                    bump(p, 1)
+                    note_writes(p, 1)
                 else:
                     grad = grad + data * wd
             m, v = state["exp_avg"], state["exp_avg_sq"]
             np.add(m._data, (1 - beta1) * (grad - m._data), out=m._data)  # lerp_
             np.multiply(v._data, beta2, out=v._data)
             np.add(v._data, (grad * grad) * (1 - beta2), out=v._data)  # addcmul_
-            bump(m, 1)
-            bump(v, 2)
+            note_writes(m, 1)
+            note_writes(v, 2)
             t64 = step._data.astype(np.float64)
             bc1 = ftype(1.0 - npmath.power(np.asarray(float(beta1)), t64))
             bc2_sqrt = ftype(np.sqrt(1.0 - npmath.power(np.asarray(float(beta2)), t64)))
             if amsgrad:
                 top = state["max_exp_avg_sq"]
                 np.maximum(top._data, v._data, out=top._data)
-                bump(top, 1)
+                note_writes(top, 1)
                 second = top._data
             else:
                 second = v._data
             denom = np.sqrt(second) / bc2_sqrt + eps
             step_size = ftype(lr) / bc1
             np.subtract(data, (m._data / denom) * step_size, out=data)
-            bump(p, 1)
+            note_writes(p, 1)
         return True
 
 

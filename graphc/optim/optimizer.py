@@ -22,7 +22,6 @@ from ir import dtypes as dt
 
 from .. import _factories, _state
 from .. import _functional as _F
-from .._autograd_graph import current_seq
 from .._dispatch import dynamic_scalar
 from .._tensor import Tensor
 from ..autograd.grad_mode import enable_grad, no_grad, zero_grads
@@ -68,12 +67,6 @@ def decayed_grad(p: Tensor, grad, lr, wd, decoupled: bool = False):
         p.mul_(1.0 - lr * wd if isinstance(lr, (int, float)) else _F.rsub(_F.mul(lr, wd), 1.0))
         return grad
     return _F.add(grad, p, alpha=wd)
-
-
-def bump(t: Tensor, writes: int) -> None:
-    """Record ``writes`` in-place writes to ``t`` made on its array (as the in-place ops would)."""
-    t._version.value += writes
-    t._version.seq = current_seq()
 
 
 def zeroed_state(*names):

@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _functional as _F
+from .._inplace import note_writes
 from .._tensor import Tensor
 from ..autograd.grad_mode import no_grad
-from .optimizer import Optimizer, bump, numpy_ready, required
+from .optimizer import Optimizer, numpy_ready, required
 
 __all__ = ["SGD"]
 
@@ -121,8 +122,8 @@ class SGD(Optimizer):
                     b = buf._data
                     np.multiply(b, momentum, out=b)
                     np.add(b, d_p if dampening == 0 else d_p * (1 - dampening), out=b)
-                    bump(buf, 2)
+                    note_writes(buf, 2)
                 d_p = d_p + buf._data * momentum if nesterov else buf._data
             np.subtract(data, d_p * lr, out=data)
-            bump(p, 1)
+            note_writes(p, 1)
         return True
