@@ -178,6 +178,7 @@ class Entry:
     def _run_source(self, plan, consts, aot_program) -> str:
         c = lambda v, p="c": self._const(consts, v, p)  # noqa: E731
         lines = ["def run(L, draws, capture=None):"]
+        lines += self._scalar_lines(plan, consts)
         ins = []
         for src in plan.input_sources:
             kind = src[0]
@@ -190,7 +191,7 @@ class Entry:
             elif kind == "seed":
                 ins.append(f"INT64(NEXT_SEED({c(src[1], 'G')}))")
             elif kind == "scalar":
-                ins.append(f"ASARRAY({c(src[1], 'F')}(), {c(src[2], 'N')})")
+                ins.append(self._scalar_at[(id(src[1]), np.dtype(src[2]))])
             elif kind == "draw":
                 ins.append(f"ASARRAY(draws[{src[1]}], {c(src[2], 'N')})")
             else:
@@ -238,6 +239,32 @@ class Entry:
         lines.append(f"    return {build_expr(plan.out_spec, names, consts)}")
         return "\n".join(lines) + "\n"
 
+    def _scalar_lines(self, plan, consts) -> list:
+        """Per-call Python numbers (a learning rate, a momentum): each getter is called once per
+        call, and its value converted to each dtype the program takes it in only when it is not
+        the very object converted last time (an optimizer's ``lr`` is the same float from step
+        to step). The converted arrays are read-only (a program never writes into them, an
+        output that is one is copied) and stored with the value as one tuple, which a thread
+        replaces whole, so concurrent calls never pair a value with another's arrays."""
+        getters: dict = {}  # id(getter) -> (getter, [dtypes])
+        for src in plan.input_sources:
+            if src[0] == "scalar":
+                _, dtypes = getters.setdefault(id(src[1]), (src[1], []))
+                if np.dtype(src[2]) not in dtypes:
+                    dtypes.append(np.dtype(src[2]))
+        self._scalar_at = {}
+        lines = []
+        for k, (getter, dtypes) in enumerate(getters.values()):
+            cache = self._const(consts, [(_NEVER,)], "SC")
+            lines.append(f"    s{k} = {self._const(consts, getter, 'F')}()")
+            lines.append(f"    e{k} = {cache}[0]")
+            lines.append(
+                f"    if e{k}[0] is not s{k}: e{k} = {cache}[0] = SCALAR_ARRAYS(s{k}, {self._const(consts, tuple(dtypes), 'N')})"
+            )
+            for j, d in enumerate(dtypes):
+                self._scalar_at[(id(getter), d)] = f"e{k}[{j + 1}]"
+        return lines
+
     # -- compiling the sources -------------------------------------------------------------
     def _compile(self, consts):
         namespace = {
@@ -251,6 +278,7 @@ class Entry:
             "INT64": np.int64,
             "NEXT_SEED": _random.next_seed,
             "ASARRAY": np.asarray,
+            "SCALAR_ARRAYS": _scalar_arrays,
             "COPYTO": np.copyto,
             "WRITE_GRAD": _write_grad,
             "NEW_GRAD": _new_grad,
@@ -289,6 +317,22 @@ class Entry:
             if why:
                 return MODULE_STATE + why
         return "a tensor, .grad or value the function read changed (shape, dtype, requires_grad or values)"
+
+
+_NEVER = object()  # an empty scalar cache's key: no getter returns it
+
+
+def _scalar_arrays(value, dtypes) -> tuple:
+    """``(value, value as a read-only 0-d array of each dtype...)``: the replay's scalar cache.
+    Keyed by the value object itself, which is safe because a per-call scalar is a number
+    (:meth:`graphc._tracing.Trace.dynamic_scalar` takes nothing else), and numbers cannot
+    change in place."""
+    arrays = []
+    for d in dtypes:
+        a = np.array(value, d)
+        a.flags.writeable = False
+        arrays.append(a)
+    return (value, *arrays)
 
 
 def _same_values(data, values) -> bool:

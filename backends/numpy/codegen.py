@@ -714,16 +714,20 @@ class Buffers(threading.local):
         slots = [(n, d) for n, d in zip(plan.slot_elems, plan.slot_dtype)] + list(private)
         self.specs = [(max(1, n), d.numpy_dtype) for n, d in slots]
         self.arrays = [None] * len(slots)
+        self.views: dict = {}  # (slot, shape) -> the view handed out: made once, not per call
 
     def get(self, slot, shape):
-        arr = self.arrays[slot]
-        if arr is None:
-            elems, dtype = self.specs[slot]
-            arr = self.arrays[slot] = np.empty(elems, dtype=dtype)
-        n = 1
-        for s in shape:
-            n *= s
-        return arr[:n].reshape(shape)
+        view = self.views.get((slot, shape))
+        if view is None:
+            arr = self.arrays[slot]
+            if arr is None:
+                elems, dtype = self.specs[slot]
+                arr = self.arrays[slot] = np.empty(elems, dtype=dtype)
+            n = 1
+            for s in shape:
+                n *= s
+            view = self.views[(slot, shape)] = arr[:n].reshape(shape)
+        return view
 
 
 class Program(BaseProgram):

@@ -158,6 +158,35 @@ def writable_in_place(a, shared) -> bool:
     return type(a) is np.ndarray and a.base is None and a.flags.c_contiguous and a.flags.writeable and id(a) not in shared
 
 
+def expand(x, shape):
+    """``np.broadcast_to(x, shape)``, a read-only view, made directly when ``x`` is a
+    C-contiguous array: numpy's function builds an iterator to check the shapes (2.5 us
+    against 0.9 us here), and a generated program expands a few arrays on every call."""
+    if type(x) is np.ndarray and x.flags.c_contiguous and x.size:
+        view = np.ndarray(shape, x.dtype, x, 0, _expand_strides(x.shape, x.itemsize, shape))
+        view.flags.writeable = False
+        return view
+    return np.broadcast_to(x, shape)
+
+
+@functools.lru_cache(maxsize=1024)
+def _expand_strides(src_shape, itemsize, shape) -> tuple:
+    """Strides of C-contiguous ``src_shape`` broadcast to ``shape`` (0 where it is repeated)."""
+    lead = len(shape) - len(src_shape)
+    if lead < 0:
+        raise ValueError(f"expand: cannot broadcast a shape {src_shape} to {shape}")
+    strides = [0] * len(shape)
+    step = itemsize
+    for j in range(len(src_shape) - 1, -1, -1):
+        size, want = src_shape[j], shape[lead + j]
+        if size == want:
+            strides[lead + j] = step
+        elif size != 1:
+            raise ValueError(f"expand: cannot broadcast a shape {src_shape} to {shape}")
+        step *= size
+    return tuple(strides)
+
+
 def flat(a):
     """``a`` as a 1-d array (a view when ``a`` is contiguous)."""
     return a.reshape(-1)

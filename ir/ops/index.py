@@ -3,6 +3,8 @@ index_add, index_copy), with their numpy implementations and gradients."""
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from ..errors import DTypeError, ShapeError
@@ -81,15 +83,22 @@ def check_index(opname: str, idx: np.ndarray, size: int, axis: int) -> None:
 
 def _grid_index(idx, axis):
     """A full fancy-index tuple addressing ``idx``'s positions with ``idx`` along ``axis``."""
-    key = []
-    for d, s in enumerate(idx.shape):
+    return tuple(idx if d == axis else r for d, r in enumerate(_grid_ranges(idx.shape, axis)))
+
+
+@functools.lru_cache(maxsize=256)
+def _grid_ranges(shape, axis) -> tuple:
+    """The read-only ``arange`` of each dim but ``axis`` (None there), shaped to broadcast:
+    made once per index shape (a loss's gather and scatter run with one shape every step)."""
+    ranges = []
+    for d, s in enumerate(shape):
         if d == axis:
-            key.append(idx)
-        else:
-            shape = [1] * idx.ndim
-            shape[d] = s
-            key.append(np.arange(s).reshape(shape))
-    return tuple(key)
+            ranges.append(None)
+            continue
+        r = np.arange(s).reshape([s if k == d else 1 for k in range(len(shape))])
+        r.flags.writeable = False
+        ranges.append(r)
+    return tuple(ranges)
 
 
 def _operands(name, arrays, attrs):
@@ -113,7 +122,13 @@ def _np_index_select(arrays, attrs, shape, dtype):
 def _np_scatter_add(arrays, attrs, shape, dtype):
     x, idx = _operands("scatter_add", arrays, attrs)
     out = x.copy()
-    np.add.at(out, _grid_index(idx, attrs["axis"]), arrays[2])
+    axis = attrs["axis"]
+    if idx.ndim and idx.shape[axis] == 1:
+        # one index per line along the axis: no two sources share an element, so a plain
+        # indexed add is exact (np.add.at's unbuffered loop is what repeated indices need)
+        out[_grid_index(idx, axis)] += arrays[2]
+    else:
+        np.add.at(out, _grid_index(idx, axis), arrays[2])
     return out.reshape(shape)
 
 

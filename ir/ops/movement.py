@@ -208,7 +208,7 @@ def _src_permute(src, attrs, shape):
 
 
 def _src_expand(src, attrs, shape):
-    return f"np.broadcast_to({src}, {shape})"
+    return f"R.expand({src}, {shape})"
 
 
 def _src_slice(src, attrs, shape):

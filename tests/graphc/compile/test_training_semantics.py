@@ -307,3 +307,34 @@ def test_a_learning_rate_feeds_each_dtype_without_cast_kernels():
         n for n in report.optimized.nodes if n.op == "cast" and n.shape == () and n.inputs[0].id in graph_inputs
     ]
     assert not scalar_casts, scalar_casts
+
+
+def test_a_learning_rate_schedule_is_read_on_every_call():
+    """The replay converts a per-call number again only when the optimizer holds another object
+    than last call: a schedule that sets a new float each step (and one equal in value but not
+    the same object, and the same object again) updates exactly as eager, without retracing."""
+
+    def make():
+        ps = [graphc.tensor(np.linspace(-1, 1, 6, dtype=dtype), requires_grad=True) for dtype in (np.float32, np.float64)]
+        opt = graphc.optim.SGD(ps, lr=0.1)
+
+        def step():
+            opt.zero_grad()
+            ((ps[0] * ps[0]).sum() + (ps[1] * ps[1] * 0.7).sum().float()).backward()
+            opt.step()
+
+        return ps, opt, step
+
+    pe, opt_e, step_e = make()
+    pc, opt_c, step_c = make()
+    compiled = graphc.compile(step_c)
+    same = 0.0375
+    schedule = [0.1 * 0.5**k for k in range(4)] + [float(repr(0.0125)), same, same, float("0.0375")]
+    for lr in schedule:
+        opt_e.param_groups[0]["lr"] = lr
+        opt_c.param_groups[0]["lr"] = lr
+        step_e()
+        compiled()
+        for a, b in zip(pc, pe):
+            np.testing.assert_array_equal(a.detach().numpy(), b.detach().numpy())
+    assert compiled.cache_info().traces == 1
