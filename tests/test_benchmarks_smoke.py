@@ -148,3 +148,16 @@ def test_jax_and_tinygrad_columns_when_installed():
         else:
             assert m.ok, (key, m.status)
             assert not any(n.startswith(("JAX jit result", "tinygrad result")) for n in row.notes), row.notes
+
+
+def test_mlp_anatomy_runs_on_a_tiny_step(capsys):
+    """``python -m benchmarks.mlp_anatomy --tiny``: the hand-written numpy floor computes the same
+    step as the float64 reference (the script returns 1 when it does not), and every section
+    that needs no peer prints."""
+    from benchmarks import mlp_anatomy
+
+    assert mlp_anatomy.main(["--tiny", "--rounds", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "MISMATCH" not in out
+    for section in ("1. the step", "2. graphc's step", "4. "):
+        assert section in out, out
