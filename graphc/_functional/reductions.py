@@ -61,10 +61,15 @@ def _sum_dtype(x: Tensor, dtype):
 
 
 def sum(input, dim=None, keepdim=False, *, dtype=None, out=None):
-    """Sum over ``dim`` (an int, a tuple, or all dims); ints and bools sum to int64."""
+    """Sum over ``dim`` (an int, a tuple, or all dims); ints and bools sum to int64.
+
+    The most called reduction, so written flat: the composite that names the grad_fn is made
+    only when the result has one (a third of the frontend's time on a small tensor)."""
     x = _sum_dtype(_tensor_arg(input, "sum"), dtype)
-    with composite("SumBackward0" if dim is None else "SumBackward1", input) as c:
-        return _write_out(out, c.result(_reduce("sum", x, dim, keepdim, "sum")))
+    result = apply("sum", [x], axes=norm_dims(dim, x.ndim, "sum"), keepdim=bool(keepdim))
+    if result._grad_fn is not None:
+        result = composite("SumBackward0" if dim is None else "SumBackward1", input).result(result)
+    return result if out is None else _write_out(out, result)
 
 
 def nansum(input, dim=None, keepdim=False, *, dtype=None, out=None):
