@@ -69,16 +69,15 @@ def _note_compile_health(row: Row, m: Measurement, cf) -> None:
         row.notes.append(f"graphc.compile traced the function {info.traces} times ({info}): some calls recompiled")
 
 
-def _profile_kernels(row: Row, cfg: Config, cf, report, args) -> None:
-    """Time each generated kernel of ``report``'s program over a few calls (wrapping its functions)."""
+def time_kernels(cf, report, args, calls: int, warmup: int = 0):
+    """``(seconds per call, {kernel name: seconds per call})``: ``cf(*args)`` run ``calls`` times
+    with each generated kernel of ``report``'s program timed where it runs (its function
+    wrapped for the calls, then restored); ``(None, {})`` when the program has no kernels to wrap."""
     program = getattr(report, "_program", None)
-    fn = getattr(program, "fn", None)
-    glb = getattr(fn, "__globals__", None)
+    glb = getattr(getattr(program, "fn", None), "__globals__", None)
     if glb is None:
-        return
+        return None, {}
     names = [k.name for k in report.kernels if k.name in glb and callable(glb[k.name])]
-    nodes = {k.name: len(k.nodes) for k in report.kernels}
-    kinds = {k.name: k.kind for k in report.kernels}
     acc = dict.fromkeys(names, 0.0)
     saved = {n: glb[n] for n in names}
 
@@ -92,10 +91,12 @@ def _profile_kernels(row: Row, cfg: Config, cf, report, args) -> None:
 
         return timed
 
-    calls = cfg.pick(5, 2, 1)
     try:
         for n in names:
             glb[n] = wrap(n, saved[n])
+        for _ in range(warmup):
+            cf(*args)
+        acc.update(dict.fromkeys(names, 0.0))
         t0 = time.perf_counter()
         for _ in range(calls):
             cf(*args)
@@ -103,7 +104,17 @@ def _profile_kernels(row: Row, cfg: Config, cf, report, args) -> None:
     finally:
         for n in names:
             glb[n] = saved[n]
-    per = sorted(((acc[n] / calls, n) for n in names), reverse=True)
+    return total, {n: t / calls for n, t in acc.items()}
+
+
+def _profile_kernels(row: Row, cfg: Config, cf, report, args) -> None:
+    """Time each generated kernel of ``report``'s program over a few calls (wrapping its functions)."""
+    total, per_kernel = time_kernels(cf, report, args, cfg.pick(5, 2, 1))
+    if total is None:
+        return
+    nodes = {k.name: len(k.nodes) for k in report.kernels}
+    kinds = {k.name: k.kind for k in report.kernels}
+    per = sorted(((t, n) for n, t in per_kernel.items()), reverse=True)
     in_kernels = sum(t for t, _ in per)
     row.extra["kernels"] = {
         "call_s": total,

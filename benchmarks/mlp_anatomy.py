@@ -46,6 +46,7 @@ if _ROOT not in sys.path:
 from backends.numpy import blas  # noqa: E402
 from backends.numpy import runtime as R  # noqa: E402
 from benchmarks.case_mlp import _make_mlp_step, _mlp_init, _params_for, jax_mlp_step, numpy_mlp_step  # noqa: E402
+from benchmarks.common import time_kernels  # noqa: E402
 
 # ----------------------------------------------------------------------------
 # the numpy floor
@@ -123,36 +124,8 @@ def interleaved(fns: dict, rounds: int, calls: int, warm_s: float) -> dict:
 
 def graphc_kernel_split(cf, args, calls: int) -> dict:
     """Seconds per call: each kernel timed where it runs in the step, and the call's total."""
-    program = cf.explain(*args)._program
-    glb = program.fn.__globals__
-    names = [k.name for k in program.kernels if callable(glb.get(k.name))]
-    spent = dict.fromkeys(names, 0.0)
-    saved = {n: glb[n] for n in names}
-
-    def timed(name, fn):
-        def run(*a):
-            t0 = time.perf_counter()
-            try:
-                return fn(*a)
-            finally:
-                spent[name] += time.perf_counter() - t0
-
-        return run
-
-    try:
-        for n in names:
-            glb[n] = timed(n, saved[n])
-        for _ in range(max(2, calls // 5)):
-            cf(*args)
-        spent.update(dict.fromkeys(names, 0.0))
-        t0 = time.perf_counter()
-        for _ in range(calls):
-            cf(*args)
-        total = (time.perf_counter() - t0) / calls
-    finally:
-        for n in names:
-            glb[n] = saved[n]
-    return {"total": total, "kernels": {n: t / calls for n, t in spent.items()}}
+    total, kernels = time_kernels(cf, cf.explain(*args), args, calls, warmup=max(2, calls // 5))
+    return {"total": total, "kernels": kernels}
 
 
 def jax_op_profile(step_call, calls: int) -> dict | None:
