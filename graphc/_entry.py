@@ -177,8 +177,8 @@ class Entry:
     # -- replay ------------------------------------------------------------------------------
     def _run_source(self, plan, consts, aot_program) -> str:
         c = lambda v, p="c": self._const(consts, v, p)  # noqa: E731
-        lines = ["def run(L, draws, capture=None):"]
-        lines += self._scalar_lines(plan, consts)
+        scalar_lines, scalar_at = self._scalar_lines(plan, consts)
+        lines = ["def run(L, draws, capture=None):", *scalar_lines]
         ins = []
         for src in plan.input_sources:
             kind = src[0]
@@ -191,7 +191,7 @@ class Entry:
             elif kind == "seed":
                 ins.append(f"INT64(NEXT_SEED({c(src[1], 'G')}))")
             elif kind == "scalar":
-                ins.append(self._scalar_at[(id(src[1]), np.dtype(src[2]))])
+                ins.append(scalar_at[(id(src[1]), np.dtype(src[2]))])
             elif kind == "draw":
                 ins.append(f"ASARRAY(draws[{src[1]}], {c(src[2], 'N')})")
             else:
@@ -239,21 +239,22 @@ class Entry:
         lines.append(f"    return {build_expr(plan.out_spec, names, consts)}")
         return "\n".join(lines) + "\n"
 
-    def _scalar_lines(self, plan, consts) -> list:
+    def _scalar_lines(self, plan, consts) -> tuple:
         """Per-call Python numbers (a learning rate, a momentum): each getter is called once per
         call, and its value converted to each dtype the program takes it in only when it is not
         the very object converted last time (an optimizer's ``lr`` is the same float from step
         to step). The converted arrays are read-only (a program never writes into them, an
         output that is one is copied) and stored with the value as one tuple, which a thread
-        replaces whole, so concurrent calls never pair a value with another's arrays."""
+        replaces whole, so concurrent calls never pair a value with another's arrays.
+
+        Returns the lines and, per ``(id(getter), dtype)``, the expression of its array."""
         getters: dict = {}  # id(getter) -> (getter, [dtypes])
         for src in plan.input_sources:
             if src[0] == "scalar":
                 _, dtypes = getters.setdefault(id(src[1]), (src[1], []))
                 if np.dtype(src[2]) not in dtypes:
                     dtypes.append(np.dtype(src[2]))
-        self._scalar_at = {}
-        lines = []
+        scalar_at, lines = {}, []
         for k, (getter, dtypes) in enumerate(getters.values()):
             cache = self._const(consts, [(_NEVER,)], "SC")
             lines.append(f"    s{k} = {self._const(consts, getter, 'F')}()")
@@ -262,8 +263,8 @@ class Entry:
                 f"    if e{k}[0] is not s{k}: e{k} = {cache}[0] = SCALAR_ARRAYS(s{k}, {self._const(consts, tuple(dtypes), 'N')})"
             )
             for j, d in enumerate(dtypes):
-                self._scalar_at[(id(getter), d)] = f"e{k}[{j + 1}]"
-        return lines
+                scalar_at[(id(getter), d)] = f"e{k}[{j + 1}]"
+        return lines, scalar_at
 
     # -- compiling the sources -------------------------------------------------------------
     def _compile(self, consts):
