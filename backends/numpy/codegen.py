@@ -34,6 +34,8 @@ from ir.printer import format_node
 from . import allocator
 from . import kernels as K
 from . import runtime as R
+from .eager import _EXTOBJ as _ERRSTATE
+from .eager import _IGNORE as _IGNORE_ALL
 from .inplace import in_place_values
 from .statements import (
     annotate,
@@ -735,8 +737,16 @@ class Program(BaseProgram):
 
     def __call__(self, inputs):
         # Silent on inf/nan like the eager kernels (and PyTorch); pool threads are set up alike.
-        with np.errstate(all="ignore"):
+        # numpy keeps the error state in a context variable: setting it directly costs 0.2 us
+        # where entering np.errstate costs 0.9 us, a tenth of a small compiled call.
+        if _ERRSTATE is None:  # pragma: no cover - numpy < 2
+            with np.errstate(all="ignore"):
+                return self.fn(inputs)
+        token = _ERRSTATE.set(_IGNORE_ALL)
+        try:
             return self.fn(inputs)
+        finally:
+            _ERRSTATE.reset(token)
 
 
 def compile_schedule(schedule, name: str = "graph") -> Program:
