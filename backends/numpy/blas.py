@@ -1,4 +1,5 @@
-"""numpy's own BLAS, called directly for a form numpy's API has no call for: ``y += alpha * x``.
+"""numpy's own BLAS, called directly for two forms numpy's API has no call for: ``y += alpha * x``
+(axpy) and ``c = a @ b + beta * c`` (gemm's ``beta``: a linear layer's bias added by the product).
 
 An SGD update ``p - lr * g`` is two numpy passes (``g * lr`` into a temporary, then the
 subtraction) on one thread; BLAS's ``axpy`` is one fused pass, run by BLAS's own threads -- which
@@ -33,7 +34,7 @@ AXPY_MIN_ELEMS = 1 << 13
 _INT_MAX = (1 << 31) - 1
 
 _lock = threading.Lock()
-_state: dict = {}  # "lib": (path, {dtype char: function}) once looked for
+_state: dict = {}  # "lib": (path, {(routine, dtype char): function}) once looked for
 
 
 def _candidate_paths() -> list:

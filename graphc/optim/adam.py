@@ -151,9 +151,7 @@ class Adam(Optimizer):
             data = p._data
             ftype = data.dtype.type
             grad = np.negative(p.grad._data) if group["maximize"] else p.grad._data
-            state = self.state[p]
-            if not state:
-                state.update(self._new_state(p, group))
+            state = self._state_of(p, group, self._new_state)
             step = state["step"]
             np.add(step._data, np.float32(1), out=step._data)
             note_writes(step, 1)

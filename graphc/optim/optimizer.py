@@ -178,13 +178,18 @@ class Optimizer:
             if p.grad is None:
                 continue
             grad = _F.neg(p.grad) if group["maximize"] else p.grad
-            state = self.state[p]
-            if not state and new_state is not None:
-                state.update(new_state(p, group))
+            state = self._state_of(p, group, new_state)
             step = state.get("step")
             if step is not None:
                 step.add_(1)
             yield p, grad, state
+
+    def _state_of(self, p, group, new_state=None) -> dict:
+        """``self.state[p]``, filled from ``new_state(p, group)`` the first time (when given)."""
+        state = self.state[p]
+        if not state and new_state is not None:
+            state.update(new_state(p, group))
+        return state
 
     @staticmethod
     def _lr(group):

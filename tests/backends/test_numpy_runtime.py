@@ -79,3 +79,33 @@ def test_only_an_array_nothing_else_sees_is_writable_in_place():
     frozen.flags.writeable = False
     assert not R.writable_in_place(frozen, set())
     assert not R.writable_in_place(np.float32(1.0), set())  # a scalar, not an array
+
+
+@pytest.mark.parametrize(
+    "src, shape",
+    [((1, 4, 3, 2, 2), (5, 4, 3, 2, 2)), ((7, 1), (7, 10)), ((1,), (9,)), ((), (3, 4)), ((3, 1, 2), (5, 3, 4, 2)),
+     ((2, 3), (4, 2, 3)), ((0, 3), (0, 3))],
+)
+@pytest.mark.parametrize("contiguous", [True, False])
+def test_expand_is_numpys_broadcast_view(src, shape, contiguous):
+    """``R.expand`` (generated code's expand) against ``np.broadcast_to``: the same values,
+    strides and shape, read-only, a view of the source."""
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal(src).astype(np.float32)
+    if not contiguous:
+        if len(src) < 2:
+            pytest.skip("a 0-d or 1-d array is contiguous")
+        x = np.asfortranarray(x)
+    got, want = R.expand(x, shape), np.broadcast_to(x, shape)
+    assert got.shape == want.shape and got.strides == want.strides
+    np.testing.assert_array_equal(got, want)
+    assert not got.flags.writeable and (x.size == 0 or np.shares_memory(got, x))
+
+
+@pytest.mark.parametrize("src, shape", [((3, 2), (3, 3)), ((3, 2), (2,)), ((2, 1), (3, 5))])
+def test_expand_refuses_what_numpy_refuses(src, shape):
+    x = np.ones(src, np.float32)
+    with pytest.raises(ValueError):
+        np.broadcast_to(x, shape)
+    with pytest.raises(ValueError):
+        R.expand(x, shape)

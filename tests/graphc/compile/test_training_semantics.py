@@ -273,27 +273,29 @@ def test_compiled_step_reads_the_learning_rate_at_its_precision(dtype, opt_name)
     assert compiled.cache_info().traces <= 2
 
 
+def _mixed_dtype_sgd_step(**sgd_kwargs):
+    """``(params, optimizer, step)``: SGD over a float32 and a float64 parameter, one loss."""
+    ps = [
+        graphc.tensor(np.linspace(-1, 1, 6, dtype=np.float32), requires_grad=True),
+        graphc.tensor(np.linspace(2, 3, 4, dtype=np.float64), requires_grad=True),
+    ]
+    opt = graphc.optim.SGD(ps, **sgd_kwargs)
+
+    def step():
+        opt.zero_grad()
+        ((ps[0] * ps[0]).sum() + (ps[1] * ps[1] * 0.7).sum().float()).backward()
+        opt.step()
+
+    return ps, opt, step
+
+
 def test_a_learning_rate_feeds_each_dtype_without_cast_kernels():
     """One optimizer over a float32 and a float64 parameter: the compiled step reads the learning
     rate and momentum once per dtype as 0-d inputs (no 0-d cast kernel per parameter) and
     updates both exactly as eager does."""
 
-    def make():
-        ps = [
-            graphc.tensor(np.linspace(-1, 1, 6, dtype=np.float32), requires_grad=True),
-            graphc.tensor(np.linspace(2, 3, 4, dtype=np.float64), requires_grad=True),
-        ]
-        opt = graphc.optim.SGD(ps, lr=0.05, momentum=0.9)
-
-        def step():
-            opt.zero_grad()
-            ((ps[0] * ps[0]).sum() + (ps[1] * ps[1] * 0.7).sum().float()).backward()
-            opt.step()
-
-        return ps, opt, step
-
-    pe, _, step_e = make()
-    pc, _, step_c = make()
+    pe, _, step_e = _mixed_dtype_sgd_step(lr=0.05, momentum=0.9)
+    pc, _, step_c = _mixed_dtype_sgd_step(lr=0.05, momentum=0.9)
     compiled = graphc.compile(step_c)
     for _ in range(3):
         step_e()
@@ -314,19 +316,8 @@ def test_a_learning_rate_schedule_is_read_on_every_call():
     than last call: a schedule that sets a new float each step (and one equal in value but not
     the same object, and the same object again) updates exactly as eager, without retracing."""
 
-    def make():
-        ps = [graphc.tensor(np.linspace(-1, 1, 6, dtype=dtype), requires_grad=True) for dtype in (np.float32, np.float64)]
-        opt = graphc.optim.SGD(ps, lr=0.1)
-
-        def step():
-            opt.zero_grad()
-            ((ps[0] * ps[0]).sum() + (ps[1] * ps[1] * 0.7).sum().float()).backward()
-            opt.step()
-
-        return ps, opt, step
-
-    pe, opt_e, step_e = make()
-    pc, opt_c, step_c = make()
+    pe, opt_e, step_e = _mixed_dtype_sgd_step(lr=0.1)
+    pc, opt_c, step_c = _mixed_dtype_sgd_step(lr=0.1)
     compiled = graphc.compile(step_c)
     same = 0.0375
     schedule = [0.1 * 0.5**k for k in range(4)] + [float(repr(0.0125)), same, same, float("0.0375")]
