@@ -26,8 +26,12 @@ __all__ = [
 def _viewable(x: Tensor, shape) -> bool:
     """Whether ``x`` can be seen with ``shape`` without a copy: the reshape row's stride rule on
     ``x``'s layout (a tracer's layout is the one eager would have)."""
-    if x._data is None and x._trace.layout(x) is None:
-        return False  # the tracer itself came from a copy-making reshape: contiguous then
+    data = x._data
+    if data is None:
+        if x._trace.layout(x) is None:
+            return False  # the tracer itself came from a copy-making reshape: contiguous then
+    elif data.flags.c_contiguous:
+        return True  # every shape of the same size views C-contiguous memory (the rule's answer, at C speed)
     shape = tuple(shape)
     return OPS["reshape"].strided(tuple(x.shape), tuple(x.stride()), 0, {"shape": shape}, shape) is not None
 

@@ -7,6 +7,7 @@ import warnings
 
 import numpy as np
 
+from ir import dtypes as dt
 from ir.errors import ValueCheckError
 from ir.ops import broadcast_shapes
 
@@ -121,12 +122,18 @@ def nll_loss(
         raise RuntimeError(
             f"weight tensor should be defined either for all {c} classes or no classes but got weight tensor of shape: {list(weight.shape)}"
         )
+    plain = False  # every target a class, none ignored, no weights: the loss needs no mask
     if isinstance(target._data, np.ndarray) and target.numel():
-        t = target._data[target._data != ignore_index]
-        bad = t[(t < 0) | (t >= c)]
-        if bad.size:
-            raise IndexError(f"nll_loss: Target {int(bad.flat[0])} is out of bounds (there are {c} classes).")
+        if _every_target_a_class(target._data, c, ignore_index):
+            plain = weight is None and x._dtype in _PLAIN_DTYPES and target.numel() < _EXACT_COUNT
+        else:
+            t = target._data[target._data != ignore_index]
+            bad = t[(t < 0) | (t >= c)]
+            if bad.size:
+                raise IndexError(f"nll_loss: Target {int(bad.flat[0])} is out of bounds (there are {c} classes).")
     with composite("NllLossBackward0", input, target, weight) as cmp:
+        if plain:
+            return cmp.result(_plain_nll(x, target, reduction, unbatched))
         valid = _F.ne(target, ignore_index)
         safe = _F.where(valid, target, 0)
         picked = _F.squeeze(apply("gather", [x, _F.unsqueeze(safe, 1)], axis=1), 1)
@@ -147,6 +154,34 @@ def nll_loss(
         else:
             raise ValueError(f"{reduction} is not a valid value for reduction")
         return cmp.result(out)
+
+
+# The masked form's weights are ones when no target is ignored: the mean divides by their float
+# sum, which equals the count while the count is exact in float32 (and in float64).
+_PLAIN_DTYPES = (dt.float32, dt.float64)
+_EXACT_COUNT = 1 << 24
+
+
+def _every_target_a_class(t: np.ndarray, c: int, ignore_index: int) -> bool:
+    """Whether every target is in ``[0, c)`` and none can equal ``ignore_index`` (a class index
+    itself is ignored only where it occurs: then the masked form runs)."""
+    return 0 <= int(t.min()) and int(t.max()) < c and not 0 <= ignore_index < c
+
+
+def _plain_nll(x, target, reduction: str, unbatched: bool):
+    """``nll_loss`` when every target counts with weight 1: the picked log-probabilities, negated
+    and reduced. The masked form's values bit for bit (its weights are exact ones, its count
+    exact), in 6 ops instead of 11 eagerly: the loss of a small classifier's step is mostly
+    per-op cost."""
+    picked = _F.squeeze(apply("gather", [x, _F.unsqueeze(target, 1)], axis=1), 1)
+    if reduction == "mean":
+        return _F.div(_F.neg(_F.sum(picked)), float(target.numel()))
+    if reduction == "sum":
+        return _F.neg(_F.sum(picked))
+    if reduction == "none":
+        loss = _F.neg(picked)
+        return _F.squeeze(loss, 0) if unbatched else loss
+    raise ValueError(f"{reduction} is not a valid value for reduction")
 
 
 def cross_entropy(

@@ -196,6 +196,36 @@ def test_nll_loss():
         F.nll_loss(logp, graphc.tensor([1, 0]))
 
 
+@pytest.mark.parametrize("dtype", [graphc.float32, graphc.float64])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("shape", [(6, 5), (3, 4, 2, 3), (5,)])
+def test_nll_loss_without_ignored_targets_equals_the_masked_form_bit_for_bit(shape, reduction, dtype):
+    """Eagerly, targets that are all classes (none ignored, no weights) take the short form;
+    targets that could be ignored take the masked one. Both must give the same values and
+    gradients, bit for bit, and match float64 numpy."""
+    c = shape[1] if len(shape) > 1 else shape[0]
+    tshape = (shape[0],) + shape[2:] if len(shape) > 1 else ()
+    logits = RNG.standard_normal(shape)
+    target = graphc.tensor(RNG.integers(0, c - 1, tshape))  # class c-1 never occurs
+
+    def run(ignore_index):
+        x = graphc.tensor(logits, dtype=dtype, requires_grad=True)
+        loss = F.nll_loss(F.log_softmax(x, 0 if len(shape) == 1 else 1), target, ignore_index=ignore_index,
+                          reduction=reduction)
+        loss.sum().backward()
+        return loss.detach().numpy(), x.grad.numpy(), loss.grad_fn
+
+    plain, plain_grad, fn = run(-100)
+    masked, masked_grad, _ = run(c - 1)  # an ignore_index that is a class: the masked form
+    assert fn.name() == "NllLossBackward0"
+    np.testing.assert_array_equal(plain, masked)
+    np.testing.assert_array_equal(plain_grad, masked_grad)
+    logp = np_log_softmax(logits[None] if len(shape) == 1 else logits)
+    want = np_nll(logp, target.numpy().reshape(logp.shape[:1] + logp.shape[2:]), reduction=reduction)
+    tol = 1e-6 if dtype is graphc.float32 else 1e-12
+    np.testing.assert_allclose(plain, want.reshape(plain.shape), rtol=tol, atol=tol)
+
+
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
 def test_binary_cross_entropy(reduction):
     p = graphc.tensor(RNG.uniform(0.05, 0.95, (3, 4)), dtype=graphc.float64, requires_grad=True)
