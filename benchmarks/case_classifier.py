@@ -291,8 +291,9 @@ def case_classifier(cfg: Config, peers) -> Row:
         gnet, gstep, gopt = build(graphc, init)
         cf = graphc.compile(gstep)
         t0 = time.perf_counter()
-        report = cf.explain(gx, gy)  # the first call traces and compiles (and creates the momentum buffers)
+        cf(gx, gy)  # the first call traces and compiles (and creates the momentum buffers)
         cf(gx, gy)  # so the second traces once more, with the buffers in place
+        report = cf.explain(gx, gy)  # the program that replays from now on (the profile wraps its kernels)
         row.extra["graphc_report"] = {
             "traced_nodes": len(report.traced),
             "optimized_nodes": len(report.optimized),
