@@ -12,7 +12,7 @@ from ir.errors import AutogradError
 
 
 def _chain(a, b):
-    """A backward of well over fused.MIN_NODES recorded ops; b's gradient flows through a*b."""
+    """A backward of well over fused.SMALL_GRAPH recorded ops; b's gradient flows through a*b."""
     y = a * b
     for _ in range(6):
         y = (y * 0.5 + b).tanh()
@@ -113,9 +113,33 @@ def test_choice_alternates_then_keeps_the_faster():
     assert slow.use_fused is False and not slow.wants_fused()
 
 
-def test_small_graphs_never_fuse(monkeypatch):
+def test_small_graphs_fuse_only_once_their_signature_is_warm(monkeypatch):
+    """A two-op backward runs op by op for its signature's first WARM_CALLS calls (no compile),
+    then as a program; the gradients are the op-by-op engine's throughout."""
     monkeypatch.setenv("GRAPHC_FUSED_BACKWARD", "always")
     monkeypatch.setattr(fused, "_CHOICES", {})
+    monkeypatch.setattr(fused, "WARM_CALLS", 3)
+    rng = np.random.default_rng(2)
+    plans = []
+    for _ in range(5):
+        a_np = rng.standard_normal(4).astype(np.float32)
+        w = graphc.ones(4, requires_grad=True)
+        (w * graphc.tensor(a_np)).sum().backward()
+        np.testing.assert_array_equal(w.grad.numpy(), a_np)
+        (choice,) = fused._CHOICES.values()
+        plans.append(choice.plan is not None)
+    assert plans == [False, False, False, True, True]
+
+
+def test_small_graphs_are_measured_after_warming_up(monkeypatch):
+    monkeypatch.setenv("GRAPHC_FUSED_BACKWARD", "1")
+    monkeypatch.setattr(fused, "_CHOICES", {})
+    monkeypatch.setattr(fused, "WARM_CALLS", 4)
     w = graphc.ones(3, requires_grad=True)
-    (w * 2).sum().backward()
-    assert not fused._CHOICES and w.grad.tolist() == [2.0, 2.0, 2.0]
+    for _ in range(4 + 1 + 2 * fused.SAMPLES):  # warm-up, the compiling call, then alternating samples
+        w.grad = None
+        (w * 2).sum().backward()
+        assert w.grad.tolist() == [2.0, 2.0, 2.0]
+    (choice,) = fused._CHOICES.values()
+    assert len(choice.fused) == fused.SAMPLES and len(choice.eager) >= fused.SAMPLES
+    assert choice.use_fused is not None and choice.plan is not None

@@ -134,7 +134,7 @@ def test_fused_backward_gradients_on_cached_buffers(cache, monkeypatch):
     """Large gradients of the fused eager backward keep their cached buffers (no copy), each
     its own: a later backward must not overwrite an earlier one's .grad."""
     monkeypatch.setenv("GRAPHC_FUSED_BACKWARD", "strict")
-    monkeypatch.setattr(fused, "MIN_NODES", 1)  # this small graph fuses too
+    monkeypatch.setattr(fused, "WARM_CALLS", 0)  # this small graph fuses from its first call
     rng = np.random.default_rng(1)
     wa = rng.standard_normal(N).astype(np.float32)
     wb = rng.standard_normal(N).astype(np.float32)

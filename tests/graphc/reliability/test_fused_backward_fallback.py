@@ -14,7 +14,7 @@ def _backward(width):
     graphc.manual_seed(width)
     x = graphc.randn(3, width, requires_grad=True)
     y = x
-    for _ in range(5):  # enough ops for the fused path (fused.MIN_NODES)
+    for _ in range(5):  # enough ops to fuse without warming up (fused.SMALL_GRAPH)
         y = (y * 1.5).tanh() + y
     y.sum().backward()
     return x
