@@ -56,6 +56,36 @@ def _doc_lines(kernel) -> list:
     return [format_node(n) for n in kernel.nodes]
 
 
+def blocked_call(rows: int, row_elems: int, prelude: list, body: list, slots: list, threads: str = "") -> list:
+    """A kernel body run over row blocks: ``body`` (with ``prelude``, which may slice with ``lo``
+    and ``hi``) inside ``block(lo, hi, s)``, ``slots`` the ``(dtype name, row shape)`` of its
+    scratch ``t0, t1...``.
+
+    When the kernel fits one block on the calling thread (the runtime's block sizes say so, read
+    at call time), the same statements run inline instead: defining the block function, the
+    hand-off to ``R.run_blocks`` and its scratch list cost ~2 us per kernel, most of a small
+    kernel's time (a compiled training step on small tensors runs dozens of them).
+    """
+    # Inline, a block is every row: slices ``[lo:hi]`` (always along a dim of ``rows``) are whole.
+    lines = [f"    if R.one_block({rows}, {row_elems}):", f"        lo, hi = 0, {rows}"]
+    lines.extend("        " + x.replace("[lo:hi]", "") for x in prelude)
+    if slots:
+        lines.append("        n = hi - lo")
+        lines.extend(f"        t{j} = np.empty(({rows},) + {rest!r}, dtype=np.{d})" for j, (d, rest) in enumerate(slots))
+    lines.extend("        " + x.replace("[lo:hi]", "") for x in body)
+    lines.append("    else:")
+    lines.append("        def block(lo, hi, s):")
+    lines.extend("            " + x for x in prelude)
+    if slots:
+        lines.append("            n = hi - lo")
+        lines.append("            " + ", ".join(f"t{j}" for j in range(len(slots))) + " = "
+                     + ", ".join(f"s[{j}][:n]" for j in range(len(slots))))
+    lines.extend("            " + x for x in body)
+    spec = "[" + ", ".join(f"(np.{d}, {rest!r})" for d, rest in slots) + "]"
+    lines.append(f"        R.run_blocks({rows}, {row_elems}, block, {spec}{threads})")
+    return lines
+
+
 class NumpyCodegen:
     """Turns a :class:`~ir.passes.fusion.Schedule` into a :class:`Program`."""
 
@@ -209,16 +239,9 @@ class NumpyCodegen:
             lines.extend("    " + s for s in body)
         else:
             rest = () if flat else tuple(domain[1:])
-            spec = "[" + ", ".join(f"(np.{d}, {rest!r})" for d in slot_dtypes) + "]"
-            lines.append("    def block(lo, hi, s):")
-            for name, local in hoisted.items():
-                lines.append(f"        {local} = {name}[lo:hi]")
-            if slot_dtypes:
-                lines.append("        n = hi - lo")
-                lines.append("        " + ", ".join(f"t{j}" for j in range(len(slot_dtypes))) + " = " + ", ".join(f"s[{j}][:n]" for j in range(len(slot_dtypes))))
-            lines.extend("        " + s for s in body)
-            threads = ", threads=1" if after_blas else ""
-            lines.append(f"    R.run_blocks({rows}, {row_elems}, block, {spec}{threads})")
+            prelude = [f"{local} = {name}[lo:hi]" for name, local in hoisted.items()]
+            slots = [(d, rest) for d in slot_dtypes]
+            lines.extend(blocked_call(rows, row_elems, prelude, body, slots, ", threads=1" if after_blas else ""))
         return lines, ins
 
     def reduction_body(self, k, fname):
@@ -355,9 +378,7 @@ class NumpyCodegen:
                 body.append(f"{target}[...] = {name}")
         if blocked:
             row_elems = int(np.prod(domain)) // max(1, domain[b])
-            lines.append("    def block(lo, hi, s):")
-            lines.extend("        " + s for s in body)
-            lines.append(f"    R.run_blocks({rows}, {row_elems}, block)")
+            lines.extend(blocked_call(rows, row_elems, [], body, []))
         else:
             lines.extend("    " + s for s in body)
         return lines
@@ -451,13 +472,7 @@ class NumpyCodegen:
         if any("__unblockable__" in line for line in body):
             return None  # a value is read along another axis than its rows: whole arrays instead
         row_elems = int(np.prod(domain)) // max(1, domain[0])
-        spec = "[" + ", ".join(f"(np.{d}, {rest!r})" for d, rest in slots) + "]"
-        lines.append("    def block(lo, hi, s):")
-        if slots:
-            lines.append("        n = hi - lo")
-            lines.append("        " + ", ".join(f"t{j}" for j in range(len(slots))) + " = " + ", ".join(f"s[{j}][:n]" for j in range(len(slots))))
-        lines.extend("        " + s for s in body)
-        lines.append(f"    R.run_blocks({rows}, {row_elems}, block, {spec})")
+        lines.extend(blocked_call(rows, row_elems, [], body, slots))
         return lines
 
     def write_kernel(self, k):

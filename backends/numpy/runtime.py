@@ -74,6 +74,12 @@ def rows_per_block(rows: int, row_elems: int) -> int:
     return max(1, BLOCK_ELEMS // max(1, row_elems))
 
 
+def one_block(rows: int, row_elems: int) -> bool:
+    """Whether :func:`run_blocks` would run these rows as one block on the calling thread (then
+    generated code runs the block's statements inline)."""
+    return rows <= BLOCK_ELEMS // max(1, row_elems) and rows * row_elems < PARALLEL_MIN_ELEMS
+
+
 def run_blocks(rows: int, row_elems: int, body, scratch=(), threads: int = 0) -> None:
     """Call ``body(lo, hi, s)`` over row blocks, in parallel when it pays (``threads=1``: never).
 
