@@ -44,6 +44,57 @@ def test_run_blocks_covers_every_row_once(monkeypatch, rows, row_elems, threads)
         assert len(callers) == 2  # a large kernel uses both threads, even when it fits one block
 
 
+@pytest.mark.parametrize("rows, row_elems", [(0, 8), (1, 8), (7, 3), (300, 1000), (5, 1 << 18), (1 << 19, 1), (2, 1 << 19)])
+def test_one_block_is_what_run_blocks_does(monkeypatch, rows, row_elems):
+    """Generated code runs a kernel inline exactly when run_blocks would call its body once,
+    for all rows, on the calling thread (else it hands the block function over)."""
+    monkeypatch.setenv("GRAPHC_NUM_THREADS", "2")
+    calls = []
+    R.run_blocks(rows, row_elems, lambda lo, hi, s: calls.append((lo, hi, threading.get_ident())), [])
+    single = calls == [(0, rows, threading.get_ident())]
+    assert R.one_block(rows, row_elems) == single
+
+
+def _small_kernels():
+    """A compiled function of small kernels (pointwise with scratch, a row reduction, a
+    leading-axis reduction) and its float64 reference."""
+    import graphc
+
+    def f(x, w):
+        h = (x * w + 1.0).tanh()
+        return h.softmax(-1) * h.sum(0), (h * h).sum(-1)
+
+    def ref(x, w):
+        h = np.tanh(x * w + 1.0)
+        e = np.exp(h - h.max(-1, keepdims=True))
+        return e / e.sum(-1, keepdims=True) * h.sum(0), (h * h).sum(-1)
+
+    return graphc.compile(f), ref
+
+
+def test_kernels_inline_and_blocked_agree(monkeypatch):
+    """The same cached program, its kernels run inline (one block) and in blocks of two rows
+    over two threads: the same values as each other, bit for bit, and as float64 numpy."""
+    import graphc
+
+    rng = np.random.default_rng(3)
+    x_np, w_np = rng.standard_normal((6, 5)).astype(np.float32), rng.standard_normal(5).astype(np.float32)
+    x, w = graphc.tensor(x_np), graphc.tensor(w_np)
+    f, ref = _small_kernels()
+    source = f.explain(x, w).program_source
+    assert "if R.one_block(" in source and "R.run_blocks(" in source
+    inline = [t.numpy().copy() for t in f(x, w)]
+    monkeypatch.setattr(R, "BLOCK_ELEMS", 10)  # two rows of 5 a block
+    monkeypatch.setattr(R, "PARALLEL_MIN_ELEMS", 0)
+    monkeypatch.setenv("GRAPHC_NUM_THREADS", "2")
+    assert not R.one_block(6, 5)
+    blocked = [t.numpy() for t in f(x, w)]
+    assert f.cache_info().traces == 1
+    for a, b, want in zip(inline, blocked, ref(x_np.astype(np.float64), w_np.astype(np.float64))):
+        np.testing.assert_array_equal(a, b)
+        np.testing.assert_allclose(a, want, rtol=1e-5, atol=1e-6)
+
+
 _WHERE_CASES = [(d, b) for d in (np.float32, np.float64) for b in (0.0, -0.0, 2.5, np.nan, "array")] + [
     (d, b) for d in (np.int64, np.bool_) for b in (0.0, "array")
 ]
