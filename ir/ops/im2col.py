@@ -7,8 +7,11 @@ a convolution's backward is one ``col2im`` and double backward works. On numpy `
 strided copy and ``col2im`` one strided add per kernel offset; on Triton each is one pointwise
 kernel (``col2im`` gathers: each pixel sums the window entries that read it).
 
-Layout: the image is ``(N, C, H, W)``, already padded; the windows are ``(N, C, KH*KW, OH, OW)``
-with the kernel offset ``(i, j)`` at ``i * KW + j`` and ``OH = (H - DH*(KH-1) - 1) // SH + 1``.
+Layout: the image is ``(N, C, H, W)``; the windows are ``(N, C, KH*KW, OH, OW)`` with the
+kernel offset ``(i, j)`` at ``i * KW + j`` and ``OH = (H + top + bottom - DH*(KH-1) - 1) // SH + 1``.
+The optional ``padding`` attribute, ``((top, bottom), (left, right))``, reads zeros around the
+image: a convolution's zero padding needs no ``pad`` op before ``im2col`` (nor a crop after
+``col2im``), and on numpy small images fold it into their selection matrix.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from ..errors import ShapeError
 from .core import INDEX, OpDef, dtype_first, fmt_shape, register
 
 _ATTRS = ("kernel", "stride", "dilation")
+_NO_PADDING = ((0, 0), (0, 0))
 
 
 def window_count(size: int, k: int, s: int, d: int) -> int:
@@ -29,11 +33,24 @@ def window_count(size: int, k: int, s: int, d: int) -> int:
     return (size - d * (k - 1) - 1) // s + 1
 
 
+def padding_of(attrs) -> tuple:
+    """``((top, bottom), (left, right))``: the zeros read around the image (none when absent)."""
+    return attrs.get("padding", _NO_PADDING)
+
+
 def _check_attrs(op, attrs):
     for name in _ATTRS:
         v = attrs[name]
         if len(v) != 2 or any(not isinstance(a, int) or a <= 0 for a in v):
             raise ShapeError(f"{op.name}: {name} must be two positive ints, got {v}")
+    pads = padding_of(attrs)
+    if len(pads) != 2 or any(len(p) != 2 or any(not isinstance(a, int) or a < 0 for a in p) for p in pads):
+        raise ShapeError(f"{op.name}: padding must be ((top, bottom), (left, right)) of ints >= 0, got {pads}")
+
+
+def _padded(h: int, w: int, attrs) -> tuple:
+    (top, bottom), (left, right) = padding_of(attrs)
+    return h + top + bottom, w + left + right
 
 
 def _shape_im2col(op, inputs, attrs):
@@ -43,7 +60,8 @@ def _shape_im2col(op, inputs, attrs):
         raise ShapeError(f"{op.name}: expected an (N, C, H, W) input, got {fmt_shape(x.shape)}")
     n, c, h, w = x.shape
     (kh, kw), (sh, sw), (dh, dw) = (attrs[a] for a in _ATTRS)
-    oh, ow = window_count(h, kh, sh, dh), window_count(w, kw, sw, dw)
+    ph, pw = _padded(h, w, attrs)
+    oh, ow = window_count(ph, kh, sh, dh), window_count(pw, kw, sw, dw)
     if oh < 0 or ow < 0:
         raise ShapeError(f"{op.name}: a {kh}x{kw} kernel (dilation {(dh, dw)}) does not fit {fmt_shape(x.shape)}")
     return (n, c, kh * kw, oh, ow)
@@ -54,7 +72,8 @@ def _shape_col2im(op, inputs, attrs):
     _check_attrs(op, attrs)
     h, w = attrs["size"]
     (kh, kw), (sh, sw), (dh, dw) = (attrs[a] for a in _ATTRS)
-    expect = (kh * kw, window_count(h, kh, sh, dh), window_count(w, kw, sw, dw))
+    ph, pw = _padded(h, w, attrs)
+    expect = (kh * kw, window_count(ph, kh, sh, dh), window_count(pw, kw, sw, dw))
     if len(g.shape) != 5 or tuple(g.shape[2:]) != expect:
         raise ShapeError(f"{op.name}: windows of shape {fmt_shape(g.shape)} do not match an image of size {(h, w)}")
     return (g.shape[0], g.shape[1], h, w)
@@ -67,6 +86,11 @@ def _np_im2col(arrays, attrs, shape, dtype):
     select = _selection_for(x, attrs, oh, ow)
     if select is not None:
         return np.matmul(x.reshape(n * c, -1), select).reshape(shape)
+    (top, bottom), (left, right) = padding_of(attrs)
+    if top or bottom or left or right:
+        xp = np.zeros((n, c) + _padded(*x.shape[2:], attrs), dtype=x.dtype)
+        xp[:, :, top : top + x.shape[2], left : left + x.shape[3]] = x
+        x = xp
     s_n, s_c, s_h, s_w = x.strides
     windows = as_strided(x, shape=(n, c, kh, kw, oh, ow), strides=(s_n, s_c, s_h * dh, s_w * dw, s_h * sh, s_w * sw))
     return np.ascontiguousarray(windows).reshape(shape)
@@ -84,6 +108,10 @@ def _np_col2im(arrays, attrs, shape, dtype):
             finite = np.isfinite(out.sum())
         if finite:  # else some window value was not finite: add them by copies
             return out.reshape(shape)
+    (top, bottom), (left, right) = padding_of(attrs)
+    if top or bottom or left or right:  # add into the padded image, then keep its inside
+        padded = _np_col2im([g], {**attrs, "padding": _NO_PADDING}, (n, c) + _padded(h, w, attrs), dtype)
+        return np.ascontiguousarray(padded[:, :, top : top + h, left : left + w])
     if ow >= 16:  # rows long enough: one strided add per tap, straight into the image
         out = np.zeros(shape, dtype=g.dtype)
         g6 = g.reshape(n, c, kh, kw, oh, ow)
@@ -127,17 +155,19 @@ def _selection_for(a, attrs, oh, ow, size=None):
         return None
     if size is None and not np.isfinite(a.sum()):
         return None
-    return _selection(h, w, kh, kw, sh, sw, dh, dw, a.dtype.char)
+    (top, _), (left, _) = padding_of(attrs)
+    return _selection(h, w, kh, kw, sh, sw, dh, dw, top, left, oh, ow, a.dtype.char)
 
 
 @functools.lru_cache(maxsize=64)
-def _selection(h, w, kh, kw, sh, sw, dh, dw, dtype_char) -> np.ndarray:
-    """(H*W, KH*KW*OH*OW): the column of window entry (i, j, r, c) holds one 1, at the pixel it reads."""
-    oh, ow = window_count(h, kh, sh, dh), window_count(w, kw, sw, dw)
+def _selection(h, w, kh, kw, sh, sw, dh, dw, top, left, oh, ow, dtype_char) -> np.ndarray:
+    """(H*W, KH*KW*OH*OW): the column of window entry (i, j, r, c) holds one 1, at the pixel it
+    reads; a column whose tap reads the zero padding around the image is all zeros."""
     i, j, r, c = np.meshgrid(np.arange(kh), np.arange(kw), np.arange(oh), np.arange(ow), indexing="ij")
-    pixel = ((r * sh + i * dh) * w + (c * sw + j * dw)).ravel()
-    select = np.zeros((h * w, pixel.size), dtype=np.dtype(dtype_char))
-    select[pixel, np.arange(pixel.size)] = 1
+    y, x = (r * sh + i * dh - top).ravel(), (c * sw + j * dw - left).ravel()
+    inside = (y >= 0) & (y < h) & (x >= 0) & (x < w)
+    select = np.zeros((h * w, y.size), dtype=np.dtype(dtype_char))
+    select[(y * w + x)[inside], np.arange(y.size)[inside]] = 1
     select.flags.writeable = False
     return select
 
@@ -148,7 +178,10 @@ def _taps(i: int, dilation: int, stride: int, count: int) -> slice:
 
 
 def _geometry(attrs) -> dict:
-    return {a: attrs[a] for a in _ATTRS}
+    out = {a: attrs[a] for a in _ATTRS}
+    if "padding" in attrs:
+        out["padding"] = attrs["padding"]
+    return out
 
 
 def _im2col_grad(n, g):
@@ -162,7 +195,8 @@ def _col2im_grad(n, g):
 register(OpDef("im2col", INDEX, 1, _shape_im2col, dtype_first, _ATTRS, grad=_im2col_grad, grad_name="Im2ColBackward0",
                numpy=_np_im2col, complex=True, complex_rule=True,
                doc="Every (attrs['kernel']) window of the (N, C, H, W) input, taps attrs['dilation'] apart, one "
-                   "every attrs['stride']: (N, C, KH*KW, OH, OW)."))
+                   "every attrs['stride'], zeros read around it where the optional attrs['padding'] "
+                   "((top, bottom), (left, right)) says: (N, C, KH*KW, OH, OW)."))
 register(OpDef("col2im", INDEX, 1, _shape_col2im, dtype_first, _ATTRS + ("size",), grad=_col2im_grad,
                grad_name="Col2ImBackward0", numpy=_np_col2im, complex=True, complex_rule=True,
                doc="The (N, C, *attrs['size']) image whose pixels sum the window entries that read them "

@@ -1,7 +1,8 @@
 """The convolution-window rows against independent references: ``im2col`` against explicit
 loops over windows and taps, ``col2im`` as its adjoint (<im2col(x), g> == <x, col2im(g)>) and
 against loops, on each of the numpy paths: tiny images (one matmul with a selection matrix),
-small ones (copies with the batch innermost) and images wide enough for strided adds."""
+small ones (copies with the batch innermost) and images wide enough for strided adds; with
+the ``padding`` attribute, against the same loops over an explicitly zero-padded image."""
 
 import numpy as np
 import pytest
@@ -82,3 +83,43 @@ def test_both_rows_match_loops_with_special_values(shape, kernel, stride, dilati
     assert back.dtype == npd
     np.testing.assert_allclose(back, ref, rtol=1e-5 if npd == np.float32 else 1e-12, atol=1e-5, equal_nan=True)
     assert np.array_equal(np.isnan(back), np.isnan(ref)) and np.array_equal(np.isinf(back), np.isinf(ref))
+
+
+PADDED = [  # image, kernel, stride, dilation, padding ((top, bottom), (left, right))
+    ((2, 3, 4, 4), (3, 3), (1, 1), (1, 1), ((1, 1), (1, 1))),  # a CNN's late layer: the selection matmul
+    ((2, 2, 8, 8), (3, 3), (1, 1), (1, 1), ((1, 1), (1, 1))),  # 64 pixels: still the selection matmul
+    ((1, 2, 9, 10), (2, 3), (2, 1), (1, 2), ((2, 0), (1, 3))),  # uneven padding, copies
+    ((2, 2, 5, 40), (3, 3), (1, 2), (1, 1), ((0, 2), (3, 0))),  # strided adds
+]
+
+
+@pytest.mark.parametrize("shape, kernel, stride, dilation, padding", PADDED)
+@pytest.mark.parametrize("dtype", [dt.float32, dt.float64])
+@pytest.mark.parametrize("special", [None, np.nan, np.inf])
+def test_padding_reads_zeros_around_the_image(shape, kernel, stride, dilation, padding, dtype, special):
+    """im2col with ``padding`` is im2col of the zero-padded image; col2im with it is col2im into
+    the padded image, cropped to the image: values against loops, a non-finite value only
+    where it is read (a window entry reading the padding is dropped by col2im)."""
+    rng = np.random.default_rng(2)
+    npd = dtype.numpy_dtype
+    x = rng.standard_normal(shape).astype(npd)
+    if special is not None:
+        x[-1, -1, 0, 1] = special
+    (top, bottom), (left, right) = padding
+    xp = np.pad(x.astype(np.float64), ((0, 0), (0, 0), (top, bottom), (left, right)))
+    geometry = {"kernel": kernel, "stride": stride, "dilation": dilation, "padding": padding}
+    want = _windows_by_loops(xp, kernel, stride, dilation)
+    got = run_op(OPS["im2col"], [x], geometry, want.shape, dtype)
+    assert got.dtype == npd and got.shape == want.shape
+    np.testing.assert_array_equal(got, want.astype(npd))
+    g = rng.standard_normal(want.shape).astype(npd)
+    if special is not None:
+        g[0, 0, 0, 0, 0] = special  # the first window's first tap: in the padding when top and left pad
+    back = run_op(OPS["col2im"], [g], dict(geometry, size=shape[2:]), shape, dtype)
+    full = _col2im_by_loops(g.astype(np.float64), xp.shape[2:], kernel, stride, dilation)
+    ref = full[:, :, top : top + shape[2], left : left + shape[3]]
+    assert back.dtype == npd and back.shape == shape
+    np.testing.assert_allclose(back, ref, rtol=1e-5 if npd == np.float32 else 1e-12, atol=1e-5, equal_nan=True)
+    assert np.array_equal(np.isnan(back), np.isnan(ref)) and np.array_equal(np.isinf(back), np.isinf(ref))
+    if special is None:
+        np.testing.assert_allclose((want * g).sum(), (x * back).sum(), rtol=1e-4 if npd == np.float32 else 1e-12)

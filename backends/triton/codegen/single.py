@@ -13,6 +13,7 @@ from __future__ import annotations
 from ir import dtypes as dt
 from ir import ops as ops_table
 from ir.errors import UnsupportedError
+from ir.ops.im2col import padding_of
 from ir.passes.fusion import SINGLE
 from ir.printer import format_node
 
@@ -289,20 +290,28 @@ class SingleKernel:
 
     # -- convolution windows (ir/ops/im2col.py) -------------------------------------------------
     def gen_im2col(self):
-        """Each window entry copies the pixel its window and kernel tap read (the input is
-        already padded: nothing to mask but the tail)."""
+        """Each window entry copies the pixel its window and kernel tap read; a tap in the
+        padding around the image (``padding_of``) loads nothing and reads 0."""
         n = self.n
         x = n.inputs[0]
         (kh, kw), (sh, sw), (dh, dw) = n.attrs["kernel"], n.attrs["stride"], n.attrs["dilation"]
+        (top, bottom), (left, right) = padding_of(n.attrs)
         e = self.pointwise_emitter(n.shape)
         out = e.add_output(n)
         e.comment_node(n)
         c = {d: self.coord(e, d) if n.shape[d] != 1 else "0" for d in range(5)}
         e.emit(f"tap_h = {c[2]} // {kw}")
         e.emit(f"tap_w = {c[2]} % {kw}")
-        xc = {0: c[0], 1: c[1], 2: f"({c[3]} * {sh} + tap_h * {dh})", 3: f"({c[4]} * {sw} + tap_w * {dw})"}
-        e.store(out, "xoffs", self.load_full(e, x, xc), "xmask", n)
-        doc = f"im2col: the {kh}x{kw} windows of {list(x.shape)}, stride {(sh, sw)}, dilation {(dh, dw)}"
+        e.emit(f"px_h = {c[3]} * {sh} + tap_h * {dh} - {top}")
+        e.emit(f"px_w = {c[4]} * {sw} + tap_w * {dw} - {left}")
+        mask = "xmask"
+        if top or bottom or left or right:
+            e.emit(f"inside = xmask & (px_h >= 0) & (px_h < {x.shape[2]}) & (px_w >= 0) & (px_w < {x.shape[3]})")
+            mask = "inside"
+        xc = {0: c[0], 1: c[1], 2: "px_h", 3: "px_w"}
+        e.store(out, "xoffs", self.load_full(e, x, xc, mask=mask), "xmask", n)
+        doc = (f"im2col: the {kh}x{kw} windows of {list(x.shape)}, stride {(sh, sw)}, dilation {(dh, dw)}, "
+               f"padding {((top, bottom), (left, right))}")
         k = self.make_kernel(e, [doc], n.numel)
         return [k], self.alloc_launch(k, [x])
 
@@ -312,16 +321,17 @@ class SingleKernel:
         n = self.n
         g = n.inputs[0]
         (kh, kw), (sh, sw), (dh, dw) = n.attrs["kernel"], n.attrs["stride"], n.attrs["dilation"]
+        (top, _), (left, _) = padding_of(n.attrs)
         oh, ow = g.shape[3], g.shape[4]
         e = self.pointwise_emitter(n.shape)
         out = e.add_output(n)
         e.comment_node(n)
         c = {d: self.coord(e, d) if n.shape[d] != 1 else "0" for d in range(4)}
         e.emit(f"acc = tl.zeros([XBLOCK], dtype={E.tl_type(E.compute_type(n.dtype))})")
-        for axis, taps, s, dil, count in (("h", kh, sh, dh, oh), ("w", kw, sw, dw, ow)):
-            pixel = c[2 if axis == "h" else 3]
+        for axis, taps, s, dil, count, pad in (("h", kh, sh, dh, oh, top), ("w", kw, sw, dw, ow, left)):
+            pixel = c[2 if axis == "h" else 3]  # the pixel's place in the padded image: + pad
             for i in range(taps):
-                e.emit(f"{axis}{i} = {pixel} - {i * dil}")
+                e.emit(f"{axis}{i} = {pixel} + {pad - i * dil}")
                 hit = f"({axis}{i} >= 0) & ({axis}{i} < {s * count})"
                 e.emit(f"ok_{axis}{i} = {hit}" + (f" & ({axis}{i} % {s} == 0)" if s > 1 else ""))
         for i in range(kh):

@@ -1,5 +1,5 @@
 """Convolution and pooling over an *unfold*: the ``im2col`` row copies the kernel windows of
-the padded input into one tensor (``ir/ops/im2col.py``); a convolution is then one (batched)
+the input, zero padding included, into one tensor (``ir/ops/im2col.py``); a convolution is then one (batched)
 ``matmul`` and a pooling one reduction over the window dim."""
 
 from __future__ import annotations
@@ -33,11 +33,16 @@ def _pad4(x: Tensor, top: int, bottom: int, left: int, right: int, value=0.0) ->
     return apply("pad", [x], pads=((0, 0), (0, 0), (top, bottom), (left, right)), value=value)
 
 
-def _windows(x: Tensor, kernel, stride, dilation) -> Tensor:
-    """(N, C, KH*KW, OH, OW): the kernel windows of the padded 4-d ``x``, one ``im2col`` row
-    (one strided copy; its gradient is one ``col2im``)."""
-    return apply("im2col", [x], kernel=tuple(map(int, kernel)), stride=tuple(map(int, stride)),
-                 dilation=tuple(map(int, dilation)))
+def _windows(x: Tensor, kernel, stride, dilation, zeros=(0, 0, 0, 0)) -> Tensor:
+    """(N, C, KH*KW, OH, OW): the kernel windows of the 4-d ``x``, one ``im2col`` row (one
+    strided copy; its gradient is one ``col2im``), reading ``zeros`` = (top, bottom, left,
+    right) zeros around ``x`` (the row's padding: no ``pad`` op before it, no crop after
+    ``col2im``)."""
+    attrs = {"kernel": tuple(map(int, kernel)), "stride": tuple(map(int, stride)), "dilation": tuple(map(int, dilation))}
+    if any(zeros):
+        top, bottom, left, right = map(int, zeros)
+        attrs["padding"] = ((top, bottom), (left, right))
+    return apply("im2col", [x], **attrs)
 
 
 def _batched4(x: Tensor, op: str) -> tuple[Tensor, bool]:
@@ -92,7 +97,7 @@ def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
         raise RuntimeError(
             f"unfold: the kernel {k} (dilation {d}) does not fit the padded input of shape {list(x.shape)}"
         )
-    cols = _windows(_pad4(x, top, bottom, left, right), k, s, d)
+    cols = _windows(x, k, s, d, (top, bottom, left, right))
     with composite("Im2ColBackward0", input) as cmp:
         return cmp.result(_reshape(cols, (n, c * k[0] * k[1], oh * ow)))
 
@@ -132,7 +137,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
         if kk == 1 and s == (1, 1) and not (top or bottom or left or right):
             cols = x
         else:
-            cols = _windows(_pad4(x, top, bottom, left, right), (kh, kw), s, d)
+            cols = _windows(x, (kh, kw), s, d, (top, bottom, left, right))
         L = oh * ow
         if groups == 1:
             out = apply("matmul", [_reshape(weight, (o, cg * kk)), _reshape(cols, (n, c * kk, L))])

@@ -189,6 +189,26 @@ def test_conv2d_gradcheck():
     assert gradcheck(fn2, (x2, w2))
 
 
+def test_conv2d_zero_padding_is_read_by_its_windows_not_padded_first():
+    """Zero padding is im2col's: a padded convolution's forward and backward graph has no pad
+    (nor the crop after col2im), and the values and gradients are the padded image's."""
+    x, w = t64(2, 3, 5, 4), t64(4, 3, 3, 3)
+
+    def step(x, w):
+        loss = F.conv2d(x, w, padding=(1, 2)).square().sum()
+        return (loss.detach(), *graphc.autograd.grad(loss, (x, w)))
+
+    ops = [n.op for n in graphc.compile(step).explain(x, w).optimized.nodes]
+    assert "im2col" in ops and "col2im" in ops and "pad" not in ops
+    loss, gx, gw = graphc.compile(step)(x, w)
+    ref = np_conv2d(x.detach().numpy(), w.detach().numpy(), pads=(1, 1, 2, 2))
+    np.testing.assert_allclose(loss.item(), (ref**2).sum(), rtol=1e-12)
+    want = step(x, w)
+    np.testing.assert_allclose(gx.numpy(), want[1].numpy(), rtol=1e-12)
+    np.testing.assert_allclose(gw.numpy(), want[2].numpy(), rtol=1e-12)
+    assert gradcheck(projected(lambda x, w: F.conv2d(x, w, padding=(1, 2)), None), (x, w))
+
+
 def test_conv2d_module_and_errors():
     conv = nn.Conv2d(1, 6, 5)
     assert repr(conv) == "Conv2d(1, 6, kernel_size=(5, 5), stride=(1, 1))"
