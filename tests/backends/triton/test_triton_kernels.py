@@ -322,6 +322,24 @@ def test_gather_and_index_ops(rng):
     )
 
 
+def test_padded_windows_feed_a_product_and_come_back(rng):
+    """A padded convolution's windows (im2col reading the zero padding itself), the product with
+    a weight, and the windows' gradient (col2im adding only taps inside the image), fused as
+    the Triton backend fuses them, against numpy's rows: uneven padding, stride and dilation."""
+    geom = {"kernel": (3, 2), "stride": (2, 1), "dilation": (1, 2), "padding": ((1, 2), (2, 0))}
+    x, w = rand(rng, (2, 3, 7, 6), f32), rand(rng, (4, 18), f32)
+
+    def build(g, a, b):
+        cols = g.add("im2col", [a], **geom)  # (2, 3, 6, 4, 6)
+        flat = g.add("reshape", [cols], shape=(2, 18, 24))
+        out = g.add("matmul", [b, flat])  # (2, 4, 24)
+        back = g.add("matmul", [g.add("permute", [b], dims=(1, 0)), out])  # (2, 18, 24)
+        grad = g.add("col2im", [g.add("reshape", [back], shape=(2, 3, 6, 4, 6))], size=(7, 6), **geom)
+        return [out, grad]
+
+    check(build, [(x, f32), (w, f32)], tol=(1e-4, 1e-4))
+
+
 def test_concat_pad_cumsum_full_iota(rng):
     x = rand(rng, (4, 5), f32)
     check(
