@@ -27,7 +27,7 @@ from ir.ops import fmt_shape
 from ir.passes.autodiff import backprop
 
 from .. import _dispatch, _state
-from .._autograd_graph import AccumulateGrad, GradNode, resolve
+from .._autograd_graph import AccumulateGrad, CompositeNode, GradNode, resolve
 from .._factories import ones_like, tensor, zeros_like
 from .._functional import clone
 from .._grad_mode import enable_grad, no_grad
@@ -52,28 +52,36 @@ class _EagerBuilder:
 
 def _parents(v):
     if isinstance(v, GradNode):
-        return [resolve(e) if e is not None else None for e in v._next]
+        # resolve() only where an edge is a composite's face: most edges are primitives' nodes
+        return [e if e is None or type(e) is not CompositeNode else resolve(e) for e in v._next]
     return []
 
 
 def _topological(roots):
-    """Vertices reachable from ``roots``, each after every vertex that consumes it."""
+    """Vertices reachable from ``roots``, each after every vertex that consumes it.
+
+    (Nodes hash by identity, so they go in the set themselves; each stack entry walks its
+    parents by index: no iterator objects.)"""
     seen, post = set(), []
     for root in roots:
-        if id(root) in seen:
+        if root in seen:
             continue
-        seen.add(id(root))
-        stack = [(root, iter(_parents(root)))]
+        seen.add(root)
+        stack = [[root, _parents(root), 0]]
         while stack:
-            v, it = stack[-1]
-            for p in it:
-                if p is not None and id(p) not in seen:
-                    seen.add(id(p))
-                    stack.append((p, iter(_parents(p))))
+            top = stack[-1]
+            ps, i = top[1], top[2]
+            while i < len(ps):
+                p = ps[i]
+                i += 1
+                if p is not None and p not in seen:
+                    seen.add(p)
+                    top[2] = i
+                    stack.append([p, _parents(p), 0])
                     break
             else:
                 stack.pop()
-                post.append(v)
+                post.append(top[0])
     return post[::-1]
 
 

@@ -41,7 +41,7 @@ from ir.graph import Graph
 from ir.passes.autodiff import GraphBuilder, backprop
 
 from .. import _pipeline
-from .._autograd_graph import AccumulateGrad, GradNode, resolve
+from .._autograd_graph import AccumulateGrad, CompositeNode, GradNode, resolve
 
 log = logging.getLogger("graphc.autograd")
 
@@ -89,12 +89,13 @@ def signature(order, seeds) -> tuple:
     Raises TypeError when an attribute is not hashable (such a backward is not cached)."""
     pos = {v: i for i, v in enumerate(order)}
     items = []
+    append = items.append
     for v in order:
         if type(v) is GradNode:
-            parents = tuple([-1 if e is None else pos[resolve(e)] for e in v._next])
-            items.append((v.op, v.shape, v.dtype, tuple(v.in_shapes), tuple(v.in_dtypes), parents, *v.attrs.items()))
+            parents = tuple([-1 if e is None else pos[e if type(e) is not CompositeNode else resolve(e)] for e in v._next])
+            append((v.op, v.shape, v.dtype, tuple(v.in_shapes), tuple(v.in_dtypes), parents, *v.attrs.items()))
         else:
-            items.append(None)  # a leaf: where the gradient lands, by position
+            append(None)  # a leaf: where the gradient lands, by position
     for v, g in seeds.items():
         items.append((pos[v], tuple(g.shape), g.dtype))
     key = tuple(items)
