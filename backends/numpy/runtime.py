@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from ir import ops as ops_table
+from ir.ops.movement import expanded_strides
 
 from . import blas
 from . import kernels as K
@@ -169,28 +170,10 @@ def expand(x, shape):
     C-contiguous array: numpy's function builds an iterator to check the shapes (2.5 us
     against 1.1 us here), and a generated program expands a few arrays on every call."""
     if type(x) is np.ndarray and x.flags.c_contiguous and x.size:
-        view = np.ndarray(shape, x.dtype, x, 0, _expand_strides(x.shape, x.itemsize, shape))
+        view = np.ndarray(shape, x.dtype, x, 0, expanded_strides(x.shape, x.itemsize, shape))
         view.flags.writeable = False
         return view
     return np.broadcast_to(x, shape)
-
-
-@functools.lru_cache(maxsize=1024)
-def _expand_strides(src_shape, itemsize, shape) -> tuple:
-    """Strides of C-contiguous ``src_shape`` broadcast to ``shape`` (0 where it is repeated)."""
-    lead = len(shape) - len(src_shape)
-    if lead < 0:
-        raise ValueError(f"expand: cannot broadcast a shape {src_shape} to {shape}")
-    strides = [0] * len(shape)
-    step = itemsize
-    for j in range(len(src_shape) - 1, -1, -1):
-        size, want = src_shape[j], shape[lead + j]
-        if size == want:
-            strides[lead + j] = step
-        elif size != 1:
-            raise ValueError(f"expand: cannot broadcast a shape {src_shape} to {shape}")
-        step *= size
-    return tuple(strides)
 
 
 def flat(a):

@@ -12,6 +12,8 @@ the rules.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
@@ -177,11 +179,31 @@ def _np_permute(x, attrs, shape):
 
 
 def _np_expand(x, attrs, shape):
+    if x.flags.c_contiguous and x.size:  # a view over x's own buffer: far cheaper than as_strided
+        return np.ndarray(shape, x.dtype, x, 0, expanded_strides(x.shape, x.itemsize, tuple(shape)))
     lead = len(shape) - x.ndim
     strides = [0] * lead + [0 if s == 1 and t != 1 else st for s, t, st in zip(x.shape, shape[lead:], x.strides)]
-    if x.flags.c_contiguous and x.size:  # a view over x's own buffer: far cheaper than as_strided
-        return np.ndarray(shape, x.dtype, x, 0, strides)
     return as_strided(x, shape=shape, strides=strides)
+
+
+@functools.lru_cache(maxsize=1024)
+def expanded_strides(src_shape, itemsize, shape) -> tuple:
+    """Byte strides of a C-contiguous ``src_shape`` array broadcast to ``shape`` (0 where it is
+    repeated); ValueError where numpy's broadcasting would refuse. Cached: the eager kernel and
+    generated programs (``runtime.expand``) expand the same shapes call after call."""
+    lead = len(shape) - len(src_shape)
+    if lead < 0:
+        raise ValueError(f"expand: cannot broadcast a shape {src_shape} to {shape}")
+    strides = [0] * len(shape)
+    step = itemsize
+    for j in range(len(src_shape) - 1, -1, -1):
+        size, want = src_shape[j], shape[lead + j]
+        if size == want:
+            strides[lead + j] = step
+        elif size != 1:
+            raise ValueError(f"expand: cannot broadcast a shape {src_shape} to {shape}")
+        step *= size
+    return tuple(strides)
 
 
 def slice_key(attrs) -> tuple:

@@ -24,6 +24,11 @@ from .emitter import Emitter, TritonKernel, next_pow2, pointwise_config, prod
 from .reduction import number_literal
 
 
+def _plus(expr: str, k: int) -> str:
+    """``expr + k`` as generated code reads it: ``x``, ``x + 2`` or ``x - 1``."""
+    return expr if k == 0 else f"{expr} + {k}" if k > 0 else f"{expr} - {-k}"
+
+
 class SingleKernel:
     """Kernels for ops that fuse with nothing: gather/scatter, concat, pad, cumsum, creation, random.
 
@@ -302,8 +307,8 @@ class SingleKernel:
         c = {d: self.coord(e, d) if n.shape[d] != 1 else "0" for d in range(5)}
         e.emit(f"tap_h = {c[2]} // {kw}")
         e.emit(f"tap_w = {c[2]} % {kw}")
-        e.emit(f"px_h = {c[3]} * {sh} + tap_h * {dh} - {top}")
-        e.emit(f"px_w = {c[4]} * {sw} + tap_w * {dw} - {left}")
+        e.emit(f"px_h = {_plus(f'{c[3]} * {sh} + tap_h * {dh}', -top)}")
+        e.emit(f"px_w = {_plus(f'{c[4]} * {sw} + tap_w * {dw}', -left)}")
         mask = "xmask"
         if top or bottom or left or right:
             e.emit(f"inside = xmask & (px_h >= 0) & (px_h < {x.shape[2]}) & (px_w >= 0) & (px_w < {x.shape[3]})")
@@ -331,7 +336,7 @@ class SingleKernel:
         for axis, taps, s, dil, count, pad in (("h", kh, sh, dh, oh, top), ("w", kw, sw, dw, ow, left)):
             pixel = c[2 if axis == "h" else 3]  # the pixel's place in the padded image: + pad
             for i in range(taps):
-                e.emit(f"{axis}{i} = {pixel} + {pad - i * dil}")
+                e.emit(f"{axis}{i} = {_plus(pixel, pad - i * dil)}")
                 hit = f"({axis}{i} >= 0) & ({axis}{i} < {s * count})"
                 e.emit(f"ok_{axis}{i} = {hit}" + (f" & ({axis}{i} % {s} == 0)" if s > 1 else ""))
         for i in range(kh):
