@@ -104,7 +104,38 @@ def _scan(op, arrays, attrs, shape, dtype):
     spec = op.reduce
     ufunc = getattr(np, ops_table.OPS[spec.combine].np_ufunc)
     with np.errstate(all="ignore"):
-        return finish(ufunc.accumulate(x, axis=attrs["axis"], **reduce_kwargs(spec, op_input_dtype(x, dtype))), dtype)
+        return finish(accumulate(ufunc, x, attrs["axis"], reduce_kwargs(spec, op_input_dtype(x, dtype)).get("dtype")), dtype)
+
+
+_ACCUMULATE_DTYPE: dict = {}
+
+
+def accumulate(ufunc, x: np.ndarray, axis: int, acc=None) -> np.ndarray:
+    """``ufunc.accumulate(x, axis, dtype=acc)``, the same values in the same order.
+
+    numpy's accumulate runs its inner loop along the axis, once per position of the other axes:
+    a float32 cumsum over the 4-long window axis of a (4, 32, 16, 4, 4) max-pool window takes
+    166 us, over axis 0 of (128, 2048) 2.8 ms. Where the axis is short beside the rest, one ufunc
+    call per step over a whole slab (``out[i] = ufunc(out[i - 1], x[i])``) does the same
+    arithmetic in 15 us and 0.17 ms; long axes over few elements keep numpy's loop.
+    """
+    n = x.shape[axis]
+    rest = x.size // n if n else 0
+    inner = 1
+    for s in x.shape[axis + 1 :]:
+        inner *= s
+    if x.size < 4096 or not (rest >= 64 * n or (inner >= 16 and x.size >= 400 * n)):
+        return ufunc.accumulate(x, axis=axis, **({} if acc is None else {"dtype": acc}))
+    if acc is None:  # (add and multiply widen small integers, as sum does)
+        key = (ufunc, x.dtype)
+        acc = _ACCUMULATE_DTYPE.get(key)
+        if acc is None:
+            acc = _ACCUMULATE_DTYPE[key] = ufunc.accumulate(np.zeros(1, x.dtype)).dtype
+    out = x.astype(acc, copy=True)
+    slabs = np.moveaxis(out, axis, 0)
+    for i in range(1, n):
+        ufunc(slabs[i - 1], slabs[i], out=slabs[i])
+    return out
 
 
 def op_input_dtype(x: np.ndarray, out_dtype: dt.DType) -> dt.DType:

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import warnings
 
+from ir import dtypes as dt
 from ir.errors import DTypeError
+from ir.ops.grad import V
+from ir.ops.reduce import extreme_pick
 
 from ... import _functional as _F
-from ..._dispatch import constant
+from ..._dispatch import apply, constant
 from ..._inplace import _inplace_result
 from ..._tensor import Tensor
+from ...autograd.engine import _EagerBuilder
+from ...autograd.grad_mode import no_grad
 
 
 def _arg(x, op: str) -> Tensor:
@@ -31,6 +36,18 @@ def _ntuple(x, n: int, name: str = "argument") -> tuple:
 
 def _pair(x, name: str = "argument") -> tuple:
     return _ntuple(x, 2, name)
+
+
+def _window_argmax(win: Tensor, out: Tensor, axis: int, valid: Tensor | None = None) -> Tensor:
+    """The offset along ``axis`` of the element each max-pooling window picks: its value is
+    ``out`` (``amax(win, axis)``) and its gradient goes there (the ``ties="first"`` rule:
+    the first maximum, or the last NaN, as PyTorch's pooling kernels), never a position where
+    the bool ``valid`` (the window's padding) is false. Not differentiable."""
+    with no_grad():
+        b = _EagerBuilder(win._device)
+        ok = None if valid is None else V(b, valid)
+        pick = extreme_pick(V(b, win.detach()), V(b, out.detach()), (axis,), ok).x
+        return apply("argmax", [_F._to(pick, dt.uint8)], axes=(axis,), keepdim=False)
 
 
 def _reshape(x: Tensor, shape) -> Tensor:

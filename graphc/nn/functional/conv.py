@@ -16,7 +16,7 @@ from ..._dispatch import apply, composite
 from ..._factories import arange, ones
 from ..._tensor import Tensor
 from ...autograd.grad_mode import no_grad
-from ._common import _arg, _check_same_dtype, _ntuple, _pair, _reshape
+from ._common import _arg, _check_same_dtype, _ntuple, _pair, _reshape, _window_argmax
 
 __all__ = [
     "unfold", "conv2d", "conv1d", "max_pool2d", "max_pool1d", "avg_pool2d", "avg_pool1d",
@@ -236,26 +236,33 @@ def _lowest(dtype) -> float:
 def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
     """Max over sliding windows of a (N, C, H, W) or (C, H, W) input.
 
-    Ties inside a window share the gradient (PyTorch gives it to the first); with
-    ``return_indices`` also the flat ``h * W + w`` input position of each maximum.
+    With ``return_indices`` also the flat ``h * W + w`` input position of each maximum. As in
+    PyTorch, each window's gradient goes to one element, the one its index names: the first
+    maximum in the window, or the last NaN where there is one (except where every real element
+    of a window that begins in the padding is -inf: its gradient goes to the padding, see
+    docs/nn.md).
     """
     x, batched = _batched4(_arg(input, "max_pool2d"), "max_pool2d")
     k, s, p, d, (oh, ow), (eh, ew) = _pool_geometry(x, kernel_size, stride, padding, dilation, ceil_mode, "max_pool2d")
     n, c, h, w = x.shape
     with composite("MaxPool2DWithIndicesBackward0", input) as cmp:
         if s == k and d == (1, 1) and p == (0, 0) and not (eh or ew) and not return_indices:
-            out = apply("amax", [_blocked(x, k, (oh, ow))], axes=(0,), keepdim=False)
+            out = apply("amax", [_blocked(x, k, (oh, ow))], axes=(0,), keepdim=False, ties="first")
         else:
             xp = _pad4(x, p[0], p[0] + eh, p[1], p[1] + ew, _lowest(x._dtype))
             win = _windows(xp, k, s, d)
-            out = apply("amax", [win], axes=(2,), keepdim=False)
-        out = cmp.result(out)
+            out = apply("amax", [win], axes=(2,), keepdim=False, ties="first")
+        out = pooled = cmp.result(out)
     if not batched:
         out = _F.squeeze(out, 0)
     if not return_indices:
         return out
     with no_grad():
-        kidx = apply("argmax", [win], axes=(2,), keepdim=False)  # (N, C, OH, OW) int64
+        valid = None
+        if p != (0, 0) or eh or ew:  # (the padding's own lowest values may tie a window of -infs)
+            image = ones((1, 1, h, w), dtype=x._dtype, device=x._device)
+            valid = _F.ne(_windows(image, k, s, d, (p[0], p[0] + eh, p[1], p[1] + ew)), 0)
+        kidx = _window_argmax(win, pooled, 2, valid)  # (N, C, OH, OW) int64
         ki, kj = _F.floor_divide(kidx, k[1]), _F.remainder(kidx, k[1])
         rows = _reshape(_F.mul(arange(oh, device=x._device), s[0]), (oh, 1))
         cols = _reshape(_F.mul(arange(ow, device=x._device), s[1]), (1, ow))

@@ -19,11 +19,11 @@ from ir import dtypes as dt
 
 from ... import _functional as _F
 from ..._dispatch import apply, composite, constant
-from ..._factories import arange, rand, zeros
+from ..._factories import arange, ones, rand, zeros
 from ..._tensor import Tensor
 from ...autograd.grad_mode import no_grad
 from . import conv as _conv
-from ._common import _arg, _ntuple, _reshape
+from ._common import _arg, _ntuple, _reshape, _window_argmax
 from .conv import _lowest
 from .convnd import _batched, _pad_nd, _windows_nd
 
@@ -85,15 +85,20 @@ def _max_pool_nd(input, nsp, kernel_size, stride, padding, dilation, ceil_mode, 
     x, is_batched = _batched(_arg(input, op), nsp, op)
     k, s, p, d, out, extra = _geometry(x, nsp, kernel_size, stride, padding, dilation, ceil_mode, op)
     with composite(grad_name, input) as cmp:
-        xp = _pad_nd(x, tuple((p[i], p[i] + extra[i]) for i in range(nsp)), _lowest(x._dtype))
+        pads = tuple((p[i], p[i] + extra[i]) for i in range(nsp))
+        xp = _pad_nd(x, pads, _lowest(x._dtype))
         win = _windows_nd(xp, k, s, d, out)
-        res = cmp.result(apply("amax", [win], axes=(2,), keepdim=False))
+        res = pooled = cmp.result(apply("amax", [win], axes=(2,), keepdim=False, ties="first"))
     if not is_batched:
         res = _F.squeeze(res, 0)
     if not return_indices:
         return res
     with no_grad():
-        kidx = apply("argmax", [win], axes=(2,), keepdim=False)
+        valid = None
+        if any(p) or any(extra):  # (the padding's own lowest values may tie a window of -infs)
+            image = _pad_nd(ones((1, 1) + tuple(x.shape[2:]), dtype=x._dtype, device=x._device), pads, 0.0)
+            valid = _F.ne(_windows_nd(image, k, s, d, out), 0)
+        kidx = _window_argmax(win, pooled, 2, valid)
         idx = _flat_index(kidx, k, s, p, d, out, tuple(x.shape[2:]), x._device)
         if not is_batched:
             idx = _F.squeeze(idx, 0)
@@ -173,7 +178,8 @@ def _adaptive(input, output_size, nsp: int, mode: str, return_indices: bool, op:
         # Equal cells: a reshape and one reduction.
         shape = (n, c) + tuple(v for i in range(nsp) for v in (out[i], sizes[i] // out[i]))
         axes = tuple(3 + 2 * i for i in range(nsp))
-        red = apply("sum" if mode == "avg" else "amax", [_reshape(x, shape)], axes=axes, keepdim=False)
+        ties = {} if mode == "avg" else {"ties": "first"}
+        red = apply("sum" if mode == "avg" else "amax", [_reshape(x, shape)], axes=axes, keepdim=False, **ties)
         if mode == "avg":
             red = _F.mul(red, 1.0 / float(np.prod([sizes[i] // out[i] for i in range(nsp)])))
         return (red if is_batched else _F.squeeze(red, 0)), None
@@ -208,11 +214,11 @@ def _adaptive(input, output_size, nsp: int, mode: str, return_indices: bool, op:
     perm = (0, 1) + tuple(2 + 2 * i for i in range(nsp)) + axes
     ms = tuple(y.shape[a] for a in axes)
     win = _reshape(apply("permute", [y], dims=perm), (n, c) + out + (int(np.prod(ms)),))
-    red = apply("amax", [win], axes=(win.ndim - 1,), keepdim=False)
+    red = apply("amax", [win], axes=(win.ndim - 1,), keepdim=False, ties="first")
     idx = None
     if return_indices:
         with no_grad():
-            k = apply("argmax", [win], axes=(win.ndim - 1,), keepdim=False)
+            k = _window_argmax(win, red, win.ndim - 1)
             pos = None
             for i in reversed(range(nsp)):
                 ki = _F.remainder(k, ms[i])
@@ -384,13 +390,13 @@ def _fractional(input, kernel_size, output_size, output_ratio, return_indices, _
     perm = (0, 1) + tuple(2 + 2 * i for i in range(nsp)) + axes
     with composite(f"FractionalMaxPool{nsp}DBackward0", input) as cmp:
         win = _reshape(apply("permute", [y], dims=perm), (n, c) + out + (int(np.prod(k)),))
-        res = cmp.result(apply("amax", [win], axes=(win.ndim - 1,), keepdim=False))
+        res = pooled = cmp.result(apply("amax", [win], axes=(win.ndim - 1,), keepdim=False, ties="first"))
     if not is_batched:
         res = _F.squeeze(res, 0)
     if not return_indices:
         return res
     with no_grad():
-        kk = apply("argmax", [win], axes=(win.ndim - 1,), keepdim=False)
+        kk = _window_argmax(win, pooled, win.ndim - 1)
         pos = None
         for i in reversed(range(nsp)):
             ki = _F.remainder(kk, k[i])

@@ -81,3 +81,26 @@ def test_attention_and_ctc():
     lp = F.log_softmax(graphc.randn(6, 2, 4), 2)
     targets, il, tl = graphc.tensor([[1, 2], [3, 3]]), graphc.tensor([6, 5]), graphc.tensor([2, 2])
     assert_same(lambda a: F.ctc_loss(a, targets, il, tl), lp)
+
+
+@pytest.mark.parametrize("kernel,stride,padding", [(2, 2, 0), (3, 2, 1)], ids=["blocked", "padded"])
+def test_max_pool_ties_send_the_gradient_where_eager_does(kernel, stride, padding):
+    """Tied maxima (small integers): the first maximum of each window takes its whole gradient,
+    through the keys and their ``amin`` of the ``ties="first"`` rule, as in eager execution."""
+    rng = np.random.default_rng(6)
+    x = graphc.tensor(rng.integers(0, 3, (2, 2, 6, 6)).astype(np.float32))
+    w = graphc.tensor(rng.standard_normal((2, 2, 3, 3)).astype(np.float32))
+
+    def step(v):
+        v = v.detach().requires_grad_(True)
+        out, idx = F.max_pool2d(v, kernel, stride, padding, return_indices=True)
+        (out * w).sum().backward()
+        return out.detach(), idx, v.grad
+
+    expected = step(x)
+    compiled = graphc.compile(step, backend="triton")
+    for _ in range(2):
+        got = compiled(x)
+    for e, o in zip(expected, got):
+        np.testing.assert_array_equal(o.numpy(), e.numpy())
+    assert compiled.explain(x).backend == "triton"
