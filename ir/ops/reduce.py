@@ -8,6 +8,8 @@ row here plus its test row. Reductions take sorted, non-negative ``axes`` and ``
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from .. import dtypes as dt
@@ -107,11 +109,36 @@ def _extreme_grad(n, g):
     if not n.needs(0):
         return [None]
     if n.attrs.get("ties", "split") == "first":
-        return [where(extreme_pick(n[0], n.out, n.attrs["axes"]), unreduce(g, n), 0)]
+        x = n[0]
+        valid = None
+        if n.attrs.get("window_padding"):
+            inside = taps_inside(n.attrs["window_padding"], x.shape, n.attrs["axes"][0])
+            valid = V(x.b, x.b.scalar(inside, dt.bool_))
+        return [where(extreme_pick(x, n.out, n.attrs["axes"], valid), unreduce(g, n), 0)]
     x = n[0]
     mask = x.eq(unreduce(n.out, n)).cast(g.dtype)
     count = unreduce(mask.sum(n.attrs["axes"]), n)
     return [unreduce(g, n) * mask / count]
+
+
+@functools.lru_cache(maxsize=128)
+def taps_inside(window_padding: tuple, shape: tuple, axis: int) -> np.ndarray:
+    """Which taps of a pooling window read the image rather than its padding: a bool array
+    that broadcasts to ``shape``, the windows laid out (..., K, *out, ...) with the K =
+    prod(kernel) taps in row-major order at ``axis`` and the output cells after it.
+    ``window_padding`` holds (size, kernel, stride, padding, dilation) per spatial dim: tap
+    ``k`` of cell ``o`` reads coordinate ``o * stride - padding + k * dilation``."""
+    nsp = len(window_padding)
+    outs = shape[axis + 1 : axis + 1 + nsp]
+    inside = np.ones((1,) * (2 * nsp), dtype=bool)
+    for i, ((size, k, s, p, d), out) in enumerate(zip(window_padding, outs)):
+        coord = np.arange(out)[None, :] * s - p + np.arange(k)[:, None] * d  # (k, out)
+        dims = [1] * (2 * nsp)
+        dims[i], dims[nsp + i] = k, out
+        inside = inside & ((coord >= 0) & (coord < size)).reshape(dims)
+    taps = int(np.prod([w[1] for w in window_padding]))
+    inside = inside.reshape((taps,) + tuple(outs))
+    return inside.reshape((1,) * axis + inside.shape + (1,) * (len(shape) - axis - 1 - nsp))
 
 
 def extreme_pick(x, out, axes, valid=None):
@@ -121,8 +148,9 @@ def extreme_pick(x, out, axes, valid=None):
     kernels keep a running maximum and take every NaN they meet). A bool mask of ``x``'s shape.
 
     ``valid`` (a bool value broadcasting to ``x``) leaves out elements no pick may land on: a
-    pooling window's padding, which PyTorch's kernels never read, so that a window whose real
-    elements are all -inf picks the first of them and not the padding before it.
+    pooling window's padding (:func:`taps_inside`; the ``window_padding`` attribute), which
+    PyTorch's kernels never read, so that a window whose real elements are all -inf picks the
+    first of them and not the padding (-inf too) before it.
 
     A reduction, not a scan: each candidate's key is its row-major position in the slice
     (negated for a NaN, so the last NaN has the least key; a NaN slice has no other
@@ -135,18 +163,19 @@ def extreme_pick(x, out, axes, valid=None):
     size, pos = 1, None
     for a in reversed(axes):  # the position in the slice, row-major over the axes
         size *= x.shape[a]
-    kd = dt.int8 if size < 127 else dt.int32
+    kd = dt.int8 if size <= 64 else dt.int32  # keys lie in [1 - size, 2 * size - 1]
     step = 1
     for a in reversed(axes):
         shape = tuple(x.shape[a] if i == a else 1 for i in range(x.ndim))
         index = V(x.b, x.b.op("iota", [], shape=shape, dtype=kd, axis=a))
         pos = index * step if pos is None else pos + index * step
         step *= x.shape[a]
-    key = pos + x.ne(out.reshape(keep)).cast(kd) * size  # pos for a candidate, else pos + size
-    if x.dtype.is_floating_point:
-        key = key - x.isnan().cast(kd) * (pos * 2 + size)  # a NaN (never equal): -pos
+    other = x.ne(out.reshape(keep))
     if valid is not None:
-        key = key + (~valid).cast(kd) * size  # (size or more: never least, the first element is valid)
+        other = other | ~valid
+    key = pos + other.cast(kd) * size  # pos for a candidate, else pos + size
+    if x.dtype.is_floating_point:
+        key = key - x.isnan().cast(kd) * (pos * 2 + size)  # a NaN (never equal, never padding): -pos
     return key.eq(key.op("amin", axes=tuple(axes), keepdim=True))
 
 

@@ -7,7 +7,7 @@ import warnings
 from ir import dtypes as dt
 from ir.errors import DTypeError
 from ir.ops.grad import V
-from ir.ops.reduce import extreme_pick
+from ir.ops.reduce import extreme_pick, taps_inside
 
 from ... import _functional as _F
 from ..._dispatch import apply, constant
@@ -38,15 +38,18 @@ def _pair(x, name: str = "argument") -> tuple:
     return _ntuple(x, 2, name)
 
 
-def _window_argmax(win: Tensor, out: Tensor, axis: int, valid: Tensor | None = None) -> Tensor:
+def _window_argmax(win: Tensor, out: Tensor, axis: int, padded: dict | None = None) -> Tensor:
     """The offset along ``axis`` of the element each max-pooling window picks: its value is
     ``out`` (``amax(win, axis)``) and its gradient goes there (the ``ties="first"`` rule:
-    the first maximum, or the last NaN, as PyTorch's pooling kernels), never a position where
-    the bool ``valid`` (the window's padding) is false. Not differentiable."""
+    the first maximum, or the last NaN, as PyTorch's pooling kernels), never a tap that
+    ``padded`` (the amax's ``window_padding`` attribute, if any) marks as padding. Not
+    differentiable."""
     with no_grad():
         b = _EagerBuilder(win._device)
-        ok = None if valid is None else V(b, valid)
-        pick = extreme_pick(V(b, win.detach()), V(b, out.detach()), (axis,), ok).x
+        valid = None
+        if padded:
+            valid = V(b, constant(taps_inside(padded["window_padding"], tuple(win.shape), axis), dt.bool_, win._device))
+        pick = extreme_pick(V(b, win.detach()), V(b, out.detach()), (axis,), valid).x
         return apply("argmax", [_F._to(pick, dt.uint8)], axes=(axis,), keepdim=False)
 
 

@@ -233,14 +233,19 @@ def _lowest(dtype) -> float:
     return int(np.iinfo(dtype.numpy_dtype).min)
 
 
+def _window_padding(sizes, k, s, p, d) -> dict:
+    """The ``window_padding`` attribute of a pooling ``amax`` over padded windows: where the
+    padding is, so that its -infs never take a gradient or an index from a window of real
+    -infs (see ``ir.ops.reduce.taps_inside``)."""
+    return {"window_padding": tuple((int(sizes[i]), k[i], s[i], p[i], d[i]) for i in range(len(sizes)))}
+
+
 def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
     """Max over sliding windows of a (N, C, H, W) or (C, H, W) input.
 
     With ``return_indices`` also the flat ``h * W + w`` input position of each maximum. As in
     PyTorch, each window's gradient goes to one element, the one its index names: the first
-    maximum in the window, or the last NaN where there is one (except where every real element
-    of a window that begins in the padding is -inf: its gradient goes to the padding, see
-    docs/nn.md).
+    maximum in the window, or the last NaN where there is one; never the padding.
     """
     x, batched = _batched4(_arg(input, "max_pool2d"), "max_pool2d")
     k, s, p, d, (oh, ow), (eh, ew) = _pool_geometry(x, kernel_size, stride, padding, dilation, ceil_mode, "max_pool2d")
@@ -251,18 +256,15 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
         else:
             xp = _pad4(x, p[0], p[0] + eh, p[1], p[1] + ew, _lowest(x._dtype))
             win = _windows(xp, k, s, d)
-            out = apply("amax", [win], axes=(2,), keepdim=False, ties="first")
+            padded = _window_padding((h, w), k, s, p, d) if p != (0, 0) or eh or ew else {}
+            out = apply("amax", [win], axes=(2,), keepdim=False, ties="first", **padded)
         out = pooled = cmp.result(out)
     if not batched:
         out = _F.squeeze(out, 0)
     if not return_indices:
         return out
     with no_grad():
-        valid = None
-        if p != (0, 0) or eh or ew:  # (the padding's own lowest values may tie a window of -infs)
-            image = ones((1, 1, h, w), dtype=x._dtype, device=x._device)
-            valid = _F.ne(_windows(image, k, s, d, (p[0], p[0] + eh, p[1], p[1] + ew)), 0)
-        kidx = _window_argmax(win, pooled, 2, valid)  # (N, C, OH, OW) int64
+        kidx = _window_argmax(win, pooled, 2, padded)  # (N, C, OH, OW) int64
         ki, kj = _F.floor_divide(kidx, k[1]), _F.remainder(kidx, k[1])
         rows = _reshape(_F.mul(arange(oh, device=x._device), s[0]), (oh, 1))
         cols = _reshape(_F.mul(arange(ow, device=x._device), s[1]), (1, ow))

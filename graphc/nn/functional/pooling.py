@@ -19,7 +19,7 @@ from ir import dtypes as dt
 
 from ... import _functional as _F
 from ..._dispatch import apply, composite, constant
-from ..._factories import arange, ones, rand, zeros
+from ..._factories import arange, rand, zeros
 from ..._tensor import Tensor
 from ...autograd.grad_mode import no_grad
 from . import conv as _conv
@@ -88,17 +88,14 @@ def _max_pool_nd(input, nsp, kernel_size, stride, padding, dilation, ceil_mode, 
         pads = tuple((p[i], p[i] + extra[i]) for i in range(nsp))
         xp = _pad_nd(x, pads, _lowest(x._dtype))
         win = _windows_nd(xp, k, s, d, out)
-        res = pooled = cmp.result(apply("amax", [win], axes=(2,), keepdim=False, ties="first"))
+        padded = _conv._window_padding(tuple(x.shape[2:]), k, s, p, d) if any(p) or any(extra) else {}
+        res = pooled = cmp.result(apply("amax", [win], axes=(2,), keepdim=False, ties="first", **padded))
     if not is_batched:
         res = _F.squeeze(res, 0)
     if not return_indices:
         return res
     with no_grad():
-        valid = None
-        if any(p) or any(extra):  # (the padding's own lowest values may tie a window of -infs)
-            image = _pad_nd(ones((1, 1) + tuple(x.shape[2:]), dtype=x._dtype, device=x._device), pads, 0.0)
-            valid = _F.ne(_windows_nd(image, k, s, d, out), 0)
-        kidx = _window_argmax(win, pooled, 2, valid)
+        kidx = _window_argmax(win, pooled, 2, padded)
         idx = _flat_index(kidx, k, s, p, d, out, tuple(x.shape[2:]), x._device)
         if not is_batched:
             idx = _F.squeeze(idx, 0)

@@ -7,7 +7,8 @@ the padding), and the whole gradient of the window goes to that one element. The
 below is that loop in float64 numpy; inputs are small integers (ties everywhere), with NaN and
 -inf sprinkled in. graphc's eager and compiled results must give the same values, the same
 indices and the same gradients (an upstream gradient of random values, so a misrouted share
-shows). ``amax`` itself keeps PyTorch's other rule -- ties share the gradient evenly --
+shows). A window of -infs that begins in the padding, where the padding ties with the real
+elements, is checked on its own. ``amax`` itself keeps PyTorch's other rule -- ties share the gradient evenly --
 checked in ``tests/graphc/test_autograd_inplace.py``.
 """
 
@@ -66,12 +67,6 @@ def fixed_cells(spatial, k, s, p, d, ceil):
     return cells
 
 
-def lead_padding(spatial, k, s, p, d, ceil):
-    """The cells whose window's first element (kernel offset 0) lies in the padding."""
-    outs = [out_len(spatial[i], k[i], s[i], p[i], d[i], ceil) for i in range(len(spatial))]
-    return [o for o in np.ndindex(*outs) if any(o[i] * s[i] - p[i] < 0 for i in range(len(spatial)))]
-
-
 def adaptive_cells(spatial, out):
     per_dim = []
     for size, o in zip(spatial, out):
@@ -114,19 +109,13 @@ def run_graphc(fn, x, g, compiled):
     return out.numpy(), index.numpy(), t.grad.numpy()
 
 
-def assert_like_pytorch(fn, x, cells, compiled, lead_padding=()):
-    """``lead_padding``: the cells whose window begins in the padding. Where such a window's
-    real elements are all -inf, graphc's gradient goes to the padding (and is dropped), not to
-    the first -inf as PyTorch's: the one documented difference, left out of the comparison."""
+def assert_like_pytorch(fn, x, cells, compiled):
     ref_val, ref_idx = pick(x, cells)
     g = RNG.standard_normal(ref_val.shape)
     val, idx, grad = run_graphc(fn, x, g, compiled)
     np.testing.assert_array_equal(val, ref_val.astype(np.float32))
     np.testing.assert_array_equal(idx, ref_idx)
-    g_ref = g.copy()
-    for o in lead_padding:
-        g_ref[(..., *o)] = np.where(ref_val[(..., *o)] == -np.inf, 0.0, g_ref[(..., *o)])
-    np.testing.assert_allclose(grad, scatter_grad(x.shape, ref_idx, g_ref), rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(grad, scatter_grad(x.shape, ref_idx, g), rtol=1e-6, atol=1e-6)
 
 
 POOL2D = [  # kernel, stride, padding, dilation, ceil_mode
@@ -143,8 +132,7 @@ POOL2D = [  # kernel, stride, padding, dilation, ceil_mode
 def test_max_pool2d_picks_what_pytorch_picks(k, s, p, d, ceil, compiled):
     x = tied_input((2, 3, 7, 6))
     fn = lambda t: F.max_pool2d(t, k, s, p, d, ceil, return_indices=True)  # noqa: E731
-    geometry = ((7, 6), k, s, p, d, ceil)
-    assert_like_pytorch(fn, x, fixed_cells(*geometry), compiled, lead_padding(*geometry))
+    assert_like_pytorch(fn, x, fixed_cells((7, 6), k, s, p, d, ceil), compiled)
 
 
 @pytest.mark.parametrize("compiled", [False, True], ids=["eager", "compiled"])
@@ -162,12 +150,10 @@ def test_max_pool2d_without_indices_routes_the_gradient_the_same_way(compiled):
 def test_max_pool1d_and_3d_pick_what_pytorch_picks(compiled):
     x1 = tied_input((2, 2, 9))
     fn1 = lambda t: F.max_pool1d(t, 3, 2, 1, return_indices=True)  # noqa: E731
-    geometry = ((9,), (3,), (2,), (1,), (1,), False)
-    assert_like_pytorch(fn1, x1, fixed_cells(*geometry), compiled, lead_padding(*geometry))
+    assert_like_pytorch(fn1, x1, fixed_cells((9,), (3,), (2,), (1,), (1,), False), compiled)
     x3 = tied_input((1, 2, 4, 5, 3))
     fn3 = lambda t: F.max_pool3d(t, 2, (2, 2, 1), (1, 0, 1), return_indices=True)  # noqa: E731
-    geometry = ((4, 5, 3), (2, 2, 2), (2, 2, 1), (1, 0, 1), (1, 1, 1), False)
-    assert_like_pytorch(fn3, x3, fixed_cells(*geometry), compiled, lead_padding(*geometry))
+    assert_like_pytorch(fn3, x3, fixed_cells((4, 5, 3), (2, 2, 2), (2, 2, 1), (1, 0, 1), (1, 1, 1), False), compiled)
 
 
 @pytest.mark.parametrize("compiled", [False, True], ids=["eager", "compiled"])
@@ -204,17 +190,14 @@ def test_fractional_max_pool2d_picks_what_pytorch_picks(compiled):
     assert_like_pytorch(fn, x, cells, compiled)
 
 
-def test_a_window_of_minus_infs_picks_its_first_real_element_not_the_padding():
-    x = np.full((1, 1, 2, 3), -np.inf)
-    fn = lambda t: F.max_pool2d(t, 2, 1, 1, return_indices=True)  # noqa: E731
-    ref_val, ref_idx = pick(x, fixed_cells((2, 3), (2, 2), (1, 1), (1, 1), (1, 1), False))
-    val, idx, grad = run_graphc(fn, x, np.ones(ref_val.shape), compiled=False)
-    np.testing.assert_array_equal(idx, ref_idx)
-    # the gradient of the windows that begin in the padding (the first row and column of
-    # cells) is dropped there -- the documented difference from PyTorch; the others agree
-    inner = np.zeros(ref_val.shape)
-    inner[..., 1:, 1:] = 1.0
-    np.testing.assert_array_equal(grad, scatter_grad(x.shape, ref_idx, inner))
+@pytest.mark.parametrize("compiled", [False, True], ids=["eager", "compiled"])
+@pytest.mark.parametrize("padding,dilation", [(1, 1), (1, 2), (2, 3)])
+def test_a_window_of_minus_infs_picks_its_first_real_element_not_the_padding(padding, dilation, compiled):
+    """Every element -inf: each window's padding ties with its real elements; the index and the
+    gradient go to the first real one (the border windows begin in the padding)."""
+    x = np.full((1, 2, 5, 6), -np.inf)
+    fn = lambda t: F.max_pool2d(t, 3, 1, padding, dilation, return_indices=True)  # noqa: E731
+    assert_like_pytorch(fn, x, fixed_cells((5, 6), (3, 3), (1, 1), (padding,) * 2, (dilation,) * 2, False), compiled)
 
 
 def test_the_last_nan_of_a_window_takes_its_gradient():
@@ -232,3 +215,12 @@ def test_ties_first_in_other_dtypes(dtype):
     ref_val, ref_idx = pick(x.astype(np.float64), fixed_cells((4, 4), (2, 2), (1, 1), (0, 0), (1, 1), False))
     np.testing.assert_array_equal(idx.numpy(), ref_idx)
     np.testing.assert_array_equal(val.numpy().astype(np.float64), ref_val)
+
+
+@pytest.mark.parametrize("compiled", [False, True], ids=["eager", "compiled"])
+@pytest.mark.parametrize("kernel", [(8, 8), (8, 9), (11, 11)], ids=["64-taps", "72-taps", "121-taps"])
+def test_large_windows_pick_what_pytorch_picks(kernel, compiled):
+    """Keys of windows over 64 taps no longer fit int8 (they reach 2 * taps - 1): the boundary."""
+    x = tied_input((1, 2, 13, 12))
+    fn = lambda t: F.max_pool2d(t, kernel, 2, (3, 4), return_indices=True)  # noqa: E731
+    assert_like_pytorch(fn, x, fixed_cells((13, 12), kernel, (2, 2), (3, 4), (1, 1), False), compiled)
