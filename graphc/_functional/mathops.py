@@ -13,7 +13,7 @@ from ir.errors import DTypeError
 from .._args import norm_dim
 from .._dispatch import apply, composite
 from ._common import _float_of, _tensor_arg, _write_out
-from .elementwise import abs, div, gt, isinf, log, logical_and, lt, mul, pow, sub, trunc
+from .elementwise import abs, div, eq, gt, isinf, log, log1p, logical_and, logical_or, lt, mul, neg, pow, sub, trunc
 from .pointwise import clamp, where
 from .reductions import amax, sum
 
@@ -46,8 +46,16 @@ def logit(input, eps=None, *, out=None):
     gradient is zero outside that range, as in PyTorch)."""
     x = _float_of(_tensor_arg(input, "logit"))
     with composite("LogitBackward0", input) as c:
-        p = clamp(x, eps, 1.0 - eps) if eps is not None else x
-        return _write_out(out, c.result(log(div(p, sub(1.0, p)))))
+        if eps is not None:
+            p = clamp(x, eps, 1.0 - eps)
+            return _write_out(out, c.result(log(div(p, sub(1.0, p)))))
+        # At 0 and 1 the quotient's gradient is 0 * inf: there log(x) - log1p(-x) gives the
+        # same -inf / inf with PyTorch's infinite gradient; each branch reads a safe 0.5
+        # where it is not taken, so the branch not taken adds no NaN either.
+        edge = logical_or(eq(x, 0.0), eq(x, 1.0))
+        inner, at_edge = where(edge, 0.5, x), where(edge, x, 0.5)
+        quotient = log(div(inner, sub(1.0, inner)))
+        return _write_out(out, c.result(where(edge, sub(log(at_edge), log1p(neg(at_edge))), quotient)))
 
 
 def isposinf(input, *, out=None):
@@ -92,6 +100,10 @@ def renorm(input, p, dim, maxnorm, *, out=None):
         if p == math.inf:
             norm = amax(abs(x), axes, keepdim=True)
         else:
-            norm = pow(sum(pow(abs(x), p), axes, keepdim=True), 1.0 / p)
+            # (a zero slice's norm is a constant 0: pow(0, 1/p) would differentiate to inf and
+            # give the slice NaN gradients, where PyTorch's pass the gradient through)
+            total = sum(pow(abs(x), p), axes, keepdim=True)
+            nonzero = gt(total, 0.0)
+            norm = where(nonzero, pow(where(nonzero, total, 1.0), 1.0 / p), 0.0)
         factor = where(norm > maxnorm, div(maxnorm, norm + 1e-7), 1.0)
         return _write_out(out, c.result(mul(x, factor)))

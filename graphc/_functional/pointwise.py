@@ -11,6 +11,7 @@ from ir.errors import DTypeError, ShapeError
 from ir.ops import broadcast_shapes
 
 from .._dispatch import apply, composite, constant
+from .._grad_mode import is_grad_enabled
 from .._tensor import Tensor
 from ._common import _device_of, _promote, _tensor_arg, _to, _write_out
 from .elementwise import abs, add, div, eq, gt, isinf, isnan, le, logical_and, logical_or, lt, mul, sub
@@ -94,6 +95,9 @@ def clamp(input, min=None, max=None, *, out=None):
             x = where(lt(x, min), min, x)
         if max is not None:
             x = where(gt(x, max), max, x)
+        if x._dtype.is_floating_point and is_grad_enabled() and input.requires_grad:
+            # a NaN passes through both wheres, but PyTorch's gradient there is 0
+            x = where(isnan(input), input.detach(), x)
         return _write_out(out, c.result(x))
 
 

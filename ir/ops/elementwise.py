@@ -160,7 +160,8 @@ unary("sign", ufunc="sign", grad=ZERO, props=Props(idempotent=True), binding=Bin
       triton={"float": "tl.where({0} > 0, 1.0, tl.where({0} < 0, -1.0, {0}))",
               "*": "tl.where({0} > 0, 1, tl.where({0} < 0, -1, 0)).to({ct})"})
 unary("relu", numpy=npmath.relu, np_out=("R.relu_into({0}, {out})",), triton="tl.where({0} < 0, {zero}, {0})",
-      grad=lambda n, g: where(n[0] > 0, g, 0), saves=(0,), props=Props(idempotent=True))
+      grad=lambda n, g: where(n[0] <= 0, 0, g), saves=(0,), props=Props(idempotent=True),
+      doc="max(x, 0); the gradient passes where x > 0 and at NaN (PyTorch's threshold_backward).")
 for _n in ("floor", "ceil"):
     unary(_n, ufunc=_n, grad=ZERO, props=Props(idempotent=True), binding=Binding((_n,)),
           triton={"float": f"tl.{_n}({{0}})", "*": "{0}"})
@@ -301,8 +302,12 @@ binary("pow", dtype_numeric, numpy=npmath.power, np_out=("O.pow({0}, {1}, out={o
 
 
 def _minmax(cmp):
+    """maximum (cmp "gt") / minimum ("lt"): a tie splits the gradient in half; an input gets
+    none only where it loses -- so both get all of it where either is NaN, as in PyTorch."""
+    loses = "lt" if cmp == "gt" else "gt"
+
     def dx(n, g):
-        return where(n[0].eq(n[1]), g * 0.5, where(n[0].op(cmp, n[1]), g, 0))
+        return where(n[0].eq(n[1]), g * 0.5, where(n[0].op(loses, n[1]), 0, g))
 
     def dy(n, g):
         return where(n[0].eq(n[1]), g * 0.5, where(n[0].op(cmp, n[1]), 0, g))

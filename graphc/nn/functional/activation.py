@@ -8,6 +8,7 @@ import warnings
 from ... import _functional as _F
 from ..._dispatch import composite
 from ..._factories import rand
+from ..._tensor import Tensor
 from ._common import _arg, _maybe_inplace, _reshape, _scalar_like
 
 __all__ = [
@@ -28,17 +29,20 @@ def relu_(input):
 
 
 def threshold(input, threshold, value, inplace: bool = False):
-    """x where x > threshold, else value."""
+    """value where x <= threshold, else x (a NaN stays NaN and keeps its gradient, as in PyTorch)."""
     x = _arg(input, "threshold")
-    return _maybe_inplace(x, _F.where(_F.gt(x, threshold), x, _scalar_like(value, x)), inplace, "threshold")
+    return _maybe_inplace(x, _F.where(_F.le(x, threshold), _scalar_like(value, x), x), inplace, "threshold")
 
 
 def hardtanh(input, min_val=-1.0, max_val=1.0, inplace: bool = False):
-    """x clamped to [min_val, max_val]."""
+    """x clamped to [min_val, max_val]. The gradient passes strictly inside the bounds (and at
+    NaN), as PyTorch's ``hardtanh_backward``; ``clamp``'s passes at the bounds too."""
     x = _arg(input, "hardtanh")
     if not x._dtype.is_floating_point:  # integers stay integers (PyTorch truncates the bounds)
-        min_val, max_val = int(min_val), int(max_val)
-    return _maybe_inplace(x, _F.clamp(x, min_val, max_val), inplace, "hardtanh")
+        return _maybe_inplace(x, _F.clamp(x, int(min_val), int(max_val)), inplace, "hardtanh")
+    lo, hi = _scalar_like(min_val, x), _scalar_like(max_val, x)
+    out = _F.where(_F.le(x, min_val), lo, _F.where(_F.ge(x, max_val), hi, x))
+    return _maybe_inplace(x, out, inplace, "hardtanh")
 
 
 def relu6(input, inplace: bool = False):
@@ -53,12 +57,19 @@ def leaky_relu(input, negative_slope: float = 0.01, inplace: bool = False):
     return _maybe_inplace(x, out, inplace, "leaky_relu")
 
 
+def _negative_part(x: Tensor) -> tuple[Tensor, Tensor]:
+    """(x <= 0, x where x <= 0 else 0): the exponential branch of elu/celu and its input, which
+    never overflows and whose derivative at 0 is 1 (``minimum(x, 0)`` would halve it there)."""
+    neg = _F.le(x, 0)
+    return neg, _F.where(neg, x, _scalar_like(0, x))
+
+
 def elu(input, alpha: float = 1.0, inplace: bool = False):
-    """x for x > 0, else alpha * (exp(x) - 1)."""
+    """x for x > 0, else alpha * (exp(x) - 1); at 0 the gradient is alpha, at NaN 1 (PyTorch's)."""
     x = _arg(input, "elu")
-    neg = _F.mul(_F.expm1(_F.minimum(x, _scalar_like(0, x))), alpha)
+    neg, low = _negative_part(x)
     with composite("EluBackward0", input) as cmp:
-        out = cmp.result(_F.where(_F.gt(x, 0), x, neg))
+        out = cmp.result(_F.where(neg, _F.mul(_F.expm1(low), alpha), x))
     return _maybe_inplace(x, out, inplace, "elu")
 
 
@@ -71,8 +82,8 @@ def selu(input, inplace: bool = False):
 
 def celu(input, alpha: float = 1.0, inplace: bool = False):
     x = _arg(input, "celu")
-    neg = _F.mul(_F.expm1(_F.div(_F.minimum(x, _scalar_like(0, x)), alpha)), alpha)
-    return _maybe_inplace(x, _F.where(_F.gt(x, 0), x, neg), inplace, "celu")
+    neg, low = _negative_part(x)
+    return _maybe_inplace(x, _F.where(neg, _F.mul(_F.expm1(_F.div(low, alpha)), alpha), x), inplace, "celu")
 
 
 def gelu(input, approximate: str = "none"):
@@ -106,11 +117,23 @@ def silu(input, inplace: bool = False):
     return _maybe_inplace(x, out, inplace, "silu")
 
 
+def _log1p_exp(z: Tensor) -> Tensor:
+    """log(1 + exp(z)) without overflow, differentiating to sigmoid(z) everywhere.
+
+    ``relu(z) + log1p(exp(-|z|))`` has the same values but differentiates to 0 at z = 0
+    (relu's and abs's derivatives are both 0 there) instead of 1/2: softplus, logsigmoid and
+    binary_cross_entropy_with_logits all met z = 0 at zero-initialized logits."""
+    neg = _F.lt(z, 0)
+    zero = _scalar_like(0, z)
+    low, high = _F.where(neg, z, zero), _F.where(neg, zero, z)
+    return _F.where(neg, _F.log1p(_F.exp(low)), _F.add(high, _F.log1p(_F.exp(_F.neg(high)))))
+
+
 def softplus(input, beta: float = 1.0, threshold: float = 20.0):
     """log(1 + exp(beta * x)) / beta, linear above ``threshold`` (computed without overflow)."""
     x = _arg(input, "softplus")
     z = _F.mul(x, beta) if beta != 1 else x
-    sp = _F.add(_F.relu(z), _F.log1p(_F.exp(_F.neg(_F.abs(z)))))
+    sp = _log1p_exp(z)
     if beta != 1:
         sp = _F.div(sp, beta)
     with composite("SoftplusBackward0", input) as cmp:
@@ -129,22 +152,33 @@ def softsign(input):
 
 
 def hardsigmoid(input, inplace: bool = False):
-    """relu6(x + 3) / 6."""
+    """relu6(x + 3) / 6; the gradient (1/6) passes strictly inside (-3, 3), not at NaN, as
+    PyTorch's ``hardsigmoid_backward``."""
     x = _arg(input, "hardsigmoid")
-    return _maybe_inplace(x, _F.div(_F.clamp(_F.add(x, 3.0), 0.0, 6.0), 6.0), inplace, "hardsigmoid")
+    shifted = _F.add(x, 3.0)
+    inside = _F.logical_and(_F.gt(x, -3.0), _F.lt(x, 3.0))
+    clipped = _F.where(inside, shifted, _F.clamp(shifted, 0.0, 6.0).detach())
+    return _maybe_inplace(x, _F.div(clipped, 6.0), inplace, "hardsigmoid")
 
 
 def hardswish(input, inplace: bool = False):
-    """x * relu6(x + 3) / 6."""
+    """x * relu6(x + 3) / 6, in PyTorch's order; the gradient is 0 for x <= -3, x / 3 + 1/2
+    below 3 and 1 from 3 on (and at NaN), as PyTorch's ``hardswish_backward``."""
     x = _arg(input, "hardswish")
-    return _maybe_inplace(x, _F.mul(x, hardsigmoid(x)), inplace, "hardswish")
+    value = _F.div(_F.mul(x, _F.clamp(_F.add(x, 3.0), 0.0, 6.0)), 6.0).detach()
+    middle = _F.logical_and(_F.gt(x, -3.0), _F.lt(x, 3.0))
+    xm = _F.where(middle, x, _scalar_like(0, x))  # (no inf * 0 in the unused branch's gradient)
+    curve = _F.div(_F.mul(xm, _F.add(xm, 3.0)), 6.0)  # = value where middle: the same ops
+    above = _F.div(_F.mul(x, 6.0), 6.0)  # = value from 3 on (and at NaN): the same ops, gradient 1
+    out = _F.where(_F.le(x, -3.0), value, _F.where(middle, curve, above))
+    return _maybe_inplace(x, out, inplace, "hardswish")
 
 
 def logsigmoid(input):
     """log(sigmoid(x)) = min(x, 0) - log1p(exp(-|x|)), stably."""
     x = _arg(input, "logsigmoid")
     with composite("LogSigmoidBackward0", input) as cmp:
-        return cmp.result(_F.sub(_F.minimum(x, _scalar_like(0, x)), _F.log1p(_F.exp(_F.neg(_F.abs(x))))))
+        return cmp.result(_F.neg(_log1p_exp(_F.neg(x))))
 
 
 def tanhshrink(input):
@@ -203,10 +237,11 @@ def log_softmax(input, dim=None, _stacklevel: int = 3, dtype=None):
 
 
 def hardshrink(input, lambd: float = 0.5):
-    """x where |x| > lambd, else 0."""
+    """0 where -lambd <= x <= lambd, else x (NaN stays NaN)."""
     x = _arg(input, "hardshrink")
+    inside = _F.logical_and(_F.ge(x, -lambd), _F.le(x, lambd))
     with composite("HardshrinkBackward0", input) as cmp:
-        return cmp.result(_F.where(_F.gt(_F.abs(x), lambd), x, _scalar_like(0, x)))
+        return cmp.result(_F.where(inside, _scalar_like(0, x), x))
 
 
 def softshrink(input, lambd: float = 0.5):
@@ -214,8 +249,10 @@ def softshrink(input, lambd: float = 0.5):
     x = _arg(input, "softshrink")
     if lambd < 0:
         raise RuntimeError(f"lambda must be greater or equal to 0, but found to be {lambd}.")
+    inside = _F.logical_and(_F.ge(x, -lambd), _F.le(x, lambd))
     with composite("SoftshrinkBackward0", input) as cmp:
-        shrunk = _F.where(_F.gt(x, lambd), _F.sub(x, lambd), _F.where(_F.lt(x, -lambd), _F.add(x, lambd), _scalar_like(0, x)))
+        # x * 0 inside (PyTorch's -0.0 for negative x; no gradient either way); NaN stays NaN
+        shrunk = _F.where(inside, _F.mul(x, 0.0), _F.where(_F.gt(x, lambd), _F.sub(x, lambd), _F.add(x, lambd)))
         return cmp.result(shrunk)
 
 
@@ -229,7 +266,10 @@ def rrelu(input, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool 
     else:
         slope = _scalar_like((lower + upper) / 2.0, x)
     with composite("RreluWithNoiseBackward0", input) as cmp:
-        out = cmp.result(_F.where(_F.ge(x, 0), x, _F.mul(x, slope)))
+        # 0 takes the slope in both modes; NaN passes in training (PyTorch's noise is 1 unless
+        # x <= 0) and takes the mean slope in eval (there PyTorch runs leaky_relu)
+        positive = _F.logical_not(_F.le(x, 0)) if training else _F.gt(x, 0)
+        out = cmp.result(_F.where(positive, x, _F.mul(x, slope)))
     return _maybe_inplace(x, out, inplace, "rrelu")
 
 

@@ -15,6 +15,7 @@ from ... import _functional as _F
 from ..._dispatch import apply, composite
 from ..._tensor import Tensor
 from ._common import _arg, _legacy_reduction, _reduce, _reshape, _scalar_like
+from .activation import _log1p_exp
 
 __all__ = [
     "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "nll_loss", "cross_entropy", "binary_cross_entropy",
@@ -251,12 +252,31 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     with composite("BinaryCrossEntropyBackward0", input, target, weight) as cmp:
         if not isinstance(x._data, np.ndarray):  # traced or on a device: the program checks when it runs
             x = apply("check_range", [x], low=0.0, high=1.0, message=message)
-        log_x = _F.clamp_min(_F.log(x), -100.0)
-        log_1mx = _F.clamp_min(_F.log(_F.rsub(x, 1.0)), -100.0)
-        loss = _F.neg(_F.add(_F.mul(target, log_x), _F.mul(_F.rsub(target, 1.0), log_1mx)))
+        loss = _bce_terms(x, target)
         if weight is not None:
             loss = _F.mul(loss, weight)
         return cmp.result(_reduce(loss, reduction))
+
+
+def _bce_terms(x: Tensor, target) -> Tensor:
+    """-(t * max(log x, -100) + (1 - t) * max(log(1 - x), -100)), elementwise, PyTorch's values.
+
+    Its gradient in x is (x - t) / (x (1 - x)); at x = 0 or 1 (a saturated sigmoid) the
+    formula's own gradient is 0 * inf = NaN, which would poison every parameter behind it.
+    There PyTorch divides by max(x (1 - x), 1e-12) instead: the edges take that gradient, as
+    a constant times (x - x.detach()) (zero in value), and the formula reads a safe 0.5."""
+    def terms(p):
+        log_p = _F.clamp_min(_F.log(p), -100.0)
+        log_1mp = _F.clamp_min(_F.log(_F.rsub(p, 1.0)), -100.0)
+        return _F.neg(_F.add(_F.mul(target, log_p), _F.mul(_F.rsub(target, 1.0), log_1mp)))
+
+    edge = _F.logical_or(_F.le(x, 0.0), _F.ge(x, 1.0))
+    inside = terms(_F.where(edge, _scalar_like(0.5, x), x))
+    xd = x.detach()
+    slope = _F.div(_F.sub(xd, target.detach() if isinstance(target, Tensor) else target),
+                   _F.clamp_min(_F.mul(_F.rsub(xd, 1.0), xd), 1e-12))
+    at_edge = _F.add(terms(xd), _F.mul(_F.sub(x, xd), slope))
+    return _F.where(edge, at_edge, inside)
 
 
 def binary_cross_entropy_with_logits(
@@ -268,8 +288,7 @@ def binary_cross_entropy_with_logits(
     if tuple(target.shape) != tuple(x.shape):
         raise ValueError(f"Target size ({target.size()}) must be the same as input size ({x.size()})")
     with composite("BinaryCrossEntropyWithLogitsBackward0", input, target, weight, pos_weight) as cmp:
-        # log(1 + exp(-x)) computed without overflow: relu(-x) + log1p(exp(-|x|)).
-        log_sig_neg = _F.add(_F.relu(_F.neg(x)), _F.log1p(_F.exp(_F.neg(_F.abs(x)))))
+        log_sig_neg = _log1p_exp(_F.neg(x))  # log(1 + exp(-x)), no overflow, its derivative right at 0
         one_minus_t = _F.rsub(target, 1.0)
         if pos_weight is not None:
             log_weight = _F.add(_F.mul(_F.sub(pos_weight, 1.0), target), 1.0)

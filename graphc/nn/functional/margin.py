@@ -138,7 +138,7 @@ def multi_margin_loss(
     if weight is not None and (weight.ndim != 1 or weight.shape[0] != c):
         raise ValueError(f"multi_margin_loss: weight must be a 1-d tensor of size {c}")
     picked = _F.gather(x2, 1, _F.unsqueeze(t, 1))  # (N, 1)
-    z = _F.clamp_min(_F.add(_F.sub(x2, picked), margin), 0.0)
+    z = _F.relu(_F.add(_F.sub(x2, picked), margin))  # (PyTorch's kernel: a gradient only where z > 0)
     if p == 2:
         z = _F.mul(z, z)
     if weight is not None:
@@ -173,7 +173,7 @@ def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduct
     hit = _F.logical_and(_F.eq(_F.unsqueeze(safe, 2), cls), _F.unsqueeze(valid, 2))  # (N, J, C)
     is_target = _F.any(hit, 1)  # (N, C)
     xt = _F.gather(x2, 1, safe)  # (N, J)
-    margins = _F.clamp_min(_F.add(_F.sub(_F.unsqueeze(x2, 1), _F.unsqueeze(xt, 2)), 1.0), 0.0)  # (N, J, C)
+    margins = _F.relu(_F.add(_F.sub(_F.unsqueeze(x2, 1), _F.unsqueeze(xt, 2)), 1.0))  # (N, J, C); strict, as multi_margin
     mask = _F.logical_and(_F.unsqueeze(valid, 2), _F.logical_not(_F.unsqueeze(is_target, 1)))
     loss = _F.div(_F.sum(_F.where(mask, margins, _scalar_like(0, margins)), (1, 2)), float(c))
     if unbatched:
