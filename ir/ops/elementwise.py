@@ -156,8 +156,9 @@ def _abs_grad(n, g):
 
 unary("abs", _dtype_abs, ufunc="absolute", triton="tl.abs({0})", grad=_abs_grad, saves=(0,),
       props=Props(idempotent=True), binding=Binding(("abs", "absolute")), complex=True, complex_rule=True)
-unary("sign", ufunc="sign", grad=ZERO, props=Props(idempotent=True), binding=Binding(("sign",)),
-      triton={"float": "tl.where({0} > 0, 1.0, tl.where({0} < 0, -1.0, {0}))",
+unary("sign", numpy=npmath.sign, grad=ZERO, props=Props(idempotent=True), binding=Binding(("sign",)),
+      doc="1, -1 or 0; 0 for NaN and +0.0 for -0.0, as PyTorch (numpy's sign keeps both).",
+      triton={"float": "tl.where({0} > 0, 1.0, tl.where({0} < 0, -1.0, 0.0))",
               "*": "tl.where({0} > 0, 1, tl.where({0} < 0, -1, 0)).to({ct})"})
 unary("relu", numpy=npmath.relu, np_out=("R.relu_into({0}, {out})",), triton="tl.where({0} < 0, {zero}, {0})",
       grad=lambda n, g: where(n[0] <= 0, 0, g), saves=(0,), props=Props(idempotent=True),

@@ -59,6 +59,13 @@ def sigmoid(x):
         return 1.0 / (1.0 + np.exp(-x))
 
 
+def sign(x):
+    """PyTorch's sign, ``(x > 0) - (x < 0)``: 0 (not numpy's NaN) for NaN, +0.0 for -0.0."""
+    if x.dtype.kind == "f":
+        return np.subtract(np.greater(x, 0), np.less(x, 0), dtype=x.dtype)
+    return np.sign(x)
+
+
 def relu(x):
     return np.maximum(x, 0)  # a Python 0 takes x.dtype (numpy 2 promotion)
 

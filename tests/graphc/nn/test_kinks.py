@@ -165,3 +165,15 @@ def test_renorm_passes_the_gradient_of_zero_slices():
     x = graphc.tensor([[3.0, 4.0], [0.0, 0.0]], dtype=graphc.float64, requires_grad=True)
     graphc.renorm(x, 2, 0, 5.0).backward(graphc.ones(2, 2, dtype=graphc.float64))
     np.testing.assert_allclose(x.grad.numpy(), [[1.0, 1.0], [1.0, 1.0]], rtol=1e-6)
+
+
+@pytest.mark.parametrize("compiled", [False, True], ids=["eager", "compiled"])
+def test_sign_of_nan_and_negative_zero_is_plus_zero(compiled):
+    """PyTorch's sign is (x > 0) - (x < 0): 0 for NaN, +0.0 for -0.0 (numpy's keeps both)."""
+    pts = np.array([-0.0, 0.0, NAN, -NAN, 2.0, -3.0, math.inf, -math.inf])
+    fn = graphc.compile(graphc.sign, warmup=False) if compiled else graphc.sign
+    got = fn(graphc.tensor(pts, dtype=graphc.float32)).numpy()
+    want = (pts > 0).astype(np.float32) - (pts < 0).astype(np.float32)
+    np.testing.assert_array_equal(got, want)
+    assert not np.signbit(got[:4]).any()
+    assert graphc.sgn(graphc.tensor([NAN])).item() == 0.0
