@@ -108,14 +108,13 @@ def _extreme_grad(n, g):
     the ``ties="first"`` attribute (max pooling), goes to one of them: see :func:`extreme_pick`."""
     if not n.needs(0):
         return [None]
+    x = n[0]
     if n.attrs.get("ties", "split") == "first":
-        x = n[0]
         valid = None
         if n.attrs.get("window_padding"):
             inside = taps_inside(n.attrs["window_padding"], x.shape, n.attrs["axes"][0])
             valid = V(x.b, x.b.scalar(inside, dt.bool_))
         return [where(extreme_pick(x, n.out, n.attrs["axes"], valid), unreduce(g, n), 0)]
-    x = n[0]
     mask = x.eq(unreduce(n.out, n)).cast(g.dtype)
     count = unreduce(mask.sum(n.attrs["axes"]), n)
     return [unreduce(g, n) * mask / count]
@@ -160,12 +159,10 @@ def extreme_pick(x, out, axes, valid=None):
     or selected keys, cost a 2x2 max-pool's backward 2-3x what this does.
     """
     keep = tuple(1 if i in axes else s for i, s in enumerate(x.shape))
-    size, pos = 1, None
-    for a in reversed(axes):  # the position in the slice, row-major over the axes
-        size *= x.shape[a]
+    size = int(np.prod([x.shape[a] for a in axes]))
     kd = dt.int8 if size <= 64 else dt.int32  # keys lie in [1 - size, 2 * size - 1]
-    step = 1
-    for a in reversed(axes):
+    pos, step = None, 1
+    for a in reversed(axes):  # the position in the slice, row-major over the axes
         shape = tuple(x.shape[a] if i == a else 1 for i in range(x.ndim))
         index = V(x.b, x.b.op("iota", [], shape=shape, dtype=kd, axis=a))
         pos = index * step if pos is None else pos + index * step
