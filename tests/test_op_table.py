@@ -83,6 +83,7 @@ DOMAIN = {
     "pow": {"int": dict(exponent_small=True)},
     "floor_divide": {"int": dict(nonzero=True)},
     "remainder": {"int": dict(nonzero=True)},
+    "fmod": {"int": dict(nonzero=True)},
     # float inputs mapped into the rows' domains (one map per input; None keeps the normal samples),
     # so that the comparison is not of NaN with NaN
     "acosh": {"float": (lambda a: 1 + np.abs(a),)},

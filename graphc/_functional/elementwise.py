@@ -222,8 +222,7 @@ def fmod(input, other, *, out=None):
     """C-style modulus: the result takes the sign of the dividend."""
     (a, b), dtype = _promote(input, other)
     _zero_divisor(other, dtype, "fmod")
-    q = div(a, b, rounding_mode="trunc")
-    return _write_out(out, sub(a, mul(q, b)))
+    return _write_out(out, apply("fmod", [a, b]))
 
 
 def pow(input, exponent, *, out=None):

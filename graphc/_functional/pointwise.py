@@ -39,7 +39,9 @@ def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
         return eq(a, b)
     if not dtype.is_floating_point:  # integers: the difference in float64 (uint8 0 - 1 would wrap to 255)
         a, b = _to(a, dt.float64), _to(b, dt.float64)
-    close = le(abs(sub(a, b)), add(mul(abs(b), rtol), atol))
+    error = abs(sub(a, b))
+    # finite closeness needs a finite error: 0 is not close to inf (inf <= atol + rtol * inf)
+    close = logical_and(le(error, add(mul(abs(b), rtol), atol)), apply("isfinite", [error]))
     close = logical_or(close, eq(a, b))
     if equal_nan:
         close = logical_or(close, logical_and(isnan(a), isnan(b)))

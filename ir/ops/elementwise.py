@@ -342,6 +342,10 @@ binary("floor_divide", dtype_numeric, ufunc="floor_divide", binding=Binding(("fl
        triton={"float32": "tl.floor(tl.math.div_rn({0}, {1}))", "float": "tl.floor({0} / {1})", "*": "_floordiv_int({0}, {1})"})
 binary("remainder", dtype_numeric, ufunc="remainder", binding=Binding(("remainder",)), divisor=1, triton={"float": "_mod_float({0}, {1})", "*": "_mod_int({0}, {1})"},
        grad=(lambda n, g: g, lambda n, g: -(g * n[0].op("floor_divide", n[1]))), saves=(0, 1))
+binary("fmod", dtype_numeric, ufunc="fmod", divisor=1, triton="({0} % {1})",
+       grad=(lambda n, g: g, lambda n, g: -(g * (n[0] / n[1]).op("trunc"))), saves=(0, 1),
+       doc="C's remainder, the sign of the dividend, exact (IEEE fmod): a - trunc(a / b) * b "
+           "loses the remainder once the quotient passes 2**24 (float32).")
 binary("logaddexp", dtype_float, ufunc="logaddexp", triton="_logaddexp({0}, {1})",
        grad=(lambda n, g: g / (1 + (n[1] - n[0]).exp()), lambda n, g: g / (1 + (n[0] - n[1]).exp())), saves=(0, 1),
        props=Props(commutative=True), binding=Binding(("logaddexp",), promote=FLOAT, inplace=False),

@@ -169,6 +169,15 @@ def _case_floor_divide(g, rng):
     return g.add("floor_divide", [a, b]), [va, vb]
 
 
+def _case_fmod(g, rng):
+    # x far from the jumps of fmod (nonzero multiples of y), both signs.
+    a = g.add_input((2, 3), F64)
+    b = g.add_input((3,), F64)
+    va = np.array([[0.4, 4.2, -0.7], [-1.3, 1.1, -3.3]])
+    vb = np.array([2.5, 3.5, -2.5])
+    return g.add("fmod", [a, b]), [va, vb]
+
+
 def _case_remainder(g, rng):
     # x far from the jumps of remainder (multiples of y).
     a = g.add_input((2, 3), F64)
@@ -480,6 +489,7 @@ CASES = {
     "igammac": _case_order_first("igammac", [0.7, 1.5, 3.0], 0.3, 3.0),
     "minimum": _case_minmax("minimum"),
     "remainder": _case_remainder,
+    "fmod": _case_fmod,
     "floor_divide": _case_floor_divide,
     "where": _case_where,
     "cast": _case_cast,
