@@ -80,9 +80,22 @@ def topk(input, k, dim=-1, largest=True, sorted=True):
 
 
 def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=None):
+    """The sorted distinct values (or, with ``dim``, distinct slices along ``dim``), as PyTorch:
+    each NaN is distinct (numpy merges them by default), and the inverse has the input's shape
+    (without ``dim``) or one entry per slice (with it)."""
     x = _tensor_arg(input, "unique")
-    res = np.unique(np.asarray(x._host()), return_inverse=return_inverse, return_counts=return_counts)
+    arr = np.asarray(x._host())
+    if dim is None:
+        res = np.unique(arr.reshape(-1), return_inverse=return_inverse, return_counts=return_counts, equal_nan=False)
+    else:
+        d = norm_dim(dim, arr.ndim, "unique")
+        res = np.unique(arr, return_inverse=return_inverse, return_counts=return_counts, axis=d, equal_nan=False)
     if not isinstance(res, tuple):
         return _from_array(res, x._dtype)
-    out = [_from_array(res[0], x._dtype)] + [_from_array(np.asarray(r, np.int64)) for r in res[1:]]
+    out = [_from_array(res[0], x._dtype)]
+    rest = list(res[1:])
+    if return_inverse:
+        inverse = np.asarray(rest.pop(0), np.int64)
+        out.append(_from_array(inverse.reshape(arr.shape) if dim is None else inverse.reshape(-1)))
+    out += [_from_array(np.asarray(r, np.int64)) for r in rest]
     return tuple(out)

@@ -115,6 +115,26 @@ def _eig_gaps(vals: V) -> V:
     return where(_offset_mask(vals, n, n, lambda d: d.eq(0)), 1, e)
 
 
+def _unused(*cotangents: V) -> V:
+    """True (per matrix of the batch) where every entry of the given cotangents is 0: the
+    eigen-/singular vectors are not used, only the values."""
+    total = None
+    for c in cotangents:
+        axes = (c.ndim - 2, c.ndim - 1)
+        part = c.abs().sum(axes, keepdim=True)
+        total = part if total is None else total + part.cast(total.dtype)
+    return total.eq(0)
+
+
+def _vector_terms(num: V, den: V, unused: V) -> V:
+    """``num / den``, or 0 where the vectors' cotangent is 0. The vector terms divide by value
+    gaps (and singular values) that are 0 for repeated (or zero) values -- the identity, a
+    zero matrix; when only the values are used PyTorch leaves those terms out, where 0 / 0
+    would make every entry of the gradient NaN. With the vectors used, a zero gap still gives
+    inf or NaN, as in PyTorch."""
+    return where(unused, 0, num / den)
+
+
 # ----------------------------------------------------------------------------
 # the rules
 
@@ -231,7 +251,7 @@ def eigh_grad(n, g):
     gvecs = block(g, 1, size + 1, 0, size)
     x = mm(vecs.mH, gvecs)
     x = (x - x.mH) * 0.5
-    inner = x / as_dtype(_eig_gaps(vals), x.dtype)
+    inner = _vector_terms(x, as_dtype(_eig_gaps(vals), x.dtype), _unused(gvecs))
     inner = where(_offset_mask(inner, size, size, lambda d: d.eq(0)), as_dtype(_spread(gvals, -2), inner.dtype), inner)
     return [mm(mm(vecs, inner), vecs.mH)]
 
@@ -247,7 +267,7 @@ def eig_grad(n, g):
     gvecs = block(g, 1, size + 1, 0, size)
     x = mm(vecs.mH, gvecs)
     re_diag = diagonal(x).real().cast(x.dtype)
-    inner = (x - mm(vecs.mH, vecs * _spread(re_diag, -2))) / _eig_gaps(vals).conj()
+    inner = _vector_terms(x - mm(vecs.mH, vecs * _spread(re_diag, -2)), _eig_gaps(vals).conj(), _unused(gvecs))
     inner = where(_offset_mask(inner, size, size, lambda d: d.eq(0)), _spread(gvals, -2), inner)
     gA = vecs.mH.op("linalg_solve", mm(inner, vecs.mH), check=False)
     return [gA if n.in_dtypes[0].is_complex else gA.real()]
@@ -270,18 +290,19 @@ def svd_grad(n, g):
     S2 = S * S
     E = where(_offset_mask(S, k, k, lambda d: d.eq(0)), 1, _spread(S2, -2) - _spread(S2, -1))
     Sc = as_dtype(S, cd)
-    inner = (uhgu * _spread(Sc, -2) + _spread(Sc, -1) * vhgv) / as_dtype(E, cd)
+    unused = _unused(gU, gV)
+    inner = _vector_terms(uhgu * _spread(Sc, -2) + _spread(Sc, -1) * vhgv, as_dtype(E, cd), unused)
     inner = inner + diag_embed(as_dtype(gS, cd))
     if cd.is_complex:
-        inner = inner + diag_embed(diagonal(uhgu) / (Sc * 2))
+        inner = inner + diag_embed(_vector_terms(diagonal(uhgu), Sc * 2, unused.reshape(unused.shape[:-1])))
     if m > ncols:
         gA = mm(U, inner)
-        gus = gU / _spread(Sc, -2)
+        gus = _vector_terms(gU, _spread(Sc, -2), unused)
         gA = gA + gus - mm(U, mm(U.mH, gus))
         return [mm(gA, Vm.mH)]
     if m < ncols:
         gA = mm(inner, Vm.mH)
-        svh = gV.mH / _spread(Sc, -1)
+        svh = _vector_terms(gV.mH, _spread(Sc, -1), unused)
         gA = gA + svh - mm(mm(svh, Vm), Vm.mH)
         return [mm(U, gA)]
     return [mm(mm(U, inner), Vm.mH)]

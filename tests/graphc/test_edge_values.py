@@ -51,3 +51,107 @@ def test_isclose_needs_a_finite_error():
     np.testing.assert_array_equal(graphc.isclose(a, b).numpy(), [False, False, True, False, False, False, False, True])
     assert graphc.isclose(a, b, equal_nan=True).numpy()[6]
     assert not graphc.allclose(graphc.tensor([0.0]), graphc.tensor([INF]))
+
+
+# ---------------------------------------------------------------- losses over ignored targets
+
+
+def test_cross_entropy_ignores_what_ignored_rows_hold():
+    """An ignored row adds 0 whatever it holds (-inf * 0 was NaN); the mean is over the rest."""
+    import graphc.nn.functional as F
+
+    x = graphc.tensor([[0.0, 1.0], [-INF, 3.0], [NAN, 0.5]], dtype=graphc.float64, requires_grad=True)
+    t = graphc.tensor([1, -100, -100])
+    per_row = F.cross_entropy(x, t, reduction="none").detach().numpy()
+    want0 = np.log1p(np.exp(-1.0))  # -log softmax([0, 1])[1]
+    np.testing.assert_allclose(per_row, [want0, 0.0, 0.0], rtol=1e-12)
+    assert not np.signbit(per_row[1:]).any()
+    loss = F.cross_entropy(x, t)
+    loss.backward()
+    np.testing.assert_allclose(loss.item(), want0, rtol=1e-12)
+    p1 = 1 / (1 + np.exp(-1.0))
+    # (a NaN row's log_softmax backward is 0 - NaN * 0 = NaN in PyTorch too; the -inf row's is 0)
+    np.testing.assert_allclose(x.grad.numpy(), [[1 - p1, p1 - 1], [0.0, 0.0], [NAN, NAN]], rtol=1e-12)
+
+
+@pytest.mark.parametrize("smoothing", [0.0, 0.1])
+def test_cross_entropy_with_every_target_ignored_is_nan_without_a_nan_gradient(smoothing):
+    """PyTorch: the mean over no targets is 0/0 = NaN, the gradient 0 (not NaN everywhere)."""
+    import graphc.nn.functional as F
+
+    x = graphc.tensor([[0.0, 1.0], [2.0, 3.0]], requires_grad=True)
+    loss = F.cross_entropy(x, graphc.tensor([-100, -100]), label_smoothing=smoothing)
+    loss.backward()
+    assert math.isnan(loss.item())
+    np.testing.assert_array_equal(x.grad.numpy(), np.zeros((2, 2)))
+
+
+# ---------------------------------------------------------------- attention
+
+
+def test_attention_to_no_key_is_a_zero_row_with_finite_gradients():
+    """PyTorch's safe softmax: a query whose keys are all masked out gets a zero row, and no
+    NaN reaches q, k or v through it."""
+    import graphc.nn.functional as F
+
+    rng = np.random.default_rng(3)
+    qn, kn, vn = rng.standard_normal((3, 4)), rng.standard_normal((5, 4)), rng.standard_normal((5, 2))
+    mask = np.array([[1, 0, 1, 1, 0], [0, 0, 0, 0, 0], [1, 1, 1, 1, 1]], dtype=bool)
+    q, k, v = (graphc.tensor(a, dtype=graphc.float64, requires_grad=True) for a in (qn, kn, vn))
+    out = F.scaled_dot_product_attention(q, k, v, attn_mask=graphc.tensor(mask))
+    out.sum().backward()
+    s = np.where(mask, qn @ kn.T / 2.0, -np.inf)
+    with np.errstate(invalid="ignore"):
+        a = np.exp(s - s.max(1, keepdims=True))
+        a = a / a.sum(1, keepdims=True)
+    a[1] = 0.0
+    np.testing.assert_allclose(out.detach().numpy(), a @ vn, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(v.grad.numpy(), a.T @ np.ones((3, 2)), rtol=1e-12, atol=1e-15)
+    assert np.isfinite(q.grad.numpy()).all() and np.isfinite(k.grad.numpy()).all()
+    np.testing.assert_array_equal(q.grad.numpy()[1], 0.0)
+
+
+# ---------------------------------------------------------------- spectral values
+
+
+@pytest.mark.parametrize(
+    "a", [np.eye(3), np.diag([2.0, 2.0, 5.0]), np.array([[0.0, 1.0], [1.0, 0.0]])], ids=["eye", "repeated", "swap"]
+)
+def test_values_only_spectral_gradients_at_repeated_values(a):
+    """sum(eigvalsh(A)) = trace(A): gradient I; the nuclear norm of an orthogonal-times-scalar
+    A = U S V^T with equal S has gradient U V^T = A / s. The eigen-/singular-vector terms (0/0
+    at repeated values) made every entry NaN although only the values were used."""
+    A = graphc.tensor(a, dtype=graphc.float64, requires_grad=True)
+    graphc.linalg.eigvalsh(A).sum().backward()
+    np.testing.assert_allclose(A.grad.numpy(), np.eye(len(a)), atol=1e-12)
+    if np.allclose(a @ a.T, a[0] @ a[0] * np.eye(len(a))):  # equal singular values
+        A.grad = None
+        graphc.linalg.matrix_norm(A, "nuc").backward()
+        np.testing.assert_allclose(A.grad.numpy(), a / np.sqrt(a[0] @ a[0]), atol=1e-12)
+    A.grad = None
+    graphc.linalg.svdvals(A).sum().backward()
+    assert np.isfinite(A.grad.numpy()).all()
+
+
+# ---------------------------------------------------------------- unique
+
+
+def test_unique_along_a_dim_keeps_whole_slices():
+    """``dim=`` was ignored (a flattened unique came back)."""
+    x = graphc.tensor([[1, 2], [1, 2], [3, 4]])
+    values, inverse, counts = graphc.unique(x, dim=0, return_inverse=True, return_counts=True)
+    np.testing.assert_array_equal(values.numpy(), [[1, 2], [3, 4]])
+    np.testing.assert_array_equal(inverse.numpy(), [0, 0, 1])
+    np.testing.assert_array_equal(counts.numpy(), [2, 1])
+    values, inverse, counts = graphc.unique(x, dim=1, return_inverse=True, return_counts=True)
+    np.testing.assert_array_equal(values.numpy(), [[1, 2], [1, 2], [3, 4]])
+    np.testing.assert_array_equal(inverse.numpy(), [0, 1])
+    _, inverse = graphc.unique(x, return_inverse=True)
+    np.testing.assert_array_equal(inverse.numpy(), [[0, 1], [0, 1], [2, 3]])  # the input's shape
+
+
+def test_unique_keeps_each_nan():
+    values, counts = graphc.unique(graphc.tensor([NAN, 1.0, NAN, -0.0, 0.0]), return_counts=True)
+    np.testing.assert_array_equal(values.numpy()[:2], [0.0, 1.0])
+    assert np.isnan(values.numpy()[2:]).all() and len(values) == 4
+    np.testing.assert_array_equal(counts.numpy(), [2, 1, 1, 1])

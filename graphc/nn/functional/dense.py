@@ -8,7 +8,7 @@ from ir import dtypes as dt
 
 from ... import _functional as _F
 from ..._factories import ones
-from ._common import _arg, _check_same_dtype
+from ._common import _arg, _check_same_dtype, _scalar_like
 from .misc import dropout
 
 __all__ = [
@@ -61,7 +61,16 @@ def scaled_dot_product_attention(
             scores = _F.masked_fill(scores, _F.logical_not(attn_mask), float("-inf"))
         else:
             scores = _F.add(scores, attn_mask)
-    attn = _F.softmax(scores, -1)
+    if attn_mask is None:
+        attn = _F.softmax(scores, -1)
+    else:
+        # PyTorch's safe softmax: a query whose every key is masked out attends to nothing (a
+        # zero row, no gradient) instead of 0/0 = NaN, which would reach every input's gradient.
+        # The masked-out rows read zeros, so the softmax they skip stays finite too.
+        dead = _F.eq(_F.amax(scores, -1, keepdim=True), float("-inf"))
+        zero = _scalar_like(0, scores)
+        live = _F.softmax(_F.where(dead, zero, scores), -1)
+        attn = _F.where(dead, zero, live)
     if dropout_p > 0.0:
         attn = dropout(attn, dropout_p, True)
     return _F.matmul(attn, value)

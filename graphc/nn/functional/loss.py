@@ -150,8 +150,10 @@ def nll_loss(
                 w = _F._to(valid, x._dtype)
         picked = _F.squeeze(apply("gather", [x, _F.unsqueeze(safe, 1)], axis=1), 1)
         loss = _F.neg(picked if w is None else _F.mul(picked, w))
+        if w is not None:  # an ignored row adds 0 whatever it holds (-inf * 0 would be NaN)
+            loss = _F.where(valid, loss, _scalar_like(0, loss))
         if reduction == "mean":
-            out = _F.div(_F.sum(loss), float(target.numel()) if w is None else _F.sum(w))
+            out = _F.div(_F.sum(loss), float(target.numel())) if w is None else _by_total_weight(_F.sum(loss), _F.sum(w))
         elif reduction == "sum":
             out = _F.sum(loss)
         elif reduction == "none":
@@ -159,6 +161,15 @@ def nll_loss(
         else:
             raise ValueError(f"{reduction} is not a valid value for reduction")
         return cmp.result(out)
+
+
+def _by_total_weight(total: Tensor, weight: Tensor) -> Tensor:
+    """``total / weight`` for a 'mean' over the counted targets. With every target ignored the
+    value is PyTorch's 0 / 0 = NaN, but no gradient flows (PyTorch's is 0; through 1 / 0 every
+    logit's would be NaN, and so every parameter's)."""
+    empty = _F.eq(weight, 0)
+    safe = _F.where(empty, _scalar_like(1, weight), weight)
+    return _F.where(empty, _F.div(total, weight).detach(), _F.div(total, safe))
 
 
 # The short form's mean divides by the count, which equals the masked form's float sum of ones
@@ -230,7 +241,7 @@ def cross_entropy(
             denom = _F.sum(_F.where(valid, w, _scalar_like(0, w)))
         else:
             denom = _F.sum(_F._to(valid, x._dtype))
-        smooth = _F.div(_F.sum(smooth), denom)
+        smooth = _by_total_weight(_F.sum(smooth), denom)
     elif reduction == "sum":
         smooth = _F.sum(smooth)
     return _F.add(_F.mul(nll, 1.0 - label_smoothing), _F.mul(smooth, label_smoothing / c))
