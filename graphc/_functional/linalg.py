@@ -118,6 +118,8 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1):
         r = matmul(mat1, mat2)
         if alpha != 1:
             r = mul(r, alpha)
+        if beta == 0:  # input is ignored, its NaNs and infs included (PyTorch's rule)
+            return c.result(r)
         return c.result(add(mul(input, beta) if beta != 1 else input, r))
 
 

@@ -224,7 +224,12 @@ def _max_min(name, input, dim, keepdim, other):
                 "Specify the reduction dim with the 'dim' argument."
             )
         with composite(f"{name.capitalize()}Backward1", input) as c:
-            return c.result(_extreme("amax" if name == "max" else "amin", x, None, False))
+            # PyTorch's evenly_distribute_backward: a NaN result's gradient is shared by the NaNs
+            # (amax's rule counts elements equal to the result, and nothing equals NaN)
+            op = "amax" if name == "max" else "amin"
+            if x._dtype.is_floating_point:
+                return c.result(apply(op, [x], axes=tuple(range(x.ndim)), keepdim=False, ties="even"))
+            return c.result(_extreme(op, x, None, False))
     d = norm_dim(dim, x.ndim, name)
     idx = apply("argmax" if name == "max" else "argmin", [x], axes=(d,), keepdim=True)
     with composite(f"{name.capitalize()}Backward0", input) as c:

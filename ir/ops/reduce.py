@@ -104,8 +104,9 @@ def _nansum_grad(n, g):
 
 
 def _extreme_grad(n, g):
-    """amax/amin: the gradient is shared evenly by the elements equal to the result -- or, with
-    the ``ties="first"`` attribute (max pooling), goes to one of them: see :func:`extreme_pick`."""
+    """amax/amin: the gradient is shared evenly by the elements equal to the result (with
+    ``ties="even"``, PyTorch's max()/min() of a whole tensor, a NaN result's by the NaNs) --
+    or, with ``ties="first"`` (max pooling), goes to one of them: see :func:`extreme_pick`."""
     if not n.needs(0):
         return [None]
     x = n[0]
@@ -115,7 +116,11 @@ def _extreme_grad(n, g):
             inside = taps_inside(n.attrs["window_padding"], x.shape, n.attrs["axes"][0])
             valid = V(x.b, x.b.scalar(inside, dt.bool_))
         return [where(extreme_pick(x, n.out, n.attrs["axes"], valid), unreduce(g, n), 0)]
-    mask = x.eq(unreduce(n.out, n)).cast(g.dtype)
+    out = unreduce(n.out, n)
+    equal = x.eq(out)
+    if n.attrs.get("ties") == "even":  # max()/min() of everything: NaN matches NaN
+        equal = equal | (x.isnan() & out.isnan())
+    mask = equal.cast(g.dtype)
     count = unreduce(mask.sum(n.attrs["axes"]), n)
     return [unreduce(g, n) * mask / count]
 

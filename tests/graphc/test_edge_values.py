@@ -155,3 +155,33 @@ def test_unique_keeps_each_nan():
     np.testing.assert_array_equal(values.numpy()[:2], [0.0, 1.0])
     assert np.isnan(values.numpy()[2:]).all() and len(values) == 4
     np.testing.assert_array_equal(counts.numpy(), [2, 1, 1, 1])
+
+
+# ---------------------------------------------------------------- erf, addmm, max
+
+
+def test_float32_erf_near_zero_keeps_its_relative_precision():
+    """The rational fit's 1 - poly * exp(-x^2) cancelled near 0 (erf(1e-7) was 0)."""
+    x = np.array([1e-30, 1e-7, 1e-6, 1e-4, 0.1, 0.3, 0.49, 0.5, 0.7, 2.0, -1e-7], dtype=np.float32)
+    got = graphc.erf(graphc.tensor(x)).numpy().astype(np.float64)
+    want = np.array([math.erf(float(v)) for v in x])
+    np.testing.assert_allclose(got, want, rtol=1e-6)
+    assert np.signbit(graphc.erf(graphc.tensor([-0.0])).numpy()[0])
+
+
+def test_addmm_with_beta_zero_ignores_the_input():
+    out = graphc.addmm(graphc.tensor([[NAN, INF]]), graphc.tensor([[1.0]]), graphc.tensor([[2.0, 3.0]]), beta=0)
+    np.testing.assert_array_equal(out.numpy(), [[2.0, 3.0]])
+
+
+def test_max_of_everything_shares_a_nan_results_gradient_among_the_nans():
+    """PyTorch's evenly_distribute_backward: NaN matches NaN (nothing equals NaN, so the count
+    was 0 and every entry NaN); ties still share evenly; amax over a dim keeps its own rule."""
+    x = graphc.tensor([1.0, NAN, 2.0, NAN], requires_grad=True)
+    x.max().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [0.0, 0.5, 0.0, 0.5])
+    y = graphc.tensor([1.0, 3.0, 3.0], requires_grad=True)
+    y.min().backward()
+    y.grad = None
+    y.max().backward()
+    np.testing.assert_array_equal(y.grad.numpy(), [0.0, 0.5, 0.5])
