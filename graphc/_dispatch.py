@@ -206,6 +206,11 @@ def _escaped_tracer(name: str):
 
 def constant(value, dtype: dt.DType, device=None):
     """A 0-d (or small) constant tensor for a Python scalar operand."""
+    if type(value) is int and dtype.is_integer:
+        info = np.iinfo(dtype.numpy_dtype)
+        if not info.min <= value <= info.max:  # PyTorch wraps it modulo 2**bits (uint8 + -3 adds 253)
+            span = int(info.max) - int(info.min) + 1
+            value = (value - int(info.min)) % span + int(info.min)
     tracer = _state.active_tracer()
     if tracer is not None:
         return tracer.constant(value, dtype)

@@ -75,6 +75,25 @@ def _float_of(x: Tensor) -> Tensor:
     return _to(x, dt.default_float())
 
 
+_HALF = (dt.float16, dt.bfloat16)
+
+
+def _in_float32(x: Tensor) -> tuple[Tensor, object]:
+    """``(x in float32, its dtype)`` for a float16/bfloat16 ``x``, else ``(x, None)``.
+
+    PyTorch computes reductions and normalizations of half-precision tensors in float32 (its
+    "opmath") and rounds only the result: in float16 a sum of squares overflows once |x| > 256
+    (layer_norm of [300, -300, 0, 1] came out all zeros, var inf) and a sum of 60000s at two
+    terms. Callers compute with the first and round their result back with :func:`_back`."""
+    if x._dtype in _HALF:
+        return _to(x, dt.float32), x._dtype
+    return x, None
+
+
+def _back(result: Tensor, dtype) -> Tensor:
+    return result if dtype is None else _to(result, dtype)
+
+
 def _write_out(out, result: Tensor) -> Tensor:
     if out is None:
         return result

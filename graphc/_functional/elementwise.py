@@ -199,7 +199,12 @@ def div(input, other, *, rounding_mode=None, out=None):
         (a, b), dtype = _promote(input, other)
         if dtype.is_floating_point:
             with composite("DivBackward2", input, other) as c:
-                return _write_out(out, c.result(trunc(apply("div", [a, b]))))
+                # PyTorch's gradient of a rounded quotient is 0 for both inputs; trunc's zero
+                # through div's rule is 0 / b, NaN at b = 0: the quotient is computed apart, and
+                # a where that never takes the (gradient-carrying) sum hands both inputs a 0
+                q = trunc(apply("div", [a.detach(), b.detach()]))
+                never = apply("full", [], shape=tuple(q.shape), dtype=dt.bool_, value=False, _device=q._device)
+                return _write_out(out, c.result(apply("where", [never, add(a, b), q])))
         _zero_divisor(other, dtype, "div")
         # Integers stay integers (float64 would round quotients past 2**53): the floor
         # quotient (which refuses a zero divisor), moved up by one where the division was

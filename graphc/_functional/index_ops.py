@@ -30,6 +30,7 @@ from .indexing import _as_1d, _slice_to, gather, index_select
 from .pointwise import clamp, where
 from .reductions import cumsum, sum
 from .shape import expand, flatten, reshape, unsqueeze
+from .sorting import nonzero
 
 __all__ = [
     "scatter_reduce", "index_reduce", "index_fill", "index_put", "masked_scatter", "put", "take_along_dim",
@@ -113,6 +114,7 @@ def index_fill(input, dim, index, value):
     xs = _as_1d(x)
     d = norm_dim(dim, xs.ndim, "index_fill")
     idx = reshape(index if isinstance(index, Tensor) else tensor(index), (-1,))
+    idx = where(idx < 0, add(idx, xs.shape[d]), idx)  # negative entries count from the end (PyTorch)
     want = tuple(xs.shape[:d]) + (idx.shape[0],) + tuple(xs.shape[d + 1 :])
     v = _to(value, x._dtype) if isinstance(value, Tensor) else apply(
         "full", [], shape=(), dtype=x._dtype, value=value, _device=x._device)
@@ -123,13 +125,26 @@ def index_fill(input, dim, index, value):
 def _flat_positions(x, indices):
     """Flat positions (row-major) addressed by a tuple of index tensors for the leading dims,
     broadcast together, and the shape of one addressed slice (the remaining dims)."""
+    # a bool mask stands for the coordinates of its True entries, one index per dim it covers
+    # (PyTorch's rule; the positions depend on the values, so this runs eagerly)
+    expanded = []
+    for i in indices:
+        i = i if isinstance(i, Tensor) else tensor(i)
+        if i._dtype.is_bool or i._dtype is dt.uint8:
+            if i.ndim == 0:
+                raise IndexError("index_put: a 0-d bool index is not supported; use masked_fill or where")
+            k = len(expanded)
+            if tuple(i.shape) != tuple(x.shape[k : k + i.ndim]):
+                raise IndexError(f"index_put: the shape of the mask {list(i.shape)} does not match the shape of the "
+                                 f"indexed tensor {list(x.shape)} at index {k}")
+            expanded.extend(nonzero(_to(i, dt.bool_), as_tuple=True))
+        else:
+            expanded.append(i)
+    indices = tuple(expanded)
     if len(indices) > x.ndim:
         raise IndexError(f"too many indices for tensor of dimension {x.ndim} (got {len(indices)})")
     idx = []
     for k, i in enumerate(indices):
-        i = i if isinstance(i, Tensor) else tensor(i)
-        if i._dtype.is_bool:
-            raise IndexError("index_put: bool indices are not supported here; use masked_fill or masked_scatter")
         if i._dtype.is_floating_point:
             raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
         size = x.shape[k]

@@ -133,7 +133,11 @@ def nan_to_num(input, nan=0.0, posinf=None, neginf=None):
     x = _tensor_arg(input, "nan_to_num")
     if not x._dtype.is_floating_point:  # integers and bools hold no nan or inf: a copy, as in PyTorch
         return apply("copy", [x])
-    info = np.finfo(x._dtype.numpy_dtype)
+    # the dtype's own largest value (bfloat16's numpy storage is float32, whose max rounds to inf)
+    big = _BF16_MAX if x._dtype is dt.bfloat16 else float(np.finfo(x._dtype.numpy_dtype).max)
     x = where(isnan(x), nan, x)
-    x = where(logical_and(isinf(x), gt(x, 0)), float(info.max) if posinf is None else posinf, x)
-    return where(logical_and(isinf(x), lt(x, 0)), float(info.min) if neginf is None else neginf, x)
+    x = where(logical_and(isinf(x), gt(x, 0)), big if posinf is None else posinf, x)
+    return where(logical_and(isinf(x), lt(x, 0)), -big if neginf is None else neginf, x)
+
+
+_BF16_MAX = float.fromhex("0x1.fep127")  # (2 - 2**-7) * 2**127

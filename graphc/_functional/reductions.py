@@ -17,7 +17,7 @@ from .._dispatch import apply, composite
 from .._factories import zeros
 from .._grad_mode import is_grad_enabled
 from .._tensor import Tensor
-from ._common import _float_of, _tensor_arg, _to, _write_out
+from ._common import _back, _float_of, _in_float32, _tensor_arg, _to, _write_out
 from ._singular import singular_values
 from .elementwise import (
     abs,
@@ -97,9 +97,10 @@ def mean(input, dim=None, keepdim=False, *, dtype=None, out=None):
     axes = norm_dims(dim, x.ndim, "mean")
     n = reduced_count(x.shape, axes)
     with composite("MeanBackward0" if dim is None else "MeanBackward1", input) as c:
+        x, half = _in_float32(x)
         s = apply("sum", [x], axes=axes, keepdim=bool(keepdim))
         r = mul(s, 1.0 / n) if n else mul(s, float("nan"))
-        return _write_out(out, c.result(r))
+        return _write_out(out, c.result(_back(r, half)))
 
 
 def nanmean(input, dim=None, keepdim=False):
@@ -118,20 +119,28 @@ def _correction(unbiased, correction):
 
 def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     """Variance over ``dim`` with Bessel's correction by default (``correction=1``)."""
-    x = _float_of(_tensor_arg(input, "var"))
+    with composite("VarBackward0", input) as c:
+        v, half = _var(input, dim, unbiased, keepdim, correction, "var")
+        return c.result(_back(v, half))
+
+
+def _var(input, dim, unbiased, keepdim, correction, op):
+    """(the variance, the dtype to round it to): a half-precision input is reduced in float32
+    and its variance left there, for the caller to round (std takes the root first)."""
+    x = _float_of(_tensor_arg(input, op))
     if isinstance(dim, bool):
         unbiased, dim = dim, None
-    axes = norm_dims(dim, x.ndim, "var")
+    axes = norm_dims(dim, x.ndim, op)
     n = reduced_count(x.shape, axes)
     corr = _correction(unbiased, correction)
-    with composite("VarBackward0", input) as c:
-        mu = apply("sum", [x], axes=axes, keepdim=True)
-        mu = mul(mu, 1.0 / n) if n else mu
-        d = sub(x, mu)
-        sq = apply("real", [mul(d, apply("conj", [d]))]) if d._dtype.is_complex else mul(d, d)  # |x - mean|^2
-        ss = apply("sum", [sq], axes=axes, keepdim=bool(keepdim))
-        denom = builtins.max(n - corr, 0)
-        return c.result(div(ss, float(denom)) if denom else mul(ss, float("nan")))
+    x, half = _in_float32(x)
+    mu = apply("sum", [x], axes=axes, keepdim=True)
+    mu = mul(mu, 1.0 / n) if n else mu
+    d = sub(x, mu)
+    sq = apply("real", [mul(d, apply("conj", [d]))]) if d._dtype.is_complex else mul(d, d)  # |x - mean|^2
+    ss = apply("sum", [sq], axes=axes, keepdim=bool(keepdim))
+    denom = builtins.max(n - corr, 0)
+    return (div(ss, float(denom)) if denom else mul(ss, float("nan"))), half
 
 
 def _sqrt_zero_grad(s):
@@ -148,9 +157,10 @@ def _sqrt_zero_grad(s):
 
 
 def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
-    """Standard deviation: sqrt of :func:`var` (its gradient is 0 where it is 0)."""
+    """Standard deviation: sqrt of the variance (its gradient is 0 where it is 0)."""
     with composite("StdBackward0", input) as c:
-        return c.result(_sqrt_zero_grad(var(input, dim, unbiased, keepdim, correction=correction)))
+        v, half = _var(input, dim, unbiased, keepdim, correction, "std")
+        return c.result(_back(_sqrt_zero_grad(v), half))
 
 
 def _dim_or_unbiased(dim, unbiased):
@@ -301,6 +311,9 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
             raise ValueError(f"norm(): p must be a number, 'fro' or 'nuc', got {p!r}")
     if x._dtype.is_complex:
         x = abs(x)  # every norm of a complex vector is the norm of its moduli
+    x, half = _in_float32(x)
+    if half is not None:
+        return _back(norm(x, p, dim, keepdim), half)
     name = "NormBackward1" if dim is not None else "LinalgVectorNormBackward0"
     with composite(name, input) as c:
         if p in ("fro", 2, 2.0, None):

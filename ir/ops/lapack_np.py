@@ -174,7 +174,15 @@ def inv(a: np.ndarray, check: bool, name: str = "linalg.inv") -> np.ndarray:
         info = lu_info(a)
         if check:
             raise_singular(name, info)
+            _raise_numerically_singular(name)
     return _per_matrix(np.linalg.inv, a, info)
+
+
+def _raise_numerically_singular(name: str) -> None:
+    """numpy's LAPACK met an exactly zero pivot where graphc's own LU (other rounding) did not:
+    the matrix is singular to working precision. Raised as graphc's LinAlgError (a
+    RuntimeError, as PyTorch's), never numpy's (a ValueError)."""
+    raise LinAlgError(f"{name}: The input matrix is singular to working precision (a zero pivot in LAPACK's LU).")
 
 
 def solve(a: np.ndarray, b: np.ndarray, check: bool, name: str = "linalg.solve") -> np.ndarray:
@@ -185,6 +193,7 @@ def solve(a: np.ndarray, b: np.ndarray, check: bool, name: str = "linalg.solve")
         info = lu_info(a)
         if check:
             raise_singular(name, info, "solve")
+            _raise_numerically_singular(name)
     batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
     a = np.broadcast_to(a, batch + a.shape[-2:])
     b = np.broadcast_to(b, batch + b.shape[-2:])
@@ -192,18 +201,24 @@ def solve(a: np.ndarray, b: np.ndarray, check: bool, name: str = "linalg.solve")
     Bm, _ = _flat(b)
     good = lu_info(A) == 0
     out = np.full(Bm.shape, np.nan, dtype=np.result_type(A, Bm))
-    if good.any():
-        out[good] = np.linalg.solve(A[good], Bm[good])
+    for i in np.flatnonzero(good):
+        try:
+            out[i] = np.linalg.solve(A[i], Bm[i])
+        except np.linalg.LinAlgError:  # singular to numpy's LAPACK only: NaN, as info's others
+            pass
     return out.reshape(batch + b.shape[-2:])
 
 
 def _per_matrix(fn, a, info):
-    """``fn`` on the matrices whose ``info`` is 0; NaN for the others."""
+    """``fn`` on the matrices whose ``info`` is 0; NaN for the others (and for a matrix that
+    numpy's LAPACK alone finds singular: its pivots round differently from graphc's LU)."""
     A, batch = _flat(np.asarray(a))
     out = np.full(A.shape, np.nan, dtype=A.dtype)
-    good = info.reshape(-1) == 0
-    if good.any():
-        out[good] = fn(A[good])
+    for i in np.flatnonzero(info.reshape(-1) == 0):
+        try:
+            out[i] = fn(A[i])
+        except np.linalg.LinAlgError:
+            pass
     return out.reshape(a.shape)
 
 

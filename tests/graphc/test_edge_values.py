@@ -185,3 +185,109 @@ def test_max_of_everything_shares_a_nan_results_gradient_among_the_nans():
     y.grad = None
     y.max().backward()
     np.testing.assert_array_equal(y.grad.numpy(), [0.0, 0.5, 0.5])
+
+
+# ---------------------------------------------------------------- half precision
+
+
+@pytest.mark.parametrize("dtype", [graphc.float16, graphc.bfloat16])
+def test_half_precision_reductions_and_normalizations_compute_in_float32(dtype):
+    """PyTorch's opmath: a float16 sum of squares overflows from |x| ~ 256 (layer_norm came out
+    all zeros, var and norm inf, the mean of two 60000s inf). Each result against float64 numpy,
+    rounded once to the half dtype."""
+    import graphc.nn.functional as F
+
+    row = np.array([[300.0, -300.0, 0.0, 1.0]])
+    x = graphc.tensor(row, dtype=dtype)
+    nd = np.float16 if dtype is graphc.float16 else None
+
+    def half(v):  # float64 reference rounded to the dtype (bfloat16 via graphc's own rounding)
+        v = np.asarray(v, dtype=np.float64)
+        return v.astype(nd).astype(np.float64) if nd else graphc.tensor(v, dtype=dtype).double().numpy()
+
+    mu, var = row.mean(1, keepdims=True), row.var(1, keepdims=True)
+    ln = (row - mu) / np.sqrt(var + 1e-5)
+    got = F.layer_norm(x, (4,))
+    assert got.dtype is dtype
+    np.testing.assert_allclose(got.double().numpy(), half(ln), rtol=1e-2, atol=1e-3)
+    np.testing.assert_allclose(x.var(1).double().numpy(), half(row.var(1, ddof=1)), rtol=1e-2)
+    np.testing.assert_allclose(x.std(1).double().numpy(), half(row.std(1, ddof=1)), rtol=1e-2)
+    np.testing.assert_allclose(x.norm(dim=1).double().numpy(), half(np.sqrt((row**2).sum(1))), rtol=1e-2)
+    np.testing.assert_allclose(F.rms_norm(graphc.tensor([[300.0] * 4], dtype=dtype), (4,)).double().numpy(), 1.0, rtol=1e-2)
+    assert graphc.tensor([60000.0, 60000.0], dtype=dtype).mean().double().item() == half(60000.0)
+
+
+def test_half_precision_gelu_and_silu_run_in_float32():
+    """1 + erf(x / sqrt 2) cancels in half precision (bf16 gelu(-3) was 45% off); float16's
+    sigmoid underflows from -11 (silu(-12) was -0)."""
+    import graphc.nn.functional as F
+
+    for dtype, nd in ((graphc.float16, np.float16), (graphc.bfloat16, None)):
+        x = np.array([-3.0, -2.0, 0.5])
+        want = x * 0.5 * (1 + np.array([math.erf(v / math.sqrt(2)) for v in x]))
+        got = F.gelu(graphc.tensor(x, dtype=dtype)).double().numpy()
+        np.testing.assert_allclose(got, want, rtol=1e-2 if nd is None else 2e-3)
+    got = F.silu(graphc.tensor([-12.0], dtype=graphc.float16)).double().item()
+    np.testing.assert_allclose(got, -12.0 / (1 + math.exp(12.0)), rtol=2e-3)
+
+
+def test_smooth_l1_and_huber_at_an_infinite_difference_have_unit_gradients():
+    import graphc.nn.functional as F
+
+    for loss in (F.smooth_l1_loss, F.huber_loss):
+        x = graphc.tensor([INF, 2.0, -INF, 0.25], dtype=graphc.float64, requires_grad=True)
+        loss(x, graphc.zeros(4, dtype=graphc.float64), reduction="sum").backward()
+        np.testing.assert_array_equal(x.grad.numpy(), [1.0, 1.0, -1.0, 0.25])
+
+
+def test_a_rounded_quotient_has_a_zero_gradient_even_over_zero():
+    a = graphc.tensor([1.0, 3.0, -7.0], dtype=graphc.float64, requires_grad=True)
+    b = graphc.tensor([0.0, 2.0, 2.0], dtype=graphc.float64, requires_grad=True)
+    q = graphc.div(a, b, rounding_mode="trunc")
+    np.testing.assert_array_equal(q.detach().numpy(), [INF, 1.0, -3.0])
+    q.sum().backward()
+    np.testing.assert_array_equal(a.grad.numpy(), 0.0)
+    np.testing.assert_array_equal(b.grad.numpy(), 0.0)
+
+
+def test_nan_to_num_of_bfloat16_uses_its_own_largest_value():
+    got = graphc.nan_to_num(graphc.tensor([INF, -INF, NAN], dtype=graphc.bfloat16)).double().numpy()
+    big = float.fromhex("0x1.fep127")
+    np.testing.assert_array_equal(got, [big, -big, 0.0])
+
+
+def test_a_numerically_singular_matrix_raises_graphcs_linalg_error_not_numpys():
+    """numpy's LAPACK finds an exact zero pivot in this matrix where graphc's LU does not; the
+    error must still be graphc's LinAlgError (a RuntimeError, as PyTorch's), and the _ex form
+    must not raise at all."""
+    A = graphc.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0], [7.0, 8.0, 9.0]], dtype=graphc.float64)
+    for call in (lambda: graphc.linalg.inv(A), lambda: graphc.linalg.solve(A, graphc.ones(3, dtype=graphc.float64))):
+        with pytest.raises(graphc.linalg.LinAlgError, match="singular"):
+            call()
+        with pytest.raises(RuntimeError):
+            call()
+    graphc.linalg.inv_ex(A)  # no exception
+
+
+# ---------------------------------------------------------------- indexing, integer scalars
+
+
+def test_index_put_takes_a_bool_mask_and_index_fill_a_negative_index():
+    x = graphc.zeros(3, 4)
+    mask = graphc.tensor([[True, False, False, True], [False] * 4, [False, True, False, False]])
+    want = np.zeros((3, 4))
+    want[mask.numpy()] = [1.0, 2.0, 3.0]
+    np.testing.assert_array_equal(x.index_put((mask,), graphc.tensor([1.0, 2.0, 3.0])).numpy(), want)
+    rows = graphc.tensor([True, False, True])
+    got = x.index_put((rows, graphc.tensor([1, 3])), graphc.tensor([7.0, 8.0])).numpy()
+    np.testing.assert_array_equal(got, [[0, 7, 0, 0], [0, 0, 0, 0], [0, 0, 0, 8]])
+    np.testing.assert_array_equal(graphc.zeros(2, 2).index_fill(1, graphc.tensor([-1]), 7.0).numpy(), [[0, 7], [0, 7]])
+
+
+def test_an_out_of_range_python_integer_wraps_as_in_pytorch():
+    """numpy 2 refuses uint8(-3); PyTorch wraps the scalar modulo 2**bits."""
+    u = graphc.tensor([1, 5], dtype=graphc.uint8)
+    np.testing.assert_array_equal((u + (-3)).numpy(), [254, 2])
+    np.testing.assert_array_equal((u * 300).numpy(), [44, 220])
+    np.testing.assert_array_equal((graphc.tensor([3], dtype=graphc.int8) * 200).numpy(), [88])
+    np.testing.assert_array_equal((graphc.tensor([1], dtype=graphc.int32) + 2**40).numpy(), [1])

@@ -8,6 +8,7 @@ import warnings
 from ... import _functional as _F
 from ..._dispatch import composite
 from ..._factories import rand
+from ..._functional._common import _back, _in_float32
 from ..._tensor import Tensor
 from ._common import _arg, _maybe_inplace, _reshape, _scalar_like
 
@@ -90,6 +91,7 @@ def gelu(input, approximate: str = "none"):
     """x * Phi(x); ``approximate='tanh'`` uses the tanh formula."""
     x = _arg(input, "gelu")
     with composite("GeluBackward0", input) as cmp:
+        x, half = _in_float32(x)  # PyTorch's half-precision gelu runs in float32: 1 + erf cancels
         if approximate == "none":
             cdf = _F.mul(_F.add(_F.erf(_F.mul(x, 1.0 / math.sqrt(2.0))), 1.0), 0.5)
         elif approximate == "tanh":
@@ -97,7 +99,7 @@ def gelu(input, approximate: str = "none"):
             cdf = _F.mul(_F.add(_F.tanh(inner), 1.0), 0.5)
         else:
             raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
-        return cmp.result(_F.mul(x, cdf))
+        return cmp.result(_back(_F.mul(x, cdf), half))
 
 
 def sigmoid(input):
@@ -113,7 +115,8 @@ def silu(input, inplace: bool = False):
     """x * sigmoid(x) (a.k.a. swish)."""
     x = _arg(input, "silu")
     with composite("SiluBackward0", input) as cmp:
-        out = cmp.result(_F.mul(x, _F.sigmoid(x)))
+        xf, half = _in_float32(x)  # (float16's sigmoid underflows from -11: PyTorch runs it in float32)
+        out = cmp.result(_back(_F.mul(xf, _F.sigmoid(xf)), half))
     return _maybe_inplace(x, out, inplace, "silu")
 
 

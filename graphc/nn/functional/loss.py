@@ -70,7 +70,9 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction: str
         if beta == 0:
             loss = d
         else:
-            loss = _F.where(_F.lt(d, beta), _F.mul(_F.mul(d, d), 0.5 / beta), _F.sub(d, 0.5 * beta))
+            near = _F.lt(d, beta)
+            dn = _F.where(near, d, _scalar_like(0, d))  # (an infinite d's unused square: 0 * inf = NaN)
+            loss = _F.where(near, _F.mul(_F.mul(dn, dn), 0.5 / beta), _F.sub(d, 0.5 * beta))
         return cmp.result(_reduce(loss, reduction))
 
 
@@ -80,7 +82,9 @@ def huber_loss(input, target, reduction: str = "mean", delta: float = 1.0, weigh
     _check_target_size(x, target, "huber_loss")
     with composite("HuberLossBackward0", input, target) as cmp:
         d = _F.abs(_F.sub(x, target))
-        loss = _F.where(_F.lt(d, delta), _F.mul(_F.mul(d, d), 0.5), _F.mul(_F.sub(d, 0.5 * delta), delta))
+        near = _F.lt(d, delta)
+        dn = _F.where(near, d, _scalar_like(0, d))  # (an infinite d's unused square: 0 * inf = NaN)
+        loss = _F.where(near, _F.mul(_F.mul(dn, dn), 0.5), _F.mul(_F.sub(d, 0.5 * delta), delta))
         if weight is not None:
             loss = _F.mul(loss, weight)
         return cmp.result(_reduce(loss, reduction))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from ... import _functional as _F
 from ..._dispatch import composite
+from ..._functional._common import _back, _in_float32
 from ...autograd.grad_mode import no_grad
 from ._common import _arg, _reshape
 
@@ -47,10 +48,11 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps: float = 1e-
         )
     axes = tuple(range(x.ndim - len(ns), x.ndim))
     with composite("NativeLayerNormBackward0", input, weight, bias) as cmp:
+        x, half = _in_float32(x)  # (half precision normalizes in float32, as PyTorch)
         mu = _F.mean(x, axes, keepdim=True)
         d = _F.sub(x, mu)
         var = _F.mean(_F.mul(d, d), axes, keepdim=True)
-        return cmp.result(_affine(_scaled(d, var, eps), weight, bias))
+        return cmp.result(_back(_affine(_scaled(d, var, eps), weight, bias), half))
 
 
 def group_norm(input, num_groups: int, weight=None, bias=None, eps: float = 1e-5):
@@ -62,12 +64,13 @@ def group_norm(input, num_groups: int, weight=None, bias=None, eps: float = 1e-5
             f"Expected number of channels in input to be divisible by num_groups, but got input of shape {list(x.shape)} and num_groups={num_groups}"
         )
     with composite("NativeGroupNormBackward0", input, weight, bias) as cmp:
+        x, half = _in_float32(x)
         g = _reshape(x, (n, num_groups, -1))
         mu = _F.mean(g, 2, keepdim=True)
         d = _F.sub(g, mu)
         var = _F.mean(_F.mul(d, d), 2, keepdim=True)
         y = _reshape(_scaled(d, var, eps), tuple(x.shape))
-        return cmp.result(_affine(y, weight, bias, (1, c) + (1,) * (x.ndim - 2)))
+        return cmp.result(_back(_affine(y, weight, bias, (1, c) + (1,) * (x.ndim - 2)), half))
 
 
 def batch_norm(

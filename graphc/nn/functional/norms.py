@@ -6,6 +6,7 @@ import numpy as np
 
 from ... import _functional as _F
 from ..._dispatch import apply, composite
+from ..._functional._common import _back, _in_float32
 from ...autograd.grad_mode import no_grad
 from ._common import _arg, _reshape
 from .normalization import _affine, _by_running_stats, _scaled
@@ -31,7 +32,8 @@ def rms_norm(input, normalized_shape, weight=None, eps=None):
         eps = float(np.finfo(x._dtype.numpy_dtype).eps) if x._dtype.is_floating_point else 1e-6
     axes = tuple(range(x.ndim - len(ns), x.ndim))
     with composite("RmsNormBackward0", input, weight) as cmp:
-        return cmp.result(_affine(_scaled(x, _F.mean(_F.mul(x, x), axes, keepdim=True), eps), weight, None))
+        x, half = _in_float32(x)  # (half precision normalizes in float32, as PyTorch)
+        return cmp.result(_back(_affine(_scaled(x, _F.mean(_F.mul(x, x), axes, keepdim=True), eps), weight, None), half))
 
 
 def instance_norm(
