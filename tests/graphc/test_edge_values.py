@@ -291,3 +291,23 @@ def test_an_out_of_range_python_integer_wraps_as_in_pytorch():
     np.testing.assert_array_equal((u * 300).numpy(), [44, 220])
     np.testing.assert_array_equal((graphc.tensor([3], dtype=graphc.int8) * 200).numpy(), [88])
     np.testing.assert_array_equal((graphc.tensor([1], dtype=graphc.int32) + 2**40).numpy(), [1])
+
+
+@pytest.mark.parametrize("padding_mode", ["border", "reflection"])
+def test_grid_sample_gives_no_grid_gradient_at_the_clipped_border(padding_mode):
+    """An identity grid (affine_grid, align_corners=True) puts every border pixel exactly on
+    the clip bounds; PyTorch's clip_coordinates_set_grad passes no gradient there (clamp's
+    convention passed it). Along x, d out / d gx = (x[j+1] - x[j]) * (W - 1) / 2 inside."""
+    import graphc.nn.functional as F
+
+    x = graphc.tensor(np.arange(16, dtype=np.float64).reshape(1, 1, 4, 4))
+    grid = F.affine_grid(graphc.tensor([[[1.0, 0, 0], [0, 1.0, 0]]], dtype=graphc.float64), (1, 1, 4, 4),
+                         align_corners=True).detach().requires_grad_()
+    F.grid_sample(x, grid, padding_mode=padding_mode, align_corners=True).sum().backward()
+    gx, gy = grid.grad.numpy()[0, ..., 0], grid.grad.numpy()[0, ..., 1]
+    want_x = np.zeros((4, 4))
+    want_x[:, 1:3] = 1.0 * 1.5  # x steps by 1 per column; the unnormalization scales by (4 - 1) / 2
+    want_y = np.zeros((4, 4))
+    want_y[1:3, :] = 4.0 * 1.5  # y steps by 4 per row
+    np.testing.assert_allclose(gx, want_x, atol=1e-12)
+    np.testing.assert_allclose(gy, want_y, atol=1e-12)

@@ -24,7 +24,7 @@ from ir.errors import ShapeError
 from ... import _functional as _F
 from ..._dispatch import apply, composite, constant
 from ..._tensor import Tensor
-from ._common import _arg, _reshape
+from ._common import _arg, _reshape, _scalar_like
 from .pooling import adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_avg_pool3d
 
 __all__ = [
@@ -237,13 +237,21 @@ def _reflect(coord: Tensor, lo2: int, hi2: int) -> Tensor:
     return _F.where(even, _F.add(extra, mn), _F.sub(span + mn, extra))
 
 
+def _clip(c: Tensor, size: int) -> Tensor:
+    """``c`` clamped to [0, size - 1], its gradient passing strictly inside only (PyTorch's
+    clip_coordinates_set_grad; ``clamp`` passes it at the bounds, where an identity grid from
+    ``affine_grid(..., align_corners=True)`` puts every border pixel)."""
+    top = float(size - 1)
+    return _F.where(_F.le(c, 0.0), _scalar_like(0.0, c), _F.where(_F.ge(c, top), _scalar_like(top, c), c))
+
+
 def _source_coord(coord: Tensor, size: int, padding_mode: str, align_corners: bool) -> Tensor:
     c = _unnormalize(coord, size, align_corners)
     if padding_mode == "border":
-        c = _F.clamp(c, 0.0, float(size - 1))
+        c = _clip(c, size)
     elif padding_mode == "reflection":
         c = _reflect(c, 0, 2 * (size - 1)) if align_corners else _reflect(c, -1, 2 * size - 1)
-        c = _F.clamp(c, 0.0, float(size - 1))
+        c = _clip(c, size)
     return c
 
 
