@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from ir import ops as ops_table
+from ir.ops import npmath
 from ir.ops.movement import expanded_strides
 
 from . import blas
@@ -195,6 +196,18 @@ def _mask_buffer(shape, it):
     if buf is None or buf.size < nbytes:
         buf = _tls.mask = np.empty(max(nbytes, 64), dtype=np.uint8)
     return buf[:nbytes].view(it).reshape(shape)
+
+
+def sigmoid_into(x, out) -> None:
+    """``out = 1 / (1 + exp(-x))``; float16 through float32, as PyTorch's opmath (exp(12)
+    overflows float16: sigmoid(-12) came out 0, not 6e-6)."""
+    if out.dtype == np.float16:
+        np.copyto(out, npmath.sigmoid(np.asarray(x, dtype=np.float32)), casting="unsafe")
+        return
+    np.negative(x, out=out)
+    np.exp(out, out=out)
+    np.add(out, 1, out=out)
+    np.reciprocal(out, out=out)
 
 
 def relu_into(x, out) -> None:

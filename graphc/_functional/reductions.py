@@ -140,7 +140,7 @@ def _var(input, dim, unbiased, keepdim, correction, op):
     sq = apply("real", [mul(d, apply("conj", [d]))]) if d._dtype.is_complex else mul(d, d)  # |x - mean|^2
     ss = apply("sum", [sq], axes=axes, keepdim=bool(keepdim))
     denom = builtins.max(n - corr, 0)
-    return (div(ss, float(denom)) if denom else mul(ss, float("nan"))), half
+    return div(ss, float(denom)), half  # (no degrees of freedom: ss / 0, inf or 0/0 NaN, as PyTorch)
 
 
 def _sqrt_zero_grad(s):

@@ -206,8 +206,7 @@ _float_unary("tan", "tan", triton="_tan({0})", libdevice="tan", grad=lambda n, g
 _float_unary("tanh", "tanh", triton="_tanh({0})", libdevice="tanh", grad=lambda n, g: g * (1 - n.out * n.out),
              saves=("out",))
 _float_unary("sigmoid", numpy=npmath.sigmoid, triton="1.0 / (1.0 + tl.exp(-{0}))",
-             np_out=("np.negative({0}, out={out})", "np.exp({out}, out={out})", "np.add({out}, 1, out={out})",
-                     "np.reciprocal({out}, out={out})"),
+             np_out=("R.sigmoid_into({0}, {out})",),
              grad=lambda n, g: g * (n.out * (1 - n.out)), saves=("out",))
 _float_unary("erf", numpy=npmath.erf, grad=lambda n, g: g * ((2.0 / math.sqrt(math.pi)) * (-(n[0] * n[0])).exp()),
              saves=(0,), ref=math.erf)

@@ -64,6 +64,9 @@ def power(x, y, out=None):
 
 
 def sigmoid(x):
+    """1 / (1 + exp(-x)); float16 through float32 (exp(12) overflows float16), as PyTorch."""
+    if getattr(x, "dtype", None) == np.float16:
+        return sigmoid(x.astype(np.float32)).astype(np.float16)
     with np.errstate(over="ignore"):
         return 1.0 / (1.0 + np.exp(-x))
 

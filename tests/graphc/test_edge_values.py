@@ -311,3 +311,33 @@ def test_grid_sample_gives_no_grid_gradient_at_the_clipped_border(padding_mode):
     want_y[1:3, :] = 4.0 * 1.5  # y steps by 4 per row
     np.testing.assert_allclose(gx, want_x, atol=1e-12)
     np.testing.assert_allclose(gy, want_y, atol=1e-12)
+
+
+@pytest.mark.parametrize("compiled", [False, True], ids=["eager", "compiled"])
+def test_float16_sigmoid_runs_in_float32(compiled):
+    """exp(12) overflows float16: sigmoid(-12) came out 0 (PyTorch 6.1e-6)."""
+    x = np.array([-15.0, -12.0, 0.0, 3.0])
+    fn = graphc.compile(lambda t: graphc.sigmoid(t) * 1.0, warmup=False) if compiled else graphc.sigmoid
+    got = fn(graphc.tensor(x, dtype=graphc.float16)).numpy()
+    assert got.dtype == np.float16
+    np.testing.assert_array_equal(got, (1 / (1 + np.exp(-x))).astype(np.float16))
+
+
+def test_small_loss_and_pooling_edges():
+    """glu of an empty dim; kl_div of a negative (invalid) target is NaN (PyTorch's xlogy) with
+    the input's gradient -t; adaptive average pooling keeps an inf in its own cell (the padded
+    taps were multiplied by 0: inf * 0 = NaN in the neighbour); var with no degrees of freedom
+    is ss / 0 (inf, or NaN for 0/0), as PyTorch."""
+    import graphc.nn.functional as F
+
+    assert tuple(F.glu(graphc.tensor([]), 0).shape) == (0,)
+    y = graphc.tensor([-1.0, 0.0], dtype=graphc.float64, requires_grad=True)
+    loss = F.kl_div(y, graphc.tensor([-0.5, 2.0], dtype=graphc.float64), reduction="none")
+    assert math.isnan(loss[0].item())
+    np.testing.assert_allclose(loss[1].item(), 2.0 * math.log(2.0))
+    loss[1:].sum().backward()
+    np.testing.assert_array_equal(y.grad.numpy(), [0.0, -2.0])
+    pooled = F.adaptive_avg_pool1d(graphc.tensor([[[1.0, INF, 2.0, 3.0, 4.0]]]), 3).numpy()
+    np.testing.assert_array_equal(pooled, [[[INF, INF, 3.5]]])
+    assert graphc.tensor([1.0, 2.0]).var(correction=2).item() == INF
+    assert math.isnan(graphc.tensor([1.0, 1.0]).var(correction=2).item())

@@ -194,7 +194,8 @@ def glu(input, dim: int = -1):
     x = _arg(input, "glu")
     if x.shape[dim] % 2:
         raise RuntimeError(f"glu: Halving dimension must be even, but dimension {dim} is size {x.shape[dim]}")
-    a, b = _F.chunk(x, 2, dim)
+    half = x.shape[dim] // 2
+    a, b = _F.narrow(x, dim, 0, half), _F.narrow(x, dim, half, half)  # (chunk of an empty dim is one piece)
     return _F.mul(a, _F.sigmoid(b))
 
 

@@ -325,6 +325,9 @@ def kl_div(input, target, size_average=None, reduce=None, reduction: str = "mean
         pos = _F.gt(target, 0)
         safe = _F.where(pos, target, _scalar_like(1, target))
         loss = _F.where(pos, _F.mul(target, _F.sub(_F.log(safe), x)), _F.neg(_F.mul(target, x)))
+        # PyTorch's xlogy(t, t) - t * x: a negative (invalid) target's log is NaN; the input's
+        # gradient stays -t there
+        loss = _F.add(loss, _F.where(_F.lt(target, 0), _scalar_like(float("nan"), loss), _scalar_like(0, loss)))
     if reduction == "batchmean":
         return _F.div(_F.sum(loss), float(x.shape[0]) if x.ndim else 1.0)
     if reduction == "mean":

@@ -203,6 +203,9 @@ def _adaptive(input, output_size, nsp: int, mode: str, return_indices: bool, op:
     if mode == "avg":
         w = mask.astype(x._dtype.numpy_dtype)
         w = w / w.sum(axis=tuple(1 + 2 * i for i in range(nsp)), keepdims=True)
+        # the padded taps repeat a cell's last element: selected out, not multiplied by 0 (an inf
+        # there would make its neighbour's average NaN)
+        y = _F.where(constant(mask, dt.bool_, x._device), y, constant(0.0, x._dtype, x._device))
         red = apply("sum", [_F.mul(y, constant(w, x._dtype, x._device))], axes=axes, keepdim=False)
         return (red if is_batched else _F.squeeze(red, 0)), None
     if not mask.all():
