@@ -115,17 +115,50 @@ def clamp_max(input, max):
 
 
 def lerp(input, end, weight):
-    """input + weight * (end - input)."""
+    """``input + weight * (end - input)``, PyTorch's two-sided way: from ``end`` for weight >= 0.5
+    (``end - (end - input) * (1 - weight)``), so that weight 1 gives ``end`` exactly and an
+    infinite ``input`` does not meet ``inf - inf``; half precision in float32."""
     shapes = [tuple(t.shape) for t in (input, end, weight) if isinstance(t, Tensor)]
     broadcast_shapes(*shapes, op="lerp")
-    return add(input, mul(weight, sub(end, input)))
+    half = _half_of(input, end, weight)
+    if half is not None:
+        return _to(_interpolate(*(_to(t, dt.float32) if isinstance(t, Tensor) else t for t in (input, end, weight))), half)
+    return _interpolate(input, end, weight)
+
+
+def _interpolate(start, end, weight):
+    """The two-sided linear interpolation of :func:`lerp` (shared with ``quantile``)."""
+    if not isinstance(weight, Tensor):
+        if weight < 0.5:
+            return add(start, mul(weight, sub(end, start)))
+        return sub(end, mul(sub(end, start), 1.0 - weight))
+    near_start = lt(weight, 0.5)
+    return where(near_start, add(start, mul(weight, sub(end, start))), sub(end, mul(sub(end, start), sub(1.0, weight))))
+
+
+def _half_of(*args):
+    """The half-precision dtype the tensors among ``args`` share, if any (they compute in float32)."""
+    dtypes = {t._dtype for t in args if isinstance(t, Tensor)}
+    if len(dtypes) == 1 and next(iter(dtypes)) in (dt.float16, dt.bfloat16):
+        return next(iter(dtypes))
+    return None
 
 
 def addcmul(input, tensor1, tensor2, *, value=1):
+    """input + value * tensor1 * tensor2 (half precision in float32, as PyTorch)."""
+    half = _half_of(input, tensor1, tensor2)
+    if half is not None:
+        f = [_to(t, dt.float32) if isinstance(t, Tensor) else t for t in (input, tensor1, tensor2)]
+        return _to(add(f[0], mul(mul(f[1], f[2]), value)), half)
     return add(input, mul(mul(tensor1, tensor2), value))
 
 
 def addcdiv(input, tensor1, tensor2, *, value=1):
+    """input + value * tensor1 / tensor2 (half precision in float32, as PyTorch)."""
+    half = _half_of(input, tensor1, tensor2)
+    if half is not None:
+        f = [_to(t, dt.float32) if isinstance(t, Tensor) else t for t in (input, tensor1, tensor2)]
+        return _to(add(f[0], mul(div(f[1], f[2]), value)), half)
     return add(input, mul(div(tensor1, tensor2), value))
 
 

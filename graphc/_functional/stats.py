@@ -48,7 +48,7 @@ from .elementwise import (
 )
 from .indexing import gather
 from .linalg import diagonal
-from .pointwise import clamp, where
+from .pointwise import _interpolate, clamp, where
 from .reductions import amax, amin, any, mean, sum
 from .shape import expand, movedim, reshape, squeeze, unsqueeze
 from .sorting import sort
@@ -219,9 +219,9 @@ def _quantile(name, input, q, dim, keepdim, interpolation, ignore_nan, out):
     elif interpolation == "higher":
         r = v_hi
     elif interpolation == "midpoint":
-        r = mul(add(v_lo, v_hi), 0.5)
+        r = _interpolate(v_lo, v_hi, 0.5)  # (not (lo + hi) / 2: 3e38 + 3e38 overflows)
     else:
-        r = add(v_lo, mul(sub(v_hi, v_lo), sub(rank, lo)))
+        r = _interpolate(v_lo, v_hi, sub(rank, lo))  # two-sided: toward an infinite end, no inf - inf
     bad = eq(valid, 0) if ignore_nan else gt(nans, 0)
     r = where(bad, float("nan"), r)  # [..., Q]
     r = movedim(r, -1, 0)  # [Q, ...]

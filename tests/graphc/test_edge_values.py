@@ -341,3 +341,27 @@ def test_small_loss_and_pooling_edges():
     np.testing.assert_array_equal(pooled, [[[INF, INF, 3.5]]])
     assert graphc.tensor([1.0, 2.0]).var(correction=2).item() == INF
     assert math.isnan(graphc.tensor([1.0, 1.0]).var(correction=2).item())
+
+
+def test_lerp_is_two_sided_and_quantile_uses_it():
+    """PyTorch interpolates from the end for weight >= 0.5: weight 1 gives the end exactly, and
+    an infinite start does not meet inf - inf (quantile toward -inf was NaN, midpoint of two
+    3e38s inf)."""
+    a = graphc.tensor([0.1, -1e30, 3.0])
+    b = graphc.tensor([0.7, 5.0, 7.0])
+    np.testing.assert_array_equal(graphc.lerp(a, b, 1.0).numpy(), b.numpy())
+    got = graphc.lerp(a, b, graphc.tensor([0.2, 0.9, 1.0])).numpy()
+    an, bn = a.numpy(), b.numpy()
+    want = np.array([an[0] + np.float32(0.2) * (bn[0] - an[0]), bn[1] - (bn[1] - an[1]) * np.float32(1 - 0.9), bn[2]])
+    np.testing.assert_allclose(got, want, rtol=1e-6)
+    assert graphc.quantile(graphc.tensor([1.0, -INF, 2.0, -1.0]), 0.25).item() == -INF
+    assert graphc.quantile(graphc.tensor([3e38, 3e38]), 0.5, interpolation="midpoint").item() == np.float32(3e38)
+    np.testing.assert_allclose(graphc.quantile(graphc.tensor([1.0, 2.0, 4.0, 8.0]), graphc.tensor([0.1, 0.5, 0.9])).numpy(),
+                               np.quantile([1.0, 2.0, 4.0, 8.0], [0.1, 0.5, 0.9]), rtol=1e-6)
+
+
+def test_half_precision_lerp_and_addcmul_run_in_float32():
+    f16 = graphc.float16
+    assert graphc.lerp(graphc.tensor([-60000.0], dtype=f16), graphc.tensor([60000.0], dtype=f16), 0.5).item() == 0.0
+    got = graphc.addcmul(graphc.tensor([0.0], dtype=f16), graphc.tensor([300.0], dtype=f16), graphc.tensor([300.0], dtype=f16), value=0.5)
+    assert got.item() == float(np.float16(45000.0))
