@@ -135,7 +135,16 @@ def _median(name, input, dim, keepdim, ignore_nan, cls):
         flat = reshape(x, (-1,))
         order = _argsort_host(flat, 0, name)
         pos = _median_positions(np.asarray(flat._host()), order, 0, ignore_nan)
-        return _pick(flat, 0, pos.reshape(1), False, name, cls).values
+        if not (x._dtype.is_floating_point and x.requires_grad):
+            return _pick(flat, 0, pos.reshape(1), False, name, cls).values
+        # PyTorch's MedianBackward0 (no dim) shares the gradient among the elements equal to the
+        # median (NaN with NaN), as max() does: the amax, over those elements only, of the same
+        # values, with amax's even split ("first" would be _pick's gather)
+        with composite("MedianBackward0" if name == "median" else "NanmedianBackward0", x) as c:
+            v = gather(flat, 0, _from_array(np.ascontiguousarray(pos.reshape(1)), dt.int64, x._device)).detach()
+            same = logical_or(eq(flat, v), logical_and(isnan(flat), isnan(v)))
+            tied = where(same, flat, float("-inf"))
+            return c.result(apply("amax", [tied], axes=(0,), keepdim=False, ties="even"))
     x, d, was0d = _prepare(x, dim, name)
     if x.shape[d] == 0:
         raise IndexError(f"{name}(): Expected reduction dim {d} to have non-zero size.")

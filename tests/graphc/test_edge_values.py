@@ -365,3 +365,18 @@ def test_half_precision_lerp_and_addcmul_run_in_float32():
     assert graphc.lerp(graphc.tensor([-60000.0], dtype=f16), graphc.tensor([60000.0], dtype=f16), 0.5).item() == 0.0
     got = graphc.addcmul(graphc.tensor([0.0], dtype=f16), graphc.tensor([300.0], dtype=f16), graphc.tensor([300.0], dtype=f16), value=0.5)
     assert got.item() == float(np.float16(45000.0))
+
+
+def test_median_of_everything_shares_a_tie_gradient_as_pytorch():
+    """MedianBackward0 (no dim) shares among the elements equal to the median, NaN with NaN
+    (it went to the one element the sort picked)."""
+    for values, want in (([1.0, 1.0, 2.0, 0.0], [0.5, 0.5, 0, 0]), ([3.0, 3.0, 3.0], [1 / 3] * 3),
+                         ([1.0, NAN, 2.0, NAN], [0, 0.5, 0, 0.5])):
+        x = graphc.tensor(values, dtype=graphc.float64, requires_grad=True)
+        m = x.median()
+        m.backward()
+        np.testing.assert_allclose(x.grad.numpy(), want, rtol=1e-12)
+    x = graphc.tensor([0.0, 0.0, 5.0, 5.0], dtype=graphc.float64, requires_grad=True)
+    assert x.nanmedian().item() == 0.0
+    x.nanmedian().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [0.5, 0.5, 0, 0])
