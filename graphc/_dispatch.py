@@ -20,6 +20,8 @@ There is no per-op code here: op behaviour lives in ``ir/ops.py`` (rules),
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from backends.numpy.eager import eager_kernel
@@ -204,13 +206,18 @@ def _escaped_tracer(name: str):
     )
 
 
+@functools.lru_cache(maxsize=None)
+def _int_bounds(np_dtype) -> tuple[int, int]:
+    info = np.iinfo(np_dtype)
+    return int(info.min), int(info.max)
+
+
 def constant(value, dtype: dt.DType, device=None):
     """A 0-d (or small) constant tensor for a Python scalar operand."""
     if type(value) is int and dtype.is_integer:
-        info = np.iinfo(dtype.numpy_dtype)
-        if not info.min <= value <= info.max:  # PyTorch wraps it modulo 2**bits (uint8 + -3 adds 253)
-            span = int(info.max) - int(info.min) + 1
-            value = (value - int(info.min)) % span + int(info.min)
+        lo, hi = _int_bounds(dtype.numpy_dtype)
+        if not lo <= value <= hi:  # PyTorch wraps it modulo 2**bits (uint8 + -3 adds 253)
+            value = (value - lo) % (hi - lo + 1) + lo
     tracer = _state.active_tracer()
     if tracer is not None:
         return tracer.constant(value, dtype)

@@ -246,18 +246,17 @@ def where_into(cond, a, b, out) -> None:
     c = np.asarray(cond)
     av = np.asarray(a, dtype=out.dtype).view(it)
     bv = np.asarray(b, dtype=out.dtype).view(it)
-    if c.dtype == np.bool_ and bv.ndim == 0 and int(bv) == 0:
-        # where(c, a, 0): an int8 mask of -1 where true, which the AND widens with sign
-        # extension to all-ones -- a quarter of the int-wide mask's traffic
+    zero_b = bv.ndim == 0 and int(bv) == 0
+    if c.dtype == np.bool_ and (zero_b or (av.ndim == 0 and int(av) == 0)):
+        # where(c, a, 0) or where(c, 0, b) (a ReLU's backward): an int8 mask of -1 where the
+        # kept side is taken (c, or not c: c - 1), which the AND widens with sign extension to
+        # all-ones -- a quarter of the int-wide mask's traffic
         mask8 = _mask_buffer(c.shape, np.int8)
-        np.negative(c.view(np.int8), out=mask8)
-        np.bitwise_and(av, mask8, out=out.view(it))
-        return
-    if c.dtype == np.bool_ and av.ndim == 0 and int(av) == 0:
-        # where(c, 0, b) (a ReLU's backward: where(x <= 0, 0, g)): the mask is -1 where false
-        mask8 = _mask_buffer(c.shape, np.int8)
-        np.subtract(c.view(np.int8), np.int8(1), out=mask8)
-        np.bitwise_and(bv, mask8, out=out.view(it))
+        if zero_b:
+            np.negative(c.view(np.int8), out=mask8)
+        else:
+            np.subtract(c.view(np.int8), np.int8(1), out=mask8)
+        np.bitwise_and(av if zero_b else bv, mask8, out=out.view(it))
         return
     mask = _mask_buffer(out.shape, it)
     np.subtract(0, c.view(np.uint8) if c.dtype == np.bool_ else c, out=mask, dtype=it, casting="unsafe")  # -1 where true

@@ -273,24 +273,27 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
         return cmp.result(_reduce(loss, reduction))
 
 
+_LOG_FLOOR = -100.0  # PyTorch clamps BCE's logs here
+
+
 def _bce_terms(x: Tensor, target) -> Tensor:
     """-(t * max(log x, -100) + (1 - t) * max(log(1 - x), -100)), elementwise, PyTorch's values.
 
     Its gradient in x is (x - t) / (x (1 - x)); at x = 0 or 1 (a saturated sigmoid) the
     formula's own gradient is 0 * inf = NaN, which would poison every parameter behind it.
-    There PyTorch divides by max(x (1 - x), 1e-12) instead: the edges take that gradient, as
-    a constant times (x - x.detach()) (zero in value), and the formula reads a safe 0.5."""
-    def terms(p):
-        log_p = _F.clamp_min(_F.log(p), -100.0)
-        log_1mp = _F.clamp_min(_F.log(_F.rsub(p, 1.0)), -100.0)
-        return _F.neg(_F.add(_F.mul(target, log_p), _F.mul(_F.rsub(target, 1.0), log_1mp)))
-
+    There PyTorch divides by max(x (1 - x), 1e-12) instead: the edges take their value in closed
+    form (-100 t at x = 0, -100 (1 - t) at x = 1, negated) and that gradient, as a constant
+    times (x - x.detach()) (zero in value), while the formula reads a safe 0.5."""
     edge = _F.logical_or(_F.le(x, 0.0), _F.ge(x, 1.0))
-    inside = terms(_F.where(edge, _scalar_like(0.5, x), x))
+    p = _F.where(edge, _scalar_like(0.5, x), x)
+    log_p = _F.clamp_min(_F.log(p), _LOG_FLOOR)
+    log_1mp = _F.clamp_min(_F.log(_F.rsub(p, 1.0)), _LOG_FLOOR)
+    inside = _F.neg(_F.add(_F.mul(target, log_p), _F.mul(_F.rsub(target, 1.0), log_1mp)))
     xd = x.detach()
-    slope = _F.div(_F.sub(xd, target.detach() if isinstance(target, Tensor) else target),
-                   _F.clamp_min(_F.mul(_F.rsub(xd, 1.0), xd), 1e-12))
-    at_edge = _F.add(terms(xd), _F.mul(_F.sub(x, xd), slope))
+    t = target.detach() if isinstance(target, Tensor) else target
+    weight_at_edge = _F.where(_F.le(xd, 0.0), t, _F.rsub(t, 1.0))  # the term whose log is -inf
+    slope = _F.div(_F.sub(xd, t), _F.clamp_min(_F.mul(_F.rsub(xd, 1.0), xd), 1e-12))
+    at_edge = _F.add(_F.mul(weight_at_edge, -_LOG_FLOOR), _F.mul(_F.sub(x, xd), slope))
     return _F.where(edge, at_edge, inside)
 
 

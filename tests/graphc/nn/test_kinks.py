@@ -94,21 +94,27 @@ def test_the_maximum_of_a_nan_passes_the_gradient_to_both_inputs():
     np.testing.assert_array_equal(b.grad.numpy(), [1.0, 1.0])
 
 
-@pytest.mark.parametrize("compiled", [False, True], ids=["eager", "compiled"])
-def test_binary_cross_entropy_at_a_saturated_probability_is_finite(compiled):
-    """x = 0 or 1 exactly (a sigmoid in float32 saturates from |z| ~ 17): PyTorch's gradient is
-    (x - t) / max(x (1 - x), 1e-12), finite -- not the formula's 0 * inf = NaN."""
-    x_np = np.array([0.0, 1.0, 0.0, 1.0, 0.25, 0.5])
-    t_np = np.array([0.0, 1.0, 1.0, 0.0, 1.0, 0.3])
+def _loss_and_input_grad(loss_fn, x_np, t_np, compiled):
+    """The per-element loss of float64 ``x_np`` against ``t_np`` and the gradient of its sum."""
 
     def step(x, t):
-        loss = F.binary_cross_entropy(x, t, reduction="none")
+        loss = loss_fn(x, t, reduction="none")
         loss.sum().backward()
         return loss.detach(), x.grad
 
     run = graphc.compile(step, warmup=False) if compiled else step
     x = graphc.tensor(x_np, dtype=graphc.float64, requires_grad=True)
     loss, gx = run(x, graphc.tensor(t_np, dtype=graphc.float64))
+    return loss, gx
+
+
+@pytest.mark.parametrize("compiled", [False, True], ids=["eager", "compiled"])
+def test_binary_cross_entropy_at_a_saturated_probability_is_finite(compiled):
+    """x = 0 or 1 exactly (a sigmoid in float32 saturates from |z| ~ 17): PyTorch's gradient is
+    (x - t) / max(x (1 - x), 1e-12), finite -- not the formula's 0 * inf = NaN."""
+    x_np = np.array([0.0, 1.0, 0.0, 1.0, 0.25, 0.5])
+    t_np = np.array([0.0, 1.0, 1.0, 0.0, 1.0, 0.3])
+    loss, gx = _loss_and_input_grad(F.binary_cross_entropy, x_np, t_np, compiled)
     with np.errstate(all="ignore"):
         want = -(t_np * np.maximum(np.log(x_np), -100) + (1 - t_np) * np.maximum(np.log1p(-x_np), -100))
     np.testing.assert_allclose(loss.numpy(), want, rtol=1e-12)
@@ -129,15 +135,7 @@ def test_binary_cross_entropy_with_logits_at_zero_logits(compiled):
     """Zero logits (a zero-initialized last layer): the gradient is sigmoid(0) - t = 1/2 - t."""
     z_np = np.array([0.0, -0.0, 0.0, 3.0, -40.0, 40.0])
     t_np = np.array([1.0, 0.0, 0.25, 1.0, 1.0, 0.0])
-
-    def step(z, t):
-        loss = F.binary_cross_entropy_with_logits(z, t, reduction="none")
-        loss.sum().backward()
-        return loss.detach(), z.grad
-
-    run = graphc.compile(step, warmup=False) if compiled else step
-    z = graphc.tensor(z_np, dtype=graphc.float64, requires_grad=True)
-    loss, gz = run(z, graphc.tensor(t_np, dtype=graphc.float64))
+    loss, gz = _loss_and_input_grad(F.binary_cross_entropy_with_logits, z_np, t_np, compiled)
     np.testing.assert_allclose(loss.numpy(), (1 - t_np) * z_np + np.logaddexp(0, -z_np), rtol=1e-12)
     np.testing.assert_allclose(gz.numpy(), sigmoid(z_np) - t_np, rtol=1e-12, atol=1e-15)
 

@@ -22,16 +22,9 @@ import pytest
 import graphc
 import graphc.nn.functional as F
 
-from .test_pooling_nd import np_intervals
+from .test_pooling_nd import np_intervals, out_len
 
 RNG = np.random.default_rng(2026)
-
-
-def out_len(size, k, s, p, d, ceil):
-    o = (size + 2 * p - d * (k - 1) - 1 + (s - 1 if ceil else 0)) // s + 1
-    if ceil and (o - 1) * s >= size + p:
-        o -= 1
-    return o
 
 
 def pick(x, cells):
