@@ -26,10 +26,14 @@ def norm_dim(dim, ndim: int, op: str = "") -> int:
     return dim % ndim if ndim > 0 else 0
 
 
+_CACHED_RANKS = 16
+_ALL_AXES = [tuple(range(n)) for n in range(_CACHED_RANKS)]  # "every dim", built once per rank
+
+
 def norm_dims(dim, ndim: int, op: str) -> tuple:
     """A sorted tuple of axes for ``dim`` (None or () meaning all)."""
     if dim is None:
-        return tuple(range(ndim))
+        return _ALL_AXES[ndim] if ndim < _CACHED_RANKS else tuple(range(ndim))
     if isinstance(dim, (list, tuple)):
         if len(dim) == 0:
             return tuple(range(ndim))

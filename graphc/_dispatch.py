@@ -88,27 +88,31 @@ def _run(opdef, inputs, attrs) -> Tensor:
 
     On the CPU the checked output shape and dtype and the kernel are cached per signature
     (op, attrs, input shapes and dtypes; see :mod:`backends.numpy.eager`)."""
-    try:
-        if len(inputs) == 2:
+    n = len(inputs)
+    try:  # only the key can fail here (no data: an escaped tracer; unhashable attrs), not the kernel
+        if n == 2:
             a, b = inputs
-            key = (opdef, a._data.shape, a._dtype, a._device.type, b._data.shape, b._dtype, b._device.type,
-                   *attrs.items())
-        elif len(inputs) == 1:
+            da, db = a._data, b._data
+            entry = _SIGNATURES.get(
+                key := (opdef, da.shape, a._dtype, a._device.type, db.shape, b._dtype, b._device.type, *attrs.items())
+            )
+            arrays = [da, db]
+        elif n == 1:
             a = inputs[0]
-            key = (opdef, a._data.shape, a._dtype, a._device.type, *attrs.items())
+            da = a._data
+            entry = _SIGNATURES.get(key := (opdef, da.shape, a._dtype, a._device.type, *attrs.items()))
+            arrays = [da]
         else:
             key = (opdef, *[(t._data.shape, t._dtype, t._device.type) for t in inputs], *attrs.items())
-        entry = _SIGNATURES.get(key)
-    except (AttributeError, TypeError):  # an escaped tracer (no data), or unhashable attrs
+            entry = _SIGNATURES.get(key)
+            arrays = None
+    except (AttributeError, TypeError):
         entry = key = None
     if entry is None:
         return _run_uncached(opdef, inputs, attrs, key)
-    shape, dtype, kernel = entry
-    if len(inputs) == 1:
-        out = kernel([inputs[0]._data], attrs)
-    else:
-        out = kernel([t._data for t in inputs], attrs)
-    return _wrap(out, dtype, inputs[0]._device)
+    if arrays is None:
+        arrays = [t._data for t in inputs]
+    return _wrap(entry[2](arrays, attrs), entry[1], inputs[0]._device)
 
 
 def _run_uncached(opdef, inputs, attrs, key) -> Tensor:
@@ -147,10 +151,13 @@ def _mark_view(out: Tensor, src: Tensor, view_op: tuple) -> None:
         if base is None or (base is not data and base is not data.base):
             if not np.may_share_memory(out._data, data):
                 return
-    out._version = src._version
-    out._base = src._base if src._base is not None else src
-    out._view_ops = (src._view_ops or ()) + (view_op,)
-    out._view_version = out._version.value
+    version = src._ver if src._ver is not None else src._version  # (the property makes it)
+    out._ver = version
+    base = src._base
+    out._base = base if base is not None else src
+    ops = src._view_ops
+    out._view_ops = ops + (view_op,) if ops else (view_op,)
+    out._view_version = version.value
     if out._trace is not None:  # traced views alias by bookkeeping, not memory: the trace keeps them
         out._trace.note_view(out)
 

@@ -20,7 +20,7 @@ between the two.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -71,30 +71,27 @@ class DType:
     numpy_dtype: np.dtype
     signed: bool = True
 
-    @property
-    def is_floating_point(self) -> bool:
-        return self.category == FLOATING
+    # The category tests are plain attributes, set once here: the dispatcher reads them on every
+    # op, and an attribute read costs a fraction of a property call.
+    is_floating_point: bool = field(init=False, repr=False)
+    is_bool: bool = field(init=False, repr=False)
+    is_integer: bool = field(init=False, repr=False)
+    is_signed: bool = field(init=False, repr=False)
+    is_complex: bool = field(init=False, repr=False)
+    #: Floating or complex: the dtypes autograd tracks (PyTorch's ``isDifferentiableType``).
+    is_differentiable: bool = field(init=False, repr=False)
 
-    @property
-    def is_bool(self) -> bool:
-        return self.category == BOOL
-
-    @property
-    def is_integer(self) -> bool:
-        return self.category == INTEGER
-
-    @property
-    def is_signed(self) -> bool:
-        return self.signed
-
-    @property
-    def is_complex(self) -> bool:
-        return self.category == COMPLEX
-
-    @property
-    def is_differentiable(self) -> bool:
-        """Floating or complex: the dtypes autograd tracks (PyTorch's ``isDifferentiableType``)."""
-        return self.category >= FLOATING
+    def __post_init__(self):
+        category = self.category
+        for name, value in (
+            ("is_floating_point", category == FLOATING),
+            ("is_bool", category == BOOL),
+            ("is_integer", category == INTEGER),
+            ("is_signed", self.signed),
+            ("is_complex", category == COMPLEX),
+            ("is_differentiable", category >= FLOATING),
+        ):
+            object.__setattr__(self, name, value)
 
     def __repr__(self) -> str:
         return f"graphc.{self.name}"

@@ -39,6 +39,7 @@ except (ImportError, AttributeError):  # pragma: no cover - other numpy versions
     _EXTOBJ = _IGNORE = None
 
 _ndarray = np.ndarray
+empty = np.empty
 
 
 def _elementwise(op, shape, dtype):
@@ -84,7 +85,7 @@ def _elementwise(op, shape, dtype):
     return kernel
 
 
-def _reduce(op, attrs, in_dtypes, in_shapes, dtype):
+def _reduce(op, attrs, in_dtypes, in_shapes, shape, dtype):
     """The combining ufunc's ``reduce`` when that is the row's reduction, else None."""
     spec = op.reduce
     (in_dtype,) = in_dtypes
@@ -100,6 +101,17 @@ def _reduce(op, attrs, in_dtypes, in_shapes, dtype):
     acc = kwargs.get("dtype")
     want = dtype.numpy_dtype
     set_, reset, ignore = _EXTOBJ.set, _EXTOBJ.reset, _IGNORE
+
+    if shape == () and acc is None:  # a whole-tensor reduction: numpy would return a scalar
+
+        def kernel(arrays, attrs):
+            token = set_(ignore)
+            try:  # into a fresh 0-d array: cheaper than wrapping numpy's scalar afterwards
+                return reduce(arrays[0], axis, None, empty((), want), keepdims)
+            finally:
+                reset(token)
+
+        return kernel
 
     def kernel(arrays, attrs):
         token = set_(ignore)
@@ -142,7 +154,7 @@ def eager_kernel(op, attrs: dict, in_shapes, in_dtypes, shape, dtype):
         if op.kind == ops_table.ELEMENTWISE and op.numpy is not None and not checks_divisor:
             kernel = _elementwise(op, shape, dtype)
         elif op.kind == ops_table.REDUCE:
-            kernel = _reduce(op, attrs, in_dtypes, in_shapes, dtype)
+            kernel = _reduce(op, attrs, in_dtypes, in_shapes, shape, dtype)
     if kernel is None:
 
         def kernel(arrays, attrs):

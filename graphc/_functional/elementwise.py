@@ -35,7 +35,8 @@ def _unary(name: str, float_only: bool):
         x = _tensor_arg(input, name)
         if float_only:
             x = _float_of(x)
-        return _write_out(out, apply(name, [x]))
+        result = apply(name, [x])
+        return result if out is None else _write_out(out, result)
 
     fn.__name__ = name
     fn.__doc__ = f"Elementwise ``{name}``; the IR primitive of the same name."
@@ -72,6 +73,14 @@ def _zero_divisor(other, dtype, op: str) -> None:
 
 def _binary_row(name: str, promote: str):
     checks_divisor = OPS[name].extra.get("divisor") == 1
+    if not checks_divisor and promote != "float":  # most rows: promote, run, honour out=
+
+        def fn(input, other, *, out=None):
+            (a, b), _ = _promote(input, other)
+            result = apply(name, [a, b])
+            return result if out is None else _write_out(out, result)
+
+        return fn
 
     def fn(input, other, *, out=None):
         (a, b), dtype = _promote(input, other)
@@ -154,7 +163,8 @@ def logical_not(input, *, out=None):
 
 def _binary(name: str, a, b, out=None):
     (a, b), _ = _promote(a, b)
-    return _write_out(out, apply(name, [a, b]))
+    result = apply(name, [a, b])
+    return result if out is None else _write_out(out, result)
 
 
 def add(input, other, *, alpha=1, out=None):

@@ -103,7 +103,8 @@ def _basic_getitem(x: Tensor, key):
     path then handles or reports."""
     if key.__class__ is not tuple:
         key = (key,)
-    shape = x._data.shape if x._data is not None else tuple(x.shape)
+    data = x._data
+    shape = data.shape if data is not None else tuple(x.shape)
     ndim = len(shape)
     consumed = 0
     ellipsis = None
@@ -123,7 +124,6 @@ def _basic_getitem(x: Tensor, key):
         key = key[:ellipsis] + (_FULL,) * (ndim - consumed) + key[ellipsis + 1 :]
     starts, stops, steps, mid_shape = [], [], [], []
     name = None
-    trivial = True
     dim = 0
     for k in key:
         if k is None:
@@ -131,6 +131,7 @@ def _basic_getitem(x: Tensor, key):
             name = "UnsqueezeBackward0"
             continue
         size = shape[dim]
+        dim += 1
         if k.__class__ is int:
             if not -size <= k < size:
                 return None
@@ -138,8 +139,12 @@ def _basic_getitem(x: Tensor, key):
             starts.append(k)
             stops.append(k + 1)
             steps.append(1)
-            trivial = False
             name = "SelectBackward0"
+        elif k == _FULL:
+            starts.append(0)
+            stops.append(size)
+            steps.append(1)
+            mid_shape.append(size)
         else:
             if k.step is not None and k.step <= 0:
                 return None
@@ -150,26 +155,27 @@ def _basic_getitem(x: Tensor, key):
             stops.append(stop)
             steps.append(step)
             mid_shape.append((stop - start + step - 1) // step)
-            if start != 0 or stop != size or step != 1:
-                trivial = False
-            if k != _FULL:
-                name = "SliceBackward0"
-        dim += 1
-    for size in shape[dim:]:
-        starts.append(0)
-        stops.append(size)
-        steps.append(1)
-        mid_shape.append(size)
+            name = "SliceBackward0"
+    if dim < ndim:
+        rest = shape[dim:]
+        starts += [0] * len(rest)
+        stops += rest
+        steps += [1] * len(rest)
+        mid_shape += rest
     y = x
-    if not trivial:
-        y = apply("slice", [y], starts=tuple(starts), stops=tuple(stops), steps=tuple(steps))
+    starts, stops = tuple(starts), tuple(stops)
+    if starts != _ZEROS[: len(starts)] or stops != shape or steps.count(1) != len(steps):
+        y = apply("slice", [y], starts=starts, stops=stops, steps=tuple(steps))
     mid_shape = tuple(mid_shape)
-    if y is x or mid_shape != y.shape:  # x[...] and x[:] are views too, not x
-        y = apply("reshape", [y], shape=mid_shape)
+    if y is x or mid_shape != (y._data.shape if y._data is not None else tuple(y.shape)):
+        y = apply("reshape", [y], shape=mid_shape)  # x[...] and x[:] are views too, not x
     if name is None or y._grad_fn is None:
         return y
     with composite(name, x) as c:
         return c.result(y)
+
+
+_ZEROS = (0,) * 64
 
 
 _FULL = slice(None)
