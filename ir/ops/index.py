@@ -7,8 +7,10 @@ import functools
 
 import numpy as np
 
+from .. import dtypes as dt
 from ..errors import DTypeError, ShapeError
 from .core import INDEX, OpDef, check_axes, fmt_shape, register
+from .grad import V, where
 
 # ----------------------------------------------------------------------------
 # rules
@@ -153,7 +155,17 @@ def _np_index_copy(arrays, attrs, shape, dtype):
 def _gather_grad(n, g):
     if not n.needs(0):
         return [None, None]
-    return [n.zeros(0, g.dtype).op("scatter_add", n[1], g, axis=n.attrs["axis"]), None]
+    axis = n.attrs["axis"]
+    x_shape, idx_shape = n.in_shapes[0], n.in_shapes[1]
+    if x_shape and idx_shape[axis] == 1 and all(i == s for d, (i, s) in enumerate(zip(idx_shape, x_shape)) if d != axis):
+        # One index per line (cross-entropy's pick of the target's log-probability): the
+        # gradient is a one-hot select, elementwise, so it fuses with the softmax backward that
+        # consumes it, where a scatter into zeros is two kernels of its own (and atomics on a GPU).
+        ramp_shape = [1] * len(x_shape)
+        ramp_shape[axis] = x_shape[axis]
+        ramp = V(g.b, g.b.op("iota", [], shape=tuple(ramp_shape), dtype=dt.int64, axis=axis))
+        return [where(ramp.eq(n[1].cast(dt.int64)), g, 0), None]
+    return [n.zeros(0, g.dtype).op("scatter_add", n[1], g, axis=axis), None]
 
 
 def _scatter_add_grad(n, g):

@@ -153,9 +153,10 @@ def nll_loss(
             else:
                 w = _F._to(valid, x._dtype)
         picked = _F.squeeze(apply("gather", [x, _F.unsqueeze(safe, 1)], axis=1), 1)
-        loss = _F.neg(picked if w is None else _F.mul(picked, w))
-        if w is not None:  # an ignored row adds 0 whatever it holds (-inf * 0 would be NaN)
-            loss = _F.where(valid, loss, _scalar_like(0, loss))
+        if w is None:
+            loss = _F.neg(picked)
+        else:  # an ignored row adds 0 whatever it holds (-inf * 0 would be NaN)
+            loss = _F.where(valid, _F.neg(picked if weight is None else _F.mul(picked, w)), _scalar_like(0, picked))
         if reduction == "mean":
             out = _F.div(_F.sum(loss), float(target.numel())) if w is None else _by_total_weight(_F.sum(loss), _F.sum(w))
         elif reduction == "sum":

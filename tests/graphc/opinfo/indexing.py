@@ -174,6 +174,10 @@ def gather_samples(rng, dtype):
         S(A(3, 4), 0, _idx(rng, 3, (2, 4)), desc="dim 0"),
         S(A(3, 4), -1, _idx(rng, 4, (2, 5)), desc="dim -1, repeats, smaller rows"),
         S(A(2, 3, 2), 1, _idx(rng, 3, (2, 2, 2)), desc="3d"),
+        # one index per line along dim and the input's other sizes: the gradient is a one-hot select
+        S(A(5, 4), 1, _idx(rng, 4, (5, 1)), desc="one per row (one-hot gradient)"),
+        S(A(3, 4, 2), 0, _idx(rng, 3, (1, 4, 2)), desc="one per line, 3d dim 0 (one-hot gradient)"),
+        S(A(3, 4), 1, _idx(rng, 4, (2, 1)), desc="one per row, fewer rows (scatter gradient)"),
         S(A(3, 4), 1, _idx(rng, 4, (3, 0)), desc="empty index"),
         S(NC(A(3, 4), "T"), 0, _idx(rng, 3, (2, 4)), desc="transposed"),
     ]
