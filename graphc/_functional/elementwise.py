@@ -23,7 +23,7 @@ from ir.ops import ELEMENTWISE, OPS
 from .._dispatch import apply, composite
 from .._inplace import _inplace_result
 from .._tensor import Tensor
-from ._common import Number, _float_of, _promote, _tensor_arg, _to, _write_out
+from ._common import Number, _back, _float_of, _in_float32, _promote, _tensor_arg, _to, _write_out
 
 __all__ = [
     "round", "relu", "log10", "square", "logical_not", "add", "sub", "subtract", "rsub", "div", "divide", "true_divide", "fmod", "pow", "float_power", "fmax", "fmin", "logical_and", "logical_or", "logical_xor", "type_as",
@@ -55,9 +55,10 @@ def round(input, *, decimals=0, out=None):
     if not x._dtype.is_floating_point:
         raise DTypeError(f"round(decimals={decimals}): not implemented for integer dtype {x._dtype}")
     scale = 10.0 ** builtins.abs(decimals)
+    x, half = _in_float32(x)  # (a half tensor in float32, rounded once at the end, as PyTorch)
     if decimals > 0:
-        return _write_out(out, div(_round(mul(x, scale)), scale))
-    return _write_out(out, mul(_round(div(x, scale)), scale))
+        return _write_out(out, _back(div(_round(mul(x, scale)), scale), half))
+    return _write_out(out, _back(mul(_round(div(x, scale)), scale), half))
 
 
 # ----------------------------------------------------------------------------
@@ -71,24 +72,68 @@ def _zero_divisor(other, dtype, op: str) -> None:
         raise IntegerDivisionError(f"{op}: integer division by zero (ZeroDivisionError)")
 
 
+_HALF = (dt.float16, dt.bfloat16)
+
+
+def _scaled_half(name: str, input, other, rounding_mode=None):
+    """``input * other`` or ``input / other`` (any rounding mode) for a half-precision tensor and
+    a number (or a 0-d tensor of another float dtype), as PyTorch's CPU kernels compute it: in
+    float32, with the number unrounded, then rounded once to the half dtype. Rounding the number
+    to half first (numpy's way) makes ``x * 0.1`` an ``x * 0.09998``, a last-bit difference in
+    about a third of the elements. (PyTorch's add, sub, comparisons and pow do round the number
+    to half first: they keep the general path.) None when the operands are anything else."""
+    if name == "mul" and not isinstance(input, Tensor):
+        input, other = other, input  # 0.1 * x is x * 0.1
+    if not isinstance(input, Tensor) or input._dtype not in _HALF:
+        return None
+    if other.__class__ in _NUMBER_TYPES:
+        scale = other
+    elif (isinstance(other, Tensor) and other.ndim == 0
+          and other._dtype.is_floating_point and other._dtype is not input._dtype):
+        scale = _to(other, dt.float32)
+    else:
+        return None
+    wide = _to(input, dt.float32)
+    grad_name = "MulBackward0" if name == "mul" else "DivBackward0" if rounding_mode is None else "DivBackward2"
+    with composite(grad_name, input, other) as c:
+        if name == "mul" or rounding_mode is None:
+            result = apply(name, list(_promote(wide, scale)[0]))
+        else:
+            result = div(wide, scale, rounding_mode=rounding_mode)
+        return c.result(_to(result, input._dtype))
+
+
+_NUMBER_TYPES = frozenset((int, float))  # (bool keeps the general path: True and 1.0 are exact)
+
+
+# Rows PyTorch's CPU kernels compute in float32 for a half tensor and a number (_scaled_half):
+# row -> (the operation, its rounding mode)
+_HALF_SCALED = {"mul": ("mul", None), "floor_divide": ("div", "floor")}
+
+
 def _binary_row(name: str, promote: str):
     checks_divisor = OPS[name].extra.get("divisor") == 1
-    if not checks_divisor and promote != "float":  # most rows: promote, run, honour out=
-
-        def fn(input, other, *, out=None):
-            (a, b), _ = _promote(input, other)
-            result = apply(name, [a, b])
-            return result if out is None else _write_out(out, result)
-
-        return fn
+    scaled = _HALF_SCALED.get(name)
 
     def fn(input, other, *, out=None):
         (a, b), dtype = _promote(input, other)
+        if scaled is not None and dtype in _HALF:
+            result = _scaled_half(scaled[0], input, other, scaled[1])
+            if result is not None:
+                return result if out is None else _write_out(out, result)
         if checks_divisor:
             _zero_divisor(other, dtype, name)
         if promote == "float" and not dtype.is_differentiable:
             a, b = _to(a, dt.default_float()), _to(b, dt.default_float())
-        return _write_out(out, apply(name, [a, b]))
+        result = apply(name, [a, b])
+        return result if out is None else _write_out(out, result)
+
+    if scaled is None and not checks_divisor and promote != "float":  # most rows: promote, run, out=
+
+        def fn(input, other, *, out=None):  # noqa: F811 - the same without the checks that cannot apply
+            (a, b), _ = _promote(input, other)
+            result = apply(name, [a, b])
+            return result if out is None else _write_out(out, result)
 
     return fn
 
@@ -198,10 +243,16 @@ def rsub(input, other, *, alpha=1):
 def div(input, other, *, rounding_mode=None, out=None):
     """True division (integers give floats), or 'trunc' / 'floor' rounding."""
     if rounding_mode is None:
+        result = _scaled_half("div", input, other)
+        if result is not None:
+            return _write_out(out, result)
         (a, b), dtype = _promote(input, other)
         if not dtype.is_differentiable:
             a, b = _to(a, dt.default_float()), _to(b, dt.default_float())
         return _write_out(out, apply("div", [a, b]))
+    result = _scaled_half("div", input, other, rounding_mode) if rounding_mode in ("floor", "trunc") else None
+    if result is not None:
+        return _write_out(out, result)
     if rounding_mode == "floor":
         with composite("DivBackward2", input, other) as c:
             return _write_out(out, c.result(floor_divide(input, other)))

@@ -380,3 +380,120 @@ def test_median_of_everything_shares_a_tie_gradient_as_pytorch():
     assert x.nanmedian().item() == 0.0
     x.nanmedian().backward()
     np.testing.assert_allclose(x.grad.numpy(), [0.5, 0.5, 0, 0])
+
+
+def _to_bfloat16(a32: np.ndarray) -> np.ndarray:
+    """float32 values rounded to bfloat16's 8-bit mantissa (ties to even), kept as float32."""
+    bits = a32.astype(np.float32).view(np.uint32).astype(np.uint64)
+    rounded = (bits + 0x7FFF + ((bits >> 16) & 1)) & 0xFFFF0000
+    return rounded.astype(np.uint32).view(np.float32)
+
+
+_HALF_X = (np.random.default_rng(11).standard_normal(4000) * 3).astype(np.float16)
+
+
+@pytest.mark.parametrize("compiled", [False, True], ids=["eager", "compiled"])
+@pytest.mark.parametrize("scale", [0.1, 3001, 1 / 3, -2.5])
+def test_half_tensor_times_or_over_a_number_is_computed_in_float32(scale, compiled):
+    """PyTorch's CPU mul and div of a half tensor by a number run in float32 with the number
+    unrounded, and round once; rounding 0.1 to float16 first (0.09998) changed the last bit of
+    a third of the products. add and sub do round the number to half first, in PyTorch too."""
+    x32, s32 = _HALF_X.astype(np.float32), np.float32(scale)
+    wants = {
+        "mul": (x32 * s32).astype(np.float16),
+        "rmul": (s32 * x32).astype(np.float16),
+        "div": (x32 / s32).astype(np.float16),
+        "trunc": np.trunc(x32 / s32).astype(np.float16),
+        "floor": np.floor_divide(x32, s32).astype(np.float16),
+        "add": _HALF_X + np.float16(scale),
+        "sub": _HALF_X - np.float16(scale),
+    }
+    fns = {
+        "mul": lambda x: x * scale,
+        "rmul": lambda x: scale * x,
+        "div": lambda x: x / scale,
+        "trunc": lambda x: graphc.div(x, scale, rounding_mode="trunc"),
+        "floor": lambda x: x // scale,
+        "add": lambda x: x + scale,
+        "sub": lambda x: x - scale,
+    }
+    x = graphc.from_numpy(_HALF_X.copy())
+    for name, fn in fns.items():
+        got = (graphc.compile(fn, warmup=False) if compiled else fn)(x)
+        assert got.dtype is graphc.float16, name
+        np.testing.assert_array_equal(got.numpy(), wants[name], err_msg=name)
+
+
+def test_half_scaling_in_place_by_a_0d_tensor_and_its_gradient():
+    """x.mul_(0.1), x / 0-d float64 tensor and bfloat16 follow the same float32 rule; the
+    gradient of x * 0.1 is g * 0.1 computed the same way (MulBackward0)."""
+    x32 = _HALF_X.astype(np.float32)
+    y = graphc.from_numpy(_HALF_X.copy()).mul_(0.1)
+    np.testing.assert_array_equal(y.numpy(), (x32 * np.float32(0.1)).astype(np.float16))
+    z = graphc.from_numpy(_HALF_X.copy()) / graphc.tensor(0.3, dtype=graphc.float64)
+    np.testing.assert_array_equal(z.numpy(), (x32 / np.float32(0.3)).astype(np.float16))
+    b = graphc.from_numpy(x32).to(graphc.bfloat16) * 0.1
+    np.testing.assert_array_equal(b.float().numpy(), _to_bfloat16(_to_bfloat16(x32) * np.float32(0.1)))
+    x = graphc.from_numpy(_HALF_X[:64].copy()).requires_grad_()
+    y = x * 0.1
+    assert y.grad_fn.name() == "MulBackward0"
+    g = (np.random.default_rng(2).standard_normal(64) * 10).astype(np.float16)
+    y.backward(graphc.from_numpy(g))
+    np.testing.assert_array_equal(x.grad.numpy(), (g.astype(np.float32) * np.float32(0.1)).astype(np.float16))
+
+
+@pytest.mark.parametrize("np_dtype", [np.float16, np.float32, np.float64])
+def test_a_number_over_a_tensor_is_its_reciprocal_times_the_number(np_dtype):
+    """PyTorch's ``s / x`` is ``reciprocal(x) * s``, not a division: the two differ in the last
+    bit for about a quarter of the elements, in every float dtype."""
+    x = (np.random.default_rng(5).standard_normal(4000) * 3).astype(np_dtype)
+    wide = np.float32 if np_dtype is np.float16 else np_dtype
+    for s in (0.1, 3, -2.5, 1):
+        with np.errstate(over="ignore", divide="ignore"):  # 3 / 1e-5 is inf in float16
+            want = ((np_dtype(1) / x).astype(wide) * wide(s)).astype(np_dtype)
+        got = (s / graphc.from_numpy(x)).numpy()
+        np.testing.assert_array_equal(got, want, err_msg=f"{s} / x")
+    t = graphc.tensor([2.0, -4.0], dtype=graphc.float64, requires_grad=True)
+    (0.1 / t).sum().backward()
+    np.testing.assert_allclose(t.grad.numpy(), [-0.1 / 4, -0.1 / 16], rtol=1e-15)
+    assert (1 / graphc.tensor([1, 2, 4])).dtype is graphc.float32
+
+
+@pytest.mark.parametrize("dtype", [graphc.float16, graphc.bfloat16])
+def test_half_batch_and_instance_norm_statistics_are_float32(dtype):
+    """A float16 batch of values near 300 has a variance past float16's range: batch_norm's
+    output was 26x off and its running variance inf. PyTorch computes the statistics (and
+    the output) in float32 and rounds the output once. Against float64 numpy."""
+    import graphc.nn.functional as F
+
+    rng = np.random.default_rng(3)
+    xs = rng.standard_normal((4, 3, 5, 5)) * 300 + 150
+    x = graphc.tensor(xs, dtype=dtype).double().numpy()  # the values the half tensor holds
+    w, b = rng.standard_normal(3), rng.standard_normal(3)
+    per_channel = (1, 3, 1, 1)
+
+    def run(fn, axes):
+        rm, rv = graphc.zeros(3), graphc.ones(3)
+        got = fn(graphc.tensor(xs, dtype=dtype), rm, rv, graphc.tensor(w, dtype=graphc.float32),
+                 graphc.tensor(b, dtype=graphc.float32))
+        assert got.dtype is dtype
+        mu, var = x.mean(axes, keepdims=True), x.var(axes, keepdims=True)
+        want = (x - mu) / np.sqrt(var + 1e-5) * w.reshape(per_channel) + b.reshape(per_channel)
+        np.testing.assert_allclose(got.double().numpy(), want, rtol=1e-2, atol=2e-2)
+        return rm.numpy(), rv.numpy()
+
+    rm, rv = run(lambda *a: F.batch_norm(*a, training=True), (0, 2, 3))
+    np.testing.assert_allclose(rm, 0.1 * x.mean((0, 2, 3)), rtol=1e-5)
+    np.testing.assert_allclose(rv, 0.9 + 0.1 * x.var((0, 2, 3), ddof=1), rtol=1e-5)
+    run(lambda *a: F.instance_norm(*a, use_input_stats=True), (2, 3))
+
+
+@pytest.mark.parametrize("decimals", [1, 2, 3, -1])
+def test_half_round_to_decimals_is_computed_in_float32(decimals):
+    """PyTorch rounds a half tensor to decimals as round(x * 10**d) / 10**d in float32, rounded
+    once (in float16 the scaled value's own rounding moved a sixth of the results)."""
+    xs = (np.random.default_rng(4).standard_normal(4000) * 30).astype(np.float16)
+    x32, s = xs.astype(np.float32), np.float32(10.0 ** abs(decimals))
+    want = (np.round(x32 * s) / s if decimals > 0 else np.round(x32 / s) * s).astype(np.float16)
+    got = graphc.round(graphc.from_numpy(xs), decimals=decimals).numpy()
+    np.testing.assert_array_equal(got, want)

@@ -99,6 +99,7 @@ def batch_norm(
     axes = (0,) + tuple(range(2, x.ndim))
     shape = (1, c) + (1,) * (x.ndim - 2)
     with composite("NativeBatchNormBackward0", input, weight, bias) as cmp:
+        x, half = _in_float32(x)  # (half precision normalizes in float32, as PyTorch)
         if training:
             count = x.numel() // c if c else 0
             if count <= 1:
@@ -122,7 +123,7 @@ def batch_norm(
             y = _by_running_stats(
                 x, running_mean, running_var, eps, shape, "batch_norm: running_mean and running_var are required in eval mode"
             )
-        return cmp.result(_affine(y, weight, bias, shape))
+        return cmp.result(_back(_affine(y, weight, bias, shape), half))
 
 
 def normalize(input, p: float = 2.0, dim: int = 1, eps: float = 1e-12, out=None):

@@ -60,6 +60,7 @@ def instance_norm(
     shape = (1, c) + (1,) * (x.ndim - 2)
     count = int(np.prod(x.shape[2:]))
     with composite("NativeBatchNormBackward0", input, weight, bias) as cmp:
+        x, half = _in_float32(x)  # (half precision normalizes in float32, as PyTorch)
         if use_input_stats:
             if count <= 1:
                 raise ValueError(
@@ -81,7 +82,7 @@ def instance_norm(
                 x, running_mean, running_var, eps, shape,
                 "Expected running_mean and running_var to be defined when use_input_stats is false",
             )
-        return cmp.result(_affine(y, weight, bias, shape))
+        return cmp.result(_back(_affine(y, weight, bias, shape), half))
 
 
 def local_response_norm(input, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0):
