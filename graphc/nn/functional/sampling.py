@@ -6,7 +6,9 @@
 ``index_select`` of the 1, 2 or 4 source taps of every output position
 (shape-only constants computed here with PyTorch's coordinate rules) times
 their weights, so its gradient is ``index_add`` and it compiles and fuses like
-any other composite. ``grid_sample`` reads data-dependent positions: the
+any other composite; antialiased resampling has as many taps as the filter's
+footprint covers, or (past 16) one product with the dim's weight matrix.
+``grid_sample`` reads data-dependent positions: the
 corner indices come from ``floor`` of the grid and the taps are ``gather``\\ s
 of the flattened input, weighted by differentiable functions of the grid.
 """
@@ -117,6 +119,57 @@ def _taps(mode: str, in_size: int, out_size: int, align_corners: bool, scale):
     return [(np.clip(i0 + k - 1, 0, in_size - 1), ws[k]) for k in range(4)]
 
 
+def _antialias_weights(mode: str, in_size: int, out_size: int, align_corners: bool, scale) -> np.ndarray:
+    """The (out_size, in_size) matrix of antialiased resampling along one dim (PIL's filter, as
+    PyTorch's ``antialias=True``): output ``o`` averages the inputs within ``support`` of its
+    centre ``scale * (o + 0.5)`` with a triangle (bilinear) or Keys cubic with a = -0.5
+    (bicubic) kernel, widened by the scale when downsampling, each row normalized to sum 1."""
+    sc = _scale(in_size, out_size, align_corners, scale)
+    half_width = 1.0 if mode == "bilinear" else 2.0
+    support = half_width * sc if sc >= 1.0 else half_width
+    inv = 1.0 / sc if sc >= 1.0 else 1.0
+    w = np.zeros((out_size, in_size))
+    for o in range(out_size):
+        centre = sc * (o + 0.5)
+        lo = max(int(centre - support + 0.5), 0)  # int() truncates toward zero, as C's cast
+        hi = min(int(centre + support + 0.5), in_size)
+        d = np.abs((np.arange(lo, hi) - centre + 0.5) * inv)
+        if mode == "bilinear":
+            k = np.where(d < 1.0, 1.0 - d, 0.0)
+        else:
+            a = -0.5
+            k = np.where(d < 1.0, ((a + 2) * d - (a + 3)) * d * d + 1,
+                         np.where(d < 2.0, (((d - 5) * d + 8) * d - 4) * a, 0.0))
+        total = k.sum()
+        w[o, lo:hi] = k / total if total != 0 else k
+    return w
+
+
+_DENSE_TAPS = 16  # past this many taps per output, one product with the weight matrix
+
+
+def _antialias_dim(x: Tensor, axis: int, weights: np.ndarray) -> Tensor:
+    """``x`` resampled along ``axis`` by ``weights`` (out, in): as taps (few inputs per output,
+    the work proportional to the input), or as one product when a strong downscale needs many."""
+    nonzero = weights != 0
+    lo = np.where(nonzero.any(1), nonzero.argmax(1), 0)
+    used = nonzero.any(1)
+    ends = nonzero.shape[1] - nonzero[:, ::-1].argmax(1)  # one past each row's last nonzero weight
+    width = int((ends - lo)[used].max()) if used.any() else 1
+    out_size, in_size = weights.shape
+    if width > _DENSE_TAPS and out_size * in_size <= 1 << 22:
+        w = constant(weights.astype(x._dtype.numpy_dtype), x._dtype, x._device)
+        if axis == x.ndim - 1:
+            return _F.matmul(x, _F.transpose(w, 0, 1))
+        return _F.matmul(w, x)  # (out, in) @ (..., in, last): the product broadcasts over the rest
+    rows = np.arange(out_size)
+    taps = []
+    for k in range(width):
+        idx = np.minimum(lo + k, in_size - 1)
+        taps.append((idx, np.where(lo + k < in_size, weights[rows, idx], 0.0)))
+    return _resample_dim(x, axis, taps)
+
+
 def _resample_dim(x: Tensor, axis: int, taps) -> Tensor:
     out = None
     n = len(taps[0][0])
@@ -145,7 +198,9 @@ def interpolate(
     ``'bilinear'``/``'bicubic'`` (4-d), ``'trilinear'`` (5-d) or ``'area'``
     (adaptive average pooling). Give ``size`` or ``scale_factor``; with a scale
     factor and no ``recompute_scale_factor`` the coordinate map uses the scale
-    itself, as PyTorch does.
+    itself, as PyTorch does. ``antialias=True`` (bilinear and bicubic) filters
+    as PIL does when downsampling: each output averages every input under its
+    footprint, not only the 2 or 4 nearest.
     """
     x = _arg(input, "interpolate")
     if mode not in _MODES:
@@ -170,8 +225,6 @@ def interpolate(
         align_corners = False
     if antialias and not (mode in ("bilinear", "bicubic") and nsp == 2):
         raise ValueError("Anti-alias option is restricted to bilinear and bicubic modes and requires a 4-D tensor as input")
-    if antialias:
-        raise NotImplementedError("interpolate(antialias=True) is not implemented")
     if recompute_scale_factor and size is not None:
         raise ValueError("recompute_scale_factor is not meaningful with an explicit size.")
     if not x._dtype.is_floating_point and mode != "nearest" and mode != "nearest-exact":
@@ -188,6 +241,12 @@ def interpolate(
         "bicubic": "UpsampleBicubic2DBackward0",
         "trilinear": "UpsampleTrilinear3DBackward0",
     }[mode]
+    if antialias:
+        with composite(f"Upsample{mode.capitalize()}2DAaBackward0", input) as cmp:
+            y = x
+            for i in range(nsp):
+                y = _antialias_dim(y, 2 + i, _antialias_weights(mode, x.shape[2 + i], out[i], align_corners, scales[i]))
+            return cmp.result(y)
     with composite(grad_name, input) as cmp:
         y = x
         for i in range(nsp):

@@ -43,6 +43,14 @@ def test_interpolate(mode):
     assert_same(lambda a: F.interpolate(a, size=(7, 6), mode=mode, **kw), x)
 
 
+@pytest.mark.parametrize("mode", ["bilinear", "bicubic"])
+def test_interpolate_antialias(mode):
+    """Taps along one dim, the weight-matrix product along the other (40 -> 2 is past 16 taps)."""
+    graphc.manual_seed(1)
+    x = graphc.randn(1, 2, 9, 40)
+    assert_same(lambda a: F.interpolate(a, size=(4, 2), mode=mode, antialias=True), x)
+
+
 def test_grid_sample_and_adaptive_pool_indices():
     graphc.manual_seed(2)
     x = graphc.randn(1, 2, 4, 5)

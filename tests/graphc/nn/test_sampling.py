@@ -103,6 +103,76 @@ def test_interpolate_errors_and_aliases():
     close(nn.UpsamplingBilinear2d(scale_factor=2)(x), y)
 
 
+def np_antialias(x, out, mode, align_corners, scales):
+    """PIL's antialiased resize (what PyTorch's antialias=True computes), point by point: each
+    output pixel averages the inputs within the filter's support around its centre, the filter
+    widened by the scale when downsampling, each dim's weights normalized to sum 1."""
+    half_width = 1.0 if mode == "bilinear" else 2.0
+
+    def kernel(d):
+        d = abs(d)
+        if mode == "bilinear":
+            return max(0.0, 1.0 - d)
+        a = -0.5
+        return ((a + 2) * d - (a + 3)) * d * d + 1 if d < 1 else (((d - 5) * d + 8) * d - 4) * a if d < 2 else 0.0
+
+    def weights(o, in_size, out_size, scale):
+        if align_corners:
+            s = (in_size - 1) / (out_size - 1) if out_size > 1 else 0.0
+        else:
+            s = 1.0 / scale if scale else in_size / out_size
+        support, stretch = (half_width * s, s) if s >= 1 else (half_width, 1.0)
+        centre = s * (o + 0.5)
+        lo, hi = max(int(centre - support + 0.5), 0), min(int(centre + support + 0.5), in_size)
+        w = {i: kernel((i - centre + 0.5) / stretch) for i in range(lo, hi)}
+        total = sum(w.values())
+        return {i: v / total for i, v in w.items()} if total else w
+
+    n, c, h, w_ = x.shape
+    res = np.zeros((n, c) + tuple(out))
+    for oy in range(out[0]):
+        wy = weights(oy, h, out[0], scales[0] if scales else None)
+        for ox in range(out[1]):
+            wx = weights(ox, w_, out[1], scales[1] if scales else None)
+            for iy, a in wy.items():
+                for ix, b in wx.items():
+                    res[:, :, oy, ox] += a * b * x[:, :, iy, ix]
+    return res
+
+
+@pytest.mark.parametrize("mode", ["bilinear", "bicubic"])
+@pytest.mark.parametrize("align_corners", [False, True])
+@pytest.mark.parametrize("size,out", [((32, 20), (7, 9)), ((6, 5), (13, 11)), ((120, 8), (5, 8)), ((9, 12), (9, 1))],
+                         ids=["down", "up", "strong-down-dense", "to-width-1"])
+def test_interpolate_antialias(mode, align_corners, size, out):
+    """antialias=True (bilinear/bicubic, 4-d): the values against PIL's filter written out point
+    by point, gradients by finite differences, compiled = eager. A strong downscale (120 -> 5:
+    ~50 taps per output) takes the weight-matrix product, the others taps. (For an output one
+    pixel wide, PyTorch 2.13's CPU kernel repeats the first output row; graphc does not.)"""
+    x = t64(RNG, 2, 2, *size, requires_grad=True)
+    got = F.interpolate(x, size=out, mode=mode, align_corners=align_corners, antialias=True)
+    assert got.grad_fn.name() == f"Upsample{mode.capitalize()}2DAaBackward0"
+    close(got, np_antialias(x.detach().numpy(), out, mode, align_corners, None), atol=1e-12, rtol=1e-10)
+    small = t64(RNG, 1, 1, *[min(s, 13) for s in size], requires_grad=True)
+    check_grad(lambda v: F.interpolate(v, size=(4, 3), mode=mode, align_corners=align_corners, antialias=True), small)
+    compiled_matches(lambda v: F.interpolate(v, size=out, mode=mode, align_corners=align_corners, antialias=True), x)
+
+
+def test_interpolate_antialias_scale_factor_and_float32():
+    x = t64(RNG, 1, 3, 20, 30)
+    for sf in (0.3, 2.5):
+        out = (int(20 * sf), int(30 * sf))
+        close(F.interpolate(x, scale_factor=sf, mode="bilinear", antialias=True),
+              np_antialias(x.numpy(), out, "bilinear", False, (sf, sf)), atol=1e-12, rtol=1e-10)
+        close(F.interpolate(x, scale_factor=sf, mode="bicubic", antialias=True, recompute_scale_factor=True),
+              np_antialias(x.numpy(), out, "bicubic", False, None), atol=1e-12, rtol=1e-10)
+    y = F.interpolate(x.float(), size=(7, 9), mode="bicubic", antialias=True)
+    assert y.dtype is graphc.float32
+    close(y, np_antialias(x.numpy(), (7, 9), "bicubic", False, None), atol=1e-6, rtol=1e-6)
+    with pytest.raises(ValueError, match="Anti-alias option is restricted"):
+        F.interpolate(x, size=(4, 4), mode="nearest", antialias=True)
+
+
 def np_grid_sample(x, grid, mode, padding_mode, align_corners):
     n, c, h, w = x.shape
     _, oh, ow, _ = grid.shape
