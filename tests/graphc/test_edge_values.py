@@ -497,3 +497,21 @@ def test_half_round_to_decimals_is_computed_in_float32(decimals):
     want = (np.round(x32 * s) / s if decimals > 0 else np.round(x32 / s) * s).astype(np.float16)
     got = graphc.round(graphc.from_numpy(xs), decimals=decimals).numpy()
     np.testing.assert_array_equal(got, want)
+
+
+def test_cosine_similarity_normalizes_each_input_first():
+    """PyTorch divides each input by its (eps-clamped) norm and then takes the dot product:
+    vectors whose squares overflow give 0 (each unit vector is x / inf), not inf / inf = NaN;
+    a zero vector's gradient is the other unit vector over eps."""
+    import graphc.nn.functional as F
+
+    rng = np.random.default_rng(8)
+    a, b = rng.standard_normal((50, 16)), rng.standard_normal((1, 16))
+    want = (a / np.linalg.norm(a, axis=1, keepdims=True)) @ (b / np.linalg.norm(b, axis=1, keepdims=True)).T
+    got = F.cosine_similarity(graphc.tensor(a), graphc.tensor(b), dim=1)
+    np.testing.assert_allclose(got.numpy(), want[:, 0], rtol=1e-12)
+    huge = graphc.tensor([[1e20, 2e20, 3e20]], dtype=graphc.float32)
+    assert F.cosine_similarity(huge, huge).item() == 0.0
+    z = graphc.zeros(1, 4, dtype=graphc.float64, requires_grad=True)
+    F.cosine_similarity(z, graphc.ones(1, 4, dtype=graphc.float64)).sum().backward()
+    np.testing.assert_allclose(z.grad.numpy(), np.full((1, 4), 0.5 / 1e-8), rtol=1e-12)

@@ -136,6 +136,8 @@ def normalize(input, p: float = 2.0, dim: int = 1, eps: float = 1e-12, out=None)
 def cosine_similarity(x1, x2, dim: int = 1, eps: float = 1e-8):
     """Cosine of the angle between ``x1`` and ``x2`` along ``dim`` (after broadcasting them together)."""
     x1, x2 = _F.broadcast_tensors(x1, x2)
-    n1 = _F.clamp_min(_F.norm(x1, 2, dim, keepdim=False), eps)
-    n2 = _F.clamp_min(_F.norm(x2, 2, dim, keepdim=False), eps)
-    return _F.div(_F.sum(_F.mul(x1, x2), dim), _F.mul(n1, n2))
+    # Each normalized first, then the dot product, as PyTorch: the same rounding (dot / (n1 n2)
+    # differs in the last bit for most rows), and n1 * n2 cannot overflow.
+    u1 = _F.div(x1, _F.clamp_min(_F.norm(x1, 2, dim, keepdim=True), eps))
+    u2 = _F.div(x2, _F.clamp_min(_F.norm(x2, 2, dim, keepdim=True), eps))
+    return _F.sum(_F.mul(u1, u2), dim)
