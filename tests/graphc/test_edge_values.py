@@ -515,3 +515,34 @@ def test_cosine_similarity_normalizes_each_input_first():
     z = graphc.zeros(1, 4, dtype=graphc.float64, requires_grad=True)
     F.cosine_similarity(z, graphc.ones(1, 4, dtype=graphc.float64)).sum().backward()
     np.testing.assert_allclose(z.grad.numpy(), np.full((1, 4), 0.5 / 1e-8), rtol=1e-12)
+
+
+@pytest.mark.parametrize("compiled", [False, True], ids=["eager", "compiled"])
+def test_float32_scans_carry_their_running_value_in_double(compiled):
+    """PyTorch's CPU cumsum, cumprod and logcumsumexp of float32 carry the running value in
+    double and round each output once (a float32 running sum differed in most elements, by
+    thousands of ulps where it cancels)."""
+    rng = np.random.default_rng(9)
+    x = rng.standard_normal((20, 300)).astype(np.float32)
+    p = (rng.random((20, 60)) * 0.5 + 0.75).astype(np.float32)
+    scans = {
+        "cumsum": (lambda t: graphc.cumsum(t, 1), x, np.cumsum(x.astype(np.float64), 1)),
+        "cumprod": (lambda t: graphc.cumprod(t, 0), p, np.cumprod(p.astype(np.float64), 0)),
+        "logcumsumexp": (lambda t: graphc.logcumsumexp(t, 1), x, np.logaddexp.accumulate(x.astype(np.float64), 1)),
+    }
+    for name, (fn, v, want) in scans.items():
+        got = (graphc.compile(fn, warmup=False) if compiled else fn)(graphc.from_numpy(v))
+        np.testing.assert_array_equal(got.numpy(), want.astype(np.float32), err_msg=name)
+
+
+@pytest.mark.parametrize("np_dtype", [np.float32, np.float16])
+def test_single_precision_powers_as_pytorch_computes_them(np_dtype):
+    """x ** 3 is x * x * x, x ** -2 is 1 / (x * x), x ** -0.5 is 1 / sqrt(x) (PyTorch's special
+    cases, each product rounded); any other exponent a double-precision power rounded once."""
+    x = (np.random.default_rng(10).random(5000) * 3 + 0.1).astype(np_dtype)
+    v = x.astype(np.float32)
+    wants = {3: v * v * v, -2: 1 / (v * v), -0.5: 1 / np.sqrt(v), 2: v * v, -1: 1 / v,
+             1.5: v.astype(np.float64) ** 1.5, 4: v.astype(np.float64) ** 4}
+    for e, want in wants.items():
+        got = (graphc.from_numpy(x) ** e).numpy()
+        np.testing.assert_array_equal(got, want.astype(np_dtype), err_msg=f"x ** {e}")
