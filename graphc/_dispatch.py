@@ -28,6 +28,7 @@ from backends.numpy.eager import eager_kernel
 from ir import dtypes as dt
 from ir import ops as ops_table
 from ir.errors import DeviceError, TracingError, user_location
+from ir.ops.evaluate import round_bf16
 
 from . import _state
 from ._autograd_graph import AccumulateGrad, CompositeNode, GradNode
@@ -229,6 +230,8 @@ def constant(value, dtype: dt.DType, device=None):
     if tracer is not None:
         return tracer.constant(value, dtype)
     arr = np.asarray(value, dtype=dtype.numpy_dtype)
+    if dtype is dt.bfloat16:  # stored as float32: the value bfloat16 holds (0.1 is 0.10009766)
+        arr = round_bf16(arr)
     return Tensor._wrap(arr, dtype, device or cpu_device())
 
 

@@ -20,9 +20,11 @@ from typing import Iterable
 import networkx as nx
 import numpy as np
 
+from . import dtypes as dt
 from . import ops as ops_table
 from .dtypes import DType
 from .ops.core import is_broadcast_view, is_scalar_constant, scalar_value  # noqa: F401  (graph queries)
+from .ops.evaluate import round_bf16
 from .printer import format_attrs, format_graph, format_node
 
 
@@ -135,6 +137,8 @@ class Graph:
 
     def add_constant(self, value, dtype: DType) -> Node:
         value = np.asarray(value, dtype=dtype.numpy_dtype)
+        if dtype is dt.bfloat16:  # stored as float32: the value bfloat16 holds, as every result
+            value = round_bf16(value)
         return self.add("constant", shape=tuple(value.shape), dtype=dtype, value=value)
 
     # -- queries -----------------------------------------------------------

@@ -134,6 +134,12 @@ class NumpyCodegen:
         update = axpy_form(nodes, outputs, domain, in_name)
         if update is not None:
             scale = in_name[update.s.id] if update.s.id in in_name else scalar_literal(update.s)
+            if update.sign == 0.0:  # an fma: rounded once whether or not BLAS applies
+                lines.append(
+                    f"    R.fma_into({in_name[update.x.id]}, {scale}, {in_name[update.a.id]}, o0)"
+                    f"  # %{nodes[0].id}: one BLAS axpy where it applies"
+                )
+                return lines, ins
             lines.append(
                 f"    R.axpy_into(o0, {in_name[update.a.id]}, {in_name[update.x.id]}, {scale}, {update.sign:+.1f})"
                 f"  # %{nodes[1].id}: one BLAS axpy where it applies"
@@ -652,7 +658,7 @@ class AxpyForm(NamedTuple):
     a: object  # the value updated
     x: object  # the array scaled
     s: object  # the scalar (a 0-d value or a scalar constant)
-    sign: float  # +1.0: a + x * s; -1.0: a - x * s
+    sign: float  # +1.0: a + x * s; -1.0: a - x * s; 0.0: fma(x, s, a), a + x * s rounded once
 
 
 def axpy_form(nodes, outputs, domain, in_name):
@@ -660,6 +666,8 @@ def axpy_form(nodes, outputs, domain, in_name):
     else None: exactly a ``mul`` of a full-shape ``x`` by a scalar ``s``, read only by a ``sub``
     or ``add`` with a full-shape ``a``, all of one float dtype; the sum is the one output; ``a``
     and ``x`` are kernel inputs (``in_name``), ``s`` an input or a scalar constant."""
+    if len(nodes) == 1 and nodes[0].op == "fma" and len(outputs) == 1 and outputs[0] is nodes[0] and domain:
+        return _fma_form(nodes[0], domain, in_name)
     if len(nodes) != 2 or len(outputs) != 1 or outputs[0] is not nodes[1] or not domain:
         return None
     mul, combine = nodes
@@ -687,6 +695,24 @@ def axpy_form(nodes, outputs, domain, in_name):
     if a.id not in in_name or x.id not in in_name or not (s.id in in_name or is_scalar_constant(s)):
         return None
     return AxpyForm(a, x, s, sign)
+
+
+def _fma_form(n, domain, in_name):
+    """An ``fma`` kernel ``x * s + a`` with one scalar factor and full-shape ``x`` and ``a``
+    (kernel inputs, not views), of one float dtype: an :class:`AxpyForm` with sign 0."""
+    full = tuple(domain)
+    if n.dtype not in (dt.float32, dt.float64) or any(i.dtype is not n.dtype for i in n.inputs):
+        return None
+    x, y, a = n.inputs
+    if tuple(x.shape) == () and tuple(y.shape) == full:
+        x, y = y, x
+    if tuple(y.shape) != () or tuple(x.shape) != full or tuple(a.shape) != full or tuple(n.shape) != full:
+        return None
+    if x.kind == ops_table.VIEW or a.kind == ops_table.VIEW or x.id not in in_name or a.id not in in_name:
+        return None
+    if not (y.id in in_name or is_scalar_constant(y)):
+        return None
+    return AxpyForm(a, x, y, 0.0)
 
 
 def fresh_output(node) -> str:

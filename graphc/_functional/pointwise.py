@@ -14,7 +14,7 @@ from .._dispatch import apply, composite, constant
 from .._grad_mode import is_grad_enabled
 from .._tensor import Tensor
 from ._common import _device_of, _promote, _tensor_arg, _to, _write_out
-from .elementwise import abs, add, div, eq, gt, isinf, isnan, le, logical_and, logical_or, lt, mul, sub
+from .elementwise import _fma, abs, add, div, eq, gt, isinf, isnan, le, logical_and, logical_or, lt, mul, sub
 from .sorting import nonzero
 
 __all__ = [
@@ -117,23 +117,27 @@ def clamp_max(input, max):
 def lerp(input, end, weight):
     """``input + weight * (end - input)``, PyTorch's two-sided way: from ``end`` for weight >= 0.5
     (``end - (end - input) * (1 - weight)``), so that weight 1 gives ``end`` exactly and an
-    infinite ``input`` does not meet ``inf - inf``; half precision in float32."""
+    infinite ``input`` does not meet ``inf - inf``; each side one fused multiply-add, as
+    PyTorch's CPU kernel; half precision in float32."""
     shapes = [tuple(t.shape) for t in (input, end, weight) if isinstance(t, Tensor)]
     broadcast_shapes(*shapes, op="lerp")
     half = _half_of(input, end, weight)
     if half is not None:
-        return _to(_interpolate(*(_to(t, dt.float32) if isinstance(t, Tensor) else t for t in (input, end, weight))), half)
-    return _interpolate(input, end, weight)
+        return _to(lerp(*(_to(t, dt.float32) if isinstance(t, Tensor) else t for t in (input, end, weight))), half)
+    with composite("LerpBackward1" if isinstance(weight, Tensor) else "LerpBackward0", input, end, weight) as c:
+        return c.result(_interpolate(input, end, weight))
 
 
 def _interpolate(start, end, weight):
     """The two-sided linear interpolation of :func:`lerp` (shared with ``quantile``)."""
+    diff = sub(end, start)
     if not isinstance(weight, Tensor):
-        if weight < 0.5:
-            return add(start, mul(weight, sub(end, start)))
-        return sub(end, mul(sub(end, start), 1.0 - weight))
-    near_start = lt(weight, 0.5)
-    return where(near_start, add(start, mul(weight, sub(end, start))), sub(end, mul(sub(end, start), sub(1.0, weight))))
+        if -0.5 < weight < 0.5:
+            return _fma(weight, diff, start)
+        # weight - 1 in the tensors' precision, as PyTorch's opmath (exact there: Sterbenz)
+        single = diff._dtype is dt.float32 if isinstance(diff, Tensor) else False
+        return _fma(float(np.float32(weight) - np.float32(1)) if single else weight - 1.0, diff, end)
+    return where(lt(abs(weight), 0.5), _fma(weight, diff, start), _fma(sub(weight, 1.0), diff, end))
 
 
 def _half_of(*args):
@@ -145,21 +149,30 @@ def _half_of(*args):
 
 
 def addcmul(input, tensor1, tensor2, *, value=1):
-    """input + value * tensor1 * tensor2 (half precision in float32, as PyTorch)."""
+    """input + value * tensor1 * tensor2: PyTorch's CPU kernel, ``fma(value * tensor1, tensor2,
+    input)`` (half precision in float32)."""
     half = _half_of(input, tensor1, tensor2)
     if half is not None:
         f = [_to(t, dt.float32) if isinstance(t, Tensor) else t for t in (input, tensor1, tensor2)]
-        return _to(add(f[0], mul(mul(f[1], f[2]), value)), half)
-    return add(input, mul(mul(tensor1, tensor2), value))
+        return _to(addcmul(*f, value=value), half)
+    with composite("AddcmulBackward0", input, tensor1, tensor2) as c:
+        return c.result(_fma(tensor1 if _is_one(value) else mul(tensor1, value), tensor2, input))
 
 
 def addcdiv(input, tensor1, tensor2, *, value=1):
-    """input + value * tensor1 / tensor2 (half precision in float32, as PyTorch)."""
+    """input + value * tensor1 / tensor2: PyTorch's CPU kernel, ``input + (value * tensor1) /
+    tensor2`` rounded op by op (half precision in float32)."""
     half = _half_of(input, tensor1, tensor2)
     if half is not None:
         f = [_to(t, dt.float32) if isinstance(t, Tensor) else t for t in (input, tensor1, tensor2)]
-        return _to(add(f[0], mul(div(f[1], f[2]), value)), half)
-    return add(input, mul(div(tensor1, tensor2), value))
+        return _to(addcdiv(*f, value=value), half)
+    with composite("AddcdivBackward0", input, tensor1, tensor2) as c:
+        return c.result(add(input, div(tensor1 if _is_one(value) else mul(tensor1, value), tensor2)))
+
+
+def _is_one(value) -> bool:
+    """A Python 1 (a tensor ``value``, as a traced step's, always multiplies)."""
+    return not isinstance(value, Tensor) and value == 1
 
 
 def nan_to_num(input, nan=0.0, posinf=None, neginf=None):

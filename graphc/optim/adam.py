@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from backends.numpy import runtime as R
 from ir import dtypes as dt
 from ir.ops import npmath
 
@@ -17,7 +18,7 @@ from .. import _functional as _F
 from .._inplace import note_writes
 from .._tensor import Tensor
 from ..autograd.grad_mode import no_grad
-from .optimizer import Optimizer, decayed_grad, new_step_count, numpy_ready
+from .optimizer import Optimizer, axpy_array, decayed_grad, lerp_array, new_step_count, numpy_ready
 
 __all__ = ["Adam", "AdamW"]
 
@@ -115,7 +116,6 @@ class Adam(Optimizer):
                     # (in float64, as PyTorch computes them from a Python number)
                     t64 = _F._to(step_t, dt.float64)
                     b1 = float(beta1) if isinstance(beta1, (int, float)) else _F._to(beta1, dt.float64)
-                    bc1 = _F._to(_F.rsub(_F.pow(b1, t64), 1.0), p.dtype)
                     bc2_sqrt = _F._to(_F.sqrt(_F.rsub(_F.pow(float(beta2), t64), 1.0)), p.dtype)
                     if amsgrad:
                         max_sq = state["max_exp_avg_sq"]
@@ -123,17 +123,20 @@ class Adam(Optimizer):
                         denom = _F.add(_F.div(_F.sqrt(max_sq), bc2_sqrt), eps)
                     else:
                         denom = _F.add(_F.div(_F.sqrt(exp_avg_sq), bc2_sqrt), eps)
-                    step_size = _F.div(lr, bc1)
-                    p.sub_(_F.mul(_F.div(exp_avg, denom), step_size))
+                    # PyTorch's param.addcdiv_(exp_avg, denom, value=-lr / bc1): the step size in
+                    # float64, rounded to the parameter's dtype as the value multiplies exp_avg
+                    step_size = _F.div(lr, _F.rsub(_F.pow(b1, t64), 1.0))
+                    p.copy_(_F.addcdiv(p, exp_avg, denom, value=_F._to(_F.neg(step_size), p.dtype)))
         return loss
 
     def _numpy_update(self, group, lr) -> bool:
         """The group's update on the arrays, when it may (as SGD's: see ``numpy_ready``): True if done.
 
-        Every operation is the tensor ops' own, in their order and dtypes: the moments in
-        the parameter's dtype with Python numbers rounded to it, the bias corrections in
-        float64 from the float32 step count and then rounded, ``lr / bc1`` in the parameter's
-        dtype. ``foreach=False`` keeps the op-by-op loop.
+        Every operation is the tensor ops' own, in their order and dtypes, which are PyTorch's
+        single-tensor Adam's: the moments in the parameter's dtype with Python numbers rounded
+        to it (``lerp_`` and ``addcmul_`` fused multiply-adds), the bias corrections and the
+        step size in float64 from the float32 step count, rounded where they meet a tensor.
+        ``foreach=False`` keeps the op-by-op loop.
         """
         if group["foreach"] is False or group["differentiable"] or group["capturable"]:
             return False
@@ -160,15 +163,15 @@ class Adam(Optimizer):
                     np.multiply(data, 1.0 - lr * wd, out=data)
                     note_writes(p, 1)
                 else:
-                    grad = grad + data * wd
+                    grad = axpy_array(grad, data, wd)
             m, v = state["exp_avg"], state["exp_avg_sq"]
-            np.add(m._data, (1 - beta1) * (grad - m._data), out=m._data)  # lerp_
-            np.multiply(v._data, beta2, out=v._data)
-            np.add(v._data, (grad * grad) * (1 - beta2), out=v._data)  # addcmul_
+            lerp_array(m._data, grad, 1 - beta1)  # exp_avg.lerp_(grad, 1 - beta1)
+            np.multiply(v._data, beta2, out=v._data)  # exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+            R.fma_into(np.multiply(grad, 1 - beta2, dtype=data.dtype), grad, v._data, v._data)
             note_writes(m, 1)
             note_writes(v, 2)
             t64 = step._data.astype(np.float64)
-            bc1 = ftype(1.0 - npmath.power(np.asarray(float(beta1)), t64))
+            step_size = lr / (1.0 - npmath.power(np.asarray(float(beta1)), t64))
             bc2_sqrt = ftype(np.sqrt(1.0 - npmath.power(np.asarray(float(beta2)), t64)))
             if amsgrad:
                 top = state["max_exp_avg_sq"]
@@ -177,9 +180,8 @@ class Adam(Optimizer):
                 second = top._data
             else:
                 second = v._data
-            denom = np.sqrt(second) / bc2_sqrt + eps
-            step_size = ftype(lr) / bc1
-            np.subtract(data, (m._data / denom) * step_size, out=data)
+            denom = np.sqrt(second) / bc2_sqrt + ftype(eps)
+            np.add(data, (ftype(-step_size) * m._data) / denom, out=data)  # param.addcdiv_(m, denom, value=-step_size)
             note_writes(p, 1)
         return True
 

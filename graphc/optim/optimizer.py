@@ -18,6 +18,7 @@ from collections import defaultdict
 
 import numpy as np
 
+from backends.numpy import runtime as R
 from ir import dtypes as dt
 
 from .. import _factories, _state
@@ -56,6 +57,28 @@ def numpy_ready(params, *numbers, state=()) -> bool:
         if type(d) is not np.ndarray or t._dtype not in (dt.float32, dt.float64) or not d.flags.writeable:
             return False
     return True
+
+
+def axpy_array(a: np.ndarray, x: np.ndarray, s: float, out: np.ndarray | None = None) -> np.ndarray:
+    """``a + s * x`` rounded once, ``s`` first rounded to the arrays' dtype: the arithmetic of
+    PyTorch's ``a.add(x, alpha=s)`` on the CPU (a fused multiply-add), into ``out`` (a fresh
+    array by default; ``a`` itself updates in place)."""
+    if out is None:
+        out = np.empty_like(a)
+    R.fma_into(x, np.asarray(s, dtype=a.dtype), a, out)
+    return out
+
+
+def lerp_array(start: np.ndarray, end: np.ndarray, weight: float) -> None:
+    """``start.lerp_(end, weight)`` in place, PyTorch's CPU arithmetic: one fused multiply-add
+    from ``start`` for |weight| < 0.5, else from ``end`` (weight and weight - 1 in the arrays'
+    dtype)."""
+    w = start.dtype.type(weight)
+    diff = end - start
+    if abs(w) < 0.5:
+        axpy_array(start, diff, w, out=start)
+    else:
+        axpy_array(end, diff, w - start.dtype.type(1), out=start)
 
 
 def decayed_grad(p: Tensor, grad, lr, wd, decoupled: bool = False):
@@ -197,6 +220,12 @@ class Optimizer:
         graph input read from ``group['lr']`` on every call, so a scheduler's changes reach
         a compiled training step without retracing."""
         return dynamic_scalar(lambda: group["lr"])
+
+    @staticmethod
+    def _neg_lr(group):
+        """``-lr`` as :meth:`_lr` gives ``lr``: negated in Python on every call, so an update
+        ``p + (-lr) * g`` needs no negation kernel in a compiled step."""
+        return dynamic_scalar(lambda: -group["lr"])
 
     @staticmethod
     def _hyper(group, key, index=None):

@@ -5,10 +5,11 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _functional as _F
+from .._functional.elementwise import _fma
 from .._inplace import note_writes
 from .._tensor import Tensor
 from ..autograd.grad_mode import no_grad
-from .optimizer import Optimizer, numpy_ready, required
+from .optimizer import Optimizer, axpy_array, numpy_ready, required
 
 __all__ = ["SGD"]
 
@@ -18,6 +19,8 @@ class SGD(Optimizer):
 
         g = grad (+ weight_decay * p);  buf = momentum * buf + (1 - dampening) * g  (buf = g at first)
         g = g + momentum * buf  (nesterov)  or  g = buf;   p -= lr * g
+
+    each ``x + s * y`` rounded once, as PyTorch's ``add(..., alpha=s)`` on the CPU.
 
     >>> opt = optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
     """
@@ -68,6 +71,7 @@ class SGD(Optimizer):
                 weight_decay, nesterov, maximize = group["weight_decay"], group["nesterov"], group["maximize"]
                 if self._numpy_update(group, lr):
                     continue
+                neg_lr = self._neg_lr(group)
                 for p in group["params"]:
                     if p.grad is None:
                         continue
@@ -83,8 +87,9 @@ class SGD(Optimizer):
                             state["momentum_buffer"] = buf
                         else:
                             buf.mul_(m).add_(d_p, alpha=1 - dampening)
-                        d_p = _F.add(d_p, _F.mul(buf, m)) if nesterov else buf
-                    p.sub_(_F.mul(d_p, lr))
+                        d_p = _F.add(d_p, buf, alpha=m) if nesterov else buf
+                    # p + (-lr) * d_p in one rounding, PyTorch's param.add_(grad, alpha=-lr)
+                    p.copy_(_fma(d_p, neg_lr, p))
         return loss
 
     def _numpy_update(self, group, lr) -> bool:
@@ -112,7 +117,7 @@ class SGD(Optimizer):
             data, grad = p._data, p.grad._data
             d_p = np.negative(grad) if group["maximize"] else grad
             if wd != 0:
-                d_p = d_p + data * wd
+                d_p = axpy_array(d_p, data, wd)
             if momentum != 0:
                 state = self.state[p]
                 buf = state.get("momentum_buffer")
@@ -121,9 +126,12 @@ class SGD(Optimizer):
                 else:
                     b = buf._data
                     np.multiply(b, momentum, out=b)
-                    np.add(b, d_p if dampening == 0 else d_p * (1 - dampening), out=b)
+                    if dampening == 0:
+                        np.add(b, d_p, out=b)
+                    else:
+                        axpy_array(b, d_p, 1 - dampening, out=b)
                     note_writes(buf, 2)
-                d_p = d_p + buf._data * momentum if nesterov else buf._data
-            np.subtract(data, d_p * lr, out=data)
+                d_p = axpy_array(d_p, buf._data, momentum) if nesterov else buf._data
+            axpy_array(data, d_p, -lr, out=data)
             note_writes(p, 1)
         return True

@@ -411,6 +411,20 @@ def _where_rewrite(n):
     return taken if tuple(taken.shape) == tuple(n.shape) and taken.dtype is n.dtype else None
 
 
+def _fma_rewrite(n):
+    """fma(x, 1, z) -> x + z."""
+    x, y, z = n.inputs
+    if scalar_value(y) == 1 and tuple(x.shape) == tuple(n.shape):
+        return "add", [x, z], {}
+    return None
+
+
+elementwise("fma", 3, dtype_numeric, numpy=npmath.fma, np_out=("R.fma_into({0}, {1}, {2}, {out})",),
+            triton={"float": "tl.fma({0}, {1}, {2})", "*": "({0} * {1} + {2})"},
+            grad=(lambda n, g: g * n[1], lambda n, g: g * n[0], lambda n, g: g), saves=(0, 1), rewrite=_fma_rewrite,
+            complex=True, doc="x * y + z with one rounding (PyTorch's fused add-with-alpha, addcmul and lerp).")
+
+
 elementwise("where", 3, _dtype_where, numpy=np.where, rewrite=_where_rewrite, np_out=("R.where_into({0}, {1}, {2}, {out})",),
             triton="tl.where({0}, {1}, {2})", grad=(None, lambda n, g: where(n[0], g, 0), lambda n, g: where(n[0], 0, g)),
             saves=(0,), complex=True)

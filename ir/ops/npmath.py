@@ -72,6 +72,32 @@ def power(x, y, out=None):
 _SINGLE_OR_HALF = (np.dtype(np.float32), np.dtype(np.float16))
 
 
+def fma(x, y, z, out=None):
+    """``x * y + z`` rounded once, as C's ``fma`` (PyTorch's CPU kernels fuse ``add`` with
+    ``alpha``, ``addcmul``, ``lerp``... into one): single precision through double, where the
+    product is exact and the sum's double rounding differs from one rounding only when it lands
+    exactly on a single-precision midpoint; half precision as PyTorch's float32 opmath, rounded
+    to float32 and then to half. float64 rounds the product and the sum apart (numpy has no
+    exact double fma; BLAS axpy, which ``R.fma_into`` takes for a scalar factor, does fuse)."""
+    x, y, z = np.asarray(x), np.asarray(y), np.asarray(z)
+    dtype = x.dtype if x.dtype == y.dtype == z.dtype else np.result_type(x, y, z)
+    if dtype in _SINGLE_OR_HALF:
+        wide = np.multiply(x, y, dtype=np.float64)
+        wide = np.add(wide, z, out=wide if type(wide) is np.ndarray and z.shape == wide.shape else None)
+        if out is not None and dtype == np.float32:
+            np.copyto(out, wide, casting="unsafe")
+            return out
+        r = wide.astype(np.float32)
+        if dtype == np.float16:
+            r = r.astype(np.float16)
+    else:
+        r = x * y + z
+    if out is None:
+        return r
+    np.copyto(out, r, casting="unsafe")
+    return out
+
+
 def _single_power(x, y):
     """float32/float16 ``x ** y`` as PyTorch's CPU kernel: the exponents it special-cases are the
     same products (``x ** 3`` is ``x * x * x``, ``x ** -2`` is ``1 / (x * x)``, ``x ** -0.5`` is

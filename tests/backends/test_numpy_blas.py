@@ -167,6 +167,28 @@ def test_axpy_into_is_a_plus_sign_x_s(request, path, dtype, in_place, sign):
     np.testing.assert_allclose(out, want, rtol=2 * eps, atol=2 * eps)
 
 
+@pytest.mark.parametrize("path", ["blas", "numpy"])
+@pytest.mark.parametrize("in_place", [True, False])
+def test_fma_into_rounds_once_on_either_path(request, path, in_place):
+    """float32 ``x * s + a`` as one fused multiply-add, through BLAS axpy or through double:
+    against the exact value rounded once (Fractions)."""
+    from fractions import Fraction
+
+    if path == "numpy":
+        request.getfixturevalue("no_blas")
+    elif not blas.available():
+        pytest.skip("no BLAS library")
+    rng = np.random.default_rng(5)
+    shape = (50, 41)  # above AXPY_MIN_ELEMS
+    a, x = (rng.standard_normal(shape).astype(np.float32) for _ in range(2))
+    s = np.asarray(-0.37, dtype=np.float32)
+    want = np.array([float(Fraction(float(xi)) * Fraction(float(s)) + Fraction(float(ai)))
+                     for xi, ai in zip(x.ravel(), a.ravel())]).astype(np.float32).reshape(shape)
+    out = a if in_place else np.empty_like(a)
+    R.fma_into(x, s, a, out)
+    np.testing.assert_array_equal(out, want)
+
+
 def test_axpy_into_with_a_zero_scale_keeps_numpys_nan():
     """lr = 0 and an infinite gradient: numpy's ``p - inf * 0`` is NaN; BLAS would skip the call."""
     shape = (64, 200)
@@ -246,7 +268,7 @@ def test_compiled_sgd_step_uses_blas_forms_and_is_right(request, path, dtype):
     y = rng.integers(0, 5, 128)
     report = compiled.explain(graphc.tensor(x), graphc.tensor(y))
     source = report.program_source
-    assert "R.axpy_into(" in source and "R.matmul_bias_into(" in source  # both forms were recognised
+    assert "R.fma_into(" in source and "R.matmul_bias_into(" in source  # both forms were recognised
     for _ in range(2):  # two replays: the second starts from the first's updated parameters
         before = [p.detach().numpy().copy() for p in params]
         loss = compiled(graphc.tensor(x), graphc.tensor(y))

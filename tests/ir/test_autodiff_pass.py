@@ -204,6 +204,11 @@ def _case_where(g, rng):
     return g.add("where", [c, a, b]), vals
 
 
+def _case_fma(g, rng):
+    (a, b, c), vals = _inputs(g, rng, ((2, 3), -1, 1), ((3,), -1, 1), ((2, 1), -1, 1))  # all three broadcast
+    return g.add("fma", [a, b, c]), vals
+
+
 def _case_cast(g, rng):
     # f64 -> f64 here (finite differences through float32 would be too coarse);
     # test_cast_gradient_returns_in_the_source_dtype covers f64 <-> f32.
@@ -492,6 +497,7 @@ CASES = {
     "fmod": _case_fmod,
     "floor_divide": _case_floor_divide,
     "where": _case_where,
+    "fma": _case_fma,
     "cast": _case_cast,
     "sum": _case_reduce("sum", (0, 2), False),
     "nansum": _case_reduce("nansum", (1,), True),

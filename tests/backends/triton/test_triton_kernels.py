@@ -134,7 +134,7 @@ def test_elementwise_other_dtypes(d, rng):
         outs = []
         for op in ops:
             arity = O.OPS[op].extra["arity"]
-            outs.append(g.add(op, [x, y][:arity]))
+            outs.append(g.add(op, [x, y, x][:arity]))
         return outs
 
     x, y = rand(rng, (3, 5), d), rand(rng, (5,), d)
