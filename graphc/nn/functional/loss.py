@@ -278,7 +278,7 @@ _LOG_FLOOR = -100.0  # PyTorch clamps BCE's logs here
 
 
 def _bce_terms(x: Tensor, target) -> Tensor:
-    """-(t * max(log x, -100) + (1 - t) * max(log(1 - x), -100)), elementwise, PyTorch's values.
+    """-(t * max(log x, -100) + (1 - t) * max(log1p(-x), -100)), elementwise, PyTorch's values.
 
     Its gradient in x is (x - t) / (x (1 - x)); at x = 0 or 1 (a saturated sigmoid) the
     formula's own gradient is 0 * inf = NaN, which would poison every parameter behind it.
@@ -288,7 +288,7 @@ def _bce_terms(x: Tensor, target) -> Tensor:
     edge = _F.logical_or(_F.le(x, 0.0), _F.ge(x, 1.0))
     p = _F.where(edge, _scalar_like(0.5, x), x)
     log_p = _F.clamp_min(_F.log(p), _LOG_FLOOR)
-    log_1mp = _F.clamp_min(_F.log(_F.rsub(p, 1.0)), _LOG_FLOOR)
+    log_1mp = _F.clamp_min(_F.log1p(_F.neg(p)), _LOG_FLOOR)  # log1p(-x), as PyTorch: exact for small x
     inside = _F.neg(_F.add(_F.mul(target, log_p), _F.mul(_F.rsub(target, 1.0), log_1mp)))
     xd = x.detach()
     t = target.detach() if isinstance(target, Tensor) else target
