@@ -146,15 +146,20 @@ def test_gemm_refuses_without_writing(case):
     np.testing.assert_array_equal(c, before)
 
 
+def _take_path(request, path: str) -> None:
+    """Run the test on the ``path`` it names: ``numpy`` hides the BLAS library."""
+    if path == "numpy":
+        request.getfixturevalue("no_blas")
+    elif not blas.available():
+        pytest.skip("no BLAS library")
+
+
 @pytest.mark.parametrize("path", ["blas", "numpy"])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("in_place", [True, False])
 @pytest.mark.parametrize("sign", [-1.0, 1.0])
 def test_axpy_into_is_a_plus_sign_x_s(request, path, dtype, in_place, sign):
-    if path == "numpy":
-        request.getfixturevalue("no_blas")
-    elif not blas.available():
-        pytest.skip("no BLAS library")
+    _take_path(request, path)
     rng = np.random.default_rng(4)
     shape = (70, 130)  # above AXPY_MIN_ELEMS
     a = rng.standard_normal(shape).astype(dtype)
@@ -169,17 +174,18 @@ def test_axpy_into_is_a_plus_sign_x_s(request, path, dtype, in_place, sign):
 
 @pytest.mark.parametrize("path", ["blas", "numpy"])
 @pytest.mark.parametrize("in_place", [True, False])
-def test_fma_into_rounds_once_on_either_path(request, path, in_place):
+def test_fma_into_rounds_once_on_either_path(request, monkeypatch, path, in_place):
     """float32 ``x * s + a`` as one fused multiply-add, through BLAS axpy or through double:
     against the exact value rounded once (Fractions)."""
     from fractions import Fraction
 
-    if path == "numpy":
-        request.getfixturevalue("no_blas")
-    elif not blas.available():
-        pytest.skip("no BLAS library")
+    _take_path(request, path)
+    took = []
+    real_axpy = blas.axpy
+    monkeypatch.setattr(blas, "axpy", lambda *args: took.append(real_axpy(*args)) or took[-1])
     rng = np.random.default_rng(5)
-    shape = (50, 41)  # above AXPY_MIN_ELEMS
+    shape = (257, 256)  # above the BLAS threshold of fma_into (R._FMA_BLAS_MIN)
+    assert shape[0] * shape[1] >= R._FMA_BLAS_MIN
     a, x = (rng.standard_normal(shape).astype(np.float32) for _ in range(2))
     s = np.asarray(-0.37, dtype=np.float32)
     want = np.array([float(Fraction(float(xi)) * Fraction(float(s)) + Fraction(float(ai)))
@@ -187,6 +193,7 @@ def test_fma_into_rounds_once_on_either_path(request, path, in_place):
     out = a if in_place else np.empty_like(a)
     R.fma_into(x, s, a, out)
     np.testing.assert_array_equal(out, want)
+    assert took == ([True] if path == "blas" else [False])
 
 
 def test_axpy_into_with_a_zero_scale_keeps_numpys_nan():
