@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from backends.numpy import runtime as R
 from ir import dtypes as dt
 from ir.ops import npmath
 
@@ -18,7 +17,7 @@ from .. import _functional as _F
 from .._inplace import note_writes
 from .._tensor import Tensor
 from ..autograd.grad_mode import no_grad
-from .optimizer import Optimizer, axpy_array, decayed_grad, lerp_array, new_step_count, numpy_ready
+from .optimizer import Optimizer, axpy_array, decayed_grad, new_step_count, numpy_ready
 
 __all__ = ["Adam", "AdamW"]
 
@@ -41,8 +40,12 @@ def update_moments(state, grad, beta1, beta2):
     """Adam's running moments, in place: ``m = b1 m + (1 - b1) g``, ``v = b2 v + (1 - b2) g^2``
     (``beta1`` may be a per-call scalar under compile: schedulers cycle it)."""
     exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
-    exp_avg.lerp_(grad, 1 - beta1 if isinstance(beta1, (int, float)) else _F.rsub(beta1, 1.0))
-    exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+    # m + (1 - b1) (g - m) and v b2 + (1 - b2) g g, each product and sum rounded apart. PyTorch's
+    # lerp_ and addcmul_ fuse them (a last-bit difference); fused here they would go through
+    # double, twice the step's time on large parameters, and with a per-call beta1 (compiled
+    # steps) lerp's two sides would both be computed.
+    exp_avg.add_(_F.mul(_F.sub(grad, exp_avg), 1 - beta1 if isinstance(beta1, (int, float)) else _F.rsub(beta1, 1.0)))
+    exp_avg_sq.mul_(beta2).add_(_F.mul(_F.mul(grad, grad), 1 - beta2))
     return exp_avg, exp_avg_sq
 
 
@@ -133,8 +136,8 @@ class Adam(Optimizer):
         """The group's update on the arrays, when it may (as SGD's: see ``numpy_ready``): True if done.
 
         Every operation is the tensor ops' own, in their order and dtypes, which are PyTorch's
-        single-tensor Adam's: the moments in the parameter's dtype with Python numbers rounded
-        to it (``lerp_`` and ``addcmul_`` fused multiply-adds), the bias corrections and the
+        single-tensor Adam's but for the moments' rounding (see :func:`update_moments`): the
+        moments in the parameter's dtype with Python numbers rounded to it, the bias corrections and the
         step size in float64 from the float32 step count, rounded where they meet a tensor.
         ``foreach=False`` keeps the op-by-op loop.
         """
@@ -165,9 +168,9 @@ class Adam(Optimizer):
                 else:
                     grad = axpy_array(grad, data, wd)
             m, v = state["exp_avg"], state["exp_avg_sq"]
-            lerp_array(m._data, grad, 1 - beta1)  # exp_avg.lerp_(grad, 1 - beta1)
-            np.multiply(v._data, beta2, out=v._data)  # exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
-            R.fma_into(np.multiply(grad, 1 - beta2, dtype=data.dtype), grad, v._data, v._data)
+            np.add(m._data, (1 - beta1) * (grad - m._data), out=m._data)  # update_moments' arithmetic
+            np.multiply(v._data, beta2, out=v._data)
+            np.add(v._data, (grad * grad) * (1 - beta2), out=v._data)
             note_writes(m, 1)
             note_writes(v, 2)
             t64 = step._data.astype(np.float64)

@@ -69,18 +69,6 @@ def axpy_array(a: np.ndarray, x: np.ndarray, s: float, out: np.ndarray | None = 
     return out
 
 
-def lerp_array(start: np.ndarray, end: np.ndarray, weight: float) -> None:
-    """``start.lerp_(end, weight)`` in place, PyTorch's CPU arithmetic: one fused multiply-add
-    from ``start`` for |weight| < 0.5, else from ``end`` (weight and weight - 1 in the arrays'
-    dtype)."""
-    w = start.dtype.type(weight)
-    diff = end - start
-    if abs(w) < 0.5:
-        axpy_array(start, diff, w, out=start)
-    else:
-        axpy_array(end, diff, w - start.dtype.type(1), out=start)
-
-
 def decayed_grad(p: Tensor, grad, lr, wd, decoupled: bool = False):
     """Weight decay: ``p *= 1 - lr * wd`` in place (decoupled, as AdamW) and ``grad`` unchanged,
     or ``grad + wd * p``; ``grad`` itself when ``wd`` is 0."""
