@@ -240,16 +240,9 @@ def fma_into(x, y, z, out) -> None:
     if scalar and out.size >= _FMA_BLAS_MIN and out.dtype.kind == "f" and np.shape(x) == out.shape == np.shape(z):
         if blas.axpy(float(y), x, out, z):
             return
-    if out.dtype == _F32 and np.shape(x) == out.shape:  # the product exact in double, then the sum
-        wide = np.asarray(x).astype(np.float64)  # rounded to double and to out: the fewest and
-        np.multiply(wide, float(y) if scalar else y, out=wide)  # cheapest numpy calls
-        np.add(wide, z, out=wide)
-        np.copyto(out, wide, casting="unsafe")
-        return
     npmath.fma(x, y, z, out=out)
 
 
-_F32 = np.dtype(np.float32)
 # Below this many elements numpy's four calls beat the ctypes call into BLAS, which is also
 # the colder code inside a training step (a 64x128 update: 24 us through BLAS, 9 us in numpy).
 _FMA_BLAS_MIN = 1 << 16

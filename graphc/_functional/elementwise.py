@@ -23,7 +23,7 @@ from ir.ops import ELEMENTWISE, OPS
 from .._dispatch import apply, composite
 from .._inplace import _inplace_result
 from .._tensor import Tensor
-from ._common import Number, _back, _float_of, _in_float32, _promote, _tensor_arg, _to, _write_out
+from ._common import _HALF, Number, _back, _float_of, _in_float32, _promote, _tensor_arg, _to, _write_out
 
 __all__ = [
     "round", "relu", "log10", "square", "logical_not", "add", "sub", "subtract", "rsub", "div", "divide", "true_divide", "fmod", "pow", "float_power", "fmax", "fmin", "logical_and", "logical_or", "logical_xor", "type_as",
@@ -70,9 +70,6 @@ def _zero_divisor(other, dtype, op: str) -> None:
     let ``simplify`` fold away the division that checks it (``(a // 0) * 0`` is ``0``)."""
     if isinstance(other, Number) and not isinstance(other, bool) and other == 0 and not dtype.is_differentiable:
         raise IntegerDivisionError(f"{op}: integer division by zero (ZeroDivisionError)")
-
-
-_HALF = (dt.float16, dt.bfloat16)
 
 
 def _scaled_half(name: str, input, other, rounding_mode=None):
@@ -227,11 +224,11 @@ def _with_alpha(name: str, input, other, alpha, out):
     """``input +/- alpha * other`` as PyTorch's CPU add/sub kernels compute it: one fused
     multiply-add (two roundings differed in the last bit for one element in ten, and by
     thousands of ulps where the difference cancels)."""
-    (_, _), dtype = _promote(input, other)
+    (a, b), dtype = _promote(input, other)
     if isinstance(alpha, float) and not (dtype.is_floating_point or dtype.is_complex):
         raise RuntimeError("For integral input tensors, argument alpha must not be a floating point number.")
     with composite("AddBackward0" if name == "add" else "SubBackward0", input, other) as c:
-        result = c.result(_fma(other, alpha if name == "add" else -alpha, input))
+        result = c.result(_fma(b, alpha if name == "add" else -alpha, a))
     return result if out is None else _write_out(out, result)
 
 

@@ -13,7 +13,7 @@ from ir.ops import broadcast_shapes
 from .._dispatch import apply, composite, constant
 from .._grad_mode import is_grad_enabled
 from .._tensor import Tensor
-from ._common import _device_of, _promote, _tensor_arg, _to, _write_out
+from ._common import _HALF, _device_of, _promote, _tensor_arg, _to, _write_out
 from .elementwise import _fma, abs, add, div, eq, gt, isinf, isnan, le, logical_and, logical_or, lt, mul, sub
 from .sorting import nonzero
 
@@ -123,7 +123,7 @@ def lerp(input, end, weight):
     broadcast_shapes(*shapes, op="lerp")
     half = _half_of(input, end, weight)
     if half is not None:
-        return _to(lerp(*(_to(t, dt.float32) if isinstance(t, Tensor) else t for t in (input, end, weight))), half)
+        return _to(lerp(*_widened(input, end, weight)), half)
     with composite("LerpBackward1" if isinstance(weight, Tensor) else "LerpBackward0", input, end, weight) as c:
         return c.result(_interpolate(input, end, weight))
 
@@ -143,9 +143,14 @@ def _interpolate(start, end, weight):
 def _half_of(*args):
     """The half-precision dtype the tensors among ``args`` share, if any (they compute in float32)."""
     dtypes = {t._dtype for t in args if isinstance(t, Tensor)}
-    if len(dtypes) == 1 and next(iter(dtypes)) in (dt.float16, dt.bfloat16):
+    if len(dtypes) == 1 and next(iter(dtypes)) in _HALF:
         return next(iter(dtypes))
     return None
+
+
+def _widened(*args) -> list:
+    """``args`` with each tensor in float32 (the half-precision functions' opmath)."""
+    return [_to(t, dt.float32) if isinstance(t, Tensor) else t for t in args]
 
 
 def addcmul(input, tensor1, tensor2, *, value=1):
@@ -156,8 +161,7 @@ def addcmul(input, tensor1, tensor2, *, value=1):
     and Adam and RMSprop update their second moments with it)."""
     half = _half_of(input, tensor1, tensor2)
     if half is not None:
-        f = [_to(t, dt.float32) if isinstance(t, Tensor) else t for t in (input, tensor1, tensor2)]
-        return _to(addcmul(*f, value=value), half)
+        return _to(addcmul(*_widened(input, tensor1, tensor2), value=value), half)
     with composite("AddcmulBackward0", input, tensor1, tensor2) as c:
         scaled = tensor1 if _is_one(value) else mul(tensor1, value)
         return c.result(add(input, mul(scaled, tensor2)))
@@ -168,8 +172,7 @@ def addcdiv(input, tensor1, tensor2, *, value=1):
     tensor2`` rounded op by op (half precision in float32)."""
     half = _half_of(input, tensor1, tensor2)
     if half is not None:
-        f = [_to(t, dt.float32) if isinstance(t, Tensor) else t for t in (input, tensor1, tensor2)]
-        return _to(addcdiv(*f, value=value), half)
+        return _to(addcdiv(*_widened(input, tensor1, tensor2), value=value), half)
     with composite("AddcdivBackward0", input, tensor1, tensor2) as c:
         return c.result(add(input, div(tensor1 if _is_one(value) else mul(tensor1, value), tensor2)))
 

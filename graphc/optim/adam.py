@@ -129,7 +129,7 @@ class Adam(Optimizer):
                     # PyTorch's param.addcdiv_(exp_avg, denom, value=-lr / bc1): the step size in
                     # float64, rounded to the parameter's dtype as the value multiplies exp_avg
                     step_size = _F.div(lr, _F.rsub(_F.pow(b1, t64), 1.0))
-                    p.copy_(_F.addcdiv(p, exp_avg, denom, value=_F._to(_F.neg(step_size), p.dtype)))
+                    p.addcdiv_(exp_avg, denom, value=_F._to(_F.neg(step_size), p.dtype))
         return loss
 
     def _numpy_update(self, group, lr) -> bool:

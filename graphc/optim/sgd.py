@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _functional as _F
-from .._functional.elementwise import _fma
 from .._inplace import note_writes
 from .._tensor import Tensor
 from ..autograd.grad_mode import no_grad
@@ -88,8 +87,7 @@ class SGD(Optimizer):
                         else:
                             buf.mul_(m).add_(d_p, alpha=1 - dampening)
                         d_p = _F.add(d_p, buf, alpha=m) if nesterov else buf
-                    # p + (-lr) * d_p in one rounding, PyTorch's param.add_(grad, alpha=-lr)
-                    p.copy_(_fma(d_p, neg_lr, p))
+                    p.add_(d_p, alpha=neg_lr)  # PyTorch's update: one rounding (a fused multiply-add)
         return loss
 
     def _numpy_update(self, group, lr) -> bool:

@@ -20,7 +20,7 @@ import numpy as np
 from .. import dtypes as dt
 from ..errors import DTypeError, ShapeError
 from .core import LIBRARY, OpDef, check_axes, register
-from .grad import V
+from .grad import iota
 
 _SCALES = ("none", "sqrt", "n")
 
@@ -144,7 +144,7 @@ def _c2r_grad(n, g):
     twice = size - bins  # bins 1..size-bins have a mirror image in the full spectrum
     shape = [1] * half.ndim
     shape[axis] = bins
-    k = V(half.b, half.b.op("iota", [], shape=tuple(shape), dtype=dt.int64, axis=axis))
+    k = iota(half, shape, axis)
     weight = ((k >= 1) & (k <= twice)).cast(half.dtype) + 1  # 2 on mirrored bins, 1 elsewhere
     return [half * weight]
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import numbers
 
+from .. import dtypes as dt
 from .core import ELEMENTWISE, OPS
 
 
@@ -181,6 +182,12 @@ class V:
 
 def zeros(b, shape, dtype) -> V:
     return V(b, b.op("full", [], shape=tuple(shape), dtype=dtype, value=0))
+
+
+def iota(like: V, shape, axis: int, dtype=None) -> V:
+    """Each element's index along ``axis`` (int64 by default), in ``like``'s graph: the ramps
+    one-hot selects and masks compare against."""
+    return V(like.b, like.b.op("iota", [], shape=tuple(shape), dtype=dtype or dt.int64, axis=axis))
 
 
 def where(cond: V, a, b) -> V:

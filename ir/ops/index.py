@@ -10,7 +10,7 @@ import numpy as np
 from .. import dtypes as dt
 from ..errors import DTypeError, ShapeError
 from .core import INDEX, OpDef, check_axes, fmt_shape, register
-from .grad import V, where
+from .grad import iota, where
 
 # ----------------------------------------------------------------------------
 # rules
@@ -163,8 +163,7 @@ def _gather_grad(n, g):
         # consumes it, where a scatter into zeros is two kernels of its own (and atomics on a GPU).
         ramp_shape = [1] * len(x_shape)
         ramp_shape[axis] = x_shape[axis]
-        ramp = V(g.b, g.b.op("iota", [], shape=tuple(ramp_shape), dtype=dt.int64, axis=axis))
-        return [where(ramp.eq(n[1].cast(dt.int64)), g, 0), None]
+        return [where(iota(g, ramp_shape, axis).eq(n[1].cast(dt.int64)), g, 0), None]
     return [n.zeros(0, g.dtype).op("scatter_add", n[1], g, axis=axis), None]
 
 

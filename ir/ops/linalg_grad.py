@@ -19,20 +19,16 @@ Writing the rules needs matrices built from nothing: ``eye`` and triangle masks 
 from __future__ import annotations
 
 from .. import dtypes as dt
-from .grad import V, sum_to, where
+from .grad import V, iota, sum_to, where
 
 # ----------------------------------------------------------------------------
 # matrix vocabulary over rule values
 
 
-def _iota(like: V, shape, axis) -> V:
-    return V(like.b, like.b.op("iota", [], shape=tuple(shape), dtype=dt.int64, axis=axis))
-
-
 def _offset_mask(like: V, m: int, n: int, test) -> V:
     """A bool (m, n) mask of ``test(j - i)``."""
-    i = _iota(like, (m, n), 0)
-    j = _iota(like, (m, n), 1)
+    i = iota(like, (m, n), 0)
+    j = iota(like, (m, n), 1)
     return test(j - i)
 
 

@@ -82,8 +82,12 @@ def fma(x, y, z, out=None):
     x, y, z = np.asarray(x), np.asarray(y), np.asarray(z)
     dtype = x.dtype if x.dtype == y.dtype == z.dtype else np.result_type(x, y, z)
     if dtype in _SINGLE_OR_HALF:
-        wide = np.multiply(x, y, dtype=np.float64)
-        wide = np.add(wide, z, out=wide if type(wide) is np.ndarray and z.shape == wide.shape else None)
+        if x.shape == z.shape and (y.ndim == 0 or y.shape == x.shape):  # the common case, in place
+            wide = x.astype(np.float64)
+            np.multiply(wide, float(y) if y.ndim == 0 else y, out=wide)  # (a Python float: the fast loop)
+            np.add(wide, z, out=wide)
+        else:  # operands that broadcast
+            wide = np.add(np.multiply(x, y, dtype=np.float64), z)
         if out is not None and dtype == np.float32:
             np.copyto(out, wide, casting="unsafe")
             return out

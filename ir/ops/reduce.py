@@ -29,7 +29,7 @@ from .core import (
     register,
     shape_same,
 )
-from .grad import V, unreduce, where
+from .grad import V, iota, unreduce, where
 
 
 def _shape_reduce(op, inputs, attrs):
@@ -169,7 +169,7 @@ def extreme_pick(x, out, axes, valid=None):
     pos, step = None, 1
     for a in reversed(axes):  # the position in the slice, row-major over the axes
         shape = tuple(x.shape[a] if i == a else 1 for i in range(x.ndim))
-        index = V(x.b, x.b.op("iota", [], shape=shape, dtype=kd, axis=a))
+        index = iota(x, shape, a, kd)
         pos = index * step if pos is None else pos + index * step
         step *= x.shape[a]
     other = x.ne(out.reshape(keep))
