@@ -7,6 +7,7 @@ every float dtype the backends store (float16, float32 for bfloat16 too, float64
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -142,8 +143,35 @@ def sign(x):
     return np.sign(x)
 
 
-def relu(x):
-    return np.maximum(x, 0)  # a Python 0 takes x.dtype (numpy 2 promotion)
+# numpy 2 runs ``maximum`` against a scalar in a scalar loop, about 2.7x slower than against an
+# array (131072 float32: 50 vs 18.5 us); against a row of zeros broadcast down rows of 8192+
+# elements it takes the vector loop (shorter rows go through numpy's buffered iteration, ~1.5x
+# slower, which is why the row is wide and the array is viewed flat).
+_ZERO_ROW = 1 << 16
+_ZERO_ROW_MIN = 1 << 13
+
+
+@functools.lru_cache(maxsize=4)
+def _zero_row(dtype_char: str) -> np.ndarray:
+    row = np.zeros(_ZERO_ROW, dtype=np.dtype(dtype_char))
+    row.flags.writeable = False
+    return row
+
+
+def relu(x, out=None):
+    """``max(x, 0)``, NaN kept; a large contiguous float array against a row of zeros (above)."""
+    if x.size >= _ZERO_ROW_MIN and x.dtype.kind == "f" and x.flags.c_contiguous:
+        if out is None:
+            out = np.empty(x.shape, dtype=x.dtype)
+        if out.flags.c_contiguous and out.shape == x.shape:
+            flat, into, zeros = x.reshape(-1), out.reshape(-1), _zero_row(x.dtype.char)
+            head = x.size - x.size % _ZERO_ROW
+            if head:
+                np.maximum(flat[:head].reshape(-1, _ZERO_ROW), zeros, out=into[:head].reshape(-1, _ZERO_ROW))
+            if head < x.size:
+                np.maximum(flat[head:], zeros[: x.size - head], out=into[head:])
+            return out
+    return np.maximum(x, 0, out=out)  # a Python 0 takes x.dtype (numpy 2 promotion)
 
 
 def rsqrt(x):

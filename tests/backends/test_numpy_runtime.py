@@ -1,6 +1,7 @@
 """Helpers that generated numpy programs call (``backends.numpy.runtime``), against plain numpy:
-``relu_into`` on both of its paths with the values where they differ (NaN, infinities, zeros of
-either sign), and ``run_blocks``' split of rows over blocks and threads."""
+``relu_into`` on each of its paths (small, a whole number of 65536-wide rows, rows and a tail, a
+tail alone, strided) with the values where they differ (NaN, infinities, zeros of either sign),
+and ``run_blocks``' split of rows over blocks and threads."""
 
 import threading
 
@@ -8,21 +9,26 @@ import numpy as np
 import pytest
 
 from backends.numpy import runtime as R
+from ir.ops import npmath
 
 
-@pytest.mark.parametrize("shape", [(), (5,), (3, 63), (4, 64), (2, 3, 512), (70000,), (2, 70000)])
-@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int32])
-def test_relu_into_is_max_with_zero(shape, dtype):
+@pytest.mark.parametrize("shape", [(), (5,), (3, 63), (4, 64), (2, 3, 512), (3, 8192), (131072,), (70000,), (2, 70000)])
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64, np.int32])
+@pytest.mark.parametrize("strided", [False, True])
+def test_relu_into_is_max_with_zero(shape, dtype, strided):
     rng = np.random.default_rng(0)
     x = (rng.standard_normal(shape) * 10).astype(dtype)
-    if np.issubdtype(dtype, np.floating) and x.size >= 5:
+    if np.issubdtype(dtype, np.floating) and x.size >= 10:
         flat = x.reshape(-1)
-        flat[:5] = [np.nan, np.inf, -np.inf, -0.0, 0.0]
+        flat[:5] = flat[-5:] = [np.nan, np.inf, -np.inf, -0.0, 0.0]
+    if strided and x.ndim:
+        x = x[..., ::-1]
     out = np.empty_like(x)
     R.relu_into(x, out)
     want = np.where(np.isnan(x), np.nan, np.where(x > 0, x, 0)).astype(dtype)
     np.testing.assert_array_equal(out, want)
     assert out.dtype == x.dtype
+    np.testing.assert_array_equal(npmath.relu(x), want)  # the eager kernel: a fresh result
 
 
 @pytest.mark.parametrize("rows, row_elems, threads", [(0, 8, 2), (1, 8, 2), (7, 3, 1), (300, 1000, 2), (5, 1 << 18, 2)])
