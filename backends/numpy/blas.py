@@ -1,5 +1,7 @@
-"""numpy's own BLAS, called directly for two forms numpy's API has no call for: ``y += alpha * x``
-(axpy) and ``c = a @ b + beta * c`` (gemm's ``beta``: a linear layer's bias added by the product).
+"""numpy's own BLAS, called directly for three forms numpy's API has no call for: ``y += alpha * x``
+(axpy), ``c = a @ b + beta * c`` (gemm's ``beta``: a linear layer's bias added by the product) and
+a blocked transposing copy (OpenBLAS's ``omatcopy``: ``x.t().contiguous()`` of a 256x512 float32
+matrix in 26 us, where numpy's strided copy takes 280 us).
 
 An SGD update ``p - lr * g`` is two numpy passes (``g * lr`` into a temporary, then the
 subtraction) on one thread; BLAS's ``axpy`` is one fused pass, run by BLAS's own threads -- which
@@ -27,7 +29,7 @@ import threading
 
 import numpy as np
 
-__all__ = ["available", "axpy", "gemm", "library"]
+__all__ = ["available", "axpy", "gemm", "library", "transpose_copy"]
 
 # below this many elements a call through ctypes costs more than numpy's two passes
 AXPY_MIN_ELEMS = 1 << 13
@@ -67,6 +69,7 @@ def _integer_type(lib, prefix: str, suffix: str):
 
 
 _ROUTINES = {"axpy": ("saxpy", "daxpy"), "gemm": ("sgemm", "dgemm")}
+_OPTIONAL = {"omatcopy": ("somatcopy", "domatcopy")}  # OpenBLAS's extension: used where exported
 
 
 def _bind(lib) -> dict:
@@ -79,13 +82,18 @@ def _bind(lib) -> dict:
         int_t = _integer_type(lib, prefix, suffix)
         if int_t is None:
             continue
+        for (routine, char), name in (((r, c), f"{prefix}cblas_{n}{suffix}") for r, pair in _OPTIONAL.items() for c, n in zip("fd", pair)):
+            if getattr(lib, name, None) is not None:
+                fns[(routine, char)] = getattr(lib, name)
         ptr, enum = ctypes.c_void_p, ctypes.c_int
         for (routine, char), fn in fns.items():
             real = ctypes.c_float if char == "f" else ctypes.c_double
             if routine == "axpy":  # (n, alpha, x, incx, y, incy)
                 fn.argtypes = [int_t, real, ptr, int_t, ptr, int_t]
-            else:  # (order, transa, transb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+            elif routine == "gemm":  # (order, transa, transb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
                 fn.argtypes = [enum, enum, enum, int_t, int_t, int_t, real, ptr, int_t, ptr, int_t, real, ptr, int_t]
+            else:  # omatcopy: (order, trans, rows, cols, alpha, a, lda, b, ldb)
+                fn.argtypes = [enum, enum, int_t, int_t, real, ptr, int_t, ptr, int_t]
             fn.restype = None
         return fns
     return {}
@@ -97,7 +105,12 @@ def _self_test(fns: dict) -> dict:
     for (routine, char), fn in fns.items():
         dtype = np.dtype(char)
         try:
-            if routine == "axpy":
+            if routine == "omatcopy":
+                a = np.arange(35, dtype=dtype).reshape(5, 7) - 17.5
+                b = np.empty((7, 5), dtype=dtype)
+                fn(_ROW_MAJOR, _TRANS, 5, 7, 1.0, a.ctypes.data, 7, b.ctypes.data, 5)
+                ok = np.array_equal(b, a.T)
+            elif routine == "axpy":
                 x = np.linspace(-3, 5, 37, dtype=dtype)
                 y = np.linspace(2, -7, 37, dtype=dtype)
                 want = y.astype(np.float64) - 0.25 * x.astype(np.float64)
@@ -234,3 +247,47 @@ def _call_gemm(fn, a, b, c, beta) -> bool:
 
 def _same_layout(x, y) -> bool:
     return x.dtype == y.dtype and x.shape == y.shape and x.flags.c_contiguous and x.flags.aligned
+
+
+# Below this many elements per matrix numpy's strided copy is as fast (96x256 float32: 8.2 us
+# against 9.9 us through the ctypes call; 256x512: 115 against 32 us).
+TRANSPOSE_MIN_ELEMS = 1 << 15
+
+
+def transpose_copy(src: np.ndarray, dst: np.ndarray) -> bool:
+    """``dst[...] = src`` where ``src``'s last two axes are a transposed row-major matrix (each
+    matrix's columns contiguous, as ``x.mT`` of a contiguous ``x``), through ``omatcopy`` one
+    matrix at a time; ``False``, with nothing written, where it does not apply (float32/float64,
+    ``dst`` C-contiguous and apart from ``src``, non-negative strides, 16K+ elements a matrix).
+
+    The copy multiplies by 1, which keeps every value and bit pattern except a signaling NaN's
+    (it comes out quiet, as from any float arithmetic)."""
+    if src.ndim < 2 or src.size < TRANSPOSE_MIN_ELEMS:  # (the common small case, first)
+        return False
+    fn = library()[1].get(("omatcopy", dst.dtype.char))
+    if fn is None or src.dtype != dst.dtype or src.shape != dst.shape:
+        return False
+    rows, cols = src.shape[-2:]
+    item = src.itemsize
+    s_row, s_col = src.strides[-2:]
+    if (
+        rows * cols < TRANSPOSE_MIN_ELEMS
+        or s_row != item
+        or s_col % item
+        or s_col // item < rows
+        or any(s < 0 for s in src.strides)
+        or not (dst.flags.c_contiguous and dst.flags.aligned and dst.flags.writeable)
+        or not src.flags.aligned
+        or max(src.size, s_col // item * cols) > _INT_MAX
+        or np.may_share_memory(src, dst)
+    ):
+        return False
+    lda = s_col // item
+    base, out = src.ctypes.data, dst.ctypes.data
+    batch_strides = src.strides[:-2]
+    step = rows * cols * item
+    for n, index in enumerate(np.ndindex(*src.shape[:-2])):
+        offset = sum(i * s for i, s in zip(index, batch_strides))
+        # src's matrix is A^T for A (cols x rows, row-major, leading dimension lda)
+        fn(_ROW_MAJOR, _TRANS, cols, rows, 1.0, base + offset, lda, out + n * step, cols)
+    return True

@@ -30,6 +30,8 @@ from ir import dtypes as dt
 from ir.ops import core as ops_table
 from ir.ops.evaluate import finish, reduce_kwargs, run_op
 
+from . import runtime
+
 try:  # numpy >= 2: the error state is a context variable; setting it directly is cheap
     from numpy._core._ufunc_config import _extobj_contextvar as _EXTOBJ
 
@@ -42,10 +44,35 @@ _ndarray = np.ndarray
 empty = np.empty
 
 
+def _runtime_helper(op):
+    """The run-time helper a row's generated code writes into its output with
+    (``np_out = "R.name({0}, ..., {out})"``), or None. Those helpers exist because they beat the
+    row's plain numpy callable (a BLAS axpy for a fused multiply-add by a scalar, in-place passes
+    for sigmoid), so eager calls them too, with a fresh output."""
+    template = (op.np_out or ("",))[0]
+    args = ", ".join(f"{{{i}}}" for i in range(op.arity))
+    if not (template.startswith("R.") and template.endswith(f"({args}, {{out}})")):
+        return None
+    return getattr(runtime, template[2 : template.index("(")], None)
+
+
 def _elementwise(op, shape, dtype):
     fn = op.numpy
     want = dtype.numpy_dtype
     set_, reset, ignore = _EXTOBJ.set, _EXTOBJ.reset, _IGNORE
+    helper = _runtime_helper(op)
+    if helper is not None:
+
+        def kernel(arrays, attrs):
+            out = empty(shape, want)
+            token = set_(ignore)
+            try:
+                helper(*arrays, out)
+            finally:
+                reset(token)
+            return out
+
+        return kernel
     if op.arity == 1:
 
         def kernel(arrays, attrs):

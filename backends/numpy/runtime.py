@@ -181,7 +181,6 @@ def flat(a):
     return a.reshape(-1)
 
 
-_INT_OF_SIZE = {1: np.int8, 2: np.int16, 4: np.int32, 8: np.int64}
 _tls = threading.local()
 
 
@@ -214,6 +213,18 @@ def relu_into(x, out) -> None:
     npmath.relu(x, out=out)
 
 
+def copy_into(x, out) -> None:
+    """``out[...] = x``: a transposed matrix (or a batch of them) through BLAS's blocked
+    ``omatcopy`` (:func:`.blas.transpose_copy`), else numpy's copy."""
+    if not blas.transpose_copy(x, out):
+        np.copyto(out, x)
+
+
+def clamp_into(x, lo, hi, out) -> None:
+    """``out = min(max(x, lo), hi)`` (:func:`ir.ops.npmath.clamp`)."""
+    npmath.clamp(x, lo, hi, out=out)
+
+
 def fma_into(x, y, z, out) -> None:
     """``out = x * y + z`` rounded once (:func:`ir.ops.npmath.fma`): one BLAS ``axpy`` when a
     factor is a scalar (it fuses in every float dtype), else through double."""
@@ -232,40 +243,9 @@ _FMA_BLAS_MIN = 1 << 16
 
 
 def where_into(cond, a, b, out) -> None:
-    """``out[...] = where(cond, a, b)``, exactly, as a bitwise blend.
-
-    numpy's ``copyto(..., where=)`` and ``np.where`` take a slow path (about 12x slower
-    than a multiply); selecting through the bit patterns is exact for every value,
-    NaN and -0.0 included, and runs at ufunc speed. Used by generated kernels.
-    """
-    it = _INT_OF_SIZE.get(out.dtype.itemsize)
-    if it is None or out.dtype == np.bool_:
-        np.copyto(out, b)
-        np.copyto(out, a, where=cond)
-        return
-    c = np.asarray(cond)
-    av = np.asarray(a, dtype=out.dtype).view(it)
-    bv = np.asarray(b, dtype=out.dtype).view(it)
-    zero_b = bv.ndim == 0 and int(bv) == 0
-    if c.dtype == np.bool_ and (zero_b or (av.ndim == 0 and int(av) == 0)):
-        # where(c, a, 0) or where(c, 0, b) (a ReLU's backward): an int8 mask of -1 where the
-        # kept side is taken (c, or not c: c - 1), which the AND widens with sign extension to
-        # all-ones -- a quarter of the int-wide mask's traffic
-        mask8 = _mask_buffer(c.shape, np.int8)
-        if zero_b:
-            np.negative(c.view(np.int8), out=mask8)
-        else:
-            np.subtract(c.view(np.int8), np.int8(1), out=mask8)
-        np.bitwise_and(av if zero_b else bv, mask8, out=out.view(it))
-        return
-    mask = _mask_buffer(out.shape, it)
-    np.subtract(0, c.view(np.uint8) if c.dtype == np.bool_ else c, out=mask, dtype=it, casting="unsafe")  # -1 where true
-    ov = out.view(it)
-    np.bitwise_and(av, mask, out=ov)
-    if not (bv.ndim == 0 and int(bv) == 0):  # (b all zero bits, +0.0 included: nothing to add)
-        np.invert(mask, out=mask)
-        np.bitwise_and(bv, mask, out=mask)
-        np.bitwise_or(ov, mask, out=ov)
+    """``out[...] = where(cond, a, b)`` as a bitwise blend (:func:`ir.ops.npmath.where_into`),
+    its mask in this thread's scratch buffer."""
+    npmath.where_into(cond, a, b, out, _mask_buffer)
 
 
 def axpy_into(out, a, x, s, sign: float) -> None:

@@ -130,7 +130,10 @@ def _tri(input, diagonal, lower: bool):
     rows, cols = x.shape[-2], x.shape[-1]
     i = reshape(arange(rows, device=x._device), (rows, 1))
     j = reshape(arange(cols, device=x._device), (1, cols))
-    keep = le(sub(j, i), diagonal) if lower else ge(sub(j, i), diagonal)
+    # j <= i + diagonal rather than j - i <= diagonal: the comparison broadcasts a row against a
+    # column straight into the bool mask, with no full-size int64 difference before it
+    shifted = add(i, diagonal) if diagonal else i
+    keep = le(j, shifted) if lower else ge(j, shifted)
     return where(keep, x, constant(0, x._dtype, x._device))
 
 

@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ir import dtypes as dt
@@ -92,6 +94,9 @@ def clamp(input, min=None, max=None, *, out=None):
         name = "ClampBackward1"
     else:
         name = "ClampMinBackward0" if min is not None else "ClampMaxBackward0"
+    if not tensor_bounds and _number_bounds(x, min, max):
+        with composite(name, input) as c:
+            return _write_out(out, c.result(_clamp_row("clamp", x, min, max)))
     with composite(name, input, *tensor_bounds) as c:
         if min is not None:
             x = where(lt(x, min), min, x)
@@ -104,6 +109,36 @@ def clamp(input, min=None, max=None, *, out=None):
 
 
 clip = clamp
+
+
+def _number_bounds(x: Tensor, lo, hi) -> bool:
+    """Whether the clamp row takes these bounds: numbers (not NaN) of x's kind -- any real number
+    for a float tensor, an int in range for an integer one (a float bound promotes those)."""
+    d = x._dtype
+    for b in (lo, hi):
+        if b is None:
+            continue
+        if type(b) not in (int, float) or b != b:
+            return False
+        if not d.is_floating_point:
+            if type(b) is not int or d.is_bool or d.is_complex:
+                return False
+            info = np.iinfo(d.numpy_dtype)
+            if not info.min <= b <= info.max:
+                return False
+    return d.is_floating_point or not (d.is_bool or d.is_complex)
+
+
+def _clamp_row(op: str, x: Tensor, lo, hi) -> Tensor:
+    """The ``clamp``/``hardtanh`` row with number bounds as 0-d constants of x's dtype (a missing
+    bound is the dtype's infinity or extreme value, which clamps nothing)."""
+    d = x._dtype
+    if d.is_floating_point:
+        lo, hi = -math.inf if lo is None else lo, math.inf if hi is None else hi
+    else:
+        info = np.iinfo(d.numpy_dtype)
+        lo, hi = info.min if lo is None else lo, info.max if hi is None else hi
+    return apply(op, [x, constant(lo, d, x._device), constant(hi, d, x._device)])
 
 
 def clamp_min(input, min):
@@ -188,9 +223,18 @@ def nan_to_num(input, nan=0.0, posinf=None, neginf=None):
         return apply("copy", [x])
     # the dtype's own largest value (bfloat16's numpy storage is float32, whose max rounds to inf)
     big = _BF16_MAX if x._dtype is dt.bfloat16 else float(np.finfo(x._dtype.numpy_dtype).max)
-    x = where(isnan(x), nan, x)
-    x = where(logical_and(isinf(x), gt(x, 0)), big if posinf is None else posinf, x)
-    return where(logical_and(isinf(x), lt(x, 0)), -big if neginf is None else neginf, x)
+    hi, lo = big if posinf is None else posinf, -big if neginf is None else neginf
+    with composite("NanToNumBackward0", input) as c:
+        if posinf is None and neginf is None:
+            # every finite value lies within [-big, big]: clamping replaces exactly the
+            # infinities (a NaN passes), and its gradient is PyTorch's (grad where x is finite)
+            y = _clamp_row("clamp", x, lo, hi)
+        else:
+            y = where(logical_and(isinf(x), gt(x, 0)), hi, x)
+            y = where(logical_and(isinf(x), lt(x, 0)), lo, y)
+        # NaNs last, from x itself: nan=inf gives inf (not the largest value, as replacing
+        # them first and the infinities after did)
+        return c.result(where(isnan(x), nan, y))
 
 
 _BF16_MAX = float.fromhex("0x1.fep127")  # (2 - 2**-7) * 2**127

@@ -171,7 +171,7 @@ unary("round", numpy=np.round, np_out=("np.round({0}, out={out})",), grad=ZERO, 
       doc="Round half to even, as numpy and PyTorch do.")
 unary("trunc", ufunc="trunc", grad=ZERO, props=Props(idempotent=True), binding=Binding(("trunc", "fix")),
       triton={"float": "_trunc({0})", "*": "{0}"}, libdevice="trunc")
-unary("copy", dtype_same, numpy=npmath.copy, np_out=("np.copyto({out}, {0})",), triton="{0}", grad=lambda n, g: g,
+unary("copy", dtype_same, numpy=npmath.copy, np_out=("R.copy_into({0}, {out})",), triton="{0}", grad=lambda n, g: g,
       grad_name="CloneBackward0", props=Props(noop=True), doc="A C-contiguous copy with its own memory (clone).",
       complex=True)
 
@@ -425,9 +425,27 @@ elementwise("fma", 3, dtype_numeric, numpy=npmath.fma, np_out=("R.fma_into({0}, 
             complex=True, doc="x * y + z with one rounding (PyTorch's fused add-with-alpha, addcmul and lerp).")
 
 
-elementwise("where", 3, _dtype_where, numpy=np.where, rewrite=_where_rewrite, np_out=("R.where_into({0}, {1}, {2}, {out})",),
+elementwise("where", 3, _dtype_where, numpy=npmath.where, rewrite=_where_rewrite, np_out=("R.where_into({0}, {1}, {2}, {out})",),
             triton="tl.where({0}, {1}, {2})", grad=(None, lambda n, g: where(n[0], g, 0), lambda n, g: where(n[0], 0, g)),
             saves=(0,), complex=True)
+
+
+def _clamp_grad(strict):
+    """clamp's gradient passes where lo <= x <= hi (not at NaN), PyTorch's ``clamp_backward``;
+    hardtanh's strictly inside (lo, hi) and at NaN, ``hardtanh_backward``."""
+    if strict:
+        return lambda n, g: where((n[0] <= n[1]) | (n[0] >= n[2]), 0, g)
+    return lambda n, g: where((n[0] >= n[1]) & (n[0] <= n[2]), g, 0)
+
+
+# clamp(x, lo, hi) = min(max(x, lo), hi), keeping x itself on a tie (clamp(-0.0, min=0) is -0.0)
+# and a NaN x: PyTorch's clamp and hardtanh, and numpy's clip (one pass, where the two wheres
+# of a composite took six). The bounds are inputs (0-d constants from the frontend).
+for _n, _strict in (("clamp", False), ("hardtanh", True)):
+    elementwise(_n, 3, dtype_numeric, numpy=npmath.clamp, np_out=("R.clamp_into({0}, {1}, {2}, {out})",),
+                triton="tl.where(tl.where({0} < {1}, {1}, {0}) > {2}, {2}, tl.where({0} < {1}, {1}, {0}))",
+                grad=(_clamp_grad(_strict), None, None), saves=(0, 1, 2),
+                doc="min(max(x, lo), hi); x itself where it ties a bound or is NaN.")
 
 
 def _cast_grad(n, g):

@@ -113,7 +113,34 @@ def _operands(name, arrays, attrs):
 
 def _np_gather(arrays, attrs, shape, dtype):
     x, idx = _operands("gather", arrays, attrs)
-    return x[_grid_index(idx, attrs["axis"])]
+    axis = attrs["axis"]
+    if idx.size >= _FLAT_GATHER_MIN and x.flags.c_contiguous:
+        # One take through flat positions: numpy's fancy indexing with an index array per dim
+        # walks them all (256x512 float32: 352 us, against 130 us for the add and the take).
+        flat = _line_offsets(idx.shape, x.shape, axis) + (idx if x.shape[axis + 1 :] == () else idx * _row_stride(x.shape, axis))
+        return x.reshape(-1).take(flat)
+    return x[_grid_index(idx, axis)]
+
+
+_FLAT_GATHER_MIN = 1 << 12
+
+
+def _row_stride(shape, axis) -> int:
+    """Elements between neighbours along ``axis`` of a C-contiguous array of ``shape``."""
+    return int(np.prod(shape[axis + 1 :], dtype=np.int64))
+
+
+@functools.lru_cache(maxsize=64)
+def _line_offsets(idx_shape, x_shape, axis) -> np.ndarray:
+    """The flat position in a C-contiguous ``x_shape`` array of each line of ``idx_shape`` along
+    ``axis`` (its index there 0), shaped to broadcast against the index: made once per shape."""
+    offsets = np.zeros([1] * len(idx_shape), dtype=np.int64)
+    for d, size in enumerate(idx_shape):
+        if d != axis:
+            ramp = np.arange(size, dtype=np.int64) * _row_stride(x_shape, d)
+            offsets = offsets + ramp.reshape([size if k == d else 1 for k in range(len(idx_shape))])
+    offsets.flags.writeable = False
+    return offsets
 
 
 def _np_index_select(arrays, attrs, shape, dtype):

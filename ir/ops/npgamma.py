@@ -10,6 +10,7 @@ import math
 import numpy as np
 
 from . import cheb_coeffs as C
+from .npmath import where
 from .npspecial import BERNOULLI, FACTORIALS, cheb, in_float64, sinpi
 
 EPS = 2.0**-53
@@ -23,27 +24,27 @@ def _lgamma_pos(y):
     m = np.clip(np.floor(y) - 2.0, 0.0, 7.0)
     prod = np.ones_like(y)
     for k in range(1, 8):
-        prod = prod * np.where(k <= m, y - k, 1.0)
-    base = np.where(y <= 3.0, y, y - m)
+        prod = prod * where(k <= m, y - k, 1.0)
+    base = where(y <= 3.0, y, y - m)
     mid = (base - 1.0) * (base - 2.0) * cheb(C.LGAMMA_MID, (base - 1.75) * 0.8)
-    mid = np.where(y <= 3.0, mid, mid + np.log(prod)) + 0.0  # + 0.0: lgamma(1) is +0, not -0
+    mid = where(y <= 3.0, mid, mid + np.log(prod)) + 0.0  # + 0.0: lgamma(1) is +0, not -0
     z = np.maximum(y, 10.0)
     w = 1.0 / (z * z)
     s = np.zeros_like(z)
     for k in range(8, 0, -1):
         s = s * w + BERNOULLI[k - 1] / (2 * k * (2 * k - 1))
     big = z * (np.log(z) - 1.0) - 0.5 * np.log(z) + 0.5 * math.log(2 * math.pi) + s / z
-    return np.where(y >= 10.0, big, mid)
+    return where(y >= 10.0, big, mid)
 
 
 def _lgamma(x):
     """log |Gamma(x)|; the reflection log(pi / |sin(pi x)|) - lgamma(1 - x) below 0.5; +inf at the
     poles 0, -1, -2, ... and at +-inf (C's lgamma)."""
     low = x < 0.5
-    lg = _lgamma_pos(np.where(low, 1.0 - x, x))
-    r = np.where(low, np.log(math.pi / np.abs(sinpi(x))) - lg, lg)
-    r = np.where((x <= 0) & (x == np.floor(x)), np.inf, r)
-    return np.where(np.isinf(x), np.inf, r)
+    lg = _lgamma_pos(where(low, 1.0 - x, x))
+    r = where(low, np.log(math.pi / np.abs(sinpi(x))) - lg, lg)
+    r = where((x <= 0) & (x == np.floor(x)), np.inf, r)
+    return where(np.isinf(x), np.inf, r)
 
 
 lgamma = in_float64(_lgamma)
@@ -55,7 +56,7 @@ def _digamma(x):
     its relative accuracy at the root); (0, 1) and [2, 10) reduced to [1, 2) by the recurrence
     psi(x + 1) = psi(x) + 1 / x (adding positive terms only); x >= 10 the asymptotic series."""
     neg = x < 0
-    y = np.where(neg, 1.0 - x, x)
+    y = where(neg, 1.0 - x, x)
     # x >= 10: log x - 1/(2x) - sum B_2k / (2k x^2k)
     z = 1.0 / (y * y)
     s = np.zeros_like(y)
@@ -67,15 +68,15 @@ def _digamma(x):
     base = y - m
     acc = np.zeros_like(y)
     for k in range(1, 9):
-        acc = acc + np.where(k <= m, 1.0 / (y - k), 0.0)
-    base = np.where(y < 1.0, y + 1.0, base)
+        acc = acc + where(k <= m, 1.0 / (y - k), 0.0)
+    base = where(y < 1.0, y + 1.0, base)
     mid = (base - C.PSI_X0[0] - C.PSI_X0[1] - C.PSI_X0[2]) * cheb(C.PSI_ROOT, 2.0 * base - 3.0) + acc
-    mid = np.where(y < 1.0, mid - 1.0 / y, mid)
-    r = np.where(y >= 10.0, big, mid)
+    mid = where(y < 1.0, mid - 1.0 / y, mid)
+    r = where(y >= 10.0, big, mid)
     frac = x - np.trunc(x)
-    r = np.where(neg, r - math.pi / np.tan(math.pi * frac), r)
-    r = np.where(neg & (frac == 0), np.nan, r)
-    return np.where(x == 0, np.copysign(np.inf, -x), r)
+    r = where(neg, r - math.pi / np.tan(math.pi * frac), r)
+    r = where(neg & (frac == 0), np.nan, r)
+    return where(x == 0, np.copysign(np.inf, -x), r)
 
 
 digamma = in_float64(_digamma)
@@ -87,11 +88,11 @@ def _zeta(s, q):
     Cephes' zeta; conventions: s == 1 -> inf, s < 1 -> NaN, q a non-positive integer -> inf, q < 0
     with s not an integer -> NaN)."""
     s, q = np.broadcast_arrays(s, q)
-    m = 9.0 + np.where(q < 10.0, np.ceil(np.nan_to_num(10.0 - q, nan=0.0, posinf=0.0, neginf=0.0)), 0.0)
+    m = 9.0 + where(q < 10.0, np.ceil(np.nan_to_num(10.0 - q, nan=0.0, posinf=0.0, neginf=0.0)), 0.0)
     m = np.minimum(m, 1e6)
     total = np.zeros_like(q, dtype=np.float64)
     for k in range(int(m.max()) if m.size else 0):
-        total = total + np.where(k < m, (q + k) ** -s, 0.0)
+        total = total + where(k < m, (q + k) ** -s, 0.0)
     a = q + m
     b = a**-s
     total = total + a * b / (s - 1.0) + 0.5 * b
@@ -102,10 +103,10 @@ def _zeta(s, q):
         total = total + BERNOULLI[j - 1] * fac * term_pow
         term_pow = term_pow / (a * a)
         fac = fac * (s + 2 * j - 1)
-    r = np.where(s == 1.0, np.inf, np.where(s < 1.0, np.nan, total))
+    r = where(s == 1.0, np.inf, where(s < 1.0, np.nan, total))
     qint = q == np.floor(q)
-    r = np.where((q <= 0) & qint, np.inf, np.where((q <= 0) & (s != np.floor(s)), np.nan, r))
-    return np.where(np.isnan(s) | np.isnan(q), np.nan, r)
+    r = where((q <= 0) & qint, np.inf, where((q <= 0) & (s != np.floor(s)), np.nan, r))
+    return where(np.isnan(s) | np.isnan(q), np.nan, r)
 
 
 zeta = in_float64(_zeta)
@@ -115,10 +116,10 @@ def _polygamma(n, x):
     """psi^(n)(x) = (-1)^(n+1) n! zeta(n + 1, x) for n >= 1, digamma for n = 0 (n integral >= 0)."""
     n, x = np.broadcast_arrays(n, x)
     k = np.clip(np.nan_to_num(n, nan=0.0), 0, 170).astype(np.int64)
-    sign = np.where(k % 2 == 1, 1.0, -1.0)
+    sign = where(k % 2 == 1, 1.0, -1.0)
     r = sign * FACTORIALS[k] * _zeta(n + 1.0, x)
-    r = np.where(n == 0, _digamma(x), r)
-    return np.where((n < 0) | (n != np.floor(n)), np.nan, r)
+    r = where(n == 0, _digamma(x), r)
+    return where((n < 0) | (n != np.floor(n)), np.nan, r)
 
 
 polygamma = in_float64(_polygamma)
@@ -170,7 +171,7 @@ def _q_fraction(a, x):
     tiny = 1e-300
     b = x + 1.0 - a
     c = np.full_like(x, 1.0 / tiny)
-    d = 1.0 / np.where(b == 0, tiny, b)
+    d = 1.0 / where(b == 0, tiny, b)
     h = d.copy()
     out = np.empty_like(x)
     idx, aa = np.arange(x.size), a
@@ -178,9 +179,9 @@ def _q_fraction(a, x):
         an = -i * (i - aa)
         b = b + 2.0
         d = an * d + b
-        d = np.where(d == 0, tiny, d)
+        d = where(d == 0, tiny, d)
         c = b + an / c
-        c = np.where(c == 0, tiny, c)
+        c = where(c == 0, tiny, c)
         d = 1.0 / d
         delta = d * c
         h = h * delta
@@ -200,9 +201,9 @@ def _igamma_pair(a, x):
     (the regions SciPy uses): the continued fraction for x > 1.1 and x >= a, else a series."""
     a, x = np.broadcast_arrays(np.asarray(a, dtype=np.float64), np.asarray(x, dtype=np.float64))
     ok = (a > 0) & (x > 0) & np.isfinite(a) & np.isfinite(x)
-    aa, xx = np.where(ok, a, 1.0), np.where(ok, x, 1.0)
+    aa, xx = where(ok, a, 1.0), where(ok, x, 1.0)
     use_cf = (xx > 1.1) & (xx >= aa)
-    use_p = np.where(xx > 1.1, xx < aa, np.where(xx <= 0.5, -0.4 / np.log(xx) < aa, xx * 1.1 < aa))
+    use_p = where(xx > 1.1, xx < aa, where(xx <= 0.5, -0.4 / np.log(xx) < aa, xx * 1.1 < aa))
     p = np.full_like(xx, np.nan)
     q = np.full_like(xx, np.nan)
     for sel, fn, is_p in ((use_cf, _q_fraction, False), (use_p & ~use_cf, _p_series, True),
@@ -210,18 +211,18 @@ def _igamma_pair(a, x):
         if np.any(sel):
             v = fn(aa[sel], xx[sel])
             (p if is_p else q)[sel] = v
-    p = np.where(np.isnan(p), 1.0 - q, p)
-    q = np.where(np.isnan(q), 1.0 - p, q)
+    p = where(np.isnan(p), 1.0 - q, p)
+    q = where(np.isnan(q), 1.0 - p, q)
     # PyTorch's special values (its calc_igamma / calc_igammac)
     bad = (a < 0) | (x < 0) | np.isnan(a) | np.isnan(x)
-    p = np.where(a == 0, np.where(x > 0, 1.0, np.nan), p)
-    q = np.where(a == 0, np.where(x > 0, 0.0, np.nan), q)
-    p = np.where((x == 0) & (a > 0), 0.0, p)
-    q = np.where((x == 0) & (a > 0), 1.0, q)
+    p = where(a == 0, where(x > 0, 1.0, np.nan), p)
+    q = where(a == 0, where(x > 0, 0.0, np.nan), q)
+    p = where((x == 0) & (a > 0), 0.0, p)
+    q = where((x == 0) & (a > 0), 1.0, q)
     inf_a, inf_x = np.isinf(a) & (a > 0), np.isinf(x) & (x > 0)
-    p = np.where(inf_a, np.where(inf_x, np.nan, 0.0), np.where(inf_x & (a > 0), 1.0, p))
-    q = np.where(inf_a, np.where(inf_x, np.nan, 1.0), np.where(inf_x & (a > 0), 0.0, q))
-    return np.where(bad, np.nan, p), np.where(bad, np.nan, q)
+    p = where(inf_a, where(inf_x, np.nan, 0.0), where(inf_x & (a > 0), 1.0, p))
+    q = where(inf_a, where(inf_x, np.nan, 1.0), where(inf_x & (a > 0), 0.0, q))
+    return where(bad, np.nan, p), where(bad, np.nan, q)
 
 
 igamma = in_float64(lambda a, x: _igamma_pair(a, x)[0])

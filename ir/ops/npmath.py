@@ -7,7 +7,6 @@ every float dtype the backends store (float16, float32 for bfloat16 too, float64
 
 from __future__ import annotations
 
-import functools
 import math
 
 import numpy as np
@@ -35,7 +34,7 @@ def erf(x: np.ndarray) -> np.ndarray:
         series = np.float32(1.0 / 9360)
         for c in (-1.0 / 1320, 1.0 / 216, -1.0 / 42, 1.0 / 10, -1.0 / 3, 1.0):
             series = np.float32(c) + a2 * series  # Horner in a^2, from the a^12 term down
-        r = np.where(small, np.float32(2.0 / math.sqrt(math.pi)) * a * series, r)
+        r = where(small, np.float32(2.0 / math.sqrt(math.pi)) * a * series, r)
     # copysign keeps erf(-0.0) == -0.0 (sign() would give 0 * r == +0.0)
     return np.copysign(r, xf).astype(x.dtype, copy=False)
 
@@ -60,10 +59,10 @@ def power(x, y, out=None):
     if x.dtype.kind not in "iu" or y.dtype.kind not in "iu" or not (y < 0).any():
         return np.power(x, y, out=out)
     neg = y < 0
-    r = np.power(x, np.where(neg, 0, y))
+    r = np.power(x, where(neg, 0, y))
     odd = (y % 2) != 0
-    small = np.where(x == 1, 1, np.where(x == -1, np.where(odd, -1, 1), 0))
-    r = np.where(neg, small, r).astype(np.result_type(x, y), copy=False)
+    small = where(x == 1, 1, where(x == -1, where(odd, -1, 1), 0))
+    r = where(neg, small, r).astype(np.result_type(x, y), copy=False)
     if out is None:
         return r
     np.copyto(out, r, casting="unsafe")
@@ -71,6 +70,91 @@ def power(x, y, out=None):
 
 
 _SINGLE_OR_HALF = (np.dtype(np.float32), np.dtype(np.float16))
+
+
+_INT_OF_SIZE = {1: np.int8, 2: np.int16, 4: np.int32, 8: np.int64}
+# Below this many elements numpy's where is kept: its branch per element costs little there,
+# and the blend's extra calls would cost more.
+_BLEND_MIN = 1 << 12
+
+
+def where(cond, a, b):
+    """``where(cond, a, b)`` as numpy gives it; a blend of bit patterns (:func:`where_into`) for
+    arrays of 4096+ elements of one dtype, since numpy's where branches per element: on a
+    random mask 15x slower than a multiply (131072 float32: 467 vs 30 us)."""
+    if isinstance(cond, np.ndarray) and cond.dtype == np.bool_:
+        x, y = _blend_operand(a, b), _blend_operand(b, a)
+        if (
+            x is not None and y is not None and x.dtype == y.dtype and x.dtype.itemsize in _INT_OF_SIZE
+            and x.dtype != np.bool_ and max(cond.size, x.size, y.size) >= _BLEND_MIN
+        ):
+            out = np.empty(np.broadcast_shapes(cond.shape, x.shape, y.shape), dtype=x.dtype)
+            where_into(cond, x, y, out)
+            return out
+    return np.where(cond, a, b)
+
+
+def _blend_operand(v, other):
+    """``v`` as an array for the blend: a Python number beside a float array takes its dtype, as
+    numpy 2's promotion gives it (a weak scalar); None where the blend does not apply."""
+    if isinstance(v, np.ndarray):
+        return v
+    if type(v) in (float, int) and isinstance(other, np.ndarray) and other.dtype.kind == "f":
+        return np.asarray(v, dtype=other.dtype)
+    return None
+
+
+def _fresh(shape, dtype):
+    return np.empty(shape, dtype=dtype)
+
+
+def where_into(cond, a, b, out, scratch=_fresh) -> None:
+    """``out[...] = where(cond, a, b)``, exactly, as a bitwise blend.
+
+    numpy's ``where`` and ``copyto(..., where=)`` branch per element (about 15x slower than a
+    multiply on a random mask); selecting through the bit patterns is exact for every value, NaN
+    and -0.0 included, and runs at ufunc speed. ``scratch(shape, dtype)`` gives the mask's
+    buffer (generated kernels pass a per-thread one)."""
+    it = _INT_OF_SIZE.get(out.dtype.itemsize)
+    if out.size < _BLEND_MIN or it is None or out.dtype == np.bool_:
+        np.copyto(out, np.where(cond, a, b), casting="unsafe")  # (few elements: one call is cheaper)
+        return
+    c = np.asarray(cond)
+    av = np.asarray(a, dtype=out.dtype).view(it)
+    bv = np.asarray(b, dtype=out.dtype).view(it)
+    zero_b = bv.ndim == 0 and int(bv) == 0
+    if c.dtype == np.bool_ and (zero_b or (av.ndim == 0 and int(av) == 0)):
+        # where(c, a, 0) or where(c, 0, b) (a ReLU's backward): an int8 mask of -1 where the
+        # kept side is taken (c, or not c: c - 1), which the AND widens with sign extension to
+        # all-ones -- a quarter of the int-wide mask's traffic
+        mask8 = scratch(c.shape, np.int8)
+        if zero_b:
+            np.negative(c.view(np.int8), out=mask8)
+        else:
+            np.subtract(c.view(np.int8), np.int8(1), out=mask8)
+        np.bitwise_and(av if zero_b else bv, mask8, out=out.view(it))
+        return
+    mask = scratch(out.shape, it)
+    np.subtract(0, c.view(np.uint8) if c.dtype == np.bool_ else c, out=mask, dtype=it, casting="unsafe")  # -1 where true
+    ov = out.view(it)
+    np.bitwise_and(av, mask, out=ov)
+    if not (bv.ndim == 0 and int(bv) == 0):  # (b all zero bits, +0.0 included: nothing to add)
+        np.invert(mask, out=mask)
+        np.bitwise_and(bv, mask, out=mask)
+        np.bitwise_or(ov, mask, out=ov)
+
+
+try:  # numpy's clip ufunc itself (numpy 2); np.clip wraps it in Python
+    _clip = np._core.umath.clip
+except AttributeError:  # pragma: no cover - numpy 1
+    _clip = np.clip
+
+
+def clamp(x, lo, hi, out=None):
+    """``min(max(x, lo), hi)``, x itself on a tie or NaN: numpy's clip ufunc (its Python wrapper
+    costs a microsecond more on small arrays). ``tests/ir/test_clamp_row.py`` pins numpy's tie
+    and NaN behaviour, which its documentation leaves open."""
+    return _clip(x, lo, hi, out=out)
 
 
 def fma(x, y, z, out=None):
@@ -143,34 +227,12 @@ def sign(x):
     return np.sign(x)
 
 
-# numpy 2 runs ``maximum`` against a scalar in a scalar loop, about 2.7x slower than against an
-# array (131072 float32: 50 vs 18.5 us); against a row of zeros broadcast down rows of 8192+
-# elements it takes the vector loop (shorter rows go through numpy's buffered iteration, ~1.5x
-# slower, which is why the row is wide and the array is viewed flat).
-_ZERO_ROW = 1 << 16
-_ZERO_ROW_MIN = 1 << 13
-
-
-@functools.lru_cache(maxsize=4)
-def _zero_row(dtype_char: str) -> np.ndarray:
-    row = np.zeros(_ZERO_ROW, dtype=np.dtype(dtype_char))
-    row.flags.writeable = False
-    return row
-
-
 def relu(x, out=None):
-    """``max(x, 0)``, NaN kept; a large contiguous float array against a row of zeros (above)."""
-    if x.size >= _ZERO_ROW_MIN and x.dtype.kind == "f" and x.flags.c_contiguous:
-        if out is None:
-            out = np.empty(x.shape, dtype=x.dtype)
-        if out.flags.c_contiguous and out.shape == x.shape:
-            flat, into, zeros = x.reshape(-1), out.reshape(-1), _zero_row(x.dtype.char)
-            head = x.size - x.size % _ZERO_ROW
-            if head:
-                np.maximum(flat[:head].reshape(-1, _ZERO_ROW), zeros, out=into[:head].reshape(-1, _ZERO_ROW))
-            if head < x.size:
-                np.maximum(flat[head:], zeros[: x.size - head], out=into[head:])
-            return out
+    """``max(x, 0)`` with PyTorch's ties: x itself at -0.0 and NaN (its ``clamp_min(0)``), as
+    numpy's clip ufunc gives it in one vectorized pass; ``maximum`` returns +0.0 for -0.0, and
+    against a scalar runs numpy's scalar loop (131072 float32: 50 us against clip's 15)."""
+    if x.dtype.kind == "f":
+        return _clip(x, 0.0, math.inf, out=out)
     return np.maximum(x, 0, out=out)  # a Python 0 takes x.dtype (numpy 2 promotion)
 
 

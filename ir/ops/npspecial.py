@@ -16,6 +16,7 @@ import math
 import numpy as np
 
 from . import cheb_coeffs as C
+from .npmath import where
 
 INV_SQRT_PI = 1.0 / math.sqrt(math.pi)
 SQRT_HALF = math.sqrt(0.5)
@@ -57,7 +58,7 @@ def exp_sq(a, scale=-1.0):
     hi = np.floor(a * 16.0) / 16.0
     lo = a - hi
     r = np.exp(scale * (hi * hi)) * np.exp(scale * (lo * (hi + a)))
-    return np.where(np.isinf(a), np.exp(scale * np.abs(a)), r)
+    return where(np.isinf(a), np.exp(scale * np.abs(a)), r)
 
 
 # ----------------------------------------------------------------------------
@@ -66,7 +67,7 @@ def exp_sq(a, scale=-1.0):
 
 def _erfcx_pos(a):
     r = cheb(C.ERFCX, (a - 4.0) / (a + 4.0)) / (a + 4.0)
-    return np.where(a == np.inf, 0.0, r)
+    return where(a == np.inf, 0.0, r)
 
 
 @in_float64
@@ -74,13 +75,13 @@ def erfcx(x):
     """exp(x^2) erfc(x); for x < 0, 2 exp(x^2) - erfcx(-x) (overflows to inf below about -26.6)."""
     a = np.abs(x)
     pos = _erfcx_pos(a)
-    return np.where(x < 0, 2.0 * exp_sq(a, 1.0) - pos, pos)
+    return where(x < 0, 2.0 * exp_sq(a, 1.0) - pos, pos)
 
 
 def _erfc(x):
     a = np.abs(x)
     pos = exp_sq(a) * _erfcx_pos(a)
-    return np.where(x < 0, 2.0 - pos, pos)
+    return where(x < 0, 2.0 - pos, pos)
 
 
 erfc = in_float64(_erfc)
@@ -91,7 +92,7 @@ def _ndtr(x):
     full relative accuracy down to underflow."""
     a = np.abs(x)
     tail = 0.5 * exp_sq(a, -0.5) * _erfcx_pos(a * SQRT_HALF)
-    return np.where(x < 0, tail, 1.0 - tail)
+    return where(x < 0, tail, 1.0 - tail)
 
 
 ndtr = in_float64(_ndtr)
@@ -101,7 +102,7 @@ ndtr = in_float64(_ndtr)
 def log_ndtr(x):
     a = np.abs(x)
     low = np.log(0.5 * _erfcx_pos(a * SQRT_HALF)) - 0.5 * x * x
-    return np.where(x < -1.0, low, np.log1p(-_ndtr(-x)))
+    return where(x < -1.0, low, np.log1p(-_ndtr(-x)))
 
 
 def _ndtri_lower(p):
@@ -119,11 +120,11 @@ def _ndtri_lower(p):
 @in_float64
 def ndtri(p):
     """The inverse normal CDF: -inf at 0, inf at 1, NaN outside [0, 1]."""
-    q = np.where(p > 0.5, 1.0 - p, p)  # exact for p >= 0.5 (Sterbenz)
+    q = where(p > 0.5, 1.0 - p, p)  # exact for p >= 0.5 (Sterbenz)
     z = _ndtri_lower(np.clip(q, 1e-320, 0.5))
-    z = np.where(p > 0.5, -z, z)
-    z = np.where(p == 0, -np.inf, np.where(p == 1, np.inf, np.where(p == 0.5, 0.0, z)))
-    return np.where((p < 0) | (p > 1) | np.isnan(p), np.nan, z)
+    z = where(p > 0.5, -z, z)
+    z = where(p == 0, -np.inf, where(p == 1, np.inf, where(p == 0.5, 0.0, z)))
+    return where((p < 0) | (p > 1) | np.isnan(p), np.nan, z)
 
 
 def _erf_series(x):
@@ -145,9 +146,9 @@ def erfinv(y):
         d = (_erf_series(x) - a) / (2.0 * INV_SQRT_PI * np.exp(-x * x))
         x = x - d / (1.0 + x * d)
     tail = -_ndtri_lower(np.clip(0.5 * (1.0 - a), 1e-320, 0.5)) * SQRT_HALF
-    r = np.copysign(np.where(a <= 0.5, x, tail), y)
-    r = np.where(a == 1, np.copysign(np.inf, y), r)
-    return np.where((a > 1) | np.isnan(y), np.nan, r)
+    r = np.copysign(where(a <= 0.5, x, tail), y)
+    r = where(a == 1, np.copysign(np.inf, y), r)
+    return where((a > 1) | np.isnan(y), np.nan, r)
 
 
 # ----------------------------------------------------------------------------
@@ -157,14 +158,14 @@ def erfinv(y):
 def _i0e(a):
     small = cheb(C.I0E_A, a * 0.25 - 1.0)
     large = cheb(C.I0E_B, 16.0 / a - 1.0) / np.sqrt(a)
-    return np.where(a <= 8.0, small, large)
+    return where(a <= 8.0, small, large)
 
 
 def _i1e(x):
     a = np.abs(x)
     small = x * cheb(C.I1E_A, a * 0.25 - 1.0)
     large = np.copysign(cheb(C.I1E_B, 16.0 / a - 1.0) / np.sqrt(a), x)
-    return np.where(a <= 8.0, small, large)
+    return where(a <= 8.0, small, large)
 
 
 def _scale_exp(v, a):
@@ -175,30 +176,30 @@ def _scale_exp(v, a):
 
 i0e = in_float64(lambda x: _i0e(np.abs(x)))
 i1e = in_float64(_i1e)
-i0 = in_float64(lambda x: np.where(np.isinf(x), np.inf, _scale_exp(_i0e(np.abs(x)), np.abs(x))))
-i1 = in_float64(lambda x: np.where(np.isinf(x), x, _scale_exp(_i1e(x), np.abs(x))))
+i0 = in_float64(lambda x: where(np.isinf(x), np.inf, _scale_exp(_i0e(np.abs(x)), np.abs(x))))
+i1 = in_float64(lambda x: where(np.isinf(x), x, _scale_exp(_i1e(x), np.abs(x))))
 
 
 def _k0e(x):
     small = (cheb(C.K0_A, x * x * 0.5 - 1.0) - np.log(0.5 * x) * _scale_exp(_i0e(x), x)) * np.exp(x)
     large = cheb(C.K0E_B, 4.0 / x - 1.0) / np.sqrt(x)
-    r = np.where(x <= 2.0, small, large)
-    return np.where(x < 0, np.nan, np.where(x == 0, np.inf, r))
+    r = where(x <= 2.0, small, large)
+    return where(x < 0, np.nan, where(x == 0, np.inf, r))
 
 
 def _k1e(x):
     term = x * np.log(0.5 * x) * _scale_exp(_i1e(x), x)
-    term = np.where(np.isnan(term), 0.0, term)  # x so small that I1(x) underflows: the term is 0
+    term = where(np.isnan(term), 0.0, term)  # x so small that I1(x) underflows: the term is 0
     small = (cheb(C.K1_A, x * x * 0.5 - 1.0) + term) / x * np.exp(x)
     large = cheb(C.K1E_B, 4.0 / x - 1.0) / np.sqrt(x)
-    r = np.where(x <= 2.0, small, large)
-    return np.where(x < 0, np.nan, np.where(x == 0, np.inf, r))
+    r = where(x <= 2.0, small, large)
+    return where(x < 0, np.nan, where(x == 0, np.inf, r))
 
 
 k0e = in_float64(_k0e)
 k1e = in_float64(_k1e)
-k0 = in_float64(lambda x: np.where(x == np.inf, 0.0, _k0e(x) * np.exp(-x)))
-k1 = in_float64(lambda x: np.where(x == np.inf, 0.0, _k1e(x) * np.exp(-x)))
+k0 = in_float64(lambda x: where(x == np.inf, 0.0, _k0e(x) * np.exp(-x)))
+k1 = in_float64(lambda x: where(x == np.inf, 0.0, _k1e(x) * np.exp(-x)))
 
 
 def _hankel(a):
@@ -210,8 +211,8 @@ def _j0(a):
     f, c, s = _hankel(a)
     t = 16.0 / a - 1.0
     p, q = cheb(C.P0, t), cheb(C.Q0, t) / a
-    large = np.where(a == np.inf, 0.0, f * (p * (c + s) - q * (s - c)))
-    return np.where(a == 0, 1.0, np.where(a <= 8.0, cheb(C.J0_A, a * a / 32.0 - 1.0), large))
+    large = where(a == np.inf, 0.0, f * (p * (c + s) - q * (s - c)))
+    return where(a == 0, 1.0, where(a <= 8.0, cheb(C.J0_A, a * a / 32.0 - 1.0), large))
 
 
 def _j1(x):
@@ -219,9 +220,9 @@ def _j1(x):
     f, c, s = _hankel(a)
     t = 16.0 / a - 1.0
     p, q = cheb(C.P1, t), cheb(C.Q1, t) / a
-    large = np.where(a == np.inf, 0.0, f * (p * (s - c) + q * (s + c)))
-    large = np.where(x < 0, -large, large)
-    return np.where(a <= 8.0, x * cheb(C.J1_A, a * a / 32.0 - 1.0), large)
+    large = where(a == np.inf, 0.0, f * (p * (s - c) + q * (s + c)))
+    large = where(x < 0, -large, large)
+    return where(a <= 8.0, x * cheb(C.J1_A, a * a / 32.0 - 1.0), large)
 
 
 @in_float64
@@ -229,9 +230,9 @@ def y0(x):
     f, c, s = _hankel(x)
     t = 16.0 / x - 1.0
     p, q = cheb(C.P0, t), cheb(C.Q0, t) / x
-    large = np.where(x == np.inf, 0.0, f * (p * (s - c) + q * (c + s)))
+    large = where(x == np.inf, 0.0, f * (p * (s - c) + q * (c + s)))
     small = cheb(C.Y0_A, x * x / 32.0 - 1.0) + (2.0 / math.pi) * np.log(x) * _j0(x)
-    return np.where(x < 0, np.nan, np.where(x <= 8.0, small, large))
+    return where(x < 0, np.nan, where(x <= 8.0, small, large))
 
 
 @in_float64
@@ -239,10 +240,10 @@ def y1(x):
     f, c, s = _hankel(x)
     t = 16.0 / x - 1.0
     p, q = cheb(C.P1, t), cheb(C.Q1, t) / x
-    large = np.where(x == np.inf, 0.0, f * (q * (s - c) - p * (s + c)))
+    large = where(x == np.inf, 0.0, f * (q * (s - c) - p * (s + c)))
     small = (cheb(C.Y1_A, x * x / 32.0 - 1.0) + (2.0 / math.pi) * x * np.log(x) * _j1(x)) / x
-    small = np.where(x == 0, -np.inf, small)
-    return np.where(x < 0, np.nan, np.where(x <= 8.0, small, large))
+    small = where(x == 0, -np.inf, small)
+    return where(x < 0, np.nan, where(x <= 8.0, small, large))
 
 
 j0 = in_float64(lambda x: _j0(np.abs(x)))
@@ -265,8 +266,8 @@ def airy_ai(x):
     sz, cz = np.sin(z), np.cos(z)
     neg = (f * (sz + cz) - g * (cz - sz)) * SQRT_HALF / (math.sqrt(math.pi) * np.sqrt(np.sqrt(a)))
     mid = cheb(C.AI_MID, (x + 3.0) / 5.0)
-    r = np.where(x >= 2.0, np.where(x == np.inf, 0.0, pos), np.where(x > -8.0, mid, neg))
-    return np.where(np.isinf(x) & (x < 0), np.nan, r)
+    r = where(x >= 2.0, where(x == np.inf, 0.0, pos), where(x > -8.0, mid, neg))
+    return where(np.isinf(x) & (x < 0), np.nan, r)
 
 
 @in_float64
@@ -276,8 +277,8 @@ def spherical_j0(x):
     s = np.zeros_like(x)
     for n in range(8, -1, -1):
         s = s * z + (-1) ** n / math.factorial(2 * n + 1)
-    r = np.where(np.abs(x) < 0.5, s, np.sin(x) / x)
-    return np.where(np.isinf(x), 0.0, r)
+    r = where(np.abs(x) < 0.5, s, np.sin(x) / x)
+    return where(np.isinf(x), 0.0, r)
 
 
 # ----------------------------------------------------------------------------
@@ -287,7 +288,7 @@ def spherical_j0(x):
 @in_float64
 def sinc(x):
     """sin(pi x) / (pi x), 1 at 0, NaN at +-inf (see :func:`sinpi`)."""
-    return np.where(x == 0, 1.0, sinpi(x) / (math.pi * x))
+    return where(x == 0, 1.0, sinpi(x) / (math.pi * x))
 
 
 def sinpi(x):
@@ -295,30 +296,30 @@ def sinpi(x):
     into [-1/2, 1/2] by sin(pi r) = sin(pi (+-1 - r)) (exact subtractions), so that pi * r is
     rounded only relative to r and sin(pi x) keeps its relative accuracy next to the integers."""
     r = x - 2.0 * np.floor(0.5 * x + 0.5)
-    r = np.where(r > 0.5, 1.0 - r, np.where(r < -0.5, -1.0 - r, r))
+    r = where(r > 0.5, 1.0 - r, where(r < -0.5, -1.0 - r, r))
     return np.sin(math.pi * r)
 
 
 @in_float64
 def xlogy(x, y):
     """x * log(y), 0 where x == 0 (unless y is NaN)."""
-    return np.where(np.isnan(y), np.nan, np.where(x == 0, 0.0, x * np.log(y)))
+    return where(np.isnan(y), np.nan, where(x == 0, 0.0, x * np.log(y)))
 
 
 @in_float64
 def xlog1py(x, y):
-    return np.where(np.isnan(y), np.nan, np.where(x == 0, 0.0, x * np.log1p(y)))
+    return where(np.isnan(y), np.nan, where(x == 0, 0.0, x * np.log1p(y)))
 
 
 @in_float64
 def entr(x):
     """-x log x for x > 0, 0 at 0, -inf below 0."""
-    return np.where(x > 0, -x * np.log(x), np.where(x == 0, 0.0, np.where(np.isnan(x), np.nan, -np.inf)))
+    return where(x > 0, -x * np.log(x), where(x == 0, 0.0, where(np.isnan(x), np.nan, -np.inf)))
 
 
 def heaviside(x, v):
     """v where x == 0, else (x > 0) (a NaN x gives 0, as PyTorch's kernel)."""
-    return np.where(x == 0, v, (x > 0).astype(x.dtype))
+    return where(x == 0, v, (x > 0).astype(x.dtype))
 
 
 def frexp_mantissa(x):
@@ -337,11 +338,11 @@ def signbit(x):
 def left_shift(a, b):
     """a << b; 0 when b < 0 or b >= the width (PyTorch)."""
     bits = a.dtype.itemsize * 8
-    return np.where((b < 0) | (b >= bits), 0, np.left_shift(a, np.clip(b, 0, bits - 1))).astype(a.dtype)
+    return where((b < 0) | (b >= bits), 0, np.left_shift(a, np.clip(b, 0, bits - 1))).astype(a.dtype)
 
 
 def right_shift(a, b):
     """a >> b (arithmetic); b < 0 or b >= the width gives the sign fill (0 for unsigned)."""
     bits = a.dtype.itemsize * 8
     fill = np.right_shift(a, bits - 1) if a.dtype.kind == "i" else np.zeros_like(a)
-    return np.where((b < 0) | (b >= bits), fill, np.right_shift(a, np.clip(b, 0, bits - 1))).astype(a.dtype)
+    return where((b < 0) | (b >= bits), fill, np.right_shift(a, np.clip(b, 0, bits - 1))).astype(a.dtype)

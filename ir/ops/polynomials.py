@@ -16,6 +16,7 @@ from fractions import Fraction
 
 import numpy as np
 
+from .npmath import where
 from .npspecial import in_float64
 
 # name -> (P_1 as a function of x, step(x, k, P_k, P_{k-1}) -> P_{k+1}, Triton forms of both, shifted)
@@ -53,9 +54,9 @@ def numpy_impl(name):
         for k in range(1, top):
             r = step(x, float(k), q, p)
             active = k < deg
-            p, q = np.where(active, q, p), np.where(active, r, q)
-        out = np.where(deg == 0, 1.0, q)
-        return np.where(deg < 0, 0.0, np.where(np.isnan(n), np.nan, out))
+            p, q = where(active, q, p), where(active, r, q)
+        out = where(deg == 0, 1.0, q)
+        return where(deg < 0, 0.0, where(np.isnan(n), np.nan, out))
 
     run.__name__ = name
     return in_float64(run)

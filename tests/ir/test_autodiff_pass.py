@@ -204,6 +204,15 @@ def _case_where(g, rng):
     return g.add("where", [c, a, b]), vals
 
 
+def _case_clamp(name):
+    def build(g, rng):
+        x = g.add_input((2, 4), F64)
+        vx = np.array([[-1.3, -0.2, 0.15, 0.9], [1.7, -0.6, 0.45, 2.2]])  # below, inside, above; no ties
+        return g.add(name, [x, g.add_constant(-0.5, F64), g.add_constant(1.0, F64)]), [vx]
+
+    return build
+
+
 def _case_fma(g, rng):
     (a, b, c), vals = _inputs(g, rng, ((2, 3), -1, 1), ((3,), -1, 1), ((2, 1), -1, 1))  # all three broadcast
     return g.add("fma", [a, b, c]), vals
@@ -497,6 +506,8 @@ CASES = {
     "fmod": _case_fmod,
     "floor_divide": _case_floor_divide,
     "where": _case_where,
+    "clamp": _case_clamp("clamp"),
+    "hardtanh": _case_clamp("hardtanh"),
     "fma": _case_fma,
     "cast": _case_cast,
     "sum": _case_reduce("sum", (0, 2), False),

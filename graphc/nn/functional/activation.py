@@ -9,6 +9,7 @@ from ... import _functional as _F
 from ..._dispatch import composite
 from ..._factories import rand
 from ..._functional._common import _back, _in_float32
+from ..._functional.pointwise import _clamp_row, _number_bounds
 from ..._tensor import Tensor
 from ._common import _arg, _maybe_inplace, _reshape, _scalar_like
 
@@ -41,6 +42,8 @@ def hardtanh(input, min_val=-1.0, max_val=1.0, inplace: bool = False):
     x = _arg(input, "hardtanh")
     if not x._dtype.is_floating_point:  # integers stay integers (PyTorch truncates the bounds)
         return _maybe_inplace(x, _F.clamp(x, int(min_val), int(max_val)), inplace, "hardtanh")
+    if _number_bounds(x, min_val, max_val):
+        return _maybe_inplace(x, _clamp_row("hardtanh", x, min_val, max_val), inplace, "hardtanh")
     lo, hi = _scalar_like(min_val, x), _scalar_like(max_val, x)
     out = _F.where(_F.le(x, min_val), lo, _F.where(_F.ge(x, max_val), hi, x))
     return _maybe_inplace(x, out, inplace, "hardtanh")
