@@ -229,7 +229,11 @@ def constant(value, dtype: dt.DType, device=None):
     tracer = _state.active_tracer()
     if tracer is not None:
         return tracer.constant(value, dtype)
-    arr = np.asarray(value, dtype=dtype.numpy_dtype)
+    if type(value) is float and not -65504.0 <= value <= 65504.0:
+        with np.errstate(over="ignore"):  # beyond the dtype's range: +-inf, silently as in PyTorch
+            arr = np.asarray(value, dtype=dtype.numpy_dtype)
+    else:
+        arr = np.asarray(value, dtype=dtype.numpy_dtype)
     if dtype is dt.bfloat16:  # stored as float32: the value bfloat16 holds (0.1 is 0.10009766)
         arr = round_bf16(arr)
     return Tensor._wrap(arr, dtype, device or cpu_device())

@@ -137,7 +137,8 @@ def tensor(data, *, dtype=None, device=None, requires_grad: bool = False, pin_me
         except ValueError:
             raise TypeError("tensor(): expected a rectangular nested sequence of numbers") from None
         try:
-            arr = np.array(data, dtype=dtype.numpy_dtype)
+            with np.errstate(over="ignore"):  # a float beyond the dtype's range is +-inf, as in PyTorch
+                arr = np.array(data, dtype=dtype.numpy_dtype)
         except ValueError as e:
             raise ValueError(f"tensor(): {e}") from None
         except OverflowError:
