@@ -161,3 +161,18 @@ def test_mlp_anatomy_runs_on_a_tiny_step(capsys):
     assert "MISMATCH" not in out
     for section in ("1. the step", "2. graphc's step", "4. "):
         assert section in out, out
+
+
+def test_eager_survey_cases_run_on_graphc():
+    """``python -m benchmarks.eager_survey`` needs PyTorch to compare with; its cases themselves
+    run on graphc alone, so the list cannot rot where PyTorch is not installed."""
+    import numpy as np
+
+    import graphc
+    import graphc.nn.functional as F
+    from benchmarks import eager_survey
+
+    d = {k: graphc.from_numpy(v) for k, v in eager_survey._inputs(np.random.default_rng(0)).items()}
+    for name, fn in eager_survey._cases().items():
+        out = fn(graphc, F, d)
+        assert isinstance(out, (graphc.Tensor, tuple)), name
