@@ -9,6 +9,8 @@ from collections import namedtuple
 
 import numpy as np
 
+from ir.ops import npmath
+
 from .._args import norm_dim
 from .._factories import _from_array
 from ._common import _tensor_arg
@@ -75,8 +77,51 @@ def topk(input, k, dim=-1, largest=True, sorted=True):
     d = norm_dim(dim, x.ndim, "topk")
     if not 0 <= k <= x.shape[d]:
         raise RuntimeError(f"topk: selected index k ({k}) out of range for dimension {d} of size {x.shape[d]}")
-    s = sort(x, d, descending=largest)
-    return result(narrow(s.values, d, 0, k), narrow(s.indices, d, 0, k))
+    if not 0 < k < x.shape[d] // 2:
+        s = sort(x, d, descending=largest)
+        return result(narrow(s.values, d, 0, k), narrow(s.indices, d, 0, k))
+    x._need_data("topk")
+    keys = np.moveaxis(_order_keys(np.asarray(x._host())), d, -1)
+    idx = np.moveaxis(_first_k(keys, k, largest), -1, d)
+    indices = _from_array(np.array(idx, order="C"))
+    return result(gather(x, d, indices), indices)
+
+
+def _order_keys(arr: np.ndarray) -> np.ndarray:
+    """Integer keys ordered as ``sort`` orders the values: -0.0 equal to +0.0, every NaN equal
+    and above +inf (a float's bits, negatives' low bits flipped, are monotone in its value).
+    32-bit where the values fit (numpy partitions int32 6x faster than int64)."""
+    if arr.dtype.kind != "f":
+        return arr.astype(np.int64 if arr.itemsize == 8 else np.int32)
+    wide = arr.astype(np.float64 if arr.itemsize == 8 else np.float32) + 0.0  # (-0.0 + 0.0 is +0.0)
+    bits = wide.view(np.int64 if wide.itemsize == 8 else np.int32)
+    top = np.iinfo(bits.dtype).max
+    keys = bits ^ ((bits >> (8 * bits.itemsize - 1)) & top)
+    return npmath.where(np.isnan(wide), keys.dtype.type(top), keys)
+
+
+def _first_k(keys: np.ndarray, k: int, largest: bool) -> np.ndarray:
+    """Positions along the last axis of the first ``k`` entries of a stable sort of ``keys``
+    (descending when ``largest``, ties in index order), without sorting the rest: a partition
+    finds the k-th key, everything beyond it is in, and its ties are taken in index order until
+    there are k; only those k are sorted. A full stable sort of 512 per row for k = 8 took 6 ms
+    for 256 rows."""
+    n = keys.shape[-1]
+    kth = n - k if largest else k - 1
+    bound = np.partition(keys, kth, axis=-1)[..., kth : kth + 1]
+    beyond = keys > bound if largest else keys < bound
+    ties = keys == bound
+    room = k - beyond.sum(axis=-1, keepdims=True)
+    chosen = beyond | ties
+    if (room != ties.sum(axis=-1, keepdims=True)).any():  # more ties than room: the first ones
+        chosen = beyond | (ties & (np.cumsum(ties, axis=-1) <= room))
+    pos = np.nonzero(chosen.reshape(-1, n))[1].reshape(keys.shape[:-1] + (k,))  # ascending per row
+    cand = np.take_along_axis(keys, pos, axis=-1)
+    if largest:  # descending, ties keeping index order: reverse, sort ascending (stable), reverse back
+        order = (k - 1) - np.flip(np.argsort(np.flip(cand, axis=-1), axis=-1, kind="stable"), axis=-1)
+    else:
+        order = np.argsort(cand, axis=-1, kind="stable")
+    return np.take_along_axis(pos, order, axis=-1)
 
 
 def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=None):
