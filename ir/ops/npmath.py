@@ -11,32 +11,51 @@ import math
 
 import numpy as np
 
+# erf(a) / a as a polynomial in u = a^2 on [0, 1/4] (|a| < 0.5): least squares at 200 Chebyshev
+# nodes in float64, relative error 1.4e-9 -- two terms fewer than the Maclaurin series needs.
+_ERF_SMALL = (0.004719505354200619, -0.026757944332666154, 0.11282834739151898, -0.376126091733408, 1.128379165614794)
+# Abramowitz & Stegun 7.1.26: erf(a) = 1 - t * P(t) * exp(-a^2), t = 1 / (1 + 0.3275911 a)
+_ERF_AS = (1.061405429, -1.453152027, 1.421413741, -0.284496736, 0.254829592)
+
+
+def _horner(coeffs, v, work):
+    """``sum(c * v**k)`` (highest power first) into ``work``, in place: one pass per operation."""
+    np.multiply(v, np.float32(coeffs[0]), out=work)
+    for c in coeffs[1:-1]:
+        work += np.float32(c)
+        work *= v
+    work += np.float32(coeffs[-1])
+    return work
+
 
 def erf(x: np.ndarray) -> np.ndarray:
-    """The error function: exact (math.erf) in float64, a rational fit for smaller floats."""
+    """The error function: exact (math.erf) in float64; in float32, Abramowitz & Stegun 7.1.26
+    (|error| < 1.5e-7) and, below |x| = 0.5 where its 1 - ... cancels (erf(1e-7) came out 0),
+    an odd polynomial fitted to erf. In place, one array pass per operation."""
     x = np.asarray(x)
     if x.dtype == np.float64:
         return np.vectorize(math.erf, otypes=[np.float64])(x) if x.size else x.copy()
-    # Abramowitz & Stegun 7.1.26 refined form, |error| < 1.5e-7: float32 precision.
+    if x.ndim == 0:  # (numpy's ufuncs return scalars for 0-d arrays: no out= to write into)
+        return erf(x.reshape(1)).reshape(())
     xf = x.astype(np.float32, copy=False)
     a = np.abs(xf)
-    t = 1.0 / (1.0 + np.float32(0.3275911) * a)
-    poly = t * (
-        np.float32(0.254829592)
-        + t * (np.float32(-0.284496736) + t * (np.float32(1.421413741) + t * (np.float32(-1.453152027) + t * np.float32(1.061405429))))
-    )
-    r = 1.0 - poly * np.exp(-a * a)
-    # Below 0.5 the fit's 1 - poly * exp(-a^2) cancels (erf(1e-7) came out 0, erf(1e-6) 6% off):
-    # there the Maclaurin series, 2/sqrt(pi) * (a - a^3/3 + a^5/10 - ...), to float32 precision.
+    u = a * a
+    t = np.multiply(a, np.float32(0.3275911))
+    t += np.float32(1.0)
+    np.reciprocal(t, out=t)
+    r = _horner(_ERF_AS, t, np.empty_like(t))
+    r *= t
+    np.negative(u, out=t)
+    np.exp(t, out=t)
+    r *= t
+    np.subtract(np.float32(1.0), r, out=r)
     small = a < 0.5
     if small.any():
-        a2 = a * a
-        series = np.float32(1.0 / 9360)
-        for c in (-1.0 / 1320, 1.0 / 216, -1.0 / 42, 1.0 / 10, -1.0 / 3, 1.0):
-            series = np.float32(c) + a2 * series  # Horner in a^2, from the a^12 term down
-        r = where(small, np.float32(2.0 / math.sqrt(math.pi)) * a * series, r)
+        near0 = _horner(_ERF_SMALL, u, t)
+        near0 *= a
+        r = where(small, near0, r)
     # copysign keeps erf(-0.0) == -0.0 (sign() would give 0 * r == +0.0)
-    return np.copysign(r, xf).astype(x.dtype, copy=False)
+    return np.copysign(r, xf, out=r).astype(x.dtype, copy=False)
 
 
 def copy(x):
