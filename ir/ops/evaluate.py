@@ -20,19 +20,31 @@ import numpy as np
 from .. import dtypes as dt
 from ..errors import IntegerDivisionError
 from . import core as ops_table
+from . import npmath
 
 # ----------------------------------------------------------------------------
 # bfloat16: stored as float32, rounded to bfloat16's 8-bit mantissa after each op
 
 
 def round_bf16(a: np.ndarray) -> np.ndarray:
-    """Round float32 values to the nearest bfloat16 (ties to even), kept as float32."""
+    """Round float32 values to the nearest bfloat16 (ties to even), kept as float32; a NaN stays
+    the NaN it was (adding the rounding bias could carry its payload into an infinity).
+
+    In place on one fresh uint32 array, five passes, and the NaN select only when there is a NaN
+    (numpy's where branches per element: it was 90% of every bfloat16 op's time)."""
     shape = np.shape(a)
     a = np.ascontiguousarray(a, dtype=np.float32).reshape(shape)  # ascontiguousarray makes 0-d arrays 1-d
     bits = a.view(np.uint32)
-    rounding = ((bits >> 16) & 1) + np.uint32(0x7FFF)
-    out = ((bits + rounding) & np.uint32(0xFFFF0000)).view(np.float32)
-    return np.where(np.isnan(a), a, out)
+    out = np.right_shift(bits, np.uint32(16))
+    out &= np.uint32(1)
+    out += np.uint32(0x7FFF)  # the bias: half an ulp of bfloat16, less one where the kept bit is even
+    out += bits
+    out &= np.uint32(0xFFFF0000)
+    out = out.view(np.float32)
+    nan = np.isnan(a)
+    if nan.any():
+        out = npmath.where(nan, a, out)
+    return out
 
 
 def finish(result, dtype: dt.DType) -> np.ndarray:

@@ -6,6 +6,10 @@ result ever changes under its holder; idle buffers are reused (that is the
 point: no page faults per call) and given back by ``graphc.cpu.empty_cache()``.
 """
 
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -157,3 +161,36 @@ def test_graphc_cpu_answers_like_torch_cpu():
     assert graphc.cpu.is_available() and graphc.cpu.device_count() == 1
     assert graphc.cpu.current_device() == "cpu" and graphc.cpu.synchronize() is None
     assert set(graphc.cpu.memory_stats()) == {"cached_bytes", "in_use_bytes", "reused", "allocated", "limit_bytes"}
+
+
+_FAULTS = """
+import resource, sys
+import numpy as np
+import graphc
+from backends.numpy import allocator
+a = graphc.randn(256, 512)
+b = a.bfloat16()
+for _ in range(5):
+    b + b  # three 512 KiB temporaries a call: above glibc's default trim point once freed
+before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+for _ in range(20):
+    b + b
+print(allocator.tune_malloc(), (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / 20)
+"""
+
+
+@pytest.mark.skipif(allocator._glibc() is None, reason="malloc's thresholds are glibc's")
+def test_malloc_keeps_freed_temporaries_for_the_next_op():
+    """With glibc's default thresholds an eager op's 512 KiB temporaries went back to the kernel
+    and were faulted in again on every call; tuned (the default), no page faults per call."""
+
+    def faults(tune: str):
+        env = dict(os.environ, GRAPHC_MALLOC_TUNE=tune)
+        out = subprocess.run([sys.executable, "-c", _FAULTS], env=env, capture_output=True, text=True, check=True)
+        tuned, per_call = out.stdout.split()
+        return tuned == "True", float(per_call)
+
+    tuned, per_call = faults("1")
+    assert tuned and per_call < 8, per_call
+    untuned, per_call_untuned = faults("0")
+    assert not untuned and per_call_untuned > 64, per_call_untuned  # the behaviour the tuning removes
