@@ -2,6 +2,7 @@
 
     python -m benchmarks.eager_survey                 # every op on 256x512 float32 (131072 elements)
     python -m benchmarks.eager_survey --ops clamp,gelu --threads 2
+    python -m benchmarks.eager_survey --no-torch       # graphc alone, in a process without PyTorch
 
 The ``eager_ops`` case times the per-op overhead on 8 elements; this survey times what a model's
 layers call on a tensor large enough that the arithmetic counts, where numpy's own loops decide
@@ -9,7 +10,8 @@ layers call on a tensor large enough that the arithmetic counts, where numpy's o
 strided copy of a transpose is unblocked -- each found here, and routed around). PyTorch runs on
 one thread by default, as numpy's loops do; ``--threads`` lets it use more. Each op is timed in
 both libraries back to back (best of 5 repeats of a block long enough to take 20 ms), and the
-table ends with the ops furthest behind. Needs PyTorch (a peer, never a dependency).
+table ends with the ops furthest behind. PyTorch is a peer, never a dependency: without it (or
+with ``--no-torch``) graphc's times are printed alone.
 """
 
 from __future__ import annotations
@@ -122,25 +124,28 @@ def _time(fn) -> float:
     return min(timeit.repeat(fn, number=n, repeat=5)) / n * 1e6
 
 
-def survey(ops=None, threads: int = 1, seed: int = 0) -> list:
-    """``[(op, graphc us, torch us)]``; an op that fails gives its error in place of the times."""
-    import torch
-    import torch.nn.functional as TF
-
+def survey(ops=None, threads: int = 1, seed: int = 0, with_torch: bool = True) -> list:
+    """``[(op, graphc us, torch us or None)]``; an op that fails gives its error in place of the
+    times. Without PyTorch (``with_torch=False``) only graphc is timed -- in a process of its own,
+    since importing PyTorch changes how malloc reuses memory for every library in the process."""
     import graphc
     import graphc.nn.functional as GF
 
-    torch.set_num_threads(threads)
     arrays = _inputs(np.random.default_rng(seed))
     gd = {k: graphc.from_numpy(v) for k, v in arrays.items()}
-    td = {k: torch.from_numpy(v) for k, v in arrays.items()}
+    if with_torch:
+        import torch
+        import torch.nn.functional as TF
+
+        torch.set_num_threads(threads)
+        td = {k: torch.from_numpy(v) for k, v in arrays.items()}
     rows = []
     for name, fn in _cases().items():
         if ops and name not in ops:
             continue
         try:
             g = _time(lambda: fn(graphc, GF, gd))
-            t = _time(lambda: fn(torch, TF, td))
+            t = _time(lambda: fn(torch, TF, td)) if with_torch else None
         except Exception as exc:  # a failing op says so instead of ending the survey
             rows.append((name, f"error: {type(exc).__name__}: {exc}", None))
             continue
@@ -153,18 +158,26 @@ def main(argv=None) -> int:
     parser.add_argument("--ops", default="", help="comma-separated op names (default: all)")
     parser.add_argument("--threads", type=int, default=1, help="PyTorch's intra-op threads (numpy's loops use one)")
     parser.add_argument("--worst", type=int, default=12, help="how many of the slowest ratios to list at the end")
+    parser.add_argument("--no-torch", action="store_true", help="time graphc alone (also what happens without PyTorch)")
     args = parser.parse_args(argv)
-    try:
-        import torch  # noqa: F401
-    except ImportError:
-        print("eager_survey needs PyTorch (pip install -e '.[bench]')")
-        return 1
+    with_torch = not args.no_torch
+    if with_torch:
+        try:
+            import torch  # noqa: F401
+        except ImportError:
+            print("(PyTorch is not installed: graphc's times alone; pip install -e '.[bench]' for the comparison)")
+            with_torch = False
     ops = {o.strip() for o in args.ops.split(",") if o.strip()}
-    print(f"graphc eager against PyTorch eager ({args.threads} thread), 256x512 float32: time, graphc / PyTorch")
-    rows = survey(ops, args.threads)
+    if with_torch:
+        print(f"graphc eager against PyTorch eager ({args.threads} thread), 256x512 float32: time, graphc / PyTorch")
+    else:
+        print("graphc eager, 256x512 float32")
+    rows = survey(ops, args.threads, with_torch=with_torch)
     for name, g, t in rows:
-        if t is None:
+        if isinstance(g, str):
             print(f"  {name:18s} {g}")
+        elif t is None:
+            print(f"  {name:18s} graphc {g:9.1f} us")
         else:
             print(f"  {name:18s} graphc {g:9.1f} us   torch {t:9.1f} us   {g / t:6.2f}x")
     timed = sorted((g / t, name) for name, g, t in rows if t is not None)
