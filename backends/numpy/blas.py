@@ -262,7 +262,7 @@ def transpose_copy(src: np.ndarray, dst: np.ndarray) -> bool:
 
     The copy multiplies by 1, which keeps every value and bit pattern except a signaling NaN's
     (it comes out quiet, as from any float arithmetic)."""
-    if src.ndim < 2 or src.size < TRANSPOSE_MIN_ELEMS:  # (the common small case, first)
+    if np.ndim(src) < 2 or src.size < TRANSPOSE_MIN_ELEMS:  # (the common small case first; scalars too)
         return False
     fn = library()[1].get(("omatcopy", dst.dtype.char))
     if fn is None or src.dtype != dst.dtype or src.shape != dst.shape:

@@ -46,9 +46,10 @@ empty = np.empty
 
 def _runtime_helper(op):
     """The run-time helper a row's generated code writes into its output with
-    (``np_out = "R.name({0}, ..., {out})"``), or None. Those helpers exist because they beat the
-    row's plain numpy callable (a BLAS axpy for a fused multiply-add by a scalar, in-place passes
-    for sigmoid), so eager calls them too, with a fresh output."""
+    (``np_out = "R.name({0}, ..., {out})"``) when the row asks eager to use it (``eager_out``:
+    a BLAS axpy for a fused multiply-add by a scalar, a blocked transposing copy), else None."""
+    if not op.extra.get("eager_out"):
+        return None
     template = (op.np_out or ("",))[0]
     args = ", ".join(f"{{{i}}}" for i in range(op.arity))
     if not (template.startswith("R.") and template.endswith(f"({args}, {{out}})")):

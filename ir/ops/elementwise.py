@@ -65,6 +65,7 @@ def elementwise(
     complex=False,
     complex_rule=False,
     divisor=None,
+    eager_out=False,
     doc="",
 ):
     """Declare one elementwise row (see the module docstring). ``rewrite(node)`` is the row's own
@@ -72,7 +73,9 @@ def elementwise(
     ``complex``: the row takes complex inputs (numpy computes them natively); ``complex_rule``: its
     gradient rule handles complex values itself (see :class:`~ir.ops.core.OpDef`).
     ``divisor``: the index of an input that must not be zero for integer dtypes (integer division
-    by zero raises :class:`~ir.errors.IntegerDivisionError`; every backend checks it)."""
+    by zero raises :class:`~ir.errors.IntegerDivisionError`; every backend checks it).
+    ``eager_out``: eager numpy runs the row through ``np_out``'s runtime helper into a fresh
+    output, where that helper beats ``numpy`` (a BLAS call for fma and copy)."""
     if ufunc is not None and numpy is None:
         numpy = getattr(np, ufunc)
     helpers = {h: HELPERS[h] for h in HELPERS if _mentions(triton, h)}
@@ -99,7 +102,7 @@ def elementwise(
             ref=ref,
             complex=complex,
             complex_rule=complex_rule,
-            extra={"arity": arity, "rewrite": rewrite, "divisor": divisor},
+            extra={"arity": arity, "rewrite": rewrite, "divisor": divisor, "eager_out": eager_out},
         )
     )
 
@@ -171,7 +174,7 @@ unary("round", numpy=np.round, np_out=("np.round({0}, out={out})",), grad=ZERO, 
       doc="Round half to even, as numpy and PyTorch do.")
 unary("trunc", ufunc="trunc", grad=ZERO, props=Props(idempotent=True), binding=Binding(("trunc", "fix")),
       triton={"float": "_trunc({0})", "*": "{0}"}, libdevice="trunc")
-unary("copy", dtype_same, numpy=npmath.copy, np_out=("R.copy_into({0}, {out})",), triton="{0}", grad=lambda n, g: g,
+unary("copy", dtype_same, numpy=npmath.copy, np_out=("R.copy_into({0}, {out})",), eager_out=True, triton="{0}", grad=lambda n, g: g,
       grad_name="CloneBackward0", props=Props(noop=True), doc="A C-contiguous copy with its own memory (clone).",
       complex=True)
 
@@ -419,7 +422,7 @@ def _fma_rewrite(n):
     return None
 
 
-elementwise("fma", 3, dtype_numeric, numpy=npmath.fma, np_out=("R.fma_into({0}, {1}, {2}, {out})",),
+elementwise("fma", 3, dtype_numeric, numpy=npmath.fma, np_out=("R.fma_into({0}, {1}, {2}, {out})",), eager_out=True,
             triton={"float": "tl.fma({0}, {1}, {2})", "*": "({0} * {1} + {2})"},
             grad=(lambda n, g: g * n[1], lambda n, g: g * n[0], lambda n, g: g), saves=(0, 1), rewrite=_fma_rewrite,
             complex=True, doc="x * y + z with one rounding (PyTorch's fused add-with-alpha, addcmul and lerp).")
