@@ -340,11 +340,11 @@ def _atan2_dx(n, g):
 
 binary("atan2", dtype_float, ufunc="arctan2", triton="_atan2({0}, {1})", libdevice="atan2", grad=(_atan2_dy, _atan2_dx),
        saves=(0, 1), binding=Binding(("atan2", "arctan2"), promote=FLOAT))
-binary("floor_divide", dtype_numeric, ufunc="floor_divide", binding=Binding(("floor_divide",)), divisor=1, grad=ZERO,
+binary("floor_divide", dtype_numeric, numpy=npmath.floor_divide, binding=Binding(("floor_divide",)), divisor=1, grad=ZERO,
        triton={"float32": "tl.floor(tl.math.div_rn({0}, {1}))", "float": "tl.floor({0} / {1})", "*": "_floordiv_int({0}, {1})"})
-binary("remainder", dtype_numeric, ufunc="remainder", binding=Binding(("remainder",)), divisor=1, triton={"float": "_mod_float({0}, {1})", "*": "_mod_int({0}, {1})"},
+binary("remainder", dtype_numeric, numpy=npmath.remainder, binding=Binding(("remainder",)), divisor=1, triton={"float": "_mod_float({0}, {1})", "*": "_mod_int({0}, {1})"},
        grad=(lambda n, g: g, lambda n, g: -(g * n[0].op("floor_divide", n[1]))), saves=(0, 1))
-binary("fmod", dtype_numeric, ufunc="fmod", divisor=1, triton="({0} % {1})",
+binary("fmod", dtype_numeric, numpy=npmath.fmod, divisor=1, triton="({0} % {1})",
        grad=(lambda n, g: g, lambda n, g: -(g * (n[0] / n[1]).op("trunc"))), saves=(0, 1),
        doc="C's remainder, the sign of the dividend, exact (IEEE fmod): a - trunc(a / b) * b "
            "loses the remainder once the quotient passes 2**24 (float32).")
@@ -449,6 +449,11 @@ for _n, _strict in (("clamp", False), ("hardtanh", True)):
                 triton="tl.where(tl.where({0} < {1}, {1}, {0}) > {2}, {2}, tl.where({0} < {1}, {1}, {0}))",
                 grad=(_clamp_grad(_strict), None, None), saves=(0, 1, 2),
                 doc="min(max(x, lo), hi); x itself where it ties a bound or is NaN.")
+
+
+binary("leaky_relu", dtype_float, numpy=npmath.leaky_relu, triton="tl.where({0} > 0, {0}, {0} * {1})",
+       grad=(lambda n, g: where(n[0] > 0, g, g * n[1]), None), saves=(0, 1),
+       doc="x where x > 0, else x * slope (the slope a 0-d input); the gradient is PyTorch's, g or g * slope.")
 
 
 def _cast_grad(n, g):

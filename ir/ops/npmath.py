@@ -64,6 +64,77 @@ def copy(x):
     return np.array(x, order="C", copy=True)
 
 
+# float32 and float16 division remainders through double. For |a / b| < 2^28 the double
+# quotient truncates to the exact integer quotient q (a / b is at least 2^-53 relative away from
+# any other integer), q * b is exact in double (28 + 24 bits) and so is a - q * b (the true
+# remainder is a float32 value): fmod exactly, in vector passes, where numpy calls libm's fmodf
+# per element (131072 float32: 2.0 ms). Larger quotients, infinities and NaNs take numpy's fmod.
+_FMOD_EXACT_QUOTIENT = 2.0**28
+_VIA_DOUBLE = (np.dtype(np.float32), np.dtype(np.float16))
+_VIA_DOUBLE_MIN = 1 << 10
+
+
+def _fast_fmod(a, b):
+    """fmod(a, b) for float32/float16 arrays of one dtype (see above), or None where it does not apply."""
+    if not (isinstance(a, (np.ndarray, np.generic)) and isinstance(b, (np.ndarray, np.generic))):
+        return None  # (generated code passes constants as numpy scalars)
+    a, b = np.asarray(a), np.asarray(b)
+    if a.dtype != b.dtype or a.dtype not in _VIA_DOUBLE or max(a.size, b.size) < _VIA_DOUBLE_MIN:
+        return None
+    ad, bd = a.astype(np.float64), b.astype(np.float64)
+    with np.errstate(all="ignore"):
+        q = ad / bd
+        slow = ~(np.abs(q) < _FMOD_EXACT_QUOTIENT) | np.isinf(bd)  # (NaN quotients too)
+        np.trunc(q, out=q)
+        q *= bd
+        r = np.subtract(ad, q, out=q)
+    r = np.copysign(r, ad, out=r).astype(a.dtype)  # a zero remainder takes a's sign
+    if slow.any():
+        shape = r.shape
+        a_full, b_full = np.broadcast_to(a, shape), np.broadcast_to(b, shape)
+        slow = np.broadcast_to(slow, shape)
+        r[slow] = np.fmod(a_full[slow], b_full[slow])
+    return r
+
+
+def fmod(a, b):
+    """numpy's ``fmod`` (C's: the remainder with a's sign), float32 and float16 through double."""
+    r = _fast_fmod(a, b)
+    return np.fmod(a, b) if r is None else r
+
+
+def remainder(a, b):
+    """numpy's ``remainder`` (Python's ``%``: the remainder with b's sign), numpy's own steps --
+    fmod, then ``+ b`` where the signs differ, in the operands' precision -- over the fast fmod."""
+    mod = _fast_fmod(a, b) if getattr(a, "dtype", None) == np.float32 else None  # (numpy's half goes through float)
+    if mod is None:
+        return np.remainder(a, b)
+    with np.errstate(all="ignore"):
+        shifted = (mod != 0) & ((b < 0) != (mod < 0))
+        mod = where(shifted, mod + b, mod)
+        # a zero takes b's sign; every other result already has it (and b = 0 leaves NaN)
+        return np.copysign(mod, b, out=mod)
+
+
+def floor_divide(a, b):
+    """numpy's ``floor_divide`` of floats: numpy's own steps (``(a - fmod(a, b)) / b``, corrected by
+    one where the signs differ, floored and rounded to the nearest integer) over the fast fmod."""
+    mod = _fast_fmod(a, b) if getattr(a, "dtype", None) == np.float32 else None  # (numpy's half goes through float)
+    if mod is None:
+        return np.floor_divide(a, b)
+    with np.errstate(all="ignore"):
+        div = (a - mod) / b
+        div -= (mod != 0) & ((b < 0) != (mod < 0))  # one less where the signs differ (x - 0 is x, -0.0 too)
+        floor = np.floor(div)
+        floor += div - floor > 0.5  # (a floor of -0.0 comes from a zero div, replaced below)
+        zero, by_zero = div == 0, b == 0
+        if zero.any() or by_zero.any():
+            quotient = a / b
+            floor = where(zero, np.copysign(np.zeros_like(div), quotient), floor)
+            floor = where(np.broadcast_to(by_zero, floor.shape), quotient, floor)
+        return floor
+
+
 def power(x, y, out=None):
     """``x ** y`` with PyTorch's integer rule for negative exponents, where numpy raises:
     ``1 ** -n == 1``, ``(-1) ** -n == ±1`` by parity, any other base gives 0 (the integer
@@ -174,6 +245,17 @@ def clamp(x, lo, hi, out=None):
     costs a microsecond more on small arrays). ``tests/ir/test_clamp_row.py`` pins numpy's tie
     and NaN behaviour, which its documentation leaves open."""
     return _clip(x, lo, hi, out=out)
+
+
+def leaky_relu(x, slope):
+    """``where(x > 0, x, x * slope)``. For a slope in (0, 1] that is ``maximum(x, x * slope)``, one
+    vector pass where the select takes four: x * slope lies between 0 and x, so the maximum picks
+    x above zero and x * slope below, is x * slope (the same signed zero) at zero, NaN at NaN."""
+    s = np.asarray(slope)
+    if s.ndim == 0 and 0 < s <= 1 and s.dtype == x.dtype:
+        scaled = np.multiply(x, s)
+        return np.maximum(x, scaled, out=scaled)
+    return where(x > 0, x, x * s)
 
 
 def fma(x, y, z, out=None):
