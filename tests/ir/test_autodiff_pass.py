@@ -213,6 +213,12 @@ def _case_clamp(name):
     return build
 
 
+def _case_leaky_relu(g, rng):
+    x = g.add_input((2, 4), F64)
+    vx = np.array([[-1.3, -0.2, 0.15, 0.9], [1.7, -0.6, 0.45, -2.2]])  # both sides, away from the kink
+    return g.add("leaky_relu", [x, g.add_constant(0.1, F64)]), [vx]
+
+
 def _case_fma(g, rng):
     (a, b, c), vals = _inputs(g, rng, ((2, 3), -1, 1), ((3,), -1, 1), ((2, 1), -1, 1))  # all three broadcast
     return g.add("fma", [a, b, c]), vals
@@ -507,6 +513,7 @@ CASES = {
     "floor_divide": _case_floor_divide,
     "where": _case_where,
     "clamp": _case_clamp("clamp"),
+    "leaky_relu": _case_leaky_relu,
     "hardtanh": _case_clamp("hardtanh"),
     "fma": _case_fma,
     "cast": _case_cast,

@@ -2,7 +2,8 @@
 pin what its documentation leaves open -- that a value tying a bound (``-0.0`` against a bound of
 ``+0.0``) and a NaN come out as the value itself, as in PyTorch's clamp -- against an element-by-
 element Python reference; then the frontend (``clamp``, ``clamp_min``/``max``, ``clip``,
-``hardtanh``, ``relu6``, ``nan_to_num``) eager and compiled, values to the bit and gradients."""
+``hardtanh``, ``relu6``, ``nan_to_num``) eager and compiled, values to the bit and gradients; and
+``leaky_relu``'s one-pass form against PyTorch's select."""
 
 import math
 
@@ -137,3 +138,20 @@ def test_nan_to_num(dtype, kw):
     np.testing.assert_array_equal(y.detach().float().numpy(), want.astype(np.float32))
     np.testing.assert_array_equal(x.grad.float().numpy(), np.isfinite(xs).astype(np.float32))
     assert y.grad_fn.name() == "NanToNumBackward0"
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("slope", [0.01, 0.2, 0.999, 1.0, 1.5, 0.0, -0.3, math.nan])
+def test_leaky_relu_row_is_the_select(dtype, slope):
+    """``maximum(x, x * slope)`` (the one-pass form for a slope in (0, 1]) against PyTorch's
+    ``where(x > 0, x, x * slope)`` bit for bit: signed zeros, subnormals, infinities, NaN."""
+    rng = np.random.default_rng(7)
+    tiny = np.finfo(dtype).smallest_subnormal
+    x = rng.choice(np.array(_SPECIAL + [tiny, -tiny] + list(rng.standard_normal(50))), 20000).astype(dtype)
+    s = np.asarray(slope, dtype=dtype)
+    with np.errstate(invalid="ignore"):
+        want = np.where(x > 0, x, x * s)
+        got = npmath.leaky_relu(x, s)
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+    keep = ~np.isnan(want)
+    np.testing.assert_array_equal(_bits(got[keep]), _bits(want[keep]))

@@ -5,8 +5,10 @@ from __future__ import annotations
 import math
 import warnings
 
+from ir import dtypes as dt
+
 from ... import _functional as _F
-from ..._dispatch import composite
+from ..._dispatch import apply, composite, constant
 from ..._factories import rand
 from ..._functional._common import _back, _in_float32
 from ..._functional.pointwise import _clamp_row, _number_bounds
@@ -56,6 +58,11 @@ def relu6(input, inplace: bool = False):
 def leaky_relu(input, negative_slope: float = 0.01, inplace: bool = False):
     """x for x > 0, else negative_slope * x."""
     x = _arg(input, "leaky_relu")
+    if x._dtype in (dt.float32, dt.float64) and type(negative_slope) in (int, float):
+        # the leaky_relu row (half precision keeps the composite: PyTorch multiplies it by the
+        # unrounded slope in float32, as graphc's mul of a half tensor by a number does)
+        out = apply("leaky_relu", [x, constant(negative_slope, x._dtype, x._device)])
+        return _maybe_inplace(x, out, inplace, "leaky_relu")
     with composite("LeakyReluBackward0", input) as cmp:
         out = cmp.result(_F.where(_F.gt(x, 0), x, _F.mul(x, negative_slope)))
     return _maybe_inplace(x, out, inplace, "leaky_relu")
