@@ -529,6 +529,15 @@ def test_one_hot_and_flatten():
     assert oh.dtype == graphc.int64
     assert oh.tolist() == [[1, 0, 0, 0], [0, 0, 1, 0], [0, 1, 0, 0]]
     assert tuple(F.one_hot(graphc.tensor([[3], [1]])).shape) == (2, 1, 4)
+    rng = np.random.default_rng(0)
+    for idx, classes in ((rng.integers(0, 7, (5, 4)), 7), (np.array(3), 5), (np.zeros((0, 2), np.int64), 3)):
+        for dtype in (graphc.int64, graphc.int32, graphc.uint8):
+            got = F.one_hot(graphc.tensor(idx, dtype=dtype), classes)
+            np.testing.assert_array_equal(got.numpy(), np.eye(classes, dtype=np.int64)[idx])
+            assert got.dtype == graphc.int64 and tuple(got.shape) == idx.shape + (classes,)
+    assert tuple(F.one_hot(graphc.tensor([], dtype=graphc.int64)).shape) == (0, 0)
+    traced = graphc.compile(lambda t: F.one_hot(t, 6))(graphc.tensor([5, 0, 2]))
+    np.testing.assert_array_equal(traced.numpy(), np.eye(6, dtype=np.int64)[[5, 0, 2]])
     f = nn.Flatten()
     assert repr(f) == "Flatten(start_dim=1, end_dim=-1)"
     assert tuple(f(graphc.zeros(2, 3, 4, 5)).shape) == (2, 60)
