@@ -210,6 +210,15 @@ def where_into(cond, a, b, out, scratch=_fresh) -> None:
         np.copyto(out, np.where(cond, a, b), casting="unsafe")  # (few elements: one call is cheaper)
         return
     c = np.asarray(cond)
+    if c.dtype == np.bool_:
+        # a uniform mask (no NaN to replace, no padded position) takes one side whole: any() and
+        # all() stop at the first element that decides them, so a mixed mask costs next to nothing
+        if not c.any():
+            np.copyto(out, b, casting="unsafe")
+            return
+        if c.all():
+            np.copyto(out, a, casting="unsafe")
+            return
     av = np.asarray(a, dtype=out.dtype).view(it)
     bv = np.asarray(b, dtype=out.dtype).view(it)
     zero_b = bv.ndim == 0 and int(bv) == 0

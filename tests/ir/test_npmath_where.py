@@ -105,3 +105,16 @@ def test_where_into_reuses_the_given_scratch():
     npmath.where_into(c, a, b, out, scratch)
     _same_bits(out, np.where(c, a, b))
     assert given == [((10000,), np.dtype(np.int64))]
+
+
+@pytest.mark.parametrize("fill", [False, True])
+@pytest.mark.parametrize("dtype", [np.float32, np.int64, np.float16])
+def test_a_uniform_mask_takes_one_side_whole(fill, dtype):
+    """All-false and all-true masks (a NaN test on clean data, a padding mask with no padding)
+    copy one side; the bits must still be the select's, broadcasts and scalars included."""
+    rng = np.random.default_rng(6)
+    c = np.full((64, 1), fill)
+    a, b = _array(rng, (64, 100), dtype), _array(rng, (100,), dtype)
+    _same_bits(npmath.where(c, a, b), np.where(c, a, b))
+    if np.issubdtype(dtype, np.floating):
+        _same_bits(npmath.where(np.full((64, 100), fill), -0.0, a), np.where(np.full((64, 100), fill), dtype(-0.0), a))
