@@ -192,5 +192,7 @@ def test_malloc_keeps_freed_temporaries_for_the_next_op():
 
     tuned, per_call = faults("1")
     assert tuned and per_call < 8, per_call
-    untuned, per_call_untuned = faults("0")
-    assert not untuned and per_call_untuned > 64, per_call_untuned  # the behaviour the tuning removes
+    # GRAPHC_MALLOC_TUNE=0 leaves malloc alone (with this VM's glibc that is ~224 faults a call;
+    # not asserted: it is glibc's behaviour, not graphc's)
+    untuned, _ = faults("0")
+    assert not untuned
