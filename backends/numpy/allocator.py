@@ -29,6 +29,7 @@ ops: 88 us and 618 us, no faults. ``GRAPHC_MALLOC_TUNE=0`` leaves malloc as it i
 from __future__ import annotations
 
 import ctypes
+import functools
 import os
 import sys
 import threading
@@ -154,7 +155,6 @@ def empty_cache() -> None:
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
 MMAP_THRESHOLD = 32 << 20
 TRIM_THRESHOLD = 256 << 20
-_tuned: list = []
 
 
 def _glibc():
@@ -169,12 +169,9 @@ def _glibc():
     return libc
 
 
+@functools.cache
 def tune_malloc() -> bool:
     """Fix glibc's mmap and trim thresholds (see the module docstring), once per process;
     whether they are set. Off with ``GRAPHC_MALLOC_TUNE=0``."""
-    if _tuned:
-        return _tuned[0]
     libc = None if os.environ.get("GRAPHC_MALLOC_TUNE", "1").strip() == "0" else _glibc()
-    ok = bool(libc is not None and libc.mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD) and libc.mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD))
-    _tuned.append(ok)
-    return ok
+    return bool(libc is not None and libc.mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD) and libc.mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD))

@@ -72,19 +72,21 @@ _ROUTINES = {"axpy": ("saxpy", "daxpy"), "gemm": ("sgemm", "dgemm")}
 _OPTIONAL = {"omatcopy": ("somatcopy", "domatcopy")}  # OpenBLAS's extension: used where exported
 
 
+def _lookup(lib, routines: dict, prefix: str, suffix: str) -> dict:
+    """``{(routine, 'f' or 'd'): lib's function or None}`` under one naming scheme."""
+    return {(r, c): getattr(lib, f"{prefix}cblas_{name}{suffix}", None) for r, pair in routines.items() for c, name in zip("fd", pair)}
+
+
 def _bind(lib) -> dict:
     """``{('axpy', 'f'): saxpy, ...}`` from ``lib`` under the first naming scheme it exports."""
     for prefix, suffix in (("scipy_", "64_"), ("", "64_"), ("scipy_", ""), ("", "")):
-        names = {(routine, char): f"{prefix}cblas_{name}{suffix}" for routine, pair in _ROUTINES.items() for char, name in zip("fd", pair)}
-        fns = {key: getattr(lib, name, None) for key, name in names.items()}
+        fns = _lookup(lib, _ROUTINES, prefix, suffix)
         if None in fns.values():
             continue
         int_t = _integer_type(lib, prefix, suffix)
         if int_t is None:
             continue
-        for (routine, char), name in (((r, c), f"{prefix}cblas_{n}{suffix}") for r, pair in _OPTIONAL.items() for c, n in zip("fd", pair)):
-            if getattr(lib, name, None) is not None:
-                fns[(routine, char)] = getattr(lib, name)
+        fns.update((key, fn) for key, fn in _lookup(lib, _OPTIONAL, prefix, suffix).items() if fn is not None)
         ptr, enum = ctypes.c_void_p, ctypes.c_int
         for (routine, char), fn in fns.items():
             real = ctypes.c_float if char == "f" else ctypes.c_double

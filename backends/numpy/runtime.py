@@ -220,11 +220,6 @@ def copy_into(x, out) -> None:
         np.copyto(out, x)
 
 
-def clamp_into(x, lo, hi, out) -> None:
-    """``out = min(max(x, lo), hi)`` (:func:`ir.ops.npmath.clamp`)."""
-    npmath.clamp(x, lo, hi, out=out)
-
-
 def fma_into(x, y, z, out) -> None:
     """``out = x * y + z`` rounded once (:func:`ir.ops.npmath.fma`): one BLAS ``axpy`` when a
     factor is a scalar (it fuses in every float dtype), else through double."""

@@ -115,18 +115,17 @@ def _number_bounds(x: Tensor, lo, hi) -> bool:
     """Whether the clamp row takes these bounds: numbers (not NaN) of x's kind -- any real number
     for a float tensor, an int in range for an integer one (a float bound promotes those)."""
     d = x._dtype
+    if d.is_bool or d.is_complex:
+        return False
+    info = None if d.is_floating_point else np.iinfo(d.numpy_dtype)
     for b in (lo, hi):
         if b is None:
             continue
         if type(b) not in (int, float) or b != b:
             return False
-        if not d.is_floating_point:
-            if type(b) is not int or d.is_bool or d.is_complex:
-                return False
-            info = np.iinfo(d.numpy_dtype)
-            if not info.min <= b <= info.max:
-                return False
-    return d.is_floating_point or not (d.is_bool or d.is_complex)
+        if info is not None and not (type(b) is int and info.min <= b <= info.max):
+            return False
+    return True
 
 
 def _clamp_row(op: str, x: Tensor, lo, hi) -> Tensor:

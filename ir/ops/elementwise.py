@@ -445,7 +445,7 @@ def _clamp_grad(strict):
 # and a NaN x: PyTorch's clamp and hardtanh, and numpy's clip (one pass, where the two wheres
 # of a composite took six). The bounds are inputs (0-d constants from the frontend).
 for _n, _strict in (("clamp", False), ("hardtanh", True)):
-    elementwise(_n, 3, dtype_numeric, numpy=npmath.clamp, np_out=("R.clamp_into({0}, {1}, {2}, {out})",),
+    elementwise(_n, 3, dtype_numeric, numpy=npmath.clamp, np_out=("O.clamp({0}, {1}, {2}, out={out})",),
                 triton="tl.where(tl.where({0} < {1}, {1}, {0}) > {2}, {2}, tl.where({0} < {1}, {1}, {0}))",
                 grad=(_clamp_grad(_strict), None, None), saves=(0, 1, 2),
                 doc="min(max(x, lo), hi); x itself where it ties a bound or is NaN.")

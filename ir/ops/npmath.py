@@ -70,7 +70,7 @@ def copy(x):
 # remainder is a float32 value): fmod exactly, in vector passes, where numpy calls libm's fmodf
 # per element (131072 float32: 2.0 ms). Larger quotients, infinities and NaNs take numpy's fmod.
 _FMOD_EXACT_QUOTIENT = 2.0**28
-_VIA_DOUBLE = (np.dtype(np.float32), np.dtype(np.float16))
+_SINGLE_OR_HALF = (np.dtype(np.float32), np.dtype(np.float16))
 _VIA_DOUBLE_MIN = 1 << 10
 
 
@@ -79,7 +79,7 @@ def _fast_fmod(a, b):
     if not (isinstance(a, (np.ndarray, np.generic)) and isinstance(b, (np.ndarray, np.generic))):
         return None  # (generated code passes constants as numpy scalars)
     a, b = np.asarray(a), np.asarray(b)
-    if a.dtype != b.dtype or a.dtype not in _VIA_DOUBLE or max(a.size, b.size) < _VIA_DOUBLE_MIN:
+    if a.dtype != b.dtype or a.dtype not in _SINGLE_OR_HALF or max(a.size, b.size) < _VIA_DOUBLE_MIN:
         return None
     ad, bd = a.astype(np.float64), b.astype(np.float64)
     with np.errstate(all="ignore"):
@@ -103,15 +103,25 @@ def fmod(a, b):
     return np.fmod(a, b) if r is None else r
 
 
+def _single_fmod(a, b):
+    """The fast fmod for float32 operands, else None: remainder and floor_divide run numpy's
+    divmod steps in the operands' precision, and numpy's half precision takes them in float32."""
+    return _fast_fmod(a, b) if getattr(a, "dtype", None) == np.float32 else None
+
+
+def _signs_differ(mod, b):
+    """Where numpy's divmod moves a nonzero fmod result to b's side (and the quotient down one)."""
+    return (mod != 0) & ((b < 0) != (mod < 0))
+
+
 def remainder(a, b):
     """numpy's ``remainder`` (Python's ``%``: the remainder with b's sign), numpy's own steps --
     fmod, then ``+ b`` where the signs differ, in the operands' precision -- over the fast fmod."""
-    mod = _fast_fmod(a, b) if getattr(a, "dtype", None) == np.float32 else None  # (numpy's half goes through float)
+    mod = _single_fmod(a, b)
     if mod is None:
         return np.remainder(a, b)
     with np.errstate(all="ignore"):
-        shifted = (mod != 0) & ((b < 0) != (mod < 0))
-        mod = where(shifted, mod + b, mod)
+        mod = where(_signs_differ(mod, b), mod + b, mod)
         # a zero takes b's sign; every other result already has it (and b = 0 leaves NaN)
         return np.copysign(mod, b, out=mod)
 
@@ -119,12 +129,12 @@ def remainder(a, b):
 def floor_divide(a, b):
     """numpy's ``floor_divide`` of floats: numpy's own steps (``(a - fmod(a, b)) / b``, corrected by
     one where the signs differ, floored and rounded to the nearest integer) over the fast fmod."""
-    mod = _fast_fmod(a, b) if getattr(a, "dtype", None) == np.float32 else None  # (numpy's half goes through float)
+    mod = _single_fmod(a, b)
     if mod is None:
         return np.floor_divide(a, b)
     with np.errstate(all="ignore"):
         div = (a - mod) / b
-        div -= (mod != 0) & ((b < 0) != (mod < 0))  # one less where the signs differ (x - 0 is x, -0.0 too)
+        div -= _signs_differ(mod, b)  # one less there (x - 0 is x, -0.0 too)
         floor = np.floor(div)
         floor += div - floor > 0.5  # (a floor of -0.0 comes from a zero div, replaced below)
         zero, by_zero = div == 0, b == 0
@@ -157,9 +167,6 @@ def power(x, y, out=None):
         return r
     np.copyto(out, r, casting="unsafe")
     return out
-
-
-_SINGLE_OR_HALF = (np.dtype(np.float32), np.dtype(np.float16))
 
 
 _INT_OF_SIZE = {1: np.int8, 2: np.int16, 4: np.int32, 8: np.int64}
@@ -342,7 +349,7 @@ def relu(x, out=None):
     numpy's clip ufunc gives it in one vectorized pass; ``maximum`` returns +0.0 for -0.0, and
     against a scalar runs numpy's scalar loop (131072 float32: 50 us against clip's 15)."""
     if x.dtype.kind == "f":
-        return _clip(x, 0.0, math.inf, out=out)
+        return clamp(x, 0.0, math.inf, out=out)
     return np.maximum(x, 0, out=out)  # a Python 0 takes x.dtype (numpy 2 promotion)
 
 

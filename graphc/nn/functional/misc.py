@@ -178,10 +178,11 @@ def one_hot(tensor, num_classes: int = -1):
     if num_classes == -1:
         num_classes = int(_F.max(t).item()) + 1 if t.numel() else 0
     if isinstance(t._data, np.ndarray):
-        if t.numel() and int(t._data.min()) < 0:
-            raise RuntimeError("one_hot: class values must be non-negative.")
-        if t.numel() and int(t._data.max()) >= num_classes:
-            raise RuntimeError(f"one_hot: class values must be smaller than num_classes ({num_classes}).")
+        if t.numel():
+            if int(t._data.min()) < 0:
+                raise RuntimeError("one_hot: class values must be non-negative.")
+            if int(t._data.max()) >= num_classes:
+                raise RuntimeError(f"one_hot: class values must be smaller than num_classes ({num_classes}).")
         # eager on the host: zeros and one store per row (the comparison with every class and
         # its int64 cast below were 5x PyTorch's time on 256 labels x 256 classes)
         out = np.zeros(t._data.shape + (num_classes,), dtype=np.int64)
