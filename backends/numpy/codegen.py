@@ -39,10 +39,12 @@ from .eager import _IGNORE as _IGNORE_ALL
 from .inplace import in_place_values
 from .statements import (
     annotate,
+    blas_sum_call,
     emit_expr,
     emit_out,
     numpy_result_dtype,
     reduce_call,
+    rows_sum_reduce,
     scalar_literal,
     shape_with,
     unrolled_reduce,
@@ -355,7 +357,7 @@ class NumpyCodegen:
             if n.kind == ops_table.REDUCE:
                 src = value(n.inputs[0], domain, b if blocked else None)
                 unrolled = unrolled_reduce(n, src, None, name)
-                expr = reduce_call(n, src)
+                expr = (None if blocked else blas_sum_call(n, src)) or reduce_call(n, src)
             else:
                 args = [value(i, tuple(n.shape), row_of[n.id]) for i in n.inputs]
                 expr = emit_expr(n, args)
@@ -461,8 +463,8 @@ class NumpyCodegen:
                     stmts = vecdot_reduce(n, [value(i, tuple(m.shape), 0) for i in m.inputs], target)
                 else:
                     src = value(n.inputs[0], domain, 0)
-                    stmts = unrolled_reduce(n, src, target) or vecdot_reduce(
-                        n, [src, self.ones(n.inputs[0].shape[-1], n.dtype)], target
+                    stmts = unrolled_reduce(n, src, target) or rows_sum_reduce(
+                        n, src, target, lambda: self.ones(n.inputs[0].shape[-1], n.dtype)
                     )
                     stmts = stmts or [reduce_call(n, src, target)]
                 body.extend(annotate(stmts, n))

@@ -129,6 +129,9 @@ def _reduce(op, attrs, in_dtypes, in_shapes, shape, dtype):
     acc = kwargs.get("dtype")
     want = dtype.numpy_dtype
     set_, reset, ignore = _EXTOBJ.set, _EXTOBJ.reset, _IGNORE
+    plan = _sum_plan(ufunc, axis, in_shapes[0], in_dtype, acc)
+    if plan is not None:
+        return _sum_kernel(plan, reduce, axis, shape, keepdims, set_, reset, ignore)
 
     if shape == () and acc is None:  # a whole-tensor reduction: numpy would return a scalar
 
@@ -150,6 +153,44 @@ def _reduce(op, attrs, in_dtypes, in_shapes, shape, dtype):
         if out.__class__ is not _ndarray or out.dtype != want:
             out = finish(out, dtype)
         return out
+
+    return kernel
+
+
+def _sum_plan(ufunc, axis, in_shape, in_dtype, acc):
+    """``(rows, cols)`` when a reduction is a float32/float64 sum over the trailing axes of its
+    input seen as a rows x cols matrix, with at least :data:`runtime.SUM_BLAS_MIN` elements
+    summed into each output (:func:`runtime.sum_rows`; see :func:`runtime.sum_blas` for why
+    not the leading axes); else None."""
+    if ufunc is not np.add or acc is not None or in_dtype not in (dt.float32, dt.float64) or not axis:
+        return None
+    split = len(in_shape) - len(axis)
+    if axis != tuple(range(split, len(in_shape))):
+        return None
+    rows = cols = 1
+    for s in in_shape[:split]:
+        rows *= s
+    for s in in_shape[split:]:
+        cols *= s
+    if cols < runtime.SUM_BLAS_MIN or rows * cols == 0:
+        return None
+    return rows, cols
+
+
+def _sum_kernel(matrix, reduce, axis, shape, keepdims, set_, reset, ignore):
+    """A sum through :func:`runtime.sum_rows` (numpy's reduce for an input that is not
+    C-contiguous: seeing it as a matrix would copy it)."""
+    fn = runtime.sum_rows
+
+    def kernel(arrays, attrs):
+        x = arrays[0]
+        token = set_(ignore)
+        try:
+            if x.flags.c_contiguous:
+                return fn(x.reshape(matrix)).reshape(shape)
+            return reduce(x, axis, None, None, keepdims)
+        finally:
+            reset(token)
 
     return kernel
 

@@ -16,6 +16,7 @@ from ir.graph import is_scalar_constant
 from ir.ops.core import scalar_value
 
 from . import kernels as K
+from .runtime import SUM_BLAS_MIN, VECDOT_MAX
 
 
 def _checked_args(n, args: list) -> list:
@@ -81,8 +82,9 @@ def reduce_call(n, src: str, out: str | None = None) -> str:
 # numpy reduces a short axis one output at a time (a sum over a size-4 axis of 16K elements
 # takes ~80 µs), while three elementwise adds over strided slices take ~20 µs.
 UNROLL_MAX = 8
-# Rows at least this long reduce through np.vecdot (a dot product: one pass, no temporary,
-# accuracy like np.sum's pairwise sum) when the reduction is a sum over the last axis.
+# Rows at least this long sum through BLAS: R.sum_rows, or np.vecdot of a product's operands
+# (one pass, no product array) up to runtime.VECDOT_MAX elements, past which a dot's rounding
+# error grows: longer products are made and summed by R.sum_rows' blocks.
 VECDOT_MIN = 16
 _HAS_VECDOT = hasattr(np, "vecdot")  # numpy >= 2.0
 
@@ -133,20 +135,67 @@ def unrolled_reduce(n, src: str, out: str | None, name: str | None = None) -> li
     return lines + [f"np.{ufunc}({out}, {piece(p)}, out={out})" for p in rest[1:]]
 
 
-def vecdot_reduce(n, operands, out: str | None, name: str | None = None) -> list | None:
-    """A sum over the last axis as ``np.vecdot`` of ``operands``: (a, b) when the summed value is
-    their product (``sum(a * b)``: no product array), else the value and a ones vector. None when
-    the reduction is not such a sum of float32/float64 rows of at least :data:`VECDOT_MIN`."""
+def blas_sum_call(n, src: str) -> str | None:
+    """A whole-array float32/float64 sum over the trailing axes of its input as ``R.sum_blas``
+    (BLAS products with ones: :func:`backends.numpy.runtime.sum_rows`), with at least
+    ``R.SUM_BLAS_MIN`` elements summed into each output; None for any other reduction."""
     shape = tuple(n.inputs[0].shape)
-    if not _HAS_VECDOT or combine_ufunc(n) != "add" or n.dtype not in (dt.float32, dt.float64):
+    axes = tuple(n.attrs["axes"])
+    if combine_ufunc(n) != "add" or n.dtype not in (dt.float32, dt.float64) or not axes:
         return None
-    if len(shape) < 1 or tuple(n.attrs["axes"]) != (len(shape) - 1,) or shape[-1] < VECDOT_MIN:
+    split = len(shape) - len(axes)
+    if axes != tuple(range(split, len(shape))):
+        return None
+    rows, cols = int(np.prod(shape[:split], dtype=np.int64)), int(np.prod(shape[split:], dtype=np.int64))
+    if cols < SUM_BLAS_MIN or rows * cols == 0:
+        return None
+    keep = bool(n.attrs["keepdim"])
+    return f"R.sum_blas({src}, {(rows, cols)}, {tuple(n.shape)}, {axes}, {keep})"
+
+
+def _trailing_float_sum(n) -> int:
+    """How many trailing axes float32/float64 sum ``n`` adds up, at least :data:`VECDOT_MIN`
+    elements into each output (0: none, or not such a sum)."""
+    shape = tuple(n.inputs[0].shape)
+    axes = tuple(n.attrs["axes"])
+    count = len(axes)
+    if combine_ufunc(n) != "add" or n.dtype not in (dt.float32, dt.float64) or not count:
+        return 0
+    if axes != tuple(range(len(shape) - count, len(shape))) or int(np.prod(shape[len(shape) - count:])) < VECDOT_MIN:
+        return 0
+    return count
+
+
+def vecdot_reduce(n, operands, out: str | None, name: str | None = None) -> list | None:
+    """``sum(a * b)`` over the last axis as ``np.vecdot(a, b)`` of ``operands`` (no product
+    array). None when the reduction is not a sum of float32/float64 rows of
+    :data:`VECDOT_MIN` to :data:`VECDOT_MAX` elements."""
+    if not _HAS_VECDOT or _trailing_float_sum(n) != 1 or n.inputs[0].shape[-1] > VECDOT_MAX:
         return None
     keep = bool(n.attrs["keepdim"])
     args = ", ".join(operands)
     if out is not None:
         return [f"np.vecdot({args}, out={out}[..., 0])" if keep else f"np.vecdot({args}, out={out})"]
     return [f"{name} = np.vecdot({args})" + ("[..., None]" if keep else "")]
+
+
+def rows_sum_reduce(n, src: str, out: str, ones) -> list | None:
+    """A float32/float64 sum over the trailing axes of a block of rows into ``out``: one
+    ``np.vecdot`` per row with the constant ``ones()`` names, ``R.sum_rows`` past
+    ``VECDOT_MAX`` elements (a dot's error grows with its length), ``R.sum_trailing`` over
+    several axes; None for other reductions.
+
+    Not R.sum_rows' one gemv for all rows: blocks run on several threads, and a gemv inside
+    each starting BLAS's own threads made a 4096x4096 layer norm twice as slow."""
+    count = _trailing_float_sum(n)
+    if count == 0:
+        return None
+    if count > 1:
+        return [f"R.sum_trailing({src}, {count}, {out})"]
+    target = f"{out}[..., 0]" if n.attrs["keepdim"] else out
+    if n.inputs[0].shape[-1] > VECDOT_MAX:
+        return [f"R.sum_rows({src}, out={target})"]
+    return [f"np.vecdot({src}, {ones()}, out={target})"]
 
 
 def scalar_literal(node) -> str:

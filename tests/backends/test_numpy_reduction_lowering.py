@@ -1,6 +1,8 @@
 """The numpy codegen's reduction lowerings, each checked against float64 numpy:
 
-* sums over the last axis as ``np.vecdot`` (of a product that is not kept, or with ones),
+* sums over the last axis as ``np.vecdot`` (of a product that is not kept, or with ones), past
+  ``VECDOT_MAX`` elements as ``R.sum_rows`` (BLAS in blocks); whole-array sums over trailing
+  axes as ``R.sum_blas``,
 * short reduced axes unrolled into elementwise combines (sum, prod, amax, amin; keepdim or not;
   a 0-d result),
 * ufunc ``reduce`` forms, and outputs of unblocked kernels written with ``out=``.
@@ -88,15 +90,53 @@ def test_unrolled_full_reduction_to_a_scalar():
     assert got.shape == () and float(got) == pytest.approx(float(xv.astype(np.float64).sum()) ** 2)
 
 
-def test_long_rows_use_vecdot_with_ones_and_match_pairwise_accuracy():
-    g, x = _rows((16, 4096))
+@pytest.mark.parametrize("rows,length,helper", [(16, 4096, "np.vecdot("), (2, (1 << 16) + 1, "R.sum_rows(")])
+def test_long_rows_sum_through_blas_with_pairwise_accuracy(rows, length, helper):
+    g, x = _rows((rows, length))
     g.outputs = [g.add("sum", [x], axes=(1,), keepdim=True)]
     p = _program(g)
-    assert "np.vecdot(" in p.source
-    xv = (RNG.standard_normal((16, 4096)) + 100).astype(np.float32)  # a large mean: rounding shows
+    assert helper in p.source
+    xv = (RNG.standard_normal((rows, length)) + 100).astype(np.float32)  # a large mean: rounding shows
     ref = xv.astype(np.float64).sum(1, keepdims=True)
     err = np.abs(p([xv])[0] - ref).max() / np.abs(ref).max()
     assert err < 4 * np.finfo(np.float32).eps
+
+
+def test_a_product_over_very_long_rows_is_made_and_summed_in_blocks():
+    # np.vecdot's error grows with the row; past VECDOT_MAX the product is summed in blocks
+    n = (1 << 16) + 5
+    g = Graph("t")
+    x = g.add_input((2, n), dtypes.float32, "x")
+    w = g.add_input((2, n), dtypes.float32, "w")
+    g.outputs = [g.add("sum", [g.add("mul", [x, w])], axes=(1,), keepdim=False)]
+    p = _program(g)
+    assert "np.vecdot(" not in p.source and "R.sum_rows(" in p.source
+    xv = (RNG.random((2, n)) + 1).astype(np.float32)
+    wv = (RNG.random((2, n)) + 1).astype(np.float32)
+    ref = (xv.astype(np.float64) * wv).sum(1)
+    assert np.abs(p([xv, wv])[0] - ref).max() / ref.max() < 4 * np.finfo(np.float32).eps
+
+
+@pytest.mark.parametrize(
+    "shape,axes,keepdim,helper",
+    [
+        ((600, 40), (1,), False, "np.vecdot("),  # blocks of rows, a dot product each
+        ((3, 2, 70), (1, 2), True, "R.sum_trailing("),
+        ((30, 50), (0, 1), False, "R.sum_blas("),  # the whole array
+        ((2, 3, 700), (0, 1, 2), True, "R.sum_blas("),
+        ((5, 6, 700), (1, 2), False, "R.sum_trailing("),  # blocks of rows, each one long row
+    ],
+)
+def test_sums_over_trailing_axes_go_through_blas(shape, axes, keepdim, helper):
+    g, x = _rows(shape)
+    g.outputs = [g.add("sum", [x], axes=axes, keepdim=keepdim)]
+    p = _program(g)
+    assert helper in p.source
+    xv = (RNG.standard_normal(shape) + 3).astype(np.float32)
+    got = p([xv])[0]
+    ref = xv.astype(np.float64).sum(axes, keepdims=keepdim)
+    assert np.shape(got) == ref.shape and np.asarray(got).dtype == np.float32
+    np.testing.assert_allclose(got, ref, rtol=4 * np.finfo(np.float32).eps * np.log2(xv.size), atol=0)
 
 
 def test_where_output_of_an_unblocked_kernel_is_exact():

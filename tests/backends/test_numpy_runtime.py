@@ -167,3 +167,70 @@ def test_expand_refuses_what_numpy_refuses(src, shape):
         np.broadcast_to(x, shape)
     with pytest.raises(ValueError):
         R.expand(x, shape)
+
+
+def _sum_error(got, x64, axis):
+    """The largest error of sums ``got`` of ``x64`` over ``axis`` (-1 or 0), relative to the sum
+    of magnitudes, against math.fsum's exactly rounded sums."""
+    import math
+
+    lines = np.moveaxis(x64, axis, -1).reshape(-1, x64.shape[axis])
+    ref = np.array([math.fsum(v) for v in lines]).reshape(np.shape(got))
+    return np.abs(got - ref).max() / np.abs(x64).sum(axis).max()
+
+
+# one gemv; equal blocks (4096 = 8 x 512, 1500 = 3 x 500, 513 = 3 x 171); a prime length (one
+# dot per row); a prime past VECDOT_MAX (blocks and a tail per row); a strided input
+@pytest.mark.parametrize(
+    "shape", [(16,), (3, 512), (4, 513), (2, 3, 1500), (7, 4096), (1, 1 << 18), (3, 1009), (2, 65537), "strided"]
+)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_sum_rows_is_as_accurate_as_the_pairwise_sum(shape, dtype):
+    rng = np.random.default_rng(1)
+    if shape == "strided":
+        x = (rng.standard_normal((4, 6000)) + 4).astype(dtype)[:, ::2]
+        shape = x.shape
+    else:
+        x = (rng.standard_normal(shape) + 4).astype(dtype)  # a mean: the rounding of long sums shows
+    x64 = x.astype(np.float64)
+    got = R.sum_rows(x)
+    assert got.shape == shape[:-1] and got.dtype == dtype
+    eps = np.finfo(dtype).eps
+    assert _sum_error(got, x64, -1) <= 2 * _sum_error(np.add.reduce(x, -1), x64, -1) + 8 * eps
+    out = np.empty(shape[:-1], dtype)
+    R.sum_rows(x, out=out)
+    np.testing.assert_array_equal(out, got)
+
+
+@pytest.mark.parametrize("n", [40, 1200])
+def test_sum_rows_keeps_ieee_values(n):
+    x = np.ones((n, n), np.float32)
+    x[0, 0] = x[0, 1] = x[1, 0] = np.inf  # row/column 0: inf
+    x[2, 3], x[3, 2] = np.nan, np.nan  # row 2 and column 2 (row 3, column 3): NaN
+    x[4, 5], x[5, 4] = np.inf, np.inf
+    x[4, 6], x[6, 4] = -np.inf, -np.inf  # inf - inf: NaN
+    x[7, :] = -0.0  # a sum of -0.0 is +0.0, as numpy's and PyTorch's are
+    with np.errstate(invalid="ignore"):
+        got, want = R.sum_rows(x), np.add.reduce(x, -1)
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+    np.testing.assert_array_equal(got[:8], want[:8])  # the special rows/columns exactly
+    assert np.signbit(got[7]) == np.signbit(want[7])
+
+
+def test_sum_rows_does_not_depend_on_the_blas_thread_count():
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import numpy as np; from backends.numpy import runtime as R;"
+        "rng = np.random.default_rng(3);"
+        "xs = [rng.standard_normal(s).astype(np.float32) for s in ((600, 3000), (1001, 37), (257, 511), (3, 70000))];"
+        "print(*[R.sum_rows(x).tobytes().hex() for x in xs])"
+    )
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    runs = []
+    for threads in ("1", "2", "3"):
+        env = dict(os.environ, OPENBLAS_NUM_THREADS=threads, PYTHONPATH=root)
+        runs.append(subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout)
+    assert runs[0] == runs[1] == runs[2]

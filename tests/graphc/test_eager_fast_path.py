@@ -115,3 +115,41 @@ def test_version_counters_appear_on_first_use_and_count_writes():
     z.add_(1.0)
     with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         z.sum().backward()
+
+
+@pytest.mark.parametrize(
+    "shape,dims,keepdim",
+    [((256, 512), 1, False), ((40, 3000), -1, True), ((6, 7, 300), (1, 2), False), ((1000, 70), None, False), ((3, 9), 1, False)],
+)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("layout", ["contiguous", "transposed"])
+def test_sums_over_trailing_axes_match_exact_sums(monkeypatch, shape, dims, keepdim, dtype, layout):
+    """Float sums over trailing axes of a contiguous input run as BLAS products with ones
+    (backends/numpy/runtime.sum_rows), checked against math.fsum's exactly rounded sums;
+    anything else stays numpy's reduce, bit for bit. Which path ran is checked too."""
+    import math
+
+    from backends.numpy import runtime
+
+    calls = []
+    real = runtime.sum_rows
+    monkeypatch.setattr(runtime, "sum_rows", lambda x, out=None: calls.append(x.shape) or real(x, out))
+    rng = np.random.default_rng(5)
+    x_np = (rng.standard_normal(shape[::-1] if layout == "transposed" else shape) + 2).astype(dtype)
+    x = graphc.from_numpy(x_np)
+    if layout == "transposed":
+        x, x_np = x.permute(*range(len(shape) - 1, -1, -1)), x_np.T
+    axes = tuple(range(len(shape))) if dims is None else tuple(np.atleast_1d(dims) % len(shape))
+    fast = layout == "contiguous" and math.prod(shape[a] for a in axes) >= runtime.SUM_BLAS_MIN
+    for _ in range(2):  # the signature's first call and a cached one
+        got = x.sum() if dims is None else x.sum(dims, keepdim=keepdim)
+        lines = np.moveaxis(x_np.astype(np.float64), axes, tuple(range(-len(axes), 0))).reshape(-1, math.prod(shape[a] for a in axes))
+        want = np.array([math.fsum(v) for v in lines])
+        want = want.reshape(np.sum(x_np, axis=axes, keepdims=keepdim).shape) if dims is not None else want.reshape(())
+        assert tuple(got.shape) == want.shape and got.numpy().dtype == dtype
+        if fast:
+            scale = np.abs(x_np).sum(axes).max()
+            assert np.abs(got.numpy() - want).max() <= 8 * np.finfo(dtype).eps * scale
+        else:
+            np.testing.assert_array_equal(got.numpy(), np.add.reduce(x_np, axis=axes, keepdims=keepdim))
+    assert bool(calls) == fast
