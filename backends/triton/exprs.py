@@ -209,9 +209,30 @@ def elementwise(op: str, args: list, in_dtypes: list, out: dt.DType, use_helper,
             expr = template.format(*args, zero=t.lit(0), one=t.lit(1), ct=tl_type(t.ct))
     else:
         expr = template.format(*args, zero="0.0" if t.fl else "0", one=t.lit(1), ct=tl_type(t.ct))
-    for h in helpers_called(expr):
+    called = helpers_called(expr)
+    if scalar_of is not None and (called or any(tok in expr for tok in _NEEDS_TENSORS)):
+        blocks = [a for i, a in enumerate(args) if t.scalar(i) is None]
+        if len(blocks) < len(args):  # every operand a tensor of the block's shape (see _as_block)
+            like = blocks[0] if blocks else None
+            tensors = [_as_block(a, d, like) if t.scalar(i) is not None else a for i, (a, d) in enumerate(zip(args, in_dtypes))]
+            return elementwise(op, tensors, in_dtypes, out, use_helper)
+    for h in called:
         use_helper(h)
     return expr
+
+
+# Expression text that needs tensor operands: a method call on one, and the bitwise operators
+# (Triton's interpreter cannot combine a 0-d tensor with a block through them). Helper calls
+# need them too: a helper's body calls tl functions on its arguments.
+_NEEDS_TENSORS = (".to(", "&", "|", "^")
+
+
+def _as_block(arg: str, d: dt.DType, like: str | None) -> str:
+    """Scalar constant ``arg`` as a tensor of ``d``'s compute type shaped as the block value
+    ``like``. A float32 or int32 literal is bare text, a constexpr that tl functions inside a
+    helper reject; and Triton's interpreter cannot AND or OR a 0-d tensor with a block."""
+    value = arg if arg.startswith("tl.") else f"tl.full([], {arg}, {TL_TYPE[compute_type(d)]})"
+    return value if like is None else f"tl.broadcast_to({value}, {like}.shape)"
 
 
 def cast(a: str, src: dt.DType, dst: dt.DType) -> str:

@@ -37,12 +37,19 @@ def _lgamma_pos(y):
     return where(y >= 10.0, big, mid)
 
 
+# Below this |x|, lgamma(x) is -log|x| to double precision (the next term, -0.577 x, is lost in
+# rounding), and the reflection's pi / sin(pi x) overflows at float64's denormals.
+_LGAMMA_TINY = 2.0**-100
+
+
 def _lgamma(x):
-    """log |Gamma(x)|; the reflection log(pi / |sin(pi x)|) - lgamma(1 - x) below 0.5; +inf at the
-    poles 0, -1, -2, ... and at +-inf (C's lgamma)."""
+    """log |Gamma(x)|; the reflection log(pi / |sin(pi x)|) - lgamma(1 - x) below 0.5, -log|x| for
+    |x| below 2^-100; +inf at the poles 0, -1, -2, ... and at +-inf (C's lgamma)."""
     low = x < 0.5
     lg = _lgamma_pos(where(low, 1.0 - x, x))
-    r = where(low, np.log(math.pi / np.abs(sinpi(x))) - lg, lg)
+    with np.errstate(divide="ignore"):
+        r = where(low, np.log(math.pi / np.abs(sinpi(x))) - lg, lg)
+        r = where(np.abs(x) < _LGAMMA_TINY, -np.log(np.abs(x)), r)
     r = where((x <= 0) & (x == np.floor(x)), np.inf, r)
     return where(np.isinf(x), np.inf, r)
 
@@ -95,7 +102,8 @@ def _zeta(s, q):
         total = total + where(k < m, (q + k) ** -s, 0.0)
     a = q + m
     b = a**-s
-    total = total + a * b / (s - 1.0) + 0.5 * b
+    # a^(1-s) / (s-1), not a * a^-s: a^-s underflows first (trigamma at 1e300 is 1e-300, not 0)
+    total = total + a ** (1.0 - s) / (s - 1.0) + 0.5 * b
     fac = 1.0  # s (s+1) ... (s+2j-2) / (2j)!, built step by step
     term_pow = b / a
     for j in range(1, 13):

@@ -250,6 +250,7 @@ def _lgamma(x):
     low = x < 0.5
     lg = _lgamma_pos(tl.where(low, 1.0 - x, x))
     r = tl.where(low, tl.log({PI} / tl.abs(_sinpi(x))) - lg, lg)
+    r = tl.where(tl.abs(x) < {2.0**-100!r}, -tl.log(tl.abs(x)), r)  # (pi / sin overflows at denormals)
     r = tl.where((x <= 0) & (x == tl.floor(x)), float("inf"), r)
     return tl.where(tl.abs(x) == float("inf"), float("inf"), r)""",
     "_digamma": f"""@triton.jit
@@ -274,12 +275,13 @@ def _digamma(x):
 def _zeta(s, q):
     """Hurwitz zeta: 16 direct terms, then Euler-Maclaurin with 12 Bernoulli terms (numpy sums
     until q + k >= 10; here q below -6 loses accuracy)."""
-    total = s * 0.0 + q * 0.0
+    s, q = tl.broadcast(s, q)  # (a 0-d order: Triton's interpreter cannot AND it with a block)
+    total = tl.zeros_like(q)  # (not q * 0.0: NaN at q = inf)
     for k in tl.static_range(16):
         total = total + tl.exp(-s * tl.log(tl.abs(q + k))) * tl.where((q + k < 0) & (tl.floor(s * 0.5) * 2.0 != s), -1.0, 1.0)
     a = q + 16.0
     b = tl.exp(-s * tl.log(a))
-    total = total + a * b / (s - 1.0) + 0.5 * b
+    total = total + tl.exp((1.0 - s) * tl.log(a)) / (s - 1.0) + 0.5 * b  # (a * b underflows first)
     tp = b / a
     fac = s * 0.5
 '''
@@ -295,6 +297,7 @@ def _zeta(s, q):
     return tl.where((s != s) | (q != q), float("nan"), r)""",
     "_polygamma": """@triton.jit
 def _polygamma(n, x):
+    n, x = tl.broadcast(n, x)  # (a 0-d operand: Triton's interpreter cannot AND it with a block)
     fac = tl.exp(_lgamma_pos(tl.maximum(n + 1.0, 1.0)))
     fac = tl.where(n <= 12, tl.floor(fac + 0.5), fac)
     sign = tl.where(tl.floor(n * 0.5) * 2.0 != n, 1.0, -1.0)
@@ -305,6 +308,7 @@ def _polygamma(n, x):
 def _igamma_pq(a, x, upper: tl.constexpr):
     """P(a, x) (upper=False) or Q(a, x): the series, the small-x series for Q and Legendre's
     continued fraction as in numpy, each with a fixed 200 iterations (numpy: to convergence)."""
+    a, x = tl.broadcast(a, x)  # (a 0-d operand: Triton's interpreter cannot AND it with a block)
     ok = (a > 0) & (x > 0) & (a != float("inf")) & (x != float("inf"))
     aa = tl.where(ok, a, 1.0)
     xx = tl.where(ok, x, 1.0)

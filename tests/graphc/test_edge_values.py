@@ -556,3 +556,23 @@ def test_binary_cross_entropy_of_a_small_probability_uses_log1p():
     p = np.array([1e-7, 1e-6, 1e-4, 1e-2, 0.3], dtype=np.float32)
     got = F.binary_cross_entropy(graphc.from_numpy(p), graphc.zeros(5), reduction="none").numpy()
     np.testing.assert_allclose(got, -np.log1p(-p.astype(np.float64)), rtol=2e-7)
+
+
+def test_lgamma_at_float64_denormals_is_minus_log_x():
+    """The reflection's pi / sin(pi x) overflowed below ~1e-308: lgamma was inf there (C: -log|x|)."""
+    xs = [5e-324, -5e-324, 1e-320, 2.2e-308, 1e-300, 1e-31, 1e-29, 0.0]
+    got = graphc.lgamma(graphc.tensor(xs, dtype=graphc.float64)).tolist()
+    want = [math.lgamma(x) if x else INF for x in xs]
+    np.testing.assert_allclose(got, want, rtol=1e-15)
+
+
+def test_trigamma_at_huge_and_infinite_arguments():
+    """polygamma(1, x) ~ 1/x + 1/(2x^2) + 1/(6x^3): the Hurwitz zeta's a * a^-s underflowed to 0 past
+    x = 1e154; at +inf it is 0, so digamma's gradient there is 0, not NaN (as PyTorch)."""
+    xs = [1e5, 1e100, 1e155, 1e300]
+    got = graphc.polygamma(1, graphc.tensor(xs + [INF], dtype=graphc.float64)).tolist()
+    np.testing.assert_allclose(got[:-1], [1 / x + 0.5 / x / x + 1 / (6 * x * x * x) for x in xs], rtol=1e-14)
+    assert got[-1] == 0.0
+    x = graphc.tensor([INF, 1e30], dtype=graphc.float64, requires_grad=True)
+    graphc.digamma(x).sum().backward()
+    assert x.grad.tolist() == [0.0, pytest.approx(1e-30, rel=1e-14)]

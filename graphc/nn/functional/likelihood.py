@@ -52,9 +52,12 @@ def gaussian_nll_loss(input, target, var, full: bool = False, eps: float = 1e-6,
             raise ValueError("var is of incorrect size")
     if reduction not in ("none", "mean", "sum"):
         raise ValueError(reduction + " is not a valid value for reduction")
-    # clamp(var, eps) in value, identity in gradient (PyTorch clamps a clone under no_grad).
-    clamped = _F.clamp_min(var.detach(), eps)
-    v = _F.add(var, _F.sub(clamped, var.detach()))
+    if isinstance(var._data, np.ndarray) and bool((var._data < 0).any()):  # (NaN passes, as in PyTorch)
+        raise ValueError("var has negative entry/entries")
+    # clamp(var, eps) in value, identity in gradient (PyTorch clamps a clone under no_grad). The
+    # clamped branch only: var + (eps - var) would make an infinite variance inf - inf = NaN.
+    held = var.detach()
+    v = _F.where(_F.lt(held, eps), _F.add(_F.sub(var, held), eps), var)
     d = _F.sub(x, target)
     loss = _F.mul(_F.add(_F.log(v), _F.div(_F.mul(d, d), v)), 0.5)
     if full:

@@ -123,6 +123,33 @@ def test_elementwise_f32_with_broadcasting(op, rng):
     check(lambda g, *xs: g.add(op, xs), _inputs(rng, op, d, shapes), name=op)
 
 
+BINARY = [op for op in ELEMENTWISE if O.OPS[op].extra["arity"] == 2]
+
+
+@pytest.mark.parametrize("d", [f32, f64, i32, i64], ids=lambda d: d.short)
+@pytest.mark.parametrize("side", [0, 1], ids=["constant_first", "constant_second"])
+def test_binary_ops_with_a_scalar_constant_operand(d, side, rng):
+    """A number on either side of every two-input row (polygamma(1, x) is digamma's gradient):
+    the constant reaches a row's helper, method call or bitwise operator as a tensor of the
+    block's shape (a bare float32 literal is a constexpr that tl.floor and .to() reject, and
+    Triton's interpreter cannot AND a 0-d tensor with a block)."""
+    ops = [op for op in BINARY if _accepts(op, [d, d])]
+    x = (np.abs(rand(rng, (6,), d)) / 4 + np.asarray(0.3 if d.is_floating_point else 1, d.numpy_dtype)).astype(d.numpy_dtype)
+
+    def build(g, xv):
+        c = g.add_constant(2.0 if d.is_floating_point else 2, d)
+        return [g.add(op, [c, xv] if side == 0 else [xv, c]) for op in ops]
+
+    g = Graph("consts")
+    g.outputs.extend(build(g, g.add_input(x.shape, d)))
+    program = BT.compile_schedule(triton_fuse(g), "consts")
+    for op, e, o in zip(ops, interpret(g, [x]), program([x])):
+        if e.dtype.kind == "f":
+            np.testing.assert_allclose(o, e, rtol=TOL[d][0] * 10, atol=TOL[d][1], equal_nan=True, err_msg=op)
+        else:
+            np.testing.assert_array_equal(o, e, err_msg=op)
+
+
 @pytest.mark.parametrize("d", [f64, f16, bf16, i64, b8], ids=lambda d: d.short)
 def test_elementwise_other_dtypes(d, rng):
     """All ops a dtype accepts, in one graph per op group (float64 precision, half rounding, ints)."""
@@ -408,3 +435,14 @@ def test_block_sizes_follow_shapes():
     assert cfg["XBLOCK"] * cfg["RBLOCK"] <= 4096 and cfg["XBLOCK"] > 1
     mm = matmul.mm_default(4096, 4096, 4096, small=False)
     assert mm["BLOCK_M"] == 128 and mm["BLOCK_K"] == 64 and mm["EVEN_K"]
+
+
+def test_gamma_family_tails_match_numpy():
+    """lgamma at float64 denormals (the reflection's pi / sin(pi x) overflowed) and trigamma at
+    huge and infinite arguments (the Hurwitz zeta's a * a^-s underflowed, and its sum started
+    as q * 0.0, NaN at q = inf), as the numpy rows compute them."""
+    tiny = np.array([5e-324, -5e-324, 1e-320, 2.2e-308, 1e-300, 2.5, -0.5])
+    check(lambda g, x: g.add("lgamma", [x]), [(tiny, f64)], tol=(1e-14, 0))
+    huge = np.array([1e5, 1e100, 1e155, 1e300, np.inf])
+    order = np.ones_like(huge)
+    check(lambda g, n, x: g.add("polygamma", [n, x]), [(order, f64), (huge, f64)], tol=(1e-13, 0))

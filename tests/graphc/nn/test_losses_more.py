@@ -125,6 +125,30 @@ def test_gaussian_and_poisson_nll(full):
     close(F.poisson_nll_loss(pos, counts, log_input=False, full=full, reduction="sum"), ref.sum())
 
 
+
+@pytest.mark.parametrize("dtype", [graphc.float32, graphc.float64])
+def test_gaussian_nll_at_an_infinite_and_a_clamped_variance(dtype):
+    # PyTorch: an infinite variance is an infinite loss with zero gradients; below eps the
+    # variance is eps in value and the identity in gradient; NaN passes through
+    x = graphc.tensor([0.5, 0.5, 1.0, 2.0], dtype=dtype, requires_grad=True)
+    t = graphc.tensor([0.5, 0.0, 0.0, 1.0], dtype=dtype)
+    var = graphc.tensor([math.inf, math.inf, 1e-9, float("nan")], dtype=dtype, requires_grad=True)
+    loss = F.gaussian_nll_loss(x, t, var, eps=1e-3, reduction="none")
+    loss.backward(graphc.ones(4, dtype=dtype))
+    d = np.array([0.5, 0.5, 1.0, 2.0]) - np.array([0.5, 0.0, 0.0, 1.0])
+    want = [math.inf, math.inf, 0.5 * (math.log(1e-3) + 1.0 / 1e-3), math.nan]
+    np.testing.assert_allclose(loss.detach().numpy(), want, rtol=1e-6)
+    np.testing.assert_allclose(x.grad.numpy(), [0.0, 0.0, d[2] / 1e-3, math.nan], rtol=1e-6)
+    np.testing.assert_allclose(var.grad.numpy(), [0.0, 0.0, 0.5 * (1 / 1e-3 - 1 / 1e-6), math.nan], rtol=1e-5)
+    compiled_matches(lambda u, v: F.gaussian_nll_loss(u, t, v, eps=1e-3, reduction="none"), x, var)
+
+
+def test_gaussian_nll_rejects_a_negative_variance_tensor():
+    x = graphc.zeros(3)
+    with pytest.raises(ValueError, match="var has negative entry"):
+        F.gaussian_nll_loss(x, x, graphc.tensor([1.0, -0.5, 2.0]))
+    F.gaussian_nll_loss(x, x, graphc.tensor([1.0, float("nan"), 2.0]))  # NaN is not negative: no error
+
 def ctc_brute_force(lp, target, T, blank=0):
     """-log of the sum over every length-T path that collapses to ``target`` (repeats merged, blanks dropped)."""
     c = lp.shape[-1]
