@@ -114,7 +114,8 @@ def _zeta(s, q):
     r = where(s == 1.0, np.inf, where(s < 1.0, np.nan, total))
     qint = q == np.floor(q)
     r = where((q <= 0) & qint, np.inf, where((q <= 0) & (s != np.floor(s)), np.nan, r))
-    return where(np.isnan(s) | np.isnan(q), np.nan, r)
+    # q = +inf: NaN, as PyTorch's (Cephes') zeta, though the limit is 0 (trigamma's is: below)
+    return where(np.isnan(s) | np.isnan(q) | (q == np.inf), np.nan, r)
 
 
 zeta = in_float64(_zeta)
@@ -126,6 +127,7 @@ def _polygamma(n, x):
     k = np.clip(np.nan_to_num(n, nan=0.0), 0, 170).astype(np.int64)
     sign = where(k % 2 == 1, 1.0, -1.0)
     r = sign * FACTORIALS[k] * _zeta(n + 1.0, x)
+    r = where((n == 1) & (x == np.inf), 0.0, r)  # PyTorch's trigamma: digamma's gradient at +inf is 0
     r = where(n == 0, _digamma(x), r)
     return where((n < 0) | (n != np.floor(n)), np.nan, r)
 

@@ -294,7 +294,7 @@ def _zeta(s, q):
     r = tl.where(s == 1.0, float("inf"), tl.where(s < 1.0, float("nan"), total))
     qint = q == tl.floor(q)
     r = tl.where((q <= 0) & qint, float("inf"), tl.where((q <= 0) & (s != tl.floor(s)), float("nan"), r))
-    return tl.where((s != s) | (q != q), float("nan"), r)""",
+    return tl.where((s != s) | (q != q) | (q == float("inf")), float("nan"), r)""",
     "_polygamma": """@triton.jit
 def _polygamma(n, x):
     n, x = tl.broadcast(n, x)  # (a 0-d operand: Triton's interpreter cannot AND it with a block)
@@ -302,6 +302,7 @@ def _polygamma(n, x):
     fac = tl.where(n <= 12, tl.floor(fac + 0.5), fac)
     sign = tl.where(tl.floor(n * 0.5) * 2.0 != n, 1.0, -1.0)
     r = sign * fac * _zeta(n + 1.0, x)
+    r = tl.where((n == 1) & (x == float("inf")), 0.0, r)
     r = tl.where(n == 0, _digamma(x), r)
     return tl.where((n < 0) | (n != tl.floor(n)), float("nan"), r)""",
     "_igamma_pq": '''@triton.jit
