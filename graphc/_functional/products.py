@@ -403,6 +403,9 @@ def _pnorm(d, p, axes):
         return amin(abs(d), axes)
     if p == 2:
         return _safe_root(sum(mul(d, d), axes), 2)
+    if p < 1:  # |d| ** p has an infinite slope at 0: PyTorch's gradient there is 0, not NaN
+        zero = eq(d, 0)
+        return _safe_root(sum(where(zero, 0.0, pow(where(zero, 1.0, abs(d)), p)), axes), p)
     return _safe_root(sum(pow(abs(d), p), axes), p)
 
 

@@ -127,7 +127,8 @@ def _polygamma(n, x):
     k = np.clip(np.nan_to_num(n, nan=0.0), 0, 170).astype(np.int64)
     sign = where(k % 2 == 1, 1.0, -1.0)
     r = sign * FACTORIALS[k] * _zeta(n + 1.0, x)
-    r = where((n == 1) & (x == np.inf), 0.0, r)  # PyTorch's trigamma: digamma's gradient at +inf is 0
+    # PyTorch's trigamma: 0 at +inf (digamma's gradient there), NaN at -inf (its reflection)
+    r = where(n == 1, where(x == np.inf, 0.0, where(x == -np.inf, np.nan, r)), r)
     r = where(n == 0, _digamma(x), r)
     return where((n < 0) | (n != np.floor(n)), np.nan, r)
 

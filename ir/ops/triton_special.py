@@ -302,7 +302,7 @@ def _polygamma(n, x):
     fac = tl.where(n <= 12, tl.floor(fac + 0.5), fac)
     sign = tl.where(tl.floor(n * 0.5) * 2.0 != n, 1.0, -1.0)
     r = sign * fac * _zeta(n + 1.0, x)
-    r = tl.where((n == 1) & (x == float("inf")), 0.0, r)
+    r = tl.where(n == 1, tl.where(x == float("inf"), 0.0, tl.where(x == -float("inf"), float("nan"), r)), r)
     r = tl.where(n == 0, _digamma(x), r)
     return tl.where((n < 0) | (n != tl.floor(n)), float("nan"), r)""",
     "_igamma_pq": '''@triton.jit

@@ -569,7 +569,7 @@ def test_lgamma_at_float64_denormals_is_minus_log_x():
 def test_trigamma_at_huge_and_infinite_arguments():
     """polygamma(1, x) ~ 1/x + 1/(2x^2) + 1/(6x^3): the Hurwitz zeta's a * a^-s underflowed to 0 past
     x = 1e154; at +inf it is 0, so digamma's gradient there is 0, not NaN, as PyTorch's trigamma.
-    Higher orders and zeta itself stay NaN at +inf, as PyTorch's."""
+    Higher orders and zeta itself stay NaN at +inf, and trigamma is NaN at -inf, as PyTorch's."""
     xs = [1e5, 1e100, 1e155, 1e300]
     got = graphc.polygamma(1, graphc.tensor(xs + [INF], dtype=graphc.float64)).tolist()
     np.testing.assert_allclose(got[:-1], [1 / x + 0.5 / x / x + 1 / (6 * x * x * x) for x in xs], rtol=1e-14)
@@ -579,3 +579,4 @@ def test_trigamma_at_huge_and_infinite_arguments():
     assert x.grad.tolist() == [0.0, pytest.approx(1e-30, rel=1e-14)]
     inf = graphc.tensor([INF], dtype=graphc.float64)
     assert math.isnan(graphc.polygamma(2, inf).item()) and math.isnan(graphc.special.zeta(2.0, inf).item())
+    assert math.isnan(graphc.polygamma(1, -inf).item())  # trigamma's reflection: NaN, as PyTorch's

@@ -25,7 +25,12 @@ def _pnorm(d, p: float, dim: int, keepdim: bool = False):
         return _F.amin(a, dim, keepdim=keepdim)
     if p == 1:
         return _F.sum(a, dim, keepdim=keepdim)
-    s = _F.sum(_F.pow(a, p), dim, keepdim=keepdim)
+    powered = _F.pow(a, p)
+    if p < 1:  # |d| ** p has an infinite slope at 0: PyTorch's gradient there is 0, not NaN
+        at0 = _F.eq(a, 0)
+        one, nil = constant(1.0, a._dtype, a._device), constant(0.0, a._dtype, a._device)
+        powered = _F.where(at0, nil, _F.pow(_F.where(at0, one, a), p))
+    s = _F.sum(powered, dim, keepdim=keepdim)
     zero = _F.eq(s, 0)
     safe = _F.where(zero, constant(1.0, s._dtype, s._device), s)
     return _F.where(zero, constant(0.0, s._dtype, s._device), _F.pow(safe, 1.0 / p))

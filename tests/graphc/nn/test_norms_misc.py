@@ -73,6 +73,42 @@ def test_distances():
     assert repr(nn.PairwiseDistance()) == "PairwiseDistance()"
 
 
+def _pnorm_grad_ref(d, p):
+    """d/dd of (sum_k |d_k|^p)^(1/p) over the last axis, float64, 0 where d_k = 0 (PyTorch's
+    choice: |d|^p has an infinite slope there for p < 1) and where the whole sum is 0."""
+    a = np.abs(d)
+    s = (a**p).sum(-1, keepdims=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        g = np.where(a == 0, 0.0, s ** (1 / p - 1) * np.where(a == 0, 1.0, a) ** (p - 1) * np.sign(d))
+    return np.where(s == 0, 0.0, g)
+
+
+@pytest.mark.parametrize("p", [0.5, 0.3])
+def test_distances_below_p_1_have_zero_gradients_at_equal_coordinates(p):
+    """cdist, pdist, pairwise_distance and dist with p < 1 gave NaN gradients where two points
+    share a coordinate (0 * inf in |d|^p's derivative); PyTorch gives 0 there."""
+    xs = np.array([[0.0, 1.0], [0.0, 2.0], [1.5, -1.0]])
+    ys = np.array([[0.0, 1.0], [2.0, 1.0]])
+    a = graphc.tensor(xs, dtype=graphc.float64, requires_grad=True)
+    graphc.cdist(a, graphc.tensor(ys, dtype=graphc.float64), p=p).sum().backward()
+    d = xs[:, None, :] - ys[None, :, :]
+    close(a.grad, _pnorm_grad_ref(d, p).sum(1))
+    a.grad = None
+    F.pdist(a, p=p).sum().backward()
+    i, j = np.triu_indices(3, 1)
+    g = _pnorm_grad_ref(xs[i] - xs[j], p)
+    want = np.zeros_like(xs)
+    np.add.at(want, i, g)
+    np.add.at(want, j, -g)
+    close(a.grad, want)
+    a.grad = None
+    F.pairwise_distance(a[:2], graphc.tensor(ys, dtype=graphc.float64), p=p, eps=0.0).sum().backward()
+    close(a.grad[:2], _pnorm_grad_ref(xs[:2] - ys, p))
+    v = graphc.tensor([0.0, 1.0, -2.0], dtype=graphc.float64, requires_grad=True)
+    graphc.dist(v, graphc.zeros(3, dtype=graphc.float64), p=p).backward()
+    close(v.grad, _pnorm_grad_ref(np.array([0.0, 1.0, -2.0]), p))
+
+
 def test_shrinks_and_rrelu():
     x = t64(RNG, 50)
     xs = x.numpy()
