@@ -9,6 +9,7 @@ row here plus its test row. Reductions take sorted, non-negative ``axes`` and ``
 from __future__ import annotations
 
 import functools
+import math
 
 import numpy as np
 
@@ -181,20 +182,56 @@ def extreme_pick(x, out, axes, valid=None):
     return key.eq(key.op("amin", axes=tuple(axes), keepdim=True))
 
 
+def _exclusive_products(x, axis):
+    """``prod_{j != i} x_j`` along ``axis`` with no division: the running product from each
+    side, shifted by one place (PyTorch's ``prod_safe_zeros_backward``), exact at zeros and
+    keeping a NaN or an infinity out of its own slot."""
+    shape, nd, length = x.shape, x.ndim, x.shape[axis]
+
+    def shifted(v):  # (1, v_0, ..., v_{L-2}) along axis
+        stops = list(shape)
+        stops[axis] = length - 1
+        head = v.op("slice", starts=(0,) * nd, stops=tuple(stops), steps=(1,) * nd)
+        pads = [(0, 0)] * nd
+        pads[axis] = (1, 0)
+        return head.op("pad", pads=tuple(pads), value=1)
+
+    left = shifted(x).op("cumprod", axis=axis)
+    right = _flip(shifted(_flip(x, axis)).op("cumprod", axis=axis), axis)
+    return left * right
+
+
 def _prod_grad(n, g):
+    """PyTorch's prod backward: ``out / x`` when the input holds no zero; with a zero anywhere
+    in it, the product of the other elements of each slice (:func:`_exclusive_products`) -- and
+    for a whole-tensor product with two zeros or more, zeros."""
     if not n.needs(0):
         return [None]
     x = n[0]
-    axes = n.attrs["axes"]
+    axes = tuple(n.attrs["axes"])
+    if x.ndim == 0:
+        return [g]
     is_zero = x.eq(0)
-    x_safe = where(is_zero, 1, x)
-    # Where x != 0 the product of the others is out / x. Where x == 0 it is the product of
-    # the non-zero others if x is the slice's only zero, else 0.
-    zeros_in_slice = unreduce(is_zero.cast(x.dtype).sum(axes), n)
-    prod_nonzero = unreduce(x_safe.op("prod", axes=tuple(axes), keepdim=True), n)
-    at_zero = where(zeros_in_slice.eq(1), prod_nonzero, 0)
-    others = where(is_zero, at_zero, unreduce(n.out, n) / x_safe)
-    return [unreduce(g, n) * others]
+    whole = axes == tuple(range(x.ndim))
+    count = math.prod(x.shape)
+    if count == 0 or x.dtype.is_complex or (len(axes) != 1 and not whole):
+        # (empty; complex, which cumprod does not take; several axes but not all, which
+        # PyTorch's prod never takes) the product of the non-zero others where x is its slice's
+        # only zero, else out / x
+        x_safe = where(is_zero, 1, x)
+        zeros_in_slice = unreduce(is_zero.cast(x.dtype).sum(axes), n)
+        prod_nonzero = unreduce(x_safe.op("prod", axes=axes, keepdim=True), n)
+        others = where(is_zero, where(zeros_in_slice.eq(1), prod_nonzero, 0), unreduce(n.out, n) / x_safe)
+        return [unreduce(g, n) * others]
+    if whole:
+        flat = x.reshape((count,))
+        safe = _exclusive_products(flat, 0).reshape(x.shape)
+        zeros = is_zero.cast(dt.int64).sum(axes, keepdim=True)
+        safe = where((zeros >= 2).expand(x.shape), 0, safe)
+    else:
+        safe = _exclusive_products(x, axes[0])
+    any_zero = is_zero.op("any", axes=tuple(range(x.ndim)), keepdim=True).expand(x.shape)
+    return [unreduce(g, n) * where(any_zero, safe, unreduce(n.out, n) / x)]
 
 
 # ----------------------------------------------------------------------------

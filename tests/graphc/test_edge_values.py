@@ -580,3 +580,42 @@ def test_trigamma_at_huge_and_infinite_arguments():
     inf = graphc.tensor([INF], dtype=graphc.float64)
     assert math.isnan(graphc.polygamma(2, inf).item()) and math.isnan(graphc.special.zeta(2.0, inf).item())
     assert math.isnan(graphc.polygamma(1, -inf).item())  # trigamma's reflection: NaN, as PyTorch's
+
+
+def _prod_grad_ref(x, axis):
+    """PyTorch's prod backward in float64: out / x when the input holds no zero; else each
+    element's product of the others in its slice as running products from both sides (no
+    division: exact at zeros, a NaN or inf kept out of its own slot); a whole-tensor product
+    (axis None) with two zeros or more has a zero gradient."""
+    if axis is None:
+        if (x == 0).sum() >= 2:
+            return np.zeros_like(x)
+        return _prod_grad_ref(x.reshape(-1), 0).reshape(x.shape)
+    if not (x == 0).any():
+        with np.errstate(all="ignore"):
+            return np.prod(x, axis, keepdims=True) / x
+    xs = np.moveaxis(x, axis, -1)
+    ones = np.ones(xs.shape[:-1] + (1,))
+    with np.errstate(all="ignore"):
+        left = np.cumprod(np.concatenate([ones, xs[..., :-1]], -1), -1)
+        right = np.cumprod(np.concatenate([ones, xs[..., :0:-1]], -1), -1)[..., ::-1]
+        return np.moveaxis(left * right, -1, axis)
+
+
+@pytest.mark.parametrize("compiled", [False, True], ids=["eager", "compiled"])
+def test_prod_gradient_at_zeros_next_to_nan_and_inf(compiled):
+    """A slice holding a zero and a NaN or inf: each element's gradient is the product of the
+    others, so the NaN's own slot gets 0 * the rest (the old rule divided the NaN product by
+    each element and spread NaN over the slice)."""
+    rows = np.array([[0.0, NAN, 2.0, 1.5], [0.0, INF, 3.0, -1.0], [0.5, 2.0, -3.0, 4.0], [0.0, 0.0, INF, 2.0]])
+    cases = [(rows, 1), (rows[2:3], 1), (rows[1], None), (rows[:1], None), (rows[2], None), (rows[3], None), (rows, 0)]
+    for x_np, axis in cases:
+        x = graphc.tensor(x_np, dtype=graphc.float64, requires_grad=True)
+
+        def f(t, axis=axis):
+            return t.prod() if axis is None else t.prod(axis)
+
+        fn = graphc.compile(f, warmup=False) if compiled else f
+        fn(x).sum().backward()
+        want = _prod_grad_ref(x_np, axis)
+        np.testing.assert_allclose(x.grad.numpy(), want, rtol=1e-14, equal_nan=True, err_msg=f"{x_np} axis {axis}")
