@@ -295,6 +295,17 @@ def _nuclear_norm(input, x, dim, keepdim):
         return c.result(r)
 
 
+def abs_pow(x, p: float):
+    """``|x| ** p`` for a p-norm, with PyTorch's gradient at ``x == 0`` for ``p < 1``: 0 (its
+    ``norm_backward`` masks the zeros), where the power's infinite slope times ``sign(0)`` gave
+    NaN. Below 0, ``|0| ** p`` is inf (the norm is 0)."""
+    a = abs(x)
+    if p >= 1 or not (x.requires_grad and is_grad_enabled()):
+        return pow(a, p)
+    zero = eq(x, 0)
+    return where(zero, 0.0 if p > 0 else float("inf"), pow(where(zero, 1.0, a), p))
+
+
 def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
     """Vector p-norm over ``dim`` (Frobenius / 2-norm by default, ``inf`` for max-abs).
 
@@ -328,12 +339,8 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
             # 1 per nonzero entry (nan and inf count); x * 0 carries a zero gradient to x
             return c.result(add(sum(where(ne(x, 0), 1.0, mul(x, 0.0)), dim, keepdim), 0.0))
         if p < 0:
-            return c.result(pow(sum(pow(abs(x), p), dim, keepdim), 1.0 / p))
-        if not (x.requires_grad and is_grad_enabled()):
-            return c.result(pow(sum(pow(abs(x), p), dim, keepdim), 1.0 / p))
-        zero = eq(x, 0)  # |x| ** p for 0 < p < 1 has an infinite slope at 0: PyTorch's gradient is 0
-        powered = where(zero, 0.0, pow(where(zero, 1.0, abs(x)), p))
-        s = sum(powered, dim, keepdim)
+            return c.result(pow(sum(abs_pow(x, p), dim, keepdim), 1.0 / p))
+        s = sum(abs_pow(x, p), dim, keepdim)
         s_zero = eq(s, 0)
         return c.result(where(s_zero, 0.0, pow(where(s_zero, 1.0, s), 1.0 / p)))
 

@@ -619,3 +619,22 @@ def test_prod_gradient_at_zeros_next_to_nan_and_inf(compiled):
         fn(x).sum().backward()
         want = _prod_grad_ref(x_np, axis)
         np.testing.assert_allclose(x.grad.numpy(), want, rtol=1e-14, equal_nan=True, err_msg=f"{x_np} axis {axis}")
+
+
+@pytest.mark.parametrize("p", [0.5, -1.0, -0.5, 3.0])
+@pytest.mark.parametrize("which", ["linalg.vector_norm", "Tensor.norm"])
+def test_p_norm_gradients_at_zero_entries(p, which):
+    """d||x||_p/dx_i = sgn(x_i) |x_i|^(p-1) ||x||^(1-p), 0 where x_i = 0 (PyTorch's norm_backward
+    masks the zeros): for p < 1 the power's infinite slope there gave NaN -- for p < 0 at every
+    entry of a vector holding a zero, whose norm is 0."""
+    for vals in ([0.0, 1.0, -2.0], [0.0, 0.0, 0.0], [1.5, -0.5, 2.0]):
+        xs = np.array(vals)
+        x = graphc.tensor(xs, dtype=graphc.float64, requires_grad=True)
+        n = graphc.linalg.vector_norm(x, ord=p) if which == "linalg.vector_norm" else x.norm(p=p)
+        n.backward()
+        a = np.abs(xs)
+        with np.errstate(divide="ignore", invalid="ignore"):  # (the masked zeros' 0 * inf)
+            norm = (a**p).sum() ** (1 / p)
+            want = np.where(a == 0, 0.0, np.sign(xs) * np.where(a == 0, 1.0, a) ** (p - 1) * norm ** (1 - p))
+        assert n.item() == pytest.approx(norm, rel=1e-14)
+        np.testing.assert_allclose(x.grad.numpy(), want, rtol=1e-13, atol=0, err_msg=str(vals))
