@@ -50,7 +50,7 @@ from .indexing import gather
 from .linalg import diagonal
 from .pointwise import _interpolate, clamp, where
 from .reductions import amax, amin, any, mean, sum
-from .shape import expand, movedim, reshape, squeeze, unsqueeze
+from .shape import movedim, reshape, squeeze, unsqueeze
 from .sorting import sort
 
 __all__ = [
@@ -211,9 +211,11 @@ def _quantile(name, input, q, dim, keepdim, interpolation, ignore_nan, out):
     n = src.shape[-1]
     sorted_vals = gather(src, -1, _from_array(_argsort_host(src, src.ndim - 1, name), dt.int64, src._device))
     nans = sum(_to(isnan(src), x._dtype), -1, keepdim=True)  # [..., 1]
-    valid = sub(n, nans) if ignore_nan else expand(tensor(float(n), dtype=x._dtype, device=x._device), nans.shape)
     qs = reshape(qt, (-1,))  # [Q]
-    rank = mul(qs, clamp(sub(valid, 1), min=0))  # [..., Q]
+    if ignore_nan:  # ranks among the non-NaN values; none: rank 0, a NaN
+        rank = mul(qs, clamp(sub(sub(n, nans), 1), min=0))  # [..., Q]
+    else:  # a slice holding a NaN reads its last sorted value, a NaN: result and gradient go there
+        rank = where(gt(nans, 0), float(n - 1), mul(qs, float(n - 1)))
     if interpolation == "nearest":
         pos = apply("round", [rank])
         lo = hi = pos
@@ -231,8 +233,6 @@ def _quantile(name, input, q, dim, keepdim, interpolation, ignore_nan, out):
         r = _interpolate(v_lo, v_hi, 0.5)  # (not (lo + hi) / 2: 3e38 + 3e38 overflows)
     else:
         r = _interpolate(v_lo, v_hi, sub(rank, lo))  # two-sided: toward an infinite end, no inf - inf
-    bad = eq(valid, 0) if ignore_nan else gt(nans, 0)
-    r = where(bad, float("nan"), r)  # [..., Q]
     r = movedim(r, -1, 0)  # [Q, ...]
     r = reshape(r, ((qs.shape[0],) if not scalar_q and qt.ndim == 1 else ()) + out_shape)
     return _write_out(out, r)

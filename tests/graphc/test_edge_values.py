@@ -638,3 +638,23 @@ def test_p_norm_gradients_at_zero_entries(p, which):
             want = np.where(a == 0, 0.0, np.sign(xs) * np.where(a == 0, 1.0, a) ** (p - 1) * norm ** (1 - p))
         assert n.item() == pytest.approx(norm, rel=1e-14)
         np.testing.assert_allclose(x.grad.numpy(), want, rtol=1e-13, atol=0, err_msg=str(vals))
+
+
+@pytest.mark.parametrize("interpolation", ["linear", "lower", "higher", "midpoint", "nearest"])
+def test_quantile_of_a_slice_holding_nan_sends_its_gradient_to_the_nan(interpolation):
+    """PyTorch's quantile reads a slice holding a NaN at its last sorted place -- a NaN (the last
+    one: NaNs sort last, in order) -- so the result is NaN and its gradient lands on that NaN;
+    nanquantile of an all-NaN slice reads the first sorted place. graphc masked the result to
+    NaN afterwards, which sent the gradient nowhere."""
+    rows = np.array([[1.0, NAN, 3.0, 2.0], [NAN, NAN, 1.0, 5.0], [4.0, 1.0, 2.0, 3.0]])
+    x = graphc.tensor(rows, dtype=graphc.float64, requires_grad=True)
+    r = graphc.quantile(x, 0.3, dim=1, interpolation=interpolation)
+    r.backward(graphc.ones(3, dtype=graphc.float64))
+    assert np.isnan(r[:2].detach().numpy()).all() and not np.isnan(r[2].item())
+    want = np.zeros_like(rows)
+    want[0, 1] = want[1, 1] = 1.0  # each NaN slice's last NaN
+    np.testing.assert_array_equal(x.grad.numpy()[:2], want[:2])
+    assert x.grad.numpy()[2].sum() == pytest.approx(1.0)  # the finite slice: weights summing to 1
+    y = graphc.tensor([[NAN, NAN, NAN]], dtype=graphc.float64, requires_grad=True)
+    graphc.nanquantile(y, 0.5, dim=1, interpolation=interpolation).sum().backward()
+    np.testing.assert_array_equal(y.grad.numpy(), [[1.0, 0.0, 0.0]])
