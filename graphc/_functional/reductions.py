@@ -134,6 +134,7 @@ def _var(input, dim, unbiased, keepdim, correction, op):
     n = reduced_count(x.shape, axes)
     corr = _correction(unbiased, correction)
     x, half = _in_float32(x)
+    x, half = _cpu_double(x, half)
     mu = apply("sum", [x], axes=axes, keepdim=True)
     mu = mul(mu, 1.0 / n) if n else mu
     d = sub(x, mu)
@@ -170,14 +171,31 @@ def _dim_or_unbiased(dim, unbiased):
     return dim, unbiased
 
 
+def _cpu_double(x, half):
+    """``(x in float64, float32)`` for a float32 ``x`` on the CPU, else ``(x, half)``: PyTorch's
+    CPU variance kernels accumulate float32 in double (its ``acc_type``) and round the result
+    once, so graphc does too -- the same bits nearly always, and no overflow of the mean of
+    values near 3e38. Half precision accumulates in float32 (``_in_float32``), as PyTorch's."""
+    if half is None and x._dtype is dt.float32 and x._device.type == "cpu":
+        return _to(x, dt.float64), dt.float32
+    return x, half
+
+
+def _moments_mean(input, dim, keepdim):
+    """The mean :func:`var_mean` and :func:`std_mean` return: in double for float32 on the CPU,
+    as PyTorch's Welford kernel computes it next to the variance."""
+    x, half = _cpu_double(*_in_float32(_float_of(input)))
+    return _back(mean(x, dim, keepdim), half)
+
+
 def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     dim, unbiased = _dim_or_unbiased(dim, unbiased)
-    return var(input, dim, unbiased, keepdim, correction=correction), mean(_float_of(input), dim, keepdim)
+    return var(input, dim, unbiased, keepdim, correction=correction), _moments_mean(input, dim, keepdim)
 
 
 def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     dim, unbiased = _dim_or_unbiased(dim, unbiased)
-    return std(input, dim, unbiased, keepdim, correction=correction), mean(_float_of(input), dim, keepdim)
+    return std(input, dim, unbiased, keepdim, correction=correction), _moments_mean(input, dim, keepdim)
 
 
 def _extreme(name, x, dim, keepdim):

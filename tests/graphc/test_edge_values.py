@@ -658,3 +658,24 @@ def test_quantile_of_a_slice_holding_nan_sends_its_gradient_to_the_nan(interpola
     y = graphc.tensor([[NAN, NAN, NAN]], dtype=graphc.float64, requires_grad=True)
     graphc.nanquantile(y, 0.5, dim=1, interpolation=interpolation).sum().backward()
     np.testing.assert_array_equal(y.grad.numpy(), [[1.0, 0.0, 0.0]])
+
+
+def test_float32_variance_is_computed_in_double_and_rounded_once():
+    """PyTorch's CPU var/std kernels accumulate float32 in double: graphc does the same, so the
+    results are the float64 ones rounded to float32 (bit for bit, where float32 arithmetic
+    differed in the last bit for about half the rows), and the mean of values near 3e38 does
+    not overflow (std_mean gave inf, inf)."""
+    rng = np.random.default_rng(8)
+    x_np = (rng.standard_normal((40, 50)) * 3 + 1).astype(np.float32)
+    x = graphc.tensor(x_np)
+    x64 = x_np.astype(np.float64)
+    np.testing.assert_array_equal(x.var(1).numpy(), x64.var(1, ddof=1).astype(np.float32))
+    np.testing.assert_array_equal(x.std(0, correction=0).numpy(), x64.std(0).astype(np.float32))
+    v, m = graphc.var_mean(x, 1)
+    np.testing.assert_array_equal(v.numpy(), x64.var(1, ddof=1).astype(np.float32))
+    np.testing.assert_array_equal(m.numpy(), x64.mean(1).astype(np.float32))
+    assert v.dtype == m.dtype == graphc.float32
+    s, m = graphc.std_mean(graphc.tensor([3.0e38, 3.0e38, 3.0e38]))
+    assert s.item() == 0.0 and m.item() == pytest.approx(3.0e38, rel=1e-7)
+    h = graphc.tensor([1.0, 2.0, 4.0], dtype=graphc.float16)  # half: float32 inside, as PyTorch
+    assert h.var().dtype == graphc.float16 and h.var().item() == pytest.approx(7 / 3, rel=1e-3)
