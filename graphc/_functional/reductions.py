@@ -313,7 +313,7 @@ def _nuclear_norm(input, x, dim, keepdim):
         return c.result(r)
 
 
-def abs_pow(x, p: float):
+def _abs_pow(x, p: float):
     """``|x| ** p`` for a p-norm, with PyTorch's gradient at ``x == 0`` for ``p < 1``: 0 (its
     ``norm_backward`` masks the zeros), where the power's infinite slope times ``sign(0)`` gave
     NaN. Below 0, ``|0| ** p`` is inf (the norm is 0)."""
@@ -357,8 +357,8 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
             # 1 per nonzero entry (nan and inf count); x * 0 carries a zero gradient to x
             return c.result(add(sum(where(ne(x, 0), 1.0, mul(x, 0.0)), dim, keepdim), 0.0))
         if p < 0:
-            return c.result(pow(sum(abs_pow(x, p), dim, keepdim), 1.0 / p))
-        s = sum(abs_pow(x, p), dim, keepdim)
+            return c.result(pow(sum(_abs_pow(x, p), dim, keepdim), 1.0 / p))
+        s = sum(_abs_pow(x, p), dim, keepdim)
         s_zero = eq(s, 0)
         return c.result(where(s_zero, 0.0, pow(where(s_zero, 1.0, s), 1.0 / p)))
 

@@ -14,7 +14,7 @@ from ir.errors import DTypeError
 
 from .. import _functional as F
 from .._args import norm_dims
-from .._functional.reductions import abs_pow
+from .._functional.reductions import _abs_pow
 from .._tensor import Tensor
 from ._core import matrix, require, tensor_arg, write_out
 from .decompositions import eigvalsh, svdvals
@@ -63,9 +63,9 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None, out=None):
     elif ord == 2:
         r = _root(F.sum(F.mul(a, a), axes, keepdim=keepdim), 2)
     elif ord < 0:
-        r = F.pow(F.sum(abs_pow(x, ord), axes, keepdim=keepdim), 1.0 / ord)
+        r = F.pow(F.sum(_abs_pow(x, ord), axes, keepdim=keepdim), 1.0 / ord)
     else:
-        r = _root(F.sum(abs_pow(x, ord), axes, keepdim=keepdim), ord)
+        r = _root(F.sum(_abs_pow(x, ord), axes, keepdim=keepdim), ord)
     return write_out(out, r)
 
 
