@@ -131,7 +131,7 @@ def _reduce(op, attrs, in_dtypes, in_shapes, shape, dtype):
     set_, reset, ignore = _EXTOBJ.set, _EXTOBJ.reset, _IGNORE
     plan = _sum_plan(ufunc, axis, in_shapes[0], in_dtype, acc)
     if plan is not None:
-        return _sum_kernel(plan, reduce, axis, shape, keepdims, set_, reset, ignore)
+        return _sum_kernel(plan, axis, shape, dtype, keepdims, set_, reset, ignore)
 
     if shape == () and acc is None:  # a whole-tensor reduction: numpy would return a scalar
 
@@ -177,20 +177,19 @@ def _sum_plan(ufunc, axis, in_shape, in_dtype, acc):
     return rows, cols
 
 
-def _sum_kernel(matrix, reduce, axis, shape, keepdims, set_, reset, ignore):
-    """A sum through :func:`runtime.sum_rows` (numpy's reduce for an input that is not
-    C-contiguous: seeing it as a matrix would copy it)."""
-    fn = runtime.sum_rows
+def _sum_kernel(matrix, axis, shape, dtype, keepdims, set_, reset, ignore):
+    """A sum through :func:`runtime.sum_blas`, the compiled programs' whole-array sum."""
+    sum_blas = runtime.sum_blas
 
     def kernel(arrays, attrs):
-        x = arrays[0]
         token = set_(ignore)
         try:
-            if x.flags.c_contiguous:
-                return fn(x.reshape(matrix)).reshape(shape)
-            return reduce(x, axis, None, None, keepdims)
+            out = sum_blas(arrays[0], matrix, shape, axis, keepdims)
         finally:
             reset(token)
+        if out.__class__ is not _ndarray:  # (numpy's reduce of a strided input to a scalar)
+            out = finish(out, dtype)
+        return out
 
     return kernel
 
