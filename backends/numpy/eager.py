@@ -129,11 +129,14 @@ def _reduce(op, attrs, in_dtypes, in_shapes, shape, dtype):
     acc = kwargs.get("dtype")
     want = dtype.numpy_dtype
     set_, reset, ignore = _EXTOBJ.set, _EXTOBJ.reset, _IGNORE
-    plan = _sum_plan(ufunc, axis, in_shapes[0], in_dtype, acc)
-    if plan is not None:
-        return _sum_kernel(plan, axis, shape, dtype, keepdims, set_, reset, ignore)
+    matrix = runtime.sum_matrix(in_shapes[0], axis or (), in_dtype) if ufunc is np.add and acc is None else None
+    if matrix is not None:  # a float sum over trailing axes: BLAS products with ones
+        sum_blas = runtime.sum_blas
 
-    if shape == () and acc is None:  # a whole-tensor reduction: numpy would return a scalar
+        def reduce(x, axis, acc, out, keepdims):
+            return sum_blas(x, matrix, shape, axis, keepdims)
+
+    elif shape == () and acc is None:  # a whole-tensor reduction: numpy would return a scalar
 
         def kernel(arrays, attrs):
             token = set_(ignore)
@@ -151,43 +154,6 @@ def _reduce(op, attrs, in_dtypes, in_shapes, shape, dtype):
         finally:
             reset(token)
         if out.__class__ is not _ndarray or out.dtype != want:
-            out = finish(out, dtype)
-        return out
-
-    return kernel
-
-
-def _sum_plan(ufunc, axis, in_shape, in_dtype, acc):
-    """``(rows, cols)`` when a reduction is a float32/float64 sum over the trailing axes of its
-    input seen as a rows x cols matrix, with at least :data:`runtime.SUM_BLAS_MIN` elements
-    summed into each output (:func:`runtime.sum_rows`; see :func:`runtime.sum_blas` for why
-    not the leading axes); else None."""
-    if ufunc is not np.add or acc is not None or in_dtype not in (dt.float32, dt.float64) or not axis:
-        return None
-    split = len(in_shape) - len(axis)
-    if axis != tuple(range(split, len(in_shape))):
-        return None
-    rows = cols = 1
-    for s in in_shape[:split]:
-        rows *= s
-    for s in in_shape[split:]:
-        cols *= s
-    if cols < runtime.SUM_BLAS_MIN or rows * cols == 0:
-        return None
-    return rows, cols
-
-
-def _sum_kernel(matrix, axis, shape, dtype, keepdims, set_, reset, ignore):
-    """A sum through :func:`runtime.sum_blas`, the compiled programs' whole-array sum."""
-    sum_blas = runtime.sum_blas
-
-    def kernel(arrays, attrs):
-        token = set_(ignore)
-        try:
-            out = sum_blas(arrays[0], matrix, shape, axis, keepdims)
-        finally:
-            reset(token)
-        if out.__class__ is not _ndarray:  # (numpy's reduce of a strided input to a scalar)
             out = finish(out, dtype)
         return out
 

@@ -7,12 +7,14 @@ two blocks at once. Small kernels skip the pool (its hand-off costs ~20 µs).
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from ir import dtypes as dt
 from ir import ops as ops_table
 from ir.ops import npmath
 from ir.ops.movement import expanded_strides
@@ -251,6 +253,22 @@ SUM_BLAS_MIN = 16
 VECDOT_MAX = 1 << 16
 _ones_cache: dict = {}
 _blocks_cache: dict = {}
+
+
+def sum_matrix(shape, axes, dtype):
+    """``(rows, cols)``: ``shape`` seen as the matrix whose rows a float32/float64 sum over the
+    trailing ``axes`` adds up, each of at least :data:`SUM_BLAS_MIN` elements; None for any other
+    sum (leading or scattered axes, other dtypes, short rows, no elements). The eager kernels
+    and the generated code decide by it alike."""
+    if dtype not in (dt.float32, dt.float64) or not axes:
+        return None
+    split = len(shape) - len(axes)
+    if tuple(axes) != tuple(range(split, len(shape))):
+        return None
+    rows, cols = math.prod(shape[:split]), math.prod(shape[split:])
+    if cols < SUM_BLAS_MIN or rows * cols == 0:
+        return None
+    return rows, cols
 
 
 def _ones(length: int, dtype) -> np.ndarray:

@@ -16,7 +16,7 @@ from ir.graph import is_scalar_constant
 from ir.ops.core import scalar_value
 
 from . import kernels as K
-from .runtime import SUM_BLAS_MIN, VECDOT_MAX
+from .runtime import VECDOT_MAX, sum_matrix
 
 
 def _checked_args(n, args: list) -> list:
@@ -82,10 +82,10 @@ def reduce_call(n, src: str, out: str | None = None) -> str:
 # numpy reduces a short axis one output at a time (a sum over a size-4 axis of 16K elements
 # takes ~80 µs), while three elementwise adds over strided slices take ~20 µs.
 UNROLL_MAX = 8
-# Rows at least this long sum through BLAS: R.sum_rows, or np.vecdot of a product's operands
-# (one pass, no product array) up to runtime.VECDOT_MAX elements, past which a dot's rounding
-# error grows: longer products are made and summed by R.sum_rows' blocks.
-VECDOT_MIN = 16
+# Sums over the last axis (rows of at least runtime.SUM_BLAS_MIN elements) go through BLAS:
+# R.sum_rows, or np.vecdot of a product's operands (one pass, no product array) up to
+# runtime.VECDOT_MAX elements, past which a dot's rounding error grows: longer products are
+# made and summed by R.sum_rows' blocks.
 _HAS_VECDOT = hasattr(np, "vecdot")  # numpy >= 2.0
 
 
@@ -137,39 +137,25 @@ def unrolled_reduce(n, src: str, out: str | None, name: str | None = None) -> li
 
 def blas_sum_call(n, src: str) -> str | None:
     """A whole-array float32/float64 sum over the trailing axes of its input as ``R.sum_blas``
-    (BLAS products with ones: :func:`backends.numpy.runtime.sum_rows`), with at least
-    ``R.SUM_BLAS_MIN`` elements summed into each output; None for any other reduction."""
-    shape = tuple(n.inputs[0].shape)
+    (BLAS products with ones: :func:`backends.numpy.runtime.sum_rows`) where
+    ``R.sum_matrix`` takes it; None for any other reduction."""
     axes = tuple(n.attrs["axes"])
-    if combine_ufunc(n) != "add" or n.dtype not in (dt.float32, dt.float64) or not axes:
+    matrix = sum_matrix(tuple(n.inputs[0].shape), axes, n.dtype) if combine_ufunc(n) == "add" else None
+    if matrix is None:
         return None
-    split = len(shape) - len(axes)
-    if axes != tuple(range(split, len(shape))):
-        return None
-    rows, cols = int(np.prod(shape[:split], dtype=np.int64)), int(np.prod(shape[split:], dtype=np.int64))
-    if cols < SUM_BLAS_MIN or rows * cols == 0:
-        return None
-    keep = bool(n.attrs["keepdim"])
-    return f"R.sum_blas({src}, {(rows, cols)}, {tuple(n.shape)}, {axes}, {keep})"
+    return f"R.sum_blas({src}, {matrix}, {tuple(n.shape)}, {axes}, {bool(n.attrs['keepdim'])})"
 
 
 def _trailing_float_sum(n) -> int:
-    """How many trailing axes float32/float64 sum ``n`` adds up, at least :data:`VECDOT_MIN`
-    elements into each output (0: none, or not such a sum)."""
-    shape = tuple(n.inputs[0].shape)
+    """How many trailing axes sum ``n`` adds up where ``R.sum_matrix`` takes it (0: none)."""
     axes = tuple(n.attrs["axes"])
-    count = len(axes)
-    if combine_ufunc(n) != "add" or n.dtype not in (dt.float32, dt.float64) or not count:
-        return 0
-    if axes != tuple(range(len(shape) - count, len(shape))) or int(np.prod(shape[len(shape) - count:])) < VECDOT_MIN:
-        return 0
-    return count
+    return len(axes) if combine_ufunc(n) == "add" and sum_matrix(tuple(n.inputs[0].shape), axes, n.dtype) else 0
 
 
 def vecdot_reduce(n, operands, out: str | None, name: str | None = None) -> list | None:
     """``sum(a * b)`` over the last axis as ``np.vecdot(a, b)`` of ``operands`` (no product
     array). None when the reduction is not a sum of float32/float64 rows of
-    :data:`VECDOT_MIN` to :data:`VECDOT_MAX` elements."""
+    ``R.SUM_BLAS_MIN`` to ``R.VECDOT_MAX`` elements."""
     if not _HAS_VECDOT or _trailing_float_sum(n) != 1 or n.inputs[0].shape[-1] > VECDOT_MAX:
         return None
     keep = bool(n.attrs["keepdim"])

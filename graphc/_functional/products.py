@@ -27,7 +27,7 @@ from .indexing import index_select
 from .joining import cat, stack
 from .linalg import diagonal, matmul
 from .pointwise import where
-from .reductions import amax, amin, sum
+from .reductions import _abs_pow, amax, amin, sum
 from .shape import expand, permute, reshape, unsqueeze
 
 __all__ = [
@@ -403,10 +403,7 @@ def _pnorm(d, p, axes):
         return amin(abs(d), axes)
     if p == 2:
         return _safe_root(sum(mul(d, d), axes), 2)
-    if p < 1:  # |d| ** p has an infinite slope at 0: PyTorch's gradient there is 0, not NaN
-        zero = eq(d, 0)
-        return _safe_root(sum(where(zero, 0.0, pow(where(zero, 1.0, abs(d)), p)), axes), p)
-    return _safe_root(sum(pow(abs(d), p), axes), p)
+    return _safe_root(sum(_abs_pow(d, p), axes), p)  # (gradient 0 at d == 0 for p < 1, as PyTorch)
 
 
 def cdist(x1, x2, p=2.0, compute_mode="use_mm_for_euclid_dist_if_necessary"):

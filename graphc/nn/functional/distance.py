@@ -9,6 +9,7 @@ from ir import dtypes as dt
 from ... import _functional as _F
 from ..._dispatch import apply, constant
 from ..._factories import zeros
+from ..._functional.reductions import _abs_pow
 from ._common import _arg
 
 __all__ = ["pairwise_distance", "pdist"]
@@ -18,19 +19,13 @@ def _pnorm(d, p: float, dim: int, keepdim: bool = False):
     """The p-norm along ``dim`` whose gradient is 0 (not NaN) where the difference is 0, as PyTorch's."""
     if p == 0:
         return _F.sum(_F._to(_F.ne(d, 0), d._dtype), dim, keepdim=keepdim)
-    a = _F.abs(d)
     if p == float("inf"):
-        return _F.amax(a, dim, keepdim=keepdim)
+        return _F.amax(_F.abs(d), dim, keepdim=keepdim)
     if p == float("-inf"):
-        return _F.amin(a, dim, keepdim=keepdim)
+        return _F.amin(_F.abs(d), dim, keepdim=keepdim)
     if p == 1:
-        return _F.sum(a, dim, keepdim=keepdim)
-    powered = _F.pow(a, p)
-    if p < 1:  # |d| ** p has an infinite slope at 0: PyTorch's gradient there is 0, not NaN
-        at0 = _F.eq(a, 0)
-        one, nil = constant(1.0, a._dtype, a._device), constant(0.0, a._dtype, a._device)
-        powered = _F.where(at0, nil, _F.pow(_F.where(at0, one, a), p))
-    s = _F.sum(powered, dim, keepdim=keepdim)
+        return _F.sum(_F.abs(d), dim, keepdim=keepdim)
+    s = _F.sum(_abs_pow(d, p), dim, keepdim=keepdim)  # (gradient 0 at d == 0 for p < 1, as PyTorch)
     zero = _F.eq(s, 0)
     safe = _F.where(zero, constant(1.0, s._dtype, s._device), s)
     return _F.where(zero, constant(0.0, s._dtype, s._device), _F.pow(safe, 1.0 / p))
