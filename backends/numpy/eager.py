@@ -28,6 +28,7 @@ import numpy as np
 
 from ir import dtypes as dt
 from ir.ops import core as ops_table
+from ir.ops import nphalf
 from ir.ops.evaluate import finish, reduce_kwargs, run_op
 
 from . import runtime
@@ -55,6 +56,47 @@ def _runtime_helper(op):
     if not (template.startswith("R.") and template.endswith(f"({args}, {{out}})")):
         return None
     return getattr(runtime, template[2 : template.index("(")], None)
+
+
+# numpy's float16 loops widen each element to float32, apply the float32 function and round
+# back, one element at a time (256x512: add ~700 us, a comparison ~750, sqrt ~1500, where ~1100).
+# For the rows below -- exact in float32 (comparisons, max/min, clip, floor, select) or correctly
+# rounded there (add, sub, mul, div, sqrt, reciprocal) -- the same three steps as whole-array
+# passes, with the casts of ir.ops.nphalf, give numpy's bits (a NaN's payload aside, when two
+# NaNs meet) at a fraction of the time. Transcendental rows keep numpy's float16 loops: some
+# of them are vectorized (exp, tanh), and a float32 library result may differ in its last bit.
+_HALF_VIA_SINGLE = frozenset((
+    "add", "sub", "mul", "div", "maximum", "minimum", "sqrt", "reciprocal", "floor", "ceil", "trunc",
+    "relu", "clamp", "hardtanh", "leaky_relu", "sign", "where", "eq", "ne", "lt", "le", "gt", "ge",
+    "isnan", "isinf", "isfinite",
+))
+
+
+def _half_via_single(op, in_dtypes, shape, dtype):
+    """The float32 route for a float16 row on arrays worth the passes, else None."""
+    size = 1
+    for s in shape:
+        size *= s
+    if (op.name not in _HALF_VIA_SINGLE or size < nphalf.FAST_MIN_ELEMS or dt.float16 not in in_dtypes
+            or any(d.is_floating_point and d is not dt.float16 for d in in_dtypes)):
+        return None
+    fn = op.numpy
+    halves = tuple(i for i, d in enumerate(in_dtypes) if d is dt.float16)
+    set_, reset, ignore = _EXTOBJ.set, _EXTOBJ.reset, _IGNORE
+    single, half = np.dtype(np.float32), dtype is dt.float16
+
+    def kernel(arrays, attrs):
+        args = list(arrays)
+        for i in halves:
+            args[i] = nphalf.astype(args[i], single)
+        token = set_(ignore)
+        try:
+            out = fn(*args)
+        finally:
+            reset(token)
+        return nphalf.astype(out, np.float16) if half else finish(out, dtype)
+
+    return kernel
 
 
 def _elementwise(op, shape, dtype):
@@ -117,6 +159,8 @@ def _reduce(op, attrs, in_dtypes, in_shapes, shape, dtype):
     """The combining ufunc's ``reduce`` when that is the row's reduction, else None."""
     spec = op.reduce
     (in_dtype,) = in_dtypes
+    if in_dtype is dt.float16 and dtype is dt.float16 and spec.acc_dtype(in_dtype) is dt.float32:
+        return _half_reduce(op, attrs, in_shapes, shape)
     if spec.index or spec.nan != "combine" or in_dtype is not dtype:
         return None
     ufunc = getattr(np, ops_table.OPS[spec.combine].np_ufunc or "", None)
@@ -160,6 +204,24 @@ def _reduce(op, attrs, in_dtypes, in_shapes, shape, dtype):
     return kernel
 
 
+def _half_reduce(op, attrs, in_shapes, shape):
+    """A float16 sum or product, which accumulates in float32 (PyTorch's opmath): the input
+    widened once through the vector casts (:mod:`ir.ops.nphalf`; numpy's reduce would convert
+    element by element) and reduced by the float32 kernel, the result rounded to half once."""
+    size = 1
+    for s in in_shapes[0]:
+        size *= s
+    single = _reduce(op, attrs, (dt.float32,), in_shapes, shape, dt.float32) if size >= nphalf.FAST_MIN_ELEMS else None
+    if single is None:
+        return None
+    f32, f16 = np.dtype(np.float32), np.dtype(np.float16)
+
+    def kernel(arrays, attrs):
+        return nphalf.astype(single([nphalf.astype(arrays[0], f32)], attrs), f16)
+
+    return kernel
+
+
 def _view(op, attrs, shape):
     index = op.extra.get("np_index")
     if index is not None:  # numpy basic indexing: the index tuple is fixed by the signature
@@ -186,7 +248,7 @@ def eager_kernel(op, attrs: dict, in_shapes, in_dtypes, shape, dtype):
     elif dtype is not dt.bfloat16 and _EXTOBJ is not None:  # bfloat16 rounds after every op: run_op does it
         checks_divisor = dtype.is_integer and op.extra.get("divisor") is not None  # run_op checks for zeros
         if op.kind == ops_table.ELEMENTWISE and op.numpy is not None and not checks_divisor:
-            kernel = _elementwise(op, shape, dtype)
+            kernel = _half_via_single(op, in_dtypes, shape, dtype) or _elementwise(op, shape, dtype)
         elif op.kind == ops_table.REDUCE:
             kernel = _reduce(op, attrs, in_dtypes, in_shapes, shape, dtype)
     if kernel is None:

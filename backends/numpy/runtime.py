@@ -16,7 +16,7 @@ import numpy as np
 
 from ir import dtypes as dt
 from ir import ops as ops_table
-from ir.ops import npmath
+from ir.ops import nphalf, npmath
 from ir.ops.movement import expanded_strides
 
 from . import blas
@@ -213,6 +213,17 @@ def sigmoid_into(x, out) -> None:
 def relu_into(x, out) -> None:
     """``out = max(x, 0)``, NaN kept (:func:`ir.ops.npmath.relu`: numpy's vector loop)."""
     npmath.relu(x, out=out)
+
+
+def cast_into(x, out) -> None:
+    """``out[...] = x`` converted to ``out``'s dtype (a cast node): float32 <-> float16 in vector
+    passes (:func:`ir.ops.nphalf.cast_into`; numpy's own cast is one element at a time)."""
+    nphalf.cast_into(x, out)
+
+
+def astype(x, dtype) -> np.ndarray:
+    """``x.astype(dtype)``, float32 <-> float16 in vector passes (:func:`ir.ops.nphalf.astype`)."""
+    return nphalf.astype(x, dtype)
 
 
 def copy_into(x, out) -> None:

@@ -37,6 +37,8 @@ def emit_out(n, args: list, out: str) -> list:
     if n.kind == ops_table.CAST:
         if n.dtype.is_bool:
             return [f"np.not_equal({args[0]}, 0, out={out})"]
+        if _half_cast(n):
+            return [f"R.cast_into({args[0]}, {out})"]
         return [f"np.copyto({out}, {args[0]}, casting='unsafe')"]
     row = n.opdef
     if row.np_ufunc:
@@ -52,10 +54,19 @@ def emit_expr(n, args: list) -> str:
     if n.kind == ops_table.CAST:
         if n.dtype.is_bool:
             return f"({args[0]} != 0)"
+        if _half_cast(n):
+            return f"R.astype({args[0]}, np.{n.dtype.numpy_dtype.name})"
         return f"{args[0]}.astype(np.{n.dtype.numpy_dtype.name})"
     row = n.opdef
     call = f"np.{row.np_ufunc}" if row.np_ufunc else f"O.{row.name}"
     return f"{call}({', '.join(args)})"
+
+
+def _half_cast(n) -> bool:
+    """A float32 <-> float16 cast: numpy converts those one element at a time, the runtime's
+    ``cast_into``/``astype`` (``ir.ops.nphalf``) in a few vector passes, bit for bit the same."""
+    pair = {n.inputs[0].dtype.numpy_dtype.name, n.dtype.numpy_dtype.name}
+    return pair == {"float32", "float16"}
 
 
 def writes_in_place(n) -> bool:

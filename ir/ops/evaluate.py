@@ -20,7 +20,7 @@ import numpy as np
 from .. import dtypes as dt
 from ..errors import IntegerDivisionError
 from . import core as ops_table
-from . import npmath
+from . import nphalf, npmath
 
 # ----------------------------------------------------------------------------
 # bfloat16: stored as float32, rounded to bfloat16's 8-bit mantissa after each op
@@ -51,7 +51,7 @@ def finish(result, dtype: dt.DType) -> np.ndarray:
     """Give ``result`` exactly the storage dtype of ``dtype`` (and bf16 rounding)."""
     result = np.asarray(result)
     if result.dtype != dtype.numpy_dtype:
-        result = result.astype(dtype.numpy_dtype)
+        result = nphalf.astype(result, dtype.numpy_dtype)
     if dtype is dt.bfloat16:
         result = round_bf16(result)
     return result
@@ -83,7 +83,7 @@ def _cast(op, arrays, attrs, shape, dtype):
     if np.iscomplexobj(x) and not dtype.is_complex:
         x = x.real  # PyTorch discards the imaginary part
     with np.errstate(invalid="ignore", over="ignore"):  # an overflow is inf, silently (PyTorch)
-        return finish(x.astype(dtype.numpy_dtype), dtype)
+        return finish(nphalf.astype(x, dtype.numpy_dtype), dtype)
 
 
 def reduce_kwargs(spec, in_dtype: dt.DType) -> dict:
