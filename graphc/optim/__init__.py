@@ -14,9 +14,10 @@ from .adamax import Adamax, NAdam, RAdam
 from .lbfgs import LBFGS
 from .optimizer import Optimizer
 from .rmsprop import Adagrad, RMSprop
+from .rprop import Rprop
 from .sgd import SGD
 
 __all__ = [
     "Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax", "NAdam", "RAdam", "ASGD",
-    "LBFGS", "lr_scheduler",
+    "Rprop", "LBFGS", "lr_scheduler",
 ]

@@ -12,7 +12,7 @@ from ir import dtypes as dt
 from .. import _factories
 from .. import _functional as _F
 from ..autograd.grad_mode import no_grad
-from .optimizer import Optimizer, decayed_grad, new_step_count, zeroed_state
+from .optimizer import Optimizer, check_lr, decayed_grad, new_step_count, zeroed_state
 
 __all__ = ["Adadelta", "ASGD"]
 
@@ -26,8 +26,7 @@ class Adadelta(Optimizer):
 
     def __init__(self, params, lr=1.0, rho: float = 0.9, eps: float = 1e-6, weight_decay: float = 0,
                  foreach=None, *, capturable: bool = False, maximize: bool = False, differentiable: bool = False):
-        if isinstance(lr, (int, float)) and not 0.0 <= lr:
-            raise ValueError(f"Invalid learning rate: {lr}")
+        check_lr(lr)
         if not 0.0 <= rho <= 1.0:
             raise ValueError(f"Invalid rho value: {rho}")
         if not 0.0 <= eps:
@@ -66,8 +65,7 @@ class ASGD(Optimizer):
     def __init__(self, params, lr=1e-2, lambd: float = 1e-4, alpha: float = 0.75, t0: float = 1e6,
                  weight_decay: float = 0, foreach=None, maximize: bool = False, differentiable: bool = False,
                  capturable: bool = False):
-        if isinstance(lr, (int, float)) and not 0.0 <= lr:
-            raise ValueError(f"Invalid learning rate: {lr}")
+        check_lr(lr)
         if not 0.0 <= weight_decay:
             raise ValueError(f"Invalid weight_decay value: {weight_decay}")
         defaults = dict(lr=lr, lambd=lambd, alpha=alpha, t0=t0, weight_decay=weight_decay, foreach=foreach,

@@ -17,15 +17,14 @@ from .. import _functional as _F
 from .._inplace import note_writes
 from .._tensor import Tensor
 from ..autograd.grad_mode import no_grad
-from .optimizer import Optimizer, axpy_array, decayed_grad, new_step_count, numpy_ready
+from .optimizer import Optimizer, axpy_array, check_fused, check_lr, decayed_grad, new_step_count, numpy_ready
 
 __all__ = ["Adam", "AdamW"]
 
 
 def check_args(lr, eps, betas, weight_decay) -> None:
     """The argument checks of Adam and its relatives, with PyTorch's messages."""
-    if isinstance(lr, (int, float)) and not 0.0 <= lr:
-        raise ValueError(f"Invalid learning rate: {lr}")
+    check_lr(lr)
     if not 0.0 <= eps:
         raise ValueError(f"Invalid epsilon value: {eps}")
     if not 0.0 <= betas[0] < 1.0:
@@ -91,6 +90,7 @@ class Adam(Optimizer):
             decoupled_weight_decay=decoupled_weight_decay or self._decoupled,
         )
         super().__init__(params, defaults)
+        check_fused(fused, foreach, differentiable)
 
     @staticmethod
     def _new_state(p, group) -> dict:

@@ -13,8 +13,10 @@ counts are Python ints.
 from __future__ import annotations
 
 import copy
+import functools
+import itertools
 import warnings
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 
 import numpy as np
 
@@ -27,7 +29,7 @@ from .._dispatch import dynamic_scalar
 from .._tensor import Tensor
 from ..autograd.grad_mode import enable_grad, no_grad, zero_grads
 
-__all__ = ["Optimizer", "required"]
+__all__ = ["Optimizer", "required", "register_optimizer_step_pre_hook", "register_optimizer_step_post_hook"]
 
 
 def new_step_count(p: Tensor) -> Tensor:
@@ -90,6 +92,94 @@ def zeroed_state(*names):
     return new_state
 
 
+def check_lr(lr) -> None:
+    """PyTorch's learning-rate check: a negative number raises ValueError, and a value that does
+    not compare with numbers (``lr='0.1'``) raises the comparison's TypeError, as there. A tensor
+    lr is accepted as it is."""
+    if isinstance(lr, Tensor) or lr is required:
+        return
+    if not 0.0 <= lr:
+        raise ValueError(f"Invalid learning rate: {lr}")
+
+
+def check_fused(fused, foreach, differentiable) -> None:
+    """The ``fused`` flag's conflicts, with PyTorch's errors (graphc has no fused kernels; the
+    flag is kept so that code written for PyTorch runs, and fails where PyTorch's does)."""
+    if fused:
+        if differentiable:
+            raise RuntimeError("`fused` does not support `differentiable`")
+        if foreach:
+            raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
+
+
+_global_step_pre_hooks: OrderedDict = OrderedDict()
+_global_step_post_hooks: OrderedDict = OrderedDict()
+
+
+def _handle(hooks: OrderedDict, hook, prepend: bool = False):
+    from ..nn.modules.module import RemovableHandle  # (graphc.nn imports this package's users)
+
+    handle = RemovableHandle(hooks)
+    hooks[handle.id] = hook
+    if prepend:
+        hooks.move_to_end(handle.id, last=False)
+    return handle
+
+
+def register_optimizer_step_pre_hook(hook):
+    """``hook(optimizer, args, kwargs)`` runs before every optimizer's ``step``; it may return
+    ``(new_args, new_kwargs)``. Returns a handle whose ``remove()`` takes it away."""
+    return _handle(_global_step_pre_hooks, hook)
+
+
+def register_optimizer_step_post_hook(hook):
+    """``hook(optimizer, args, kwargs)`` runs after every optimizer's ``step``."""
+    return _handle(_global_step_post_hooks, hook)
+
+
+def _with_step_hooks(step):
+    """Wrap a subclass's ``step``: the global and per-optimizer step hooks around it (``args``
+    starts with the optimizer, as PyTorch passes it), and ``_opt_called`` set, which the
+    schedulers read to warn when they are stepped first. A ``step`` that calls ``super().step()``
+    runs the hooks once."""
+
+    @functools.wraps(step)
+    def wrapper(self, *args, **kwargs):
+        if self.__dict__.get("_in_step"):
+            return step(self, *args, **kwargs)
+        self._opt_called = True
+        args = (self, *args)
+        for hook in itertools.chain(_global_step_pre_hooks.values(), self._optimizer_step_pre_hooks.values()):
+            result = hook(self, args, kwargs)
+            if result is not None:
+                if not (isinstance(result, tuple) and len(result) == 2):
+                    raise RuntimeError(
+                        f"{step} must return None or a tuple of (new_args, new_kwargs), but got {result}."
+                    )
+                args, kwargs = result
+        self._in_step = True
+        try:
+            out = step(*args, **kwargs)
+        finally:
+            self._in_step = False
+        for hook in itertools.chain(self._optimizer_step_post_hooks.values(), _global_step_post_hooks.values()):
+            hook(self, args, kwargs)
+        return out
+
+    wrapper._with_step_hooks = True
+    return wrapper
+
+
+_HOOK_DICTS = (
+    "_optimizer_step_pre_hooks",
+    "_optimizer_step_post_hooks",
+    "_optimizer_state_dict_pre_hooks",
+    "_optimizer_state_dict_post_hooks",
+    "_optimizer_load_state_dict_pre_hooks",
+    "_optimizer_load_state_dict_post_hooks",
+)
+
+
 class _Required:
     def __repr__(self) -> str:
         return "<required parameter>"
@@ -104,7 +194,14 @@ class Optimizer:
     >>> opt = optim.SGD([{"params": net.fc1.parameters()}, {"params": net.fc2.parameters(), "lr": 1e-3}], lr=0.1)
     """
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        step = cls.__dict__.get("step")
+        if step is not None and not getattr(step, "_with_step_hooks", False):
+            cls.step = _with_step_hooks(step)
+
     def __init__(self, params, defaults: dict):
+        self._init_hooks()
         self.defaults = defaults
         self.state: defaultdict = defaultdict(dict)
         self.param_groups: list[dict] = []
@@ -126,6 +223,37 @@ class Optimizer:
 
     def __setstate__(self, state):
         self.__dict__.update(state)
+        self._init_hooks()
+
+    def _init_hooks(self) -> None:
+        for name in _HOOK_DICTS:
+            self.__dict__.setdefault(name, OrderedDict())
+
+    def register_step_pre_hook(self, hook):
+        """``hook(optimizer, args, kwargs)`` runs before this optimizer's ``step``; it may return
+        ``(new_args, new_kwargs)``. Returns a handle whose ``remove()`` takes it away."""
+        return _handle(self._optimizer_step_pre_hooks, hook)
+
+    def register_step_post_hook(self, hook):
+        """``hook(optimizer, args, kwargs)`` runs after this optimizer's ``step``."""
+        return _handle(self._optimizer_step_post_hooks, hook)
+
+    def register_state_dict_pre_hook(self, hook, prepend: bool = False):
+        """``hook(optimizer)`` runs before :meth:`state_dict` builds the dict."""
+        return _handle(self._optimizer_state_dict_pre_hooks, hook, prepend)
+
+    def register_state_dict_post_hook(self, hook, prepend: bool = False):
+        """``hook(optimizer, state_dict)`` runs on the built dict; a dict it returns replaces it."""
+        return _handle(self._optimizer_state_dict_post_hooks, hook, prepend)
+
+    def register_load_state_dict_pre_hook(self, hook, prepend: bool = False):
+        """``hook(optimizer, state_dict)`` runs on a shallow copy of the dict given to
+        :meth:`load_state_dict`; a dict it returns is loaded instead."""
+        return _handle(self._optimizer_load_state_dict_pre_hooks, hook, prepend)
+
+    def register_load_state_dict_post_hook(self, hook, prepend: bool = False):
+        """``hook(optimizer)`` runs after :meth:`load_state_dict`."""
+        return _handle(self._optimizer_load_state_dict_post_hooks, hook, prepend)
 
     def __repr__(self) -> str:
         s = self.__class__.__name__ + " ("
@@ -236,6 +364,8 @@ class Optimizer:
         Parameters are replaced by their position across all groups; state tensors
         are the live tensors (``graphc.save`` copies them).
         """
+        for hook in self._optimizer_state_dict_pre_hooks.values():
+            hook(self)
         index_of = {}
         start = 0
 
@@ -250,10 +380,20 @@ class Optimizer:
 
         groups = [pack(g) for g in self.param_groups]
         state = {index_of[id(k)]: v for k, v in self.state.items() if isinstance(k, Tensor) and id(k) in index_of}
-        return {"state": state, "param_groups": groups}
+        state_dict = {"state": state, "param_groups": groups}
+        for hook in self._optimizer_state_dict_post_hooks.values():
+            result = hook(self, state_dict)
+            if result is not None:
+                state_dict = result
+        return state_dict
 
     def load_state_dict(self, state_dict: dict) -> None:
         """Restore hyper-parameters and state saved by :meth:`state_dict` (tensors are copied)."""
+        state_dict = dict(state_dict)
+        for hook in self._optimizer_load_state_dict_pre_hooks.values():
+            result = hook(self, state_dict)
+            if result is not None:
+                state_dict = result
         state_dict = {"state": state_dict["state"], "param_groups": state_dict["param_groups"]}
         groups = self.param_groups
         saved_groups = state_dict["param_groups"]
@@ -298,3 +438,5 @@ class Optimizer:
         self.__setstate__(
             {"state": state, "param_groups": [update_group(g, ng) for g, ng in zip(groups, saved_groups)]}
         )
+        for hook in self._optimizer_load_state_dict_post_hooks.values():
+            hook(self)

@@ -7,7 +7,7 @@ from ir import dtypes as dt
 from .. import _factories
 from .. import _functional as _F
 from ..autograd.grad_mode import no_grad
-from .optimizer import Optimizer, decayed_grad, new_step_count
+from .optimizer import Optimizer, check_fused, check_lr, decayed_grad, new_step_count
 
 __all__ = ["RMSprop", "Adagrad"]
 
@@ -29,8 +29,10 @@ class RMSprop(Optimizer):
         maximize: bool = False,
         differentiable: bool = False,
     ):
-        if isinstance(lr, (int, float)) and lr < 0.0:
-            raise ValueError(f"Invalid learning rate: {lr}")
+        check_lr(lr)
+        for name, value in (("epsilon", eps), ("momentum", momentum), ("weight_decay", weight_decay), ("alpha", alpha)):
+            if not 0.0 <= value:
+                raise ValueError(f"Invalid {name} value: {value}")
         defaults = dict(
             lr=lr,
             alpha=alpha,
@@ -96,6 +98,15 @@ class Adagrad(Optimizer):
         differentiable: bool = False,
         fused=None,
     ):
+        check_lr(lr)
+        for name, value in (
+            ("lr_decay", lr_decay),
+            ("weight_decay", weight_decay),
+            ("initial_accumulator_value", initial_accumulator_value),
+            ("epsilon", eps),
+        ):
+            if not 0.0 <= value:
+                raise ValueError(f"Invalid {name} value: {value}")
         defaults = dict(
             lr=lr,
             lr_decay=lr_decay,
@@ -108,18 +119,24 @@ class Adagrad(Optimizer):
             fused=fused,
         )
         super().__init__(params, defaults)
+        check_fused(fused, foreach, differentiable)
         for group in self.param_groups:
             for p in group["params"]:
-                state = self.state[p]
-                state["step"] = new_step_count(p)
-                state["sum"] = _factories.full_like(p, group["initial_accumulator_value"])
+                self.state[p].update(self._new_state(p, group))
+
+    def _new_state(self, p, group) -> dict:
+        """A step count and ``sum`` filled with the optimizer's ``initial_accumulator_value``: made
+        in the constructor for its parameters (they appear in ``state_dict`` before any step) and
+        at the first step of those added later by ``add_param_group``. As in PyTorch, a group's
+        own ``initial_accumulator_value`` is not used here, only the constructor's."""
+        return {"step": new_step_count(p), "sum": _factories.full_like(p, self.defaults["initial_accumulator_value"])}
 
     def step(self, closure=None):
         loss = self._closure(closure)
         with no_grad():
             for group in self.param_groups:
                 lr, lr_decay, wd, eps = self._lr(group), group["lr_decay"], group["weight_decay"], group["eps"]
-                for p, grad, state in self._updates(group):  # (its state is made in __init__)
+                for p, grad, state in self._updates(group, self._new_state):
                     step_t = state["step"]
                     grad = decayed_grad(p, grad, lr, wd)
                     clr = _F._to(

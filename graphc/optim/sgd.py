@@ -8,7 +8,7 @@ from .. import _functional as _F
 from .._inplace import note_writes
 from .._tensor import Tensor
 from ..autograd.grad_mode import no_grad
-from .optimizer import Optimizer, axpy_array, numpy_ready, required
+from .optimizer import Optimizer, axpy_array, check_fused, numpy_ready, required
 
 __all__ = ["SGD"]
 
@@ -38,9 +38,7 @@ class SGD(Optimizer):
         differentiable: bool = False,
         fused=None,
     ):
-        if lr is not required and not isinstance(lr, (int, float)) and not hasattr(lr, "dtype"):
-            raise TypeError(f"Invalid learning rate type: {type(lr).__name__}")
-        if lr is not required and isinstance(lr, (int, float)) and lr < 0.0:
+        if lr is not required and not isinstance(lr, Tensor) and lr < 0.0:  # (lr='0.1': TypeError, as PyTorch)
             raise ValueError(f"Invalid learning rate: {lr}")
         if momentum < 0.0:
             raise ValueError(f"Invalid momentum value: {momentum}")
@@ -60,6 +58,7 @@ class SGD(Optimizer):
             fused=fused,
         )
         super().__init__(params, defaults)
+        check_fused(fused, foreach, differentiable)
 
     def step(self, closure=None):
         """One update of every parameter that has a gradient; returns ``closure()`` if given."""
