@@ -9,6 +9,7 @@ training step traces whole under ``@graphc.compile``.
 
 from . import lr_scheduler  # noqa: F401
 from .adadelta import ASGD, Adadelta
+from .adafactor import Adafactor
 from .adam import Adam, AdamW
 from .adamax import Adamax, NAdam, RAdam
 from .lbfgs import LBFGS
@@ -19,5 +20,5 @@ from .sgd import SGD
 
 __all__ = [
     "Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax", "NAdam", "RAdam", "ASGD",
-    "Rprop", "LBFGS", "lr_scheduler",
+    "Rprop", "Adafactor", "LBFGS", "lr_scheduler",
 ]

@@ -55,6 +55,7 @@ OPTIMIZERS = [
     (optim.RAdam, {"lr": 0.01}),
     (optim.ASGD, {"lr": 0.01, "t0": 1}),
     (optim.Rprop, {"lr": 0.01}),
+    (optim.Adafactor, {"lr": 0.01}),
 ]
 
 
