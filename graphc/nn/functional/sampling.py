@@ -24,6 +24,7 @@ from ir import dtypes as dt
 from ir.errors import ShapeError
 
 from ... import _functional as _F
+from ... import _layout
 from ..._dispatch import apply, composite, constant
 from ..._tensor import Tensor
 from ._common import _arg, _reshape, _scalar_like
@@ -94,8 +95,33 @@ def _cubic_weights(t: np.ndarray, a: float = -0.75) -> list:
     return [far(t + 1), near(t), near(1 - t), far(2 - t)]
 
 
-def _taps(mode: str, in_size: int, out_size: int, align_corners: bool, scale):
+def _nearest_idx(x: Tensor, out: tuple) -> bool:
+    """Whether PyTorch's CPU ``nearest`` takes its ``nearest_idx`` kernel for this call: the
+    vectorized 2-d one, which it picks when the output's H + W is at most 128 or the input is
+    channels_last with more than 3 channels. That kernel copies a dim that keeps its size and
+    reads ``o >> 1`` on an exactly doubled one, whatever ``scale_factor`` says; its generic kernel
+    (the other 2-d calls, and 1-d/3-d) maps every dim through the float32 scale."""
+    if len(out) != 2:
+        return False
+    return sum(out) <= 128 or (x.shape[1] > 3 and x.is_contiguous(memory_format=_layout.channels_last))
+
+
+def _copies(mode: str, in_size: int, out_size: int, scale, nearest_idx: bool) -> bool:
+    """Whether PyTorch copies this dim unchanged. A linear mode's ``compute_source_index_and_lambda``
+    copies a dim that keeps its size whatever ``scale_factor`` says (3 with 1.3333 stays [0, 1, 2],
+    where the scale's coordinate map gives [0, 0, 1]), as ``nearest_idx`` does; bicubic and
+    the other nearest kernels follow the scale."""
+    if out_size != in_size:
+        return False
+    if mode in ("linear", "bilinear", "trilinear") or (mode == "nearest" and nearest_idx):
+        return True
+    return mode != "bicubic" and scale in (None, 1.0)
+
+
+def _taps(mode: str, in_size: int, out_size: int, align_corners: bool, scale, nearest_idx: bool = False):
     """[(indices, weights)] per tap: out[o] = sum_t w_t[o] * in[i_t[o]]."""
+    if mode == "nearest" and nearest_idx and out_size == 2 * in_size:
+        return [(np.arange(out_size) >> 1, None)]
     if mode in ("nearest", "nearest-exact"):
         s = 1.0 / scale if scale is not None and scale > 0 else in_size / out_size
         dst = np.arange(out_size, dtype=np.float64)
@@ -247,12 +273,13 @@ def interpolate(
             for i in range(nsp):
                 y = _antialias_dim(y, 2 + i, _antialias_weights(mode, x.shape[2 + i], out[i], align_corners, scales[i]))
             return cmp.result(y)
+    idx = mode == "nearest" and _nearest_idx(x, out)
     with composite(grad_name, input) as cmp:
         y = x
         for i in range(nsp):
-            if out[i] == x.shape[2 + i] and mode.startswith("nearest") and scales[i] in (None, 1.0):
+            if _copies(mode, x.shape[2 + i], out[i], scales[i], idx):
                 continue
-            y = _resample_dim(y, 2 + i, _taps(mode, x.shape[2 + i], out[i], align_corners, scales[i]))
+            y = _resample_dim(y, 2 + i, _taps(mode, x.shape[2 + i], out[i], align_corners, scales[i], idx))
         return cmp.result(y)
 
 

@@ -33,15 +33,24 @@ def cubic(t, a=-0.75):
 
 
 def np_interp(x, out, mode, align_corners=False, scales=None):
-    """Each output point from its own source coordinate: products of 1-d weights over the taps."""
+    """Each output point from its own source coordinate: products of 1-d weights over the taps.
+
+    PyTorch's CPU kernels copy a dim that keeps its size in the linear modes, and in 2-d nearest
+    when the output's H + W is at most 128 (its ``nearest_idx`` kernel, which also reads o // 2 on
+    an exactly doubled dim); there, whatever the scale factor, the coordinate map is not used."""
     nsp = x.ndim - 2
     scales = scales or (None,) * nsp
+    nearest_idx = mode == "nearest" and nsp == 2 and sum(out) <= 128
     res = np.zeros(x.shape[:2] + tuple(out))
     for pos in np.ndindex(*out):
         taps = []  # per dim: [(index, weight)]
         for i, o in enumerate(pos):
             n_in = x.shape[2 + i]
-            if mode.startswith("nearest"):
+            if (out[i] == n_in and mode in ("linear", "bilinear", "trilinear")) or (nearest_idx and out[i] == n_in):
+                taps.append([(o, 1.0)])
+            elif nearest_idx and out[i] == 2 * n_in:
+                taps.append([(o // 2, 1.0)])
+            elif mode.startswith("nearest"):
                 r = 1.0 / scales[i] if scales[i] else n_in / out[i]
                 j = math.floor((o + (0.5 if mode == "nearest-exact" else 0.0)) * r)
                 taps.append([(min(j, n_in - 1), 1.0)])
@@ -79,6 +88,50 @@ def test_interpolate(mode, nsp, kw):
     for ac in ([None] if mode.startswith("nearest") else [False, True]):
         got = F.interpolate(x, mode=mode, align_corners=ac, **kw)
         close(got, np_interp(x.numpy(), out, mode, bool(ac), scales))
+
+
+@pytest.mark.parametrize("mode,shape,scale", [
+    ("linear", (2, 2, 3), 1.3333), ("linear", (1, 2, 7), 1.05), ("bilinear", (1, 2, 3, 5), (1.25, 1.7)),
+    ("bilinear", (1, 1, 4, 3), (0.6, 1.3333)), ("trilinear", (1, 2, 3, 4, 2), (1.3333, 1.1, 1.7)),
+    ("bicubic", (1, 2, 3, 4), (1.3333, 1.7)), ("nearest", (1, 2, 3, 3), (1.3333, 2.05)),
+    ("nearest", (1, 1, 4, 5), (2.1, 1.1)), ("nearest", (1, 2, 3), 1.3333), ("nearest", (1, 1, 3, 2, 4), (1.3333, 2.1, 1.1)),
+    ("nearest-exact", (1, 2, 3, 3), (1.3333, 2.05)),
+])
+@pytest.mark.parametrize("recompute", [None, True])
+def test_interpolate_dim_keeping_its_size(mode, shape, scale, recompute):
+    """floor(in * scale) == in with a scale that is not 1: PyTorch copies that dim in the linear
+    modes (and in 2-d nearest, which also reads o // 2 when the size doubles exactly)."""
+    x = t64(RNG, *shape, requires_grad=True)
+    nsp = len(shape) - 2
+    sf = scale if isinstance(scale, tuple) else (scale,) * nsp
+    out = tuple(int(math.floor(n * s)) for n, s in zip(shape[2:], sf))
+    for ac in ([None] if mode.startswith("nearest") else [False, True]):
+        def fn(v, ac=ac):
+            return F.interpolate(v, scale_factor=scale, mode=mode, align_corners=ac, recompute_scale_factor=recompute)
+
+        close(fn(x), np_interp(x.detach().numpy(), out, mode, bool(ac), None if recompute else sf))
+        check_grad(fn, x)
+
+
+def test_interpolate_same_size_hand_values():
+    x = graphc.tensor(np.arange(3.0).reshape(1, 1, 3) ** 2, requires_grad=True)
+    y = F.interpolate(x, scale_factor=1.3333, mode="linear")
+    close(y, [[[0.0, 1.0, 4.0]]])
+    y.sum().backward()
+    close(x.grad, [[[1.0, 1.0, 1.0]]])
+    # 2-d nearest: the same size keeps the index, a doubled size reads o // 2 (PyTorch's nearest_idx) ...
+    row = graphc.tensor(np.arange(3.0).reshape(1, 1, 1, 3))
+    close(F.interpolate(row, scale_factor=(1.0, 2.05)), [[[[0, 0, 1, 1, 2, 2]]]])
+    close(F.interpolate(row.reshape(1, 1, 3, 1), scale_factor=1.3333), [[[[0], [1], [2]]]])
+    # ... 1-d and 3-d nearest, and 2-d outputs with H + W > 128, map through the float32 scale.
+    close(F.interpolate(row.reshape(1, 1, 3), scale_factor=1.3333), [[[0, 0, 1]]])
+    wide = graphc.tensor(np.arange(33.0).reshape(1, 1, 1, 33))
+    got = F.interpolate(wide, scale_factor=(130.0, 1.01)).numpy()[0, 0, 0]
+    close(got, np.floor(np.arange(33, dtype=np.float32) * np.float32(1 / 1.01)))
+    assert got[-1] == 31
+    # channels_last with more than 3 channels takes the nearest_idx kernel at any size.
+    cl = graphc.tensor(np.arange(4 * 33.0).reshape(1, 4, 1, 33)).contiguous(memory_format=graphc.channels_last)
+    close(F.interpolate(cl, scale_factor=(130.0, 1.01)).numpy()[0, 0, 0], np.arange(33.0))
 
 
 def test_area_is_adaptive_average():
