@@ -18,7 +18,10 @@ __all__ = ["pairwise_distance", "pdist"]
 def _pnorm(d, p: float, dim: int, keepdim: bool = False):
     """The p-norm along ``dim`` whose gradient is 0 (not NaN) where the difference is 0, as PyTorch's."""
     if p == 0:
-        return _F.sum(_F._to(_F.ne(d, 0), d._dtype), dim, keepdim=keepdim)
+        # The count of nonzeros has gradient 0 (PyTorch's NormBackward), not none: a where that
+        # never picks ``d`` keeps ``d`` in the graph without touching the value (0 * d is NaN at inf).
+        count = _F.sum(_F._to(_F.ne(d, 0), d._dtype), dim, keepdim=keepdim)
+        return _F.add(count, _F.sum(_F.where(False, d, 0.0), dim, keepdim=keepdim))
     if p == float("inf"):
         return _F.amax(_F.abs(d), dim, keepdim=keepdim)
     if p == float("-inf"):

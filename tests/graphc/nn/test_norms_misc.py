@@ -73,6 +73,23 @@ def test_distances():
     assert repr(nn.PairwiseDistance()) == "PairwiseDistance()"
 
 
+def test_distances_p0_count_with_zero_gradient():
+    """p = 0 counts the nonzero differences; the result stays in the graph with gradient 0, as
+    PyTorch's (it had no grad_fn, so backward() raised)."""
+    x = graphc.tensor([0.0, 1.0, 2.0, float("inf")], dtype=graphc.float64, requires_grad=True)
+    y = F.pairwise_distance(x, x * 0.5, p=0.0, eps=0.0)
+    assert y.requires_grad and y.grad_fn is not None
+    close(y, 3.0)
+    y.backward()
+    close(x.grad, np.zeros(4))
+    a = graphc.tensor([[0.0, 1.0], [0.0, 3.0], [2.0, 1.0]], dtype=graphc.float64, requires_grad=True)
+    z = F.pdist(a, p=0)
+    close(z, [1.0, 1.0, 2.0])
+    z.sum().backward()
+    close(a.grad, np.zeros((3, 2)))
+    close(nn.PairwiseDistance(p=0.0, eps=0.0)(a, a * 2), [1.0, 1.0, 2.0])
+
+
 def _pnorm_grad_ref(d, p):
     """d/dd of (sum_k |d_k|^p)^(1/p) over the last axis, float64, 0 where d_k = 0 (PyTorch's
     choice: |d|^p has an infinite slope there for p < 1) and where the whole sum is 0."""
