@@ -9,6 +9,8 @@ gradient is autodiff's.
 
 from __future__ import annotations
 
+import numpy as np
+
 from ir import dtypes as dt
 from ir.errors import DTypeError
 
@@ -98,6 +100,7 @@ def embedding_bag(
         bag = _F.sub(_F.sum(_F._to(_F.ge(pos, _F.unsqueeze(offs, 0)), dt.int64), 1), 1)
     else:
         raise ValueError(f"input has to be 1D or 2D Tensor, but got Tensor of dimension {idx.ndim}")
+    _check_lookups(flat, offsets if idx.ndim == 1 else None, num, mode)
     if max_norm is not None:
         _renorm_rows_(weight, flat, float(max_norm), float(norm_type))
     with composite("EmbeddingBagBackward0", weight, per_sample_weights) as cmp:
@@ -122,3 +125,28 @@ def embedding_bag(
                 count = _F.clamp_min(_F.sum(_F._to(member, weight._dtype), 1, keepdim=True), 1.0)
                 out = _F.div(out, count)
         return cmp.result(out)
+
+
+def _check_lookups(flat: Tensor, offsets, num: int, mode: str) -> None:
+    """PyTorch's RuntimeErrors for offsets that do not start at 0 or run past the input (which
+    would otherwise drop or invent lookups silently) and for indices outside the table. Eager host
+    values only: a traced or device tensor has no values to look at here."""
+    if offsets is not None and isinstance(offsets._data, np.ndarray) and offsets.numel():
+        offs = offsets._data
+        if int(offs[0]) != 0:
+            raise RuntimeError(
+                "offsets[0] has to be 0, i.e., the first sequence in the mini-batch has to start from position 0. "
+                f"However, got {int(offs[0])}"
+            )
+        if int(offs[-1]) > flat.shape[0]:
+            raise RuntimeError(
+                f"offsets[-1] can not be greater than input's length {flat.shape[0]} but got offsets[-1] of {int(offs[-1])}"
+            )
+    if isinstance(flat._data, np.ndarray) and flat.numel():
+        bad = np.flatnonzero((flat._data < 0) | (flat._data >= num))
+        if bad.size:
+            i = int(bad[0])
+            v = int(flat._data.reshape(-1)[i])
+            if mode == "max":
+                raise RuntimeError(f"embedding_bag: Expected idx >= 0 && idx < num_embeddings but found idx to be {v}")
+            raise RuntimeError(f"Index {i} of input takes value {v} which is not in the valid range [0, {num})")

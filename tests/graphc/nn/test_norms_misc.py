@@ -241,6 +241,30 @@ def test_embedding_bag_module_and_errors():
     compiled_matches(lambda a: F.embedding_bag(graphc.tensor([1, 2, 4, 5]), a, graphc.tensor([0, 1]), mode="mean"), w)
 
 
+def test_embedding_bag_rejects_bad_offsets_and_indices():
+    """PyTorch raises RuntimeError where the offsets would drop lookups (first offset not 0) or
+    read past the input (last offset beyond its length), and for an index outside the table."""
+    w = graphc.tensor(np.arange(30.0).reshape(10, 3))
+    idx = graphc.tensor([1, 2, 4, 5, 4, 3, 2, 9, 2])
+    with pytest.raises(RuntimeError, match=r"offsets\[0\] has to be 0, .* However, got 1"):
+        F.embedding_bag(idx, w, graphc.tensor([1, 3]))
+    with pytest.raises(RuntimeError, match=r"offsets\[0\] has to be 0"):
+        F.embedding_bag(graphc.tensor([], dtype=graphc.int64), w, graphc.tensor([1]))
+    for last in (True, False):
+        with pytest.raises(RuntimeError, match=r"offsets\[-1\] can not be greater than input's length 9 but got offsets\[-1\] of 20"):
+            F.embedding_bag(idx, w, graphc.tensor([0, 3, 20]), include_last_offset=last)
+    # the last offset at the input's length is fine: an empty last bag, or the end of the last one
+    close(F.embedding_bag(idx, w, graphc.tensor([0, 3, 9]))[2], np.zeros(3))
+    close(F.embedding_bag(idx, w, graphc.tensor([0, 3, 9]), include_last_offset=True),
+          np_bag(w.numpy(), idx.numpy(), [0, 3], "mean"))
+    with pytest.raises(RuntimeError, match=r"Index 1 of input takes value 10 which is not in the valid range \[0, 10\)"):
+        F.embedding_bag(graphc.tensor([1, 10]), w, graphc.tensor([0]))
+    with pytest.raises(RuntimeError, match=r"Index 2 of input takes value -1"):
+        F.embedding_bag(graphc.tensor([[1, 2], [-1, 0]]), w, mode="sum")
+    with pytest.raises(RuntimeError, match="Expected idx >= 0 && idx < num_embeddings but found idx to be 10"):
+        F.embedding_bag(graphc.tensor([1, 10]), w, graphc.tensor([0]), mode="max")
+
+
 def test_padding_modules():
     x = t64(RNG, 1, 2, 3, 4)
     assert repr(nn.ZeroPad2d(1)) == "ZeroPad2d((1, 1, 1, 1))"
