@@ -8,7 +8,7 @@ import warnings
 import numpy as np
 
 from ir import dtypes as dt
-from ir.errors import DTypeError
+from ir.errors import DTypeError, ShapeError
 
 from ... import _functional as _F
 from ..._dispatch import apply, composite, constant
@@ -198,20 +198,34 @@ def _narrow(x: Tensor, dim: int, start: int, stop: int) -> Tensor:
     return _F._slice(x, dim, start, stop)
 
 
+_PAD_RANKS = (
+    "Supported combinations for non-constant padding:\n"
+    "  - 2D or 3D input: padding size = 2 (pads last dimension)\n"
+    "  - 3D or 4D input: padding size = 4 (pads last 2 dimensions)\n"
+    "  - 4D or 5D input: padding size = 6 (pads last 3 dimensions)"
+)
+
+
 def pad(input, pad, mode: str = "constant", value=None):
     """Pad the last ``len(pad) // 2`` dims: ``pad = (left, right, top, bottom, ...)`` from the last dim.
 
     ``mode`` is ``'constant'`` (negative pads crop), ``'reflect'``, ``'replicate'``
-    or ``'circular'``.
+    or ``'circular'``; the last three pad 1, 2 or 3 dims of a batched or unbatched
+    input (a 2-long pad of a 2-d or 3-d input, a 4-long one of a 3-d or 4-d input...),
+    as PyTorch's kernels, which raise NotImplementedError otherwise.
     """
     x = _arg(input, "pad")
     pad = tuple(int(p) for p in pad)
-    if len(pad) % 2 or len(pad) // 2 > x.ndim:
-        raise ValueError(
-            f"Padding length must be divisible by 2 and at most twice the input's dims, got {len(pad)} for a {x.ndim}-d input"
+    if len(pad) % 2:
+        raise ShapeError("Padding length must be divisible by 2")
+    if len(pad) // 2 > x.ndim:
+        raise ShapeError(
+            f"Padding length should be less than or equal to two times the input dimension but got padding length "
+            f"{len(pad)} and input of dimension {x.ndim}"
         )
+    npad = len(pad) // 2
     pairs = [(0, 0)] * x.ndim
-    for i in range(len(pad) // 2):
+    for i in range(npad):
         pairs[x.ndim - 1 - i] = (pad[2 * i], pad[2 * i + 1])
     if mode == "constant":
         v = 0 if value is None else value
@@ -222,43 +236,69 @@ def pad(input, pad, mode: str = "constant", value=None):
         raise ValueError(f"Padding mode {mode!r} doesn't take in value argument")
     if mode not in ("reflect", "replicate", "circular"):
         raise NotImplementedError(f"pad: mode {mode!r} is not supported (constant, reflect, replicate, circular)")
-    # Negative amounts crop first (as PyTorch does); the rest pads the cropped tensor.
+    if npad not in (1, 2, 3) or x.ndim not in (npad + 1, npad + 2):
+        raise NotImplementedError(f"Padding size {len(pad)} is not supported for {x.ndim}D input tensor.\n{_PAD_RANKS}")
+    if mode == "circular":
+        return _pad_circular(x, pairs)
+    dims = range(x.ndim - npad, x.ndim)
+    if mode == "reflect":
+        for dim in dims:
+            lo, hi = pairs[dim]
+            if lo >= x.shape[dim] or hi >= x.shape[dim]:
+                raise RuntimeError(
+                    f"Argument #{2 + len(pad)}: Padding size should be less than the corresponding input dimension, "
+                    f"but got: padding ({lo}, {hi}) at dimension {dim} of input {list(x.shape)}"
+                )
+    out = [x.shape[d] + sum(pairs[d]) for d in dims]
+    if all(n < 1 for n in out):
+        names = "DHW"[3 - npad:]
+        sizes = ", ".join(f"{c}: {x.shape[d]}" for c, d in zip(names, dims))
+        if npad == 3:
+            sizes = sizes.replace(", ", " ", 1)  # PyTorch's "(D: 3 H: 4, W: 5)"
+        raise ShapeError(
+            f"input ({sizes}) is too small. Calculated output " + " ".join(f"{c}: {n}" for c, n in zip(names, out))
+        )
+    # PyTorch reflects (and replicates) the whole input, then crops the negative amounts:
+    # (-2, 3) of [0, 1, 2, 3, 4] is [2, 3, 4, 3, 2, 1], not a reflection of the cropped [2, 3, 4].
+    for dim in dims:
+        lo, hi = pairs[dim]
+        n = x.shape[dim]
+        parts = []
+        if mode == "reflect":
+            if lo > 0:
+                parts.append(_F.flip(_narrow(x, dim, 1, lo + 1), dim))
+            parts.append(x)
+            if hi > 0:
+                parts.append(_F.flip(_narrow(x, dim, n - 1 - hi, n - 1), dim))
+        else:
+            if lo > 0:
+                edge = _narrow(x, dim, 0, 1)
+                parts.append(_F.expand(edge, tuple(lo if d == dim else s for d, s in enumerate(x.shape))))
+            parts.append(x)
+            if hi > 0:
+                edge = _narrow(x, dim, n - 1, n)
+                parts.append(_F.expand(edge, tuple(hi if d == dim else s for d, s in enumerate(x.shape))))
+        if len(parts) > 1:
+            x = apply("concat", parts, axis=dim)
     if any(lo < 0 or hi < 0 for lo, hi in pairs):
-        crop = tuple((min(lo, 0), min(hi, 0)) for lo, hi in pairs)
-        x = apply("pad", [x], pads=crop, value=0)
+        x = apply("pad", [x], pads=tuple((min(lo, 0), min(hi, 0)) for lo, hi in pairs), value=0)
+    return x
+
+
+def _pad_circular(x: Tensor, pairs: list) -> Tensor:
+    """Circular padding: negative amounts crop first (as PyTorch does), then each dim wraps."""
+    if any(lo < 0 or hi < 0 for lo, hi in pairs):
+        x = apply("pad", [x], pads=tuple((min(lo, 0), min(hi, 0)) for lo, hi in pairs), value=0)
         pairs = [(max(lo, 0), max(hi, 0)) for lo, hi in pairs]
     for dim, (lo, hi) in enumerate(pairs):
         if not (lo or hi):
             continue
         n = x.shape[dim]
-        parts = []
-        if mode == "reflect":
-            if lo >= n or hi >= n:
-                raise RuntimeError(
-                    f"Argument #4: Padding size should be less than the corresponding input dimension, but got: padding ({lo}, {hi}) at dimension {dim} of input {list(x.shape)}"
-                )
-            if lo:
-                parts.append(_F.flip(_narrow(x, dim, 1, lo + 1), dim))
-            parts.append(x)
-            if hi:
-                parts.append(_F.flip(_narrow(x, dim, n - 1 - hi, n - 1), dim))
-        elif mode == "replicate":
-            if lo:
-                edge = _narrow(x, dim, 0, 1)
-                parts.append(_F.expand(edge, tuple(lo if d == dim else s for d, s in enumerate(x.shape))))
-            parts.append(x)
-            if hi:
-                edge = _narrow(x, dim, n - 1, n)
-                parts.append(_F.expand(edge, tuple(hi if d == dim else s for d, s in enumerate(x.shape))))
-        elif mode == "circular":
-            if lo > n or hi > n:
-                raise ValueError("Padding value causes wrapping around more than once.")
-            if lo:
-                parts.append(_narrow(x, dim, n - lo, n))
-            parts.append(x)
-            if hi:
-                parts.append(_narrow(x, dim, 0, hi))
-        else:
-            raise NotImplementedError(f"pad: mode {mode!r} is not supported (constant, reflect, replicate, circular)")
+        if lo > n or hi > n:
+            raise ShapeError("Padding value causes wrapping around more than once.")
+        parts = [_narrow(x, dim, n - lo, n)] if lo else []
+        parts.append(x)
+        if hi:
+            parts.append(_narrow(x, dim, 0, hi))
         x = apply("concat", parts, axis=dim)
     return x

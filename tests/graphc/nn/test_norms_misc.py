@@ -166,6 +166,58 @@ def test_pad_negative_amounts_crop_first(mode):
         close(F.pad(x, pads, mode), ref)
 
 
+def np_reflect_then_crop(x, pairs):
+    """PyTorch's reflection padding with negative amounts: reflect the whole input by the positive
+    amounts (each below the input's size), then crop the negative ones."""
+    out = np.pad(x, [(max(lo, 0), max(hi, 0)) for lo, hi in pairs], mode="reflect")
+    return out[tuple(slice(max(-lo, 0), out.shape[d] - max(-hi, 0)) for d, (lo, hi) in enumerate(pairs))]
+
+
+def test_pad_reflect_mixed_signs_reflects_the_whole_input():
+    x5 = graphc.tensor(np.arange(5.0).reshape(1, 1, 5), requires_grad=True)
+    close(F.pad(x5, (-2, 3), mode="reflect"), [[[2, 3, 4, 3, 2, 1]]])
+    close(F.pad(x5, (4, -3), mode="reflect"), [[[4, 3, 2, 1, 0, 1]]])
+    close(F.pad(x5, (-6, 2), mode="replicate"), [[[4]]])
+    (F.pad(x5, (-2, 3), mode="reflect") * graphc.tensor(np.arange(1.0, 7.0))).sum().backward()
+    close(x5.grad, [[[0, 6, 6, 6, 3]]])  # hand-summed: outputs 1..6 read inputs 2, 3, 4, 3, 2, 1
+    x = t64(RNG, 2, 3, 4, 5, 3, requires_grad=True)
+    pads = (-1, 2, 1, -1, 0, 1)
+    pairs = [(0, 0), (0, 0), (0, 1), (1, -1), (-1, 2)]
+    close(nn.ReflectionPad3d(pads)(x), np_reflect_then_crop(x.detach().numpy(), pairs))
+    check_grad(lambda v: F.pad(v, pads, mode="reflect"), x)
+    with pytest.raises(RuntimeError, match=r"Argument #4: .* padding \(-2, 5\) at dimension 2 of input \[1, 1, 5\]"):
+        F.pad(x5, (-2, 5), mode="reflect")
+    with pytest.raises(RuntimeError, match=r"input \(W: 5\) is too small. Calculated output W: 0"):
+        F.pad(x5, (-3, -2), mode="reflect")
+    with pytest.raises(RuntimeError, match=r"input \(H: 4, W: 5\) is too small. Calculated output H: 0 W: 0"):
+        F.pad(graphc.zeros(1, 4, 5), (-3, -2, -2, -2), mode="replicate")
+
+
+def test_pad_errors_are_pytorchs():
+    """Odd or too long pads and a circular pad wrapping more than once are RuntimeErrors; a
+    non-constant pad of a rank its kernels do not take is NotImplementedError, as in PyTorch."""
+    x4 = graphc.zeros(2, 3, 4, 5)
+    with pytest.raises(RuntimeError, match="Padding length must be divisible by 2"):
+        F.pad(graphc.zeros(2, 3), (1,))
+    with pytest.raises(RuntimeError, match="padding length 6 and input of dimension 2"):
+        F.pad(graphc.zeros(2, 3), (1,) * 6)
+    for mode in ("reflect", "replicate", "circular"):
+        with pytest.raises(NotImplementedError, match="Padding size 2 is not supported for 4D input tensor"):
+            F.pad(x4, (1, 2), mode=mode)
+    with pytest.raises(NotImplementedError, match="Padding size 2 is not supported for 1D input tensor"):
+        F.pad(graphc.zeros(5), (1, 2), mode="reflect")
+    with pytest.raises(NotImplementedError, match="Padding size 4 is not supported for 5D input tensor"):
+        F.pad(graphc.zeros(1, 2, 3, 4, 5), (1, 2, 1, 1), mode="replicate")
+    assert tuple(F.pad(graphc.zeros(3, 5), (1, 2), mode="reflect").shape) == (3, 8)
+    assert tuple(F.pad(graphc.zeros(2, 4, 5), (1, 2, 1, 1), mode="circular").shape) == (2, 6, 8)
+    with pytest.raises(RuntimeError, match="wrapping around more than once"):
+        F.pad(graphc.zeros(1, 1, 3), (4, 4), mode="circular")
+    with pytest.raises(RuntimeError, match="wrapping around more than once"):
+        nn.CircularPad1d(4)(graphc.zeros(1, 1, 3))
+    with pytest.raises(RuntimeError, match="wrapping around more than once"):
+        nn.Conv2d(1, 1, 3, padding=6, padding_mode="circular")(graphc.zeros(1, 1, 5, 5))
+
+
 def test_batch_norm_on_an_empty_1d_batch():
     e = graphc.zeros(0)
     assert tuple(F.batch_norm(e, graphc.zeros(0), graphc.ones(0), training=True).shape) == (0,)
