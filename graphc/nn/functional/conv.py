@@ -84,10 +84,17 @@ def _conv_padding(padding, kernel, dilation, stride, op: str) -> tuple:
 
 
 def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
-    """Sliding local blocks of a 4-d input: (N, C*KH*KW, L), as ``torch.nn.functional.unfold``."""
+    """Sliding local blocks of a (N, C, H, W) input: (N, C*KH*KW, L), as ``torch.nn.functional.unfold``;
+    an unbatched (C, H, W) input gives (C*KH*KW, L)."""
     x = _arg(input, "unfold")
-    if x.ndim != 4:
-        raise ShapeError(f"unfold: expected a 4-D input (N, C, H, W), got shape {list(x.shape)}")
+    if x.ndim not in (3, 4):
+        raise ShapeError(
+            "Expected 3D or 4D (batch mode) tensor with possibly 0 batch size and other non-zero dimensions for "
+            f"input, but got: {list(x.shape)}"
+        )
+    batched = x.ndim == 4
+    if not batched:
+        x = _F.unsqueeze(x, 0)
     k, d, s = _pair(kernel_size), _pair(dilation), _pair(stride)
     _check_positive("unfold", kernel_size=k, dilation=d, stride=s)
     top, bottom, left, right = _conv_padding(padding, k, d, s, "unfold")
@@ -99,7 +106,8 @@ def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
         )
     cols = _windows(x, k, s, d, (top, bottom, left, right))
     with composite("Im2ColBackward0", input) as cmp:
-        return cmp.result(_reshape(cols, (n, c * k[0] * k[1], oh * ow)))
+        shape = (n, c * k[0] * k[1], oh * ow)
+        return cmp.result(_reshape(cols, shape if batched else shape[1:]))
 
 
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):

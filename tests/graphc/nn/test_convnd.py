@@ -134,6 +134,19 @@ def test_fold_matches_numpy_and_inverts_unfold():
         F.fold(cols, (5, 9), (2, 2), 1, 1, 2)
 
 
+def test_unfold_of_an_unbatched_input():
+    """(C, H, W) gives (C*KH*KW, L), the batched result's one sample, as PyTorch's unfold and Unfold."""
+    x = t64(RNG, 3, 4, 5, requires_grad=True)
+    got = F.unfold(x, 2, padding=1, stride=(1, 2))
+    assert tuple(got.shape) == (12, 5 * 3)
+    close(got, F.unfold(x.detach()[None], 2, padding=1, stride=(1, 2))[0])
+    close(nn.Unfold((2, 3))(x), F.unfold(x.detach()[None], (2, 3))[0])
+    check_grad(lambda v: F.unfold(v, 2, stride=2), x)
+    close(F.fold(F.unfold(x, 2), (4, 5), 2), F.fold(F.unfold(x.detach()[None], 2), (4, 5), 2)[0])
+    with pytest.raises(RuntimeError, match=r"Expected 3D or 4D .* but got: \[1, 1, 1, 4, 5\]"):
+        F.unfold(graphc.zeros(1, 1, 1, 4, 5), 2)
+
+
 def test_conv_gradients():
     x, w, b = t64(RNG, 1, 2, 4, 3, 3, requires_grad=True), t64(RNG, 2, 2, 2, 2, 2, requires_grad=True), t64(RNG, 2, requires_grad=True)
     check_grad(lambda a, c, d: F.conv3d(a, c, d, stride=(2, 1, 1), padding=1), x, w, b)
