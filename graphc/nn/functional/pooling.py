@@ -166,11 +166,13 @@ def _adaptive(input, output_size, nsp: int, mode: str, return_indices: bool, op:
     n, c = x.shape[0], x.shape[1]
     sizes = tuple(x.shape[2:])
     out = _adaptive_sizes(x, output_size, nsp)
-    if any(o <= 0 for o in out) and x.numel():
-        raise RuntimeError(f"{op}: output_size must be positive, got {out}")
+    if any(o < 0 for o in out):
+        raise RuntimeError(f"{op}: elements of output_size must be greater than or equal to 0 but received {out}")
     for v in sizes:
         if v == 0:
             raise RuntimeError(f"{op}: Expected input to have non-zero size for non-batch dimensions, but input has sizes {list(x.shape)}")
+    if 0 in out:
+        return _empty_cells(x, out, is_batched, return_indices)
     if all(sizes[i] % out[i] == 0 for i in range(nsp)) and not return_indices:
         # Equal cells: a reshape and one reduction.
         shape = (n, c) + tuple(v for i in range(nsp) for v in (out[i], sizes[i] // out[i]))
@@ -230,6 +232,18 @@ def _adaptive(input, output_size, nsp: int, mode: str, return_indices: bool, op:
                 pos = term if pos is None else _F.add(pos, term)
             idx = pos if is_batched else _F.squeeze(pos, 0)
     return (red if is_batched else _F.squeeze(red, 0)), idx
+
+
+def _empty_cells(x: Tensor, out: tuple, is_batched: bool, return_indices: bool):
+    """An output size of 0 gives an empty (N, C, *out), as PyTorch's adaptive pools: index_select
+    of no element (or of element 0, along the other dims) keeps it in the graph."""
+    y = x
+    for i, o in enumerate(out):
+        y = apply("index_select", [y, constant(np.zeros(o, dtype=np.int64), dt.int64, x._device)], axis=2 + i)
+    if not is_batched:
+        y = _F.squeeze(y, 0)
+    idx = zeros(tuple(y.shape), dtype=dt.int64, device=x._device) if return_indices else None
+    return y, idx
 
 
 def _adaptive_avg(input, output_size, nsp, op, grad_name):

@@ -256,6 +256,14 @@ def interpolate(
     if not x._dtype.is_floating_point and mode != "nearest" and mode != "nearest-exact":
         raise RuntimeError(f"\"upsample_{mode}\" not implemented for '{x._dtype}'")
     out, scales = _output_size(x, nsp, size, scale_factor, recompute_scale_factor)
+    if mode != "area" and min(out + tuple(x.shape[2:])) <= 0:  # area: adaptive pooling, where 0 is empty
+        names = "DHW"[3 - nsp:]
+        sizes = ", ".join(f"{c}: {v}" for c, v in zip(names, x.shape[2:]))
+        outs = ", ".join(f"{c}: {v}" for c, v in zip(names, out))
+        raise ShapeError(
+            f"Input and output sizes should be greater than 0, but got input ({sizes}){' and' if nsp == 1 else ''} "
+            f"output ({outs})"
+        )
     if mode == "area":
         pool = {1: adaptive_avg_pool1d, 2: adaptive_avg_pool2d, 3: adaptive_avg_pool3d}[nsp]
         return pool(x, out)

@@ -109,6 +109,25 @@ def test_adaptive_none_keeps_a_dim():
     close(F.adaptive_avg_pool2d(x, (None, 3)), np_adaptive(x.numpy(), (5, 3), "avg")[0])
 
 
+@pytest.mark.parametrize("kind", ["Avg", "Max"])
+@pytest.mark.parametrize("nsp", [1, 2, 3])
+def test_adaptive_pool_to_size_zero_is_empty(kind, nsp):
+    """An output size of 0 gives an empty result, as PyTorch's (graphc raised); negative sizes raise."""
+    x = t64(RNG, 2, 3, *(6,) * nsp, requires_grad=True)
+    pool = getattr(nn, f"Adaptive{kind}Pool{nsp}d")
+    assert tuple(pool(0)(x).shape) == (2, 3) + (0,) * nsp
+    assert tuple(pool(0)(x[0]).shape) == (3,) + (0,) * nsp
+    pool(0)(x).sum().backward()
+    close(x.grad, np.zeros(x.shape))
+    if nsp > 1:
+        assert tuple(pool((None,) * (nsp - 1) + (0,))(x).shape) == (2, 3) + (6,) * (nsp - 1) + (0,)
+    if kind == "Max":
+        out, idx = pool(0, return_indices=True)(x)
+        assert tuple(idx.shape) == tuple(out.shape) and idx.dtype == graphc.int64
+    with pytest.raises(RuntimeError, match="greater than or equal to 0"):
+        pool(-1)(x)
+
+
 @pytest.mark.parametrize("nsp", [1, 2, 3])
 def test_max_unpool_inverts_pool(nsp):
     x = t64(RNG, 2, 3, *((6, 4, 4)[:nsp]))

@@ -2,6 +2,7 @@
 point by point from the coordinate formulas; gradients by finite differences; eager vs compiled."""
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -137,6 +138,27 @@ def test_interpolate_same_size_hand_values():
 def test_area_is_adaptive_average():
     x = t64(RNG, 1, 2, 7, 5)
     close(F.interpolate(x, size=(3, 2), mode="area"), F.adaptive_avg_pool2d(x, (3, 2)))
+    assert tuple(F.interpolate(x, scale_factor=0.1, mode="area").shape) == (1, 2, 0, 0)  # as PyTorch
+
+
+@pytest.mark.parametrize("mode,nsp", [("nearest", 2), ("linear", 1), ("bilinear", 2), ("bicubic", 2),
+                                      ("trilinear", 3), ("nearest-exact", 1)])
+def test_interpolate_to_no_pixels_raises(mode, nsp):
+    """A negative or too small scale factor (or size) leaves no output: PyTorch raises, graphc
+    returned an empty tensor (and divided by zero with recompute_scale_factor)."""
+    x = t64(RNG, 1, 2, *(5,) * nsp)
+    names = "DHW"[3 - nsp:]
+    sizes = ", ".join(f"{c}: 5" for c in names)
+    outs = ", ".join(f"{c}: -5" for c in names)
+    sep = " and" if nsp == 1 else ""
+    with pytest.raises(RuntimeError, match=re.escape(f"should be greater than 0, but got input ({sizes}){sep} output ({outs})")):
+        F.interpolate(x, scale_factor=-1.0, mode=mode)
+    for kw in ({"scale_factor": 0.1}, {"scale_factor": 0.1, "recompute_scale_factor": True}, {"size": 0}):
+        with pytest.raises(RuntimeError, match="Input and output sizes should be greater than 0"):
+            F.interpolate(x, mode=mode, **kw)
+    if nsp == 2 and mode != "nearest":
+        with pytest.raises(RuntimeError, match="Input and output sizes should be greater than 0"):
+            F.interpolate(x, scale_factor=-1.0, mode=mode, antialias=True)
 
 
 def test_interpolate_errors_and_aliases():
