@@ -84,9 +84,26 @@ class AvgPool2d(Module):
         )
 
 
+def _single(x) -> tuple:
+    """PyTorch's ``_single``: an iterable as a tuple, anything else as a 1-tuple."""
+    return tuple(x) if isinstance(x, (list, tuple)) else (x,)
+
+
 class AvgPool1d(AvgPool2d):
+    """Mean over windows of (N, C, L) / (C, L) inputs. As PyTorch's, it stores its sizes as
+    1-tuples and has no ``divisor_override``.
+
+    >>> nn.AvgPool1d(3)
+    AvgPool1d(kernel_size=(3,), stride=(3,), padding=(0,))
+    """
+
     def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
-        super().__init__(kernel_size, stride, padding, ceil_mode, count_include_pad)
+        Module.__init__(self)
+        self.kernel_size = _single(kernel_size)
+        self.stride = _single(stride if stride is not None else kernel_size)
+        self.padding = _single(padding)
+        self.ceil_mode = ceil_mode
+        self.count_include_pad = count_include_pad
 
     def forward(self, input):
         return F.avg_pool1d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode, self.count_include_pad)

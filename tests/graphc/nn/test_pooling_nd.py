@@ -204,6 +204,17 @@ def test_compiled_matches_eager():
     compiled_matches(lambda a: F.max_pool3d(a, 2, ceil_mode=True), t64(RNG, 1, 2, 5, 4, 3, requires_grad=True))
 
 
+def test_avg_pool1d_keeps_1_tuples():
+    """nn.AvgPool1d stores kernel_size/stride/padding as 1-tuples, as PyTorch (its repr too)."""
+    m = nn.AvgPool1d(3)
+    assert repr(m) == "AvgPool1d(kernel_size=(3,), stride=(3,), padding=(0,))"
+    assert (m.kernel_size, m.stride, m.padding) == ((3,), (3,), (0,)) and not hasattr(m, "divisor_override")
+    m = nn.AvgPool1d((3,), 2, 1, ceil_mode=True, count_include_pad=False)
+    assert repr(m) == "AvgPool1d(kernel_size=(3,), stride=(2,), padding=(1,))"
+    x = t64(RNG, 2, 3, 8)
+    close(m(x), F.avg_pool1d(x, 3, 2, 1, True, False))
+
+
 def test_modules_repr():
     assert repr(nn.MaxPool3d(2)) == "MaxPool3d(kernel_size=2, stride=2, padding=0, dilation=1, ceil_mode=False)"
     assert repr(nn.AvgPool3d(2)) == "AvgPool3d(kernel_size=2, stride=2, padding=0)"
