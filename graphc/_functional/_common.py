@@ -68,6 +68,22 @@ def _promote(*xs) -> tuple:
     return tuple(_operand(x, dtype, device) for x in converted), dtype
 
 
+def _promote_float(*xs) -> tuple:
+    """Operands of an op whose result is floating even for integer inputs (true division,
+    xlogy, copysign, atan2...), each converted straight to that result dtype.
+
+    PyTorch casts every operand from its own dtype to the float one. Promoting to the common
+    integer dtype first (as :func:`_promote` does) wraps a number or 0-d tensor that dtype
+    cannot hold: ``uint8_tensor / -2`` became ``4 / 254`` and ``int32_tensor / 2**40`` a
+    division by zero."""
+    converted = [tensor(x) if isinstance(x, (list, tuple, np.ndarray)) else x for x in xs]
+    dtype = dt.result_type(*converted)
+    if not dtype.is_differentiable:
+        dtype = dt.default_float()
+    device = _device_of(*converted)
+    return tuple(_operand(x, dtype, device) for x in converted), dtype
+
+
 def _float_of(x: Tensor) -> Tensor:
     """Integer and bool tensors become the default float (as ``torch.exp(int_tensor)`` does)."""
     if x._dtype.is_differentiable:  # floating or complex

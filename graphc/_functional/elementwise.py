@@ -23,7 +23,9 @@ from ir.ops import ELEMENTWISE, OPS
 from .._dispatch import apply, composite
 from .._inplace import _inplace_result
 from .._tensor import Tensor
-from ._common import _HALF, Number, _back, _float_of, _in_float32, _promote, _tensor_arg, _to, _write_out
+from ._common import (
+    _HALF, Number, _back, _float_of, _in_float32, _promote, _promote_float, _tensor_arg, _to, _write_out,
+)
 
 __all__ = [
     "round", "relu", "log10", "square", "logical_not", "add", "sub", "subtract", "rsub", "div", "divide", "true_divide", "fmod", "pow", "float_power", "fmax", "fmin", "logical_and", "logical_or", "logical_xor", "type_as",
@@ -80,13 +82,16 @@ def _scaled_half(name: str, input, other, rounding_mode=None):
     about a third of the elements. (PyTorch's add, sub, comparisons and pow do round the number
     to half first: they keep the general path.) None when the operands are anything else."""
     if name == "mul" and not isinstance(input, Tensor):
-        input, other = other, input  # 0.1 * x is x * 0.1
+        input, other = other, input  # 0.1 * x is x * 0.1 (a 0-d tensor first is rounded to half, as PyTorch)
     if not isinstance(input, Tensor) or input._dtype not in _HALF:
         return None
     if other.__class__ in _NUMBER_TYPES:
         scale = other
-    elif (isinstance(other, Tensor) and other.ndim == 0
-          and other._dtype.is_floating_point and other._dtype is not input._dtype):
+    elif (isinstance(other, Tensor) and other.ndim == 0 and input.ndim != 0 and other._dtype is not input._dtype
+          and (other._dtype.is_floating_point or other._dtype.is_integer)):
+        # a 0-d tensor acts as a number only beside a tensor with dims (two 0-d tensors promote
+        # normally: half / float32 is float32); a 0-d integer one is used unrounded too (2**40
+        # rounded to half is inf)
         scale = _to(other, dt.float32)
     else:
         return None
@@ -113,15 +118,13 @@ def _binary_row(name: str, promote: str):
     scaled = _HALF_SCALED.get(name)
 
     def fn(input, other, *, out=None):
-        (a, b), dtype = _promote(input, other)
+        (a, b), dtype = (_promote_float if promote == "float" else _promote)(input, other)
         if scaled is not None and dtype in _HALF:
             result = _scaled_half(scaled[0], input, other, scaled[1])
             if result is not None:
                 return result if out is None else _write_out(out, result)
         if checks_divisor:
             _zero_divisor(other, dtype, name)
-        if promote == "float" and not dtype.is_differentiable:
-            a, b = _to(a, dt.default_float()), _to(b, dt.default_float())
         result = apply(name, [a, b])
         return result if out is None else _write_out(out, result)
 
@@ -266,9 +269,7 @@ def div(input, other, *, rounding_mode=None, out=None):
         result = _scaled_half("div", input, other)
         if result is not None:
             return _write_out(out, result)
-        (a, b), dtype = _promote(input, other)
-        if not dtype.is_differentiable:
-            a, b = _to(a, dt.default_float()), _to(b, dt.default_float())
+        (a, b), _ = _promote_float(input, other)
         return _write_out(out, apply("div", [a, b]))
     result = _scaled_half("div", input, other, rounding_mode) if rounding_mode in ("floor", "trunc") else None
     if result is not None:

