@@ -24,7 +24,16 @@ from .._dispatch import apply, composite
 from .._inplace import _inplace_result
 from .._tensor import Tensor
 from ._common import (
-    _HALF, Number, _back, _float_of, _in_float32, _promote, _promote_float, _tensor_arg, _to, _write_out,
+    _HALF,
+    Number,
+    _back,
+    _float_of,
+    _in_float32,
+    _promote,
+    _promote_float,
+    _tensor_arg,
+    _to,
+    _write_out,
 )
 
 __all__ = [
