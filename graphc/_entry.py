@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import _aot, _autocast, _epochs, _grad_mode
+from . import _aot, _autocast, _epochs, _grad_mode, _layout
 from . import random as _random
 from ._dispatch import replay_view
 from ._grad_mode import no_grad
@@ -358,7 +358,9 @@ def _write_grad(real, arr) -> None:
 
 def _new_grad(real, arr) -> Tensor:
     """A new ``.grad`` tensor on the program's output array."""
-    return Tensor._wrap(arr if hasattr(arr, "to_host") else _writable(arr), real.dtype, real.device)
+    if hasattr(arr, "to_host"):
+        return Tensor._wrap(arr, real.dtype, real.device)
+    return Tensor._wrap(_layout.grad_layout(real._data, _writable(arr), copy=False), real.dtype, real.device)
 
 
 def _alias_output(real, view_ops):

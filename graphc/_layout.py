@@ -157,3 +157,25 @@ def laid_out(data: np.ndarray, order) -> np.ndarray:
     buf = np.empty(tuple(data.shape[d] for d in order), dtype=data.dtype).transpose(np.argsort(order))
     np.copyto(buf, data)
     return buf
+
+
+def grad_layout(param, arr: np.ndarray, copy: bool) -> np.ndarray:
+    """``arr``, a new gradient for a tensor whose host array is ``param``, laid out as PyTorch's
+    gradient layout contract says: with ``param``'s strides when those are dense and
+    non-overlapping (a permuted parameter gets a permuted ``.grad``), else row-major. Code that
+    reads ``.grad`` relies on it (``p.grad.view(-1)``, optimizers flattening gradients), and the
+    incoming gradient's own layout is an accident of the backward graph (the weight gradient of
+    ``linear`` arrives transposed). A copy when ``copy`` or when ``arr`` is laid out otherwise.
+    ``param`` without a host array (a device tensor) gets the row-major layout."""
+    order = tuple(range(arr.ndim))
+    if isinstance(param, np.ndarray) and not param.flags.c_contiguous and param.ndim == arr.ndim:
+        strides = tuple(s // param.itemsize for s in param.strides)
+        dense = preserved_order(param.shape, strides)
+        if has_layout(param.shape, strides, dense):
+            order = dense
+    arr_strides = tuple(s // arr.itemsize for s in arr.strides)
+    if has_layout(arr.shape, arr_strides, order) and all(s >= 0 for s in arr_strides):
+        return arr.copy(order="K") if copy else arr
+    if order == tuple(range(arr.ndim)):
+        return np.array(arr, order="C", copy=True)
+    return laid_out(arr, order)

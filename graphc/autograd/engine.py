@@ -26,11 +26,12 @@ from ir.errors import AutogradError
 from ir.ops import fmt_shape
 from ir.passes.autodiff import backprop
 
-from .. import _dispatch, _state
+from .. import _dispatch, _layout, _state
 from .._autograd_graph import AccumulateGrad, CompositeNode, GradNode, resolve
 from .._factories import ones_like, tensor, zeros_like
 from .._functional import clone
 from .._grad_mode import enable_grad, no_grad
+from .._layout import contiguous_format
 from .._tensor import Tensor
 from . import fused
 
@@ -257,7 +258,7 @@ def _fused_backward(order, seeds, choice) -> bool:
             arr = owner = arr.copy()
         used.add(id(owner))
         if t._grad is None:
-            t._grad = Tensor._wrap(arr, t.dtype, t.device)
+            t._grad = Tensor._wrap(_layout.grad_layout(t._data, arr, copy=False), t.dtype, t.device)
         else:
             t._grad._data += arr
             t._grad._version.value += 1
@@ -280,17 +281,18 @@ def _accumulate(t, g, create_graph):
         g = _dispatch.apply("reshape", [g], shape=tuple(t.shape))
     if not create_graph and g._data.__class__ is np.ndarray:  # eager on the CPU (grad mode is off here)
         if t._grad is None:
-            t._grad = Tensor._wrap(np.copy(g._data), g._dtype, g._device)  # what clone(g) computes
+            t._grad = Tensor._wrap(_layout.grad_layout(t._data, g._data, copy=True), g._dtype, g._device)
         else:
             t._grad._data += g._data
             t._grad._version.value += 1
         return
     if t._grad is None:
-        if create_graph:
-            t._grad = clone(g)
-        else:
-            with no_grad():
-                t._grad = clone(g).detach()
+        with enable_grad() if create_graph else no_grad():
+            t._grad = clone(g, memory_format=contiguous_format)  # the layout contract, as above
+        if isinstance(t._grad._data, np.ndarray):
+            t._grad._data = _layout.grad_layout(t._data, t._grad._data, copy=False)
+        if not create_graph:
+            t._grad = t._grad.detach()
     elif create_graph:
         t._grad = _dispatch.apply("add", [t._grad, g])
     else:

@@ -62,3 +62,62 @@ def test_half_times_zero_d_integer_outside_half_range_is_computed_unrounded():
     assert r.dtype == graphc.float16
     np.testing.assert_array_equal(r.numpy(), np.float16([0.0, 16.0]))
     np.testing.assert_array_equal((x // graphc.tensor(2**20)).numpy(), np.float16([0.0, 0.0]))
+
+
+# ---------------------------------------------------------------------------------------------
+# gradient layout contract: a new .grad has the parameter's dense strides (row-major for a
+# contiguous parameter), whatever layout the incoming gradient had
+
+_W = np.arange(6.0, dtype=np.float32).reshape(3, 2)
+
+
+def _transposed_grad_step(x):
+    return (x.t() * graphc.tensor(_W)).sum()
+
+
+@pytest.mark.parametrize("create_graph", [False, True])
+def test_leaf_grad_is_row_major_for_a_contiguous_leaf(create_graph):
+    x = graphc.ones(2, 3, requires_grad=True)
+    _transposed_grad_step(x).backward(create_graph=create_graph)
+    assert x.grad.stride() == (3, 1) and x.grad.is_contiguous()
+    np.testing.assert_array_equal(x.grad.view(-1).numpy(), _W.T.reshape(-1))
+
+
+def test_linear_weight_grad_is_contiguous():
+    w = graphc.ones(4, 3, requires_grad=True)
+    b = graphc.ones(4, requires_grad=True)
+    x = graphc.tensor(np.arange(15.0, dtype=np.float32).reshape(5, 3))
+    graphc.nn.functional.linear(x, w, b).sum().backward()
+    assert w.grad.is_contiguous()
+    np.testing.assert_array_equal(w.grad.numpy(), np.tile(x.numpy().sum(0), (4, 1)))
+
+
+def test_leaf_grad_of_a_permuted_dense_leaf_keeps_its_strides():
+    p = graphc.ones(3, 2).t().detach().requires_grad_()
+    assert p.stride() == (1, 2)
+    (p * graphc.tensor(_W.T.copy())).sum().backward()
+    assert p.grad.stride() == (1, 2)
+    np.testing.assert_array_equal(p.grad.numpy(), _W.T)
+
+
+def test_retained_grad_is_contiguous():
+    x = graphc.ones(2, 3, requires_grad=True)
+    y = x * 1
+    y.retain_grad()
+    _transposed_grad_step(y).backward()
+    assert y.grad.is_contiguous()
+    np.testing.assert_array_equal(y.grad.numpy(), _W.T)
+
+
+def test_compiled_step_leaves_a_contiguous_grad():
+    x = graphc.ones(2, 3, requires_grad=True)
+
+    @graphc.compile
+    def step(x):
+        loss = _transposed_grad_step(x)
+        loss.backward()
+        return loss
+
+    step(x)
+    assert x.grad.is_contiguous()
+    np.testing.assert_array_equal(x.grad.view(-1).numpy(), _W.T.reshape(-1))
