@@ -186,7 +186,7 @@ def _sync_view_grad_fn(self: Tensor) -> None:
     if base is None or base._grad_fn is None:
         return
     with enable_grad():
-        self._grad_fn = replay_view(base, self._view_ops)._grad_fn
+        self._take_grad_fn(replay_view(base, self._view_ops)._grad_fn)
 
 
 Tensor._sync_view_grad_fn = _sync_view_grad_fn

@@ -125,7 +125,7 @@ def _inplace_result(x: Tensor, result: Tensor, op: str = "in-place op") -> Tenso
         tracked = result.requires_grad or x.requires_grad or (base is not None and base.requires_grad)
         if tracked:
             if base is None or x._view_ops is None:
-                x._grad_fn = result._grad_fn
+                x._take_grad_fn(result._grad_fn)
             else:
                 _copy_slices(x, base, result)
     return x
@@ -213,8 +213,8 @@ def _copy_slices(view: Tensor, base: Tensor, value: Tensor) -> None:
         flat_value = apply("reshape", [value], shape=(view.numel(),))
         updated = apply("index_copy", [flat_base, ids, flat_value], axis=0)
         new_base = apply("reshape", [updated], shape=tuple(base.shape))
-        base._grad_fn = new_base._grad_fn
-        view._grad_fn = replay_view(base, view._view_ops)._grad_fn
+        base._take_grad_fn(new_base._grad_fn)
+        view._take_grad_fn(replay_view(base, view._view_ops)._grad_fn)
         view._view_version = view._version.value
 
 
@@ -225,7 +225,7 @@ def _inplace_view(x: Tensor, result: Tensor) -> Tensor:
         return x
     x._data = result._data
     if is_grad_enabled() and result._grad_fn is not None:
-        x._grad_fn = result._grad_fn
+        x._grad_fn = result._grad_fn  # (a retained grad stays on the old node here, as in PyTorch)
     return x
 
 

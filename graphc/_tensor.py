@@ -341,6 +341,23 @@ class Tensor:
         self._retains_grad = True
         resolve(self._grad_fn)._retained = weakref.ref(self)
 
+    def _take_grad_fn(self, grad_fn) -> None:
+        """Make ``grad_fn`` this tensor's history after an in-place write (or a view's re-derivation).
+
+        A retained gradient moves with it, as PyTorch moves retain_grad's hook to the new
+        grad_fn: ``y.retain_grad(); y.mul_(3)`` gives ``y.grad`` of the value ``y`` now holds,
+        not of the one it held before the write. (Hooks registered with ``register_hook``
+        stay on the old node: they see the old version's gradient in PyTorch too.)"""
+        old = self._grad_fn
+        self._grad_fn = grad_fn
+        if not self._retains_grad or grad_fn is None or old is grad_fn:
+            return
+        if old is not None:
+            node = resolve(old)
+            if node._retained is not None and node._retained() is self:
+                node._retained = None
+        resolve(grad_fn)._retained = weakref.ref(self)
+
     def register_hook(self, hook):
         """Call ``hook(grad)`` when this tensor's gradient is computed; it may return a new grad."""
         if not self.requires_grad:

@@ -121,3 +121,48 @@ def test_compiled_step_leaves_a_contiguous_grad():
     step(x)
     assert x.grad.is_contiguous()
     np.testing.assert_array_equal(x.grad.view(-1).numpy(), _W.T.reshape(-1))
+
+
+# ---------------------------------------------------------------------------------------------
+# retain_grad() then an in-place op: .grad is the gradient of the tensor's latest value
+
+
+def test_retained_grad_follows_an_inplace_op():
+    x = graphc.ones(3, requires_grad=True)
+    y = x * 2
+    y.retain_grad()
+    y.mul_(3)
+    y.add_(1)  # y = 7 after both writes; d(sum y^2)/dy = 2y
+    (y * y).sum().backward()
+    np.testing.assert_array_equal(y.grad.numpy(), [14.0, 14.0, 14.0])
+    np.testing.assert_array_equal(x.grad.numpy(), [84.0, 84.0, 84.0])  # 2y * 3 * 2
+
+
+def test_retained_grad_follows_a_write_through_a_view():
+    x = graphc.ones(3, requires_grad=True)
+    y = x * 2
+    y.retain_grad()
+    y[0:1].mul_(5)
+    (y * graphc.tensor([1.0, 2.0, 3.0])).sum().backward()
+    np.testing.assert_array_equal(y.grad.numpy(), [1.0, 2.0, 3.0])
+    np.testing.assert_array_equal(x.grad.numpy(), [10.0, 4.0, 6.0])
+
+
+def test_retained_view_grad_follows_a_write_to_its_base():
+    x = graphc.ones(3, requires_grad=True)
+    y = x * 2
+    v = y[1:]
+    v.retain_grad()
+    y.mul_(3)
+    (v * graphc.tensor([2.0, 3.0])).sum().backward()
+    np.testing.assert_array_equal(v.grad.numpy(), [2.0, 3.0])
+
+
+def test_hook_registered_before_an_inplace_op_sees_the_old_version():
+    x = graphc.ones(3, requires_grad=True)
+    y = x * 2
+    seen = []
+    y.register_hook(seen.append)
+    y.mul_(3)
+    y.sum().backward()
+    np.testing.assert_array_equal(seen[0].numpy(), [3.0, 3.0, 3.0])
