@@ -28,6 +28,7 @@ import numpy as np
 from ir import dtypes as dt
 from ir.errors import AutogradError, TracingError, user_location
 from ir.ops.movement import contiguous_strides
+from ir.ops.windows import storage_root
 
 from . import _layout, _state
 from ._args import norm_dim
@@ -207,9 +208,7 @@ class Tensor:
         self._need_data("storage_offset")
         if not isinstance(self._data, np.ndarray):  # a device array (cuda): offset in elements
             return self._data.offset
-        base = self._data
-        while base.base is not None and isinstance(base.base, np.ndarray):
-            base = base.base
+        base = storage_root(self._data)
         return (self._data.__array_interface__["data"][0] - base.__array_interface__["data"][0]) // self._data.itemsize
 
     def is_contiguous(self, memory_format=None) -> bool:

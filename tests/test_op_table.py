@@ -229,6 +229,8 @@ SAMPLES = {
     + [_sample("i", [_I, _I[:2], _I[1:3] * 2], {"axis": 0, "reduce": "amax"})],
     "unfold": [_sample("d2", [_X], {"dim": 2, "size": 2, "step": 2}), _sample("d0", [_X], {"dim": 0, "size": 3, "step": 1})],
     "as_strided": [_sample("w", [_X], {"size": (4, 3), "stride": (5, 2), "offset": 1, "in_offset": 0})],
+    "diagonal": [_sample("d", [_X], {"offset": 1, "dim1": 2, "dim2": 0}), _sample("n", [_X], {"offset": -1, "dim1": 1, "dim2": 2}),
+                 _sample("m", [_X], {"offset": -2, "dim1": 0, "dim2": 1})],
     "permute": [_sample("p", [_X], {"dims": (2, 0, 1)})],
     "expand": [_sample("e", [_X[:, :1, :]], {"shape": (2, 3, 4, 5)})],
     "slice": [_sample("s", [_X], {"starts": (1, 0, 4), "stops": (3, 4, -1), "steps": (1, 2, -2)})],

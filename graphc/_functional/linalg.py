@@ -9,15 +9,15 @@ import builtins
 from ir.errors import DTypeError, ShapeError
 from ir.ops import fmt_shape
 
+from .._args import norm_dim
 from .._dispatch import apply, composite, constant
 from .._factories import arange, zeros
 from .._tensor import Tensor
 from ._common import _tensor_arg, _write_out
-from .elementwise import add, ge, le, mul, sub
-from .indexing import index_select
+from .elementwise import add, ge, le, mul
 from .pointwise import where
 from .reductions import sum
-from .shape import movedim, reshape, squeeze, unsqueeze
+from .shape import reshape, squeeze, unsqueeze
 
 __all__ = [
     "matmul", "mm", "bmm", "mv", "dot", "vdot", "outer", "ger", "addmm", "tril", "triu",
@@ -148,20 +148,15 @@ def triu(input, diagonal=0):
 
 
 def diagonal(input, offset=0, dim1=0, dim2=1):
+    """The diagonal ``offset`` of dims ``dim1`` and ``dim2``, as a view (the ``diagonal`` row):
+    writes through it reach ``input``, as in PyTorch (``x.diagonal().fill_(1)``)."""
     x = _tensor_arg(input, "diagonal")
     if x.ndim < 2:
         raise RuntimeError(f"diagonal: expected a tensor with at least 2 dims, got a {x.ndim}-d tensor")
-    if (dim1, dim2) != (0, 1) and (dim1, dim2) != (-2, -1) or x.ndim != 2:
-        x = movedim(x, (dim1, dim2), (-2, -1))
-    n, m = x.shape[-2], x.shape[-1]
-    if offset >= 0:
-        k = builtins.max(0, builtins.min(n, m - offset))
-        rows, cols = arange(k), add(arange(k), offset)
-    else:
-        k = builtins.max(0, builtins.min(n + offset, m))
-        rows, cols = sub(arange(k), offset), arange(k)
-    flat = reshape(x, tuple(x.shape[:-2]) + (n * m,))
-    return index_select(flat, -1, add(mul(rows, m), cols))
+    d1, d2 = norm_dim(dim1, x.ndim, "diagonal"), norm_dim(dim2, x.ndim, "diagonal")
+    if d1 == d2:
+        raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
+    return apply("diagonal", [x], offset=int(offset), dim1=d1, dim2=d2)
 
 
 def diag(input, diagonal=0):

@@ -1,5 +1,6 @@
 """View rows that see memory through explicit strides: ``unfold`` (sliding windows along one
-dim, ``Tensor.unfold``) and ``as_strided`` (any size/stride/offset over the input's storage).
+dim, ``Tensor.unfold``), ``diagonal`` (one diagonal of two dims) and ``as_strided`` (any
+size/stride/offset over the input's storage).
 
 Like the other views (:mod:`.movement`), each row's ``strided`` rule maps the input layout to the
 view's, which the tracer and the Triton runtime use; numpy gets the same view through
@@ -110,11 +111,16 @@ def _strided_as_strided(shape, strides, offset, attrs, out_shape):
 
 
 def storage_root(x: np.ndarray) -> np.ndarray:
-    """The array that owns ``x``'s memory (its storage)."""
+    """The array that owns ``x``'s memory (its storage). numpy's ``as_strided`` views (this
+    module's rows) hang off their source through a ``DummyArray``, which is walked through."""
     root = x
-    while isinstance(root.base, np.ndarray):
-        root = root.base
-    return root
+    while True:
+        base = root.base
+        if not isinstance(base, np.ndarray) and isinstance(getattr(base, "base", None), np.ndarray):
+            base = base.base  # as_strided's DummyArray
+        if not isinstance(base, np.ndarray):
+            return root
+        root = base
 
 
 def _np_as_strided(x, attrs, shape):
@@ -142,11 +148,16 @@ def _as_strided_grad(n, g):
     input laid out contiguously from ``in_offset`` (the frontend checks that)."""
     if not n.needs(0):
         return [None]
+    return [_add_back(n, g, tuple(n.attrs["size"]), tuple(n.attrs["stride"]), n.attrs["offset"] - n.attrs["in_offset"])]
+
+
+def _add_back(n, g, size, stride, start):
+    """Zeros shaped like input 0 with ``g`` added at the row-major positions ``start +
+    sum(index * stride)`` of each of its elements (the elements a strided view read)."""
     in_shape = tuple(n.in_shapes[0])
     numel = int(np.prod(in_shape)) if in_shape else 1
-    size, stride = tuple(n.attrs["size"]), tuple(n.attrs["stride"])
     b = g.b
-    pos = b.scalar(n.attrs["offset"] - n.attrs["in_offset"], dt.int64)
+    pos = b.scalar(start, dt.int64)
     for axis, (s, st) in enumerate(zip(size, stride)):
         ramp = b.op("iota", [], shape=size, dtype=dt.int64, axis=axis)
         pos = b.op("add", [b.op("mul", [ramp, b.scalar(st, dt.int64)]), pos])
@@ -155,7 +166,71 @@ def _as_strided_grad(n, g):
     flat_pos = b.op("reshape", [b.op("expand", [pos], shape=size) if size else pos], shape=(int(np.prod(size)),))
     flat_g = g.reshape((int(np.prod(size)),))
     zeros = n.zeros(0, g.dtype).reshape((numel,))
-    return [zeros.op("index_add", type(g)(b, flat_pos), flat_g, axis=0).reshape(in_shape)]
+    return zeros.op("index_add", type(g)(b, flat_pos), flat_g, axis=0).reshape(in_shape)
+
+
+# ----------------------------------------------------------------------------
+# diagonal: x.diagonal(offset, dim1, dim2) -> dims dim1 and dim2 replaced by a last dim that
+# walks their diagonal (PyTorch's diagonal is a view: writes through it reach x)
+
+
+def _diagonal_length(shape, attrs) -> int:
+    n1, n2, k = shape[attrs["dim1"]], shape[attrs["dim2"]], attrs["offset"]
+    return max(0, min(n1, n2 - k) if k >= 0 else min(n1 + k, n2))
+
+
+def _shape_diagonal(op, inputs, attrs):
+    (x,) = inputs
+    d1, d2 = attrs["dim1"], attrs["dim2"]
+    if not (0 <= d1 < len(x.shape) and 0 <= d2 < len(x.shape)) or d1 == d2:
+        raise DimError(f"{op.name}: dims {d1} and {d2} must be two different dims of a {len(x.shape)}-d input")
+    rest = tuple(s for d, s in enumerate(x.shape) if d not in (d1, d2))
+    return rest + (_diagonal_length(tuple(x.shape), attrs),)
+
+
+def _diagonal_layout(shape, strides, attrs):
+    """(strides, offset from the input's first element) of the diagonal view."""
+    d1, d2, k = attrs["dim1"], attrs["dim2"], attrs["offset"]
+    rest = tuple(st for d, st in enumerate(strides) if d not in (d1, d2))
+    start = k * strides[d2] if k >= 0 else -k * strides[d1]
+    if _diagonal_length(shape, attrs) == 0:
+        start = 0  # (an empty diagonal may start past the end)
+    return rest + (strides[d1] + strides[d2],), start
+
+
+def _strided_diagonal(shape, strides, offset, attrs, out_shape):
+    st, start = _diagonal_layout(shape, strides, attrs)
+    return st, offset + start
+
+
+def _np_diagonal(x, attrs, shape):
+    """A writable view of ``x``'s diagonal (numpy's own ``diagonal`` is read-only)."""
+    st, start = _diagonal_layout(x.shape, x.strides, attrs)  # (numpy's strides are in bytes)
+    if start:  # start at the diagonal's first element: x shifted along dim2 (dim1 for offset < 0)
+        d, k = (attrs["dim2"], attrs["offset"]) if attrs["offset"] > 0 else (attrs["dim1"], -attrs["offset"])
+        x = x[(slice(None),) * d + (slice(k, None),)]
+    return as_strided(x, shape=shape, strides=st)
+
+
+def _src_diagonal(src, attrs, shape):
+    return f"O.diagonal({src}, {dict(attrs)!r}, {shape})"
+
+
+def _diagonal_grad(n, g):
+    """``g`` written on the diagonal of zeros shaped like the input (positions in row-major order)."""
+    if not n.needs(0):
+        return [None]
+    in_shape = tuple(n.in_shapes[0])
+    contiguous = tuple(int(np.prod(in_shape[d + 1:])) for d in range(len(in_shape)))
+    stride, start = _diagonal_layout(in_shape, contiguous, n.attrs)
+    return [_add_back(n, g, tuple(n.shape), stride, start)]
+
+
+register(OpDef("diagonal", VIEW, 1, _shape_diagonal, dtype_first, ("offset", "dim1", "dim2"), grad=_diagonal_grad,
+               grad_name="DiagonalBackward0", strided=_strided_diagonal, numpy=_np_diagonal,
+               extra={"compose": None, "np_src": _src_diagonal},
+               doc="The diagonal attrs['offset'] of dims attrs['dim1'] and attrs['dim2'] (both removed; a new last dim "
+                   "walks the diagonal)."))
 
 
 register(OpDef("as_strided", VIEW, 1, _shape_as_strided, dtype_first, ("size", "stride", "offset", "in_offset"),

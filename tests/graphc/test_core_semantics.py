@@ -166,3 +166,78 @@ def test_hook_registered_before_an_inplace_op_sees_the_old_version():
     y.mul_(3)
     y.sum().backward()
     np.testing.assert_array_equal(seen[0].numpy(), [3.0, 3.0, 3.0])
+
+
+# ---------------------------------------------------------------------------------------------
+# diagonal() is a view (the ``diagonal`` row): writes through it reach its base and back
+
+
+def test_diagonal_writes_reach_the_base_and_back():
+    x = graphc.zeros(3, 3)
+    d = x.diagonal()
+    d.fill_(1)
+    np.testing.assert_array_equal(x.numpy(), np.eye(3, dtype=np.float32))
+    x.mul_(5)
+    np.testing.assert_array_equal(d.numpy(), [5.0, 5.0, 5.0])
+    assert d._base is x
+
+
+@pytest.mark.parametrize(("offset", "dim1", "dim2"), [(0, 0, 1), (1, 0, 2), (-1, 2, 1), (2, -1, 0), (-2, 1, 2), (9, 0, 1)])
+def test_diagonal_values_and_layout_as_numpy(offset, dim1, dim2):
+    ref = np.arange(24.0).reshape(2, 3, 4)
+    x = graphc.tensor(ref)
+    d = x.diagonal(offset, dim1, dim2)
+    want = np.diagonal(ref, offset, dim1, dim2)
+    np.testing.assert_array_equal(d.numpy(), want)
+    if want.size:  # strides and offset in elements, as numpy's read-only view has them
+        assert d.stride() == tuple(s // 8 for s in want.strides)
+        assert d.storage_offset() == int(want.reshape(-1)[0])  # (the value is its flat position)
+    d.fill_(-1)
+    expect = ref.copy()
+    idx = np.arange(24).reshape(2, 3, 4)
+    expect.reshape(-1)[np.diagonal(idx, offset, dim1, dim2).reshape(-1)] = -1
+    np.testing.assert_array_equal(x.numpy(), expect)
+
+
+def test_diagonal_of_a_non_contiguous_view():
+    x = graphc.arange(12.0).view(3, 4)
+    d = x[:, ::2].diagonal()  # elements (0,0) and (1,2)
+    d.mul_(10)
+    np.testing.assert_array_equal(x.numpy().reshape(-1)[[0, 6]], [0.0, 60.0])
+    np.testing.assert_array_equal(x.t().diagonal(-1).numpy(), [1.0, 60.0, 11.0])
+
+
+def test_diagonal_gradient_and_inplace_through_it():
+    y = graphc.arange(12.0, requires_grad=True)
+    (y.view(3, 4).diagonal(1) * graphc.tensor([1.0, 2.0, 3.0])).sum().backward()
+    want = np.zeros(12)
+    want[[1, 6, 11]] = [1, 2, 3]
+    np.testing.assert_array_equal(y.grad.numpy(), want)
+
+    w = graphc.tensor([1.0, 10.0, 100.0], requires_grad=True)
+    x = w * 1
+    x.view(1, 3).diagonal().fill_(9)  # overwrites x[0]: no gradient reaches w[0]
+    x.sum().backward()
+    np.testing.assert_array_equal(w.grad.numpy(), [0.0, 1.0, 1.0])
+
+
+def test_diagonal_second_derivative():
+    y = graphc.arange(24.0, requires_grad=True)
+    (g,) = graphc.autograd.grad((y.view(2, 3, 4).diagonal(0, 1, 2) ** 2).sum(), y, create_graph=True)
+    (h,) = graphc.autograd.grad(g.sum(), y)
+    idx = np.diagonal(np.arange(24).reshape(2, 3, 4), 0, 1, 2).reshape(-1)
+    want = np.zeros(24)
+    want[idx] = 2.0
+    np.testing.assert_array_equal(h.numpy(), want)
+
+
+def test_compiled_write_through_diagonal():
+    @graphc.compile
+    def f(x):
+        x.diagonal().add_(1)
+        return x.diagonal(1) * 2
+
+    x = graphc.zeros(3, 3)
+    r = f(x)
+    np.testing.assert_array_equal(x.numpy(), np.eye(3, dtype=np.float32))
+    np.testing.assert_array_equal(r.numpy(), [0.0, 0.0])

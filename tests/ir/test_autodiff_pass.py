@@ -280,6 +280,11 @@ def _case_as_strided(g, rng):
     return g.add("as_strided", [x], size=(3, 3), stride=(3, 1), offset=1, in_offset=0), vals  # overlapping windows
 
 
+def _case_diagonal(g, rng):
+    (x,), vals = _inputs(g, rng, ((3, 2, 4), -1, 1))
+    return g.add("diagonal", [x], offset=1, dim1=2, dim2=0), vals
+
+
 def _case_reshape(g, rng):
     (x,), vals = _inputs(g, rng, ((2, 6), -1, 1))
     return g.add("reshape", [x], shape=(3, 2, 2)), vals
@@ -528,6 +533,7 @@ CASES = {
     "scatter_reduce": _case_scatter_reduce("prod"),
     "unfold": _case_unfold,
     "as_strided": _case_as_strided,
+    "diagonal": _case_diagonal,
     "reshape": _case_reshape,
     "permute": _case_permute,
     "expand": _case_expand,
