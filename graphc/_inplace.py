@@ -25,8 +25,8 @@ from ir.errors import AutogradError, DTypeError, ShapeError
 from ir.ops import broadcast_shapes, fmt_shape
 
 from . import _state
-from ._autograd_graph import GradNode, current_seq, resolve
-from ._dispatch import apply, constant, replay_view
+from ._autograd_graph import AccumulateGrad, GradNode, current_seq, resolve
+from ._dispatch import apply, constant, grad_edge, replay_view
 from ._factories import tensor
 from ._grad_mode import enable_grad, is_grad_enabled, no_grad
 from ._tensor import Tensor
@@ -180,7 +180,7 @@ def _preserve_saved(x: Tensor, root) -> None:
             if t._node is not None:  # tracing: a tracer of the value before the write
                 copies[id(t)] = t._trace.snapshot(t)
             else:
-                copies[id(t)] = Tensor._wrap(np.array(t._data, copy=True), t._dtype, t._device)
+                copies[id(t)] = _copy_with_history(t)
         return (copies[id(t)], 0)
 
     stack, seen = [resolve(root)], set()
@@ -194,6 +194,20 @@ def _preserve_saved(x: Tensor, root) -> None:
         if node._saved_out is not None:
             node._saved_out = preserved(node._saved_out)
         stack.extend(resolve(e) for e in node._next if e is not None)
+
+
+def _copy_with_history(t: Tensor) -> Tensor:
+    """A copy of ``t``'s values that keeps ``t``'s autograd edge (its grad_fn, or its leaf's
+    accumulator), like PyTorch's saved ``original_self``: the backward rule that reads it with
+    ``create_graph=True`` then differentiates through the value ``t`` had before the write
+    (``y.mul_(x)``'s second derivative in ``x``). A detached copy lost that term."""
+    c = Tensor._wrap(np.array(t._data, copy=True), t._dtype, t._device)
+    edge = grad_edge(t)  # (a view's grad_fn is brought up to date first)
+    if isinstance(edge, AccumulateGrad):
+        c._requires_grad, c._accumulator = True, edge
+    elif edge is not None:
+        c._grad_fn = edge
+    return c
 
 
 def _view_index_map(base: Tensor, view_ops) -> Tensor:

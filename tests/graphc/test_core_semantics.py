@@ -241,3 +241,45 @@ def test_compiled_write_through_diagonal():
     r = f(x)
     np.testing.assert_array_equal(x.numpy(), np.eye(3, dtype=np.float32))
     np.testing.assert_array_equal(r.numpy(), [0.0, 0.0])
+
+
+# ---------------------------------------------------------------------------------------------
+# second derivatives through in-place ops: the saved pre-write value keeps its history
+
+
+def _mul_x(y, x):
+    y.mul_(x)
+
+
+def _view_mul(y, x):
+    y[0:1].mul_(x[0:1])
+
+
+@pytest.mark.parametrize(
+    ("start", "write", "want"),  # want: d/dx sum(d/dx sum(y)) at x = [1, 2], by hand
+    [
+        (lambda x: x * 1, _mul_x, [2.0, 2.0]),  # y = x^2
+        (lambda x: x * x, _mul_x, [6.0, 12.0]),  # y = x^3: 6x
+        (lambda x: x * 1, lambda y, x: y.div_(x + 1), [-2 / 8, -2 / 27]),  # x/(x+1): -2/(x+1)^3
+        (lambda x: x * 1, lambda y, x: y.pow_(3), [6.0, 12.0]),
+        (lambda x: x * 1, _view_mul, [2.0, 0.0]),  # y = [x0^2, x1]
+        (lambda x: x * 1, lambda y, x: y.mul_(x).mul_(x), [6.0, 12.0]),
+    ],
+)
+def test_second_derivative_through_an_inplace_op(start, write, want):
+    x = graphc.tensor([1.0, 2.0], dtype=graphc.float64, requires_grad=True)
+    y = start(x)
+    write(y, x)
+    (g,) = graphc.autograd.grad(y.sum(), x, create_graph=True)
+    assert g.requires_grad
+    (h,) = graphc.autograd.grad(g.sum(), x)
+    np.testing.assert_allclose(h.numpy(), want, rtol=1e-12)
+
+
+def test_inplace_write_still_raises_for_a_use_recorded_before_it():
+    x = graphc.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 1
+    z = y * y
+    y.mul_(x)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        z.sum().backward()
