@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from ir import dtypes as dt
-from ir.errors import DTypeError, ShapeError, UnsupportedError
+from ir.errors import DTypeError, ShapeError
 from ir.ops import broadcast_shapes, fmt_shape
 
 from .. import _state
@@ -48,6 +48,18 @@ def _to_index_tensor(k, device):
     return tensor(arr.astype(np.int64), device=device)
 
 
+def _sequence_as_tuple(key):
+    """PyTorch's reading of a list key (``treatSequenceAsTuple``): a list shorter than 32 that
+    holds a tensor, a sequence, a slice, ``...`` or None is a tuple of indices, so
+    ``x[[[0, 1], [1, 2]]]`` is ``x[[0, 1], [1, 2]]`` and ``x[[slice(None), 1]]`` is ``x[:, 1]``.
+    (NumPy dropped the rule in 1.23 and reads such a list as one index array.)"""
+    if key.__class__ is list and len(key) < 32 and any(
+        k is None or k is Ellipsis or isinstance(k, (Tensor, list, tuple, range, slice, np.ndarray)) for k in key
+    ):
+        return tuple(key)
+    return key
+
+
 def _expand_key(x: Tensor, key):
     """The key as a list with lists/arrays turned into tensors and ``...`` expanded."""
     if not isinstance(key, tuple):
@@ -64,8 +76,8 @@ def _expand_key(x: Tensor, key):
             k = int(k)
         elif isinstance(k, Tensor) and k.ndim == 0 and k._dtype.is_integer and k._data is not None:
             k = int(k.item())
-        elif isinstance(k, bool):
-            raise IndexError("indexing with a Python bool is not supported; use a bool tensor")
+        elif isinstance(k, (bool, np.bool_)):  # x[True] adds a dim of size 1, x[False] one of size 0
+            k = tensor(bool(k), device=x._device)
         elif not (k is None or k is Ellipsis or isinstance(k, (int, slice, Tensor))):
             raise IndexError(
                 f"only integers, slices (`:`), ellipsis (`...`), None and long or byte Variables are "
@@ -213,6 +225,7 @@ def getitem(x: Tensor, key) -> Tensor:
     y = _basic_getitem(x, key)
     if y is not None:
         return y
+    key = _sequence_as_tuple(key)
     items = _expand_key(x, key)
     _check_masks(x, items)
     # Bool masks become one integer index tensor per masked dim.
@@ -220,10 +233,9 @@ def getitem(x: Tensor, key) -> Tensor:
     for k in items:
         if isinstance(k, Tensor) and k._dtype.is_bool:
             if k.ndim == 0:
-                # x[True] adds a dim of size 1; x[False] a dim of size 0.
-                if not bool(k):
-                    raise UnsupportedError("indexing with a 0-d False mask is not supported")
-                expanded.append(None)
+                # x[True] adds a dim of size 1; x[False] a dim of size 0 (that new dim indexed
+                # by no position, below)
+                expanded.append(None if bool(k) else _NONE_OF_NEW_DIM)
                 continue
             expanded.extend(_mask_to_indices(k))
         else:
@@ -234,7 +246,9 @@ def getitem(x: Tensor, key) -> Tensor:
     adv = []  # (position in mid_shape, index tensor)
     dim = 0
     for k in expanded:
-        if k is None:
+        if k is None or k is _NONE_OF_NEW_DIM:
+            if k is _NONE_OF_NEW_DIM:
+                adv.append((len(mid_shape), tensor(np.zeros(0, np.int64), device=x._device)))
             mid_shape.append(1)
             continue
         size = x.shape[dim]
@@ -267,6 +281,9 @@ def getitem(x: Tensor, key) -> Tensor:
     if not adv:
         return _basic_grad_fn_name(x, y, expanded)
     return _advanced(y, adv)
+
+
+_NONE_OF_NEW_DIM = object()  # x[False]: a new dim of size 1, indexed by an empty index
 
 
 def _basic_grad_fn_name(x: Tensor, y: Tensor, items) -> Tensor:
@@ -315,6 +332,7 @@ def _advanced(y: Tensor, adv) -> Tensor:
 
 
 def setitem(x: Tensor, key, value) -> None:
+    key = _sequence_as_tuple(key)
     value_requires_grad = isinstance(value, Tensor) and (value.requires_grad or value._node is not None)
     if _state.active_tracer() is None and x._node is None and not x.requires_grad and not value_requires_grad and not (
         x._base is not None and x._base.requires_grad

@@ -283,3 +283,51 @@ def test_inplace_write_still_raises_for_a_use_recorded_before_it():
     y.mul_(x)
     with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         z.sum().backward()
+
+
+# ---------------------------------------------------------------------------------------------
+# indexing: a list holding sequences, slices, tensors, None or ... is a tuple (PyTorch's rule);
+# Python bools and 0-d False masks add a dim of size 1 / 0
+
+_A = np.arange(10.0, dtype=np.float32).reshape(2, 5)
+
+
+@pytest.mark.parametrize(
+    ("key", "want"),
+    [
+        ([[0, 1]], _A[[0, 1]]),  # one index list inside the list: x[[0, 1]]
+        ([[0, 1], [1, 2]], _A[[0, 1], [1, 2]]),
+        ([slice(None), 1], _A[:, 1]),
+        ([None, 0], _A[None, 0]),
+        ([Ellipsis, 1], _A[..., 1]),
+        ([0, [1, 2]], _A[0, [1, 2]]),
+        ([0, 1], _A[[0, 1]]),  # plain integers: still one index list
+    ],
+)
+def test_list_key_holding_sequences_reads_as_a_tuple(key, want):
+    x = graphc.tensor(_A)
+    np.testing.assert_array_equal(x[key].numpy(), want)
+    x[key] = -1.0
+    expect = _A.copy()
+    expect[tuple(key) if key != [0, 1] else key] = -1.0
+    np.testing.assert_array_equal(x.numpy(), expect)
+
+
+def test_list_key_with_a_tensor_reads_as_a_tuple():
+    x = graphc.tensor(_A)
+    assert float(x[[graphc.tensor(1), graphc.tensor(2)]]) == 7.0
+
+
+@pytest.mark.parametrize("mask", [True, False, np.bool_(True), "tensor_true", "tensor_false"])
+def test_bool_scalar_keys_add_a_dim(mask):
+    value = mask if not isinstance(mask, str) else graphc.tensor(mask == "tensor_true")
+    n = 1 if bool(value) else 0
+    x = graphc.tensor(_A, requires_grad=True)
+    y = x[value]
+    assert tuple(y.shape) == (n, 2, 5)
+    assert tuple(x[0, value].shape) == (n, 5)
+    (y * 2).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), np.full((2, 5), 2.0 * n))
+    z = graphc.tensor(_A)
+    z[value] = -1.0
+    np.testing.assert_array_equal(z.numpy(), np.full((2, 5), -1.0) if n else _A)
