@@ -301,12 +301,24 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=Fa
     if dtype is None:
         dtype = dt.int64 if all(isinstance(v, int) for v in vals) else dt.default_float()
     dtype = _dtype_arg(dtype)
+    if dtype is dt.int64 and not all(isinstance(v, int) for v in vals):
+        # PyTorch reads float bounds and step as int64 first (toward zero): arange(0, 3, 1.5,
+        # dtype=int64) is [0, 1, 2], and a step of 0.5 is a zero step
+        start, end, step = int(start), int(end), int(step)
+        if step == 0:
+            raise ValueError(f"arange: step must be nonzero (the step {vals[2]} is 0 as {dtype})")
+    if (end - start) * step < 0:
+        raise RuntimeError(
+            f"arange: upper bound and lower bound inconsistent with step sign (start {start}, end {end}, step {step})"
+        )
     n = max(0, int(np.ceil((end - start) / step)))
+    if dtype.is_integer:  # (the other integer dtypes count from the float arguments, PyTorch's way)
+        start, step = int(start), int(step)
     if active_tracer() is not None:
         ramp = apply("iota", [], shape=(n,), dtype=dtype, axis=0)
         return ramp * step + start if (start, step) != (0, 1) else ramp
     if dtype.is_integer:
-        arr = np.arange(start, end, step, dtype=np.int64).astype(dtype.numpy_dtype)
+        arr = (start + np.arange(n, dtype=np.int64) * step).astype(dtype.numpy_dtype)
     else:
         arr = (start + np.arange(n, dtype=np.float64) * step).astype(dtype.numpy_dtype)
     return _finish(_from_array(arr[:n], dtype), requires_grad, device)

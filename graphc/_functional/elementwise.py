@@ -258,12 +258,21 @@ def sub(input, other, *, alpha=1, out=None):
             "Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` or "
             "`logical_xor()` operator instead."
         )
+    if any((isinstance(v, Tensor) and v._dtype.is_bool) or isinstance(v, bool) for v in (input, other)):
+        raise DTypeError(
+            "Subtraction, the `-` operator, with a bool tensor is not supported. If you are trying to invert a "
+            f"mask, use the `~` or `logical_not()` operator instead. (sub of {_kind(input)} and {_kind(other)})"
+        )
     if isinstance(alpha, Tensor) or alpha != 1:
         return _with_alpha("sub", input, other, alpha, out)
     return _binary("sub", input, other, out)
 
 
 subtract = sub
+
+
+def _kind(v) -> str:
+    return f"a {v._dtype} tensor" if isinstance(v, Tensor) else f"a Python {type(v).__name__}"
 
 
 def rsub(input, other, *, alpha=1):

@@ -331,3 +331,42 @@ def test_bool_scalar_keys_add_a_dim(mask):
     z = graphc.tensor(_A)
     z[value] = -1.0
     np.testing.assert_array_equal(z.numpy(), np.full((2, 5), -1.0) if n else _A)
+
+
+# ---------------------------------------------------------------------------------------------
+# errors that protect from silently wrong results
+
+
+@pytest.mark.parametrize(("args", "dtype", "want"), [
+    ((0, 3, 1.5), graphc.int64, [0, 1, 2]),  # bounds and step read as int64 first
+    ((0, 3.7, 1), graphc.int64, [0, 1, 2]),
+    ((-2.5, 2, 1.5), graphc.int64, [-2, -1, 0, 1]),
+    ((0, 3, 0.3), graphc.int32, [0] * 10),  # other integer dtypes: counted from the floats, step 0
+    ((1, 4, 0.9), graphc.uint8, [1, 1, 1, 1]),
+    ((3, 3, -1), None, []),
+])
+def test_arange_with_float_arguments_and_an_integer_dtype(args, dtype, want):
+    r = graphc.arange(*args, dtype=dtype)
+    np.testing.assert_array_equal(r.numpy(), want)
+
+
+@pytest.mark.parametrize(("args", "dtype", "error"), [
+    ((0, 3, 0.5), graphc.int64, ValueError),  # a step of 0 as int64
+    ((5, 0), None, RuntimeError),
+    ((0, 5, -1), None, RuntimeError),
+    ((0.0, 1.0, -0.1), None, RuntimeError),
+])
+def test_arange_refuses_a_zero_or_wrong_sign_step(args, dtype, error):
+    with pytest.raises(error, match="step"):
+        graphc.arange(*args, dtype=dtype)
+
+
+@pytest.mark.parametrize("expr", [
+    lambda b, i, f: b - 1, lambda b, i, f: 1 - b, lambda b, i, f: i - True, lambda b, i, f: f - True,
+    lambda b, i, f: b - f, lambda b, i, f: f - b, lambda b, i, f: i.sub_(True), lambda b, i, f: graphc.tensor(True) - 1,
+    lambda b, i, f: b - b,
+])
+def test_subtraction_with_a_bool_operand_raises(expr):
+    b, i, f = graphc.tensor([True, False]), graphc.tensor([1, 2]), graphc.tensor([1.0, 2.0])
+    with pytest.raises(RuntimeError, match="Subtraction, the `-` operator, with"):
+        expr(b, i, f)
