@@ -15,7 +15,7 @@ from ..._factories import zeros
 from ..._tensor import Tensor
 from ._common import _reshape
 from .activation import softmax
-from .dense import linear
+from .dense import linear, scaled_dot_product_attention
 from .misc import dropout, pad
 
 __all__ = ["multi_head_attention_forward"]
@@ -50,6 +50,13 @@ def _in_projection(q, k, v, w, b, same: bool):
     if b is not None:
         bq, bk, bv = _F.chunk(b, 3, 0)
     return linear(q, wq, bq), linear(k, wk, bk), linear(v, wv, bv)
+
+
+def _out_projection(out, weight, bias, tgt_len: int, bsz: int, embed_dim: int, is_batched: bool):
+    """The heads' outputs (N*H, L, hd) concatenated per position and projected: (L, N, E), or (L, E)."""
+    out = _reshape(_F.transpose(out, 0, 1), (tgt_len * bsz, embed_dim))
+    out = _reshape(linear(out, weight, bias), (tgt_len, bsz, embed_dim))
+    return out if is_batched else _F.squeeze(out, 1)
 
 
 def multi_head_attention_forward(
@@ -180,20 +187,21 @@ def multi_head_attention_forward(
         attn_mask = kpm if attn_mask is None else _F.add(attn_mask, kpm)
     if not training:
         dropout_p = 0.0
+    if not need_weights:
+        # PyTorch's path here is scaled_dot_product_attention, whose safe softmax gives a query
+        # with every key masked a zero row (output: the out-projection's bias) and no gradient,
+        # where a plain softmax gives NaN in the output and in every parameter's gradient. This is
+        # the path every Transformer layer takes, so one fully padded sequence would poison training.
+        out = scaled_dot_product_attention(q, k, v, attn_mask, dropout_p)  # (N*H, L, hd)
+        return _out_projection(out, out_proj_weight, out_proj_bias, tgt_len, bsz, embed_dim, is_batched), None
     scale = math.sqrt(1.0 / head_dim)
     scores = _F.matmul(_F.mul(q, scale), _F.transpose(k, -2, -1))  # (N*H, L, S)
     if attn_mask is not None:
         scores = _F.add(scores, attn_mask)
-    weights = softmax(scores, -1)
+    weights = softmax(scores, -1)  # a fully masked row is NaN here, as in PyTorch's need_weights path
     if dropout_p > 0.0:
         weights = dropout(weights, dropout_p, True)
-    out = _F.matmul(weights, v)  # (N*H, L, hd)
-    out = _reshape(_F.transpose(out, 0, 1), (tgt_len * bsz, embed_dim))
-    out = _reshape(linear(out, out_proj_weight, out_proj_bias), (tgt_len, bsz, embed_dim))
-    if not is_batched:
-        out = _F.squeeze(out, 1)
-    if not need_weights:
-        return out, None
+    out = _out_projection(_F.matmul(weights, v), out_proj_weight, out_proj_bias, tgt_len, bsz, embed_dim, is_batched)
     w = _reshape(weights, (bsz, num_heads, tgt_len, src_len))
     if average_attn_weights:
         w = _F.mean(w, 1)

@@ -203,3 +203,90 @@ def test_transformer_structure_and_gradients():
     small = nn.TransformerEncoderLayer(4, 2, 8, dropout=0.0).double()
     check_grad(lambda v: small(v), T(RNG.standard_normal((3, 1, 4)), requires_grad=True))
     compiled_matches(lambda v: model(v, tgt, tgt_mask=tmask), src, atol=1e-8)
+
+
+def test_mha_fully_masked_row_without_weights_is_zero_attention():
+    """A query row whose keys are all masked: with need_weights=False (PyTorch's SDPA path, every
+    Transformer layer's) it attends to nothing, so its output is the out-projection's bias and
+    every gradient stays finite; with need_weights=True it is NaN, as in PyTorch."""
+    q = RNG.standard_normal((3, 2, E))
+    w_in, b_in, w_out, b_out = params()
+    am = np.array([[False, True, True], [True, True, True], [False, False, True]])  # row 1: every key masked
+    live = am.copy()
+    live[1] = False  # the reference's other rows: the mask without the dead row
+    ref, _ = np_mha(q, q, q, w_in, b_in, w_out, b_out, attn_mask=live)
+    ref[1] = b_out
+    args = (E, NH, T(w_in), T(b_in), None, None, False, 0.0, T(w_out), T(b_out))
+    x = T(q, requires_grad=True)
+    out, none = F.multi_head_attention_forward(x, x, x, *args, attn_mask=T(am), need_weights=False)
+    assert none is None
+    close(out, ref)
+    out.sum().backward()
+    assert np.isfinite(x.grad.numpy()).all()
+    check_grad(lambda v: F.multi_head_attention_forward(v, v, v, *args, attn_mask=T(am), need_weights=False)[0], x)
+    with_w, w = F.multi_head_attention_forward(T(q), T(q), T(q), *args, attn_mask=T(am))
+    assert np.isnan(with_w.numpy()[1]).all() and np.isnan(w.numpy()[:, 1]).all()
+    close(with_w.numpy()[[0, 2]], ref[[0, 2]])
+
+
+def test_encoder_layer_fully_padded_sequence_trains():
+    """One sequence of the batch entirely padding: its outputs and every gradient stay finite, and
+    the other sequence's output is the one it has alone."""
+    layer = nn.TransformerEncoderLayer(E, NH, 12, dropout=0.0).double()
+    x = T(RNG.standard_normal((3, 2, E)), requires_grad=True)
+    kpm = T(np.array([[False, False, True], [True, True, True]]))
+    out = layer(x, src_key_padding_mask=kpm)
+    out.sum().backward()
+    assert np.isfinite(out.detach().numpy()).all() and np.isfinite(x.grad.numpy()).all()
+    assert all(np.isfinite(p.grad.numpy()).all() for p in layer.parameters())
+    alone = layer(x.detach()[:2, :1])
+    close(out[:2, :1], alone)
+
+
+def np_sdpa(q, k, v, bool_mask=None):
+    """softmax(q k^T / sqrt(d), over the kept keys) v; a row that keeps no key is zero."""
+    s = q @ np.swapaxes(k, -1, -2) / np.sqrt(q.shape[-1])
+    if bool_mask is not None:
+        s = np.where(bool_mask, s, -np.inf)
+    m = s.max(-1, keepdims=True)
+    e = np.exp(s - np.where(np.isfinite(m), m, 0.0))
+    tot = e.sum(-1, keepdims=True)
+    return np.where(tot > 0, e / np.where(tot > 0, tot, 1.0), 0.0) @ v
+
+
+def test_sdpa_grouped_query_attention():
+    q = RNG.standard_normal((2, 6, 3, 4))
+    k, v = RNG.standard_normal((2, 2, 5, 4)), RNG.standard_normal((2, 2, 5, 3))
+    ref = np_sdpa(q, np.repeat(k, 3, axis=1), np.repeat(v, 3, axis=1))  # heads 0,0,0,1,1,1
+    close(F.scaled_dot_product_attention(T(q), T(k), T(v), enable_gqa=True), ref)
+    mask = RNG.random((3, 5)) > 0.3
+    close(F.scaled_dot_product_attention(T(q), T(k), T(v), T(mask), enable_gqa=True),
+          np_sdpa(q, np.repeat(k, 3, axis=1), np.repeat(v, 3, axis=1), mask))
+    check_grad(lambda a, b, c: F.scaled_dot_product_attention(a, b, c, enable_gqa=True),
+               T(q, requires_grad=True), T(k, requires_grad=True), T(v, requires_grad=True))
+    # key and value may group differently; equal heads are left alone
+    v6 = RNG.standard_normal((2, 6, 5, 3))
+    close(F.scaled_dot_product_attention(T(q), T(k), T(v6), enable_gqa=True), np_sdpa(q, np.repeat(k, 3, axis=1), v6))
+    with pytest.raises(RuntimeError, match="must divide the number of heads"):
+        F.scaled_dot_product_attention(T(q), T(k[:, :1].repeat(4, 1)), T(v), enable_gqa=True)
+    with pytest.raises(RuntimeError, match="must divide the number of heads"):
+        F.scaled_dot_product_attention(T(q), T(RNG.standard_normal((2, 4, 5, 4))), T(v), enable_gqa=True)
+
+
+def test_sdpa_argument_errors():
+    q = T(RNG.standard_normal((2, 3, 4)))
+    with pytest.raises(RuntimeError, match="Explicit attn_mask should not be set when is_causal=True"):
+        F.scaled_dot_product_attention(q, q, q, attn_mask=T(np.ones((3, 3), bool)), is_causal=True)
+    with pytest.raises(RuntimeError, match="Expected attn_mask dtype to be bool or float"):
+        F.scaled_dot_product_attention(q, q, q, attn_mask=graphc.zeros(3, 3, dtype=graphc.int64))
+    with pytest.raises(RuntimeError, match="at least 2 dimensional"):
+        v = T(RNG.standard_normal(4))
+        F.scaled_dot_product_attention(v, v, v)
+    with pytest.raises(RuntimeError, match="to have the same dtype"):
+        F.scaled_dot_product_attention(q, q.float(), q)
+    # a float32 mask with float64 inputs is allowed, and a 1-d mask broadcasts over the queries
+    fm = RNG.standard_normal(3)
+    out = F.scaled_dot_product_attention(q, q, q, attn_mask=T(fm, dtype=graphc.float32))
+    qn = q.numpy()
+    s = qn @ np.swapaxes(qn, -1, -2) / 2.0 + fm.astype(np.float32)
+    close(out, softmax(s) @ qn, atol=1e-6)
