@@ -275,27 +275,34 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
 
 
 _LOG_FLOOR = -100.0  # PyTorch clamps BCE's logs here
+# PyTorch's backward divides by max(x (1 - x), EPSILON) with EPSILON a C++ float 1e-12, converted to
+# the input's dtype: 9.99999996e-13 in float64 as well.
+_BCE_EPS = float(np.float32(1e-12))
 
 
 def _bce_terms(x: Tensor, target) -> Tensor:
     """-(t * max(log x, -100) + (1 - t) * max(log1p(-x), -100)), elementwise, PyTorch's values.
 
-    Its gradient in x is (x - t) / (x (1 - x)); at x = 0 or 1 (a saturated sigmoid) the
-    formula's own gradient is 0 * inf = NaN, which would poison every parameter behind it.
-    There PyTorch divides by max(x (1 - x), 1e-12) instead: the edges take their value in closed
-    form (-100 t at x = 0, -100 (1 - t) at x = 1, negated) and that gradient, as a constant
-    times (x - x.detach()) (zero in value), while the formula reads a safe 0.5."""
-    edge = _F.logical_or(_F.le(x, 0.0), _F.ge(x, 1.0))
-    p = _F.where(edge, _scalar_like(0.5, x), x)
-    log_p = _F.clamp_min(_F.log(p), _LOG_FLOOR)
-    log_1mp = _F.clamp_min(_F.log1p(_F.neg(p)), _LOG_FLOOR)  # log1p(-x), as PyTorch: exact for small x
-    inside = _F.neg(_F.add(_F.mul(target, log_p), _F.mul(_F.rsub(target, 1.0), log_1mp)))
+    PyTorch's gradient in x is not this formula's but (x - t) / max(x (1 - x), 1e-12): finite at a
+    saturated sigmoid's x = 0 or 1 (where the formula's is 0 * inf = NaN, poisoning every
+    parameter behind it) and capped at |x - t| * 1e12 near them (where the formula's grows to
+    1e20 at x = 1e-20, or is 0 once the log is clamped). Where that max picks 1e-12 the loss is
+    its value, computed from the detached input, plus (x - x.detach()) times that slope (zero in
+    value); elsewhere autodiff's gradient is the same quotient, and the formula reads a safe 0.5
+    at the capped points."""
     xd = x.detach()
     t = target.detach() if isinstance(target, Tensor) else target
-    weight_at_edge = _F.where(_F.le(xd, 0.0), t, _F.rsub(t, 1.0))  # the term whose log is -inf
-    slope = _F.div(_F.sub(xd, t), _F.clamp_min(_F.mul(_F.rsub(xd, 1.0), xd), 1e-12))
-    at_edge = _F.add(_F.mul(weight_at_edge, -_LOG_FLOOR), _F.mul(_F.sub(x, xd), slope))
-    return _F.where(edge, at_edge, inside)
+    capped = _F.le(_F.mul(_F.rsub(xd, 1.0), xd), _BCE_EPS)
+
+    def value(p):
+        log_p = _F.clamp_min(_F.log(p), _LOG_FLOOR)
+        log_1mp = _F.clamp_min(_F.log1p(_F.neg(p)), _LOG_FLOOR)  # log1p(-x), as PyTorch: exact for small x
+        return _F.neg(_F.add(_F.mul(target, log_p), _F.mul(_F.rsub(target, 1.0), log_1mp)))
+
+    inside = value(_F.where(capped, _scalar_like(0.5, x), x))
+    slope = _F.div(_F.sub(xd, t), _BCE_EPS)
+    at_cap = _F.add(value(xd), _F.mul(_F.sub(x, xd), slope))
+    return _F.where(capped, at_cap, inside)
 
 
 def binary_cross_entropy_with_logits(

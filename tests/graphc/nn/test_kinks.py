@@ -118,7 +118,38 @@ def test_binary_cross_entropy_at_a_saturated_probability_is_finite(compiled):
     with np.errstate(all="ignore"):
         want = -(t_np * np.maximum(np.log(x_np), -100) + (1 - t_np) * np.maximum(np.log1p(-x_np), -100))
     np.testing.assert_allclose(loss.numpy(), want, rtol=1e-12)
-    np.testing.assert_allclose(gx.numpy(), (x_np - t_np) / np.maximum(x_np * (1 - x_np), 1e-12), rtol=1e-12)
+    np.testing.assert_allclose(gx.numpy(), (x_np - t_np) / np.maximum(x_np * (1 - x_np), BCE_EPS), rtol=1e-12)
+
+
+# PyTorch's EPSILON is the C++ float 1e-12, converted to the input's dtype (float64 too)
+BCE_EPS = float(np.float32(1e-12))
+
+
+@pytest.mark.parametrize("compiled", [False, True], ids=["eager", "compiled"])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_binary_cross_entropy_near_a_saturated_probability_caps_the_gradient(compiled, dtype):
+    """Inside (0, 1) but within 1e-12 of an edge (sigmoid(-40) ~ 4e-18 in float32), PyTorch's
+    gradient is still (x - t) / max(x (1 - x), 1e-12): -1e12 at x = 1e-20, t = 1, where the log's
+    own derivative is -1e20, and not 0 below e^-100 where the log is clamped."""
+    x_np = np.array([1e-20, 1e-13, 1e-30, 1e-50, 1e-12, 1 - 1e-13, 1 - 1e-12, 0.3, 0.5], dtype=dtype)
+    t_np = np.array([1.0, 1.0, 0.0, 0.7, 1.0, 0.0, 0.0, 0.3, 0.2], dtype=dtype)
+    x = graphc.tensor(x_np, requires_grad=True)
+
+    def step(x, t):
+        loss = F.binary_cross_entropy(x, t, reduction="none")
+        loss.sum().backward()
+        return loss.detach(), x.grad
+
+    run = graphc.compile(step, warmup=False) if compiled else step
+    loss, gx = run(x, graphc.tensor(t_np))
+    x64, t64 = x_np.astype(np.float64), t_np.astype(np.float64)
+    with np.errstate(all="ignore"):
+        want = -(t64 * np.maximum(np.log(x64), -100) + (1 - t64) * np.maximum(np.log1p(-x64), -100))
+    # the float32 denominator, as PyTorch computes it in the input's dtype
+    den = np.maximum((np.float64(1) - x_np).astype(dtype) * x_np, np.asarray(BCE_EPS, dtype)).astype(np.float64)
+    rtol = 1e-6 if dtype == "float32" else 1e-12
+    np.testing.assert_allclose(loss.numpy(), want, rtol=rtol)
+    np.testing.assert_allclose(gx.numpy(), (x64 - t64) / den, rtol=rtol)
 
 
 def test_binary_cross_entropy_keeps_its_second_derivative_inside():
