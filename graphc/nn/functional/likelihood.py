@@ -32,28 +32,22 @@ __all__ = ["gaussian_nll_loss", "poisson_nll_loss", "ctc_loss", "linear_cross_en
 def gaussian_nll_loss(input, target, var, full: bool = False, eps: float = 1e-6, reduction: str = "mean"):
     """0.5 * (log(var) + (input - target)^2 / var) [+ 0.5 log(2 pi) with ``full``].
 
-    ``var`` is a tensor of the input's shape, of it without the last dim, with a
-    last dim of 1 (one variance per sample), or a number; it is clamped at
-    ``eps`` for stability without stopping its gradient, as PyTorch does.
+    ``var`` is a number or a tensor of the input's shape, of it without the last
+    dim (one variance per sample), or of it with one dim of size 1 (shared along
+    that dim: (N, 1, H, W) for an (N, C, H, W) input); it is clamped at ``eps`` for
+    stability without stopping its gradient, as PyTorch does.
     """
     x = _arg(input, "gaussian_nll_loss")
     if not isinstance(var, Tensor):
-        var = _scalar_like(float(var), x)
-        if float(var.item()) < 0:
+        if float(var) < 0:
             raise ValueError("var has negative entry/entries")
-    elif tuple(var.shape) != tuple(x.shape):
-        if tuple(x.shape[:-1]) == tuple(var.shape):
-            var = _F.unsqueeze(var, -1)
-        elif tuple(x.shape[:-1]) == tuple(var.shape[:-1]) and var.shape[-1] == 1:
-            pass
-        elif var.ndim == 0:
-            pass
-        else:
-            raise ValueError("var is of incorrect size")
+        var = _scalar_like(float(var), x)  # (PyTorch: var * ones_like(input); broadcasting does that)
+    else:
+        if isinstance(var._data, np.ndarray) and bool((var._data < 0).any()):  # (NaN passes, as in PyTorch)
+            raise ValueError("var has negative entry/entries")
+        var = _gaussian_var_shape(tuple(x.shape), var)
     if reduction not in ("none", "mean", "sum"):
-        raise ValueError(reduction + " is not a valid value for reduction")
-    if isinstance(var._data, np.ndarray) and bool((var._data < 0).any()):  # (NaN passes, as in PyTorch)
-        raise ValueError("var has negative entry/entries")
+        raise ValueError(reduction + " is not valid")
     # clamp(var, eps) in value, identity in gradient (PyTorch clamps a clone under no_grad). The
     # clamped branch only: var + (eps - var) would make an infinite variance inf - inf = NaN.
     held = var.detach()
@@ -63,6 +57,21 @@ def gaussian_nll_loss(input, target, var, full: bool = False, eps: float = 1e-6,
     if full:
         loss = _F.add(loss, 0.5 * math.log(2 * math.pi))
     return _reduce(loss, reduction)
+
+
+def _gaussian_var_shape(shape: tuple, var: Tensor) -> Tensor:
+    """PyTorch 2.13's rule for ``var``: the input's shape; the input's shape less its last dim
+    (then unsqueezed to broadcast); or the input's ndim where the sizes that differ from the
+    input's add up to exactly 1 (one dim of size 1). Anything else is a ValueError, a 0-d var
+    too unless the input is 1-d."""
+    vshape = tuple(var.shape)
+    if vshape == shape:
+        return var
+    if shape[:-1] == vshape:
+        return _F.unsqueeze(var, -1)
+    if len(vshape) == len(shape) and sum(v for s, v in zip(shape, vshape) if s != v) == 1:
+        return var
+    raise ValueError("var is of incorrect size")
 
 
 def poisson_nll_loss(

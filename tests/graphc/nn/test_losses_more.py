@@ -207,3 +207,34 @@ def test_compiled_losses():
     compiled_matches(lambda z: F.ctc_loss(F.log_softmax(z, 2), targets, il, tl), logits, atol=1e-8)
     a, b = t64(RNG, 3, 4, requires_grad=True), t64(RNG, 3, 4, requires_grad=True)
     compiled_matches(lambda u, v: F.triplet_margin_loss(u, v, v * 2), a, b)
+
+
+@pytest.mark.parametrize("xshape, vshape", [
+    ((2, 3, 4, 4), (2, 1, 4, 4)),  # one variance per pixel, shared across channels
+    ((4, 5), (1, 5)),
+    ((2, 3, 4), (1, 3, 4)),
+    ((4, 5), (4,)),  # one fewer trailing dim: one variance per sample
+    ((4, 5), (4, 1)),
+    ((5,), ()),  # the 1-d input's shape less its last dim is ()
+])
+def test_gaussian_nll_accepts_pytorchs_var_shapes(xshape, vshape):
+    x, t = RNG.standard_normal(xshape), RNG.standard_normal(xshape)
+    v = RNG.random(vshape) + 0.1
+    vb = v.reshape(vshape + (1,)) if vshape == xshape[:-1] else v
+    want = (0.5 * (np.log(vb) + (x - t) ** 2 / vb)).mean()
+    close(F.gaussian_nll_loss(graphc.tensor(x), graphc.tensor(t), graphc.tensor(v)), want)
+
+
+@pytest.mark.parametrize("xshape, vshape", [
+    ((4, 5), ()),  # a 0-d var tensor (a number is fine)
+    ((4, 5), (5,)),
+    ((2, 3, 4), (2, 1, 1)),  # two dims of size 1
+    ((4, 5), (4, 5, 1)),
+    ((4, 5), (2, 5)),
+])
+def test_gaussian_nll_rejects_other_var_shapes(xshape, vshape):
+    x = graphc.zeros(*xshape)
+    with pytest.raises(ValueError, match="var is of incorrect size"):
+        F.gaussian_nll_loss(x, x, graphc.ones(*vshape))
+    with pytest.raises(ValueError, match="bad is not valid"):
+        F.gaussian_nll_loss(x, x, graphc.ones(*xshape), reduction="bad")
