@@ -11,8 +11,14 @@ import numpy as np
 from ir import dtypes as dt
 
 from ... import _factories
+from ... import _functional as _F
+from ..._grad_mode import is_grad_enabled
+from ...amp import is_autocast_enabled
+from ...compiler import is_compiling
 from .. import functional as F
 from .. import init
+from ..functional._common import _scalar_like
+from .activation import GELU, ReLU
 from .attention import MultiheadAttention
 from .container import ModuleList
 from .dropout import Dropout
@@ -146,7 +152,19 @@ class TransformerDecoderLayer(_TransformerLayer):
 
 
 class TransformerEncoder(Module):
-    """``num_layers`` copies of an encoder layer (independent weights), then an optional ``norm``."""
+    """``num_layers`` copies of an encoder layer (independent weights), then an optional ``norm``.
+
+    PyTorch's sparsity fast path (``enable_nested_tensor``), reproduced for what it shows: in
+    inference -- the first layer in eval mode, and grad disabled or neither ``src`` nor that
+    layer's weights requiring it -- with a batched ``src``, a ``src_key_padding_mask`` and no
+    ``mask``, for a layer that allows it (:meth:`_why_not_sparsity_fast_path`), PyTorch packs
+    each sequence into a nested tensor and pads the result back with zeros. The outputs at
+    padded positions are then 0 (``norm(0)`` with a final ``norm``), not the layer's values
+    there. graphc runs the padded batch and writes those zeros. A sequence is its first ``n``
+    positions, ``n`` its count of unmasked keys (False in a bool mask, exactly 0 in a float
+    one); with ``mask_check`` a mask that is not left-aligned (padding only at the end) takes
+    the ordinary path instead, as does a traced ``forward`` (PyTorch under ``torch.compile``).
+    """
 
     def __init__(self, encoder_layer, num_layers: int, norm=None, enable_nested_tensor: bool = True, mask_check: bool = True):
         super().__init__()
@@ -154,16 +172,72 @@ class TransformerEncoder(Module):
         self.num_layers = num_layers
         self.norm = norm
         self.enable_nested_tensor = enable_nested_tensor
+        self.use_nested_tensor = enable_nested_tensor and not self._why_not_sparsity_fast_path(encoder_layer)
         self.mask_check = mask_check
+
+    @staticmethod
+    def _why_not_sparsity_fast_path(layer) -> str:
+        """PyTorch's construction-time conditions of the fast path, in its order ('' if they hold)."""
+        if not isinstance(layer, TransformerEncoderLayer):
+            return "encoder_layer was not TransformerEncoderLayer"
+        attn = layer.self_attn
+        act = layer.activation
+        if layer.norm_first:
+            return "encoder_layer.norm_first was True"
+        if not attn.batch_first:
+            return "encoder_layer.self_attn.batch_first was not True"
+        if not attn._qkv_same_embed_dim:
+            return "encoder_layer.self_attn._qkv_same_embed_dim was not True"
+        if attn.in_proj_bias is None:
+            return "encoder_layer.self_attn was passed bias=False"
+        if not (act is F.relu or act is F.gelu or isinstance(act, (ReLU, GELU))):
+            return "encoder_layer.activation_relu_or_gelu was not True"
+        if layer.norm1.eps != layer.norm2.eps:
+            return "encoder_layer.norm1.eps was not equal to encoder_layer.norm2.eps"
+        if attn.num_heads % 2 == 1:
+            return "encoder_layer.self_attn.num_heads is odd"
+        return ""
+
+    def _sequence_positions(self, src, mask, src_key_padding_mask):
+        """(N, S) bool: the positions PyTorch's nested tensor keeps, or None off its fast path."""
+        kpm, first = src_key_padding_mask, self.layers[0]
+        if not getattr(self, "use_nested_tensor", False) or first.training or src.ndim != 3 or kpm is None:
+            return None
+        if not (kpm._dtype.is_bool or kpm._dtype.is_floating_point):
+            return None  # (the layer raises PyTorch's error)
+        keep = _F.logical_not(kpm) if kpm._dtype.is_bool else _F.eq(kpm, 0)
+        tracing = is_compiling()
+        if self.mask_check and (tracing or not _left_aligned(np.asarray(keep.detach()))):
+            return None
+        if mask is not None or is_autocast_enabled():
+            return None
+        a, n, f = first.self_attn, first.norm1, first.norm2
+        weights = (src, a.in_proj_weight, a.in_proj_bias, a.out_proj.weight, a.out_proj.bias, n.weight, n.bias,
+                   f.weight, f.bias, first.linear1.weight, first.linear1.bias, first.linear2.weight, first.linear2.bias)
+        if is_grad_enabled() and any(w is not None and w.requires_grad for w in weights):
+            return None
+        if not tracing and not np.asarray(keep.detach()).any():
+            raise RuntimeError("to_padded_tensor: at least one constituent tensor should have non-zero numel")
+        length = _F.sum(_F._to(keep, dt.int64), 1, keepdim=True)  # (N, 1): the first `length` positions
+        return _F.lt(_F.unsqueeze(_factories.arange(src.shape[1], device=src._device), 0), length)
 
     def forward(self, src, mask=None, src_key_padding_mask=None, is_causal=None):
         x = src
         causal = bool(is_causal) if is_causal is not None else False
+        seq = self._sequence_positions(src, mask, src_key_padding_mask)
+        kpm = src_key_padding_mask if seq is None else _F.logical_not(seq)
         for mod in self.layers:
-            x = mod(x, src_mask=mask, is_causal=causal, src_key_padding_mask=src_key_padding_mask)
+            x = mod(x, src_mask=mask, is_causal=causal, src_key_padding_mask=kpm)
+        if seq is not None:
+            x = _F.where(_F.unsqueeze(seq, -1), x, _scalar_like(0, x))
         if self.norm is not None:
             x = self.norm(x)
         return x
+
+
+def _left_aligned(keep: np.ndarray) -> bool:
+    """Whether every row of ``keep`` is True...True False...False (no kept position after a gap)."""
+    return not (~keep[:, :-1] & keep[:, 1:]).any()
 
 
 class TransformerDecoder(Module):

@@ -84,6 +84,9 @@ def test_attention_and_ctc():
     q = graphc.randn(2, 3, 8)
     mask = nn.Transformer.generate_square_subsequent_mask(3)
     assert_same(lambda a: mha(a, a, a, attn_mask=mask)[0], q)  # one output requiring grad: compiled
+    # need_weights=False (scaled_dot_product_attention) with a sequence that is all padding
+    kpm = graphc.tensor([[False, False, True], [True, True, True]])
+    assert_same(lambda a: mha(a, a, a, key_padding_mask=kpm, need_weights=False)[0], q)
     with graphc.no_grad():
         assert_same(lambda a: mha(a, a, a, attn_mask=mask), q)  # (output, weights)
     lp = F.log_softmax(graphc.randn(6, 2, 4), 2)

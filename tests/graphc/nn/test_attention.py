@@ -290,3 +290,56 @@ def test_sdpa_argument_errors():
     qn = q.numpy()
     s = qn @ np.swapaxes(qn, -1, -2) / 2.0 + fm.astype(np.float32)
     close(out, softmax(s) @ qn, atol=1e-6)
+
+
+def np_encoder_layer(h, p):
+    """Post-norm ReLU encoder layer on one sequence h (n, E), no mask."""
+    a = np_mha(h[:, None], h[:, None], h[:, None], p["self_attn.in_proj_weight"], p["self_attn.in_proj_bias"],
+               p["self_attn.out_proj.weight"], p["self_attn.out_proj.bias"])[0][:, 0]
+    h = np_layer_norm(h + a, p["norm1.weight"], p["norm1.bias"])
+    f = np.maximum(h @ p["linear1.weight"].T + p["linear1.bias"], 0) @ p["linear2.weight"].T + p["linear2.bias"]
+    return np_layer_norm(h + f, p["norm2.weight"], p["norm2.bias"])
+
+
+def test_encoder_nested_tensor_fast_path_zeroes_padding():
+    """PyTorch's enable_nested_tensor path (eval, no grad, batch_first, a key padding mask, no
+    mask): each sequence is its first n positions, the padding reads 0 (norm(0) with a norm)."""
+    layer = nn.TransformerEncoderLayer(E, NH, 16, dropout=0.0, batch_first=True).double()
+    enc = nn.TransformerEncoder(layer, 2).eval()
+    assert enc.use_nested_tensor
+    p = {n: t.detach().numpy() for n, t in enc.layers[0].named_parameters()}  # both layers: the same copies
+    x = RNG.standard_normal((3, 4, E))
+    kpm = np.array([[False] * 4, [False, False, True, True], [False, True, True, True]])
+    ref = np.zeros_like(x)
+    for b, n in enumerate((~kpm).sum(1)):
+        ref[b, :n] = np_encoder_layer(np_encoder_layer(x[b, :n], p), p)
+    with graphc.no_grad():
+        close(enc(T(x), src_key_padding_mask=T(kpm)), ref)
+        # a float mask: its zeros are the kept positions
+        close(enc(T(x), src_key_padding_mask=T(np.where(kpm, -1e9, 0.0))), ref)
+    plain = nn.TransformerEncoder(layer, 2, enable_nested_tensor=False).eval()
+    plain.load_state_dict(enc.state_dict())
+    with graphc.no_grad():
+        ordinary = plain(T(x), src_key_padding_mask=T(kpm))
+    assert np.abs(ordinary.numpy()[1, 2:]).min() > 0
+    # with grad on and weights that require it, or in training, it is the ordinary path
+    close(enc(T(x), src_key_padding_mask=T(kpm)), ordinary)
+    with graphc.no_grad():
+        close(enc.train()(T(x), src_key_padding_mask=T(kpm)), ordinary)
+        enc.eval()
+        # not left-aligned: the ordinary path with mask_check; without it, the first n positions
+        gap = np.array([[False] * 4, [False, True, False, True], [True, False, False, False]])
+        close(enc(T(x), src_key_padding_mask=T(gap)), plain(T(x), src_key_padding_mask=T(gap)))
+        enc.mask_check = False
+        first = np.arange(4)[None] >= (~gap).sum(1)[:, None]
+        close(enc(T(x), src_key_padding_mask=T(gap)), enc(T(x), src_key_padding_mask=T(first)))
+        with pytest.raises(RuntimeError, match="at least one constituent tensor"):
+            enc(T(x), src_key_padding_mask=T(np.ones((3, 4), bool)))
+        normed = nn.TransformerEncoder(layer, 1, norm=nn.LayerNorm(E).double()).eval()
+        nb = np.linspace(-1, 1, E)
+        normed.norm.bias.copy_(T(nb))
+        out = normed(T(x), src_key_padding_mask=T(kpm)).numpy()
+        close(out[2, 1:], np.broadcast_to(nb, (3, E)))  # norm(0) is its bias
+    for kw in ({"batch_first": False}, {"norm_first": True}, {"nhead": 1}, {"bias": False}, {"activation": np.tanh}):
+        args = {"d_model": E, "nhead": NH, "dim_feedforward": 16, "batch_first": True, **kw}
+        assert not nn.TransformerEncoder(nn.TransformerEncoderLayer(**args), 1).use_nested_tensor, kw
