@@ -53,6 +53,17 @@ def _window_argmax(win: Tensor, out: Tensor, axis: int, padded: dict | None = No
         return apply("argmax", [_F._to(pick, dt.uint8)], axes=(axis,), keepdim=False)
 
 
+_TORCH_NAMES = {
+    "float64": "Double", "float32": "Float", "float16": "Half", "bfloat16": "BFloat16", "int64": "Long",
+    "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool",
+}
+
+
+def _torch_dtype_name(dtype) -> str:
+    """A dtype as PyTorch's C++ errors name it (Double, Long, ...), for messages that match its."""
+    return _TORCH_NAMES.get(dtype.name, dtype.name)
+
+
 def _reshape(x: Tensor, shape) -> Tensor:
     return _F.reshape(x, tuple(shape))
 

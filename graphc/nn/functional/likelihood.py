@@ -19,6 +19,7 @@ import numpy as np
 from ir import dtypes as dt
 
 from ... import _functional as _F
+from ... import _state
 from ..._dispatch import composite, constant
 from ..._factories import arange
 from ..._tensor import Tensor
@@ -167,6 +168,7 @@ def ctc_loss(
             tg = _reshape(picked, (n, s_max))
     else:
         tg = targets
+    _check_ctc_lengths(in_len, tg_len, T, tg.shape[1], targets.ndim == 1)
     s_max = tg.shape[1]
     pos = _reshape(arange(s_max, device=lp._device), (1, s_max))
     valid_t = _F.lt(pos, _F.unsqueeze(tg_len, 1))
@@ -227,6 +229,26 @@ def ctc_loss(
         raise ValueError(f"{reduction} is not a valid value for reduction")
     with composite("CtcLossBackward0", log_probs) as cmp:
         return cmp.result(out)
+
+
+def _check_ctc_lengths(in_len: Tensor, tg_len: Tensor, T: int, S: int, concatenated: bool) -> None:
+    """PyTorch's RuntimeErrors for lengths the recursion would read past (or before) its arrays
+    in, which would otherwise give a number; skipped while tracing, where they are not known."""
+    if _state.active_tracer() is not None:
+        return
+    where = " (while checking arguments for ctc_loss_allocate_outputs)"
+    for name, lengths, top in (("input_lengths", in_len, T), ("target_lengths", tg_len, None)):
+        v = np.asarray(lengths.detach()).reshape(-1)
+        if v.size and v.min() < 0:
+            raise RuntimeError(f"Expected {name} to have value at least 0, but got value {int(v.min())}{where}")
+        if top is not None and v.size and v.max() > top:
+            raise RuntimeError(f"Expected {name} to have value at most {top}, but got value {int(v.max())}{where}")
+    longest = int(np.asarray(tg_len.detach()).max(initial=0))
+    if not concatenated and longest > S:
+        raise RuntimeError(
+            f"Expected tensor to have size at least {longest} at dimension 1, but got size {S} for argument #2 "
+            f"'targets'{where}"
+        )
 
 
 def _blank_col(n: int, blank: int, device) -> Tensor:

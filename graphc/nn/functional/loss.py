@@ -8,13 +8,13 @@ import warnings
 import numpy as np
 
 from ir import dtypes as dt
-from ir.errors import ValueCheckError
+from ir.errors import UnsupportedError, ValueCheckError
 from ir.ops import broadcast_shapes
 
 from ... import _functional as _F
 from ..._dispatch import apply, composite
 from ..._tensor import Tensor
-from ._common import _arg, _legacy_reduction, _reduce, _reshape, _scalar_like
+from ._common import _arg, _legacy_reduction, _reduce, _reshape, _scalar_like, _torch_dtype_name
 from .activation import _log1p_exp
 
 __all__ = [
@@ -79,6 +79,8 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction: str
 def huber_loss(input, target, reduction: str = "mean", delta: float = 1.0, weight=None):
     """0.5 d^2 where |d| < delta, else delta (|d| - 0.5 delta)."""
     x = _arg(input, "huber_loss")
+    if delta <= 0:
+        raise RuntimeError("huber_loss does not support non-positive values for delta.")
     _check_target_size(x, target, "huber_loss")
     with composite("HuberLossBackward0", input, target) as cmp:
         d = _F.abs(_F.sub(x, target))
@@ -107,6 +109,8 @@ def nll_loss(
             f"nll_loss: expected scalar type Long for target (class indices) but found {target._dtype}; "
             "use .long(), or pass class probabilities to cross_entropy"
         )
+    if target._dtype not in (dt.int64, dt.uint8):
+        raise RuntimeError(f"expected target dtype to be Long or Byte, but got {_torch_dtype_name(target._dtype)}")
     unbatched = x.ndim == 1
     if unbatched:
         if target.ndim != 0:
@@ -206,6 +210,8 @@ def cross_entropy(
     """
     x = _arg(input, "cross_entropy")
     reduction = _legacy_reduction(size_average, reduce, reduction)
+    if not x._dtype.is_floating_point:
+        raise UnsupportedError(f'"log_softmax_lastdim_kernel_impl" not implemented for \'{_torch_dtype_name(x._dtype)}\'')
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
     cdim = 0 if x.ndim == 1 else 1
@@ -261,6 +267,8 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
             f"Using a target size ({target.size()}) that is different to the input size ({x.size()}) is deprecated. "
             "Please ensure they have the same size."
         )
+    if isinstance(target, Tensor) and target._dtype is not x._dtype:
+        raise RuntimeError(f"Found dtype {_torch_dtype_name(target._dtype)} but expected {_torch_dtype_name(x._dtype)}")
     message = "binary_cross_entropy: all elements of input should be between 0 and 1"
     if isinstance(x._data, np.ndarray):
         if x.numel() and not ((x._data >= 0) & (x._data <= 1)).all():  # NaN fails too, as in PyTorch
@@ -313,6 +321,11 @@ def binary_cross_entropy_with_logits(
     reduction = _legacy_reduction(size_average, reduce, reduction)
     if tuple(target.shape) != tuple(x.shape):
         raise ValueError(f"Target size ({target.size()}) must be the same as input size ({x.size()})")
+    if isinstance(target, Tensor) and not target._dtype.is_floating_point:  # (PyTorch: no cast of the result)
+        raise RuntimeError(
+            f"result type {_torch_dtype_name(x._dtype)} can't be cast to the desired output type "
+            f"{_torch_dtype_name(target._dtype)}"
+        )
     with composite("BinaryCrossEntropyWithLogitsBackward0", input, target, weight, pos_weight) as cmp:
         log_sig_neg = _log1p_exp(_F.neg(x))  # log(1 + exp(-x)), no overflow, its derivative right at 0
         one_minus_t = _F.rsub(target, 1.0)

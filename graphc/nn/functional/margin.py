@@ -8,6 +8,7 @@ from __future__ import annotations
 from ... import _functional as _F
 from ..._dispatch import composite
 from ..._factories import arange
+from ..._grad_mode import is_grad_enabled
 from ..._tensor import Tensor
 from ._common import _arg, _legacy_reduction, _reduce, _reshape, _scalar_like
 from .activation import logsigmoid, softplus
@@ -47,6 +48,11 @@ def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="m
     """log(1 + exp(-target * input)), the two-class logistic loss for targets in {-1, 1}."""
     x = _arg(input, "soft_margin_loss")
     reduction = _legacy_reduction(size_average, reduce, reduction)
+    if isinstance(target, Tensor) and target.requires_grad and is_grad_enabled():  # PyTorch has no target gradient
+        raise RuntimeError(
+            "The function 'soft_margin_loss' is not differentiable with respect to argument 'target'. "
+            "This input cannot have requires_grad True."
+        )
     with composite("SoftMarginLossBackward0", input, target) as cmp:
         return cmp.result(_reduce(softplus(_F.neg(_F.mul(target, x))), reduction))
 

@@ -10,11 +10,10 @@ import numpy as np
 
 from ir import dtypes as dt
 
-from ... import _factories
+from ... import _factories, _state
 from ... import _functional as _F
 from ..._grad_mode import is_grad_enabled
 from ...amp import is_autocast_enabled
-from ...compiler import is_compiling
 from .. import functional as F
 from .. import init
 from ..functional._common import _scalar_like
@@ -206,7 +205,7 @@ class TransformerEncoder(Module):
         if not (kpm._dtype.is_bool or kpm._dtype.is_floating_point):
             return None  # (the layer raises PyTorch's error)
         keep = _F.logical_not(kpm) if kpm._dtype.is_bool else _F.eq(kpm, 0)
-        tracing = is_compiling()
+        tracing = _state.active_tracer() is not None
         if self.mask_check and (tracing or not _left_aligned(np.asarray(keep.detach()))):
             return None
         if mask is not None or is_autocast_enabled():

@@ -238,3 +238,48 @@ def test_gaussian_nll_rejects_other_var_shapes(xshape, vshape):
         F.gaussian_nll_loss(x, x, graphc.ones(*vshape))
     with pytest.raises(ValueError, match="bad is not valid"):
         F.gaussian_nll_loss(x, x, graphc.ones(*xshape), reduction="bad")
+
+
+def test_pytorchs_argument_errors():
+    """Arguments PyTorch refuses (its exception types and messages) instead of a number."""
+    x = graphc.tensor(RNG.random((3, 4)))
+    for delta in (0.0, -1.0):
+        with pytest.raises(RuntimeError, match="huber_loss does not support non-positive values for delta"):
+            F.huber_loss(x, x, delta=delta)
+    with pytest.raises(RuntimeError, match="expected target dtype to be Long or Byte, but got Int"):
+        F.cross_entropy(x, graphc.tensor([0, 1, 2], dtype=graphc.int32))
+    with pytest.raises(RuntimeError, match="expected target dtype to be Long or Byte, but got Short"):
+        F.nll_loss(x, graphc.tensor([0, 1, 2], dtype=graphc.int16))
+    close(F.cross_entropy(x, graphc.tensor([0, 1, 2], dtype=graphc.uint8)),
+          F.cross_entropy(x, graphc.tensor([0, 1, 2])))  # Byte is allowed
+    with pytest.raises(NotImplementedError, match="not implemented for 'Long'"):
+        F.cross_entropy(graphc.ones(3, 4, dtype=graphc.int64), graphc.tensor([0, 1, 2]))
+    with pytest.raises(RuntimeError, match="Found dtype Long but expected Double"):
+        F.binary_cross_entropy(x, graphc.ones(3, 4, dtype=graphc.int64))
+    with pytest.raises(RuntimeError, match="Found dtype Float but expected Double"):
+        F.binary_cross_entropy(x, graphc.ones(3, 4, dtype=graphc.float32))
+    F.binary_cross_entropy(x, x, weight=graphc.ones(3, 4, dtype=graphc.float32))  # the weight may differ
+    with pytest.raises(RuntimeError, match="can't be cast to the desired output type Long"):
+        F.binary_cross_entropy_with_logits(x, graphc.ones(3, 4, dtype=graphc.int64))
+    F.binary_cross_entropy_with_logits(x, graphc.ones(3, 4, dtype=graphc.float32))  # another float is fine
+    t = graphc.tensor(np.sign(RNG.standard_normal((3, 4))), requires_grad=True)
+    with pytest.raises(RuntimeError, match="not differentiable with respect to argument 'target'"):
+        F.soft_margin_loss(x, t)
+    with graphc.no_grad():
+        F.soft_margin_loss(x, t)
+
+
+def test_ctc_loss_length_errors():
+    lp = F.log_softmax(t64(RNG, 5, 2, 4), 2)
+    tg = graphc.tensor([[1, 2], [3, 3]])
+    where = r"\(while checking arguments for ctc_loss_allocate_outputs\)"
+    with pytest.raises(RuntimeError, match="Expected input_lengths to have value at most 5, but got value 6 " + where):
+        F.ctc_loss(lp, tg, [6, 5], [2, 2])
+    with pytest.raises(RuntimeError, match="Expected input_lengths to have value at most 5"):
+        F.ctc_loss(lp, tg, graphc.tensor([6, 5]), graphc.tensor([2, 2]))
+    with pytest.raises(RuntimeError, match="Expected input_lengths to have value at least 0, but got value -1"):
+        F.ctc_loss(lp, tg, [-1, 5], [2, 2])
+    with pytest.raises(RuntimeError, match="Expected target_lengths to have value at least 0, but got value -1"):
+        F.ctc_loss(lp, tg, [5, 5], [-1, 2])
+    with pytest.raises(RuntimeError, match="Expected tensor to have size at least 3 at dimension 1, but got size 2"):
+        F.ctc_loss(lp, tg, [5, 5], [3, 2])
