@@ -26,6 +26,7 @@ from ir import dtypes as dt
 from .. import _factories, _state
 from .. import _functional as _F
 from .._dispatch import dynamic_scalar
+from .._hooks import RemovableHandle
 from .._tensor import Tensor
 from ..autograd.grad_mode import enable_grad, no_grad, zero_grads
 
@@ -117,8 +118,6 @@ _global_step_post_hooks: OrderedDict = OrderedDict()
 
 
 def _handle(hooks: OrderedDict, hook, prepend: bool = False):
-    from ..nn.modules.module import RemovableHandle  # (graphc.nn imports this package's users)
-
     handle = RemovableHandle(hooks)
     hooks[handle.id] = hook
     if prepend:

@@ -10,8 +10,6 @@ Everything PyTorch code reaches for is here: ``parameters``,
 
 from __future__ import annotations
 
-import itertools
-import weakref
 from collections import OrderedDict, namedtuple
 
 from ir import dtypes as dt
@@ -19,33 +17,13 @@ from ir import dtypes as dt
 from ... import _epochs
 from ..._compiler import CompiledFunction
 from ..._grad_mode import no_grad, zero_grads
+from ..._hooks import RemovableHandle
 from ..._layout import channels_last, channels_last_3d
 from ..._methods import _parse_to
 from ..._tensor import Tensor
 from ..parameter import Buffer, Parameter
 
 __all__ = ["Module", "RemovableHandle"]
-
-
-class RemovableHandle:
-    """Returned by ``register_*_hook``: ``handle.remove()`` takes the hook away."""
-
-    _next_id = itertools.count()
-
-    def __init__(self, hooks_dict):
-        self.hooks_dict_ref = weakref.ref(hooks_dict)
-        self.id = next(RemovableHandle._next_id)
-
-    def remove(self) -> None:
-        hooks = self.hooks_dict_ref()
-        if hooks is not None and self.id in hooks:
-            del hooks[self.id]
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.remove()
 
 
 class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
