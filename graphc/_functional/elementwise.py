@@ -239,6 +239,8 @@ def _with_alpha(name: str, input, other, alpha, out):
     (a, b), dtype = _promote(input, other)
     if isinstance(alpha, float) and not (dtype.is_floating_point or dtype.is_complex):
         raise RuntimeError("For integral input tensors, argument alpha must not be a floating point number.")
+    if isinstance(alpha, bool) and not dtype.is_bool:
+        raise RuntimeError(f"{name}: Boolean alpha only supported for Boolean results (the result is {dtype}).")
     with composite("AddBackward0" if name == "add" else "SubBackward0", input, other) as c:
         result = c.result(_fma(b, alpha if name == "add" else -alpha, a))
     return result if out is None else _write_out(out, result)
@@ -246,7 +248,8 @@ def _with_alpha(name: str, input, other, alpha, out):
 
 def add(input, other, *, alpha=1, out=None):
     """input + alpha * other, with PyTorch's type promotion."""
-    if isinstance(alpha, Tensor) or alpha != 1:  # (a traced per-call scalar is a tensor)
+    # (a traced per-call scalar is a tensor; alpha=True equals 1 but must raise, as in PyTorch)
+    if alpha.__class__ is not int or alpha != 1:
         return _with_alpha("add", input, other, alpha, out)
     return _binary("add", input, other, out)
 
@@ -263,7 +266,7 @@ def sub(input, other, *, alpha=1, out=None):
             "Subtraction, the `-` operator, with a bool tensor is not supported. If you are trying to invert a "
             f"mask, use the `~` or `logical_not()` operator instead. (sub of {_kind(input)} and {_kind(other)})"
         )
-    if isinstance(alpha, Tensor) or alpha != 1:
+    if alpha.__class__ is not int or alpha != 1:
         return _with_alpha("sub", input, other, alpha, out)
     return _binary("sub", input, other, out)
 

@@ -117,15 +117,19 @@ def _signs_differ(mod, b):
 
 
 def remainder(a, b):
-    """numpy's ``remainder`` (Python's ``%``: the remainder with b's sign), numpy's own steps --
-    fmod, then ``+ b`` where the signs differ, in the operands' precision -- over the fast fmod."""
+    """PyTorch's ``remainder`` (Python's ``%``: the remainder with b's sign) by its kernel's steps:
+    fmod, then ``+ b`` where the signs differ, in the operands' precision (the fast fmod for
+    float32). A zero result keeps fmod's sign, a's, as PyTorch's does (remainder(-5., 2.5) is
+    -0.0, remainder(5., -2.5) is 0.0); numpy's remainder gives a zero b's sign instead."""
     mod = _single_fmod(a, b)
     if mod is None:
-        return np.remainder(a, b)
+        mod = np.remainder(a, b)
+        if mod.dtype.kind != "f":
+            return mod
+        # numpy's zeros have b's sign, fmod's have a's (a nonzero fmod plus b is never 0)
+        return where(mod == 0, np.copysign(mod, a), mod)
     with np.errstate(all="ignore"):
-        mod = where(_signs_differ(mod, b), mod + b, mod)
-        # a zero takes b's sign; every other result already has it (and b = 0 leaves NaN)
-        return np.copysign(mod, b, out=mod)
+        return where(_signs_differ(mod, b), mod + b, mod)
 
 
 def floor_divide(a, b):
