@@ -159,8 +159,33 @@ def _mark_view(out: Tensor, src: Tensor, view_op: tuple) -> None:
     ops = src._view_ops
     out._view_ops = ops + (view_op,) if ops else (view_op,)
     out._view_version = version.value
+    if base is not None and ops is not None:  # a view of a view inherits how the first was made
+        meta = getattr(src, "_view_meta", None)
+        if meta is not None:
+            out._view_meta = (NO_GRAD_VIEW, True) if meta[0] == NO_GRAD_VIEW and is_grad_enabled() else meta
+    if (src._requires_grad or src._grad_fn is not None) and not is_grad_enabled():
+        out._view_meta = (NO_GRAD_VIEW, False)
     if out._trace is not None:  # traced views alias by bookkeeping, not memory: the trace keeps them
         out._trace.note_view(out)
+
+
+# ``Tensor._view_meta``: PyTorch's CreationMeta of a view that must not be written in place
+# while autograd records (graphc._inplace.check_view_write raises): (NO_GRAD_VIEW, of_a_view)
+# for a view made under no_grad of a tensor that requires grad, (MULTI_OUTPUT_VIEW, "Output i
+# of Fn") for the outputs of unbind/split/chunk (see mark_multi_output).
+NO_GRAD_VIEW = "no_grad"
+MULTI_OUTPUT_VIEW = "multi_output"
+
+
+def mark_multi_output(views, fn: str) -> tuple:
+    """Mark the views a multi-output view function (``unbind``, ``split``, ``chunk``) returns:
+    PyTorch forbids writing them in place while autograd records, because one backward node
+    gives all of them their gradient and cannot be rebased for one output. (Views made under
+    no_grad keep that mark, which PyTorch reports first.) Returns ``views``."""
+    for i, v in enumerate(views):
+        if v._base is not None and v._view_ops is not None and getattr(v, "_view_meta", None) is None:
+            v._view_meta = (MULTI_OUTPUT_VIEW, f"Output {i} of {fn}")
+    return views
 
 
 def replay_view(base: Tensor, view_ops) -> Tensor:

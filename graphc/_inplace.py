@@ -18,6 +18,8 @@ traced value plus a recorded mutation (see ``graphc.compile``).
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from ir import dtypes as dt
@@ -26,27 +28,55 @@ from ir.ops import broadcast_shapes, fmt_shape
 
 from . import _state
 from ._autograd_graph import AccumulateGrad, GradNode, current_seq, resolve
-from ._dispatch import apply, constant, grad_edge, replay_view
+from ._dispatch import NO_GRAD_VIEW, apply, constant, grad_edge, replay_view
 from ._factories import tensor
 from ._grad_mode import enable_grad, is_grad_enabled, no_grad
 from ._tensor import Tensor
 
 
-def _check_leaf(x: Tensor, op: str) -> None:
+def _check_leaf(x: Tensor, op: str, result: Tensor | None = None) -> None:
     if not is_grad_enabled():
         return
+    base = x._base
+    if base is not None and x._view_ops is not None:
+        meta = getattr(x, "_view_meta", None)
+        if meta is not None and (
+            x.requires_grad or base.requires_grad or (result is not None and result.requires_grad)
+        ):
+            _view_write_error(meta, x, op)
     if x._grad_fn is None and x._requires_grad:
         raise AutogradError(
             f"a leaf Variable that requires grad is being used in an in-place operation ({op}). "
             "Wrap the update in `with graphc.no_grad():` (as an optimizer step does) or work on a clone."
         )
-    base = x._base
     # A detached alias (``p.data``, ``p.detach()``) has a base but no view ops: writing
     # through it is allowed, as in PyTorch (``f.data.sub_(f.grad.data * lr)``).
     if base is not None and x._view_ops is not None and base._grad_fn is None and base._requires_grad:
         raise AutogradError(
             f"a view of a leaf Variable that requires grad is being used in an in-place operation ({op})."
         )
+
+
+def _view_write_error(meta, x: Tensor, op: str) -> None:
+    """PyTorch's error for an in-place write, recorded by autograd, into a view it forbids
+    writing (see ``graphc._dispatch.NO_GRAD_VIEW``): a view made under no_grad (was the write
+    meant to be tracked or not?), or an output of unbind/split/chunk (one backward node feeds
+    all the outputs and cannot be rebased for one of them)."""
+    kind, detail = meta
+    shape = f" (a view of shape {list(x.shape)}, written by {op})"
+    if kind == NO_GRAD_VIEW:
+        what = "A view of a view which was created" if detail else "A view was created"
+        raise AutogradError(
+            f"{what} in no_grad mode and is being modified inplace with grad mode enabled{shape}. Given that "
+            "this use case is ambiguous and error-prone, it is forbidden. You can clarify your code by moving "
+            "both the view and the inplace either both inside the no_grad block (if you don't want the inplace "
+            "to be tracked) or both outside (if you want the inplace to be tracked)."
+        )
+    raise AutogradError(
+        f"{detail} is a view and is being modified inplace{shape}. This view is the output of a function "
+        "that returns multiple views. Such functions do not allow the output views to be modified inplace. "
+        "You should replace the inplace operation by an out-of-place one."
+    )
 
 
 def _fit(x: Tensor, result: Tensor, op: str) -> Tensor:
@@ -81,6 +111,62 @@ def _check_overlap(x: Tensor, op: str) -> None:
         )
 
 
+def check_no_overlap(x: Tensor, inputs, op: str, full: bool = False) -> None:
+    """PyTorch's memory-overlap rule for an op that writes ``x`` and reads ``inputs``.
+
+    An input that shares part of ``x``'s memory (``x[1:].add_(x[:-1])``, ``x.add_(x.t())``,
+    ``x[1:] = x[:-1]``) raises: in PyTorch the result depends on the order its kernel writes
+    the elements in, so it refuses; graphc computes out of place and would silently give a
+    different answer. The same memory seen the same way (``x.add_(x)``) is fine, unless
+    ``full`` (index_put_ refuses any overlap). As in PyTorch only dense tensors are compared
+    (a strided or flipped view is "too hard" and allowed). Cheap when nothing is shared: the
+    address ranges are read only for arrays of one buffer.
+    """
+    xd = x._data
+    if xd.__class__ is not np.ndarray:  # a tracer or a device array
+        return
+    root = xd.base if xd.base is not None else xd
+    for a in inputs:
+        if not isinstance(a, Tensor):
+            continue
+        ad = a._data
+        if ad.__class__ is not np.ndarray or (ad.base if ad.base is not None else ad) is not root:
+            continue
+        if _overlap(xd, ad, full):
+            raise RuntimeError(
+                f"{op}: unsupported operation: some elements of the input tensor and the written-to tensor refer "
+                "to a single memory location. Please clone() the tensor before performing the operation. "
+                f"(written-to: shape {list(xd.shape)}, strides {x.stride()}, offset {x.storage_offset()}; "
+                f"input: shape {list(ad.shape)}, strides {a.stride()}, offset {a.storage_offset()})"
+            )
+
+
+def _overlap(xd: np.ndarray, ad: np.ndarray, full: bool) -> bool:
+    """Whether two arrays of one buffer overlap in a way PyTorch refuses (see check_no_overlap)."""
+    if ad is xd:
+        return full and xd.size > 0
+    if not xd.size or not ad.size or not (_dense(xd) and _dense(ad)):
+        return False
+    x0, a0 = xd.__array_interface__["data"][0], ad.__array_interface__["data"][0]
+    x1, a1 = x0 + xd.nbytes, a0 + ad.nbytes
+    if x0 == a0 and x1 == a1 and xd.strides == ad.strides:
+        return full
+    return x0 < a1 and a0 < x1
+
+
+def _dense(a: np.ndarray) -> bool:
+    """PyTorch's is_non_overlapping_and_dense: the elements fill a block of memory, in any
+    dim order (a transpose is dense; a stepped slice, a broadcast or a flip is not)."""
+    if a.flags.c_contiguous:
+        return True
+    expected = a.itemsize
+    for st, n in sorted((st, n) for st, n in zip(a.strides, a.shape) if n != 1):
+        if st != expected:
+            return False
+        expected *= n
+    return True
+
+
 def _check_writable(x: Tensor, op: str) -> None:
     """Refuse a write into ``x``'s array: overlapping elements, read-only memory."""
     data = x._data
@@ -112,7 +198,7 @@ def _inplace_result(x: Tensor, result: Tensor, op: str = "in-place op") -> Tenso
                 np.copyto(data, rdata, casting="unsafe")
             note_writes(x)
             return x
-    _check_leaf(x, op)
+    _check_leaf(x, op, result)
     result = _keep_history(x, _fit(x, result, op))
     if result._data is not x._data:
         _check_writable(x, op)
@@ -244,12 +330,30 @@ def _inplace_view(x: Tensor, result: Tensor) -> Tensor:
 
 
 def copy_(self: Tensor, src, non_blocking: bool = False) -> Tensor:
-    """Copy ``src``'s values (broadcast and cast) into this tensor's memory."""
+    """Copy ``src``'s values into this tensor's memory, broadcast and cast to its dtype.
+
+    Unlike the other in-place ops, which refuse a result they would have to narrow, copy_
+    casts to any dtype, as PyTorch's does: float to integer truncates toward zero, to bool is
+    ``!= 0``, complex to real drops the imaginary part (with PyTorch's warning). The cast's
+    own gradient rule applies, so a copy into an integer or bool tensor has no gradient path.
+    """
     if not isinstance(src, Tensor):
         src = tensor(src)
     if src._device != self._device and src._data is not None:
         src = src.to(self._device)
+    if src._data is not self._data:
+        check_no_overlap(self, (src,), "copy_")
+    if src._dtype is not self._dtype:
+        src = cast_for_write(src, self._dtype)
     return _inplace_result(self, src, "copy_")
+
+
+def cast_for_write(src: Tensor, dtype: dt.DType) -> Tensor:
+    """``src`` cast to ``dtype`` for a write that may narrow (copy_, setitem), warning as
+    PyTorch does when the imaginary part is dropped."""
+    if src._dtype.is_complex and not dtype.is_complex:
+        warnings.warn("Casting complex values to real discards the imaginary part", UserWarning, stacklevel=3)
+    return apply("cast", [src], dtype=dtype)
 
 
 def fill_(self: Tensor, value) -> Tensor:

@@ -58,8 +58,16 @@ cumsum tril triu scatter scatter_add index_add index_copy
 
 
 def _make_inplace(fn, name):
-    def method(self, *args, **kwargs):
-        return _inplace._inplace_result(self, fn(self, *args, **kwargs), name)
+    if name == "masked_fill_":  # (its value is a number or a 0-d tensor read as one: no overlap rule)
+        def method(self, *args, **kwargs):
+            return _inplace._inplace_result(self, fn(self, *args, **kwargs), name)
+    else:
+        def method(self, *args, **kwargs):
+            if args:
+                _inplace.check_no_overlap(self, args, name)
+            if kwargs:
+                _inplace.check_no_overlap(self, kwargs.values(), name)
+            return _inplace._inplace_result(self, fn(self, *args, **kwargs), name)
 
     method.__name__ = name
     method.__doc__ = f"In-place version of :meth:`{name[:-1]}`: writes into this tensor and returns it."
@@ -292,6 +300,7 @@ def _iop(name):
     fn = getattr(F, name)
 
     def method(self, other):
+        _inplace.check_no_overlap(self, (other,), f"{name}_")
         return _inplace._inplace_result(self, fn(self, other), f"{name}_")
 
     return method

@@ -92,6 +92,7 @@ class Tensor:
         "_base",
         "_view_ops",
         "_view_version",
+        "_view_meta",
         "_accumulator",
         "_retains_grad",
         "_hooks",
@@ -99,6 +100,10 @@ class Tensor:
         "_trace",
         "__weakref__",
     )
+
+    # ``_view_meta`` is set only on views that PyTorch forbids writing in place while autograd
+    # records (see graphc._dispatch._mark_view); other tensors leave the slot unset (read it
+    # with getattr) so that making a tensor costs nothing more.
 
     __array_priority__ = 1000  # numpy defers to our reflected operators
 
@@ -389,7 +394,16 @@ class Tensor:
         return t
 
     def detach_(self) -> "Tensor":
-        """Detach in place: drop history and make this a leaf that does not require grad."""
+        """Detach in place: drop history and make this a leaf that does not require grad.
+
+        A view cannot (PyTorch's rule): it would stop being a view of its base for autograd
+        while it still shares the base's memory, so later writes through it would be lost to
+        the base's history. ``detach()`` gives a detached alias instead."""
+        if self._base is not None and self._view_ops is not None:
+            raise AutogradError(
+                "detach_(): Can't detach views in-place. Use detach() instead (a view of shape "
+                f"{list(self.shape)} shares its base's memory and history)."
+            )
         self._grad_fn = None
         self._requires_grad = False
         return self

@@ -3,14 +3,17 @@ Python scalars, operands, ``out=``, and the cast that records an IR op only when
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from ir import dtypes as dt
-from ir.errors import ShapeError
+from ir.errors import AutogradError, DTypeError, ShapeError
 from ir.ops import fmt_shape
 
 from .._dispatch import apply, constant
 from .._factories import tensor
+from .._grad_mode import is_grad_enabled
 from .._inplace import copy_
 from .._tensor import Tensor
 
@@ -115,6 +118,8 @@ def _write_out(out, result: Tensor) -> Tensor:
         return result
     if not isinstance(out, Tensor):
         raise TypeError(f"out= must be a Tensor, got {type(out).__name__}")
+    if (result.requires_grad or out.requires_grad) and is_grad_enabled():
+        _out_grad_error(out, result)
     if tuple(out.shape) != tuple(result.shape):
         if out.numel() != 0:
             raise ShapeError(
@@ -123,8 +128,26 @@ def _write_out(out, result: Tensor) -> Tensor:
             )
         out._data = result._data.astype(out._dtype.numpy_dtype)
         return out
+    if result._dtype.category > out._dtype.category:  # (copy_ would narrow; out= may not, as in PyTorch)
+        raise DTypeError(
+            f"out=: result type {result._dtype.name.capitalize()} can't be cast to the desired output type "
+            f"{out._dtype.name.capitalize()} (the result has shape {fmt_shape(result.shape)})"
+        )
     copy_(out, result)
     return out
+
+
+def _out_grad_error(out: Tensor, result: Tensor) -> None:
+    """PyTorch's refusal of ``out=`` while autograd records an input (or ``out``) that
+    requires grad: the written ``out`` would carry a history its caller did not ask for (and
+    that its other users do not expect), so the op must be called without ``out=``."""
+    fn = result.grad_fn
+    name = re.sub(r"(?<!^)(?=[A-Z])", "_", re.sub(r"Backward\d*$", "", fn.name())).lower() if fn else "out="
+    raise AutogradError(
+        f"{name}(): functions with out=... arguments don't support automatic differentiation, but one of the "
+        f"arguments requires grad (result {fmt_shape(result.shape)} {result._dtype}, out "
+        f"{fmt_shape(out.shape)} {out._dtype}). Call it without out=, or under graphc.no_grad()."
+    )
 
 
 def _tensor_arg(x, op: str) -> Tensor:

@@ -23,7 +23,7 @@ from ir.ops import broadcast_shapes, fmt_shape
 from .. import _state
 from .._dispatch import apply, composite
 from .._factories import _from_array, tensor
-from .._inplace import _check_overlap, _inplace_result, copy_
+from .._inplace import _check_overlap, _inplace_result, cast_for_write, check_no_overlap, copy_
 from .._tensor import Tensor
 from ._common import _operand
 from .elementwise import add, mul
@@ -348,6 +348,10 @@ def setitem(x: Tensor, key, value) -> None:
         copy_(getitem(x, tuple(items)), value)
         return
     # Advanced: write through the flat positions the key selects.
+    if isinstance(value, Tensor):
+        check_no_overlap(x, (value,), "index_put_", full=True)
+        if value._dtype is not x._dtype:
+            value = _value_for(x, key, value)
     ids = getitem(_from_array(np.arange(x.numel(), dtype=np.int64).reshape(tuple(x.shape))), key)
     v = _operand(value, x._dtype, x._device)
     if tuple(v.shape) != tuple(ids.shape):
@@ -388,10 +392,13 @@ def _fast_setitem(x: Tensor, key, value) -> None:
 
     np_key = tuple(conv(k) for k in key) if isinstance(key, tuple) else conv(key)
     if isinstance(value, Tensor):
-        if value._dtype.category > x._dtype.category:
-            raise DTypeError(
-                f"index_put_: values of dtype {value._dtype} cannot be written into a tensor of dtype {x._dtype}"
-            )
+        if value._data.__class__ is np.ndarray and x._data.__class__ is np.ndarray and _same_buffer(x, value):
+            if _basic_key(key):  # the written-to tensor is x[key] (x[3:] = x[:3] is fine)
+                check_no_overlap(_from_array(x._data[np_key]), (value,), "copy_")
+            else:
+                check_no_overlap(x, (value,), "index_put_", full=True)
+        if value._dtype is not x._dtype:
+            value = _value_for(x, key, value)
         v = np.asarray(value._host())
     else:
         v = value
@@ -404,6 +411,40 @@ def _fast_setitem(x: Tensor, key, value) -> None:
     except IndexError as e:
         raise IndexError(str(e)) from None
     x._version.value += 1
+
+
+def _same_buffer(x: Tensor, value: Tensor) -> bool:
+    xd, vd = x._data, value._data
+    return (xd.base if xd.base is not None else xd) is (vd.base if vd.base is not None else vd)
+
+
+def _basic_key(key) -> bool:
+    keys = key if isinstance(key, tuple) else (key,)
+    return all(k is None or k is Ellipsis or isinstance(k, (int, np.integer, slice)) for k in keys)
+
+
+def _value_for(x: Tensor, key, value: Tensor) -> Tensor:
+    """A tensor value cast to ``x``'s dtype for ``x[key] = value``, as PyTorch's setitem does.
+
+    A basic key writes through a view with copy_, which casts to any dtype (``x_int[1] =
+    tensor(-3.9)`` stores -3); so does a bool-mask key with a 0-d value (PyTorch's
+    masked_fill_). Other advanced keys go through index_put_, which wants the dtypes to match:
+    a value that would have to narrow to another kind (float into int) raises PyTorch's error.
+    """
+    keys = key if isinstance(key, tuple) else (key,)
+    masks_only = all(
+        k._dtype.is_bool if isinstance(k, Tensor) else not isinstance(k, (list, np.ndarray)) or np.asarray(k).dtype == bool
+        for k in keys
+    )
+    if _basic_key(key) or (value.ndim == 0 and masks_only):
+        return cast_for_write(value, x._dtype)
+    if value._dtype.category > x._dtype.category:
+        raise DTypeError(
+            "index_put_: Index put requires the source and destination dtypes match, got "
+            f"{x._dtype} for the destination and {value._dtype} for the source (values of shape "
+            f"{list(value.shape)}; cast them with .to({x._dtype}))."
+        )
+    return value
 
 
 def masked_select(input, mask):

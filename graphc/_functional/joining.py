@@ -11,7 +11,7 @@ from ir.errors import ShapeError
 from ir.ops import fmt_shape
 
 from .._args import norm_dim
-from .._dispatch import apply, composite
+from .._dispatch import apply, composite, mark_multi_output
 from .._tensor import Tensor
 from ._common import _tensor_arg, _to, _write_out
 from .layout import clone
@@ -94,6 +94,13 @@ def split(tensor, split_size_or_sections, dim=0):
                 f"split_with_sizes expects split_sizes to sum exactly to {n} (input tensor's size at "
                 f"dimension {d}), but got split_sizes={sizes}"
             )
+    fn = "Split" if isinstance(split_size_or_sections, int) else "SplitWithSizes"
+    return mark_multi_output(_pieces(x, d, sizes), fn)
+
+
+def _pieces(x: Tensor, d: int, sizes) -> tuple:
+    """Consecutive slices of ``x`` along ``d`` of the given sizes (plain views: tensor_split's
+    may be written in place under autograd, split's may not; see mark_multi_output)."""
     out, start = [], 0
     for s in sizes:
         out.append(_slice(x, d, start, start + s))
@@ -122,7 +129,7 @@ def tensor_split(input, indices_or_sections, dim=0):
         if spec <= 0:
             raise RuntimeError(f"number of sections must be larger than 0, got {spec}")
         sizes = [n // spec + (1 if i < n % spec else 0) for i in range(spec)]
-        return split(x, sizes, d)
+        return _pieces(x, d, sizes)
     bounds = [operator.index(b) for b in spec]
     pieces, start = [], 0
     for stop in bounds + [n]:
@@ -147,7 +154,7 @@ def unbind(input, dim=0):
     """The slices along ``dim``, each without that dim."""
     x = _tensor_arg(input, "unbind")
     d = norm_dim(dim, x.ndim, "unbind")
-    return tuple(select(x, d, i) for i in range(x.shape[d]))
+    return mark_multi_output(tuple(select(x, d, i) for i in range(x.shape[d])), "Unbind")
 
 
 def select(input, dim, index):
