@@ -68,6 +68,8 @@ def plan_backward(trace, out_leaves):
         return None, "it returns the same tensor that requires grad twice"
     diff = [p for p in trace.proxies.values() if p.input_node is not None and p.tracer.requires_grad and p.tracer.is_leaf]
     if not diff:
+        if any(p.input_node is not None and p.tracer.requires_grad for p in trace.proxies.values()):
+            return None, "it writes in place into a tensor it was given that requires grad"
         return None, "no input requires grad"
     g = trace.graph
     n_forward = len(g.nodes)

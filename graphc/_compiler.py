@@ -42,9 +42,10 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 from backends import backend_for_device
+from ir import dtypes as _dtypes
 from ir.errors import TracingError, UnsupportedError
 
-from . import _autocast, _escapes, _guards, _sideeffects, _state
+from . import _autocast, _escapes, _grad_mode, _guards, _sideeffects, _state
 from ._aot import plan_backward
 from ._entry import Entry
 from ._grad_mode import is_grad_enabled
@@ -170,7 +171,14 @@ class CompiledFunction:
         spec = flatten((args, kwargs), leaves)
         aliases = tuple(id(t._version) for t in leaves)
         pattern = tuple(aliases.index(a) for a in aliases)
-        sig = (spec, tuple(tensor_key(t) for t in leaves), is_grad_enabled(), pattern, _autocast.state_key())
+        sig = (
+            spec,
+            tuple(tensor_key(t) for t in leaves),
+            is_grad_enabled(),
+            pattern,
+            _autocast.state_key(),
+            _dtypes.default_float(),
+        )
         return sig, spec, leaves
 
     def _miss(self, args, kwargs, stale):
@@ -262,8 +270,10 @@ class CompiledFunction:
                 reasons.append(f"grad mode changed to {sig[2]}")
             if old[3] != sig[3]:
                 reasons.append("arguments share memory differently")
-            if old[4:] != sig[4:]:
+            if old[4] != sig[4]:
                 reasons.append(f"autocast changed to {sig[4] or 'off'}")
+            if old[5:] != sig[5:]:
+                reasons.append(f"the default dtype changed to {sig[5]}")
             if len(old[1]) == len(sig[1]):
                 for i, (a, b) in enumerate(zip(old[1], sig[1])):
                     for label, x, y in zip(("shape", "dtype", "device", "requires_grad"), a, b):
@@ -283,6 +293,8 @@ class CompiledFunction:
             for i, a in enumerate(fn.args):
                 if not isinstance(a, Tensor):
                     snap.root(a, f"partial arg {i}")
+            if fn.keywords:  # the partial's own dict: p.keywords["k"] = v changes the call
+                snap.root(fn.keywords, "partial keywords")
             fn = fn.func
         if hasattr(fn, "__func__") and hasattr(fn, "__self__"):  # a bound method
             snap.root(fn.__self__, "self")
@@ -301,8 +313,10 @@ class CompiledFunction:
     def _trace_and_run(self, args, kwargs, sig, spec, leaves):
         aliases, reps, roots = alias_plan(leaves)
         before = self._roots(spec)
+        grad_mode = is_grad_enabled()
         while True:
             recorder = _sideeffects.Recorder(self._keyed_sites)
+            _grad_mode._set(grad_mode)  # an abandoned trace may have changed it
             try:
                 return self._trace_once(args, kwargs, sig, spec, leaves, aliases, reps, roots, before, recorder)
             except _sideeffects.DrawUsed as e:
@@ -330,7 +344,12 @@ class CompiledFunction:
                 )
             except Unsupported:
                 recorder.restore_generators()  # the eager call that follows draws them again
+                _grad_mode._set(grad_mode)
                 raise
+            except TracingError:
+                recorder.restore_generators()
+                raise
+            _grad_mode._set(grad_mode)
             return self._run_eagerly(args, kwargs, self._eager_reason)
 
     def _trace_once(self, args, kwargs, sig, spec, leaves, aliases, reps, roots, before, recorder):
@@ -338,7 +357,10 @@ class CompiledFunction:
         device = leaves[0].device if leaves else cpu_device()
         t0 = time.perf_counter()
         trace = Trace(self.__name__, device)
+        trace.started = t0
+        trace.pin = True  # seeds drawn and per-call scalars read in eager's order (Trace.pin)
         recorder.trace = trace
+        user_exc = None
         with tracing(trace), _sideeffects.recording(recorder):
             traced = trace_args(trace, leaves, aliases, roots)
             t_args, t_kwargs = unflatten(spec, traced)
@@ -351,11 +373,19 @@ class CompiledFunction:
                 if any(d.mode == "input" for d in recorder.draws):
                     raise _sideeffects.DrawFallback(e) from e
                 raise
+            except Unsupported:
+                raise
+            except Exception as e:
+                # The function raised: eager has made the writes before the raise, so the
+                # program of what ran makes them too, then the exception propagates.
+                user_exc, out = e, None
             del t_args, t_kwargs
             out_leaves: list = []
             out_spec = flatten(out, out_leaves)
             del out
-            aot_plan = self._plan_autograd(trace, out_leaves)
+            # the same tensor returned twice comes back as one object twice, as in eager
+            out_dups = [next((j for j in range(k) if out_leaves[j] is o), None) for k, o in enumerate(out_leaves)]
+            aot_plan = self._plan_autograd(trace, out_leaves) if user_exc is None else None
             trace.finish(out_leaves)
             n_user = len(out_leaves)
             del out_leaves
@@ -364,6 +394,18 @@ class CompiledFunction:
                     if kind == "output":
                         trace.graph.outputs.append(node)
                         aot_plan.saved[i] = ("output", len(trace.graph.outputs) - 1)
+        if user_exc is not None:
+            try:
+                return self._finish_trace(args, kwargs, sig, spec, leaves, aliases, reps, roots, before, recorder,
+                                          trace, out_spec, n_user, aot_plan, out_dups, user_exc)
+            except Exception:
+                raise user_exc from None
+        return self._finish_trace(args, kwargs, sig, spec, leaves, aliases, reps, roots, before, recorder, trace,
+                                  out_spec, n_user, aot_plan, out_dups, None)
+
+    def _finish_trace(self, args, kwargs, sig, spec, leaves, aliases, reps, roots, before, recorder, trace,
+                      out_spec, n_user, aot_plan, out_dups, user_exc):
+        """Plan, build and run a finished trace for this call, then decide what to cache."""
         recorder.check_generators()
         self._check_backward_reach(trace)
         after = self._roots(spec)
@@ -384,21 +426,32 @@ class CompiledFunction:
             guarded,
             self._backend(trace.device),
         )
+        plan.out_dups = out_dups
+        plan.grad_mode_after = is_grad_enabled()  # set_grad_enabled() left changed: replays set it too
+        effects = list(trace.effects)
+        mutated = {id(p.real) for p in trace.mutated}
+        if trace.written_reads_at:
+            effects.append(f"reads the values of a tensor it writes in place (at {trace.written_reads_at[0]})")
+        elif any(id(real) in mutated for real, _ in trace.value_guards):
+            effects.append("reads the values of a tensor it writes in place")
         printed = recorder.printed_tensors()
         _escapes.release(trace)
         escaped = _escapes.survivors(trace, exclude=printed)
         extra = escaped + [t for t in printed if t._node is not None]
         first_extra = len(trace.graph.outputs)
         trace.graph.outputs.extend(t._node for t in extra)
-        entry = self._build(trace, plan, leaves, aot_plan, time.perf_counter() - t0)
+        entry = self._build(trace, plan, leaves, aot_plan, time.perf_counter() - trace.started)
         draws = [d.result for d in recorder.draws]
         captured: list = []
-        result = entry.run(plan.leaves_now, draws, captured if extra else None)
+        seeds = [trace.pinned_seeds[n.id] for n in trace.graph.inputs if n.id in trace.pinned_seeds]
+        result = entry.run_pinned(plan.leaves_now, draws, captured if extra else None, seeds, trace.pinned_scalars)
         for k, t in enumerate(extra):
             _escapes.materialize(t, captured[0][first_extra + k])
         recorder.flush_prints()
         self._traces += 1
-        self._decide(entry, recorder, escaped, changed)
+        if user_exc is not None:  # nothing cached: the next call traces (and raises) again
+            raise user_exc
+        self._decide(entry, recorder, escaped, changed, effects)
         return result
 
     def _plan_autograd(self, trace, out_leaves):
@@ -439,8 +492,16 @@ class CompiledFunction:
         self._last_report = report
         return Entry(plan, report._program, report, aot_program)
 
-    def _decide(self, entry, recorder, escaped, changed) -> None:
+    def _decide(self, entry, recorder, escaped, changed, effects=()) -> None:
         """Cache the entry, use it for this call only, or make the function run eagerly."""
+        if effects:
+            what = effects[0]
+            if what.startswith("reads the values"):
+                reason = f"{what}, so a replay would retrace on every call"
+            else:
+                reason = f"calls {what}, which a compiled replay would not repeat"
+            self._fallback(reason, "it runs eagerly from now on", whole=True)
+            return
         if recorder.refused:
             what = recorder.refused[0]
             self._fallback(
@@ -532,7 +593,7 @@ class CompiledFunction:
 def _size_diff(old, new):
     """[((leaf, dim), new size)] where two signatures differ only in tensor sizes; None if
     they differ otherwise."""
-    if old[0] != new[0] or old[2] != new[2] or old[3] != new[3] or len(old[1]) != len(new[1]):
+    if old[0] != new[0] or old[2:] != new[2:] or len(old[1]) != len(new[1]):
         return None
     out = []
     for i, (a, b) in enumerate(zip(old[1], new[1])):

@@ -26,6 +26,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ir import dtypes as _dtypes
+
 from . import _aot, _autocast, _epochs, _grad_mode, _layout
 from . import random as _random
 from ._dispatch import replay_view
@@ -57,6 +59,26 @@ class Entry:
         self.guard_source = self._guard_source(plan, consts)
         self.run_source = self._run_source(plan, consts, aot_program)
         self.guard, self.run, self.check_modules = self._compile(consts)
+
+    def run_pinned(self, leaves, draws, capture, seeds, scalars):
+        """``run`` for the call that traced: with the random seeds it drew and the per-call
+        scalars it read while tracing (``graphc._tracing.Trace.pin``), which is what eager
+        used at those points even if the function changed them afterwards (a scheduler step,
+        ``manual_seed``). Only the compiler calls it, before the entry is shared."""
+        ns, saved = self._namespace, {}
+        try:
+            if seeds:
+                it = iter(seeds)
+                saved["NEXT_SEED"] = ns["NEXT_SEED"]
+                ns["NEXT_SEED"] = lambda gen: next(it)
+            for key, (_getter, value) in scalars.items():
+                name = self._const_names.get(("F", key))
+                if name is not None:
+                    saved[name] = ns[name]
+                    ns[name] = lambda v=value: v
+            return self.run(leaves, draws, capture)
+        finally:
+            ns.update(saved)
 
     # -- shared pieces -------------------------------------------------------------------
     def _const(self, consts, value, prefix="c") -> str:
@@ -99,6 +121,8 @@ class Entry:
                 f"    if (a._requires_grad or a._grad_fn is not None) is not {bool(requires_grad)}: return None"
             )
         lines.append(f"    if GM.__dict__.get('enabled', True) is not {bool(plan.grad_mode)}: return None")
+        if len(plan.signature) > 5:  # factories and Python floats follow the default dtype
+            lines.append(f"    if DTM._default_float is not {c(plan.signature[5], 'D')}: return None")
         if plan.autocast:  # traced under autocast: the same regions must be active
             lines.append(f"    if AC() != {plan.autocast!r}: return None")
         else:  # traced without: any active region misses (regions is empty outside autocast)
@@ -221,6 +245,10 @@ class Entry:
             alias = plan.aliases_out[k]
             name = f"o{k}"
             names.append(name)
+            dup = plan.out_dups[k] if getattr(plan, "out_dups", None) else None
+            if dup is not None:
+                lines.append(f"    {name} = o{dup}")
+                continue
             if alias is not None:
                 target, view_ops = alias
                 lines.append(f"    {name} = ALIAS({self._target(consts, target)}, {c(view_ops, 'VO')})")
@@ -236,6 +264,9 @@ class Entry:
             lines.append(
                 f"    ATTACH({c(plan.aot, 'AP')}, {c(aot_program, 'BP')}, [{', '.join(names)}], res, ins, {targets})"
             )
+        after = getattr(plan, "grad_mode_after", plan.grad_mode)
+        if bool(after) is not bool(plan.grad_mode):  # the function left grad mode changed, as eager
+            lines.append(f"    SET_GRAD({bool(after)})")
         lines.append(f"    return {build_expr(plan.out_spec, names, consts)}")
         return "\n".join(lines) + "\n"
 
@@ -288,8 +319,11 @@ class Entry:
             "WRITABLE": _writable,
             "WRAP": Tensor._wrap,
             "ATTACH": _aot.attach,
+            "SET_GRAD": _grad_mode._set,
+            "DTM": _dtypes,
         }
         namespace.update(consts)
+        self._namespace = namespace
         modules = ["def check_modules():"]
         if self.snapshot is not None:
             modules += emit(self.snapshot, namespace, "q", module=True, fail="return False")

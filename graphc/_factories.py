@@ -275,7 +275,13 @@ def randint(low, high=None, size=None, *, generator=None, dtype=None, device=Non
 def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False, layout=None, pin_memory=False) -> Tensor:
     """A random permutation of 0..n-1."""
     check_layout(layout, "randperm")
-    rng = (generator or _random.default_generator).numpy_rng()
+    gen = generator or _random.default_generator
+    trace = active_tracer()
+    if trace is not None:  # a host shuffle: baked into the graph, so later calls run eagerly
+        _random._traced(gen, "graphc.randperm()")
+        rng = np.random.default_rng(trace.draw_seed(gen) if trace.pin else gen.next_seed())
+    else:
+        rng = gen.numpy_rng()
     arr = rng.permutation(n).astype((_dtype_arg(dtype) or dt.int64).numpy_dtype)
     return _finish(_from_array(arr, _dtype_arg(dtype) or dt.int64), requires_grad, device)
 

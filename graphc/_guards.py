@@ -49,6 +49,10 @@ MAX_ARRAY_BYTES = 4096  # numpy arrays up to this size are guarded by value, lar
 # the positions read that way; the others are guarded by value.
 DYNAMIC_KEYS = frozenset({"lr", "momentum"})
 DYNAMIC_ITEMS = {"betas": frozenset({0})}  # Adam's beta1, cycled by CyclicLR/OneCycleLR
+# Dynamic keys whose zero-ness the step's Python branches on (SGD's ``if momentum != 0``,
+# RMSprop's ``if momentum > 0``: whether a momentum buffer is updated at all): guarded by
+# whether they are 0 (kind "nz"), their value staying a per-call input.
+ZERO_KEYS = frozenset({"momentum"})
 
 # What a Module's behaviour depends on besides its public attributes.
 _MODULE_STORES = frozenset(
@@ -79,10 +83,10 @@ class Check:
         self.optional = False  # an object's attribute: guarded only if the trace could read it
         self.id = id_  # position in the snapshot; the variable v<id> in generated code
         self.parent = parent  # id of the parent check, or None for a root
-        self.access = access  # "root" | "global" | "cell" | "attr" | "item" | "fglobal" | "fcell"
+        self.access = access  # "root" | "global" | "cell" | "rattr" | "attr" | "item" | "fglobal" | "fcell"
         self.key = key  # the attribute name, item key, cell or the root object
         self.name = name  # readable path for log messages: model.fc1.weight
-        self.kind = kind  # "is" | "eq" | "len" | "arr" | "none" (reached only to get at children)
+        self.kind = kind  # "is" | "eq" | "len" | "arr" | "nz" (whether a number is 0) | "none" (a path)
         self.value = value  # the object (is), the value (eq), (length, keys, obj) (len), (array, copy) (arr)
         self.module = module  # True: under a Module, re-checked when MODULES moves
 
@@ -96,6 +100,8 @@ class Check:
             return ("eq", type(self.value).__name__, _eq_key(self.value))
         if self.kind == "arr":
             return ("arr", id(self.value[0]), self.value[1].tobytes())
+        if self.kind == "nz":
+            return ("nz", self.value)
         return ("none",)
 
 
@@ -186,6 +192,10 @@ class Snapshot:
             self._keep.append(fn)
         g = getattr(fn, "__globals__", {})
         base = "" if parent is None else name + "."
+        if parent is None:  # default values: fn.__defaults__ = (...) changes what a call computes
+            for attr in ("__defaults__", "__kwdefaults__"):
+                if getattr(fn, attr, None) is not None:
+                    self._visit(getattr(fn, attr), None, "rattr", (fn, attr), f"{name}.{attr}", depth, module)
         for n in sorted(code_names(code)):
             if n in g and not isinstance(g[n], types.ModuleType):
                 access = "global" if parent is None else "fglobal"
@@ -269,6 +279,8 @@ class Snapshot:
                     return
                 for gk, gv in group.items():
                     if gk in DYNAMIC_KEYS:
+                        if gk in ZERO_KEYS and type(gv) in (int, float):
+                            self._add(g.id, "item", gk, f"{name}[{i}][{gk!r}]", "nz", gv != 0, False)
                         continue
                     if gk in DYNAMIC_ITEMS and isinstance(gv, tuple):
                         t = self._add(g.id, "item", gk, f"{name}[{i}][{gk!r}]", "none", None, False)
@@ -308,6 +320,8 @@ class Snapshot:
             return g[n]
         if check.access == "cell":
             return check.key.cell_contents
+        if check.access == "rattr":
+            return getattr(*check.key)
         parent = values[check.parent]
         if check.access == "attr":
             return parent.__dict__[check.key] if check.key != "__self__" else parent.__self__
@@ -389,6 +403,10 @@ def _mismatch(c: Check, v) -> str | None:
         if v is not c.value[0]:
             return "is another array now"
         return None if _same_array(v, c.value[1]) else "changed values"
+    if c.kind == "nz":
+        if type(v) in (int, float) and (v != 0) is c.value:
+            return None
+        return f"changed from {'non-zero' if c.value else 'zero'} to {_short(v)}"
     if c.kind == "len":
         n, keys, obj = c.value
         if v is not obj:
@@ -470,6 +488,8 @@ def _access_expr(c: Check, parent, consts, prefix) -> str:
         return f"{_const(consts, prefix, g)}[{n!r}]"
     if c.access == "cell":
         return f"{_const(consts, prefix, c.key)}.cell_contents"
+    if c.access == "rattr":
+        return f"{_const(consts, prefix, c.key[0])}.{c.key[1]}"
     if c.access == "attr":
         return f"{parent}.__self__" if c.key == "__self__" else f"{parent}.__dict__[{c.key!r}]"
     if c.access == "item":
@@ -495,6 +515,8 @@ def _fail_test(c: Check, var, consts, prefix) -> str | None:
     if c.kind == "arr":
         arr, copy = c.value
         return f"{var} is not {_const(consts, prefix, arr)} or not {_const(consts, prefix, _same_array)}({var}, {_const(consts, prefix, copy)})"
+    if c.kind == "nz":
+        return f"type({var}) not in {_const(consts, prefix, (int, float))} or ({var} != 0) is not {c.value!r}"
     if c.kind == "len":
         n, keys, obj = c.value
         test = f"{var} is not {_const(consts, prefix, obj)} or len({var}) != {n}"

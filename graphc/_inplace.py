@@ -23,7 +23,7 @@ import warnings
 import numpy as np
 
 from ir import dtypes as dt
-from ir.errors import AutogradError, DTypeError, ShapeError
+from ir.errors import AutogradError, DTypeError, ShapeError, user_location
 from ir.ops import broadcast_shapes, fmt_shape
 
 from . import _state
@@ -32,6 +32,15 @@ from ._dispatch import NO_GRAD_VIEW, apply, constant, grad_edge, replay_view
 from ._factories import tensor
 from ._grad_mode import enable_grad, is_grad_enabled, no_grad
 from ._tensor import Tensor
+
+
+def _nonleaf_argument(x: Tensor) -> bool:
+    """A tracer standing for a tensor argument with autograd history (``f(a * 1)``): its
+    history lies outside the trace, but it is no leaf, so in-place ops on it are allowed."""
+    if x._node is None:
+        return False
+    real = x._trace.real_of(x)
+    return real is not None and real._grad_fn is not None
 
 
 def _check_leaf(x: Tensor, op: str, result: Tensor | None = None) -> None:
@@ -44,7 +53,7 @@ def _check_leaf(x: Tensor, op: str, result: Tensor | None = None) -> None:
             x.requires_grad or base.requires_grad or (result is not None and result.requires_grad)
         ):
             _view_write_error(meta, x, op)
-    if x._grad_fn is None and x._requires_grad:
+    if x._grad_fn is None and x._requires_grad and not _nonleaf_argument(x):
         raise AutogradError(
             f"a leaf Variable that requires grad is being used in an in-place operation ({op}). "
             "Wrap the update in `with graphc.no_grad():` (as an optimizer step does) or work on a clone."
@@ -318,9 +327,20 @@ def _copy_slices(view: Tensor, base: Tensor, value: Tensor) -> None:
         view._view_version = view._version.value
 
 
-def _inplace_view(x: Tensor, result: Tensor) -> Tensor:
-    """Metadata-only in-place ops (``t_``, ``squeeze_``, ``transpose_``): x becomes the view."""
+def _inplace_view(x: Tensor, result: Tensor, op: str = "an in-place view op") -> Tensor:
+    """Metadata-only in-place ops (``t_``, ``squeeze_``, ``transpose_``): x becomes the view.
+
+    Under a trace, a tracer standing for a tensor the caller holds (an argument, a lifted
+    tensor) cannot change shape or strides: a replay writes values back, not metadata. That
+    signature runs eagerly (``Unsupported``, with the op and the user's line)."""
     if x._node is not None:
+        if x._trace.real_of(x) is not None:
+            raise _state.Unsupported(
+                f"changes the shape or strides of a tensor it was given or reached in place ({op} at "
+                f"{user_location().split(': ', 1)[0]}), which a compiled replay cannot do"
+            )
+        if x._base is not None and result._base is x._base:  # a view: its view ops follow (writes through it)
+            x._view_ops = result._view_ops
         x._node = result._node
         return x
     x._data = result._data

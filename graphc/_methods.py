@@ -94,7 +94,7 @@ Tensor.zero_ = _inplace.zero_
 
 def _view_inplace(fn, name):
     def method(self, *args, **kwargs):
-        return _inplace._inplace_view(self, fn(self, *args, **kwargs))
+        return _inplace._inplace_view(self, fn(self, *args, **kwargs), name)
 
     method.__name__ = name
     return method

@@ -42,7 +42,7 @@ for _name in _INPLACE:
 
 def _as_strided_(self, size, stride, storage_offset=None):
     """This tensor becomes the ``as_strided`` view of its own storage (metadata only)."""
-    return _inplace._inplace_view(self, F.as_strided(self, size, stride, storage_offset))
+    return _inplace._inplace_view(self, F.as_strided(self, size, stride, storage_offset), "as_strided_")
 
 
 Tensor.as_strided_ = _as_strided_

@@ -245,6 +245,8 @@ class Recorder:
         """Put Python's generator back to where the trace started (before an eager rerun)."""
         random.setstate(self.random_state)
         np.random.set_state(self.np_state)
+        if self.trace is not None:  # graphc's own generators, drawn from while tracing
+            self.trace.restore_rng()
 
     def names_read(self):
         """Every name the code that ran while tracing may load (attributes included)."""

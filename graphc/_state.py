@@ -14,6 +14,16 @@ from __future__ import annotations
 
 import threading
 
+from ir.errors import user_location
+
+
+class Unsupported(Exception):
+    """This signature cannot be compiled (the message says why): it runs eagerly.
+
+    Raised while tracing by graphc's own code when the user's function does something a
+    compiled replay cannot reproduce (an in-place shape change of an argument, ...); the
+    compiler catches it and runs the call eagerly with a warning (graphc._compiler)."""
+
 
 class _ThreadState(threading.local):
     """One instance per thread (``threading.local`` runs ``__init__`` on first use in each)."""
@@ -52,3 +62,14 @@ def exit_backward() -> None:
 def in_backward() -> bool:
     """True while this thread runs a backward pass (traced nodes are tagged ``phase: backward``)."""
     return _STATE.backward_depth > 0
+
+
+def note_effect(what: str) -> None:
+    """A Python side effect that a compiled replay would not repeat (an LR scheduler's
+    ``step()``, reseeding graphc's generator, ``randperm``'s host shuffle) happens while
+    this thread traces: the traced call stays faithful, and the function runs eagerly from
+    its next call on, with a warning naming ``what`` and the user's line (graphc._compiler)."""
+    trace = active_tracer()
+    if trace is not None:
+        where = user_location().split(": ", 1)[0]
+        trace.effects.append(f"{what} at {where}" if where else what)

@@ -13,11 +13,8 @@
 from __future__ import annotations
 
 from . import _sideeffects
+from ._state import Unsupported  # noqa: F401 - raised by the tracer too; imported from here by the compiler
 from ._tensor import Tensor
-
-
-class Unsupported(Exception):
-    """This signature cannot be compiled (the message says why): it runs eagerly."""
 
 
 class TracePlan:

@@ -37,6 +37,7 @@ from ir.graph import Graph
 from ir.ops.movement import contiguous_strides
 
 from . import _state
+from . import random as _random
 from ._dispatch import apply, replay_view
 from ._grad_mode import is_grad_enabled, no_grad
 from ._inplace import _check_leaf, _preserve_saved, note_writes
@@ -100,6 +101,16 @@ class Trace:
         self.draw_inputs: list = []  # (input node, draw index, dtype): random draws fed per call
         self.arg_lifted: list = []  # (argument proxy, real): a tensor read both ways
         self.made: list = []  # weak references to every tracer (escapes: graphc._escapes)
+        self.effects: list = []  # side effects a replay would not repeat (graphc._state.note_effect)
+        # A compiled function's trace draws its random seeds and reads its per-call scalars while
+        # tracing, in the order eager would (pinned: the traced call's program runs with them,
+        # so a scheduler step or an RNG call inside the function is seen in order).
+        self.pin = False
+        self.pinned_seeds: dict = {}  # seed input node id -> seed
+        self.pinned_scalars: dict = {}  # id(getter) -> (getter, value read while tracing)
+        self.rng_saved: dict = {}  # id(generator) -> (generator, its state before the trace drew)
+        self._written_reads: dict = {}  # id(real) -> (real, its data before the trace) (guard_values)
+        self.written_reads_at: list = []  # where the function read values it had written
 
     # -- tracers -----------------------------------------------------------------
     def _tracer(self, node, requires_grad=False, cls=Tensor) -> Tensor:
@@ -213,6 +224,7 @@ class Trace:
         (:class:`TracedFloatNumber`): ``g * lr`` keeps ``g``'s dtype and rounds ``lr`` to it, so a
         float64 step uses the exact learning rate and a float32 one ``float32(lr)``, as eager."""
         value = getter()
+        self.pinned_scalars[id(getter)] = (getter, value)
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             dtype, cls = dt.result_type(value), Tensor
         elif isinstance(value, float):
@@ -242,7 +254,26 @@ class Trace:
     def random_seed(self, generator) -> Tensor:
         node = self.graph.add_input((), dt.int64, f"seed{len(self.seeds)}")
         self.seeds.append((node, generator))
+        if self.pin:
+            self.pinned_seeds[node.id] = self.draw_seed(generator)
         return self._tracer(node)
+
+    def save_rng(self, generator) -> None:
+        """Remember ``generator``'s state before this trace first changes it (restored when
+        the trace is abandoned and the call runs eagerly)."""
+        gen = generator or _random.default_generator
+        if id(gen) not in self.rng_saved:
+            self.rng_saved[id(gen)] = (gen, gen._rng.bit_generator.state)
+
+    def draw_seed(self, generator) -> int:
+        """A seed drawn now from ``generator``, as eager draws it at this point."""
+        self.save_rng(generator)
+        return _random.next_seed(generator)
+
+    def restore_rng(self) -> None:
+        for gen, state in self.rng_saved.values():
+            gen._rng.bit_generator.state = state
+        self.rng_saved = {}
 
     def layout(self, t: Tensor):
         """``(strides, offset)`` in elements that eager would give ``t``, or None (a copy).
@@ -279,10 +310,74 @@ class Trace:
 
     def guard_values(self, real: Tensor) -> None:
         """Remember the values of a real tensor read while tracing (``.item()``, a mask):
-        they are baked into the graph, so a replay first checks they did not change."""
-        if id(real) not in self._value_guarded and isinstance(real._data, np.ndarray):
+        they are baked into the graph, so a replay first checks they did not change.
+
+        A lifted tensor this trace has written (``T.add_(1); T.item()``) still holds its old
+        values (writes are graph nodes until the program runs): its current value is
+        computed from the graph now and read in their place (:meth:`_read_written`)."""
+        if self.proxies and self._read_written(real):
+            return
+        self._guard_data(real, real._data)
+
+    def _guard_data(self, real: Tensor, data) -> None:
+        if id(real) not in self._value_guarded and isinstance(data, np.ndarray):
             self._value_guarded.add(id(real))
-            self.value_guards.append((real, np.array(real._data, copy=True)))
+            self.value_guards.append((real, np.array(data, copy=True)))
+
+    def _read_written(self, real: Tensor) -> bool:
+        """Make ``real._data`` hold the value the traced writes gave it (until the trace
+        ends: :meth:`restore_reads`), when the trace wrote into it; True if it did. The value
+        is computed with the numpy evaluator from the lifted tensors it depends on (their
+        values are guarded); a value computed from the arguments or random numbers is data
+        the trace does not have: TracingError, as for reading a tracer's values."""
+        proxy = self.proxies.get(id(real))
+        if proxy is None or proxy.input_node is None:
+            for p in self.proxies.values():  # another tensor viewing memory the trace wrote
+                if p.real is not real and p.real._version is real._version and p.input_node is not None:
+                    if p.tracer._node is not p.input_node:
+                        raise TracingError(
+                            "reads the values of a tensor that shares memory with one this function "
+                            f"wrote in place; read that tensor instead (at {user_location()})"
+                        )
+            return False
+        saved = self._written_reads.get(id(real))
+        if proxy.tracer._node is proxy.input_node:
+            if saved is not None:  # swapped by an earlier read, its node back to the input
+                real._data = saved[1]
+            return False
+        node = proxy.tracer._node
+        needed = _ancestors(node)
+        env = {}
+        for n in self.graph.inputs:
+            if n.id not in needed:
+                continue
+            p = next((q for q in self.lifted if q.input_node is n), None)
+            if p is None:
+                raise TracingError(
+                    "reads the values of a tensor this function wrote in place from its arguments, random "
+                    "numbers or gradients; inside @graphc.compile those have no values. Keep the value as "
+                    f"a tensor (graphc.where for a branch) or read it outside the function (at {user_location()})"
+                )
+            prior = self._written_reads.get(id(p.real))
+            env[n.id] = prior[1] if prior is not None else p.real._data
+            self._guard_data(p.real, env[n.id])
+        for n in self.graph.nodes:
+            if n.id in needed and n.id not in env:
+                env[n.id] = run_op(ops_table.OPS[n.op], [env[i.id] for i in n.inputs], n.attrs, n.shape, n.dtype)
+        if saved is None:
+            if not isinstance(real._data, np.ndarray):
+                raise TracingError(f"reads the values of a device tensor it wrote in place (at {user_location()})")
+            self._written_reads[id(real)] = (real, real._data)
+        real._data = np.array(env[node.id], dtype=real._dtype.numpy_dtype).reshape(tuple(real.shape))
+        self.written_reads_at.append(user_location().split(": ", 1)[0])
+        return True
+
+    def restore_reads(self) -> None:
+        """Give the tensors :meth:`_read_written` filled their own values back (the program
+        makes the writes when it runs)."""
+        for real, data in self._written_reads.values():
+            real._data = data
+        self._written_reads = {}
 
     def snapshot(self, t: Tensor) -> Tensor:
         """A tracer of ``t``'s current value that later writes into ``t`` do not change."""
@@ -445,6 +540,18 @@ class Trace:
                 self.mutated.append(proxy)
 
 
+def _ancestors(node) -> set:
+    """Ids of ``node`` and every node it depends on."""
+    seen, stack = set(), [node]
+    while stack:
+        n = stack.pop()
+        if n.id in seen:
+            continue
+        seen.add(n.id)
+        stack.extend(n.inputs)
+    return seen
+
+
 def _view_positions(base: Tensor, view_ops) -> np.ndarray:
     """For each element of a view of ``base``, its flat position in ``base``."""
     ids = np.arange(int(np.prod(base.shape)), dtype=np.int64).reshape(tuple(base.shape))
@@ -480,5 +587,6 @@ class tracing:
 
     def __exit__(self, *exc):
         _state.pop_tracer(self.trace)
+        self.trace.restore_reads()
         return False
 

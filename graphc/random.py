@@ -14,7 +14,18 @@ import numpy as np
 
 from ir import dtypes as dt
 
+from . import _state
 from ._tensor import Tensor
+
+
+def _traced(gen, what: str) -> None:
+    """``what`` changes or reads a generator's state while a compiled function traces: the
+    trace remembers the state (restored if it is abandoned), and the function runs eagerly
+    from its next call on (a replay would not repeat it: graphc._state.note_effect)."""
+    trace = _state.active_tracer()
+    if trace is not None:
+        trace.save_rng(gen)
+        _state.note_effect(what)
 
 
 class Generator:
@@ -25,6 +36,8 @@ class Generator:
         self.manual_seed(np.random.SeedSequence().entropy % (2**63))
 
     def manual_seed(self, seed: int) -> "Generator":
+        if _state._STATE.traces:
+            _traced(self, "graphc.manual_seed()")
         self._initial = int(seed)
         self._rng = np.random.default_rng(int(seed) & 0xFFFFFFFFFFFFFFFF)
         return self
@@ -43,14 +56,20 @@ class Generator:
 
     def numpy_rng(self) -> np.random.Generator:
         """A numpy generator drawn from this stream (for host-side shuffles)."""
+        if _state._STATE.traces:
+            _traced(self, "a host-side random draw (a sampler's shuffle)")
         return np.random.default_rng(self.next_seed())
 
     def get_state(self):
         """The generator's state as a uint8 tensor (its text, as bytes)."""
+        if _state._STATE.traces:
+            _traced(self, "graphc.get_rng_state()")
         state = self._rng.bit_generator.state
         return Tensor._wrap(np.frombuffer(repr(state).encode(), dtype=np.uint8).copy(), dt.uint8)
 
     def set_state(self, new_state) -> None:
+        if _state._STATE.traces:
+            _traced(self, "graphc.set_rng_state()")
         state = ast.literal_eval(bytes(np.asarray(new_state._host(), dtype=np.uint8)).decode())
         self._rng.bit_generator.state = state
 

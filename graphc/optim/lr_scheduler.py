@@ -11,12 +11,14 @@ PyTorch's formulas, and remembers ``last_epoch`` so a state dict restores it.
 
 from __future__ import annotations
 
+import functools
 import math
 import types
 import warnings
 from bisect import bisect_right
 from collections import Counter
 
+from .. import _state
 from .optimizer import Optimizer
 
 __all__ = [
@@ -39,6 +41,20 @@ __all__ = [
 ]
 
 
+def _noting_step(step):
+    """``step`` that, while a compiled function traces, tells the trace: a scheduler's state is
+    Python numbers a compiled replay would not advance, so the function runs eagerly from its
+    next call on (graphc._state.note_effect; the traced call itself is faithful)."""
+
+    @functools.wraps(step)
+    def traced_step(self, *args, **kwargs):
+        if _state._STATE.traces:
+            _state.note_effect(f"{type(self).__name__}.step()")
+        return step(self, *args, **kwargs)
+
+    return traced_step
+
+
 class LRScheduler:
     """Base class: ``step()`` advances ``last_epoch`` and writes ``get_lr()`` into the groups.
 
@@ -48,6 +64,11 @@ class LRScheduler:
     """
 
     _is_initial: bool = False
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "step" in cls.__dict__:  # every scheduler's own step() tells a trace it ran
+            cls.step = _noting_step(cls.__dict__["step"])
 
     def __init__(self, optimizer: Optimizer, last_epoch: int = -1):
         if not isinstance(optimizer, Optimizer):
@@ -128,6 +149,9 @@ class LRScheduler:
 
 
 _LRScheduler = LRScheduler
+
+
+LRScheduler.step = _noting_step(LRScheduler.step)
 
 
 class _LambdaScheduler(LRScheduler):
