@@ -98,6 +98,51 @@ def _infer_dtype(data) -> dt.DType:
     raise TypeError(f"tensor(): unsupported data of numpy kind {arr.dtype}")
 
 
+_PYTHON_SCALAR_DTYPES = {bool: lambda: dt.bool_, int: lambda: dt.int64, float: dt.default_float, complex: dt.default_complex}
+
+
+def _sequence_dtype(data) -> dt.DType | None:
+    """PyTorch's dtype for a (nested) list holding numpy scalars, or None when it holds none.
+
+    PyTorch gives each element its own dtype (a numpy scalar its numpy dtype, a Python float the
+    default float, a Python int int64) and promotes them pairwise with ``promote_types``: so
+    ``[np.float64(1), 2.0]`` is float64 and ``[np.int32(1), np.float32(2)]`` float32, where numpy
+    itself would say float64. The walk looks at each row's set of element types, not each element.
+    """
+    found: list = []
+    has_numpy = False
+
+    def walk(seq):
+        nonlocal has_numpy
+        for typ in set(map(type, seq)):
+            if typ in (list, tuple):
+                for sub in seq:
+                    if type(sub) is typ:
+                        walk(sub)
+            elif issubclass(typ, np.generic):
+                has_numpy = True
+                found.append(dt.from_numpy(np.dtype(typ)))
+            elif typ in _PYTHON_SCALAR_DTYPES:
+                found.append(_PYTHON_SCALAR_DTYPES[typ]())
+            else:
+                raise _NotScalars
+
+    try:
+        walk(data)
+    except _NotScalars:
+        return None
+    if not has_numpy:
+        return None
+    out = found[0]
+    for d in found[1:]:
+        out = dt.promote_types(out, d)
+    return out
+
+
+class _NotScalars(Exception):
+    """An element that is neither a number nor a sequence: inference falls back to numpy's."""
+
+
 def _first_big_int(data):
     """The first Python int in (nested) ``data`` outside int64's range, or None."""
     if isinstance(data, (list, tuple)):
@@ -129,8 +174,10 @@ def tensor(data, *, dtype=None, device=None, requires_grad: bool = False, pin_me
         arr = np.array(data._host(), copy=True)
         dtype = dtype or data._dtype
     else:
-        if isinstance(data, np.ndarray):
+        if isinstance(data, (np.ndarray, np.generic)):  # a numpy scalar keeps its dtype, as in PyTorch
             dtype = dtype or dt.from_numpy(data.dtype)
+        elif dtype is None and isinstance(data, (list, tuple)):
+            dtype = _sequence_dtype(data)
         data = _nested_tensors_to_array(data)
         try:
             dtype = dtype or _infer_dtype(data)
@@ -162,7 +209,26 @@ def as_tensor(data, dtype=None, device=None) -> Tensor:
     return tensor(data, dtype=dtype, device=device)
 
 
-asarray = as_tensor
+def asarray(obj, *, dtype=None, device=None, copy: bool | None = None, requires_grad: bool = False) -> Tensor:
+    """``obj`` as a tensor: ``copy=None`` shares memory when it can (as ``as_tensor``),
+    ``copy=True`` always copies, ``copy=False`` shares or raises (PyTorch's errors)."""
+    dtype = _dtype_arg(dtype)
+    if copy is False:
+        if isinstance(obj, np.generic):
+            raise RuntimeError("can't alias NumPy scalars. Either remove copy=False or transform it in a ndarray. ")
+        if not isinstance(obj, (Tensor, np.ndarray)):
+            raise ValueError("can't alias arbitrary sequence into a tensor.")
+        have = obj._dtype if isinstance(obj, Tensor) else dt.from_numpy(obj.dtype)
+        if dtype is not None and dtype is not have:
+            raise ValueError(f"can't alias tensor with dtype '{have}' into dtype '{dtype}'.")
+    if copy:
+        t = obj.to(dtype or obj._dtype, copy=True) if isinstance(obj, Tensor) else tensor(obj, dtype=dtype)
+        t = t if device is None else t.to(device)
+    else:
+        t = as_tensor(obj, dtype=dtype, device=device)
+    if requires_grad and not t.requires_grad:
+        t = (t.detach() if t is obj else t).requires_grad_(True)
+    return t
 
 
 def from_numpy(ndarray: np.ndarray) -> Tensor:
@@ -223,8 +289,11 @@ def full(size, fill_value, *, dtype=None, device=None, requires_grad=False, layo
     """A tensor filled with ``fill_value`` (its dtype inferred from the value)."""
     check_layout(layout, "full")
     if dtype is None:
-        dtype = (dt.bool_ if isinstance(fill_value, bool) else dt.int64 if isinstance(fill_value, int) else
-                 dt.default_complex() if isinstance(fill_value, complex) else dt.default_float())
+        # numpy integers give int64 as Python ints do; any other numpy scalar (np.float64, np.bool_)
+        # gives the default float or complex, as in PyTorch
+        integral = isinstance(fill_value, (int, np.integer))
+        dtype = (dt.bool_ if isinstance(fill_value, bool) else dt.int64 if integral else
+                 dt.default_complex() if isinstance(fill_value, (complex, np.complexfloating)) else dt.default_float())
     return _full(_shape_arg((size,) if isinstance(size, int) else tuple(size), "full"), fill_value, _dtype_arg(dtype), device, requires_grad)
 
 

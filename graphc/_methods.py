@@ -380,7 +380,10 @@ _OPERATORS = {
 
 
 def _operator(fn):
-    operand_types = (Tensor, int, float, bool, complex, np.number, np.bool_, np.ndarray, list, tuple)
+    # Python lists and tuples are not operands, as in PyTorch: the operator returns NotImplemented
+    # so Python falls back to the sequence's own protocol (`[1, 2] * t` repeats the list through
+    # __index__, `t == (1, 2)` is identity-False, `[1, 2] + t` raises TypeError).
+    operand_types = (Tensor, int, float, bool, complex, np.number, np.bool_, np.ndarray)
 
     def op(self, other):
         if not isinstance(other, operand_types):

@@ -440,6 +440,10 @@ class Tensor:
         self._need_data("numpy")
         if self.requires_grad and not force:
             raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.")
+        if self._dtype is dt.bfloat16:
+            # numpy has no bfloat16: graphc stores it widened to float32, and handing that array
+            # out would let writes bypass bfloat16 rounding. PyTorch refuses the same way.
+            raise TypeError("Got unsupported ScalarType BFloat16")
         return self._data
 
     def __array__(self, dtype=None, copy=None):
@@ -495,6 +499,10 @@ class Tensor:
         return id(self)
 
     def __contains__(self, value) -> bool:
+        if not isinstance(value, (Tensor, int, float, bool, complex, np.number, np.bool_)):
+            raise RuntimeError(
+                f"Tensor.__contains__ only supports Tensor or scalar, but you passed in a {type(value)}."
+            )
         return bool((self == value).any())
 
     # -- printing ------------------------------------------------------------
@@ -518,14 +526,23 @@ class Tensor:
     __str__ = __repr__
 
     def __format__(self, spec: str) -> str:
-        if self.ndim == 0 and spec:
+        # As PyTorch: a plain 0-d tensor formats as its number even with an empty spec, so
+        # f"loss {loss}" prints 0.5 not tensor(0.5000); anything else is str(self), and a spec on
+        # it is object.__format__'s TypeError.
+        if self.ndim == 0 and type(self) is Tensor and self._data is not None:
             return format(self.item(), spec)
-        return repr(self)
+        return object.__format__(self, spec)
 
     def __reduce_ex__(self, protocol):
         return (_rebuild, (np.array(self._host()), self._dtype.name, self.requires_grad))
 
     def __deepcopy__(self, memo):
+        if not self.is_leaf:
+            raise RuntimeError(
+                "Only Tensors created explicitly by the user (graph leaves) support the deepcopy protocol at the moment.  "
+                "If you were attempting to deepcopy a module, this may be because of a torch.nn.utils.weight_norm usage, "
+                "see https://github.com/pytorch/pytorch/pull/103001"
+            )
         t = Tensor._wrap(np.array(self._data, copy=True), self._dtype, self._device)
         t._requires_grad = self.requires_grad if self.is_leaf else False
         if self._grad is not None:

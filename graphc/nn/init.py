@@ -223,7 +223,7 @@ def orthogonal_(tensor: Tensor, gain: float = 1.0, generator=None) -> Tensor:
     cols = tensor.numel() // rows
     with no_grad():
         flat = empty((rows, cols), dtype=tensor.dtype, device=tensor.device).normal_(0, 1, generator=generator)
-        a = np.asarray(flat.numpy(), dtype=np.float64)
+        a = np.asarray(flat, dtype=np.float64)  # through __array__: numpy() refuses bfloat16
         if rows < cols:
             a = a.T
         q, r = np.linalg.qr(a)  # a host-side factorization of a host-side draw: init only, never traced

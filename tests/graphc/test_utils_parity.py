@@ -1,0 +1,142 @@
+"""User-facing utilities as PyTorch 2.13 has them: Python sequences as operator operands, numpy
+scalars in factories, f-string formatting, membership, deepcopy and numpy() refusals.
+
+Expected values are PyTorch's observed behaviour written as literals (no torch import)."""
+
+import copy
+import operator
+
+import numpy as np
+import pytest
+
+import graphc
+
+# -- operators with Python lists and tuples ------------------------------------
+
+_NOT_OPERANDS = ["add", "sub", "truediv", "floordiv", "mod", "pow", "matmul", "lt", "le", "gt", "ge",
+                 "and_", "or_", "xor", "lshift", "rshift", "iadd", "isub", "itruediv", "iand"]
+
+
+@pytest.mark.parametrize("name", _NOT_OPERANDS)
+@pytest.mark.parametrize("seq", [[1, 2], (1, 2)])
+def test_sequence_operands_raise_typeerror_both_ways(name, seq):
+    op = getattr(operator, name)
+    with pytest.raises(TypeError):
+        op(graphc.tensor([1, 2]), seq)
+    if not name.startswith("i"):
+        with pytest.raises(TypeError):
+            op(seq, graphc.tensor([1, 2]))
+
+
+def test_sequence_times_tensor_repeats_the_sequence():
+    # Python's sequence repeat through Tensor.__index__, as PyTorch
+    assert [1, 2] * graphc.tensor(2) == [1, 2, 1, 2]
+    assert graphc.tensor(2) * [1, 2] == [1, 2, 1, 2]
+    assert (1, 2) * graphc.tensor(2) == (1, 2, 1, 2)
+    with pytest.raises(TypeError, match="only integer tensors of a single element"):
+        [1, 2] * graphc.tensor([1, 2])
+
+
+def test_sequence_equality_is_identity():
+    t = graphc.tensor([1, 2])
+    assert (t == (1, 2)) is False and ([1, 2] == t) is False
+    assert (t != [1, 2]) is True and ((1, 2) != t) is True
+
+
+def test_tensor_number_and_array_operands_still_work():
+    t = graphc.tensor([1, 2])
+    assert (t * 2).tolist() == [2, 4]
+    assert (t + np.array([1, 1])).tolist() == [2, 3]
+    assert (t == np.int64(1)).tolist() == [True, False]
+
+
+# -- numpy scalars keep their dtype ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "value, dtype",
+    [(np.float64(1.5), graphc.float64), (np.int32(1), graphc.int32), (np.float16(1), graphc.float16),
+     (np.uint8(1), graphc.uint8), (np.int8(1), graphc.int8), (np.complex128(1), graphc.complex128),
+     (np.complex64(1), graphc.complex64), (np.bool_(True), graphc.bool)],
+)
+def test_numpy_scalar_dtype_kept(value, dtype):
+    assert graphc.tensor(value).dtype is dtype
+    assert graphc.as_tensor(value).dtype is dtype
+    assert graphc.asarray(value).dtype is dtype
+    assert graphc.tensor(value).item() == value.item()
+
+
+@pytest.mark.parametrize(
+    "data, dtype",
+    [([np.float64(1)] * 2, graphc.float64), ([np.float32(1), np.float32(2)], graphc.float32),
+     ([np.int32(1)] * 2, graphc.int32), ([np.float64(1), 2.0], graphc.float64),
+     ([1.0, np.float64(1)], graphc.float64), ([np.int32(1), 2], graphc.int64),
+     ([np.int32(1), np.float32(2)], graphc.float32), ([np.float32(1), np.float64(2)], graphc.float64),
+     ([[np.float64(1)]], graphc.float64), ([np.int64(1), 1.5], graphc.float32),
+     ([np.uint8(1)], graphc.uint8), ([1.0, 2.0], graphc.float32), ([[1, 2], [3, 4]], graphc.int64)],
+)
+def test_sequence_of_numpy_scalars_promotes_as_pytorch(data, dtype):
+    assert graphc.tensor(data).dtype is dtype
+    assert graphc.as_tensor(data).dtype is dtype
+
+
+@pytest.mark.parametrize(
+    "fill, dtype",
+    [(np.int64(3), graphc.int64), (np.int32(3), graphc.int64), (np.float64(3), graphc.float32),
+     (np.bool_(True), graphc.float32), (np.complex128(3), graphc.complex64), (True, graphc.bool)],
+)
+def test_full_with_numpy_scalar(fill, dtype):
+    assert graphc.full((2,), fill).dtype is dtype
+
+
+def test_asarray_copy_argument():
+    a = np.array([1.0, 2.0])
+    shared, copied, default = graphc.asarray(a, copy=False), graphc.asarray(a, copy=True), graphc.asarray(a)
+    a[0] = 5
+    assert shared.tolist() == [5.0, 2.0] and default.tolist() == [5.0, 2.0]
+    assert copied.tolist() == [1.0, 2.0]
+    t = graphc.tensor([1.0, 2.0])
+    assert graphc.asarray(t) is t and graphc.asarray(t, copy=True) is not t
+    with pytest.raises(ValueError, match="can't alias arbitrary sequence"):
+        graphc.asarray([1, 2], copy=False)
+    with pytest.raises(RuntimeError, match="can't alias NumPy scalars"):
+        graphc.asarray(np.float64(1), copy=False)
+    with pytest.raises(ValueError, match="can't alias tensor with dtype"):
+        graphc.asarray(t, dtype=graphc.float64, copy=False)
+    assert graphc.asarray(t, requires_grad=True).requires_grad and not t.requires_grad
+
+
+# -- formatting, membership, deepcopy, numpy() -----------------------------------
+
+
+def test_format_of_zero_dim_tensor_is_its_number():
+    assert f"{graphc.tensor(0.1234568)}" == "0.12345679849386215"  # the float32 value, as PyTorch
+    assert format(graphc.tensor(3)) == "3" and f"{graphc.tensor(True)}" == "True"
+    assert f"{graphc.tensor(0.5):.2f}" == "0.50"
+    assert f"{graphc.tensor([1.0, 2.0])}" == "tensor([1., 2.])"
+    with pytest.raises(TypeError, match="unsupported format string"):
+        f"{graphc.tensor([1.0, 2.0]):.2f}"
+    p = graphc.nn.Parameter(graphc.tensor(0.5))  # subclasses keep their str, as PyTorch
+    assert f"{p}" == "Parameter containing:\ntensor(0.5000, requires_grad=True)"
+
+
+def test_contains_rejects_non_scalars():
+    t = graphc.tensor([1, 2])
+    for value in ("a", None, [1]):
+        with pytest.raises(RuntimeError, match="only supports Tensor or scalar"):
+            value in t  # noqa: B015
+    assert 1 in t and 3 not in t and graphc.tensor(1) in t
+
+
+def test_deepcopy_of_non_leaf_raises():
+    x = graphc.ones(2, requires_grad=True)
+    with pytest.raises(RuntimeError, match="graph leaves"):
+        copy.deepcopy(x * 2)
+    assert copy.deepcopy(x).requires_grad
+
+
+def test_numpy_of_bfloat16_raises():
+    b = graphc.tensor([1.5], dtype=graphc.bfloat16)
+    with pytest.raises(TypeError, match="BFloat16"):
+        b.numpy()
+    assert np.asarray(b).tolist() == [1.5] and b.float().numpy().tolist() == [1.5]
