@@ -8,6 +8,16 @@ A file is a zip archive with
 * ``tensors/<i>.npy`` — each tensor's values as a ``.npy`` array, read back
   with ``allow_pickle=False``.
 
+Tensors that share memory (a tensor and its views, or several views of one
+base) are saved once as the span of their storage they cover, and each entry
+records ``"view": {"ref", "offset", "shape", "stride"}`` into it (archive
+version 2): they load as views of one new storage, so a write through one shows
+in the others, as with ``torch.load``. Known differences from PyTorch: a tensor
+whose memory no other saved tensor shares is saved compactly, as its values
+(a saved ``x.t()`` or a view of a large base reloads contiguous, and the file
+holds only the view's elements), and a loaded view's ``storage_offset()``
+counts from the saved span, not the original storage.
+
 Loading never unpickles: anything that is not such an archive is refused with
 a :class:`~ir.errors.GraphcError`. ``weights_only`` is accepted for PyTorch
 compatibility (loading is always weights-only). Modules and optimizers are
@@ -31,6 +41,7 @@ import numpy as np
 
 from ir import dtypes as dt
 from ir.errors import SerializationError
+from ir.ops.windows import storage_root
 
 from ._factories import _from_array, as_tensor
 from ._tensor import Size, Tensor
@@ -42,7 +53,7 @@ from .nn.parameter import Parameter
 __all__ = ["save", "load", "SerializationError"]
 
 _FORMAT = "graphc.save"
-_VERSION = 1
+_VERSION = 2  # 2 adds "view" entries; an archive without any is written as version 1
 _MANIFEST = "graphc.json"
 
 
@@ -52,7 +63,10 @@ _MANIFEST = "graphc.json"
 class _Writer:
     def __init__(self):
         self.arrays: list[np.ndarray] = []
-        self.index: dict[int, int] = {}
+        self.index: dict[int, dict] = {}  # id(tensor) -> its entry in the tree
+        self.tensors: list[Tensor] = []
+        self.order: dict[int, int] = {}  # id(tensor) -> its position in self.tensors
+        self.has_views = False
 
     def encode(self, obj, path="obj"):
         if obj is None or isinstance(obj, (bool, str)):
@@ -89,18 +103,74 @@ class _Writer:
         )
 
     def _tensor(self, t: Tensor, path: str):
+        """The tensor's entry; its array index is filled in by ``finish`` once every tensor is
+        known (tensors sharing a storage share one array)."""
         t._need_data("graphc.save")
         key = id(t)
         if key not in self.index:
-            self.index[key] = len(self.arrays)
-            self.arrays.append(np.array(t._host(), order="C", copy=True))
-        return {
-            "$tensor": self.index[key],
-            "dtype": t.dtype.name,
-            "requires_grad": bool(t.requires_grad) if t.is_leaf else False,
-            "parameter": isinstance(t, Parameter),
-            "device": str(t.device),
-        }
+            self.order[key] = len(self.tensors)
+            self.tensors.append(t)
+            self.index[key] = {
+                "$tensor": None,
+                "dtype": t.dtype.name,
+                # a non-leaf reloads as a leaf that requires grad, as torch.load
+                "requires_grad": bool(t.requires_grad),
+                "parameter": isinstance(t, Parameter),
+                "device": str(t.device),
+            }
+        return self.index[key]
+
+    def finish(self) -> None:
+        """Assign arrays: one per group of tensors sharing a storage, one per other tensor."""
+        groups: dict[int, list[Tensor]] = {}
+        for t in self.tensors:
+            if _flat_storage(t._data) is not None:
+                groups.setdefault(id(storage_root(t._data)), []).append(t)
+        shared = {id(t): g for g in groups.values() if len(g) > 1 for t in g}
+        done: set[int] = set()
+        for t in self.tensors:
+            group = shared.get(id(t))
+            if group is None:
+                self.index[id(t)]["$tensor"] = len(self.arrays)
+                self.arrays.append(np.array(t._host(), order="C", copy=True))
+            elif id(group[0]) not in done:
+                done.add(id(group[0]))
+                self._shared(group)
+
+    def _shared(self, group: list[Tensor]) -> None:
+        flat = _flat_storage(group[0]._data)
+        start = flat.__array_interface__["data"][0]
+        views = []
+        for t in group:
+            a = t._data
+            offset = (a.__array_interface__["data"][0] - start) // a.itemsize
+            stride = [st // a.itemsize for st in a.strides]
+            extent = offset + sum((n - 1) * st for n, st in zip(a.shape, stride)) + 1 if a.size else offset
+            views.append((t, offset, stride, extent))
+        lo, hi = min(v[1] for v in views), max(v[3] for v in views)
+        i = len(self.arrays)
+        self.arrays.append(np.array(flat[lo:hi], copy=True))
+        for t, offset, stride, _ in views:
+            entry = self.index[id(t)]
+            entry["$tensor"] = i
+            entry["view"] = {"ref": self.order[id(t)], "offset": offset - lo,
+                             "shape": list(t._data.shape), "stride": stride}
+        self.has_views = True
+
+
+def _flat_storage(a) -> np.ndarray | None:
+    """The 1-D array of the storage holding host array ``a``, when ``a`` can be described as
+    (offset, non-negative element strides) into it; None otherwise (saved as its values)."""
+    if not isinstance(a, np.ndarray):
+        return None
+    root = storage_root(a)
+    if root.dtype != a.dtype or any(st < 0 or st % a.itemsize for st in a.strides):
+        return None
+    if root.flags.c_contiguous:
+        return root.reshape(-1)
+    if root.flags.f_contiguous:
+        return root.T.reshape(-1)
+    return None
 
 
 def save(obj, f, pickle_module=None, pickle_protocol=None, _use_new_zipfile_serialization=True) -> None:
@@ -109,7 +179,9 @@ def save(obj, f, pickle_module=None, pickle_protocol=None, _use_new_zipfile_seri
         raise SerializationError("graphc.save does not pickle; pickle_module is not supported")
     w = _Writer()
     tree = w.encode(obj)
-    manifest = {"format": _FORMAT, "version": _VERSION, "arrays": len(w.arrays), "object": tree}
+    w.finish()
+    version = _VERSION if w.has_views else 1  # older graphc reads what has no views
+    manifest = {"format": _FORMAT, "version": version, "arrays": len(w.arrays), "object": tree}
     own = isinstance(f, (str, os.PathLike))
     fh = open(f, "wb") if own else f
     try:
@@ -128,7 +200,7 @@ def save(obj, f, pickle_module=None, pickle_protocol=None, _use_new_zipfile_seri
 # recursion would fail deeper), and the bytes of one tensor header.
 MAX_DEPTH = 200
 _MAX_HEADER = 1 << 16
-_ARRAY_KINDS = "biuf"  # bool, signed and unsigned ints, floats: what graphc tensors hold
+_ARRAY_KINDS = "biufc"  # bool, signed and unsigned ints, floats, complex: what graphc tensors hold
 
 
 class _Reader:
@@ -138,7 +210,9 @@ class _Reader:
         self.zf = zf
         self.map_location = map_location
         self.n_arrays = n_arrays
-        self.cache: dict[int, Tensor] = {}
+        self.cache: dict = {}  # array index, or ("view", ref), -> the tensor loaded for it
+        self.storages: dict[int, np.ndarray] = {}
+        self.versions: dict = {}  # array index -> the version counter its views share
 
     def fail(self, path: str, what: str):
         raise SerializationError(f"graphc.load: malformed archive: {path}: {what}")
@@ -228,17 +302,27 @@ class _Reader:
         i = meta.get("$tensor")
         if not isinstance(i, int) or isinstance(i, bool) or not 0 <= i < self.n_arrays:
             self.fail(path, f"tensor index {str(i)[:20]} is not one of the archive's {self.n_arrays} arrays")
-        if i in self.cache:
-            return self.cache[i]
+        view = meta.get("view")
+        key = i if view is None else ("view", i, view.get("ref") if isinstance(view, dict) else None)
+        if key in self.cache:
+            return self.cache[key]
         try:
             dtype = dt.by_name(meta.get("dtype"))
         except (TypeError, KeyError):
             self.fail(path, f"unknown dtype {str(meta.get('dtype'))[:40]!r}")
-        arr = self._array(i, path)
-        try:
+        if i not in self.storages:  # read once: every view of a storage must alias one array
+            self.storages[i] = self._array(i, path)
+        arr = self.storages[i]
+        if view is not None:
             if arr.dtype != dtype.numpy_dtype:
-                arr = arr.astype(dtype.numpy_dtype)
+                self.fail(path, f"a {dtype} view of array {i}, which holds {arr.dtype}")
+            arr = self._view(arr, view, path)
+        elif arr.dtype != dtype.numpy_dtype:
+            arr = arr.astype(dtype.numpy_dtype)
+        try:
             t = _from_array(arr, dtype)
+            if view is not None:  # views of one storage share its version counter, as a base and its views
+                t._version = self.versions.setdefault(i, t._version)
             device = self._device(meta.get("device", "cpu"))
             if device is not None and device != t.device:
                 t = t.to(device)
@@ -251,8 +335,22 @@ class _Reader:
             raise
         except Exception as e:  # noqa: BLE001 - any failure here is the archive's; name the entry
             self.fail(path, f"tensor {i} cannot be rebuilt ({type(e).__name__}: {e})")
-        self.cache[i] = t
+        self.cache[key] = t
         return t
+
+    def _view(self, storage: np.ndarray, view, path: str) -> np.ndarray:
+        """The strided window ``view`` describes into a 1-D storage, checked to lie inside it."""
+        ok = isinstance(view, dict) and storage.ndim == 1
+        fields = [view.get(k) for k in ("offset", "shape", "stride")] if ok else []
+        ints = lambda xs: isinstance(xs, list) and all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in xs)  # noqa: E731
+        if not ok or not ints(fields[:1]) or not ints(fields[1]) or not ints(fields[2]) or len(fields[1]) != len(fields[2]):
+            self.fail(path, f"bad view entry {str(view)[:80]}")
+        offset, shape, stride = fields
+        extent = offset + sum((n - 1) * st for n, st in zip(shape, stride)) + 1 if all(shape) else offset
+        if extent > storage.size:
+            self.fail(path, f"view {str(view)[:80]} reaches past its storage of {storage.size} elements")
+        item = storage.itemsize
+        return np.lib.stride_tricks.as_strided(storage[offset:], tuple(shape), tuple(st * item for st in stride))
 
     def _array(self, i: int, path: str) -> np.ndarray:
         """Entry ``tensors/<i>.npy``, its header checked against the entry's size before any
@@ -277,7 +375,7 @@ class _Reader:
             except Exception as e:  # noqa: BLE001 - numpy's header errors are ValueError, EOFError, ...
                 self.fail(where, f"not a .npy array ({type(e).__name__}: {e})")
             if dtype.kind not in _ARRAY_KINDS or dtype.hasobject or dtype.fields is not None:
-                self.fail(where, f"arrays of {dtype} cannot be loaded (only bool, integer and float arrays)")
+                self.fail(where, f"arrays of {dtype} cannot be loaded (only bool, integer, float and complex arrays)")
             count = 1
             for n in shape:
                 count *= n

@@ -140,3 +140,43 @@ def test_numpy_of_bfloat16_raises():
     with pytest.raises(TypeError, match="BFloat16"):
         b.numpy()
     assert np.asarray(b).tolist() == [1.5] and b.float().numpy().tolist() == [1.5]
+
+
+# -- serialization ---------------------------------------------------------------
+
+
+def _roundtrip(obj):
+    import io
+
+    buf = io.BytesIO()
+    graphc.save(obj, buf)
+    buf.seek(0)
+    return graphc.load(buf)
+
+
+@pytest.mark.parametrize("dtype", [graphc.complex64, graphc.complex128])
+def test_complex_tensors_round_trip(dtype):
+    t = _roundtrip(graphc.tensor([1 + 2j, -3j], dtype=dtype))
+    assert t.dtype is dtype and t.tolist() == [1 + 2j, -3j]
+
+
+def test_views_saved_together_share_storage_after_load():
+    base = graphc.arange(6.0)
+    a, v = _roundtrip([base, base[2:5]])
+    a[3] = 100
+    assert v.tolist() == [2.0, 100.0, 4.0]
+    x = graphc.arange(6.0).reshape(2, 3)
+    m, t = _roundtrip([x, x.t()])
+    assert t.stride() == (1, 3)
+    m[0, 1] = 7
+    assert t[1, 0].item() == 7
+    p, q = _roundtrip([base[1:3], base[4:6]])  # two views without their base: one saved span
+    assert (p.tolist(), q.tolist(), q.storage_offset() - p.storage_offset()) == ([1.0, 2.0], [4.0, 5.0], 3)
+    r = _roundtrip([base, base])
+    assert r[0] is r[1]
+
+
+def test_non_leaf_reloads_requiring_grad():
+    x = graphc.ones(2, requires_grad=True)
+    y = _roundtrip(x * 2)
+    assert y.requires_grad and y.is_leaf and y.tolist() == [2.0, 2.0]

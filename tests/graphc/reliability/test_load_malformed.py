@@ -64,7 +64,7 @@ CASES = {
     "npy object array": (
         _manifest(TENSOR),
         {"tensors/0.npy": _npy(np.array(["a", "b"]))},
-        "only bool, integer and float",
+        "only bool, integer, float and complex",
     ),
     "npy huge header": (_manifest(TENSOR), {"tensors/0.npy": _huge_header_npy()}, "declares"),
     "npy truncated": (_manifest(TENSOR), {"tensors/0.npy": GOOD_NPY[:-4]}, "declares"),
@@ -73,6 +73,22 @@ CASES = {
         _manifest(dict(TENSOR, dtype="int64", requires_grad=True)),
         {"tensors/0.npy": _npy(np.arange(3))},
         "cannot be rebuilt",
+    ),
+    "view past its storage": (
+        _manifest(dict(TENSOR, view={"ref": 0, "offset": 2, "shape": [2], "stride": [1]})),
+        {"tensors/0.npy": GOOD_NPY},
+        "reaches past",
+    ),
+    "view negative stride": (
+        _manifest(dict(TENSOR, view={"ref": 0, "offset": 2, "shape": [2], "stride": [-1]})),
+        {"tensors/0.npy": GOOD_NPY},
+        "bad view entry",
+    ),
+    "view not a dict": (_manifest(dict(TENSOR, view=[1])), {"tensors/0.npy": GOOD_NPY}, "bad view entry"),
+    "view of another dtype": (
+        _manifest(dict(TENSOR, dtype="int32", view={"ref": 0, "offset": 0, "shape": [2], "stride": [1]})),
+        {"tensors/0.npy": GOOD_NPY},
+        "view of array 0",
     ),
     "arrays missing": ({"format": "graphc.save", "version": 1, "object": None}, {}, "lacks"),
     "object missing": ({"format": "graphc.save", "version": 1, "arrays": 0}, {}, "lacks"),
