@@ -297,7 +297,25 @@ def full(size, fill_value, *, dtype=None, device=None, requires_grad=False, layo
     return _full(_shape_arg((size,) if isinstance(size, int) else tuple(size), "full"), fill_value, _dtype_arg(dtype), device, requires_grad)
 
 
+# PyTorch's C type names, as its random ops' errors name them.
+_C_NAMES = {"uint8": ("unsigned char", "Byte"), "int8": ("signed char", "Char"), "int16": ("short int", "Short"),
+            "int32": ("int", "Int"), "int64": ("long", "Long"), "bool": ("bool", "Bool")}
+
+
+def _check_random_shape(shape):
+    for n in shape:
+        if n < 0:
+            raise RuntimeError(f"Trying to create tensor with negative dimension {n}: {list(shape)}")
+
+
+def _check_float_random(dtype, kernel):
+    """rand/randn of an integer dtype: PyTorch's NotImplementedError (its kernel has no such case)."""
+    if not (dtype.is_floating_point or dtype.is_complex):
+        raise NotImplementedError(f'"{kernel}" not implemented for \'{_C_NAMES[dtype.name][1]}\'')
+
+
 def _random_op(op, shape, dtype, device, requires_grad, generator):
+    _check_random_shape(shape)
     if dtype.is_complex:  # PyTorch: independent real and imaginary parts; normals of variance 1/2 each
         parts = _random_op(op, (2,) + tuple(shape), dt.to_real(dtype), None, False, generator)
         re, im = parts[0], parts[1]
@@ -316,12 +334,14 @@ def _random_op(op, shape, dtype, device, requires_grad, generator):
 def rand(*size, generator=None, dtype=None, device=None, requires_grad=False, layout=None, pin_memory=False) -> Tensor:
     """Uniform random numbers in [0, 1)."""
     check_layout(layout, "rand")
+    _check_float_random(_float_default(dtype), "check_uniform_bounds")
     return _random_op("random_uniform", _shape_arg(size, "rand"), _float_default(dtype), device, requires_grad, generator)
 
 
 def randn(*size, generator=None, dtype=None, device=None, requires_grad=False, layout=None, pin_memory=False) -> Tensor:
     """Standard normal random numbers."""
     check_layout(layout, "randn")
+    _check_float_random(_float_default(dtype), "normal_kernel_cpu")
     return _random_op("random_normal", _shape_arg(size, "randn"), _float_default(dtype), device, requires_grad, generator)
 
 
@@ -336,9 +356,23 @@ def randint(low, high=None, size=None, *, generator=None, dtype=None, device=Non
         raise TypeError("randint() missing required argument 'size'")
     if high <= low:
         raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
+    dtype = _dtype_arg(dtype) or dt.int64
+    _check_int_bounds(low, high, dtype)
     u = _random_op("random_uniform", _shape_arg((size,) if isinstance(size, int) else tuple(size), "randint"), dt.float64, None, False, generator)
-    r = ((u * float(high - low)).floor() + float(low)).to(_dtype_arg(dtype) or dt.int64)
+    r = ((u * float(high - low)).floor() + float(low)).to(dtype)
     return _finish(r, requires_grad, device)
+
+
+def _check_int_bounds(low, high, dtype) -> None:
+    """[low, high) must fit ``dtype`` (PyTorch's check; graphc would wrap around)."""
+    if dtype.name not in _C_NAMES:
+        return
+    info = (0, 1) if dtype.is_bool else (int(np.iinfo(dtype.numpy_dtype).min), int(np.iinfo(dtype.numpy_dtype).max))
+    name = _C_NAMES[dtype.name][0]
+    if not info[0] <= low <= info[1]:
+        raise RuntimeError(f"from is out of bounds for {name}")
+    if not info[0] <= high - 1 <= info[1]:
+        raise RuntimeError(f"to - 1 is out of bounds for {name}")
 
 
 def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False, layout=None, pin_memory=False) -> Tensor:
@@ -358,10 +392,21 @@ def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False,
 def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=None, layout=None):
     """Normal random numbers of the given mean and std (numbers, or tensors giving the shape)."""
     check_layout(layout, "normal")
+    _check_std(std)
     if isinstance(mean, Tensor) or isinstance(std, Tensor):
         shape = (mean if isinstance(mean, Tensor) else std).shape
         return randn(tuple(shape), generator=generator) * std + mean
     return randn(tuple(size), generator=generator, dtype=dtype, device=device) * std + mean
+
+
+def _check_std(std) -> None:
+    """PyTorch refuses a negative std (graphc would flip the samples' sign); a tensor std is
+    checked when it has values (not on tracers)."""
+    if isinstance(std, Tensor):
+        if std._data is not None and bool((std < 0).any()):
+            raise RuntimeError("normal expects all elements of std >= 0.0")
+    elif std < 0:
+        raise RuntimeError(f"normal expects std >= 0.0, but found std {std:g}")
 
 
 def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=False, layout=None, pin_memory=False) -> Tensor:

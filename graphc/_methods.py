@@ -111,21 +111,37 @@ Tensor.mT = property(lambda self: F.transpose(self, -2, -1), doc="The last two d
 # Random in-place fills (used by nn.init).
 def uniform_(self, a=0.0, b=1.0, *, generator=None):
     """Fill with uniform numbers in [a, b)."""
+    if a > b:
+        raise RuntimeError(f"uniform_ expects to return a [from, to) range, but found from={a:g} > to={b:g}")
     u = _factories.rand(tuple(self.shape), generator=generator, dtype=self._dtype if self._dtype.is_floating_point else dt.float32)
     return _inplace._inplace_result(self, F.add(F.mul(u, b - a), a), "uniform_")
 
 
 def normal_(self, mean=0.0, std=1.0, *, generator=None):
     """Fill with normal numbers of the given mean and std."""
+    _factories._check_std(std)
     n = _factories.randn(tuple(self.shape), generator=generator, dtype=self._dtype)
     return _inplace._inplace_result(self, F.add(F.mul(n, std), mean), "normal_")
 
 
 def random_(self, low=0, high=None, *, generator=None):
+    """Fill with integers in [low, high); ``random_(to)`` is [0, to), and ``random_()`` spans the
+    dtype as PyTorch: [0, 2**(bits-1)) for signed ints (never negative), [0, 256) for uint8,
+    and the integers a float represents exactly, [0, 2**(mantissa bits + 1)]."""
     if high is None:
-        low, high = 0, low if low else 2**24
+        low, high = 0, low if low else _random_high(self._dtype)
     r = _factories.randint(low, high, tuple(self.shape), generator=generator, dtype=self._dtype)
     return _inplace._inplace_result(self, r, "random_")
+
+
+def _random_high(dtype) -> int:
+    if dtype.is_bool:
+        return 2
+    if dtype.is_floating_point:
+        mantissa = {"float16": 10, "bfloat16": 7, "float32": 23, "float64": 52}[dtype.name]
+        return 2 ** (mantissa + 1) + 1
+    bits = 8 * dtype.itemsize
+    return 2 ** (bits - 1) if dtype.is_signed else 2**bits
 
 
 Tensor.uniform_ = uniform_

@@ -36,10 +36,19 @@ class Generator:
         self.manual_seed(np.random.SeedSequence().entropy % (2**63))
 
     def manual_seed(self, seed: int) -> "Generator":
+        """Restart the stream from ``seed``: an int in [-2**63, 2**64), as PyTorch (a negative
+        seed is taken modulo 2**64, which ``initial_seed`` reports)."""
         if _state._STATE.traces:
             _traced(self, "graphc.manual_seed()")
-        self._initial = int(seed)
-        self._rng = np.random.default_rng(int(seed) & 0xFFFFFFFFFFFFFFFF)
+        if isinstance(seed, Tensor):
+            seed = seed.item()
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+            raise RuntimeError(f"manual_seed expected a long, but got {type(seed).__name__}")
+        seed = int(seed)
+        if not -(2**63) <= seed < 2**64:
+            raise ValueError("Overflow when unpacking long long")
+        self._initial = seed % 2**64
+        self._rng = np.random.default_rng(self._initial)
         return self
 
     def seed(self) -> int:
@@ -68,10 +77,22 @@ class Generator:
         return Tensor._wrap(np.frombuffer(repr(state).encode(), dtype=np.uint8).copy(), dt.uint8)
 
     def set_state(self, new_state) -> None:
+        """Restore a state from ``get_state``; anything else raises PyTorch's TypeError (not a
+        uint8 tensor) or RuntimeError (not a state this generator wrote)."""
         if _state._STATE.traces:
             _traced(self, "graphc.set_rng_state()")
-        state = ast.literal_eval(bytes(np.asarray(new_state._host(), dtype=np.uint8)).decode())
-        self._rng.bit_generator.state = state
+        if not isinstance(new_state, Tensor):
+            raise TypeError(f"expected a graphc.ByteTensor, but got {type(new_state).__name__}")
+        if new_state.dtype is not dt.uint8:
+            raise TypeError("RNG state must be a graphc.ByteTensor")
+        try:
+            state = ast.literal_eval(bytes(np.asarray(new_state._host(), dtype=np.uint8)).decode())
+            self._rng.bit_generator.state = state
+        except (ValueError, TypeError, SyntaxError, KeyError, UnicodeDecodeError, MemoryError, RecursionError):
+            raise RuntimeError(
+                f"Invalid RNG state: expected a state from Generator.get_state() ({len(self.get_state())} bytes), "
+                f"got {new_state.numel()} bytes"
+            ) from None
 
 
 default_generator = Generator()

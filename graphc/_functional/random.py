@@ -199,6 +199,13 @@ def _log_normal_(self, mean=1.0, std=2.0, *, generator=None):
 
 def _bernoulli_(self, p=0.5, *, generator=None):
     """Fill with 0/1 draws, 1 with probability ``p`` (a number or a tensor broadcast to self)."""
+    if hasattr(p, "dtype"):
+        if p._data is not None:
+            v = np.asarray(p._host())
+            if v.size and not (np.all(v >= 0) and np.all(v <= 1)):
+                raise RuntimeError("Expected p_in >= 0 && p_in <= 1 to be true, but got false.")
+    elif not 0 <= p <= 1:
+        raise RuntimeError(f"bernoulli_ expects p to be in [0, 1], but got p={p}")
     with no_grad():
         u = rand(tuple(self.shape), dtype=dt.float64, generator=generator, device=self.device)
         prob = _to(p, dt.float64) if hasattr(p, "dtype") else float(p)

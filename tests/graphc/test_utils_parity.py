@@ -180,3 +180,59 @@ def test_non_leaf_reloads_requiring_grad():
     x = graphc.ones(2, requires_grad=True)
     y = _roundtrip(x * 2)
     assert y.requires_grad and y.is_leaf and y.tolist() == [2.0, 2.0]
+
+
+# -- random-op argument checks -----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "call, exc, match",
+    [
+        (lambda: graphc.zeros(3).normal_(0, -1), RuntimeError, "normal expects std >= 0.0, but found std -1"),
+        (lambda: graphc.normal(0.0, -1.0, size=(2,)), RuntimeError, "normal expects std >= 0.0"),
+        (lambda: graphc.normal(0.0, graphc.tensor([-1.0, 1.0])), RuntimeError, "all elements of std >= 0.0"),
+        (lambda: graphc.zeros(3).uniform_(1, -1), RuntimeError, r"\[from, to\) range, but found from=1 > to=-1"),
+        (lambda: graphc.zeros(3).bernoulli_(1.3), RuntimeError, r"p to be in \[0, 1\], but got p=1.3"),
+        (lambda: graphc.zeros(3).bernoulli_(graphc.tensor([1.5, 0, 0])), RuntimeError, "p_in >= 0"),
+        (lambda: graphc.randint(0, 300, (3,), dtype=graphc.uint8), RuntimeError, "to - 1 is out of bounds for unsigned char"),
+        (lambda: graphc.randint(-1, 3, (3,), dtype=graphc.uint8), RuntimeError, "from is out of bounds for unsigned char"),
+        (lambda: graphc.randint(0, 2**31 + 1, (3,), dtype=graphc.int32), RuntimeError, "to - 1 is out of bounds for int"),
+        (lambda: graphc.rand(2, dtype=graphc.int64), NotImplementedError, "not implemented for 'Long'"),
+        (lambda: graphc.randn(2, dtype=graphc.int32), NotImplementedError, "not implemented for 'Int'"),
+        (lambda: graphc.rand(-1), RuntimeError, r"negative dimension -1: \[-1\]"),
+        (lambda: graphc.Generator().manual_seed(1.5), RuntimeError, "expected a long, but got float"),
+        (lambda: graphc.Generator().manual_seed(2**64), ValueError, "Overflow"),
+        (lambda: graphc.Generator().manual_seed(-(2**63) - 1), ValueError, "Overflow"),
+        (lambda: graphc.Generator().set_state([1]), TypeError, "expected a graphc.ByteTensor"),
+        (lambda: graphc.Generator().set_state(graphc.zeros(3)), TypeError, "RNG state must be"),
+        (lambda: graphc.Generator().set_state(graphc.zeros(3, dtype=graphc.uint8)), RuntimeError, "Invalid RNG state"),
+    ],
+)
+def test_random_argument_errors(call, exc, match):
+    with pytest.raises(exc, match=match):
+        call()
+
+
+def test_random_argument_edges_still_accepted():
+    assert graphc.zeros(3).uniform_(1, 1).tolist() == [1.0, 1.0, 1.0]
+    assert graphc.zeros(3).bernoulli_(1.0).tolist() == [1.0, 1.0, 1.0]
+    assert graphc.randint(0, 2**31, (3,), dtype=graphc.int32).dtype is graphc.int32
+    assert graphc.zeros(2).normal_(0, 0).tolist() == [0.0, 0.0]
+    g = graphc.Generator()
+    assert g.manual_seed(-1).initial_seed() == 2**64 - 1 and g.manual_seed(-(2**63)).initial_seed() == 2**63
+    state = g.get_state()
+    a = graphc.rand(3, generator=g)
+    g.set_state(state)
+    assert graphc.rand(3, generator=g).tolist() == a.tolist()
+
+
+@pytest.mark.parametrize(
+    "dtype, high",
+    [(graphc.int8, 2**7), (graphc.int16, 2**15), (graphc.int32, 2**31), (graphc.int64, 2**63), (graphc.uint8, 2**8),
+     (graphc.bool, 2), (graphc.float16, 2**11 + 1), (graphc.bfloat16, 2**8 + 1), (graphc.float32, 2**24 + 1)],
+)
+def test_random_fills_the_dtypes_range_without_negatives(dtype, high):
+    graphc.manual_seed(0)
+    t = graphc.empty(4000, dtype=dtype).random_()
+    lo, hi = int(t.min().item()), int(t.max().item())
+    assert 0 <= lo and hi < high and hi >= high // 2  # spans the upper half, never wraps negative
