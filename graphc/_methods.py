@@ -16,6 +16,7 @@ from ir.ops import ELEMENTWISE, OPS
 
 from . import _factories, _inplace
 from . import _functional as F
+from ._dispatch import composite
 from ._functional.elementwise import DERIVED
 from ._functional.getitem import getitem, setitem
 from ._layout import check_memory_format, contiguous_format, preserve_format, strided, suggest_format
@@ -335,6 +336,14 @@ def _logic(bool_fn, int_fn):
     return op
 
 
+def _rsub(self, other):
+    """``number - tensor``: named RsubBackward1 as PyTorch (the rename costs nothing without grad)."""
+    out = F.sub(other, self)
+    if out._grad_fn is not None:
+        out = composite("RsubBackward1", self).result(out)
+    return out
+
+
 _and = _logic(F.logical_and, F.bitwise_and)
 _or = _logic(F.logical_or, F.bitwise_or)
 _xor = _logic(F.logical_xor, F.bitwise_xor)
@@ -343,7 +352,7 @@ _OPERATORS = {
     "__add__": F.add,
     "__radd__": _reflected(F.add),
     "__sub__": F.sub,
-    "__rsub__": _reflected(F.sub),
+    "__rsub__": _rsub,
     "__mul__": F.mul,
     "__rmul__": _reflected(F.mul),
     "__truediv__": F.div,

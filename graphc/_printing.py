@@ -198,23 +198,19 @@ class _Formatter:
         values = nonzero_finite.tolist()
         p = self.precision
 
-        if self.int_mode:
-            # All integers: print like ``3.``; the "+1" accounts for the dot.
-            if vmax / vmin > 1000.0 or vmax > 1.0e8:
-                self.sci_mode = True
-                widths = (len(f"{v:.{p}e}") for v in values)
-            else:
-                widths = (len(f"{v:.0f}") + 1 for v in values)
-        else:
-            if vmax / vmin > 1000.0 or vmax > 1.0e8 or vmin < 1.0e-4:
-                self.sci_mode = True
-                widths = (len(f"{v:.{p}e}") for v in values)
-            else:
-                widths = (len(f"{v:.{p}f}") for v in values)
-        self.max_width = max(self.max_width, max(widths))
-
+        # A forced sci_mode option decides the style before the widths are measured (PyTorch
+        # 2.13), so the padding is that of the style actually printed.
         if opts["sci_mode"] is not None:
-            self.sci_mode = opts["sci_mode"]
+            self.sci_mode = bool(opts["sci_mode"])
+        else:
+            self.sci_mode = vmax / vmin > 1000.0 or vmax > 1.0e8 or (not self.int_mode and vmin < 1.0e-4)
+        if self.sci_mode:
+            widths = (len(f"{v:.{p}e}") for v in values)
+        elif self.int_mode:  # all integers: print like ``3.``; the "+1" accounts for the dot
+            widths = (len(f"{v:.0f}") + 1 for v in values)
+        else:
+            widths = (len(f"{v:.{p}f}") for v in values)
+        self.max_width = max(self.max_width, max(widths))
 
     def width(self) -> int:
         return self.max_width

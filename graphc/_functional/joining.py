@@ -78,7 +78,8 @@ def vstack(tensors):
 
 
 def split(tensor, split_size_or_sections, dim=0):
-    """Pieces along ``dim``: of one size (the last may be smaller) or of the listed sizes."""
+    """Pieces along ``dim``: of one size (the last may be smaller) or of the listed sizes.
+    Their grad_fn is PyTorch's SplitBackward0 (SplitWithSizesBackward0 for listed sizes)."""
     x = _tensor_arg(tensor, "split")
     d = norm_dim(dim, x.ndim, "split")
     n = x.shape[d]
@@ -95,15 +96,17 @@ def split(tensor, split_size_or_sections, dim=0):
                 f"dimension {d}), but got split_sizes={sizes}"
             )
     fn = "Split" if isinstance(split_size_or_sections, int) else "SplitWithSizes"
-    return mark_multi_output(_pieces(x, d, sizes), fn)
+    return mark_multi_output(_pieces(x, d, sizes, fn + "Backward0"), fn)
 
 
-def _pieces(x: Tensor, d: int, sizes) -> tuple:
-    """Consecutive slices of ``x`` along ``d`` of the given sizes (plain views: tensor_split's
-    may be written in place under autograd, split's may not; see mark_multi_output)."""
+def _pieces(x: Tensor, d: int, sizes, grad_name: str) -> tuple:
+    """Consecutive slices of ``x`` along ``d`` of the given sizes, their grad_fn named
+    ``grad_name`` as PyTorch's (plain views: tensor_split's may be written in place under
+    autograd, split's may not; see mark_multi_output)."""
     out, start = [], 0
     for s in sizes:
-        out.append(_slice(x, d, start, start + s))
+        with composite(grad_name, x) as c:
+            out.append(c.result(_slice(x, d, start, start + s)))
         start += s
     return tuple(out)
 
@@ -129,7 +132,7 @@ def tensor_split(input, indices_or_sections, dim=0):
         if spec <= 0:
             raise RuntimeError(f"number of sections must be larger than 0, got {spec}")
         sizes = [n // spec + (1 if i < n % spec else 0) for i in range(spec)]
-        return _pieces(x, d, sizes)
+        return _pieces(x, d, sizes, "SliceBackward0")
     bounds = [operator.index(b) for b in spec]
     pieces, start = [], 0
     for stop in bounds + [n]:
@@ -154,7 +157,11 @@ def unbind(input, dim=0):
     """The slices along ``dim``, each without that dim."""
     x = _tensor_arg(input, "unbind")
     d = norm_dim(dim, x.ndim, "unbind")
-    return mark_multi_output(tuple(select(x, d, i) for i in range(x.shape[d])), "Unbind")
+    out = []
+    for i in range(x.shape[d]):
+        with composite("UnbindBackward0", x) as c:
+            out.append(c.result(select(x, d, i)))
+    return mark_multi_output(tuple(out), "Unbind")
 
 
 def select(input, dim, index):

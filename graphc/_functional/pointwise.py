@@ -76,8 +76,11 @@ def masked_fill(input, mask, value):
     if not isinstance(mask, Tensor) or not mask._dtype.is_bool:
         raise DTypeError(f"masked_fill: expected a bool mask, got {getattr(mask, 'dtype', type(mask).__name__)}")
     broadcast_shapes(tuple(x.shape), tuple(mask.shape), op="masked_fill")  # a ShapeError naming masked_fill
-    v = _to(value, x._dtype) if isinstance(value, Tensor) else constant(value, x._dtype, x._device)
-    return apply("where", [mask, v, x])
+    if isinstance(value, Tensor):
+        with composite("MaskedFillBackward1", x, value) as c:
+            return c.result(apply("where", [mask, _to(value, x._dtype), x]))
+    with composite("MaskedFillBackward0", x) as c:
+        return c.result(apply("where", [mask, constant(value, x._dtype, x._device), x]))
 
 
 def clamp(input, min=None, max=None, *, out=None):

@@ -7,7 +7,6 @@ Composites are named like PyTorch's ``grad_fn`` (``MeanBackward0``) through
 from __future__ import annotations
 
 import builtins
-from collections import namedtuple
 
 from ir import dtypes as dt
 from ir.errors import DTypeError
@@ -17,6 +16,7 @@ from .._dispatch import apply, composite
 from .._factories import zeros
 from .._grad_mode import is_grad_enabled
 from .._tensor import Tensor
+from ..return_types import structseq
 from ._common import _back, _float_of, _in_float32, _tensor_arg, _to, _write_out
 from ._singular import singular_values
 from .elementwise import (
@@ -235,8 +235,8 @@ def argmin(input, dim=None, keepdim=False):
 
 class return_types:
     """Named tuples returned by max/min/sort-like functions."""
-    max = namedtuple("max", ["values", "indices"])
-    min = namedtuple("min", ["values", "indices"])
+    max = structseq("max", ["values", "indices"])
+    min = structseq("min", ["values", "indices"])
 
 
 def _max_min(name, input, dim, keepdim, other):

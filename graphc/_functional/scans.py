@@ -10,12 +10,11 @@ PyTorch gives (each output's gradient goes to the element it came from).
 
 from __future__ import annotations
 
-from collections import namedtuple
-
 from ir import dtypes as dt
 
 from .._args import norm_dim
 from .._dispatch import apply, composite
+from ..return_types import structseq
 from ._common import _float_of, _tensor_arg, _to, _write_out
 from .elementwise import eq, isnan, logical_or
 from .pointwise import where
@@ -23,8 +22,8 @@ from .reductions import _sum_dtype
 
 __all__ = ["cumprod", "cummax", "cummin", "logcumsumexp"]
 
-_cummax_t = namedtuple("cummax", ["values", "indices"])
-_cummin_t = namedtuple("cummin", ["values", "indices"])
+_cummax_t = structseq("cummax", ["values", "indices"])
+_cummin_t = structseq("cummin", ["values", "indices"])
 
 
 def _dim(x, dim, op):

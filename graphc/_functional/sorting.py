@@ -5,14 +5,14 @@ Their output shapes or orders depend on the values, so they need eager data
 
 from __future__ import annotations
 
-from collections import namedtuple
-
 import numpy as np
 
 from ir.ops import npmath
 
 from .._args import norm_dim
+from .._dispatch import composite
 from .._factories import _from_array
+from ..return_types import structseq
 from ._common import _tensor_arg
 from .indexing import gather
 from .shape import narrow
@@ -56,8 +56,9 @@ def sort(input, dim=-1, descending=False, stable=False):
         idx = np.argsort(arr, axis=d, kind="stable")
     idx = idx.astype(np.int64, copy=False)
     indices = _from_array(np.array(idx, order="C"))  # (ascontiguousarray makes 0-d arrays 1-d)
-    values = gather(x, d, indices) if x.ndim else x.clone()
-    return namedtuple("sort", ["values", "indices"])(values, indices)
+    with composite("SortBackward0", x) as c:
+        values = c.result(gather(x, d, indices) if x.ndim else x.clone())
+    return structseq("sort", ["values", "indices"])(values, indices)
 
 
 def argsort(input, dim=-1, descending=False, stable=False):
@@ -67,7 +68,7 @@ def argsort(input, dim=-1, descending=False, stable=False):
 def topk(input, k, dim=-1, largest=True, sorted=True):
     """The ``k`` largest (or smallest) entries along ``dim`` and their indices, largest first."""
     x = _tensor_arg(input, "topk")
-    result = namedtuple("topk", ["values", "indices"])
+    result = structseq("topk", ["values", "indices"])
     if x.ndim == 0:
         norm_dim(dim, 0, "topk")
         if k not in (0, 1):
@@ -79,12 +80,14 @@ def topk(input, k, dim=-1, largest=True, sorted=True):
         raise RuntimeError(f"topk: selected index k ({k}) out of range for dimension {d} of size {x.shape[d]}")
     if not 0 < k < x.shape[d] // 2:
         s = sort(x, d, descending=largest)
-        return result(narrow(s.values, d, 0, k), narrow(s.indices, d, 0, k))
+        with composite("TopkBackward0", x) as c:
+            return result(c.result(narrow(s.values, d, 0, k)), narrow(s.indices, d, 0, k))
     x._need_data("topk")
     keys = np.moveaxis(_order_keys(np.asarray(x._host())), d, -1)
     idx = np.moveaxis(_first_k(keys, k, largest), -1, d)
     indices = _from_array(np.array(idx, order="C"))
-    return result(gather(x, d, indices), indices)
+    with composite("TopkBackward0", x) as c:
+        return result(c.result(gather(x, d, indices)), indices)
 
 
 def _order_keys(arr: np.ndarray) -> np.ndarray:

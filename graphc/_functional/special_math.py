@@ -5,18 +5,18 @@ The rows they use are in ``ir/ops/special.py`` and ``ir/ops/bits.py``."""
 from __future__ import annotations
 
 import math
-from collections import namedtuple
 
 from ir import dtypes as dt
 from ir.errors import DTypeError
 
 from .._dispatch import apply
+from ..return_types import structseq
 from ._common import _float_of, _promote, _tensor_arg, _to, _write_out
 from .elementwise import SPECIAL, add, exp2, lgamma, mul, sub
 
 __all__ = ["polygamma", "frexp", "ldexp", "mvlgamma"]
 
-_FrexpResult = namedtuple("frexp", ["mantissa", "exponent"])
+_FrexpResult = structseq("frexp", ["mantissa", "exponent"])
 
 
 def polygamma(n, input, *, out=None):

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import builtins
 import math
-from collections import namedtuple
 
 import numpy as np
 
@@ -28,6 +27,7 @@ from .._args import norm_dim
 from .._dispatch import apply, composite
 from .._factories import _from_array, arange, tensor
 from .._tensor import Tensor
+from ..return_types import structseq
 from ._common import _promote, _tensor_arg, _to, _write_out
 from .elementwise import (
     add,
@@ -58,13 +58,13 @@ __all__ = [
     "histc", "histogram", "histogramdd", "bincount", "bucketize", "searchsorted", "isin", "unique_consecutive",
 ]
 
-_kthvalue_t = namedtuple("kthvalue", ["values", "indices"])
-_median_t = namedtuple("median", ["values", "indices"])
-_nanmedian_t = namedtuple("nanmedian", ["values", "indices"])
-_mode_t = namedtuple("mode", ["values", "indices"])
-_aminmax_t = namedtuple("aminmax", ["min", "max"])
-_histogram_t = namedtuple("histogram", ["hist", "bin_edges"])
-_histogramdd_t = namedtuple("histogramdd", ["hist", "bin_edges"])
+_kthvalue_t = structseq("kthvalue", ["values", "indices"])
+_median_t = structseq("median", ["values", "indices"])
+_nanmedian_t = structseq("nanmedian", ["values", "indices"])
+_mode_t = structseq("mode", ["values", "indices"])
+_aminmax_t = structseq("aminmax", ["min", "max"])
+_histogram_t = structseq("histogram", ["hist", "bin_edges"])
+_histogramdd_t = structseq("histogramdd", ["hist", "bin_edges"])
 
 
 # ----------------------------------------------------------------------------

@@ -9,8 +9,6 @@ the one row).
 
 from __future__ import annotations
 
-from collections import namedtuple
-
 from ir import dtypes as dt
 from ir.errors import DTypeError, ShapeError
 from ir.ops.linalg_lapack import check_dtype, check_matrix
@@ -19,31 +17,32 @@ from .. import _functional as F
 from .._dispatch import apply
 from .._factories import arange, zeros
 from .._tensor import Tensor
+from ..return_types import structseq
 
 
 class return_types:
     """PyTorch's named result tuples (``torch.return_types.linalg_qr`` ...)."""
 
-    linalg_cholesky_ex = namedtuple("linalg_cholesky_ex", ["L", "info"])
-    linalg_inv_ex = namedtuple("linalg_inv_ex", ["inverse", "info"])
-    linalg_solve_ex = namedtuple("linalg_solve_ex", ["result", "info"])
-    linalg_qr = namedtuple("linalg_qr", ["Q", "R"])
-    linalg_eigh = namedtuple("linalg_eigh", ["eigenvalues", "eigenvectors"])
-    linalg_eig = namedtuple("linalg_eig", ["eigenvalues", "eigenvectors"])
-    linalg_svd = namedtuple("linalg_svd", ["U", "S", "Vh"])
-    linalg_slogdet = namedtuple("linalg_slogdet", ["sign", "logabsdet"])
-    linalg_lu = namedtuple("linalg_lu", ["P", "L", "U"])
-    linalg_lu_factor = namedtuple("linalg_lu_factor", ["LU", "pivots"])
-    linalg_lu_factor_ex = namedtuple("linalg_lu_factor_ex", ["LU", "pivots", "info"])
-    linalg_lstsq = namedtuple("linalg_lstsq", ["solution", "residuals", "rank", "singular_values"])
-    linalg_ldl_factor = namedtuple("linalg_ldl_factor", ["LD", "pivots"])
-    linalg_ldl_factor_ex = namedtuple("linalg_ldl_factor_ex", ["LD", "pivots", "info"])
-    qr = namedtuple("qr", ["Q", "R"])
-    svd = namedtuple("svd", ["U", "S", "V"])
-    slogdet = namedtuple("slogdet", ["sign", "logabsdet"])
-    geqrf = namedtuple("geqrf", ["a", "tau"])
-    triangular_solve = namedtuple("triangular_solve", ["solution", "cloned_coefficient"])
-    lu_unpack = namedtuple("lu_unpack", ["P", "L", "U"])
+    linalg_cholesky_ex = structseq("linalg_cholesky_ex", ["L", "info"])
+    linalg_inv_ex = structseq("linalg_inv_ex", ["inverse", "info"])
+    linalg_solve_ex = structseq("linalg_solve_ex", ["result", "info"])
+    linalg_qr = structseq("linalg_qr", ["Q", "R"])
+    linalg_eigh = structseq("linalg_eigh", ["eigenvalues", "eigenvectors"])
+    linalg_eig = structseq("linalg_eig", ["eigenvalues", "eigenvectors"])
+    linalg_svd = structseq("linalg_svd", ["U", "S", "Vh"])
+    linalg_slogdet = structseq("linalg_slogdet", ["sign", "logabsdet"])
+    linalg_lu = structseq("linalg_lu", ["P", "L", "U"])
+    linalg_lu_factor = structseq("linalg_lu_factor", ["LU", "pivots"])
+    linalg_lu_factor_ex = structseq("linalg_lu_factor_ex", ["LU", "pivots", "info"])
+    linalg_lstsq = structseq("linalg_lstsq", ["solution", "residuals", "rank", "singular_values"])
+    linalg_ldl_factor = structseq("linalg_ldl_factor", ["LD", "pivots"])
+    linalg_ldl_factor_ex = structseq("linalg_ldl_factor_ex", ["LD", "pivots", "info"])
+    qr = structseq("qr", ["Q", "R"])
+    svd = structseq("svd", ["U", "S", "V"])
+    slogdet = structseq("slogdet", ["sign", "logabsdet"])
+    geqrf = structseq("geqrf", ["a", "tau"])
+    triangular_solve = structseq("triangular_solve", ["solution", "cloned_coefficient"])
+    lu_unpack = structseq("lu_unpack", ["P", "L", "U"])
 
 
 def tensor_arg(x, name: str, what: str = "A") -> Tensor:

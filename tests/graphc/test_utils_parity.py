@@ -236,3 +236,64 @@ def test_random_fills_the_dtypes_range_without_negatives(dtype, high):
     t = graphc.empty(4000, dtype=dtype).random_()
     lo, hi = int(t.min().item()), int(t.max().item())
     assert 0 <= lo and hi < high and hi >= high // 2  # spans the upper half, never wraps negative
+
+
+# -- printing --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "sci, values, text",
+    [
+        (True, [-1.5, 2.5], "tensor([-1.5000e+00,  2.5000e+00])"),
+        (True, [1e-5, -1.0], "tensor([ 1.0000e-05, -1.0000e+00])"),
+        (True, [1.0, float("nan")], "tensor([1.0000e+00,        nan])"),
+        (False, [1e10, 1e-10], "tensor([10000000000.0000,           0.0000])"),
+        (False, [1e-5, -1.0], "tensor([ 0.0000, -1.0000])"),
+        (False, [1.0, 1e9], "tensor([         1., 1000000000.])"),
+        (False, [123456.0, 1.0], "tensor([123456.,      1.])"),
+    ],
+)
+def test_forced_sci_mode_pads_in_the_chosen_style(sci, values, text):
+    graphc.set_printoptions(sci_mode=sci)
+    try:
+        assert repr(graphc.tensor(values)) == text
+    finally:
+        graphc.set_printoptions(sci_mode=None)
+
+
+def test_return_types_print_as_pytorch():
+    x = graphc.tensor([[1.0, 5.0], [3.0, 2.0]])
+    assert repr(x.max(1)) == "graphc.return_types.max(\nvalues=tensor([5., 3.]),\nindices=tensor([1, 0]))"
+    assert repr(x.aminmax()) == "graphc.return_types.aminmax(\nmin=tensor(1.),\nmax=tensor(5.))"
+    assert str(x.sort(1)).startswith("graphc.return_types.sort(\nvalues=tensor([[1., 5.],")
+    for r, name in [(x.min(1), "min"), (x.topk(1), "topk"), (x.kthvalue(1), "kthvalue"), (x.mode(1), "mode"),
+                    (x.median(1), "median"), (x.cummax(0), "cummax"), (graphc.linalg.qr(x), "linalg_qr")]:
+        assert repr(r).startswith(f"graphc.return_types.{name}(\n")
+    values, indices = x.max(1)
+    assert indices.tolist() == [1, 0] and x.max(1).values.tolist() == [5.0, 3.0]
+    import pickle
+
+    assert pickle.loads(pickle.dumps(x.max(1))).indices.tolist() == [1, 0]
+
+
+def test_grad_fn_names_as_pytorch():
+    x = graphc.ones(4, 2, requires_grad=True)
+    assert (1 - x).grad_fn.name() == "RsubBackward1"
+    assert [t.grad_fn.name() for t in x.split(2)] == ["SplitBackward0"] * 2
+    assert [t.grad_fn.name() for t in x.chunk(2)] == ["SplitBackward0"] * 2
+    assert x.split([1, 3])[0].grad_fn.name() == "SplitWithSizesBackward0"
+    assert x.unbind()[0].grad_fn.name() == "UnbindBackward0"
+    assert x.sort(0)[0].grad_fn.name() == "SortBackward0"
+    assert x.topk(1, 0)[0].grad_fn.name() == "TopkBackward0" and x.topk(3, 0)[0].grad_fn.name() == "TopkBackward0"
+    assert x.masked_fill(x > 0, 1.0).grad_fn.name() == "MaskedFillBackward0"
+    assert x.masked_fill(x > 0, graphc.tensor(1.0)).grad_fn.name() == "MaskedFillBackward1"
+
+
+def test_renamed_grad_fns_keep_their_gradients():
+    y = graphc.arange(8.0).reshape(4, 2).requires_grad_()
+    loss = sum((p * (i + 1)).sum() for i, p in enumerate(y.split(1))) + (1 - y).sum() * 3
+    loss = loss + y.sort(0, descending=True)[0][0].sum() + y.topk(1, 0)[0].sum() * 10
+    loss = loss + y.masked_fill(y > 5, 0.0).sum() + sum(u.sum() * 5 for u in y.unbind(1))
+    loss.backward()
+    # by hand: row weights 1..4, -3 from rsub, +1 sort max row, +10 topk max row, +1 unmasked, +5 unbind
+    assert y.grad.tolist() == [[4.0, 4.0], [5.0, 5.0], [6.0, 6.0], [17.0, 17.0]]
