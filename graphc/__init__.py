@@ -17,6 +17,7 @@ from __future__ import annotations
 import builtins as _builtins
 import sys as _sys
 
+from backends.numpy import runtime as _numpy_runtime
 from ir import dtypes as _dt
 from ir.dtypes import (
     DType as dtype,
@@ -49,7 +50,7 @@ from ir.errors import (
 # No module imported here imports this package back (tests/test_imports.py checks the DAG), so the
 # order below is only the order of the public names. Importing _methods binds the Tensor's
 # methods; importing cuda registers the Triton runtime as the backend of cuda devices.
-from . import _methods  # noqa: F401  (binds Tensor methods)
+from . import _legacy, _methods  # noqa: F401  (binds Tensor methods and the legacy constructors)
 from . import _methods_ops  # noqa: F401  (binds the methods of the newer topic modules)
 from . import _interop  # noqa: F401  (numpy functions take tensors: Tensor.__array_function__)
 from . import accelerator, autograd, cpu, cuda, random
@@ -97,7 +98,7 @@ from ._tensor import Size, Tensor
 from ._typeinfo import finfo, iinfo
 from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from .device import device, get_default_device, set_default_device
-from .random import Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
+from .random import Generator, default_generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
 
 __version__ = "0.1.0"
 
@@ -110,7 +111,46 @@ short = int16
 cfloat = complex64
 cdouble = complex128
 
-FloatTensor = "graphc.FloatTensor"
+FloatTensor = _legacy.LEGACY_TYPES["FloatTensor"]
+DoubleTensor = _legacy.LEGACY_TYPES["DoubleTensor"]
+HalfTensor = _legacy.LEGACY_TYPES["HalfTensor"]
+BFloat16Tensor = _legacy.LEGACY_TYPES["BFloat16Tensor"]
+LongTensor = _legacy.LEGACY_TYPES["LongTensor"]
+IntTensor = _legacy.LEGACY_TYPES["IntTensor"]
+ShortTensor = _legacy.LEGACY_TYPES["ShortTensor"]
+CharTensor = _legacy.LEGACY_TYPES["CharTensor"]
+ByteTensor = _legacy.LEGACY_TYPES["ByteTensor"]
+BoolTensor = _legacy.LEGACY_TYPES["BoolTensor"]
+
+
+def set_num_threads(n: int) -> None:
+    """Threads graphc's CPU kernels use (the numpy backend's pool; GRAPHC_NUM_THREADS is the
+    same setting from the environment). numpy's own BLAS threads are not changed."""
+    if isinstance(n, _builtins.bool) or not isinstance(n, _builtins.int) or n <= 0:
+        raise RuntimeError(f"set_num_threads expects a positive integer, got {n!r}")
+    _numpy_runtime.set_num_threads(n)
+
+
+def get_num_threads() -> int:
+    """Threads graphc's CPU kernels use: GRAPHC_NUM_THREADS, else the usable cores."""
+    return _numpy_runtime.num_threads()
+
+
+_deterministic = {"enabled": False, "warn_only": False}
+
+
+def use_deterministic_algorithms(mode: bool, *, warn_only: bool = False) -> None:
+    """Recorded only: graphc's CPU kernels are already deterministic (fixed reduction order, no
+    atomics), so there is nothing to switch; the flag reads back as PyTorch's does."""
+    _deterministic.update(enabled=_builtins.bool(mode), warn_only=_builtins.bool(warn_only))
+
+
+def are_deterministic_algorithms_enabled() -> bool:
+    return _deterministic["enabled"]
+
+
+def is_deterministic_algorithms_warn_only_enabled() -> bool:
+    return _deterministic["warn_only"]
 
 
 def set_default_dtype(d) -> None:

@@ -14,7 +14,7 @@ from ir import dtypes as dt
 from ir.errors import DeviceError, UnsupportedError
 from ir.ops import ELEMENTWISE, OPS
 
-from . import _factories, _inplace
+from . import _factories, _inplace, _legacy
 from . import _functional as F
 from ._dispatch import composite
 from ._functional.elementwise import DERIVED
@@ -236,6 +236,8 @@ def type_(self, dtype=None, non_blocking=False):
             "bool": "BoolTensor",
         }
         return f"graphc.{names[self._dtype.name]}"
+    if isinstance(dtype, _legacy._TensorType):  # t.type(graphc.LongTensor)
+        dtype = dtype.dtype
     if isinstance(dtype, str):
         dtype = dtype.rsplit(".", 1)[-1]
         table = {"FloatTensor": dt.float32, "DoubleTensor": dt.float64, "LongTensor": dt.int64, "IntTensor": dt.int32, "HalfTensor": dt.float16, "BoolTensor": dt.bool_, "ByteTensor": dt.uint8}
@@ -303,6 +305,9 @@ def _chalf(self, memory_format=None):
 
 
 Tensor.chalf = _chalf
+Tensor.itemsize = property(lambda self: self._dtype.itemsize, doc="Bytes per element (as element_size()).")
+Tensor.nbytes = property(lambda self: self.numel() * self._dtype.itemsize, doc="Bytes of the elements this tensor views.")
+Tensor.is_cpu = property(lambda self: self._device.type == "cpu", doc="Whether the tensor is on the CPU.")
 Tensor.get_device = lambda self: -1 if self._device.type == "cpu" else (self._device.index or 0)
 
 

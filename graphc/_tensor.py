@@ -57,7 +57,18 @@ class _Version:
 
 
 class Size(tuple):
-    """The shape of a tensor: a tuple that prints as ``graphc.Size([5, 3])``."""
+    """The shape of a tensor: a tuple that prints as ``graphc.Size([5, 3])``.
+
+    As ``torch.Size``: its items must be ints (anything with ``__index__``, such as a 0-d int
+    tensor, is converted; a float raises TypeError), and ``+``/``*`` with tuples and ints give a
+    Size. Tensors build their ``shape`` without the check (numpy's shapes are ints already)."""
+
+    def __new__(cls, sizes=()):
+        out = tuple.__new__(cls, sizes)
+        for s in out:
+            if type(s) is not int:
+                return tuple.__new__(cls, [_size_item(s, i) for i, s in enumerate(out)])
+        return out
 
     def __repr__(self) -> str:
         return f"graphc.Size({list(self)})"
@@ -75,7 +86,26 @@ class Size(tuple):
         return Size(out) if isinstance(key, slice) else out
 
     def __add__(self, other):
-        return Size(tuple(self) + tuple(other))
+        if not isinstance(other, tuple):
+            raise TypeError(f"can only concatenate tuple (not {type(other).__name__}) to graphc.Size")
+        return Size(tuple.__add__(self, other))
+
+    def __radd__(self, other):
+        if not isinstance(other, tuple):
+            return NotImplemented
+        return Size(tuple.__add__(other, self))
+
+    def __mul__(self, n):
+        out = tuple.__mul__(self, n)
+        return out if out is NotImplemented else Size(out)
+
+    __rmul__ = __mul__
+
+
+def _size_item(s, i: int) -> int:
+    if isinstance(s, float) or not hasattr(s, "__index__"):
+        raise TypeError(f"graphc.Size() takes an iterable of 'int' (item {i} is '{type(s).__name__}')")
+    return s.__index__()
 
 
 class Tensor:
@@ -150,8 +180,8 @@ class Tensor:
     @property
     def shape(self) -> Size:
         if self._data is None:
-            return Size(self._node.shape)
-        return Size(self._data.shape)
+            return tuple.__new__(Size, self._node.shape)
+        return tuple.__new__(Size, self._data.shape)
 
     def size(self, dim: int | None = None):
         """The shape as a ``graphc.Size``, or the size of one dim."""

@@ -9,6 +9,7 @@ generator hands out those seeds: a counter-based stream started by
 from __future__ import annotations
 
 import ast
+import contextlib
 
 import numpy as np
 
@@ -121,3 +122,18 @@ def set_rng_state(state) -> None:
 
 def next_seed(generator: Generator | None = None) -> int:
     return (generator or default_generator).next_seed()
+
+
+@contextlib.contextmanager
+def fork_rng(devices=None, enabled: bool = True, _caller="fork_rng", _devices_kw="devices", device_type="cuda"):
+    """Restore the default generator's state on exit, so random draws inside the block do not
+    change the numbers drawn after it (``torch.random.fork_rng``; graphc has one generator for
+    every device, so ``devices`` is accepted and ignored)."""
+    if not enabled:
+        yield
+        return
+    state = default_generator.get_state()
+    try:
+        yield
+    finally:
+        default_generator.set_state(state)

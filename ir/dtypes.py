@@ -96,6 +96,15 @@ class DType:
     def __repr__(self) -> str:
         return f"graphc.{self.name}"
 
+    def to_real(self) -> "DType":
+        """The real dtype of a complex one (``complex64.to_real()`` is float32), else itself."""
+        return to_real(self)
+
+    def to_complex(self) -> "DType":
+        """The complex dtype of a float one (``float64.to_complex()`` is complex128; half
+        precision gives complex64, as graphc has no complex32)."""
+        return to_complex(self)
+
     __str__ = __repr__
 
     def __reduce__(self):

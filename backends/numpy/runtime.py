@@ -57,6 +57,18 @@ def num_threads() -> int:
     return n
 
 
+def set_num_threads(n: int) -> None:
+    """Use ``n`` worker threads from now on (``graphc.set_num_threads``): sets
+    GRAPHC_NUM_THREADS, which ``num_threads`` reads, and retires the pool so the next
+    parallel kernel makes one of the new size (kernels already running finish on the old)."""
+    global _pool
+    os.environ["GRAPHC_NUM_THREADS"] = str(n)
+    with _pool_lock:
+        old, _pool = _pool, None
+    if old is not None:
+        old.shutdown(wait=False)
+
+
 def pool():
     global _pool
     if _pool is None:

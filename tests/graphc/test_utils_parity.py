@@ -297,3 +297,97 @@ def test_renamed_grad_fns_keep_their_gradients():
     loss.backward()
     # by hand: row weights 1..4, -3 from rsub, +1 sort max row, +10 topk max row, +1 unmasked, +5 unbind
     assert y.grad.tolist() == [[4.0, 4.0], [5.0, 5.0], [6.0, 6.0], [17.0, 17.0]]
+
+
+# -- small API gaps ----------------------------------------------------------------
+
+
+def test_tensor_constructor_and_legacy_types():
+    t = graphc.Tensor([1, 2])
+    assert t.dtype is graphc.float32 and t.tolist() == [1.0, 2.0]
+    assert graphc.Tensor(2, 3).shape == (2, 3) and graphc.Tensor().shape == (0,)
+    assert graphc.Tensor(graphc.Size([2])).shape == (2,) and graphc.Tensor((1, 2)).tolist() == [1.0, 2.0]
+    assert graphc.Tensor(graphc.tensor([1, 2])).dtype is graphc.int64  # an alias keeps its dtype
+    assert graphc.FloatTensor([1, 2]).dtype is graphc.float32 and graphc.LongTensor(2).shape == (2,)
+    for name, dtype in [("DoubleTensor", graphc.float64), ("IntTensor", graphc.int32), ("BoolTensor", graphc.bool),
+                        ("ByteTensor", graphc.uint8), ("HalfTensor", graphc.float16)]:
+        assert getattr(graphc, name)([1]).dtype is dtype
+    assert isinstance(graphc.zeros(2), graphc.FloatTensor) and not isinstance(graphc.zeros(2), graphc.LongTensor)
+    assert graphc.zeros(2).type(graphc.LongTensor).dtype is graphc.int64
+    assert repr(graphc.FloatTensor) == "<class 'graphc.FloatTensor'>"
+    with pytest.raises(TypeError, match="data must be a sequence"):
+        graphc.FloatTensor(2.5)
+
+
+def test_size_validation_and_arithmetic():
+    s = graphc.Size([2, 3])
+    with pytest.raises(TypeError, match="item 0 is 'float'"):
+        graphc.Size([2.5])
+    with pytest.raises(TypeError, match="can only concatenate tuple"):
+        s + [1]
+    assert graphc.Size([graphc.tensor(2)]) == (2,) and graphc.Size([True]) == (1,)
+    for r, want in [(s * 2, (2, 3, 2, 3)), (2 * s, (2, 3, 2, 3)), ((1,) + s, (1, 2, 3)), (s + (1,), (2, 3, 1))]:
+        assert type(r) is graphc.Size and r == want
+
+
+def test_threads_determinism_generator_and_small_attributes():
+    before = graphc.get_num_threads()
+    try:
+        graphc.set_num_threads(1)
+        assert graphc.get_num_threads() == 1
+        assert (graphc.ones(300, 300) @ graphc.ones(300, 300))[0, 0].item() == 300.0
+    finally:
+        graphc.set_num_threads(before)
+    with pytest.raises(RuntimeError):
+        graphc.set_num_threads(0)
+    assert not graphc.are_deterministic_algorithms_enabled()
+    graphc.use_deterministic_algorithms(True)
+    assert graphc.are_deterministic_algorithms_enabled()
+    graphc.use_deterministic_algorithms(False)
+    assert graphc.default_generator is graphc.random.default_generator
+    with graphc.random.fork_rng():
+        inside = graphc.rand(3)
+    assert graphc.rand(3).tolist() == inside.tolist()  # the block's draws did not advance the stream
+    x = graphc.zeros(2, 3)
+    assert (x.nbytes, x.itemsize, x.is_cpu, x[:, 1].nbytes) == (24, 4, True, 8)
+    assert graphc.zeros(3, dtype=graphc.bfloat16).nbytes == 6
+    assert graphc.complex64.to_real() is graphc.float32 and graphc.float64.to_complex() is graphc.complex128
+    assert graphc.int32.to_real() is graphc.int32 and graphc.float32.itemsize == 4
+    assert graphc.int8.is_signed and not graphc.uint8.is_signed
+
+
+def test_data_utilities():
+    from graphc.utils.data import (
+        ChainDataset,
+        DataLoader,
+        IterableDataset,
+        StackDataset,
+        TensorDataset,
+        default_collate,
+        default_convert,
+    )
+
+    converted = default_convert((1, np.float32(2)))
+    assert type(converted) is list and converted[0] == 1 and converted[1].dtype is graphc.float32
+    assert default_convert({"a": np.float64(2)})["a"].dtype is graphc.float64
+    assert default_collate([("a", 1), ("b", 2)])[0] == ("a", "b")
+    it = iter(DataLoader(TensorDataset(graphc.arange(10.0)), batch_size=3))
+    assert len(it) == 4 and len(list(it)) == 4
+
+    class Stream(IterableDataset):
+        def __init__(self, n):
+            self.n = n
+
+        def __iter__(self):
+            return iter(range(self.n))
+
+        def __len__(self):
+            return self.n
+
+    chain = ChainDataset([Stream(2), Stream(3)])
+    assert list(chain) == [0, 1, 0, 1, 2] and len(chain) == 5
+    stack = StackDataset([1, 2, 3], [5, 6, 7])
+    assert stack[1] == (2, 6) and len(stack) == 3
+    assert StackDataset(x=[1, 2], y=[3, 4])[0] == {"x": 1, "y": 3}
+    with pytest.raises(ValueError, match="Size mismatch"):
+        StackDataset([1], [1, 2])

@@ -28,8 +28,11 @@ __all__ = ["DataLoader", "default_collate", "default_convert", "get_worker_info"
 
 
 def default_convert(data):
-    """numpy arrays (and containers of them) to tensors; everything else unchanged."""
-    if isinstance(data, np.ndarray) and data.dtype.kind in "biuf":
+    """numpy arrays and scalars (and containers of them) to tensors; everything else unchanged.
+    A plain tuple comes back as a list, as PyTorch's (kept there for backward compatibility)."""
+    if isinstance(data, np.ndarray) and data.dtype.kind in "biufc":
+        return as_tensor(data)
+    if isinstance(data, np.generic) and data.dtype.kind in "biufc":
         return as_tensor(data)
     if isinstance(data, collections.abc.Mapping):
         return (
@@ -39,8 +42,10 @@ def default_convert(data):
         )
     if isinstance(data, tuple) and hasattr(data, "_fields"):
         return type(data)(*(default_convert(d) for d in data))
-    if isinstance(data, (list, tuple)):
-        return type(data)(default_convert(d) for d in data)
+    if isinstance(data, tuple):
+        return [default_convert(d) for d in data]
+    if isinstance(data, list):
+        return [default_convert(d) for d in data]
     return data
 
 
@@ -68,7 +73,7 @@ def default_collate(batch):
     if isinstance(elem, float):
         return tensor(list(batch), dtype=dt.float64)
     if isinstance(elem, (str, bytes)):
-        return list(batch)
+        return batch  # as given: a field of a tuple sample stays the tuple zip made, as PyTorch
     if isinstance(elem, collections.abc.Mapping):
         collated = {key: default_collate([d[key] for d in batch]) for key in elem}
         try:  # the batch keeps the samples' mapping type (OrderedDict, a dict subclass), as in PyTorch
@@ -192,7 +197,7 @@ class DataLoader:
         # batches whatever num_workers is.
         base_seed = (self.generator or _random.default_generator).next_seed() % (2**62)
         if self.num_workers == 0:
-            return self._single_process_iter()
+            return _SingleProcessIter(self, self._single_process_iter())
         if self._pool is None or not self._pool.alive:
             self._pool = _WorkerPool(self, base_seed)
         else:  # persistent workers: a new epoch on the same processes
@@ -223,6 +228,23 @@ class DataLoader:
                 return n
             return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
         return len(self._index_sampler)
+
+
+class _SingleProcessIter:
+    """One epoch in this process: the batches, and ``len()`` as the loader's (PyTorch's
+    ``_SingleProcessDataLoaderIter`` has one; a bare generator does not)."""
+
+    def __init__(self, loader, batches):
+        self._loader, self._batches = loader, batches
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        return next(self._batches)
+
+    def __len__(self) -> int:
+        return len(self._loader)
 
 
 class _Fetcher:
