@@ -242,7 +242,9 @@ def attach(plan, backward_program, outputs, results, inputs, reals) -> None:
     # an output that is an input itself keeps its own autograd identity (a grad_fn here would turn
     # the caller's leaf into a non-leaf); its gradient reaches that input directly
     outs = [outputs[i] for i in plan.output_indices]
-    is_input = [any(o is r for r in reals) for o in outs]
+    # so does an autograd view of an argument (its grad_fn leads to the argument, and an
+    # in-place write through it rebases the argument's history, as eager)
+    is_input = [any(o is r for r in reals) or o._grad_fn is not None for o in outs]
     if all(is_input):
         return
     edges = [grad_edge(r) for r in reals]

@@ -43,14 +43,14 @@ from dataclasses import dataclass
 
 from backends import backend_for_device
 from ir import dtypes as _dtypes
-from ir.errors import TracingError, UnsupportedError
+from ir.errors import AutogradError, TracingError, UnsupportedError
 
-from . import _autocast, _escapes, _grad_mode, _guards, _sideeffects, _state
+from . import _autocast, _epochs, _escapes, _grad_mode, _guards, _sideeffects, _state
 from ._aot import plan_backward
 from ._entry import Entry
 from ._grad_mode import is_grad_enabled
 from ._pipeline import _debug_log, build  # noqa: F401 - build: its home before graphc._pipeline
-from ._pytree import flatten, objects, spec_diff, unflatten
+from ._pytree import containers, flatten, objects, spec_diff, unflatten, written_back
 from ._report import KernelInfo, Report  # noqa: F401 - their home before graphc._report
 from ._tensor import Tensor
 from ._trace_plan import Unsupported, alias_plan, tensor_key, trace_args
@@ -286,8 +286,8 @@ class CompiledFunction:
         return "; ".join(best or ["unknown"])
 
     # -- tracing ------------------------------------------------------------------------------
-    def _roots(self, spec) -> _guards.Snapshot:
-        snap = _guards.Snapshot()
+    def _roots(self, spec, journal: bool = False) -> _guards.Snapshot:
+        snap = _guards.Snapshot(journal)
         fn = self.fn
         if isinstance(fn, functools.partial):
             for i, a in enumerate(fn.args):
@@ -312,7 +312,7 @@ class CompiledFunction:
 
     def _trace_and_run(self, args, kwargs, sig, spec, leaves):
         aliases, reps, roots = alias_plan(leaves)
-        before = self._roots(spec)
+        before = self._roots(spec, journal=True)  # also what an abandoned trace puts back
         grad_mode = is_grad_enabled()
         while True:
             recorder = _sideeffects.Recorder(self._keyed_sites)
@@ -353,17 +353,51 @@ class CompiledFunction:
             return self._run_eagerly(args, kwargs, self._eager_reason)
 
     def _trace_once(self, args, kwargs, sig, spec, leaves, aliases, reps, roots, before, recorder):
-        """One trace of this call, its program built and run; raises what makes it fail."""
+        """One trace of this call, its program built and run; raises what makes it fail.
+        A trace abandoned before its program ran is undone (:meth:`_abandon`)."""
         device = leaves[0].device if leaves else cpu_device()
         t0 = time.perf_counter()
         trace = Trace(self.__name__, device)
         trace.started = t0
+        try:
+            return self._trace_body(trace, args, kwargs, sig, spec, leaves, aliases, reps, roots, before, recorder)
+        except BaseException:
+            if not trace.ran:
+                self._abandon(trace, before)
+            raise
+
+    def _abandon(self, trace, before) -> None:
+        """Undo what an abandoned trace left in Python state (an in-place shape change, a
+        TracingError, a fallback decided after the function ran, a retrace for a random
+        draw): the function ran on tracers, so the state it created or rebound -- lazily
+        created optimizer buffers, attributes, module buffers, list and dict entries --
+        holds tracers without values. The journal puts back what it recorded before the
+        trace; tracers still held elsewhere are removed from their dicts and lists. The
+        call then runs eagerly (or raises) from the state eager starts from."""
+        trace.restore_reads()
+        _escapes.release(trace)
+        put_back = before.restore()
+        left = _escapes.survivors(trace)
+        removed = _escapes.scrub(left)
+        del left
+        if put_back or removed:
+            _epochs.MODULES.value += 1  # module guards look again
+            log.info("graphc.compile: %s: the abandoned trace's Python state was undone", self.__name__)
+
+    def _trace_body(self, trace, args, kwargs, sig, spec, leaves, aliases, reps, roots, before, recorder):
         trace.pin = True  # seeds drawn and per-call scalars read in eager's order (Trace.pin)
         recorder.trace = trace
         user_exc = None
         with tracing(trace), _sideeffects.recording(recorder):
             traced = trace_args(trace, leaves, aliases, roots)
             t_args, t_kwargs = unflatten(spec, traced)
+            # the lists and dicts among the arguments: the function gets rebuilt ones, and
+            # what it writes into them is written into the caller's (trace.arg_writes)
+            pairs = containers(args, t_args, [])
+            for k, v in kwargs.items():
+                containers(v, t_kwargs[k], pairs)
+            back = {id(t): real for t, real in zip(traced, leaves)}
+            back.update((id(n), o) for o, n, _ in pairs)
             del traced
             try:
                 out = self.fn(*t_args, **t_kwargs)
@@ -379,7 +413,8 @@ class CompiledFunction:
                 # The function raised: eager has made the writes before the raise, so the
                 # program of what ran makes them too, then the exception propagates.
                 user_exc, out = e, None
-            del t_args, t_kwargs
+            trace.arg_writes = written_back(pairs, back) if pairs else []
+            del t_args, t_kwargs, pairs, back
             out_leaves: list = []
             out_spec = flatten(out, out_leaves)
             del out
@@ -410,6 +445,14 @@ class CompiledFunction:
         self._check_backward_reach(trace)
         after = self._roots(spec)
         changed = _guards.changed(before, after)
+        for orig, items in trace.arg_writes:  # eager writes into the caller's own list or dict
+            before.record(orig)  # put back if this trace is abandoned after all
+            if isinstance(orig, list):
+                orig[:] = items
+            else:
+                orig.clear()
+                orig.update(items)
+            changed.append(f"a {type(orig).__name__} it was given")
         guarded = after.restrict(recorder.names_read())  # what the code that ran could read
         plan = make_plan(
             trace,
@@ -445,6 +488,7 @@ class CompiledFunction:
         captured: list = []
         seeds = [trace.pinned_seeds[n.id] for n in trace.graph.inputs if n.id in trace.pinned_seeds]
         result = entry.run_pinned(plan.leaves_now, draws, captured if extra else None, seeds, trace.pinned_scalars)
+        trace.ran = True
         for k, t in enumerate(extra):
             _escapes.materialize(t, captured[0][first_extra + k])
         recorder.flush_prints()
@@ -460,7 +504,16 @@ class CompiledFunction:
             return None
         if not any(o._node is not None and o.requires_grad for o in out_leaves):
             return None
-        aot_plan, why = plan_backward(trace, out_leaves)
+        try:
+            aot_plan, why = plan_backward(trace, out_leaves)
+        except AutogradError as e:
+            # an output's history was freed inside the function (autograd.grad without
+            # retain_graph after create_graph=True): eager returns it fine and raises only
+            # if the caller backpropagates through it, which a compiled backward cannot mirror
+            raise Unsupported(
+                "returns a tensor that requires grad whose autograd graph the function freed "
+                f"(a later backward or autograd.grad without retain_graph=True: {str(e).split(' (')[0]})"
+            ) from None
         if aot_plan is None:
             raise Unsupported(f"returns tensors that require grad and {why}")
         return aot_plan

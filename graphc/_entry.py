@@ -250,8 +250,13 @@ class Entry:
                 lines.append(f"    {name} = o{dup}")
                 continue
             if alias is not None:
-                target, view_ops = alias
-                lines.append(f"    {name} = ALIAS({self._target(consts, target)}, {c(view_ops, 'VO')})")
+                target, view_ops, grad = alias
+                if view_ops == "grad":  # after the .grad writes above
+                    lines.append(f"    {name} = {self._target(consts, target)}._grad")
+                elif grad:
+                    lines.append(f"    {name} = ALIAS_GRAD({self._target(consts, target)}, {c(view_ops, 'VO')})")
+                else:
+                    lines.append(f"    {name} = ALIAS({self._target(consts, target)}, {c(view_ops, 'VO')})")
                 continue
             lines.append(f"    r = res[{pos}]")
             if numpy:
@@ -315,6 +320,7 @@ class Entry:
             "WRITE_GRAD": _write_grad,
             "NEW_GRAD": _new_grad,
             "ALIAS": _alias_output,
+            "ALIAS_GRAD": replay_view,
             "NDARRAY": np.ndarray,
             "WRITABLE": _writable,
             "WRAP": Tensor._wrap,

@@ -58,6 +58,45 @@ def survivors(trace, exclude=()) -> list:
     return [t for t in alive if t._node is not None]
 
 
+def scrub(tracers) -> int:
+    """Remove tracers of an abandoned trace from the dicts and lists still holding them
+    (reached through a tuple too), after the journal put back what it had recorded
+    (:meth:`graphc._guards.Snapshot.restore`): what is left is state the trace created
+    where the journal did not look (a container past the walk's limits), so removing
+    the entry gives back the state before the call. Frames (the exception that abandoned
+    the trace keeps the function's locals) are left alone. Returns the entries removed."""
+    if not tracers:
+        return 0
+    removed = 0
+    targets = list(tracers)
+    mine = {id(targets), id(tracers)}
+    for _ in range(3):  # a tracer, a tuple holding it, a tuple holding that tuple
+        ids = {id(t) for t in targets}
+        climb = []
+        holders = gc.get_referrers(*targets)
+        mine.add(id(holders))
+        for h in holders:
+            if id(h) in mine:
+                continue
+            if type(h) is tuple:
+                climb.append(h)
+            elif isinstance(h, dict):
+                for k in [k for k, v in h.items() if id(v) in ids]:
+                    del h[k]
+                    removed += 1
+            elif isinstance(h, list):
+                keep = [v for v in h if id(v) not in ids]
+                if len(keep) != len(h):
+                    removed += len(h) - len(keep)
+                    h[:] = keep
+        del holders
+        if not climb:
+            break
+        targets = climb
+        mine.add(id(targets))
+    return removed
+
+
 def materialize(t: Tensor, value) -> None:
     """Turn tracer ``t`` (the same Python object) into a tensor holding ``value``."""
     if isinstance(value, np.ndarray) or np.isscalar(value):

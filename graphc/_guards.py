@@ -38,6 +38,12 @@ import numpy as np
 from ._pytree import SCALAR_TYPES
 from ._tensor import Tensor
 
+_MISSING = object()  # the journal's "no such global / empty cell"
+
+
+class _Names(dict):
+    """The journal's record of some globals of a module (not the whole dict)."""
+
 MAX_DEPTH = 8  # levels below a root
 MODULE_STATE = "module state: "  # how an entry traced for another module state says so
 MAX_CHECKS = 4000  # checks per snapshot
@@ -154,8 +160,11 @@ def code_names(code, out: set | None = None) -> set:
 class Snapshot:
     """The checks reached from a function's roots (see the module docstring)."""
 
-    def __init__(self):
+    def __init__(self, journal: bool = False):
         self.checks: list[Check] = []
+        # journal: (container, its shallow copy) of every dict, list and object ``__dict__``
+        # walked, so that an abandoned trace can put them back (:meth:`restore`)
+        self.journal: list | None = [] if journal else None
         self._seen: dict[int, str] = {}
         self._keep: list = []  # objects whose id() is a key of _seen stay alive while walking
         self._pending: list = []  # forward functions of user Module classes met on the way
@@ -191,6 +200,7 @@ class Snapshot:
             self._seen[id(fn)] = name
             self._keep.append(fn)
         g = getattr(fn, "__globals__", {})
+        self._record_names(fn, code)
         base = "" if parent is None else name + "."
         if parent is None:  # default values: fn.__defaults__ = (...) changes what a call computes
             for attr in ("__defaults__", "__kwdefaults__"):
@@ -254,6 +264,7 @@ class Snapshot:
 
     def _object_dict(self, obj, cid, name, depth, module_dict: bool) -> None:
         opt = is_optimizer(obj)
+        self.record(vars(obj))
         internal = (type(obj).__module__ or "").split(".")[0] == "graphc"
         for k, v in list(vars(obj).items()):
             if not isinstance(k, str):
@@ -298,6 +309,7 @@ class Snapshot:
         self._visit(v, cid, "attr", k, name, depth, module)
 
     def _container(self, obj, c, name, depth, module, child_base=None) -> None:
+        self.record(obj)
         items = list(obj.items()) if isinstance(obj, dict) else list(enumerate(obj))
         # A dict or list may change in place: its length and keys are checked, then its items.
         c.kind, c.value = "len", (len(obj), _keys(obj) if isinstance(obj, dict) else None, obj)
@@ -309,6 +321,69 @@ class Snapshot:
             else:
                 label = f"{name}[{_key_text(k)}]"
             self._visit(v, c.id, "item", k, label, depth + 1, module)
+
+    # -- the journal --------------------------------------------------------------------
+    def record(self, obj) -> None:
+        """Keep a shallow copy of a dict or list (a journal snapshot only)."""
+        if self.journal is not None and isinstance(obj, (dict, list)):
+            self.journal.append((obj, dict(obj) if isinstance(obj, dict) else list(obj)))
+
+    def _record_names(self, fn, code) -> None:
+        """Journal the globals ``code`` names (absent ones too: ``global T; T = ...``
+        creates one) and ``fn``'s closure cells."""
+        if self.journal is None:
+            return
+        g = getattr(fn, "__globals__", None)
+        if isinstance(g, dict):
+            self.journal.append((g, _Names((n, g.get(n, _MISSING)) for n in code_names(code))))
+        for cell in fn.__closure__ or ():
+            try:
+                self.journal.append((cell, cell.cell_contents))
+            except ValueError:
+                self.journal.append((cell, _MISSING))
+
+    def restore(self) -> bool:
+        """Put every journaled container, global and cell back as it was when recorded (a
+        trace that was abandoned ran the function's Python: the state it created or
+        rebound -- an optimizer's lazily created buffers, attributes, list entries --
+        holds tracers without values, and the eager call that follows must start from the
+        state eager would). True if something was put back."""
+        if not self.journal:
+            return False
+        put_back = False
+        for obj, copy in reversed(self.journal):
+            if isinstance(obj, types.CellType):
+                try:
+                    now = obj.cell_contents
+                except ValueError:
+                    now = _MISSING
+                if now is not copy:
+                    put_back = True
+                    if copy is _MISSING:
+                        del obj.cell_contents
+                    else:
+                        obj.cell_contents = copy
+            elif type(copy) is _Names:
+                for k, v in copy.items():  # a module's globals: only the names recorded
+                    if obj.get(k, _MISSING) is not v:
+                        put_back = True
+                        if v is _MISSING:
+                            del obj[k]
+                        else:
+                            obj[k] = v
+            elif isinstance(obj, dict):
+                same = len(obj) == len(copy) and all(k in obj and obj[k] is v for k, v in copy.items())
+                if not same:
+                    put_back = True
+                    for k in [k for k in obj if k not in copy]:
+                        del obj[k]
+                    for k, v in copy.items():
+                        if k not in obj or obj[k] is not v:
+                            obj[k] = v
+            elif len(obj) != len(copy) or any(a is not b for a, b in zip(obj, copy)):
+                put_back = True
+                obj[:] = copy
+        return put_back
 
     # -- reading ------------------------------------------------------------------------
     def value_of(self, check: Check, values: dict):

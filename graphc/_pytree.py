@@ -72,6 +72,40 @@ def unflatten(spec, leaves, pos=None):
     raise TypeError(spec)
 
 
+def containers(orig, new, out: list) -> list:
+    """``(original, rebuilt, copy of rebuilt's items)`` for each list and dict of the
+    arguments ``orig`` and their rebuilt counterparts ``new`` (what :func:`unflatten` gave
+    the traced function), to find the ones the function changed in place."""
+    if isinstance(orig, Tensor):
+        return out
+    if isinstance(orig, list) and isinstance(new, list) and len(orig) == len(new):
+        out.append((orig, new, list(new)))
+        for a, b in zip(orig, new):
+            containers(a, b, out)
+    elif isinstance(orig, dict) and isinstance(new, dict) and len(orig) == len(new):
+        out.append((orig, new, dict(new)))
+        for k, a in orig.items():
+            containers(a, new[k], out)
+    elif isinstance(orig, tuple) and isinstance(new, tuple) and len(orig) == len(new):
+        for a, b in zip(orig, new):
+            containers(a, b, out)
+    return out
+
+
+def written_back(pairs, back: dict) -> list:
+    """``(original container, its new items)`` for each rebuilt container (from
+    :func:`containers`) the traced function changed; ``back`` maps ``id`` of a rebuilt
+    object (a container, an argument's tracer) to the caller's own."""
+    out = []
+    for orig, new, copy in pairs:
+        if isinstance(new, list):
+            if len(new) != len(copy) or any(a is not b for a, b in zip(new, copy)):
+                out.append((orig, [back.get(id(v), v) for v in new]))
+        elif len(new) != len(copy) or any(k not in new or new[k] is not v for k, v in copy.items()):
+            out.append((orig, {k: back.get(id(v), v) for k, v in new.items()}))
+    return out
+
+
 def objects(spec, out: list) -> list:
     """The non-tensor objects (``("O", ref)`` parts) of a spec, in order."""
     tag = spec[0]

@@ -148,7 +148,7 @@ def plan(trace, sig, spec, leaves, aliases, reps, roots, out_spec, n_user, aot_p
         mutations=[tgt(p.real) for p in trace.mutated],
         grad_writes=[(tgt(real), where) for real, where in trace.grad_writes],
         outputs=[(k, graph.outputs[k].dtype) for k in range(n_user)],
-        aliases_out=[None if a is None else (tgt(a[0]), a[1]) for a in trace.output_aliases],
+        aliases_out=[None if a is None else (tgt(a[0]), *a[1:]) for a in trace.output_aliases],
         out_spec=out_spec,
         aot=aot_plan,
         aot_targets=aot_targets,

@@ -111,6 +111,8 @@ class Trace:
         self.rng_saved: dict = {}  # id(generator) -> (generator, its state before the trace drew)
         self._written_reads: dict = {}  # id(real) -> (real, its data before the trace) (guard_values)
         self.written_reads_at: list = []  # where the function read values it had written
+        self.arg_writes: list = []  # (a list or dict argument, its items after the call)
+        self.ran = False  # its program ran for the call that traced (else: abandoned)
 
     # -- tracers -----------------------------------------------------------------
     def _tracer(self, node, requires_grad=False, cls=Tensor) -> Tensor:
@@ -500,17 +502,23 @@ class Trace:
 
     # -- finishing ---------------------------------------------------------------------
     def _alias_of(self, out: Tensor):
-        """``(real, view_ops)`` when output ``out`` is an argument or lifted tensor itself
-        (``view_ops`` None), a view of one, or a detached alias of one (``view_ops`` ()):
-        eager returns that very tensor, or a view sharing its memory, so replay does too."""
+        """``(real, view_ops, grad)`` when output ``out`` is an argument or lifted tensor itself
+        (``view_ops`` None), a view of one (``grad``: one autograd tracks), a detached alias
+        of one (``view_ops`` ()) or its ``.grad`` (``view_ops`` "grad"): eager returns that
+        very tensor, or a view sharing its memory, so replay does too."""
+        for key, value in self.grads.items():
+            if value is out:  # the .grad of a tensor: eager returns that very tensor
+                return (self.grad_owner[key], "grad", False)
         out = self.to_tracer(out)
         if out._base is None:
             real = self.real_of(out)
-            return None if real is None else (real, None)
+            return None if real is None else (real, None, False)
         real = self.real_of(out._base)
         if real is None or out._view_ops is None:
             return None
-        return (real, tuple(out._view_ops))
+        # a view that requires grad is an autograd view of the argument, as eager's: an
+        # in-place write through it rebases the argument's history
+        return (real, tuple(out._view_ops), bool(out.requires_grad and out._view_ops and is_grad_enabled()))
 
     def finish(self, outputs: list) -> None:
         """Set graph outputs: user outputs, then traced grads; record mutations."""

@@ -274,7 +274,17 @@ def _accumulate(t, g, create_graph):
         if g.shape != t.shape:
             g = _dispatch.apply("reshape", [g], shape=tuple(t.shape))
         current = tracer.get_grad(real)
-        tracer.set_grad(real, g if current is None else _dispatch.apply("add", [current, g]))
+        if current is None:
+            # a tensor of its own, as eager's copy: a later accumulation writes into it
+            tracer.set_grad(real, g if create_graph else tracer.snapshot(g))
+        elif create_graph:
+            tracer.set_grad(real, _dispatch.apply("add", [current, g]))
+        else:
+            # eager adds into the same .grad tensor: `g = x.grad` taken between two
+            # backward calls sees the second one (a traced in-place write)
+            with no_grad():
+                tracer.write(current, _dispatch.apply("add", [current, g]))
+            tracer.set_grad(real, current)
         return
 
     if g.shape != t.shape:

@@ -365,3 +365,119 @@ def test_same_tensor_returned_twice_is_one_object():
         assert a is b
         a.add_(1)
         assert b.tolist() == [3.0, 3.0]
+
+
+# -- round 2: containers given as arguments, .grad aliases, views of outputs, freed graphs ----
+
+
+def _arg_writer(x, d, lst, *, kw):
+    d["y"] = x * 2
+    d.pop("drop", None)
+    lst.append(x + 1)
+    lst[0] = x
+    kw["n"] = kw.get("n", 0) + 1
+    return x.sum()
+
+
+def test_writes_into_a_dict_or_list_argument_reach_the_caller():
+    def calls(fn):
+        out = []
+        for i in range(4):
+            x, d, lst, kw = G.ones(2) * i, {"drop": 1}, [None], {}
+            fn(x, d, lst, kw=kw)
+            out.append((sorted(d), d["y"].tolist(), lst[0] is x, lst[1].tolist(), kw))
+        return out
+
+    cf = G.compile(_arg_writer)
+    with pytest.warns(CompileWarning, match="changes Python state on every call"):
+        got = calls(cf)
+    assert got == calls(_arg_writer)
+    assert cf.cache_info().eager_calls == 2  # calls 3 and 4: the first two traced
+
+
+def test_nested_argument_list_write_reaches_the_caller():
+    def f(batch):
+        batch["outs"].append(batch["x"] * 3)
+        return batch["x"] + 1
+
+    want, got = {"x": G.ones(2), "outs": []}, {"x": G.ones(2), "outs": []}
+    f(want)
+    _run(G.compile(f), 1, got)
+    assert [t.tolist() for t in got["outs"]] == [t.tolist() for t in want["outs"]] == [[3.0, 3.0]]
+
+
+def test_grad_read_between_backwards_is_the_accumulating_tensor():
+    def f(x):
+        (x * x).sum().backward()
+        g = x.grad  # eager: the very tensor the next backward adds into
+        (x * 3).sum().backward()
+        return g, x.grad
+
+    cf = G.compile(f)
+    for _ in range(3):
+        x = G.tensor([1.0, 2.0], requires_grad=True)
+        g, h = cf(x)
+        assert g.tolist() == h.tolist() == [5.0, 7.0]
+        assert g is x.grad and h is x.grad
+    assert cf.cache_info().traces == 1
+
+
+def test_grad_accumulates_in_place_into_an_existing_grad():
+    def f(x):
+        g = x.grad
+        (x * 2).sum().backward()
+        return g
+
+    cf = G.compile(f)
+    for _ in range(2):
+        x = G.tensor([1.0, 2.0], requires_grad=True)
+        x.grad = G.ones(2)
+        before = x.grad
+        g = cf(x)
+        assert g is before and x.grad is before and before.tolist() == [3.0, 3.0]
+
+
+def test_inplace_write_through_returned_view_of_nonleaf_input_rebases_its_history():
+    def g(y):
+        return y[0]
+
+    cg = G.compile(g)
+    for fn in (cg, cg, g):
+        x = G.ones(2, 2, requires_grad=True)
+        y = x * 1
+        v = fn(y)
+        assert v._base is y
+        v.mul_(2)
+        y.sum().backward()
+        assert x.grad.tolist() == [[2.0, 2.0], [1.0, 1.0]]
+        assert y.tolist() == [[2.0, 2.0], [1.0, 1.0]]
+
+
+def test_returned_view_of_a_leaf_that_requires_grad_behaves_as_eager():
+    def g(y):
+        return y[1] * 1, y[0]
+
+    cg = G.compile(g)
+    for fn in (g, cg, cg):
+        y = G.ones(2, 2, requires_grad=True)
+        a, v = fn(y)
+        with pytest.raises(Exception, match="leaf Variable that requires grad"):
+            v.mul_(2)
+        (a.sum() + 3 * v.sum()).backward()
+        assert y.grad.tolist() == [[3.0, 3.0], [1.0, 1.0]]
+
+
+def test_create_graph_gradient_returned_with_a_later_grad_runs_eagerly():
+    def f(x):
+        (g,) = G.autograd.grad((x**3).sum(), x, create_graph=True)
+        (h,) = G.autograd.grad(g.sum(), x)
+        return g, h
+
+    x = G.ones(3, requires_grad=True)
+    want = [t.tolist() for t in f(x)]
+    cf = G.compile(f)
+    with pytest.warns(CompileWarning, match="autograd graph the function freed"):
+        got = [t.tolist() for t in cf(x)]
+    assert got == want == [[3.0, 3.0, 3.0], [6.0, 6.0, 6.0]]
+    g, _ = _run(cf, 1, x)[0]
+    assert g.requires_grad and g.grad_fn is not None  # eager's g, as eager

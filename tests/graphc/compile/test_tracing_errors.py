@@ -181,7 +181,7 @@ def test_a_tensor_kept_from_inside_holds_eager_values_and_repeated_keeping_runs_
     assert f.cache_info().eager_calls == 2 and f.cache_info().entries == 0
 
 
-def test_a_tracer_of_a_failed_trace_is_a_clear_error():
+def test_a_failed_trace_leaves_no_tracer_behind():
     kept = []
 
     @graphc.compile
@@ -193,8 +193,25 @@ def test_a_tracer_of_a_failed_trace_is_a_clear_error():
 
     with pytest.raises(graphc.TracingError):
         f(graphc.ones(3))
+    assert kept == []  # the failed trace's Python state is undone (graphc._compiler._abandon)
+    f.__wrapped__(graphc.ones(3))  # the user's eager call starts from eager's state
+    assert kept[-1].tolist() == [2.0, 2.0, 2.0]
+
+
+def test_a_tracer_kept_where_the_undo_cannot_reach_is_a_clear_error():
+    kept = set()
+
+    @graphc.compile
+    def f(x):
+        kept.add(x * 2)  # a set: neither journaled nor scrubbed
+        if x.sum() > 0:
+            return x
+        return -x
+
+    with pytest.raises(graphc.TracingError):
+        f(graphc.ones(3))
     with pytest.raises(graphc.TracingError, match="escaped") as info:
-        kept[-1] + 1
+        next(iter(kept)) + 1
     assert os.path.basename(__file__) in str(info.value)
 
 
