@@ -21,6 +21,8 @@ There is no per-op code here: op behaviour lives in ``ir/ops.py`` (rules),
 from __future__ import annotations
 
 import functools
+import traceback
+import weakref
 
 import numpy as np
 
@@ -58,6 +60,8 @@ def active_tracer():
 def apply(name: str, inputs, **attrs):
     """Run (or trace) IR op ``name`` on ``inputs`` (tensors) with ``attrs``."""
     opdef = _OPS[name]
+    if _THREAD.input_hook is not None:  # graphc.utils.checkpoint: see or replace the inputs
+        inputs = _THREAD.input_hook(inputs)
     traces = _THREAD.traces
     if not traces:
         result = _run(opdef, inputs, attrs)
@@ -79,9 +83,25 @@ def apply(name: str, inputs, **attrs):
                 if result._dtype.is_differentiable and is_grad_enabled():
                     edges = [grad_edge(t) for t in inputs]
                     if any(e is not None for e in edges):
-                        result._grad_fn = GradNode(opdef, attrs, inputs, edges, result)
+                        node = result._grad_fn = GradNode(opdef, attrs, inputs, edges, result)
+                        if _state.ANOMALY["enabled"]:
+                            record_forward_stack(node)
                 break
     return result
+
+
+# Anomaly mode: the forward stack of each node recorded while it was on (weak keys: it goes
+# with the node). PyTorch prints it when that node's backward fails or returns NaN.
+FORWARD_STACKS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def record_forward_stack(node) -> None:
+    """Remember where ``node``'s op was called (the user's frames, graphc's own left out)."""
+    frames = [f for f in traceback.extract_stack()[:-1] if _GRAPHC_DIR not in f.filename]
+    FORWARD_STACKS[node] = "".join(traceback.format_list(frames))
+
+
+_GRAPHC_DIR = __file__.rsplit("/", 1)[0] + "/"
 
 
 def _run(opdef, inputs, attrs) -> Tensor:

@@ -31,6 +31,18 @@ class _ThreadState(threading.local):
     def __init__(self):
         self.traces: list = []  # graphc._tracing.Trace objects, innermost last
         self.backward_depth = 0  # run_backward calls in progress in this thread
+        # A function that sees (and may replace) the inputs of every op this thread applies, or
+        # None: activation checkpointing finds and substitutes the tensors a segment reads.
+        self.input_hook = None
+        # run_backward calls in progress: True for each that accumulates into .grad of all leaves
+        # (backward() without inputs=), False for autograd.grad / backward(inputs=...).
+        self.backward_kinds: list = []
+
+
+# Anomaly detection (graphc.autograd.detect_anomaly): global, as PyTorch's. While ``enabled``,
+# every recorded node keeps the stack of the op that made it, and the eager backward checks each
+# node's gradients for NaN (when ``check_nan``).
+ANOMALY = {"enabled": False, "check_nan": True}
 
 
 _STATE = _ThreadState()

@@ -11,7 +11,8 @@ every op; :mod:`.grad_mode` and :mod:`.graph` are their public addresses.
 
 from __future__ import annotations
 
-from . import function  # noqa: F401  (graphc.autograd.function, as in PyTorch)
+from . import anomaly_mode, function  # noqa: F401  (graphc.autograd.function, as in PyTorch)
+from .anomaly_mode import detect_anomaly, set_detect_anomaly
 from .engine import backward, grad, run_backward  # noqa: F401
 from .function import Function, FunctionCtx, once_differentiable
 from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
@@ -20,6 +21,8 @@ from .graph import AccumulateGrad, CompositeNode, GradNode, Node
 
 __all__ = [
     "backward",
+    "detect_anomaly",
+    "set_detect_anomaly",
     "Function",
     "FunctionCtx",
     "once_differentiable",

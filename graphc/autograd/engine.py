@@ -33,7 +33,7 @@ from .._functional import clone
 from .._grad_mode import enable_grad, no_grad
 from .._layout import contiguous_format
 from .._tensor import Tensor
-from . import fused
+from . import anomaly_mode, fused
 
 
 class _EagerBuilder:
@@ -127,12 +127,15 @@ def in_backward() -> bool:
 def run_backward(outputs, grad_outputs, *, retain_graph, create_graph, inputs=None, accumulate=True, allow_unused=False):
     """Backpropagate from ``outputs``; accumulate into leaves' ``.grad`` or return grads of ``inputs``."""
     _state.enter_backward()
+    kinds = _state._STATE.backward_kinds
+    kinds.append(inputs is None and accumulate)  # read by checkpoint(use_reentrant=True)
     try:
         return _run_backward(
             outputs, grad_outputs, retain_graph=retain_graph, create_graph=create_graph,
             inputs=inputs, accumulate=accumulate, allow_unused=allow_unused,
         )
     finally:
+        kinds.pop()
         _state.exit_backward()
 
 
@@ -186,7 +189,8 @@ def _run_backward(outputs, grad_outputs, *, retain_graph, create_graph, inputs=N
         return g
 
     choice = None
-    if not create_graph and inputs is None and accumulate and _dispatch.active_tracer() is None:
+    anomaly = _state.ANOMALY["enabled"]
+    if not create_graph and inputs is None and accumulate and not anomaly and _dispatch.active_tracer() is None:
         choice = fused.choose(order, seeds, outputs)
         if choice is not None and choice.wants_fused():
             had_plan = choice.plan is not None  # the call that builds the plan compiles: not timed
@@ -205,7 +209,7 @@ def _run_backward(outputs, grad_outputs, *, retain_graph, create_graph, inputs=N
     mode = enable_grad() if create_graph else no_grad()
     t0 = time.perf_counter()
     with mode:
-        backprop(order, seeds, _EagerBuilder(device), _ctx_of, _parents, on_grad)
+        backprop(order, seeds, _EagerBuilder(device), anomaly_mode.checked_ctx if anomaly else _ctx_of, _parents, on_grad)
     if choice is not None:
         choice.record(False, time.perf_counter() - t0)
     if not retain_graph:

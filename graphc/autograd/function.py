@@ -31,7 +31,7 @@ import inspect
 
 from ir.errors import AutogradError
 
-from .. import _dispatch
+from .. import _dispatch, _state
 from .._autograd_graph import GradNode
 from .._factories import zeros
 from .._functional import _to, reshape, sum
@@ -370,6 +370,8 @@ def _wrap_outputs(cls, ctx, args, output, differentiable: bool):
     if not diff:
         return tuple(outs) if is_tuple else outs[0]
     node = FunctionNode(cls, ctx, tensor_inputs, edges, outs[diff[0]], len(outs), arg_positions, len(args))
+    if _state.ANOMALY["enabled"]:
+        _dispatch.record_forward_stack(node)
     node._out_meta = [
         (tuple(o.shape), o.dtype, o.device, k in diff) if isinstance(o, Tensor) else ((), None, None, False)
         for k, o in enumerate(outs)

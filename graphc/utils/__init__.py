@@ -1,5 +1,6 @@
-"""``graphc.utils``: data loading (``graphc.utils.data``) and DLPack exchange (``graphc.utils.dlpack``)."""
+"""``graphc.utils``: data loading (``graphc.utils.data``), DLPack exchange (``graphc.utils.dlpack``)
+and activation checkpointing (``graphc.utils.checkpoint``)."""
 
-from . import data, dlpack  # noqa: F401
+from . import checkpoint, data, dlpack  # noqa: F401
 
-__all__ = ["data", "dlpack"]
+__all__ = ["checkpoint", "data", "dlpack"]
