@@ -22,8 +22,28 @@ from ..._layout import channels_last, channels_last_3d
 from ..._methods import _parse_to
 from ..._tensor import Tensor
 from ..parameter import Buffer, Parameter
+from . import _backward_hooks as _bh
 
-__all__ = ["Module", "RemovableHandle"]
+__all__ = [
+    "Module",
+    "RemovableHandle",
+    "register_module_full_backward_hook",
+    "register_module_full_backward_pre_hook",
+]
+
+
+def register_module_full_backward_hook(hook) -> RemovableHandle:
+    """A full backward hook for every module (runs before each module's own hooks)."""
+    handle = RemovableHandle(_bh.GLOBAL_BACKWARD_HOOKS)
+    _bh.GLOBAL_BACKWARD_HOOKS[handle.id] = hook
+    return handle
+
+
+def register_module_full_backward_pre_hook(hook) -> RemovableHandle:
+    """A backward pre-hook for every module (runs before each module's own pre-hooks)."""
+    handle = RemovableHandle(_bh.GLOBAL_BACKWARD_PRE_HOOKS)
+    _bh.GLOBAL_BACKWARD_PRE_HOOKS[handle.id] = hook
+    return handle
 
 
 class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
@@ -80,6 +100,9 @@ class Module:
         d["_forward_hooks_with_kwargs"] = set()
         d["_forward_pre_hooks"] = _epochs.EpochDict()
         d["_forward_pre_hooks_with_kwargs"] = set()
+        d["_backward_hooks"] = _epochs.EpochDict()
+        d["_backward_pre_hooks"] = _epochs.EpochDict()
+        d["_is_full_backward_hook"] = None
 
     # -- calling ---------------------------------------------------------------
     def __call__(self, *args, **kwargs):
@@ -89,7 +112,19 @@ class Module:
         return self._call_impl(*args, **kwargs)
 
     def _call_impl(self, *args, **kwargs):
-        """Run the forward pre-hooks, ``forward`` and the forward hooks."""
+        """Run the forward pre-hooks, ``forward`` and the forward hooks (and wire the backward
+        hooks around them: :mod:`._backward_hooks`)."""
+        d = self.__dict__
+        if (
+            d.get("_backward_hooks")
+            or d.get("_backward_pre_hooks")
+            or _bh.GLOBAL_BACKWARD_HOOKS
+            or (_bh.GLOBAL_BACKWARD_PRE_HOOKS)
+        ):
+            return _bh.call_with_backward_hooks(self, args, kwargs, lambda a, k: self._call_forward(*a, **k))
+        return self._call_forward(*args, **kwargs)
+
+    def _call_forward(self, *args, **kwargs):
         pre = self.__dict__.get("_forward_pre_hooks")
         post = self.__dict__.get("_forward_hooks")
         if not pre and not post:
@@ -139,6 +174,48 @@ class Module:
             self._forward_hooks_with_kwargs.add(handle.id)
         if prepend:
             self._forward_hooks.move_to_end(handle.id, last=False)
+        return handle
+
+    def register_full_backward_hook(self, hook, prepend: bool = False) -> RemovableHandle:
+        """``hook(module, grad_input, grad_output)`` runs when the gradients w.r.t. the module's
+        positional arguments are computed; it may return a replacement ``grad_input`` tuple.
+
+        ``grad_input`` has one entry per positional argument (None for non-tensors, and for all
+        when no argument requires grad: the hook then fires with the output gradients).
+        """
+        if self.__dict__.get("_is_full_backward_hook") is False:
+            raise RuntimeError(
+                "Cannot use both regular backward hooks and full backward hooks on a single Module. Please use only "
+                "one of them."
+            )
+        self.__dict__["_is_full_backward_hook"] = True
+        return self._add_backward_hook("_backward_hooks", hook, prepend)
+
+    def register_full_backward_pre_hook(self, hook, prepend: bool = False) -> RemovableHandle:
+        """``hook(module, grad_output)`` runs when the gradients w.r.t. the module's outputs are
+        computed, before the full backward hooks; it may return a replacement ``grad_output``."""
+        return self._add_backward_hook("_backward_pre_hooks", hook, prepend)
+
+    def register_backward_hook(self, hook) -> RemovableHandle:
+        """Deprecated (use :meth:`register_full_backward_hook`). graphc gives it the full hook's
+        well-defined ``grad_input`` (the gradients w.r.t. the module's arguments), where PyTorch
+        passes those of the last op inside the module."""
+        if self.__dict__.get("_is_full_backward_hook") is True:
+            raise RuntimeError(
+                "Cannot use both regular backward hooks and full backward hooks on a single Module. Please use only "
+                "one of them."
+            )
+        self.__dict__["_is_full_backward_hook"] = False
+        return self._add_backward_hook("_backward_hooks", hook, False)
+
+    def _add_backward_hook(self, store: str, hook, prepend: bool) -> RemovableHandle:
+        hooks = self.__dict__.get(store)
+        if hooks is None:  # a module unpickled from before backward hooks existed
+            hooks = self.__dict__[store] = _epochs.EpochDict()
+        handle = RemovableHandle(hooks)
+        hooks[handle.id] = hook
+        if prepend:
+            hooks.move_to_end(handle.id, last=False)
         return handle
 
     # -- registration ------------------------------------------------------------
@@ -435,7 +512,9 @@ class Module:
             raise TypeError(f"nn.Module.to only accepts floating point dtypes, but got desired dtype={dtype}")
 
         def convert(t):
-            if (memory_format is channels_last and t.dim() == 4) or (memory_format is channels_last_3d and t.dim() == 5):
+            if (memory_format is channels_last and t.dim() == 4) or (
+                memory_format is channels_last_3d and t.dim() == 5
+            ):
                 return t.to(device, dtype if t.is_floating_point() else None, memory_format=memory_format)
             return t.to(device, dtype if t.is_floating_point() else None)
 
