@@ -11,7 +11,7 @@ every op; :mod:`.grad_mode` and :mod:`.graph` are their public addresses.
 
 from __future__ import annotations
 
-from . import anomaly_mode, function  # noqa: F401  (graphc.autograd.function, as in PyTorch)
+from . import anomaly_mode, function, functional  # noqa: F401  (graphc.autograd.function, as in PyTorch)
 from .anomaly_mode import detect_anomaly, set_detect_anomaly
 from .engine import backward, grad, run_backward  # noqa: F401
 from .function import Function, FunctionCtx, once_differentiable
