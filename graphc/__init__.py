@@ -249,6 +249,8 @@ from ._optimized_module import OptimizedModule, compile  # noqa: E402,A004 - PyT
 from . import compiler  # noqa: E402  (graphc.compiler.trace(fn, *args): the tracer)
 from ._functional import trace  # noqa: E402  (the matrix trace, as torch.trace)
 from . import viz  # noqa: E402  (graph drawings and dumps: graphc.viz.save(obj, "x.svg"))
+from . import func  # noqa: E402  (function transforms: grad, vjp, jacrev, functional_call, vmap)
+from .func import vmap  # noqa: E402
 
 # Mixed precision and matmul precision: graphc.autocast / graphc.amp (GradScaler), graphc.backends.
 from . import _autocast, amp, backends  # noqa: E402

@@ -29,7 +29,7 @@ from ir.passes.autodiff import backprop
 from .. import _dispatch, _layout, _state
 from .._autograd_graph import AccumulateGrad, CompositeNode, GradNode, resolve
 from .._factories import ones_like, tensor, zeros_like
-from .._functional import clone
+from .._functional import clone, stack
 from .._grad_mode import enable_grad, no_grad
 from .._layout import contiguous_format
 from .._tensor import Tensor
@@ -124,29 +124,36 @@ def in_backward() -> bool:
     return _state.in_backward()
 
 
-def run_backward(outputs, grad_outputs, *, retain_graph, create_graph, inputs=None, accumulate=True, allow_unused=False):
+def run_backward(
+    outputs, grad_outputs, *, retain_graph, create_graph, inputs=None, accumulate=True, allow_unused=False
+):
     """Backpropagate from ``outputs``; accumulate into leaves' ``.grad`` or return grads of ``inputs``."""
     _state.enter_backward()
     kinds = _state._STATE.backward_kinds
     kinds.append(inputs is None and accumulate)  # read by checkpoint(use_reentrant=True)
     try:
         return _run_backward(
-            outputs, grad_outputs, retain_graph=retain_graph, create_graph=create_graph,
-            inputs=inputs, accumulate=accumulate, allow_unused=allow_unused,
+            outputs,
+            grad_outputs,
+            retain_graph=retain_graph,
+            create_graph=create_graph,
+            inputs=inputs,
+            accumulate=accumulate,
+            allow_unused=allow_unused,
         )
     finally:
         kinds.pop()
         _state.exit_backward()
 
 
-def _run_backward(outputs, grad_outputs, *, retain_graph, create_graph, inputs=None, accumulate=True, allow_unused=False):
+def _run_backward(
+    outputs, grad_outputs, *, retain_graph, create_graph, inputs=None, accumulate=True, allow_unused=False
+):
     roots, seeds = [], {}
     for i, (out, g) in enumerate(zip(outputs, grad_outputs)):
         edge = _dispatch.grad_edge(out)
         if edge is None:
-            raise AutogradError(
-                f"element {i} of tensors does not require grad and does not have a grad_fn"
-            )
+            raise AutogradError(f"element {i} of tensors does not require grad and does not have a grad_fn")
         v = resolve(edge)
         g = _seed(out, g)
         roots.append(v)
@@ -209,7 +216,9 @@ def _run_backward(outputs, grad_outputs, *, retain_graph, create_graph, inputs=N
     mode = enable_grad() if create_graph else no_grad()
     t0 = time.perf_counter()
     with mode:
-        backprop(order, seeds, _EagerBuilder(device), anomaly_mode.checked_ctx if anomaly else _ctx_of, _parents, on_grad)
+        backprop(
+            order, seeds, _EagerBuilder(device), anomaly_mode.checked_ctx if anomaly else _ctx_of, _parents, on_grad
+        )
     if choice is not None:
         choice.record(False, time.perf_counter() - t0)
     if not retain_graph:
@@ -243,7 +252,10 @@ def _fused_backward(order, seeds, choice) -> bool:
         logging.getLogger("graphc.autograd").warning(
             "graphc: the fused backward failed (%s: %s) for a backward of %d ops (%s); this graph runs op by op "
             "from now on. Please report it with GRAPHC_FUSED_BACKWARD=strict's traceback.",
-            type(e).__name__, e, len(ops), ", ".join(ops[:8]) + (", ..." if len(ops) > 8 else ""),
+            type(e).__name__,
+            e,
+            len(ops),
+            ", ".join(ops[:8]) + (", ..." if len(ops) > 8 else ""),
         )
         # This signature runs op by op from now on; the others still fuse. (One failing graph used
         # to switch the fused path off for the whole process, silently slowing every later backward.)
@@ -342,8 +354,22 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
     run_backward(outs, grads, retain_graph=retain_graph, create_graph=create_graph, inputs=inputs)
 
 
-def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=None, materialize_grads=False):
+def grad(
+    outputs,
+    inputs,
+    grad_outputs=None,
+    retain_graph=None,
+    create_graph=False,
+    only_inputs=True,
+    allow_unused=None,
+    is_grads_batched=False,
+    materialize_grads=False,
+):
     """The gradients of ``outputs`` with respect to ``inputs``, returned (not accumulated).
+
+    ``is_grads_batched=True``: the first dimension of each ``grad_outputs`` entry is a batch of
+    vectors, and each result gets that batch dimension; graphc computes it by one backward per
+    vector (a loop, where PyTorch vmaps the backward).
 
     >>> (gx,) = graphc.autograd.grad(y, [x], create_graph=True)
     """
@@ -352,6 +378,8 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     grads = _as_list(grad_outputs) or [None] * len(outs)
     if retain_graph is None:
         retain_graph = create_graph
+    if is_grads_batched:
+        return _batched_grad(outs, ins, grads, retain_graph, create_graph, allow_unused, materialize_grads)
     result = run_backward(
         outs,
         grads,
@@ -364,6 +392,33 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     if materialize_grads:
         result = tuple(zeros_like(t) if g is None else g for t, g in zip(ins, result))
     return result
+
+
+def _batched_grad(outs, ins, grads, retain_graph, create_graph, allow_unused, materialize_grads):
+    if any(g is None for g in grads):
+        raise RuntimeError("grad_outputs must be given (one batch of vectors per output) when is_grads_batched=True")
+    n = grads[0].shape[0] if grads[0].dim() else 0
+    rows = []
+    for i in range(n):
+        rows.append(
+            grad(
+                outs,
+                ins,
+                [g[i] for g in grads],
+                retain_graph=retain_graph or i < n - 1,
+                create_graph=create_graph,
+                allow_unused=allow_unused,
+                materialize_grads=materialize_grads,
+            )
+        )
+    result = []
+    for k, t in enumerate(ins):
+        col = [r[k] for r in rows]
+        if all(c is None for c in col):
+            result.append(None)
+        else:
+            result.append(stack([zeros_like(t) if c is None else c for c in col]))
+    return tuple(result)
 
 
 def _tensor_backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None) -> None:
