@@ -255,13 +255,34 @@ from .func import vmap  # noqa: E402
 # Mixed precision and matmul precision: graphc.autocast / graphc.amp (GradScaler), graphc.backends.
 from . import _autocast, amp, backends  # noqa: E402
 from .amp import autocast  # noqa: E402
-from .amp.autocast_mode import get_autocast_dtype, is_autocast_enabled  # noqa: E402
+from .amp.autocast_mode import (  # noqa: E402
+    autocast_decrement_nesting,
+    autocast_increment_nesting,
+    clear_autocast_cache,
+    get_autocast_cpu_dtype,
+    get_autocast_dtype,
+    is_autocast_cache_enabled,
+    is_autocast_cpu_enabled,
+    is_autocast_enabled,
+    set_autocast_cache_enabled,
+    set_autocast_cpu_dtype,
+    set_autocast_cpu_enabled,
+    set_autocast_dtype,
+    set_autocast_enabled,
+)
 from .backends import get_float32_matmul_precision, set_float32_matmul_precision  # noqa: E402
 
 # The ops PyTorch's autocast lists get their autocast wrappers in every namespace that holds them.
 _autocast.install(
-    [m for n, m in list(_sys.modules.items()) if n == __name__ or n.startswith(("graphc._functional", "graphc.nn.functional"))],
+    [
+        ("", [m for n, m in list(_sys.modules.items())
+              if n == __name__ or n.startswith(("graphc._functional", "graphc.nn.functional"))]),
+        ("linalg.", [linalg]),
+        ("fft.", [fft]),
+    ],
     Tensor,
 )
 cuda.amp = amp.cuda_amp  # graphc.cuda.amp, PyTorch's older spelling (importable too:)
 _sys.modules.setdefault("graphc.cuda.amp", amp.cuda_amp)
+cpu.amp = amp.cpu_amp  # graphc.cpu.amp, deprecated in PyTorch too
+_sys.modules.setdefault("graphc.cpu.amp", amp.cpu_amp)

@@ -8,7 +8,7 @@ import math
 
 import numpy as np
 
-from ir.errors import ShapeError
+from ir.errors import DTypeError, ShapeError
 from ir.ops import fmt_shape
 from ir.ops.movement import contiguous_strides
 
@@ -79,6 +79,8 @@ def gather(input, dim, index, *, sparse_grad=False):
 
 def scatter_add(input, dim, index, src):
     x = _tensor_arg(input, "scatter_add")
+    if isinstance(src, Tensor) and src._dtype is not x._dtype:
+        raise DTypeError(f"scatter(): Expected self.dtype to be equal to src.dtype ({x._dtype} and {src._dtype})")
     d = norm_dim(dim, x.ndim, "scatter_add") if x.ndim else norm_dim(dim, 1, "scatter_add")
     if x.ndim == 0 or index.ndim == 0:
         out = scatter_add(_as_1d(x), d if x.ndim else 0, _as_1d(index), _as_1d(src) if src.ndim == 0 else src)
@@ -192,6 +194,9 @@ def index_add(input, dim, index, source, *, alpha=1):
 def index_copy(input, dim, index, source):
     """``input`` with ``source`` written at ``index`` along ``dim``."""
     x = _tensor_arg(input, "index_copy")
+    if isinstance(source, Tensor) and source._dtype is not x._dtype:
+        raise DTypeError(f"index_copy_(): self and source expected to have the same dtype, but got (self) "
+                         f"{x._dtype} and (source) {source._dtype}")
     xs, d, idx, src = _index_update_args("index_copy", x, dim, index, source)
     out = apply("index_copy", [xs, idx, src], axis=d)
     return reshape(out, ()) if x.ndim == 0 else out

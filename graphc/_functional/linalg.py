@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import builtins
 
+from ir import dtypes as dt
 from ir.errors import DTypeError, ShapeError
 from ir.ops import fmt_shape
 
@@ -13,7 +14,7 @@ from .._args import norm_dim
 from .._dispatch import apply, composite, constant
 from .._factories import arange, zeros
 from .._tensor import Tensor
-from ._common import _tensor_arg, _write_out
+from ._common import _tensor_arg, _to, _write_out
 from .elementwise import add, ge, le, mul
 from .pointwise import where
 from .reductions import sum
@@ -36,6 +37,8 @@ def matmul(input, other, *, out=None):
         raise DTypeError(
             f"matmul: expected both inputs to have the same dtype, but got {a._dtype} and {b._dtype}"
         )
+    if isinstance(out, Tensor) and out._dtype is not a._dtype:  # PyTorch's matmul kernels do not cast into out
+        raise DTypeError(f"matmul: expected out tensor to have dtype {a._dtype}, but got {out._dtype} instead")
     if a.ndim == 1 and b.ndim == 1:
         if a.shape[0] != b.shape[0]:
             raise ShapeError(
@@ -113,14 +116,21 @@ def outer(input, vec2):
 ger = outer
 
 
-def addmm(input, mat1, mat2, *, beta=1, alpha=1):
+def addmm(input, mat1, mat2, *, beta=1, alpha=1, out=None):
+    """``beta * input + alpha * (mat1 @ mat2)``."""
+    if isinstance(out, Tensor) and out._dtype is not _tensor_arg(mat1, "addmm")._dtype:
+        raise DTypeError(f"addmm: expected out tensor to have dtype {mat1._dtype}, but got {out._dtype} instead")
+    low = mat1._dtype  # bf16/f16: the product and the sum in float32, rounded once (PyTorch's CPU kernel)
+    fused = low in (dt.bfloat16, dt.float16) and getattr(input, "_dtype", low) is low and mat2._dtype is low
     with composite("AddmmBackward0", input, mat1, mat2) as c:
+        if fused:
+            input, mat1, mat2 = (_to(t, dt.float32) if isinstance(t, Tensor) else t for t in (input, mat1, mat2))
         r = matmul(mat1, mat2)
         if alpha != 1:
             r = mul(r, alpha)
-        if beta == 0:  # input is ignored, its NaNs and infs included (PyTorch's rule)
-            return c.result(r)
-        return c.result(add(mul(input, beta) if beta != 1 else input, r))
+        if beta != 0:  # with beta == 0 input is ignored, its NaNs and infs included (PyTorch's rule)
+            r = add(mul(input, beta) if beta != 1 else input, r)
+        return _write_out(out, c.result(_to(r, low) if fused else r))
 
 
 def _tri(input, diagonal, lower: bool):

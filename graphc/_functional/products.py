@@ -25,7 +25,7 @@ from ._common import _promote, _tensor_arg, _to, _write_out
 from .elementwise import abs, add, eq, mul, ne, pow, sqrt, sub
 from .indexing import index_select
 from .joining import cat, stack
-from .linalg import diagonal, matmul
+from .linalg import diagonal, dot, matmul
 from .pointwise import where
 from .reductions import _abs_pow, amax, amin, sum
 from .shape import expand, permute, reshape, unsqueeze
@@ -263,6 +263,8 @@ def inner(input, other, *, out=None):
     if a.shape[-1] != b.shape[-1]:
         raise ShapeError(f"inner() the last dimension must match on both input tensors but got shapes "
                          f"{fmt_shape(a.shape)} and {fmt_shape(b.shape)}")
+    if a.ndim == 1 and b.ndim == 1:  # PyTorch's inner is dot here (not autocast on the CPU)
+        return _write_out(out, dot(a, b))
     return _write_out(out, tensordot(a, b, ([a.ndim - 1], [b.ndim - 1])))
 
 
@@ -363,7 +365,9 @@ def addbmm(input, batch1, batch2, *, beta=1, alpha=1, out=None):
 
 def cross(input, other, dim=None, *, out=None):
     """The 3-vector cross product along ``dim`` (default: the first dim of size 3), broadcasting."""
-    (a, b), _ = _promote(_tensor_arg(input, "cross"), _tensor_arg(other, "cross"))
+    a, b = _tensor_arg(input, "cross"), _tensor_arg(other, "cross")
+    if a._dtype is not b._dtype:
+        raise DTypeError(f"linalg.cross: expected scalar type {a._dtype} but found {b._dtype}")
     if a.ndim != b.ndim:
         raise ShapeError(f"linalg.cross: inputs must have the same number of dimensions, got {a.ndim} and {b.ndim}")
     shape = broadcast_shapes(tuple(a.shape), tuple(b.shape), op="cross")

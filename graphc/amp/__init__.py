@@ -9,7 +9,7 @@ Both work eagerly and inside ``@graphc.compile``. ``graphc.cuda.amp`` holds the 
 with cuda defaults (PyTorch's older spelling).
 """
 
-from . import cuda_amp  # noqa: F401  (graphc.cuda.amp)
+from . import cpu_amp, cuda_amp  # noqa: F401  (graphc.cpu.amp, graphc.cuda.amp)
 from .autocast_mode import (
     autocast,
     custom_bwd,

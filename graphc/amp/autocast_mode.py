@@ -16,7 +16,12 @@ from ir import dtypes as dt
 
 from .. import _autocast
 
-__all__ = ["autocast", "is_autocast_available", "custom_fwd", "custom_bwd"]
+__all__ = [
+    "autocast", "is_autocast_available", "custom_fwd", "custom_bwd", "is_autocast_enabled", "get_autocast_dtype",
+    "set_autocast_enabled", "set_autocast_dtype", "is_autocast_cpu_enabled", "get_autocast_cpu_dtype",
+    "set_autocast_cpu_enabled", "set_autocast_cpu_dtype", "clear_autocast_cache", "is_autocast_cache_enabled",
+    "set_autocast_cache_enabled", "autocast_increment_nesting", "autocast_decrement_nesting",
+]
 
 
 def is_autocast_available(device_type: str) -> bool:
@@ -78,6 +83,73 @@ def is_autocast_enabled(device_type: str | None = None) -> bool:
 def get_autocast_dtype(device_type: str):
     """The lower-precision dtype of ``device_type``'s autocast region (or its default)."""
     return _autocast.region(device_type)[1]
+
+
+def set_autocast_enabled(device_type, enabled=None) -> None:
+    """Turn autocast on or off for ``device_type`` in this thread (``set_autocast_enabled(True)``
+    is cuda's, as PyTorch's one-argument form); its dtype stays."""
+    if enabled is None:
+        device_type, enabled = "cuda", device_type
+    _autocast.set_region(device_type, enabled, _autocast.region(device_type)[1])
+
+
+def set_autocast_dtype(device_type: str, dtype) -> None:
+    """Set the lower-precision dtype ``device_type``'s autocast uses in this thread."""
+    _autocast.set_region(device_type, _autocast.region(device_type)[0], dtype)
+
+
+def _deprecated(old: str, new: str) -> None:
+    warnings.warn(f"graphc.{old}() is deprecated. Please use graphc.{new} instead.", DeprecationWarning, stacklevel=3)
+
+
+def is_autocast_cpu_enabled() -> bool:
+    """Deprecated: ``is_autocast_enabled('cpu')``."""
+    _deprecated("is_autocast_cpu_enabled", "is_autocast_enabled('cpu')")
+    return is_autocast_enabled("cpu")
+
+
+def get_autocast_cpu_dtype():
+    """Deprecated: ``get_autocast_dtype('cpu')``."""
+    _deprecated("get_autocast_cpu_dtype", "get_autocast_dtype('cpu')")
+    return get_autocast_dtype("cpu")
+
+
+def set_autocast_cpu_enabled(enabled: bool) -> None:
+    """Deprecated: ``set_autocast_enabled('cpu', enabled)``."""
+    _deprecated("set_autocast_cpu_enabled", "set_autocast_enabled('cpu', enabled)")
+    set_autocast_enabled("cpu", enabled)
+
+
+def set_autocast_cpu_dtype(dtype) -> None:
+    """Deprecated: ``set_autocast_dtype('cpu', dtype)``."""
+    _deprecated("set_autocast_cpu_dtype", "set_autocast_dtype('cpu', dtype)")
+    set_autocast_dtype("cpu", dtype)
+
+
+def clear_autocast_cache() -> None:
+    """A no-op: graphc keeps no cache of cast weights (each cast is an op, fused when compiled)."""
+
+
+def is_autocast_cache_enabled() -> bool:
+    """What ``set_autocast_cache_enabled`` last set (True by default); graphc caches nothing."""
+    return _autocast._STATE.cache_enabled
+
+
+def set_autocast_cache_enabled(enabled: bool) -> None:
+    """Recorded for ``is_autocast_cache_enabled``; graphc has no cast cache to turn off."""
+    _autocast._STATE.cache_enabled = bool(enabled)
+
+
+def autocast_increment_nesting() -> int:
+    """PyTorch's autocast nesting counter (for code that manages autocast by hand): the new depth."""
+    _autocast._STATE.nesting += 1
+    return _autocast._STATE.nesting
+
+
+def autocast_decrement_nesting() -> int:
+    """Decrement the nesting counter; returns the new depth."""
+    _autocast._STATE.nesting -= 1
+    return _autocast._STATE.nesting
 
 
 def custom_fwd(fwd=None, *, device_type: str = "cuda", cast_inputs=None):

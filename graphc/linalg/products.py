@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from ir.errors import ShapeError
+from ir.errors import DTypeError, ShapeError
 
 from .. import _functional as F
 from .._factories import arange
@@ -74,7 +74,7 @@ def cross(input, other, *, dim=-1, out=None):
     d = dim % a.ndim
     require(a.shape[d] == 3 and b.shape[d] == 3,
             f"linalg.cross: inputs dimension {dim} must have length 3. Got {a.shape[d]} and {b.shape[d]}")
-    (a, b), _ = F._common._promote(a, b)
+    require(a._dtype is b._dtype, f"linalg.cross: expected scalar type {a._dtype} but found {b._dtype}", DTypeError)
 
     def pick(t, i):
         return F.narrow(t, d, i, 1)

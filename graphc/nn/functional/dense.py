@@ -22,6 +22,10 @@ def linear(input, weight, bias=None):
     _check_same_dtype("linear", x, weight)
     if x.ndim == 2 and bias is not None:
         return _F.addmm(bias, x, _F.t(weight))
+    if x.ndim > 2 and bias is not None and weight.ndim == 2 and x.is_contiguous():
+        # PyTorch flattens a contiguous input to one addmm (the bias added before rounding, once)
+        out = _F.addmm(bias, _F.reshape(x, (-1, x.shape[-1])), _F.t(weight))
+        return _F.reshape(out, (*x.shape[:-1], weight.shape[0]))
     out = _F.matmul(x, _F.t(weight) if weight.ndim == 2 else weight)
     if bias is not None:
         out = _F.add(out, bias)

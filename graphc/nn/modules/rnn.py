@@ -21,7 +21,7 @@ import numpy as np
 
 from ir import dtypes as dt
 
-from ... import _factories
+from ... import _autocast, _factories
 from ... import _functional as _F
 from ..._tensor import Tensor
 from .. import functional as F
@@ -204,6 +204,10 @@ class RNNBase(Module):
             h, c = h2, c2
         return _F.stack(outs, 0), h, c
 
+    # PyTorch runs an unpacked LSTM without projections as one oneDNN kernel per layer and direction,
+    # mkldnn_rnn_layer, which CPU autocast lists as lower precision: inputs, states and weights cast.
+    _run_lstm_layer = _autocast.wrap(_run_direction, "mkldnn_rnn_layer")
+
     def _check_input(self, x: Tensor, batch_sizes) -> None:
         expected = 2 if batch_sizes is not None else 3
         if x.ndim != expected:
@@ -271,7 +275,8 @@ class RNNBase(Module):
                 k = layer * num_dir + d
                 hk = _F.select(h0, 0, k)
                 ck = _F.select(c0, 0, k) if c0 is not None else None
-                out, h, c = self._run_direction(layer_in, hk, ck, self._layer_weights(layer, d), d == 1, lengths)
+                run = self._run_lstm_layer if is_lstm and not packed and self.proj_size == 0 else self._run_direction
+                out, h, c = run(layer_in, hk, ck, self._layer_weights(layer, d), d == 1, lengths)
                 outs.append(out)
                 h_n.append(h)
                 if c is not None:
