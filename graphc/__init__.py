@@ -96,7 +96,7 @@ from ._layout import (
 from ._printing import get_printoptions, set_printoptions
 from ._tensor import Size, Tensor
 from ._typeinfo import finfo, iinfo
-from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
+from .autograd import enable_grad, inference_mode, is_grad_enabled, is_inference_mode_enabled, no_grad, set_grad_enabled
 from .autograd.anomaly_mode import is_anomaly_check_nan_enabled, is_anomaly_enabled, set_anomaly_enabled
 from .device import device, get_default_device, set_default_device
 from .random import Generator, default_generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state

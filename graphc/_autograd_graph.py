@@ -105,6 +105,12 @@ class GradNode(Node):
                 self._saved_out = (output, output._version.value)
             else:
                 t = inputs[key]
+                if t._inference:
+                    raise RuntimeError(
+                        "Inference tensors cannot be saved for backward. Please do not use Tensors created in "
+                        "inference mode in computation tracked by autograd. To work around this, you can make a "
+                        "clone to get a normal tensor and use it in autograd, or use `graphc.no_grad()` instead "
+                        "of `graphc.inference_mode()`.")
                 saved[key] = (t, t._version.value)
         self._freed = False
         self._name = opdef.grad_name or f"{opdef.name}Backward0"

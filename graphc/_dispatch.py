@@ -174,6 +174,7 @@ def _mark_view(out: Tensor, src: Tensor, view_op: tuple) -> None:
                 return
     version = src._ver if src._ver is not None else src._version  # (the property makes it)
     out._ver = version
+    out._inference = src._inference  # a view of a normal tensor is normal, even in inference mode
     base = src._base
     out._base = base if base is not None else src
     ops = src._view_ops

@@ -15,8 +15,25 @@ _state = threading.local()
 
 
 def is_grad_enabled() -> bool:
-    """Whether ops on tensors that require grad record history now."""
+    """Whether ops on tensors that require grad record history now: grad mode is on and
+    inference mode is off (inference mode wins over ``enable_grad``, as in PyTorch)."""
+    return getattr(_state, "enabled", True) and not getattr(_state, "inference", False)
+
+
+def grad_mode_enabled() -> bool:
+    """The grad mode flag alone (PyTorch's ``is_grad_enabled``, True under ``enable_grad``
+    even inside ``inference_mode``); public as ``graphc.is_grad_enabled``."""
     return getattr(_state, "enabled", True)
+
+
+def is_inference_mode_enabled() -> bool:
+    """Whether an ``inference_mode()`` region is active in this thread."""
+    return getattr(_state, "inference", False)
+
+
+INFERENCE_TENSOR_MESSAGE = (
+    "Inplace update to inference tensor outside InferenceMode is not allowed.You can make a clone to get a "
+    "normal tensor before doing inplace update.See https://github.com/pytorch/rfcs/pull/17 for more details.")
 
 
 def _set(enabled: bool) -> None:
@@ -27,7 +44,7 @@ class _GradModeBase:
     _target: bool = True
 
     def __enter__(self):
-        self._prev = is_grad_enabled()
+        self._prev = grad_mode_enabled()
         _set(self._target)
         return self
 
@@ -70,19 +87,37 @@ class enable_grad(_NoParamDecorator):
 
 
 class inference_mode(_GradModeBase):
-    """Like ``no_grad`` (graphc has no separate inference tensors)."""
-
-    _target = False
+    """``no_grad`` that ``enable_grad`` cannot turn back on, whose new tensors are inference
+    tensors (``is_inference()``): they may not be saved for backward, nor written in place
+    outside inference mode, as in PyTorch. ``inference_mode(False)`` turns it off inside."""
 
     def __init__(self, mode: bool = True):
+        self._mode = bool(mode)
         self._target = not mode
+
+    def __enter__(self):
+        self._prev_inference = is_inference_mode_enabled()
+        _state.inference = self._mode
+        return super().__enter__()
+
+    def __exit__(self, *exc):
+        _state.inference = self._prev_inference
+        return super().__exit__(*exc)
+
+    def __call__(self, fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with inference_mode(self._mode):
+                return fn(*args, **kwargs)
+
+        return wrapper
 
 
 class set_grad_enabled(_GradModeBase):
     """Set grad mode to ``mode``: as a function call, a context manager or a decorator."""
 
     def __init__(self, mode: bool):
-        self._prev = is_grad_enabled()
+        self._prev = grad_mode_enabled()
         self._target = bool(mode)
         _set(mode)
 

@@ -30,7 +30,7 @@ from . import _state
 from ._autograd_graph import AccumulateGrad, GradNode, current_seq, resolve
 from ._dispatch import NO_GRAD_VIEW, apply, constant, grad_edge, replay_view
 from ._factories import tensor
-from ._grad_mode import enable_grad, is_grad_enabled, no_grad
+from ._grad_mode import INFERENCE_TENSOR_MESSAGE, enable_grad, is_grad_enabled, is_inference_mode_enabled, no_grad
 from ._tensor import Tensor
 
 
@@ -194,6 +194,8 @@ def note_writes(t: Tensor, writes: int = 1) -> None:
 
 def _inplace_result(x: Tensor, result: Tensor, op: str = "in-place op") -> Tensor:
     """Write ``result`` into ``x`` (see the module docstring); returns ``x``."""
+    if x._inference and not is_inference_mode_enabled():
+        raise RuntimeError(INFERENCE_TENSOR_MESSAGE)
     tracer = _state.active_tracer()
     if tracer is not None:
         return tracer.write(x, _keep_history(x, _fit(x, result, op)))

@@ -33,6 +33,7 @@ from ir.ops.windows import storage_root
 from . import _layout, _state
 from ._args import norm_dim
 from ._autograd_graph import _RemovableHandle, current_seq, resolve
+from ._grad_mode import _state as _grad_mode_state
 from ._printing import format_tensor
 from .device import cpu_device
 
@@ -125,6 +126,7 @@ class Tensor:
         "_view_meta",
         "_accumulator",
         "_retains_grad",
+        "_inference",
         "_hooks",
         "_node",
         "_trace",
@@ -162,6 +164,7 @@ class Tensor:
         t._hooks = None
         t._node = None
         t._trace = None
+        t._inference = _grad_mode_state.__dict__.get("inference", False)
         return t
 
     @property
@@ -295,6 +298,10 @@ class Tensor:
         self._requires_grad = bool(requires_grad)
         return self
 
+    def is_inference(self) -> bool:
+        """Whether this tensor was made in ``inference_mode`` (see :class:`graphc.inference_mode`)."""
+        return self._inference
+
     @property
     def is_leaf(self) -> bool:
         return self.grad_fn is None
@@ -310,7 +317,7 @@ class Tensor:
         tracer = _state.active_tracer()
         if tracer is not None:
             return tracer.get_grad(self)
-        if self._grad_fn is not None and not self._retains_grad and self._node is None:
+        if self._grad is None and self._grad_fn is not None and not self._retains_grad and self._node is None:
             warnings.warn(
                 "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its "
                 ".grad attribute won't be populated during autograd.backward(). If you indeed want "

@@ -23,6 +23,7 @@ from ir.ops import broadcast_shapes, fmt_shape
 from .. import _state
 from .._dispatch import apply, composite
 from .._factories import _from_array, tensor
+from .._grad_mode import INFERENCE_TENSOR_MESSAGE, is_inference_mode_enabled
 from .._inplace import _check_overlap, _inplace_result, cast_for_write, check_no_overlap, copy_
 from .._tensor import Tensor
 from ._common import _operand
@@ -332,6 +333,8 @@ def _advanced(y: Tensor, adv) -> Tensor:
 
 
 def setitem(x: Tensor, key, value) -> None:
+    if x._inference and not is_inference_mode_enabled():
+        raise RuntimeError(INFERENCE_TENSOR_MESSAGE)
     key = _sequence_as_tuple(key)
     value_requires_grad = isinstance(value, Tensor) and (value.requires_grad or value._node is not None)
     if _state.active_tracer() is None and x._node is None and not x.requires_grad and not value_requires_grad and not (

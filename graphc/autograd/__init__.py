@@ -15,7 +15,14 @@ from . import anomaly_mode, function, functional  # noqa: F401  (graphc.autograd
 from .anomaly_mode import detect_anomaly, set_detect_anomaly
 from .engine import backward, grad, run_backward  # noqa: F401
 from .function import Function, FunctionCtx, once_differentiable
-from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
+from .grad_mode import (
+    enable_grad,
+    inference_mode,
+    is_grad_enabled,
+    is_inference_mode_enabled,
+    no_grad,
+    set_grad_enabled,
+)
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .graph import AccumulateGrad, CompositeNode, GradNode, Node
 
@@ -35,6 +42,7 @@ __all__ = [
     "set_grad_enabled",
     "inference_mode",
     "is_grad_enabled",
+    "is_inference_mode_enabled",
     "Node",
     "GradNode",
     "AccumulateGrad",

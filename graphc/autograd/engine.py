@@ -163,6 +163,8 @@ def _run_backward(
     targets = {}
     if inputs is not None:
         for t in inputs:
+            if not isinstance(t, Tensor):
+                raise RuntimeError(f"all inputs have to be Tensors or GradientEdges, but got {type(t).__name__}")
             edge = _dispatch.grad_edge(t)
             if edge is None:
                 raise AutogradError("One of the differentiated Tensors does not require grad")
@@ -176,10 +178,10 @@ def _run_backward(
                     r = hook(g)
                     if r is not None:
                         g = r
-            if v._retained is not None:
-                t = v._retained()
-                if t is not None and accumulate:
-                    _accumulate(t, g, create_graph)
+            # retain_grad() tensors, and the non-leaf tensors listed in backward(inputs=...)
+            t = v._retained() if v._retained is not None else targets.get(v) if inputs is not None else None
+            if t is not None and accumulate:
+                _accumulate(t, g, create_graph)
         elif isinstance(v, AccumulateGrad):
             t = v.variable
             if t is not None and t._hooks:
@@ -351,6 +353,8 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
     if retain_graph is None:
         retain_graph = create_graph
     inputs = _as_list(inputs)
+    if inputs == []:
+        raise RuntimeError("`inputs` argument to `backward()` cannot be empty.")
     run_backward(outs, grads, retain_graph=retain_graph, create_graph=create_graph, inputs=inputs)
 
 
@@ -373,6 +377,9 @@ def grad(
 
     >>> (gx,) = graphc.autograd.grad(y, [x], create_graph=True)
     """
+    if materialize_grads and allow_unused is False:
+        raise ValueError("Expected allow_unused to be True or not passed when materialize_grads=True, "
+                         "but got: allow_unused=False.")
     outs = _as_list(outputs)
     ins = _as_list(inputs)
     grads = _as_list(grad_outputs) or [None] * len(outs)

@@ -7,7 +7,7 @@ import numpy as np
 from .._factories import empty
 from .._tensor import Tensor, _rebuild
 
-_SHARED_SLOTS = ("_data", "_dtype", "_device", "_version", "_node", "_trace")
+_SHARED_SLOTS = ("_data", "_dtype", "_device", "_version", "_node", "_trace", "_inference")
 
 
 class Parameter(Tensor):
