@@ -120,7 +120,7 @@ class Entry:
             lines.append(
                 f"    if (a._requires_grad or a._grad_fn is not None) is not {bool(requires_grad)}: return None"
             )
-        lines.append(f"    if GM.__dict__.get('enabled', True) is not {bool(plan.grad_mode)}: return None")
+        lines.append(f"    if GM.__dict__.get('record', True) is not {bool(plan.grad_mode)}: return None")
         if len(plan.signature) > 5:  # factories and Python floats follow the default dtype
             lines.append(f"    if DTM._default_float is not {c(plan.signature[5], 'D')}: return None")
         if plan.autocast:  # traced under autocast: the same regions must be active

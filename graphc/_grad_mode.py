@@ -14,21 +14,26 @@ import threading
 _state = threading.local()
 
 
+# The thread's flags live in its ``_state.__dict__``: "enabled" (grad mode), "inference"
+# (inside inference_mode) and "record", the two combined, kept current by the setters below
+# because every op reads it (a getattr that misses a threading.local attribute costs ~0.4 us).
+
+
 def is_grad_enabled() -> bool:
     """Whether ops on tensors that require grad record history now: grad mode is on and
     inference mode is off (inference mode wins over ``enable_grad``, as in PyTorch)."""
-    return getattr(_state, "enabled", True) and not getattr(_state, "inference", False)
+    return _state.__dict__.get("record", True)
 
 
 def grad_mode_enabled() -> bool:
     """The grad mode flag alone (PyTorch's ``is_grad_enabled``, True under ``enable_grad``
     even inside ``inference_mode``); public as ``graphc.is_grad_enabled``."""
-    return getattr(_state, "enabled", True)
+    return _state.__dict__.get("enabled", True)
 
 
 def is_inference_mode_enabled() -> bool:
     """Whether an ``inference_mode()`` region is active in this thread."""
-    return getattr(_state, "inference", False)
+    return _state.__dict__.get("inference", False)
 
 
 INFERENCE_TENSOR_MESSAGE = (
@@ -37,7 +42,15 @@ INFERENCE_TENSOR_MESSAGE = (
 
 
 def _set(enabled: bool) -> None:
-    _state.enabled = bool(enabled)
+    flags = _state.__dict__
+    flags["enabled"] = on = bool(enabled)
+    flags["record"] = on and not flags.get("inference", False)
+
+
+def _set_inference(mode: bool) -> None:
+    flags = _state.__dict__
+    flags["inference"] = on = bool(mode)
+    flags["record"] = flags.get("enabled", True) and not on
 
 
 class _GradModeBase:
@@ -97,11 +110,11 @@ class inference_mode(_GradModeBase):
 
     def __enter__(self):
         self._prev_inference = is_inference_mode_enabled()
-        _state.inference = self._mode
+        _set_inference(self._mode)
         return super().__enter__()
 
     def __exit__(self, *exc):
-        _state.inference = self._prev_inference
+        _set_inference(self._prev_inference)
         return super().__exit__(*exc)
 
     def __call__(self, fn):
