@@ -252,6 +252,13 @@ from . import viz  # noqa: E402  (graph drawings and dumps: graphc.viz.save(obj,
 from . import func  # noqa: E402  (function transforms: grad, vjp, jacrev, functional_call, vmap)
 from .func import vmap  # noqa: E402
 
+# torch.* spellings of nn ops (aten argument orders), in-place function forms, constants and
+# smaller names; the Tensor methods that need nn.functional; graphc.testing.
+from ._aten_nn import *  # noqa: E402,F403
+from ._torch_extras import *  # noqa: E402,F403
+from . import _methods_extra  # noqa: E402,F401  (binds Tensor.where, fill_diagonal_, apply_, new, ...)
+from . import testing  # noqa: E402
+
 # Mixed precision and matmul precision: graphc.autocast / graphc.amp (GradScaler), graphc.backends.
 from . import _autocast, amp, backends  # noqa: E402
 from .amp import autocast  # noqa: E402

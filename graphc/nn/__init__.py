@@ -13,6 +13,6 @@ from . import functional, init, parallel, utils  # noqa: F401
 from .functional.likelihood import LinearCrossEntropyOptions
 from .modules import *  # noqa: F403 - every layer; the list is graphc.nn.modules.__all__
 from .modules import __all__ as _modules_all
-from .parameter import Buffer, Parameter, UninitializedParameter
+from .parameter import Buffer, Parameter, UninitializedBuffer, UninitializedParameter
 
-__all__ = ["LinearCrossEntropyOptions", "Parameter", "Buffer", "UninitializedParameter", "functional", "init", "parallel", "utils"] + list(_modules_all)
+__all__ = ["LinearCrossEntropyOptions", "Parameter", "Buffer", "UninitializedParameter", "UninitializedBuffer", "functional", "init", "parallel", "utils"] + list(_modules_all)

@@ -73,13 +73,69 @@ def _rebuild_parameter(arr, dtype_name, requires_grad):
     return Parameter(_rebuild(arr, dtype_name, False), requires_grad)
 
 
+def _materialize(t: Tensor, shape, device, dtype, cls) -> None:
+    """Give an uninitialized tensor ``t`` storage of ``shape`` (uninitialized values) and make it ``cls``."""
+    data = empty(tuple(shape), device=device or t.device, dtype=dtype or t.dtype)
+    for slot in _SHARED_SLOTS:
+        object.__setattr__(t, slot, getattr(data, slot))
+    object.__setattr__(t, "__class__", cls)
+
+
 class UninitializedParameter(Parameter):
-    """Not supported: graphc has no lazy modules."""
+    """A parameter whose shape is not known yet: a lazy module (``nn.LazyLinear``...) holds these
+    until its first forward infers the input size and calls :meth:`materialize`, which turns it
+    into an ordinary :class:`Parameter` (the same object) of that shape.
+
+    Only its ``dtype``, ``device`` and ``requires_grad`` are meaningful before that.
+    """
 
     __slots__ = ()
+    cls_to_become = Parameter
 
-    def __new__(cls, *args, **kwargs):
-        raise NotImplementedError("graphc has no lazy modules (UninitializedParameter); give the sizes up front")
+    def __new__(cls, requires_grad: bool = True, device=None, dtype=None):
+        p = Parameter.__new__(cls, empty(0, device=device, dtype=dtype), requires_grad)
+        return p
+
+    def __init__(self, requires_grad: bool = True, device=None, dtype=None):
+        pass
+
+    def materialize(self, shape, device=None, dtype=None) -> None:
+        """Allocate ``shape`` (values uninitialized: the module's ``reset_parameters`` fills them)."""
+        _materialize(self, shape, device, dtype, self.cls_to_become)
+
+    def __repr__(self) -> str:
+        return "<UninitializedParameter>"
+
+    __str__ = __repr__
+
+    def __deepcopy__(self, memo):
+        if id(self) not in memo:
+            memo[id(self)] = type(self)(self.requires_grad, self.device, self.dtype)
+        return memo[id(self)]
+
+
+class UninitializedBuffer(Tensor):
+    """A buffer whose shape is not known yet (a lazy norm layer's running statistics); see
+    :class:`UninitializedParameter`. :meth:`materialize` makes it an ordinary tensor."""
+
+    __slots__ = ()
+    cls_to_become = Tensor
+
+    def __new__(cls, requires_grad: bool = False, device=None, dtype=None):
+        t = empty(0, device=device, dtype=dtype)
+        b = cls._wrap(t._data, t._dtype, t._device)
+        return b.requires_grad_() if requires_grad else b
+
+    def __init__(self, requires_grad: bool = False, device=None, dtype=None):
+        pass
+
+    def materialize(self, shape, device=None, dtype=None) -> None:
+        _materialize(self, shape, device, dtype, self.cls_to_become)
+
+    def __repr__(self) -> str:
+        return "<UninitializedBuffer>"
+
+    __str__ = __repr__
 
 
 class Buffer:

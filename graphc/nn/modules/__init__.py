@@ -2,11 +2,13 @@
 
 from . import (
     activation,
+    adaptive,
     attention,
     conv,
     distance,
     dropout,
     instancenorm,
+    lazy,
     loss,
     normalization,
     padding,
@@ -17,6 +19,7 @@ from . import (
     transformer,
 )
 from .activation import *  # noqa: F403
+from .adaptive import *  # noqa: F403
 from .attention import *  # noqa: F403
 from .container import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
 from .conv import *  # noqa: F403
@@ -24,6 +27,7 @@ from .distance import *  # noqa: F403
 from .dropout import *  # noqa: F403
 from .flatten import Flatten, Unflatten
 from .instancenorm import *  # noqa: F403
+from .lazy import *  # noqa: F403
 from .linear import Bilinear, Identity, Linear
 from .loss import *  # noqa: F403
 from .module import Module, RemovableHandle
@@ -49,11 +53,13 @@ __all__ = [
     "Flatten",
     "Unflatten",
     *activation.__all__,
+    *adaptive.__all__,
     *attention.__all__,
     *conv.__all__,
     *distance.__all__,
     *dropout.__all__,
     *instancenorm.__all__,
+    *lazy.__all__,
     *loss.__all__,
     *normalization.__all__,
     *padding.__all__,
