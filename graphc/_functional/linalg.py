@@ -102,7 +102,11 @@ def dot(input, other, *, out=None):
     return matmul(a, b, out=out)
 
 
-vdot = dot
+def vdot(input, other, *, out=None):
+    """Inner product of two 1-d tensors with the first conjugated: ``sum(conj(a) * b)`` (for
+    real tensors, ``dot``)."""
+    a = _tensor_arg(input, "vdot")
+    return dot(apply("conj", [a]) if a._dtype.is_complex else a, other, out=out)
 
 
 def outer(input, vec2):

@@ -199,6 +199,9 @@ def test_tensor_methods():
     x = graphc.tensor([[1.0, 2.0], [3.0, 4.0]])
     assert x.where(x > 2, 0.0).tolist() == [[0.0, 0.0], [3.0, 4.0]]
     assert graphc.tensor([1.0, 2.0]).vdot(graphc.tensor([3.0, 4.0])).item() == 11.0
+    a, b = np.array([1 + 2j, 3j]), np.array([2, 1 + 1j])  # the first argument is conjugated
+    assert graphc.vdot(graphc.tensor(a), graphc.tensor(b)).item() == np.vdot(a, b) == 5 - 7j
+    assert graphc.tensor(a).vdot(graphc.tensor(b)).item() == 5 - 7j
     m = x.clone()
     m.addmm_(x, x, beta=0.5)
     close(m, 0.5 * x.numpy() + x.numpy() @ x.numpy())
