@@ -234,6 +234,7 @@ from .linalg.legacy import (  # noqa: E402
 
 # nn, optim, data loading and serialization.
 from . import distributed, nn, optim, special, utils  # noqa: E402
+from . import distributions  # noqa: E402
 from .utils.dlpack import from_dlpack  # noqa: E402
 from .nn.functional.sampling import grid_sampler_2d, grid_sampler_3d  # noqa: E402  (torch.* spellings)
 from .serialization import load, save  # noqa: E402
