@@ -401,6 +401,3 @@ class OneHotCategorical(Distribution):
         k = self._event_shape[0]
         v = _eye(k, dtype=self._param.dtype).reshape((k,) + (1,) * len(self._batch_shape) + (k,))
         return v.expand((k,) + tuple(self._batch_shape) + (k,)) if expand else v
-
-    def __repr__(self):
-        return repr(self._categorical).replace("Categorical", type(self).__name__, 1)
