@@ -16,6 +16,7 @@ from .._tensor import Tensor
 from ._common import _float_of, _tensor_arg, _to
 from .elementwise import add, div, logical_xor, mul, sub
 from .joining import cat
+from .layout import clone
 from .reductions import cumsum, sum
 from .shape import _slice, expand, reshape
 
@@ -35,7 +36,7 @@ def diff(input, n=1, dim=-1, prepend=None, append=None):
     if n < 0:
         raise RuntimeError(f"order must be non-negative but got {n}")
     d = norm_dim(dim, x.ndim, "diff")
-    parts = []
+    source, parts = x, []
     for extra in (prepend, x, append):
         if extra is None:
             continue
@@ -56,7 +57,7 @@ def diff(input, n=1, dim=-1, prepend=None, append=None):
             break
         hi, lo = _sl(x, d, 1, m), _sl(x, d, 0, m - 1)
         x = logical_xor(hi, lo) if x._dtype.is_bool else sub(hi, lo)
-    return x
+    return clone(x) if x is source else x  # n == 0 or an empty dim: still a new tensor
 
 
 def _spacings(x, spacing, dims):

@@ -453,4 +453,5 @@ def _value_for(x: Tensor, key, value: Tensor) -> Tensor:
 def masked_select(input, mask):
     """The elements of ``input`` where ``mask`` (broadcast with it) is True, as a 1-d tensor."""
     x, m = broadcast_tensors(input, mask)
-    return getitem(x, m)
+    out = getitem(x, m)
+    return apply("copy", [out]) if x.ndim == 0 else out  # a 0-d mask indexes as a view

@@ -29,7 +29,7 @@ from .elementwise import add, div, floor_divide, gt, mul, sub
 from .indexing import _as_1d, _slice_to, gather, index_select
 from .pointwise import clamp, where
 from .reductions import cumsum, sum
-from .shape import expand, flatten, reshape, unsqueeze
+from .shape import _reshape_copy, expand, flatten, reshape, unsqueeze
 from .sorting import nonzero
 
 __all__ = [
@@ -267,7 +267,7 @@ def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
         shape = list(x.shape)
         target = shape[: d + 1] + [r] + shape[d + 1 :]
         shape[d] *= r
-        return reshape(expand(unsqueeze(x, d + 1), tuple(target)), tuple(shape))
+        return _reshape_copy(expand(unsqueeze(x, d + 1), tuple(target)), tuple(shape))
     reps = reshape(repeats, (-1,))
     if reps._dtype.is_floating_point or reps._dtype.is_bool:
         raise DTypeError(f"repeat_interleave: repeats must be an integer tensor, got {reps._dtype}")

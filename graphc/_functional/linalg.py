@@ -175,8 +175,8 @@ def diagonal(input, offset=0, dim1=0, dim2=1):
 
 def diag(input, diagonal=0):
     x = _tensor_arg(input, "diag")
-    if x.ndim == 2:
-        return globals()["diagonal"](x, diagonal)
+    if x.ndim == 2:  # a copy (torch.diagonal is the view)
+        return apply("copy", [globals()["diagonal"](x, diagonal)])
     if x.ndim != 1:
         raise RuntimeError(f"diag(): Supports 1D or 2D tensors. Got {x.ndim}D")
     n = x.shape[0] + builtins.abs(diagonal)

@@ -277,7 +277,13 @@ def repeat(input, *sizes):
         expanded += [r, s]
         final.append(r * s)
     with composite("RepeatBackward0", input) as c:
-        return c.result(reshape(expand(reshape(x, tuple(inter)), tuple(expanded)), tuple(final)))
+        return c.result(_reshape_copy(expand(reshape(x, tuple(inter)), tuple(expanded)), tuple(final)))
+
+
+def _reshape_copy(x: Tensor, shape: tuple) -> Tensor:
+    """``x`` copied into a new contiguous tensor of ``shape`` (never a view of ``x``, as
+    PyTorch's repeat and repeat_interleave, even when every repeat is 1)."""
+    return apply("reshape", [apply("copy", [x])], shape=shape)
 
 
 def tile(input, dims):

@@ -233,6 +233,8 @@ def matrix_power(A, n, *, out=None):
         n >>= 1
         if n:
             base = F.matmul(base, base)
+    if result is A:  # n == 1: a fresh copy, as PyTorch
+        result = F.contiguous(F.clone(A))
     return write_out(out, result)
 
 

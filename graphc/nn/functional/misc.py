@@ -230,7 +230,7 @@ def pad(input, pad, mode: str = "constant", value=None):
     if mode == "constant":
         v = 0 if value is None else value
         if all(lo == 0 and hi == 0 for lo, hi in pairs):
-            return x
+            return apply("copy", [x])  # a new tensor, as PyTorch
         return apply("pad", [x], pads=tuple(pairs), value=v)
     if value not in (None, 0, 0.0):
         raise ValueError(f"Padding mode {mode!r} doesn't take in value argument")
@@ -238,6 +238,8 @@ def pad(input, pad, mode: str = "constant", value=None):
         raise NotImplementedError(f"pad: mode {mode!r} is not supported (constant, reflect, replicate, circular)")
     if npad not in (1, 2, 3) or x.ndim not in (npad + 1, npad + 2):
         raise NotImplementedError(f"Padding size {len(pad)} is not supported for {x.ndim}D input tensor.\n{_PAD_RANKS}")
+    if all(lo == 0 and hi == 0 for lo, hi in pairs):
+        return apply("copy", [x])
     if mode == "circular":
         return _pad_circular(x, pairs)
     dims = range(x.ndim - npad, x.ndim)

@@ -1,0 +1,54 @@
+"""Differences from PyTorch found by a differential fuzzer (shapes, dims, layouts, dtypes).
+
+Each test states PyTorch's behaviour as a hand-computed value; no torch import.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import graphc
+import graphc.nn.functional as F
+
+
+def _fresh(fn, x):
+    """``fn(x)`` writes nothing back into ``x`` when the result is changed in place."""
+    before = x.numpy().copy()
+    out = fn(x)
+    out.add_(100)
+    np.testing.assert_array_equal(x.numpy(), before)
+    return out
+
+
+# 1. results that PyTorch returns as new tensors must not alias the input
+
+
+@pytest.mark.parametrize(
+    "fn, x",
+    [
+        (graphc.diag, graphc.ones(2, 2)),
+        (lambda x: graphc.diff(x, n=0), graphc.ones(3)),
+        (lambda x: F.pad(x, (0, 0)), graphc.ones(3)),
+        (lambda x: F.pad(x, (0, 0, 0, 0)), graphc.ones(2, 2)),
+        (lambda x: F.pad(x, (0, 0), mode="reflect"), graphc.ones(1, 2, 3)),
+        (lambda x: F.pad(x, (0, 0), mode="replicate"), graphc.ones(1, 2, 3)),
+        (lambda x: F.pad(x, (0, 0), mode="circular"), graphc.ones(1, 2, 3)),
+        (lambda x: x.repeat(1), graphc.ones(3)),
+        (lambda x: x.repeat(1, 1), graphc.ones(2, 2)),
+        (lambda x: x.repeat(()), graphc.tensor(1.0)),
+        (lambda x: graphc.tile(x, (1,)), graphc.ones(3)),
+        (lambda x: graphc.repeat_interleave(x, 1), graphc.ones(3)),
+        (lambda x: graphc.repeat_interleave(x, 1, dim=0), graphc.ones(2, 2)),
+        (lambda x: graphc.masked_select(x, graphc.tensor(True)), graphc.tensor(1.0)),
+        (lambda x: graphc.linalg.matrix_power(x, 1), graphc.ones(2, 2)),
+    ],
+)
+def test_copying_ops_return_a_new_tensor(fn, x):
+    _fresh(fn, x)
+
+
+def test_repeat_of_an_expanded_input_is_not_overlapping():
+    out = graphc.tensor([1.0]).expand(3).repeat(1)
+    out[0] = 5.0
+    assert out.tolist() == [5.0, 1.0, 1.0]
