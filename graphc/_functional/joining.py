@@ -70,11 +70,14 @@ def stack(tensors, dim=0, *, out=None):
 
 
 def hstack(tensors):
-    return cat(tensors, 0 if tensors[0].ndim == 1 else 1)
+    """Join along dim 1 (dim 0 when the first tensor is 1-d), after making each at least 1-d."""
+    ts = [t if t.ndim else reshape(t, (1,)) for t in tensors]
+    return cat(ts, 0 if ts[0].ndim == 1 else 1)
 
 
 def vstack(tensors):
-    return cat([t if t.ndim > 1 else unsqueeze(t, 0) for t in tensors], 0)
+    """Join along dim 0 after making each at least 2-d (0-d -> [1, 1], [n] -> [1, n])."""
+    return cat([t if t.ndim > 1 else reshape(t, (1, t.numel())) for t in tensors], 0)
 
 
 def split(tensor, split_size_or_sections, dim=0):
@@ -149,8 +152,9 @@ def chunk(input, chunks, dim=0):
         raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
     d = norm_dim(dim, x.ndim, "chunk")
     n = x.shape[d]
-    size = -(-n // chunks) if n else 1
-    return split(x, size, d)
+    if n == 0:  # PyTorch: `chunks` empty pieces
+        return split(x, [0] * chunks, d)
+    return split(x, -(-n // chunks), d)
 
 
 def unbind(input, dim=0):

@@ -574,10 +574,12 @@ def unique_consecutive(input, return_inverse=False, return_counts=False, dim=Non
         n_runs = int(starts.sum())
     else:
         d = norm_dim(dim, x.ndim, "unique_consecutive")
-        moved = np.moveaxis(arr, d, 0).reshape(arr.shape[d], -1)
-        if moved.shape[0] == 0:
+        if arr.shape[d] == 0:
             starts = np.zeros(0, bool)
+        elif arr.size == 0:
+            raise RuntimeError("There are 0 sized dimensions, and they aren't selected, so unique cannot be applied")
         else:
+            moved = np.moveaxis(arr, d, 0).reshape(arr.shape[d], -1)
             starts = np.concatenate([[True], np.any(moved[1:] != moved[:-1], axis=1)])
         picked = np.take(arr, np.flatnonzero(starts), axis=d)
         values = _from_array(np.ascontiguousarray(picked), x._dtype, x._device)
@@ -586,7 +588,7 @@ def unique_consecutive(input, return_inverse=False, return_counts=False, dim=Non
     counts = np.diff(np.append(np.flatnonzero(starts), starts.size)) if n_runs else np.zeros(0, np.int64)
     out = [values]
     if return_inverse:
-        out.append(_from_array(np.ascontiguousarray(inverse.astype(np.int64)), dt.int64, x._device))
+        out.append(_from_array(np.array(inverse, np.int64, order="C"), dt.int64, x._device))  # keeps 0-d
     if return_counts:
         out.append(_from_array(counts.astype(np.int64), dt.int64, x._device))
     return out[0] if len(out) == 1 else tuple(out)

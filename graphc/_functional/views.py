@@ -216,7 +216,7 @@ def column_stack(tensors, *, out=None):
 
 def dstack(tensors, *, out=None):
     """Stack along the third dim (after making each at least 3-d)."""
-    return cat(list(atleast_3d(*_tensors(tensors, "dstack"))), 2, out=out)
+    return cat(list(atleast_3d(_tensors(tensors, "dstack"))), 2, out=out)
 
 
 def _atleast(n, tensors):

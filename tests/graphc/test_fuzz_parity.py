@@ -52,3 +52,32 @@ def test_repeat_of_an_expanded_input_is_not_overlapping():
     out = graphc.tensor([1.0]).expand(3).repeat(1)
     out[0] = 5.0
     assert out.tolist() == [5.0, 1.0, 1.0]
+
+
+# 2. shapes
+
+
+def test_vstack_hstack_dstack_make_inputs_at_least_nd():
+    assert graphc.vstack([graphc.tensor(1.0), graphc.tensor(2.0)]).tolist() == [[1.0], [2.0]]
+    assert tuple(graphc.vstack([graphc.tensor(1.0)]).shape) == (1, 1)
+    assert tuple(graphc.vstack([graphc.zeros(0), graphc.zeros(1, 0)]).shape) == (2, 0)
+    assert graphc.hstack([graphc.tensor([1.0, 2.0]), graphc.tensor(3.0)]).tolist() == [1.0, 2.0, 3.0]
+    assert tuple(graphc.dstack([graphc.zeros(2, 3)]).shape) == (2, 3, 1)
+    assert tuple(graphc.dstack([graphc.tensor(1.0)]).shape) == (1, 1, 1)
+
+
+@pytest.mark.parametrize("shape, chunks, dim", [((0,), 4, 0), ((2, 0), 3, 1), ((0, 2), 1, 0)])
+def test_chunk_of_an_empty_dim_gives_chunks_pieces(shape, chunks, dim):
+    pieces = graphc.chunk(graphc.zeros(*shape), chunks, dim=dim)
+    assert len(pieces) == chunks and all(tuple(p.shape) == shape for p in pieces)
+
+
+def test_unique_consecutive_of_0d_and_empty_inputs():
+    values, inverse, counts = graphc.unique_consecutive(graphc.tensor(1.5), return_inverse=True, return_counts=True)
+    assert values.tolist() == [1.5] and tuple(inverse.shape) == () and inverse.item() == 0
+    assert counts.tolist() == [1]
+    values, inverse, counts = graphc.unique_consecutive(graphc.zeros(0), dim=0, return_inverse=True, return_counts=True)
+    assert tuple(values.shape) == (0,) and inverse.tolist() == [] and counts.tolist() == []
+    assert tuple(graphc.unique_consecutive(graphc.zeros(0, 3), dim=0).shape) == (0, 3)
+    with pytest.raises(RuntimeError, match="0 sized dimensions"):
+        graphc.unique_consecutive(graphc.zeros(2, 0), dim=0)
