@@ -31,22 +31,27 @@ def cat(tensors, dim=0, *, out=None):
     for i, t in enumerate(tensors):
         if not isinstance(t, Tensor):
             raise TypeError(f"cat(): expected a sequence of Tensors, item {i} is {type(t).__name__}")
-    # PyTorch skips legacy 1-d empty tensors.
-    nonempty = [t for t in tensors if not (t.ndim == 1 and t.shape[0] == 0)] or tensors[:1]
-    dtype = nonempty[0]._dtype
-    for t in nonempty[1:]:
+    # PyTorch skips legacy 1-d empty tensors in the shape checks, but not in type promotion
+    # or autograd (their grads are empty tensors).
+    legacy = [t.ndim == 1 and t.shape[0] == 0 for t in tensors]
+    nonempty = [t for t, skip in zip(tensors, legacy) if not skip] or tensors[:1]
+    dtype = tensors[0]._dtype
+    for t in tensors[1:]:
         dtype = dt.promote_types(dtype, t._dtype)
     ref = nonempty[0]
-    if ref.ndim == 0:
-        raise ShapeError("cat: zero-dimensional tensor (at position 0) cannot be concatenated")
-    d = norm_dim(dim, ref.ndim, "cat")
+    for i, t in enumerate(tensors):
+        if t.ndim == 0:
+            raise ShapeError(f"cat: zero-dimensional tensor (at position {i}) cannot be concatenated")
+    d = 0 if all(legacy) else norm_dim(dim, ref.ndim, "cat")  # PyTorch wraps no dim then
     for i, t in enumerate(nonempty):
         if t.ndim != ref.ndim:
             raise ShapeError(
                 f"cat: Tensors must have same number of dimensions: got {ref.ndim} and {t.ndim} "
                 f"(tensor 0 has shape {fmt_shape(ref.shape)}, tensor {i} has shape {fmt_shape(t.shape)})"
             )
-    return _write_out(out, apply("concat", [_to(t, dtype) for t in nonempty], axis=d))
+    empty = tuple(0 if i == d else n for i, n in enumerate(ref.shape))
+    pieces = [reshape(t, empty) if skip else t for t, skip in zip(tensors, legacy)]
+    return _write_out(out, apply("concat", [_to(t, dtype) for t in pieces], axis=d))
 
 
 concat = concatenate = cat

@@ -100,6 +100,12 @@ def clamp(input, min=None, max=None, *, out=None):
     if not tensor_bounds and _number_bounds(x, min, max):
         with composite(name, input) as c:
             return _write_out(out, c.result(_clamp_row("clamp", x, min, max)))
+    if tensor_bounds:  # one result dtype over x and both bounds (a number one weak), as PyTorch
+        (x, *bounds), _ = _common(x, *(b for b in (min, max) if b is not None))
+        if min is not None:
+            min = bounds.pop(0)
+        if max is not None:
+            max = bounds.pop(0)
     with composite(name, input, *tensor_bounds) as c:
         if min is not None:
             x = where(lt(x, min), min, x)
@@ -196,22 +202,49 @@ def addcmul(input, tensor1, tensor2, *, value=1):
     last-bit difference in about one element in ten): a fused multiply-add of two tensors has
     no fast exact form in numpy (through double it is 4.5x the two passes on a large tensor,
     and Adam and RMSprop update their second moments with it)."""
-    half = _half_of(input, tensor1, tensor2)
-    if half is not None:
-        return _to(addcmul(*_widened(input, tensor1, tensor2), value=value), half)
+    (x, t1, t2), dtype = _common(input, tensor1, tensor2)
+    if dtype in _HALF:
+        return _to(addcmul(*_widened(x, t1, t2), value=value), dtype)
+    if dtype.is_bool:
+        raise NotImplementedError('"addcmul_cpu_out" not implemented for \'Bool\'')
     with composite("AddcmulBackward0", input, tensor1, tensor2) as c:
-        scaled = tensor1 if _is_one(value) else mul(tensor1, value)
-        return c.result(add(input, mul(scaled, tensor2)))
+        scaled = t1 if _is_one(value) else mul(t1, _value_in(value, dtype))
+        return c.result(add(x, mul(scaled, t2)))
 
 
 def addcdiv(input, tensor1, tensor2, *, value=1):
     """input + value * tensor1 / tensor2: PyTorch's CPU kernel, ``input + (value * tensor1) /
     tensor2`` rounded op by op (half precision in float32)."""
-    half = _half_of(input, tensor1, tensor2)
-    if half is not None:
-        return _to(addcdiv(*_widened(input, tensor1, tensor2), value=value), half)
+    if not (tensor1._dtype.is_floating_point or tensor1._dtype.is_complex
+            or tensor2._dtype.is_floating_point or tensor2._dtype.is_complex):
+        raise RuntimeError(
+            "Integer division with addcdiv is no longer supported, and in a future  release addcdiv will perform "
+            "a true division of tensor1 and tensor2. The historic addcdiv behavior can be implemented as "
+            "(input + value * torch.trunc(tensor1 / tensor2)).to(input.dtype) for integer inputs and as "
+            "(input + value * tensor1 / tensor2) for float inputs. The future addcdiv behavior is just the latter "
+            "implementation: (input + value * tensor1 / tensor2), for all dtypes."
+        )
+    (x, t1, t2), dtype = _common(input, tensor1, tensor2)
+    if dtype in _HALF:
+        return _to(addcdiv(*_widened(x, t1, t2), value=value), dtype)
     with composite("AddcdivBackward0", input, tensor1, tensor2) as c:
-        return c.result(add(input, div(tensor1 if _is_one(value) else mul(tensor1, value), tensor2)))
+        return c.result(add(x, div(t1 if _is_one(value) else mul(t1, value), t2)))
+
+
+def _common(*tensors) -> tuple:
+    """The operands (tensors, or weak Python numbers) in their one result dtype over all of them (PyTorch's TensorIterator: 0-d
+    tensors rank below dimensioned ones), not promoted pair by pair as nested binary ops do."""
+    d = tensors[0]._dtype
+    if all(isinstance(t, Tensor) and t._dtype is d for t in tensors):
+        return tensors, d
+    return _promote(*tensors)
+
+
+def _value_in(value, dtype: dt.DType):
+    """A Python ``value`` as PyTorch's kernels read it in an integer dtype: truncated."""
+    if isinstance(value, Tensor) or dtype.is_floating_point or dtype.is_complex:
+        return value
+    return int(value)
 
 
 def _is_one(value) -> bool:

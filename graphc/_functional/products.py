@@ -270,7 +270,9 @@ def inner(input, other, *, out=None):
 
 def kron(input, other, *, out=None):
     """Kronecker product: every element of ``input`` times the whole of ``other``, in blocks."""
-    (a, b), _ = _promote(_tensor_arg(input, "kron"), _tensor_arg(other, "kron"))
+    a, b = _tensor_arg(input, "kron"), _tensor_arg(other, "kron")
+    dtype = dt.promote_types(a._dtype, b._dtype)  # both count as dimensioned (PyTorch reshapes first)
+    a, b = _to(a, dtype), _to(b, dtype)
     nd = builtins.max(a.ndim, b.ndim)
     sa = (1,) * (nd - a.ndim) + tuple(a.shape)
     sb = (1,) * (nd - b.ndim) + tuple(b.shape)

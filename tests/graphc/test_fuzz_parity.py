@@ -81,3 +81,44 @@ def test_unique_consecutive_of_0d_and_empty_inputs():
     assert tuple(graphc.unique_consecutive(graphc.zeros(0, 3), dim=0).shape) == (0, 3)
     with pytest.raises(RuntimeError, match="0 sized dimensions"):
         graphc.unique_consecutive(graphc.zeros(2, 0), dim=0)
+
+
+# 3. one result dtype over all operands
+
+
+def test_addcmul_addcdiv_promote_all_operands_at_once():
+    ints = graphc.tensor([1, 2])
+    out = graphc.addcmul(ints, graphc.tensor([3, 4]), graphc.tensor([5, 6]), value=0.5)
+    assert out.dtype is graphc.int64 and out.tolist() == [1, 2]  # value truncates to 0 in int64
+    assert graphc.addcmul(ints, ints, ints, value=2.7).tolist() == [3, 10]
+    f64 = graphc.addcdiv(graphc.tensor(1.0, dtype=graphc.float64), graphc.tensor(1.0), graphc.tensor([3]))
+    assert f64.dtype is graphc.float64
+    exact = graphc.addcmul(graphc.tensor(1.737, dtype=graphc.float64), graphc.tensor(-1.978), graphc.tensor(13), value=2)
+    assert exact.item() == 1.737 + 2 * float(np.float32(-1.978)) * 13  # the product in float64
+    with pytest.raises(RuntimeError, match="Integer division with addcdiv"):
+        graphc.addcdiv(ints, ints, ints)
+    with pytest.raises(NotImplementedError):
+        graphc.addcmul(graphc.tensor([True]), graphc.tensor([True]), graphc.tensor([True]))
+
+
+def test_clamp_with_tensor_bounds_promotes_over_all_three():
+    x = graphc.tensor([23], dtype=graphc.int32)
+    out = graphc.clamp(x, graphc.tensor(-1.5, dtype=graphc.float64), graphc.tensor([-3.25]))
+    assert out.dtype is graphc.float32 and out.tolist() == [-3.25]
+    assert graphc.clamp(graphc.tensor([1, 5], dtype=graphc.int32), min=graphc.tensor([2])).dtype is graphc.int64
+
+
+def test_cat_promotes_with_legacy_empty_tensors_and_gives_them_grads():
+    assert graphc.cat([graphc.tensor([1, 2]), graphc.zeros(0, dtype=graphc.float64)]).dtype is graphc.float64
+    assert graphc.hstack([graphc.zeros(0, dtype=graphc.int64), graphc.tensor([[True]])]).dtype is graphc.int64
+    assert tuple(graphc.cat([graphc.zeros(0)], dim=2).shape) == (0,)
+    a, b = graphc.ones(2, 2, requires_grad=True), graphc.zeros(0, requires_grad=True)
+    graphc.cat([b, a, b], 1).sum().backward()
+    assert tuple(b.grad.shape) == (0,) and a.grad.tolist() == [[1.0, 1.0], [1.0, 1.0]]
+    with pytest.raises(RuntimeError, match="position 1"):
+        graphc.cat([graphc.zeros(0), graphc.tensor(1.0)])
+
+
+def test_kron_treats_a_0d_operand_as_dimensioned():
+    assert graphc.kron(graphc.tensor([1, 2], dtype=graphc.int32), graphc.tensor(3)).dtype is graphc.int64
+    assert graphc.kron(graphc.tensor(3), graphc.tensor([1, 2], dtype=graphc.int32)).tolist() == [3, 6]
