@@ -80,7 +80,7 @@ def reduce_call(n, src: str, out: str | None = None) -> str:
     A reduction whose result keeps its input's dtype is its combining row's ufunc ``reduce``
     (``np.add.reduce`` is what ``np.sum`` calls, without ``np.sum``'s Python wrapper)."""
     spec = n.opdef.reduce
-    axes = tuple(n.attrs["axes"])
+    axes = tuple(n.attrs["axes"]) if n.inputs[0].shape else ()  # a 0-d input keeps axes == (0,)
     axis = (str(axes[0]) if axes else "None") if spec.index else repr(axes)
     extra = "".join(f", {k}=np.{np.dtype(v).name}" for k, v in K.reduce_kwargs(spec, n.inputs[0].dtype).items())
     target = f", out={out}" if out is not None else ""
@@ -120,10 +120,12 @@ def unrolled_reduce(n, src: str, out: str | None, name: str | None = None) -> li
     ufunc = combine_ufunc(n)
     shape = tuple(n.inputs[0].shape)
     axes = tuple(n.attrs["axes"])
+    if ufunc is None or not axes or not shape:  # a 0-d input keeps axes == (0,)
+        return None
     count = 1
     for a in axes:
         count *= shape[a]
-    if ufunc is None or not axes or not shape or not 2 <= count <= UNROLL_MAX:
+    if not 2 <= count <= UNROLL_MAX:
         return None
     keep = bool(n.attrs["keepdim"])
     picks = [()]

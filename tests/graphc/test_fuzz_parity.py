@@ -122,3 +122,26 @@ def test_cat_promotes_with_legacy_empty_tensors_and_gives_them_grads():
 def test_kron_treats_a_0d_operand_as_dimensioned():
     assert graphc.kron(graphc.tensor([1, 2], dtype=graphc.int32), graphc.tensor(3)).dtype is graphc.int64
     assert graphc.kron(graphc.tensor(3), graphc.tensor([1, 2], dtype=graphc.int32)).tolist() == [3, 6]
+
+
+# 4. compiled reductions with an explicit dim over a 0-d input
+
+
+@pytest.mark.parametrize(
+    "fn, want",
+    [
+        (lambda x: graphc.max(x, dim=-1).values, 2.0),
+        (lambda x: graphc.min(x, dim=0).indices, 0),
+        (lambda x: graphc.argmax(x, 0), 0),
+        (lambda x: graphc.argmin(x, -1), 0),
+        (lambda x: graphc.nansum(x, dim=-1), 2.0),
+        (lambda x: graphc.amax(x, 0), 2.0),
+    ],
+)
+def test_compiled_reduction_over_dim_of_a_0d_tensor(fn, want):
+    out = graphc.compile(fn)(graphc.tensor(2.0))
+    assert tuple(out.shape) == () and out.item() == want
+
+
+def test_compiled_nansum_of_a_0d_nan_is_zero():
+    assert graphc.compile(lambda x: graphc.nansum(x, dim=0))(graphc.tensor(float("nan"))).item() == 0.0
