@@ -332,9 +332,13 @@ def _invert(self):
     return F.logical_not(self) if self._dtype.is_bool else F.bitwise_not(self)
 
 
+def _is_bool(v) -> bool:
+    return isinstance(v, bool) or getattr(v, "dtype", None) is dt.bool_
+
+
 def _logic(bool_fn, int_fn):
-    def op(self, other):
-        if self._dtype.is_bool and (isinstance(other, bool) or getattr(other, "dtype", None) is dt.bool_):
+    def op(self, other):  # (reflected: self is the Python number)
+        if _is_bool(self) and _is_bool(other):
             return bool_fn(self, other)
         return int_fn(self, other)
 

@@ -22,7 +22,7 @@ from .runtime import VECDOT_MAX, sum_matrix
 def _checked_args(n, args: list) -> list:
     """``args`` with an integer divisor wrapped in a zero check (rows with ``divisor``)."""
     i = n.opdef.extra.get("divisor") if n.kind == ops_table.ELEMENTWISE else None
-    if i is None or not n.dtype.is_integer:
+    if i is None or not n.dtype.is_integer or 0 in tuple(n.shape):  # (an empty result divides nothing)
         return args
     src = n.inputs[i]
     if is_scalar_constant(src) and scalar_value(src) != 0:

@@ -87,6 +87,20 @@ def _promote_float(*xs) -> tuple:
     return tuple(_operand(x, dtype, device) for x in converted), dtype
 
 
+def _with_zero_grad(result: Tensor, *inputs) -> Tensor:
+    """``result``, with the ``inputs`` (tensors that broadcast to it) joined to its graph at a
+    zero gradient: for outputs whose PyTorch backward gives an input zeros (a rounded quotient,
+    addmm's input at beta=0) where graphc's formula does not read the input at all. A ``where``
+    that never takes the input: its values (NaN, inf) never reach the result."""
+    needs = [t for t in inputs if isinstance(t, Tensor) and t.requires_grad]
+    if not needs or not is_grad_enabled():
+        return result
+    never = apply("full", [], shape=tuple(result.shape), dtype=dt.bool_, value=False, _device=result._device)
+    for t in needs:
+        result = apply("where", [never, _to(t, result._dtype), result])
+    return result
+
+
 def _float_of(x: Tensor) -> Tensor:
     """Integer and bool tensors become the default float (as ``torch.exp(int_tensor)`` does)."""
     if x._dtype.is_differentiable:  # floating or complex

@@ -33,6 +33,7 @@ from ._common import (
     _promote_float,
     _tensor_arg,
     _to,
+    _with_zero_grad,
     _write_out,
 )
 
@@ -295,19 +296,18 @@ def div(input, other, *, rounding_mode=None, out=None):
     result = _scaled_half("div", input, other, rounding_mode) if rounding_mode in ("floor", "trunc") else None
     if result is not None:
         return _write_out(out, result)
-    if rounding_mode == "floor":
-        with composite("DivBackward2", input, other) as c:
-            return _write_out(out, c.result(floor_divide(input, other)))
-    if rounding_mode == "trunc":
+    if rounding_mode in ("floor", "trunc"):
         (a, b), dtype = _promote(input, other)
         if dtype.is_floating_point:
             with composite("DivBackward2", input, other) as c:
-                # PyTorch's gradient of a rounded quotient is 0 for both inputs; trunc's zero
-                # through div's rule is 0 / b, NaN at b = 0: the quotient is computed apart, and
-                # a where that never takes the (gradient-carrying) sum hands both inputs a 0
-                q = trunc(apply("div", [a.detach(), b.detach()]))
-                never = apply("full", [], shape=tuple(q.shape), dtype=dt.bool_, value=False, _device=q._device)
-                return _write_out(out, c.result(apply("where", [never, add(a, b), q])))
+                # PyTorch's gradient of a rounded quotient is 0 for both inputs (a zero tensor,
+                # not None); trunc's zero through div's rule is 0 / b, NaN at b = 0: the quotient
+                # is computed apart
+                a0, b0 = a.detach(), b.detach()
+                q = floor_divide(a0, b0) if rounding_mode == "floor" else trunc(apply("div", [a0, b0]))
+                return _write_out(out, c.result(_with_zero_grad(q, a, b)))
+        if rounding_mode == "floor":
+            return _write_out(out, floor_divide(a, b))
         _zero_divisor(other, dtype, "div")
         # Integers stay integers (float64 would round quotients past 2**53): the floor
         # quotient (which refuses a zero divisor), moved up by one where the division was

@@ -27,6 +27,7 @@ from .._tensor import Tensor
 from ._common import _tensor_arg, _to
 from .elementwise import add, div, floor_divide, gt, mul, sub
 from .indexing import _as_1d, _slice_to, gather, index_select
+from .layout import clone
 from .pointwise import clamp, where
 from .reductions import cumsum, sum
 from .shape import _reshape_copy, expand, flatten, reshape, unsqueeze
@@ -74,6 +75,8 @@ def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
     ``reduce`` is ``"sum"``, ``"prod"``, ``"mean"``, ``"amax"`` or ``"amin"``; with
     ``include_self=False`` the input's own values at those positions are left out."""
     x = _tensor_arg(input, "scatter_reduce")
+    if index.numel() == 0:  # PyTorch returns before its shape checks
+        return clone(x)
     if x.ndim == 0 or index.ndim == 0:
         out = scatter_reduce(_as_1d(x), dim if x.ndim else 0, _as_1d(index), _as_1d(src), reduce,
                              include_self=include_self)

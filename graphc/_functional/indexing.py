@@ -18,6 +18,7 @@ from .._factories import arange, full, tensor
 from .._tensor import Tensor
 from ._common import _tensor_arg, _to
 from .elementwise import add, lt, mul
+from .layout import clone
 from .shape import _slice, expand, reshape
 
 __all__ = [
@@ -71,6 +72,8 @@ def gather(input, dim, index, *, sparse_grad=False):
     or index counts as one element along ``dim`` (PyTorch's rule); the result has the index's shape."""
     x = _tensor_arg(input, "gather")
     d = norm_dim(dim, x.ndim, "gather") if x.ndim else norm_dim(dim, 1, "gather")
+    if index.numel() == 0:  # PyTorch returns before its shape checks
+        return reshape(apply("gather", [reshape(x, (-1,)), reshape(index, (-1,))], axis=0), tuple(index.shape))
     if x.ndim == 0 or index.ndim == 0:
         out = apply("gather", [_as_1d(x), _as_1d(index)], axis=0 if x.ndim <= 1 else d)
         return reshape(out, tuple(index.shape))
@@ -82,6 +85,8 @@ def scatter_add(input, dim, index, src):
     if isinstance(src, Tensor) and src._dtype is not x._dtype:
         raise DTypeError(f"scatter(): Expected self.dtype to be equal to src.dtype ({x._dtype} and {src._dtype})")
     d = norm_dim(dim, x.ndim, "scatter_add") if x.ndim else norm_dim(dim, 1, "scatter_add")
+    if index.numel() == 0:  # PyTorch returns before its shape checks
+        return clone(x)
     if x.ndim == 0 or index.ndim == 0:
         out = scatter_add(_as_1d(x), d if x.ndim else 0, _as_1d(index), _as_1d(src) if src.ndim == 0 else src)
         return reshape(out, tuple(x.shape))
@@ -105,6 +110,8 @@ def scatter(input, dim, index, src=None, value=None, *, reduce=None):
         raise TypeError(f"scatter(): argument 'index' must be Tensor, not {type(index).__name__}")
     if src is None or not isinstance(src, Tensor):
         src = full_like_index(index, value if value is not None else src, x)
+    if index.numel() == 0:  # PyTorch returns before its shape checks
+        return clone(x)
     if x.ndim == 0 or index.ndim == 0:
         src1 = _as_1d(src) if src.ndim == 0 else src
         return reshape(scatter(_as_1d(x), dim if x.ndim else 0, _as_1d(index), src1, reduce=reduce), tuple(x.shape))

@@ -14,7 +14,7 @@ from .._args import norm_dim
 from .._dispatch import apply, composite, constant
 from .._factories import arange, zeros
 from .._tensor import Tensor
-from ._common import _tensor_arg, _to, _write_out
+from ._common import _tensor_arg, _to, _with_zero_grad, _write_out
 from .elementwise import add, ge, le, mul
 from .pointwise import where
 from .reductions import sum
@@ -132,9 +132,14 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1, out=None):
         r = matmul(mat1, mat2)
         if alpha != 1:
             r = mul(r, alpha)
-        if beta != 0:  # with beta == 0 input is ignored, its NaNs and infs included (PyTorch's rule)
-            r = add(mul(input, beta) if beta != 1 else input, r)
+        r = _beta_sum(input, r, beta)
         return _write_out(out, c.result(_to(r, low) if fused else r))
+
+
+def _beta_sum(input, r: Tensor, beta) -> Tensor:
+    """``beta * input + r``. With beta == 0 input's values are ignored, its NaNs and infs
+    included (PyTorch's rule), but it still gets a zero gradient."""
+    return add(mul(input, beta) if beta != 1 else input, r) if beta != 0 else _with_zero_grad(r, input)
 
 
 def _tri(input, diagonal, lower: bool):

@@ -12,8 +12,27 @@ from ir.errors import DTypeError
 
 from .._args import norm_dim
 from .._dispatch import apply, composite
+from .._grad_mode import is_grad_enabled
 from ._common import _float_of, _tensor_arg, _write_out
-from .elementwise import abs, div, eq, gt, isinf, log, log1p, logical_and, logical_or, lt, mul, neg, pow, sub, trunc
+from .elementwise import (
+    abs,
+    add,
+    div,
+    eq,
+    gt,
+    isinf,
+    log,
+    log1p,
+    logical_and,
+    logical_or,
+    lt,
+    mul,
+    neg,
+    pow,
+    sqrt,
+    sub,
+    trunc,
+)
 from .pointwise import clamp, where
 from .reductions import amax, sum
 
@@ -55,7 +74,13 @@ def logit(input, eps=None, *, out=None):
         edge = logical_or(eq(x, 0.0), eq(x, 1.0))
         inner, at_edge = where(edge, 0.5, x), where(edge, x, 0.5)
         quotient = log(div(inner, sub(1.0, inner)))
-        return _write_out(out, c.result(where(edge, sub(log(at_edge), log1p(neg(at_edge))), quotient)))
+        y = where(edge, sub(log(at_edge), log1p(neg(at_edge))), quotient)
+        if x.requires_grad and is_grad_enabled():
+            # Outside [0, 1] PyTorch's gradient is NaN, as the value: sqrt(-(|x| + 1)) gives both
+            # there (fed x only there, so its NaN gradient reaches no other element).
+            outside = logical_or(lt(x, 0.0), gt(x, 1.0))
+            y = where(outside, sqrt(neg(add(abs(where(outside, x, 0.0)), 1.0))), y)
+        return _write_out(out, c.result(y))
 
 
 def isposinf(input, *, out=None):

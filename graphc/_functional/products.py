@@ -22,10 +22,10 @@ from .._dispatch import apply, composite
 from .._factories import tensor
 from .._tensor import Tensor
 from ._common import _promote, _tensor_arg, _to, _write_out
-from .elementwise import abs, add, eq, mul, ne, pow, sqrt, sub
+from .elementwise import abs, eq, mul, ne, pow, sqrt, sub
 from .indexing import index_select
 from .joining import cat, stack
-from .linalg import diagonal, dot, matmul
+from .linalg import _beta_sum, diagonal, dot, matmul
 from .pointwise import where
 from .reductions import _abs_pow, amax, amin, sum
 from .shape import expand, permute, reshape, unsqueeze
@@ -299,8 +299,7 @@ def _blas_sum(name, grad_name, input, product, beta, alpha, out, *tensors):
                          f"shape {fmt_shape(product.shape)}")
     with composite(grad_name, input, *tensors) as c:
         r = mul(product, alpha) if alpha != 1 else product
-        if beta != 0:  # with beta == 0 PyTorch ignores input (its NaNs and infs do not propagate)
-            r = add(mul(x, beta) if beta != 1 else x, r)
+        r = _beta_sum(x, r, beta)
         return _write_out(out, c.result(r))
 
 

@@ -137,11 +137,18 @@ def _var(input, dim, unbiased, keepdim, correction, op):
     x, half = _cpu_double(x, half)
     mu = apply("sum", [x], axes=axes, keepdim=True)
     mu = mul(mu, 1.0 / n) if n else mu
+    dof = n - corr
+    if dof <= 0:
+        # No degrees of freedom: PyTorch's value is ss / 0 (inf, or 0/0 NaN) and its gradient
+        # 2 (x - mean) / dof, with no term through the mean (here inf - inf = NaN everywhere).
+        mu = mu.detach()
     d = sub(x, mu)
     sq = apply("real", [mul(d, apply("conj", [d]))]) if d._dtype.is_complex else mul(d, d)  # |x - mean|^2
     ss = apply("sum", [sq], axes=axes, keepdim=bool(keepdim))
-    denom = builtins.max(n - corr, 0)
-    return div(ss, float(denom)), half  # (no degrees of freedom: ss / 0, inf or 0/0 NaN, as PyTorch)
+    if dof >= 0:
+        return div(ss, float(dof)), half
+    scaled = mul(ss, 1.0 / dof)  # the value ss / 0, the gradient of ss / dof
+    return add(div(ss.detach(), 0.0), sub(scaled, scaled.detach())), half
 
 
 def _sqrt_zero_grad(s):

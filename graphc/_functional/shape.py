@@ -88,6 +88,8 @@ def unflatten(input, dim, sizes):
     x = _tensor_arg(input, "unflatten")
     d = norm_dim(dim, x.ndim, "unflatten")
     sizes = tuple(sizes)
+    if not sizes:
+        raise RuntimeError("unflatten: sizes must be non-empty")
     known = 1
     for n in sizes:
         known *= n if n != -1 else 1
@@ -97,6 +99,7 @@ def unflatten(input, dim, sizes):
             f"unflatten: Provided sizes {list(sizes)} don't multiply up to the size of dim {d} ({x.shape[d]}) "
             "in the input tensor"
         )
+    sizes = tuple(x.shape[d] // known if n == -1 else n for n in sizes)  # -1 from this dim alone
     return reshape(x, tuple(x.shape[:d]) + sizes + tuple(x.shape[d + 1 :]))
 
 
@@ -128,6 +131,8 @@ def unsqueeze(input, dim):
 def permute(input, *dims):
     """Reorder dims (a view)."""
     x = _tensor_arg(input, "permute")
+    if not dims:
+        raise TypeError('permute() missing 1 required positional arguments: "dims"')
     dims = _shape_arg(dims, "permute")
     if len(dims) != x.ndim:
         raise ShapeError(
@@ -174,6 +179,8 @@ def movedim(input, source, destination):
     x = _tensor_arg(input, "movedim")
     src = [norm_dim(s, x.ndim, "movedim") for s in (source if isinstance(source, (tuple, list)) else (source,))]
     dst = [norm_dim(s, x.ndim, "movedim") for s in (destination if isinstance(destination, (tuple, list)) else (destination,))]
+    if x.ndim == 0:  # dims 0 and -1 name the tensor itself
+        return permute(x, ())
     order = [d for d in range(x.ndim) if d not in src]
     for d, s in sorted(zip(dst, src)):
         order.insert(d, s)

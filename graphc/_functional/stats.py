@@ -28,7 +28,7 @@ from .._dispatch import apply, composite
 from .._factories import _from_array, arange, tensor
 from .._tensor import Tensor
 from ..return_types import structseq
-from ._common import _promote, _tensor_arg, _to, _write_out
+from ._common import _promote, _tensor_arg, _to, _with_zero_grad, _write_out
 from .elementwise import (
     add,
     ceil,
@@ -130,8 +130,9 @@ def _median_positions(arr, order, d, ignore_nan):
 def _median(name, input, dim, keepdim, ignore_nan, cls):
     x = _tensor_arg(input, name)
     if dim is None:
-        if x.numel() == 0:
-            return apply("full", [], shape=(), dtype=x._dtype, value=float("nan"), _device=x._device)
+        if x.numel() == 0:  # NaN, in the graph as PyTorch's (a zero gradient)
+            nan = apply("full", [], shape=(), dtype=x._dtype, value=float("nan"), _device=x._device)
+            return _with_zero_grad(nan, sum(x)) if x._dtype.is_floating_point else nan
         flat = reshape(x, (-1,))
         order = _argsort_host(flat, 0, name)
         pos = _median_positions(np.asarray(flat._host()), order, 0, ignore_nan)

@@ -14,6 +14,7 @@ from ir.errors import DTypeError
 
 from .. import _functional as F
 from .._args import norm_dims
+from .._functional._common import _with_zero_grad
 from .._functional.reductions import _abs_pow
 from .._tensor import Tensor
 from ._core import matrix, require, tensor_arg, write_out
@@ -56,8 +57,8 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None, out=None):
             raise RuntimeError(f"{name} cannot compute the {ord} norm on an empty tensor because the operation "
                                "does not have an identity")
         r = (F.amax if ord > 0 else F.amin)(a, axes, keepdim=keepdim)
-    elif ord == 0:
-        r = F.sum(F._to(F.ne(a, 0), a._dtype), axes, keepdim=keepdim)
+    elif ord == 0:  # a count, whose PyTorch gradient is zero (x still in the graph)
+        r = F.sum(_with_zero_grad(F._to(F.ne(a, 0), a._dtype), a), axes, keepdim=keepdim)
     elif ord == 1:
         r = F.sum(a, axes, keepdim=keepdim)
     elif ord == 2:

@@ -44,6 +44,7 @@ binary("copysign", dtype_float, ufunc="copysign", triton=_copysign_triton, libde
        grad=(lambda n, g: g * where(n[0].eq(0), 0, n.out / n[0]), ZERO), saves=(0, "out"),
        binding=Binding(("copysign",), promote=FLOAT))
 binary("nextafter", dtype_float, ufunc="nextafter", libdevice="nextafter", binding=Binding(("nextafter",)),
+       grad=(lambda n, g: g, ZERO),  # PyTorch's: the step is treated as the identity in self
        triton={"float32": "_nextafter_f32({0}, {1})", "float": "_nextafter_f64({0}, {1})"},
        doc="The next float after x toward y (the Triton form steps float32 or float64 bits: float16/bfloat16 "
            "values step in float32).")

@@ -70,7 +70,7 @@ def check_divisor(b, op: str):
 
 def _elementwise(op, arrays, attrs, shape, dtype):
     divisor = op.extra.get("divisor")
-    if divisor is not None and dtype.is_integer:
+    if divisor is not None and dtype.is_integer and 0 not in shape:  # (an empty result divides nothing)
         check_divisor(arrays[divisor], op.name)
     with np.errstate(all="ignore"):
         return finish(op.numpy(*arrays), dtype)

@@ -274,7 +274,7 @@ def leaky_relu(x, slope):
     vector pass where the select takes four: x * slope lies between 0 and x, so the maximum picks
     x above zero and x * slope below, is x * slope (the same signed zero) at zero, NaN at NaN."""
     s = np.asarray(slope)
-    if s.ndim == 0 and 0 < s <= 1 and s.dtype == x.dtype:
+    if s.ndim == 0 < x.ndim and 0 < s <= 1 and s.dtype == x.dtype:  # (0-d: a numpy scalar takes no out=)
         scaled = np.multiply(x, s)
         return np.maximum(x, scaled, out=scaled)
     return where(x > 0, x, x * s)

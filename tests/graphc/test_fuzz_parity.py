@@ -145,3 +145,126 @@ def test_compiled_reduction_over_dim_of_a_0d_tensor(fn, want):
 
 def test_compiled_nansum_of_a_0d_nan_is_zero():
     assert graphc.compile(lambda x: graphc.nansum(x, dim=0))(graphc.tensor(float("nan"))).item() == 0.0
+
+
+# 5. gradients
+
+
+def _grad(fn, x, *more):
+    fn(x, *more).sum().backward()
+    return x.grad
+
+
+def test_logit_gradient_is_nan_outside_0_1():
+    x = graphc.tensor([1.5, -0.5, 0.25], dtype=graphc.float64, requires_grad=True)
+    g = _grad(graphc.logit, x).numpy()
+    assert np.isnan(g[:2]).all() and g[2] == pytest.approx(1 / (0.25 * 0.75))
+
+
+def test_rounded_division_gives_both_inputs_zero_grads():
+    for mode in ("floor", "trunc"):
+        a = graphc.tensor([1.3, 2.5], requires_grad=True)
+        b = graphc.tensor([1.1, 0.7], requires_grad=True)
+        graphc.div(a, b, rounding_mode=mode).sum().backward()
+        assert a.grad.tolist() == [0.0, 0.0] and b.grad.tolist() == [0.0, 0.0]
+
+
+@pytest.mark.parametrize(
+    "fn, shape",
+    [
+        (lambda a: graphc.addmm(a, graphc.ones(2, 2), graphc.ones(2, 2), beta=0), (2, 2)),
+        (lambda a: graphc.addmv(a, graphc.ones(2, 2), graphc.ones(2), beta=0), (2,)),
+        (lambda a: graphc.addr(a, graphc.ones(2), graphc.ones(2), beta=0), (2, 2)),
+        (lambda a: graphc.baddbmm(a, graphc.ones(1, 2, 2), graphc.ones(1, 2, 2), beta=0), (1, 2, 2)),
+    ],
+)
+def test_blas_input_at_beta_0_gets_a_zero_grad_and_its_nan_is_ignored(fn, shape):
+    a = graphc.full(shape, float("nan"), requires_grad=True)
+    out = fn(a)
+    assert out.requires_grad and not np.isnan(out.detach().numpy()).any()
+    out.sum().backward()
+    np.testing.assert_array_equal(a.grad.numpy(), np.zeros(shape))
+
+
+def test_var_gradient_without_degrees_of_freedom():
+    row = [[1.0, 2.0]]
+    x = graphc.tensor(row, dtype=graphc.float64, requires_grad=True)
+    assert _grad(lambda t: graphc.var(t, dim=1, correction=2), x).tolist() == [[-np.inf, np.inf]]  # 2(x-m)/0
+    x = graphc.tensor(row, dtype=graphc.float64, requires_grad=True)
+    v = graphc.var(x, dim=1, correction=3)
+    assert v.item() == np.inf
+    v.sum().backward()
+    assert x.grad.tolist() == [[1.0, -1.0]]  # 2 (x - mean) / -1
+    x = graphc.tensor(row, dtype=graphc.float64, requires_grad=True)
+    var, mean = graphc.var_mean(x, dim=0, correction=2)
+    (var.sum() + mean.sum()).backward()
+    assert x.grad.tolist() == [[1.0, 1.0]]  # the variance part is 2 * 0 / -1
+
+
+def test_outputs_that_require_grad_as_pytorch():
+    x = graphc.tensor([1.0, 0.0, 2.0], requires_grad=True)
+    n = graphc.linalg.vector_norm(x, ord=0)
+    assert n.item() == 2.0 and n.requires_grad
+    n.backward()
+    assert x.grad.tolist() == [0.0, 0.0, 0.0]
+    a, b = graphc.tensor([1.0, 3.0], requires_grad=True), graphc.tensor([2.0, 1.0], requires_grad=True)
+    graphc.nextafter(a, b).sum().backward()
+    assert a.grad.tolist() == [1.0, 1.0] and b.grad.tolist() == [0.0, 0.0]
+    for fn in (graphc.median, graphc.nanmedian):
+        e = graphc.zeros(0, requires_grad=True)
+        m = fn(e)
+        assert np.isnan(m.item()) and m.requires_grad
+        m.backward()
+        assert tuple(e.grad.shape) == (0,)
+
+
+# 6. errors PyTorch does not raise
+
+
+def test_leaky_relu_of_a_0d_tensor():
+    assert F.leaky_relu(graphc.tensor(-3.0)).item() == pytest.approx(-0.03)
+    assert F.leaky_relu(graphc.tensor(3.0)).item() == 3.0
+
+
+def test_reflected_bitwise_ops_with_a_number_on_the_left():
+    t = graphc.tensor([3, 4])
+    assert (-1 & t).tolist() == [3, 4]
+    assert (2 ^ t).tolist() == [1, 6]
+    assert (1 | t).tolist() == [3, 5]
+    assert (True | graphc.tensor([True, False])).tolist() == [True, True]
+
+
+def test_movedim_of_a_0d_tensor_and_unflatten_of_an_empty_tensor():
+    assert graphc.movedim(graphc.tensor(1.0), -1, 0).item() == 1.0
+    assert tuple(graphc.zeros(4, 0).unflatten(0, (-1, 2)).shape) == (2, 2, 0)
+    assert tuple(graphc.zeros(0, 3).unflatten(0, (2, -1)).shape) == (2, 0, 3)
+
+
+def test_empty_index_skips_the_shape_checks():
+    assert tuple(graphc.gather(graphc.ones(2, 2), 1, graphc.zeros(0, dtype=graphc.long)).shape) == (0,)
+    x = graphc.ones(3, 1)
+    empty = graphc.zeros(0, dtype=graphc.long)
+    for out in (
+        graphc.scatter_reduce(x, 0, graphc.zeros(0, 0, dtype=graphc.long), graphc.ones(0), "amin"),
+        graphc.scatter(x, 0, empty, graphc.ones(0)),
+        graphc.scatter(x, 0, empty, 2.0),
+        graphc.scatter_add(x, 0, empty, graphc.ones(0)),
+    ):
+        assert out.tolist() == [[1.0], [1.0], [1.0]]
+    out.add_(1)
+    assert x.tolist() == [[1.0], [1.0], [1.0]]  # a copy
+
+
+def test_integer_division_with_an_empty_result_checks_no_divisor():
+    a, b = graphc.zeros(5, 0, dtype=graphc.long), graphc.tensor([[0], [1], [1], [1], [1]])
+    for fn in (graphc.fmod, graphc.remainder, graphc.floor_divide, graphc.compile(graphc.fmod)):
+        out = fn(a, b)
+        assert tuple(out.shape) == (5, 0) and out.dtype is graphc.int64
+
+
+def test_unflatten_and_permute_argument_errors():
+    with pytest.raises(RuntimeError, match="sizes must be non-empty"):
+        graphc.ones(1).unflatten(0, ())
+    with pytest.raises(TypeError, match="dims"):
+        graphc.tensor(1.0).permute()
+    assert graphc.tensor(1.0).permute(()).item() == 1.0

@@ -508,6 +508,7 @@ CASES = {
     "xlog1py": _binary_case("xlog1py", -1.5, 1.5, -0.5, 2.0),
     "logaddexp2": _binary_case("logaddexp2", -2, 2, -2, 2),
     "copysign": _binary_case("copysign", 0.3, 1.5, -1.5, -0.3),
+    "nextafter": _binary_case("nextafter"),  # one ulp from x: the identity in x, as PyTorch
     "polygamma": _case_order_first("polygamma", 2.0, 0.3, 3.0),
     "zeta": _case_order_first("zeta", 3.0, 0.5, 2.0),
     "igamma": _case_order_first("igamma", [0.7, 1.5, 3.0], 0.3, 3.0),
