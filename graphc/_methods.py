@@ -19,6 +19,7 @@ from . import _functional as F
 from ._dispatch import composite
 from ._functional.elementwise import DERIVED
 from ._functional.getitem import getitem, setitem
+from ._functional.shape import _matrix_transpose
 from ._layout import check_memory_format, contiguous_format, preserve_format, strided, suggest_format
 from ._tensor import Tensor
 from .device import as_device, backend_for
@@ -106,7 +107,7 @@ Tensor.transpose_ = _view_inplace(F.transpose, "transpose_")
 Tensor.squeeze_ = _view_inplace(F.squeeze, "squeeze_")
 Tensor.unsqueeze_ = _view_inplace(F.unsqueeze, "unsqueeze_")
 Tensor.T = property(lambda self: F.permute(self, tuple(reversed(range(self.ndim)))) if self.ndim != 2 else F.t(self), doc="Dims reversed (the transpose of a matrix).")
-Tensor.mT = property(lambda self: F.transpose(self, -2, -1), doc="The last two dims swapped.")
+Tensor.mT = property(_matrix_transpose, doc="The last two dims swapped.")
 
 
 # Random in-place fills (used by nn.init).

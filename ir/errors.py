@@ -64,6 +64,16 @@ class ShapeError(GraphcError, RuntimeError):
     """
 
 
+class EmptyReductionError(ShapeError, IndexError):
+    """A reduction without an identity (``amax``, ``amin``, ``max``/``min``/``argmax``/``argmin``
+    along a dim, ``aminmax``) over a dim of size 0: there is no element to return.
+
+    An ``IndexError`` as in PyTorch ("Expected reduction dim 0 to have non-zero size"), and a
+    :class:`ShapeError`. Fix: skip empty inputs, or use a reduction with an identity
+    (``sum``, ``prod``) or ``torch.where`` over a non-empty default.
+    """
+
+
 class DimError(GraphcError, IndexError):
     """A dimension index outside ``[-ndim, ndim - 1]``.
 
@@ -75,6 +85,25 @@ class DTypeError(GraphcError, RuntimeError, TypeError):
     """A dtype the op cannot take (a float op on booleans, matmul of mixed dtypes).
 
     Fix: convert with ``.to(dtype)`` or ``.float()`` before the op.
+    """
+
+
+class DTypeNotImplementedError(DTypeError, NotImplementedError):
+    """The op has no kernel for this dtype: ``floor`` of a bool tensor, ``bitwise_and`` of floats,
+    ``gelu`` of integers, ``nextafter`` of integers.
+
+    A ``NotImplementedError`` as PyTorch raises it (``"floor_vml_cpu" not implemented for
+    'Bool'``), and still a :class:`DTypeError`. Fix: convert with ``.to(dtype)`` or ``.float()``
+    before the op.
+    """
+
+
+class InputDTypeMismatchError(DTypeError, ValueError):
+    """A module's input has another dtype than its weights (an ``RNN``/``LSTM``/``GRU`` given
+    float64 input with float32 weights), outside autocast.
+
+    A ``ValueError`` as PyTorch raises it ("RNN input dtype ... does not match weight dtype"),
+    and a :class:`DTypeError`. Fix: ``input.to(weight.dtype)`` or ``module.to(input.dtype)``.
     """
 
 

@@ -8,7 +8,7 @@ import re
 import numpy as np
 
 from ir import dtypes as dt
-from ir.errors import AutogradError, DTypeError, ShapeError
+from ir.errors import AutogradError, DTypeError, DTypeNotImplementedError, ShapeError
 from ir.ops import fmt_shape
 
 from .._dispatch import apply, constant
@@ -99,6 +99,20 @@ def _with_zero_grad(result: Tensor, *inputs) -> Tensor:
     for t in needs:
         result = apply("where", [never, _to(t, result._dtype), result])
     return result
+
+
+_TORCH_NAMES = {
+    "float64": "Double", "float32": "Float", "float16": "Half", "bfloat16": "BFloat16", "int64": "Long",
+    "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool",
+}
+
+
+def _require_float(x: Tensor, kernel: str) -> None:
+    """Refuse an integer or bool ``x`` as PyTorch's float-only kernels do: a
+    ``NotImplementedError`` ``"gelu" not implemented for 'Long'`` (``kernel`` names the op)."""
+    d = x._dtype
+    if not (d.is_floating_point or d.is_complex):
+        raise DTypeNotImplementedError(f'"{kernel}" not implemented for \'{_TORCH_NAMES.get(d.name, d.name)}\'')
 
 
 def _float_of(x: Tensor) -> Tensor:

@@ -17,7 +17,7 @@ import builtins
 import math
 
 from ir import dtypes as dt
-from ir.errors import DTypeError, IntegerDivisionError
+from ir.errors import DTypeError, DTypeNotImplementedError, IntegerDivisionError
 from ir.ops import ELEMENTWISE, OPS
 
 from .._dispatch import apply, composite
@@ -65,7 +65,7 @@ def round(input, *, decimals=0, out=None):
         return _round(input, out=out)
     x = _tensor_arg(input, "round")
     if not x._dtype.is_floating_point:
-        raise DTypeError(f"round(decimals={decimals}): not implemented for integer dtype {x._dtype}")
+        raise DTypeNotImplementedError(f"round(decimals={decimals}): not implemented for integer dtype {x._dtype}")
     scale = 10.0 ** builtins.abs(decimals)
     x, half = _in_float32(x)  # (a half tensor in float32, rounded once at the end, as PyTorch)
     if decimals > 0:
@@ -126,8 +126,13 @@ _HALF_SCALED = {"mul": ("mul", None), "floor_divide": ("div", "floor")}
 def _binary_row(name: str, promote: str):
     checks_divisor = OPS[name].extra.get("divisor") == 1
     scaled = _HALF_SCALED.get(name)
+    exact = promote == "exact"
 
     def fn(input, other, *, out=None):
+        if exact and isinstance(input, Tensor) and isinstance(other, Tensor) and input._dtype is not other._dtype:
+            raise DTypeError(
+                f"{name} is not yet implemented for tensors with different dtypes ({input._dtype} and {other._dtype})"
+            )
         (a, b), dtype = (_promote_float if promote == "float" else _promote)(input, other)
         if scaled is not None and dtype in _HALF:
             result = _scaled_half(scaled[0], input, other, scaled[1])
@@ -138,7 +143,7 @@ def _binary_row(name: str, promote: str):
         result = apply(name, [a, b])
         return result if out is None else _write_out(out, result)
 
-    if scaled is None and not checks_divisor and promote != "float":  # most rows: promote, run, out=
+    if scaled is None and not checks_divisor and promote not in ("float", "exact"):  # most rows: promote, run, out=
 
         def fn(input, other, *, out=None):  # noqa: F811 - the same without the checks that cannot apply
             (a, b), _ = _promote(input, other)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import builtins
 
 from ir import dtypes as dt
-from ir.errors import DTypeError, ShapeError
+from ir.errors import DTypeError, DTypeNotImplementedError, ShapeError
 from ir.ops import fmt_shape
 
 from .._args import norm_dim
@@ -203,4 +203,6 @@ def trace(input, *fn_args):
     x = _tensor_arg(input, "trace")
     if x.ndim != 2:
         raise RuntimeError(f"trace: expected a matrix, but got tensor with dim {x.ndim}")
+    if x._dtype.is_bool:
+        raise DTypeNotImplementedError("\"trace\" not implemented for 'Bool' (convert with .int() first)")
     return sum(diagonal(x))

@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 
 from ir import dtypes as dt
-from ir.errors import DTypeError
+from ir.errors import DTypeError, DTypeNotImplementedError
 
 from .._args import norm_dim
 from .._dispatch import apply, composite
@@ -55,7 +55,7 @@ def frac(input, *, out=None):
     """The fractional part, ``x - trunc(x)`` (keeps the sign of ``x``); floats only."""
     x = _tensor_arg(input, "frac")
     if not x._dtype.is_floating_point:
-        raise DTypeError(f'"frac_cpu" not implemented for \'{x._dtype.name.capitalize()}\': frac expects a floating-point input')
+        raise DTypeNotImplementedError(f'"frac_cpu" not implemented for \'{x._dtype.name.capitalize()}\': frac expects a floating-point input')
     with composite("FracBackward0", input) as c:
         return _write_out(out, c.result(sub(x, trunc(x))))
 

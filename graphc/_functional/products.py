@@ -365,7 +365,8 @@ def addbmm(input, batch1, batch2, *, beta=1, alpha=1, out=None):
 
 
 def cross(input, other, dim=None, *, out=None):
-    """The 3-vector cross product along ``dim`` (default: the first dim of size 3), broadcasting."""
+    """The 3-vector cross product along ``dim`` (default: the first dim of size 3), broadcasting the
+    other dims (both inputs must have size 3 along ``dim``)."""
     a, b = _tensor_arg(input, "cross"), _tensor_arg(other, "cross")
     if a._dtype is not b._dtype:
         raise DTypeError(f"linalg.cross: expected scalar type {a._dtype} but found {b._dtype}")
@@ -379,7 +380,7 @@ def cross(input, other, dim=None, *, out=None):
         d = dims[0]
     else:
         d = norm_dim(dim, len(shape), "cross")
-    if shape[d] != 3:
+    if a.shape[d] != 3 or b.shape[d] != 3:  # (the cross dim does not broadcast, as in PyTorch)
         raise ShapeError(f"linalg.cross: inputs dimension {d} must have length 3. Got {a.shape[d]} and {b.shape[d]}")
     a, b = expand(a, shape), expand(b, shape)
     i1 = tensor([1, 2, 0], device=a._device)

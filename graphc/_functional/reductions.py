@@ -17,7 +17,7 @@ from .._factories import zeros
 from .._grad_mode import is_grad_enabled
 from .._tensor import Tensor
 from ..return_types import structseq
-from ._common import _back, _float_of, _in_float32, _tensor_arg, _to, _write_out
+from ._common import _back, _float_of, _in_float32, _require_float, _tensor_arg, _to, _write_out
 from ._singular import singular_values
 from .elementwise import (
     abs,
@@ -105,6 +105,10 @@ def mean(input, dim=None, keepdim=False, *, dtype=None, out=None):
 
 def nanmean(input, dim=None, keepdim=False):
     x = _tensor_arg(input, "nanmean")
+    if not x._dtype.is_differentiable:
+        raise DTypeError(
+            f"nanmean(): expected input to have floating point or complex dtype but got {x._dtype.name.capitalize()}"
+        )
     keep = logical_not(isnan(x))
     return div(sum(where(keep, x, 0), dim, keepdim), sum(keep, dim, keepdim))
 
@@ -127,7 +131,9 @@ def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
 def _var(input, dim, unbiased, keepdim, correction, op):
     """(the variance, the dtype to round it to): a half-precision input is reduced in float32
     and its variance left there, for the caller to round (std takes the root first)."""
-    x = _float_of(_tensor_arg(input, op))
+    x = _tensor_arg(input, op)
+    if not x._dtype.is_differentiable:  # (checked before the dim, as PyTorch)
+        raise DTypeError(f"{op}: std and var only support floating point and complex dtypes, got {x._dtype}")
     if isinstance(dim, bool):
         unbiased, dim = dim, None
     axes = norm_dims(dim, x.ndim, op)
@@ -225,6 +231,8 @@ def amin(input, dim=(), keepdim=False):
 def argmax(input, dim=None, keepdim=False):
     """Index of the maximum (of the flattened tensor when ``dim`` is None)."""
     x = _tensor_arg(input, "argmax")
+    if x._dtype.is_bool:
+        raise DTypeError("argmax(): does not support bool input (convert with .int() first)")
     if dim is None:
         r = apply("argmax", [reshape(x, (-1,))], axes=(0,), keepdim=False)
         return reshape(r, (1,) * x.ndim) if keepdim else r
@@ -234,6 +242,8 @@ def argmax(input, dim=None, keepdim=False):
 def argmin(input, dim=None, keepdim=False):
     """Index of the minimum (of the flattened tensor when ``dim`` is None)."""
     x = _tensor_arg(input, "argmin")
+    if x._dtype.is_bool:
+        raise DTypeError("argmin(): does not support bool input (convert with .int() first)")
     if dim is None:
         r = apply("argmin", [reshape(x, (-1,))], axes=(0,), keepdim=False)
         return reshape(r, (1,) * x.ndim) if keepdim else r
@@ -337,7 +347,9 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
     As in PyTorch, the gradient at a zero vector is 0 (not nan), and the 0-"norm" (the count of
     nonzero entries) has a ``grad_fn`` whose gradient is 0.
     """
-    x = _float_of(_tensor_arg(input, "norm"))
+    x = _tensor_arg(input, "norm")
+    if not x._dtype.is_differentiable:
+        raise DTypeError(f"norm: Expected a floating point or complex tensor as input. Got {x._dtype}")
     if dtype is not None:
         x = _to(x, dtype)
     if isinstance(p, str):
@@ -398,12 +410,15 @@ def _shift(x, axes):
 
 def _softmax_args(input, dim, dtype, op: str):
     """The float input (cast to ``dtype``) and the normalized dim; PyTorch's implicit dim when None."""
-    x = _float_of(_tensor_arg(input, op))
+    x = _tensor_arg(input, op)
     if dtype is not None:
         x = _to(x, dtype)
     if dim is None:
         dim = 0 if x.ndim in (0, 1, 3) else 1
-    return x, norm_dim(dim, x.ndim, op)
+    d = norm_dim(dim, x.ndim, op)
+    if not x._dtype.is_differentiable:  # PyTorch has no integer kernel (pass dtype= to convert)
+        _require_float(x, f"{op}_lastdim_kernel_impl" if d == builtins.max(x.ndim, 1) - 1 else f"{op}_kernel_impl")
+    return x, d
 
 
 def softmax(input, dim=None, dtype=None, _stacklevel=3):

@@ -15,7 +15,7 @@ from ir import dtypes as dt
 from .._args import norm_dim
 from .._dispatch import apply, composite
 from ..return_types import structseq
-from ._common import _float_of, _tensor_arg, _to, _write_out
+from ._common import _require_float, _tensor_arg, _to, _write_out
 from .elementwise import eq, isnan, logical_or
 from .pointwise import where
 from .reductions import _sum_dtype
@@ -41,8 +41,9 @@ def cumprod(input, dim, *, dtype=None, out=None):
 
 
 def logcumsumexp(input, dim, *, out=None):
-    """``log(cumsum(exp(x)))`` along ``dim``, without overflow (integers become the default float)."""
-    x = _float_of(_tensor_arg(input, "logcumsumexp"))
+    """``log(cumsum(exp(x)))`` along ``dim``, without overflow (floating-point inputs only, as PyTorch)."""
+    x = _tensor_arg(input, "logcumsumexp")
+    _require_float(x, "logcumsumexp_out_cpu")
     return _write_out(out, apply("logcumsumexp", [x], axis=_dim(x, dim, "logcumsumexp")))
 
 

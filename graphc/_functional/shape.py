@@ -169,8 +169,21 @@ def t(input):
         return c.result(apply("permute", [x], dims=(1, 0)))
 
 
+def _check_matrix(x, name: str) -> None:
+    if x.ndim < 2:
+        raise ShapeError(f"{name} is only supported on matrices or batches of matrices. Got {x.ndim}-D tensor.")
+
+
+def _matrix_transpose(input):
+    """The last two dims swapped (``mT``); a 0-d or 1-d input is refused as in PyTorch."""
+    x = _tensor_arg(input, "mT")
+    _check_matrix(x, "tensor.mT")
+    return transpose(x, -2, -1)
+
+
 def adjoint(input):
     """The conjugate transpose of the last two dims (``mH``): a view for real tensors."""
+    _check_matrix(_tensor_arg(input, "adjoint"), "tensor.adjoint()")
     t = transpose(input, -2, -1)
     return apply("conj", [t]) if t._dtype.is_complex else t
 
@@ -262,11 +275,17 @@ def flip(input, dims):
 
 
 def fliplr(input):
-    return flip(input, (1,))
+    x = _tensor_arg(input, "fliplr")
+    if x.ndim < 2:
+        raise ShapeError(f"fliplr: Input must be >= 2-d, got a {x.ndim}-d tensor.")
+    return flip(x, (1,))
 
 
 def flipud(input):
-    return flip(input, (0,))
+    x = _tensor_arg(input, "flipud")
+    if x.ndim < 1:
+        raise ShapeError("flipud: Input must be >= 1-d, got a 0-d tensor.")
+    return flip(x, (0,))
 
 
 def repeat(input, *sizes):

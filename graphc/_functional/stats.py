@@ -110,7 +110,7 @@ def kthvalue(input, k, dim=-1, keepdim=False, *, out=None):
     x, d, was0d = _prepare(input, dim, "kthvalue")
     n = x.shape[d]
     if not 1 <= k <= builtins.max(n, 1) or n == 0:
-        raise IndexError(f"kthvalue(): selected number k out of range for dimension {d} (k={k}, size {n})")
+        raise ShapeError(f"kthvalue(): selected number k out of range for dimension {d} (k={k}, size {n})")
     order = _argsort_host(x, d, "kthvalue")
     pos = np.take(order, [k - 1], axis=d)
     return _zero_d(_pick(x, d, pos, keepdim or was0d, "kthvalue", _kthvalue_t), was0d, _kthvalue_t)

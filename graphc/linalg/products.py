@@ -67,13 +67,14 @@ def multi_dot(tensors, *, out=None):
 
 
 def cross(input, other, *, dim=-1, out=None):
-    """The cross product of 3-vectors along ``dim`` (inputs broadcast)."""
+    """The cross product of 3-vectors along ``dim`` (the other dims broadcast)."""
     a, b = tensor_arg(input, "linalg.cross", "input"), tensor_arg(other, "linalg.cross", "other")
     require(a.ndim == b.ndim, "linalg.cross: inputs must have the same number of dimensions.")
-    a, b = F.broadcast_tensors(a, b)
-    d = dim % a.ndim
+    d = dim % max(a.ndim, 1)
+    # checked before broadcasting: the cross dim does not broadcast (a size-1 one is refused, as in PyTorch)
     require(a.shape[d] == 3 and b.shape[d] == 3,
             f"linalg.cross: inputs dimension {dim} must have length 3. Got {a.shape[d]} and {b.shape[d]}")
+    a, b = F.broadcast_tensors(a, b)
     require(a._dtype is b._dtype, f"linalg.cross: expected scalar type {a._dtype} but found {b._dtype}", DTypeError)
 
     def pick(t, i):

@@ -10,7 +10,7 @@ composite (PyTorch defines it as ``input * 2 ** other``).
 from __future__ import annotations
 
 from .. import dtypes as dt
-from ..errors import DTypeError
+from ..errors import DTypeNotImplementedError
 from . import npspecial
 from .core import OPS, Binding, Props, dtype_bool_out, dtype_float, dtype_same, same_dtype
 from .elementwise import FLOAT, binary, unary
@@ -22,7 +22,7 @@ _FIRST = len(OPS)  # the rows this module declares are OPS's entries from here o
 def dtype_int_only(op, inputs, attrs):
     d = same_dtype(op, inputs)
     if not d.is_integer:
-        raise DTypeError(f"{op.name}: expected integer inputs (int8/16/32/64 or uint8), got {d}")
+        raise DTypeNotImplementedError(f"{op.name}: expected integer inputs (int8/16/32/64 or uint8), got {d}")
     return d
 
 
@@ -50,7 +50,7 @@ binary("nextafter", dtype_float, ufunc="nextafter", libdevice="nextafter", bindi
            "values step in float32).")
 unary("signbit", dtype_bool_out, numpy=npspecial.signbit, triton=_SIGNBIT,
       binding=Binding(("signbit",), inplace=False))
-binary("heaviside", dtype_same, numpy=npspecial.heaviside, binding=Binding(("heaviside",)),
+binary("heaviside", dtype_same, numpy=npspecial.heaviside, binding=Binding(("heaviside",), promote="exact"),
        triton={"bool": "({0} | {1})", "float": "tl.where({0} == 0, {1}, tl.where({0} > 0, 1.0, 0.0))",
                "*": "tl.where({0} == 0, {1}, ({0} > 0).to({ct}))"})
 unary("frexp_mantissa", dtype_float, numpy=npspecial.frexp_mantissa, triton="_frexp_m({0})",

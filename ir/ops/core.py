@@ -21,7 +21,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .. import dtypes as dt
-from ..errors import DimError, DTypeError, ShapeError
+from ..errors import DimError, DTypeError, DTypeNotImplementedError, ShapeError
 
 # Kinds. Backends dispatch on these, never on a list of op names.
 SOURCE = "source"  # graph inputs and constants
@@ -102,7 +102,8 @@ class Binding:
 
     ``names``: PyTorch's name first, then aliases. ``promote``: ``"float"`` (integers and
     bool become the default float first: ``torch.exp(int_tensor)``), ``"same"`` (operands take
-    their common result dtype), ``"bool"`` (operands become bool: logical ops).
+    their common result dtype), ``"bool"`` (operands become bool: logical ops), ``"exact"`` (two
+    tensor operands must already share one dtype: ``heaviside``).
     """
 
     names: tuple
@@ -298,7 +299,7 @@ def same_dtype(op, inputs):
 
 
 def refuse_complex(name: str, d) -> None:
-    raise DTypeError(f"{name}: not implemented for complex dtype {d} (PyTorch defines it for real numbers only)")
+    raise DTypeNotImplementedError(f"{name}: not implemented for complex dtype {d} (PyTorch defines it for real numbers only)")
 
 
 def dtype_same(op, inputs, attrs):
@@ -308,21 +309,30 @@ def dtype_same(op, inputs, attrs):
 def dtype_float(op, inputs, attrs):
     d = same_dtype(op, inputs)
     if not (d.is_floating_point or d.is_complex):
-        raise DTypeError(f"{op.name}: expected a floating-point{' or complex' if op.complex else ''} input, got {d}")
+        raise DTypeNotImplementedError(
+            f"{op.name}: expected a floating-point{' or complex' if op.complex else ''} input, got {d}"
+        )
     return d
+
+
+# ops whose bool refusal PyTorch raises as a plain RuntimeError ("Negation, the `-` operator, on a
+# bool tensor is not supported", "Boolean inputs not supported for relu"); the others have no bool
+# kernel ("floor_vml_cpu" not implemented for 'Bool'): a NotImplementedError
+_BOOL_REFUSED_AS_RUNTIME = frozenset({"neg", "relu", "sub"})
 
 
 def dtype_numeric(op, inputs, attrs):
     d = same_dtype(op, inputs)
     if d.is_bool:
-        raise DTypeError(f"{op.name}: not defined for bool inputs; convert with .int() or .float()")
+        cls = DTypeError if op.name in _BOOL_REFUSED_AS_RUNTIME else DTypeNotImplementedError
+        raise cls(f"{op.name}: not defined for bool inputs; convert with .int() or .float()")
     return d
 
 
 def dtype_integral(op, inputs, attrs):
     d = same_dtype(op, inputs)
     if d.is_floating_point or d.is_complex:
-        raise DTypeError(f"{op.name}: expected integer or bool inputs, got {d}")
+        raise DTypeNotImplementedError(f"{op.name}: expected integer or bool inputs, got {d}")
     return d
 
 

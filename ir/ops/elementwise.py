@@ -348,13 +348,14 @@ binary("fmod", dtype_numeric, numpy=npmath.fmod, divisor=1, triton="({0} % {1})"
        grad=(lambda n, g: g, lambda n, g: -(g * (n[0] / n[1]).op("trunc"))), saves=(0, 1),
        doc="C's remainder, the sign of the dividend, exact (IEEE fmod): a - trunc(a / b) * b "
            "loses the remainder once the quotient passes 2**24 (float32).")
+# (no promote=FLOAT: PyTorch has no integer kernel for logaddexp or hypot, the dtype rule refuses one)
 binary("logaddexp", dtype_float, ufunc="logaddexp", triton="_logaddexp({0}, {1})",
        grad=(lambda n, g: g / (1 + (n[1] - n[0]).exp()), lambda n, g: g / (1 + (n[0] - n[1]).exp())), saves=(0, 1),
-       props=Props(commutative=True), binding=Binding(("logaddexp",), promote=FLOAT, inplace=False),
+       props=Props(commutative=True), binding=Binding(("logaddexp",), inplace=False),
        ref=npmath.ref_logaddexp)
 binary("hypot", dtype_float, ufunc="hypot", triton="_hypot({0}, {1})", libdevice="hypot",
        grad=(lambda n, g: g * n[0] / n.out, lambda n, g: g * n[1] / n.out), saves=(0, 1, "out"),
-       props=Props(commutative=True), binding=Binding(("hypot",), promote=FLOAT), ref=math.hypot)
+       props=Props(commutative=True), binding=Binding(("hypot",)), ref=math.hypot)
 
 # ----------------------------------------------------------------------------
 # comparisons, logic, bits

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import DTypeError, ShapeError
+from ..errors import DTypeError, DTypeNotImplementedError, ShapeError
 from .core import MATMUL, OpDef, broadcast_shapes, fmt_shape, register
 from .grad import sum_to
 
@@ -34,7 +34,7 @@ def _dtype_matmul(op, inputs, attrs):
     if a.dtype is not b.dtype:
         raise DTypeError(f"matmul: expected both inputs to have the same dtype, got {a.dtype} and {b.dtype}")
     if a.dtype.is_bool:
-        raise DTypeError("matmul: not defined for bool inputs")
+        raise DTypeNotImplementedError("matmul: not defined for bool inputs")
     return a.dtype
 
 

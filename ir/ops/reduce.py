@@ -14,7 +14,7 @@ import math
 import numpy as np
 
 from .. import dtypes as dt
-from ..errors import ShapeError
+from ..errors import EmptyReductionError
 from .core import (
     REDUCE,
     SCAN,
@@ -42,7 +42,7 @@ def _shape_reduce(op, inputs, attrs):
     if not op.reduce.empty:
         for a in axes:
             if x.shape[a] == 0:
-                raise ShapeError(
+                raise EmptyReductionError(
                     f"{op.name}: cannot reduce over axis {a} of size 0 in shape {fmt_shape(x.shape)} "
                     "(the reduction has no identity)"
                 )

@@ -72,7 +72,7 @@ _f("entr", npspecial.entr, "_entr({0})", ref=R.entr, binding=_special("entr"),
    grad=lambda n, g: g * -(n[0].log() + 1), saves=(0,))
 binary("logaddexp2", dtype_float, ufunc="logaddexp2", triton="_logaddexp2({0}, {1})", ref=R.logaddexp2,
        grad=(lambda n, g: g / (1 + (n[1] - n[0]).exp2()), lambda n, g: g / (1 + (n[0] - n[1]).exp2())), saves=(0, 1),
-       props=Props(commutative=True), binding=_plain("logaddexp2", inplace=False))
+       props=Props(commutative=True), binding=Binding(("logaddexp2",), inplace=False))  # (ints refused)
 
 # ----------------------------------------------------------------------------
 # the error-function family

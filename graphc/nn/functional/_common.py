@@ -11,6 +11,7 @@ from ir.ops.reduce import extreme_pick, taps_inside
 
 from ... import _functional as _F
 from ..._dispatch import apply, constant
+from ..._functional._common import _TORCH_NAMES
 from ..._inplace import _inplace_result
 from ..._tensor import Tensor
 from ...autograd.engine import _EagerBuilder
@@ -53,10 +54,6 @@ def _window_argmax(win: Tensor, out: Tensor, axis: int, padded: dict | None = No
         return apply("argmax", [_F._to(pick, dt.uint8)], axes=(axis,), keepdim=False)
 
 
-_TORCH_NAMES = {
-    "float64": "Double", "float32": "Float", "float16": "Half", "bfloat16": "BFloat16", "int64": "Long",
-    "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool",
-}
 
 
 def _torch_dtype_name(dtype) -> str:

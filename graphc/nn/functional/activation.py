@@ -10,7 +10,7 @@ from ir import dtypes as dt
 from ... import _functional as _F
 from ..._dispatch import apply, composite, constant
 from ..._factories import rand
-from ..._functional._common import _back, _in_float32
+from ..._functional._common import _back, _in_float32, _require_float
 from ..._functional.pointwise import _clamp_row, _number_bounds
 from ..._tensor import Tensor
 from ._common import _arg, _maybe_inplace, _reshape, _scalar_like
@@ -63,6 +63,7 @@ def leaky_relu(input, negative_slope: float = 0.01, inplace: bool = False):
         # unrounded slope in float32, as graphc's mul of a half tensor by a number does)
         out = apply("leaky_relu", [x, constant(negative_slope, x._dtype, x._device)])
         return _maybe_inplace(x, out, inplace, "leaky_relu")
+    _require_float(x, "leaky_relu_cpu")
     with composite("LeakyReluBackward0", input) as cmp:
         out = cmp.result(_F.where(_F.gt(x, 0), x, _F.mul(x, negative_slope)))
     return _maybe_inplace(x, out, inplace, "leaky_relu")
@@ -78,6 +79,7 @@ def _negative_part(x: Tensor) -> tuple[Tensor, Tensor]:
 def elu(input, alpha: float = 1.0, inplace: bool = False):
     """x for x > 0, else alpha * (exp(x) - 1); at 0 the gradient is alpha, at NaN 1 (PyTorch's)."""
     x = _arg(input, "elu")
+    _require_float(x, "elu_cpu")
     neg, low = _negative_part(x)
     with composite("EluBackward0", input) as cmp:
         out = cmp.result(_F.where(neg, _F.mul(_F.expm1(low), alpha), x))
@@ -93,6 +95,7 @@ def selu(input, inplace: bool = False):
 
 def celu(input, alpha: float = 1.0, inplace: bool = False):
     x = _arg(input, "celu")
+    _require_float(x, "elu_cpu")
     neg, low = _negative_part(x)
     return _maybe_inplace(x, _F.where(neg, _F.mul(_F.expm1(_F.div(low, alpha)), alpha), x), inplace, "celu")
 
@@ -100,6 +103,7 @@ def celu(input, alpha: float = 1.0, inplace: bool = False):
 def gelu(input, approximate: str = "none"):
     """x * Phi(x); ``approximate='tanh'`` uses the tanh formula."""
     x = _arg(input, "gelu")
+    _require_float(x, "GeluKernelImpl")
     with composite("GeluBackward0", input) as cmp:
         x, half = _in_float32(x)  # PyTorch's half-precision gelu runs in float32: 1 + erf cancels
         if approximate == "none":
@@ -124,6 +128,7 @@ def tanh(input):
 def silu(input, inplace: bool = False):
     """x * sigmoid(x) (a.k.a. swish)."""
     x = _arg(input, "silu")
+    _require_float(x, "silu_cpu")
     with composite("SiluBackward0", input) as cmp:
         xf, half = _in_float32(x)  # (float16's sigmoid underflows from -11: PyTorch runs it in float32)
         out = cmp.result(_back(_F.mul(xf, _F.sigmoid(xf)), half))
@@ -145,6 +150,7 @@ def _log1p_exp(z: Tensor) -> Tensor:
 def softplus(input, beta: float = 1.0, threshold: float = 20.0):
     """log(1 + exp(beta * x)) / beta, linear above ``threshold`` (computed without overflow)."""
     x = _arg(input, "softplus")
+    _require_float(x, "softplus_cpu")
     z = _F.mul(x, beta) if beta != 1 else x
     sp = _log1p_exp(z)
     if beta != 1:
@@ -156,6 +162,7 @@ def softplus(input, beta: float = 1.0, threshold: float = 20.0):
 def mish(input, inplace: bool = False):
     """x * tanh(softplus(x))."""
     x = _arg(input, "mish")
+    _require_float(x, "mish_cpu")
     return _maybe_inplace(x, _F.mul(x, _F.tanh(softplus(x))), inplace, "mish")
 
 
@@ -168,6 +175,7 @@ def hardsigmoid(input, inplace: bool = False):
     """relu6(x + 3) / 6; the gradient (1/6) passes strictly inside (-3, 3), not at NaN, as
     PyTorch's ``hardsigmoid_backward``."""
     x = _arg(input, "hardsigmoid")
+    _require_float(x, "hardsigmoid_cpu")
     shifted = _F.add(x, 3.0)
     inside = _F.logical_and(_F.gt(x, -3.0), _F.lt(x, 3.0))
     clipped = _F.where(inside, shifted, _F.clamp(shifted, 0.0, 6.0).detach())
@@ -178,6 +186,7 @@ def hardswish(input, inplace: bool = False):
     """x * relu6(x + 3) / 6, in PyTorch's order; the gradient is 0 for x <= -3, x / 3 + 1/2
     below 3 and 1 from 3 on (and at NaN), as PyTorch's ``hardswish_backward``."""
     x = _arg(input, "hardswish")
+    _require_float(x, "hardswish_cpu")
     value = _F.div(_F.mul(x, _F.clamp(_F.add(x, 3.0), 0.0, 6.0)), 6.0).detach()
     middle = _F.logical_and(_F.gt(x, -3.0), _F.lt(x, 3.0))
     xm = _F.where(middle, x, _scalar_like(0, x))  # (no inf * 0 in the unused branch's gradient)
@@ -190,6 +199,7 @@ def hardswish(input, inplace: bool = False):
 def logsigmoid(input):
     """log(sigmoid(x)) = min(x, 0) - log1p(exp(-|x|)), stably."""
     x = _arg(input, "logsigmoid")
+    _require_float(x, "log_sigmoid_cpu")
     with composite("LogSigmoidBackward0", input) as cmp:
         return cmp.result(_F.neg(_log1p_exp(_F.neg(x))))
 
@@ -202,6 +212,7 @@ def tanhshrink(input):
 def glu(input, dim: int = -1):
     """a * sigmoid(b) for the two halves of ``input`` along ``dim``."""
     x = _arg(input, "glu")
+    _require_float(x, "glu_cpu")
     if x.shape[dim] % 2:
         raise RuntimeError(f"glu: Halving dimension must be even, but dimension {dim} is size {x.shape[dim]}")
     half = x.shape[dim] // 2
@@ -212,6 +223,7 @@ def glu(input, dim: int = -1):
 def prelu(input, weight):
     """x for x > 0, else weight * x (weight per channel, dim 1)."""
     x = _arg(input, "prelu")
+    _require_float(x, "prelu_cpu")
     w = weight
     if x.ndim >= 2 and weight.numel() > 1:
         w = _reshape(weight, (1, weight.numel()) + (1,) * (x.ndim - 2))
@@ -253,6 +265,7 @@ def log_softmax(input, dim=None, _stacklevel: int = 3, dtype=None):
 def hardshrink(input, lambd: float = 0.5):
     """0 where -lambd <= x <= lambd, else x (NaN stays NaN)."""
     x = _arg(input, "hardshrink")
+    _require_float(x, "hardshrink_cpu")
     inside = _F.logical_and(_F.ge(x, -lambd), _F.le(x, lambd))
     with composite("HardshrinkBackward0", input) as cmp:
         return cmp.result(_F.where(inside, _scalar_like(0, x), x))
@@ -261,6 +274,7 @@ def hardshrink(input, lambd: float = 0.5):
 def softshrink(input, lambd: float = 0.5):
     """x - lambd where x > lambd, x + lambd where x < -lambd, else 0."""
     x = _arg(input, "softshrink")
+    _require_float(x, "softshrink_check")
     if lambd < 0:
         raise RuntimeError(f"lambda must be greater or equal to 0, but found to be {lambd}.")
     inside = _F.logical_and(_F.ge(x, -lambd), _F.le(x, lambd))
@@ -274,6 +288,7 @@ def rrelu(input, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool 
     """Randomized leaky ReLU: negative inputs times a slope drawn from U(lower, upper) per element in
     training, times the mean slope (lower + upper) / 2 in eval."""
     x = _arg(input, "rrelu")
+    _require_float(x, "leaky_relu_cpu")
     if training:
         u = rand(tuple(x.shape), dtype=x._dtype, device=x._device)
         slope = _F.add(_F.mul(u, upper - lower), lower)

@@ -8,7 +8,7 @@ import warnings
 import numpy as np
 
 from ir import dtypes as dt
-from ir.errors import UnsupportedError, ValueCheckError
+from ir.errors import ShapeError, UnsupportedError, ValueCheckError
 from ir.ops import broadcast_shapes
 
 from ... import _functional as _F
@@ -122,8 +122,12 @@ def nll_loss(
         raise ValueError(f"Expected 2 or more dimensions (got {x.ndim})")
     if target.shape[0] != x.shape[0]:
         raise ValueError(f"Expected input batch_size ({x.shape[0]}) to match target batch_size ({target.shape[0]}).")
+    if x.ndim == 2 and target.ndim > 1:
+        raise ShapeError(
+            f"nll_loss: 0D or 1D target tensor expected, multi-target not supported (target of shape {list(target.shape)})"
+        )
     if tuple(target.shape[1:]) != tuple(x.shape[2:]):
-        raise ValueError(
+        raise ShapeError(
             f"nll_loss: expected target of shape {[x.shape[0]] + list(x.shape[2:])}, got {list(target.shape)}"
         )
     c = x.shape[1]
@@ -212,8 +216,10 @@ def cross_entropy(
     reduction = _legacy_reduction(size_average, reduce, reduction)
     if not x._dtype.is_floating_point:
         raise UnsupportedError(f'"log_softmax_lastdim_kernel_impl" not implemented for \'{_torch_dtype_name(x._dtype)}\'')
+    if x.ndim == 0:
+        raise ShapeError("cross_entropy: expected an input of at least 1 dimension (N, C, ...) or (C,), got a 0-d tensor")
     if not 0.0 <= label_smoothing <= 1.0:
-        raise ValueError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
+        raise ValueCheckError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
     cdim = 0 if x.ndim == 1 else 1
     c = x.shape[cdim]
     logp = _F.log_softmax(x, cdim)

@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+from ir.errors import ShapeError
+
 from ... import _functional as _F
 from ..._dispatch import composite
 from ..._factories import arange
@@ -142,7 +144,8 @@ def multi_margin_loss(
     t = _reshape(target, (-1,))
     c = x2.shape[1]
     if weight is not None and (weight.ndim != 1 or weight.shape[0] != c):
-        raise ValueError(f"multi_margin_loss: weight must be a 1-d tensor of size {c}")
+        raise ShapeError(f"multi_margin_loss: inconsistent weight size, expected a 1-d tensor of size {c}, got "
+                         f"{list(weight.shape)}")
     picked = _F.gather(x2, 1, _F.unsqueeze(t, 1))  # (N, 1)
     z = _F.relu(_F.add(_F.sub(x2, picked), margin))  # (PyTorch's kernel: a gradient only where z > 0)
     if p == 2:

@@ -13,6 +13,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ir import dtypes as dt
+from ir.errors import ValueCheckError
 
 from ... import _functional as _F
 from ..._factories import full
@@ -175,7 +176,7 @@ def pad_sequence(sequences, batch_first: bool = False, padding_value: float = 0.
     """Stack variable-length (L_i, *) tensors into (L_max, B, *) (``batch_first``: (B, L_max, *)), padded."""
     seqs = list(sequences)
     if padding_side not in ("left", "right"):
-        raise ValueError(f"Expected padding_side to be one of left or right, but got {padding_side}.")
+        raise ValueCheckError(f"Expected padding_side to be one of left or right, but got {padding_side}.")
     if not seqs:
         raise RuntimeError("received an empty list of sequences")
     l_max = max(s.shape[0] for s in seqs)

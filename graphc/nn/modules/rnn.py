@@ -20,6 +20,7 @@ import warnings
 import numpy as np
 
 from ir import dtypes as dt
+from ir.errors import InputDTypeMismatchError
 
 from ... import _autocast, _factories
 from ... import _functional as _F
@@ -232,6 +233,13 @@ class RNNBase(Module):
             x = input
             if not isinstance(x, Tensor):
                 raise TypeError(f"{type(self).__name__}: input must be a Tensor or a PackedSequence, got {type(x).__name__}")
+        w0 = getattr(self, self._flat_weights_names[0]) if self._flat_weights_names else None
+        if w0 is not None and x._dtype is not w0._dtype and not _autocast.state_key():
+            raise InputDTypeMismatchError(
+                f"{type(self).__name__}: RNN input dtype ({x._dtype}) does not match weight dtype ({w0._dtype}). "
+                f"Convert input: input.to({w0._dtype}), or convert model: model.to({x._dtype})"
+            )
+        if not packed:
             batched = x.ndim == 3
             if x.ndim not in (2, 3):
                 raise ValueError(f"{type(self).__name__}: Expected input to be 2D or 3D, got {x.ndim}D instead")
