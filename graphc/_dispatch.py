@@ -181,7 +181,7 @@ def _mark_view(out: Tensor, src: Tensor, view_op: tuple) -> None:
     out._view_ops = ops + (view_op,) if ops else (view_op,)
     out._view_version = version.value
     if base is not None and ops is not None:  # a view of a view inherits how the first was made
-        meta = getattr(src, "_view_meta", None)
+        meta = src._view_meta
         if meta is not None:
             out._view_meta = (NO_GRAD_VIEW, True) if meta[0] == NO_GRAD_VIEW and is_grad_enabled() else meta
     if (src._requires_grad or src._grad_fn is not None) and not is_grad_enabled():
@@ -204,7 +204,7 @@ def mark_multi_output(views, fn: str) -> tuple:
     gives all of them their gradient and cannot be rebased for one output. (Views made under
     no_grad keep that mark, which PyTorch reports first.) Returns ``views``."""
     for i, v in enumerate(views):
-        if v._base is not None and v._view_ops is not None and getattr(v, "_view_meta", None) is None:
+        if v._base is not None and v._view_ops is not None and v._view_meta is None:
             v._view_meta = (MULTI_OUTPUT_VIEW, f"Output {i} of {fn}")
     return views
 

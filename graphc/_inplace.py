@@ -48,7 +48,7 @@ def _check_leaf(x: Tensor, op: str, result: Tensor | None = None) -> None:
         return
     base = x._base
     if base is not None and x._view_ops is not None:
-        meta = getattr(x, "_view_meta", None)
+        meta = x._view_meta
         if meta is not None and (
             x.requires_grad or base.requires_grad or (result is not None and result.requires_grad)
         ):

@@ -167,6 +167,10 @@ def grad_layout(param, arr: np.ndarray, copy: bool) -> np.ndarray:
     incoming gradient's own layout is an accident of the backward graph (the weight gradient of
     ``linear`` arrives transposed). A copy when ``copy`` or when ``arr`` is laid out otherwise.
     ``param`` without a host array (a device tensor) gets the row-major layout."""
+    if arr.flags.c_contiguous and (
+        not isinstance(param, np.ndarray) or param.flags.c_contiguous or param.ndim != arr.ndim
+    ):  # the common case, decided without computing a dim order (this runs on every backward)
+        return arr.copy() if copy else arr
     order = tuple(range(arr.ndim))
     if isinstance(param, np.ndarray) and not param.flags.c_contiguous and param.ndim == arr.ndim:
         strides = tuple(s // param.itemsize for s in param.strides)

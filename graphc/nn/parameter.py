@@ -37,6 +37,7 @@ class Parameter(Tensor):
         p._grad_fn = None
         p._base = None
         p._view_ops = None
+        p._view_meta = None
         p._accumulator = None
         p._retains_grad = False
         p._hooks = None
