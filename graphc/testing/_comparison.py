@@ -42,24 +42,16 @@ def _tolerances(*dtypes, rtol, atol):
     return max(r for r, _ in tols), max(a for _, a in tols)
 
 
-def _make_mismatch_msg(*, default_identifier, identifier, extra, abs_diff, abs_diff_idx, atol, rel_diff,
-                       rel_diff_idx, rtol) -> str:
-    equality = rtol == 0 and atol == 0
-
-    def diff_msg(kind, diff, idx, tol):
-        msg = f"{kind.title()} difference: {diff}" if idx is None else f"Greatest {kind} difference: {diff} at index {idx}"
-        return msg + ("" if equality else f" (up to {tol} allowed)") + "\n"
-
-    if identifier is None:
-        identifier = default_identifier
-    elif callable(identifier):
-        identifier = identifier(default_identifier)
-    msg = f"{identifier} are not {'equal' if equality else 'close'}!\n\n"
-    if extra:
-        msg += f"{extra.strip()}\n"
-    msg += diff_msg("absolute", abs_diff, abs_diff_idx, atol)
-    msg += diff_msg("relative", rel_diff, rel_diff_idx, rtol)
-    return msg.strip()
+def _mismatch_text(what: str, extra: str, absolute: tuple, relative: tuple) -> str:
+    """The report of a failed comparison, worded as PyTorch's (scripts and tests match on it):
+    ``absolute``/``relative`` are ``(difference, index or None, tolerance)``."""
+    rtol, atol = relative[2], absolute[2]
+    exact = rtol == 0 and atol == 0
+    lines = [f"{what} are not {'equal' if exact else 'close'}!", "", extra.strip()]
+    for kind, (diff, at, tol) in (("absolute", absolute), ("relative", relative)):
+        line = f"{kind.title()} difference: {diff}" if at is None else f"Greatest {kind} difference: {diff} at index {at}"
+        lines.append(line if exact else f"{line} (up to {tol} allowed)")
+    return "\n".join(lines)
 
 
 class _Mismatch(AssertionError):
@@ -93,9 +85,8 @@ def _check_scalar_values(actual, expected, rtol, atol, equal_nan, msg, path):
         return
     abs_diff = abs(actual - expected)
     rel_diff = float("inf") if expected == 0 else abs_diff / abs(expected)
-    text = _make_mismatch_msg(default_identifier="Scalars", identifier=None,
-                              extra=f"Expected {expected} but got {actual}.", abs_diff=abs_diff, abs_diff_idx=None,
-                              atol=atol, rel_diff=rel_diff, rel_diff_idx=None, rtol=rtol)
+    text = _mismatch_text("Scalars", f"Expected {expected} but got {actual}.", (abs_diff, None, atol),
+                          (rel_diff, None, rtol))
     _fail(text, path)
 
 
@@ -136,12 +127,9 @@ def _compare_tensors(actual, expected, *, rtol, atol, equal_nan, check_device, c
     rel_diff[flat] = 0
     ia, ir = _argmax_nan(abs_diff), _argmax_nan(rel_diff)
     n, bad = flat.size, int((~flat).sum())
-    text = _make_mismatch_msg(
-        default_identifier="Tensor-likes", identifier=None,
-        extra=f"Mismatched elements: {bad} / {n} ({bad / n:.1%})",
-        abs_diff=abs_diff[ia].item(), abs_diff_idx=tuple(int(i) for i in np.unravel_index(ia, a.shape)), atol=atol,
-        rel_diff=rel_diff[ir].item(), rel_diff_idx=tuple(int(i) for i in np.unravel_index(ir, a.shape)), rtol=rtol,
-    )
+    where = lambda i: tuple(int(k) for k in np.unravel_index(i, a.shape))  # noqa: E731
+    text = _mismatch_text("Tensor-likes", f"Mismatched elements: {bad} / {n} ({bad / n:.1%})",
+                          (abs_diff[ia].item(), where(ia), atol), (rel_diff[ir].item(), where(ir), rtol))
     _fail(text, path)
 
 
