@@ -262,11 +262,23 @@ def jacobian(func, inputs, create_graph: bool = False, strict: bool = False, vec
 # second order (a function with one scalar output)
 
 
-def _scalar_and_gradient(func, inputs, create_graph: bool, strict: bool, api: str):
+_NO_VECTOR = object()  # (hessian multiplies by no vector)
+
+
+def _scalar_and_gradient(func, inputs, v, create_graph: bool, strict: bool, api: str):
     """Run ``func`` on fresh leaves and take its gradient, keeping the graph for a second pass:
-    ``(inputs_tuple, leaves, value, gradient)``."""
+    ``(inputs_tuple, leaves, value, gradient, v checked against the leaves)``."""
     inputs_tuple, xs = _tensors(inputs, "inputs", api)
     xs = _leaves(xs, create_graph)
+    if v is _NO_VECTOR:
+        seeds = None
+    elif v is None and (len(xs) != 1 or xs[0].numel() != 1):
+        raise RuntimeError(
+            "The vector v can only be None if the input to the user-provided function is a single Tensor with a "
+            "single element."
+        )
+    else:
+        seeds = None if v is None else _vector(v, xs, inputs_tuple, api)
     out = func(*xs)
     out_tuple, outs = _tensors(out, "outputs of the user-provided function", api)
     _outputs_need_grad(outs, strict)
@@ -285,7 +297,7 @@ def _scalar_and_gradient(func, inputs, create_graph: bool, strict: bool, api: st
                     "(this would be violated by a linear function for example)."
                 )
     grads = tuple(zeros_like(x) if g is None else g for x, g in zip(xs, grads))
-    return inputs_tuple, xs, out, grads
+    return inputs_tuple, xs, out, grads, seeds
 
 
 def hessian(func, inputs, create_graph: bool = False, strict: bool = False, vectorize: bool = False,
@@ -299,7 +311,7 @@ def hessian(func, inputs, create_graph: bool = False, strict: bool = False, vect
             "Please either set `strict=False` or `vectorize=False`."
         )
     with enable_grad():
-        inputs_tuple, xs, _, grads = _scalar_and_gradient(func, inputs, create_graph, strict, "hessian")
+        inputs_tuple, xs, _, grads, _ = _scalar_and_gradient(func, inputs, _NO_VECTOR, create_graph, strict, "hessian")
         rows = _jacobian_rows(grads, xs, create_graph, strict)
     return _nest(_finish(rows, create_graph), inputs_tuple, inputs_tuple)
 
@@ -308,13 +320,7 @@ def vhp(func, inputs, v=None, create_graph: bool = False, strict: bool = False):
     """``(func(inputs), v^T H)``: a vector-Hessian product of a scalar function (the gradient's
     vector-Jacobian product)."""
     with enable_grad():
-        inputs_tuple, xs, out, grads = _scalar_and_gradient(func, inputs, create_graph, strict, "vhp")
-        if v is None and (len(xs) != 1 or xs[0].numel() != 1):
-            raise RuntimeError(
-                "The vector v can only be None if the input to the user-provided function is a single Tensor with a "
-                "single element."
-            )
-        seeds = None if v is None else _vector(v, xs, inputs_tuple, "vhp")
+        inputs_tuple, xs, out, grads, seeds = _scalar_and_gradient(func, inputs, v, create_graph, strict, "vhp")
     with _recording(create_graph):
         products = _reverse(grads, xs, seeds, create_graph)
         result = _dense(products, xs, strict, create_graph,
@@ -328,13 +334,7 @@ def hvp(func, inputs, v=None, create_graph: bool = False, strict: bool = False):
     of the gradient's (linear) vector-Jacobian product with respect to its vector; equal to
     :func:`vhp` for twice continuously differentiable functions."""
     with enable_grad():
-        inputs_tuple, xs, out, grads = _scalar_and_gradient(func, inputs, create_graph, strict, "hvp")
-        if v is None and (len(xs) != 1 or xs[0].numel() != 1):
-            raise RuntimeError(
-                "The vector v can only be None if the input to the user-provided function is a single Tensor with a "
-                "single element."
-            )
-        seeds = None if v is None else _vector(v, xs, inputs_tuple, "hvp")
+        inputs_tuple, xs, out, grads, seeds = _scalar_and_gradient(func, inputs, v, create_graph, strict, "hvp")
         us = tuple(zeros_like(x).requires_grad_() for x in xs)
         uhs = _reverse(grads, xs, us, create_graph=True)
     with _recording(create_graph):

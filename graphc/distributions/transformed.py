@@ -372,22 +372,19 @@ class _LogitRelaxedBernoulli(_Binary):
         return self.temperature.log() + d - 2 * softplus(d)
 
 
-class RelaxedBernoulli(_FromParams, TransformedDistribution):
-    """Concrete relaxation of Bernoulli on (0, 1): ``sigmoid((logits + L) / temperature)``,
-    L logistic noise; reparameterized."""
+class _Relaxed(TransformedDistribution):
+    """A relaxed family: a base distribution over an unconstrained value (``_base``) pushed
+    through one fixed transform (``_transform``); temperature, logits and probs are the base's."""
 
-    arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.real}
-    support = constraints.unit_interval
     has_rsample = True
 
     def __init__(self, temperature, probs=None, logits=None, validate_args=None):
-        base = _LogitRelaxedBernoulli(temperature, probs, logits, validate_args=validate_args)
-        super().__init__(base, SigmoidTransform(), validate_args=validate_args)
+        base = self._base(temperature, probs, logits, validate_args=validate_args)
+        super().__init__(base, self._transform(), validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
         new = type(self).__new__(type(self))
-        TransformedDistribution.__init__(new, self.base_dist.expand(batch_shape), SigmoidTransform(),
-                                         validate_args=False)
+        TransformedDistribution.__init__(new, self.base_dist.expand(batch_shape), self._transform(), validate_args=False)
         new._validate_args = self._validate_args
         return new
 
@@ -402,6 +399,15 @@ class RelaxedBernoulli(_FromParams, TransformedDistribution):
     @property
     def probs(self):
         return self.base_dist.probs
+
+
+class RelaxedBernoulli(_Relaxed):
+    """Concrete relaxation of Bernoulli on (0, 1): ``sigmoid((logits + L) / temperature)``,
+    L logistic noise; reparameterized."""
+
+    arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.real}
+    support = constraints.unit_interval
+    _base, _transform = _LogitRelaxedBernoulli, SigmoidTransform
 
 
 class _ExpRelaxedCategorical(Distribution):
@@ -448,32 +454,9 @@ class _ExpRelaxedCategorical(Distribution):
         return norm + s.sum(-1) - k * s.logsumexp(-1)
 
 
-class RelaxedOneHotCategorical(TransformedDistribution):
+class RelaxedOneHotCategorical(_Relaxed):
     """Concrete (Gumbel-softmax) relaxation of OneHotCategorical on the simplex; reparameterized."""
 
     arg_constraints = {"probs": constraints.simplex, "logits": constraints.real_vector}
     support = constraints.simplex
-    has_rsample = True
-
-    def __init__(self, temperature, probs=None, logits=None, validate_args=None):
-        base = _ExpRelaxedCategorical(temperature, probs, logits, validate_args=validate_args)
-        super().__init__(base, ExpTransform(), validate_args=validate_args)
-
-    def expand(self, batch_shape, _instance=None):
-        new = type(self).__new__(type(self))
-        TransformedDistribution.__init__(new, self.base_dist.expand(batch_shape), ExpTransform(),
-                                         validate_args=False)
-        new._validate_args = self._validate_args
-        return new
-
-    @property
-    def temperature(self):
-        return self.base_dist.temperature
-
-    @property
-    def logits(self):
-        return self.base_dist.logits
-
-    @property
-    def probs(self):
-        return self.base_dist.probs
+    _base, _transform = _ExpRelaxedCategorical, ExpTransform

@@ -37,15 +37,7 @@ class _CallState:
 
     def on_grad_output(self, grads: tuple) -> tuple:
         for hook in self.pre_hooks:
-            r = hook(self.module, grads)
-            if r is not None:
-                r = r if isinstance(r, tuple) else (r,)
-                if len(r) != len(grads):
-                    raise RuntimeError(
-                        "Backward pre hook returned an invalid number of grad_output, got "
-                        f"{len(r)}, but expected {len(grads)}"
-                    )
-                grads = r
+            grads = _replaced(grads, hook(self.module, grads), "Backward pre hook", "grad_output")
         self.grad_output = grads
         if not self.inputs_need_grad and self.hooks:
             warnings.warn(
@@ -66,16 +58,19 @@ class _CallState:
 
     def run_hooks(self, grad_input: tuple) -> tuple:
         for hook in self.hooks:
-            r = hook(self.module, grad_input, self.grad_output)
-            if r is not None:
-                r = r if isinstance(r, tuple) else (r,)
-                if len(r) != len(grad_input):
-                    raise RuntimeError(
-                        "Backward hook returned an invalid number of grad_input, got "
-                        f"{len(r)}, but expected {len(grad_input)}"
-                    )
-                grad_input = r
+            grad_input = _replaced(grad_input, hook(self.module, grad_input, self.grad_output), "Backward hook",
+                                   "grad_input")
         return grad_input
+
+
+def _replaced(grads: tuple, returned, hook: str, what: str) -> tuple:
+    """The gradients a hook hands on: its return value when it gave one (of the same length)."""
+    if returned is None:
+        return grads
+    returned = returned if isinstance(returned, tuple) else (returned,)
+    if len(returned) != len(grads):
+        raise RuntimeError(f"{hook} returned an invalid number of {what}, got {len(returned)}, but expected {len(grads)}")
+    return returned
 
 
 class BackwardHookFunction(Function):
